@@ -1,0 +1,33 @@
+"""neural-tui: watch machine-learning models in production from a terminal.
+
+The producer API (`ModelMonitor`, `PredictionLogger`) and the library engines
+(`DriftDetector`, `DataQualityMonitor`) are imported lazily, so that `import neural_tui`
+stays cheap for a model server and never pulls in the console.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neural_tui.engines.drift import DriftDetector
+    from neural_tui.engines.quality import DataQualityMonitor
+    from neural_tui.producer import ModelMonitor, PredictionLogger
+
+__all__ = ["DataQualityMonitor", "DriftDetector", "ModelMonitor", "PredictionLogger"]
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ModelMonitor": "neural_tui.producer",
+    "PredictionLogger": "neural_tui.producer",
+    "DriftDetector": "neural_tui.engines.drift",
+    "DataQualityMonitor": "neural_tui.engines.quality",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neural_tui' has no attribute {name!r}")
+    return getattr(import_module(module), name)

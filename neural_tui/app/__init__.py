@@ -1,0 +1,1 @@
+"""The Textual console: it renders snapshots and sends commands, and computes nothing."""

@@ -1,0 +1,1 @@
+"""Pure, vectorised statistics: numpy and scipy in, plain result objects out. No I/O."""

@@ -1,0 +1,96 @@
+"""Feature columns as the engines see them, and the one place where raw values become typed.
+
+Engines take `Mapping[str, np.ndarray]`: one array per feature, all of the same length. An array
+may be float (already numeric, NaN for missing) or object (raw JSON values: float, int, bool,
+str or None). The helpers here turn either into a numeric or categorical view in bulk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+FeatureKind = Literal["numeric", "categorical"]
+Columns = Mapping[str, np.ndarray]
+
+_is_number = np.frompyfunc(
+    lambda v: isinstance(v, int | float) and not isinstance(v, bool), 1, 1
+)
+
+
+def numeric_mask(column: np.ndarray) -> np.ndarray:
+    """True where the value is a real number (bools and strings are not)."""
+    if column.dtype.kind in "fiu":
+        return np.ones(column.shape[0], dtype=bool)
+    if column.dtype.kind == "b" or column.shape[0] == 0:
+        return np.zeros(column.shape[0], dtype=bool)
+    return _is_number(column).astype(bool)
+
+
+def to_numeric(column: np.ndarray) -> np.ndarray:
+    """Float64 view of a column: numbers kept (NaN and inf included), everything else NaN."""
+    if column.dtype.kind in "fiu":
+        return column.astype(np.float64, copy=False)
+    out = np.full(column.shape[0], np.nan, dtype=np.float64)
+    mask = numeric_mask(column)
+    if mask.any():
+        out[mask] = column[mask].astype(np.float64)
+    return out
+
+
+def to_categorical(column: np.ndarray) -> np.ndarray:
+    """Object array of category labels (`str`), `None` where the value is missing.
+
+    Booleans become `"true"`/`"false"` as JSON writes them; numbers their shortest text, so
+    that `1` and `1.0` are one category.
+    """
+    if column.shape[0] == 0:
+        return np.empty(0, dtype=object)
+    return _as_label(column.astype(object, copy=False)).astype(object)
+
+
+def _label(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return repr(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+_as_label = np.frompyfunc(_label, 1, 1)
+
+
+def infer_kind(column: np.ndarray, max_categories_numeric: int = 0) -> FeatureKind:
+    """Numeric when most present values are numbers, categorical otherwise.
+
+    A column of numbers with at most `max_categories_numeric` distinct values is still numeric:
+    the choice of test for few distinct values is the drift engine's, not this function's.
+    """
+    present = np.array([v is not None and v != "" for v in column.tolist()], dtype=bool) if (
+        column.dtype == object
+    ) else ~np.isnan(column.astype(np.float64, copy=False))
+    if not present.any():
+        return "numeric"
+    share = numeric_mask(column)[present].mean()
+    return "numeric" if share >= 0.5 else "categorical"
+
+
+def columns_from_records(records: Sequence[Mapping[str, Any] | None]) -> dict[str, np.ndarray]:
+    """Object columns from a list of `input_features` dicts; absent keys become `None`."""
+    names: dict[str, None] = {}
+    for record in records:
+        if record:
+            names.update(dict.fromkeys(record))
+    n = len(records)
+    columns: dict[str, np.ndarray] = {}
+    for name in names:
+        column = np.empty(n, dtype=object)
+        column[:] = [r.get(name) if r else None for r in records]
+        columns[name] = column
+    return columns

@@ -1,0 +1,1 @@
+"""The asyncio pipeline: sources in, bounded per-model state, immutable snapshots out."""

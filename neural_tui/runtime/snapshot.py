@@ -1,0 +1,95 @@
+"""Immutable snapshots: the only thing the console, the exporter and the alerts ever read.
+
+The runtime builds a new `Snapshot` on a fixed cadence and publishes it; nobody mutates one, so
+readers in other threads (the exporter's HTTP server) can hold a reference without locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from neural_tui.engines.drift import DriftReport
+    from neural_tui.engines.performance import PerformanceReport
+    from neural_tui.engines.quality import QualityReport
+
+LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)
+"""Upper bounds of `neural_prediction_latency_seconds` (prometheus-client's defaults)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyHistogram:
+    """Cumulative latency histogram since the start of storage, in Prometheus' shape.
+
+    `cumulative_counts[i]` counts latencies <= `LATENCY_BUCKETS_SECONDS[i]`; `count` is the +Inf
+    bucket. Records without a latency are not observed.
+    """
+
+    cumulative_counts: tuple[int, ...]
+    count: int
+    sum_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSnapshot:
+    """One model's state at one instant.
+
+    Totals count since the start of storage (equal to the valid records on disk). The `recent_*`
+    figures cover the last `window_seconds` of record time ending at the snapshot's time; the
+    `*_series` tuples hold one point per second for the last `series_seconds`, oldest first.
+    """
+
+    name: str
+    version: str
+    predictions_total: int
+    errors_total: dict[str, int]
+    latency: LatencyHistogram
+    labels_total: int
+    labels_joined: int
+    last_record_at: float | None
+    window_seconds: float
+    throughput_rps: float
+    error_rate: float
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    throughput_series: tuple[float, ...]
+    error_rate_series: tuple[float, ...]
+    latency_p95_series: tuple[float, ...]
+    drift: DriftReport | None = None
+    quality: QualityReport | None = None
+    performance: PerformanceReport | None = None
+
+    @property
+    def errors_count(self) -> int:
+        return sum(self.errors_total.values())
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    """What the sources read: valid records, and skipped lines by reason."""
+
+    records_total: int
+    errors_total: dict[str, int]
+    last_messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything known at `generated_at` (unix seconds), models sorted by name."""
+
+    generated_at: float
+    models: tuple[ModelSnapshot, ...]
+    ingest: IngestStats
+    paused: bool = False
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    def model(self, name: str) -> ModelSnapshot | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    @staticmethod
+    def empty(generated_at: float = 0.0) -> Snapshot:
+        return Snapshot(generated_at=generated_at, models=(), ingest=IngestStats(0, {}))

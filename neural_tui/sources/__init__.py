@@ -1,0 +1,1 @@
+"""Async producers of columnar record batches."""
