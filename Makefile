@@ -1,0 +1,40 @@
+# The two set-up commands of a fresh machine are `make demo` and `make test`; everything they
+# need (virtualenv, packages, the real servers the tests talk to) is done here.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install dev servers lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "neural-tui needs Python 3.11 or newer (set PYTHON=...)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+dev: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+demo: install
+	$(BIN)/neural-tui --demo
+
+servers:
+	bash scripts/install-servers
+
+lint: dev
+	$(BIN)/ruff check neural_tui tests bench examples
+
+test: dev servers lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/bench_decode.py
+	$(BIN)/python bench/bench_producer.py
+	$(BIN)/python bench/bench_drift.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache bench/data

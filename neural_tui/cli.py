@@ -1,0 +1,143 @@
+"""The `neural-tui` command: the console by default, headless with `--serve-metrics`, and
+one-shot subcommands for scripts and CI.
+
+Exit codes: 0 fine; 1 `health` found a problem (or `drift --fail-on-drift` found drift);
+2 bad usage, bad config or bad input, with one line naming the file and key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from neural_tui import __version__
+from neural_tui.config import ConfigError, Settings, StorageSettings, find_config, load_settings
+from neural_tui.errors import UsageError
+
+EXIT_OK = 0
+EXIT_UNHEALTHY = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (ConfigError, UsageError) as exc:
+        print(f"neural-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML config file (default: "
+                        "$NEURAL_TUI_CONFIG, else ./neural-tui.toml if present)")
+    common.add_argument("--storage", type=Path, help="storage directory (default: "
+                        "[storage] path, else ./monitoring_data)")
+
+    parser = argparse.ArgumentParser(
+        prog="neural-tui", parents=[common],
+        description="Watch machine-learning models in production from a terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"neural-tui {__version__}")
+    parser.add_argument("--demo", action="store_true",
+                        help="run on built-in synthetic traffic in a temporary directory")
+    parser.add_argument("--serve-metrics", action="store_true",
+                        help="run headless and serve Prometheus /metrics and /healthz")
+    parser.add_argument("--host", help="headless bind address (default: [server] host, "
+                        "127.0.0.1)")
+    parser.add_argument("--port", type=int, help="headless port (default: [server] port, 9108)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="headless log level (the console keeps log lines on screen)")
+    parser.set_defaults(handler=_run_main)
+
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    init = commands.add_parser("init", parents=[common], help="write a starter config")
+    init.add_argument("--model-name", default="model", help="model name (default: model)")
+    init.add_argument("--model-version", default="1.0", help="model version (default: 1.0)")
+    init.add_argument("--output", type=Path, default=Path("neural-tui.toml"),
+                      help="where to write the config (default: ./neural-tui.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config")
+    init.add_argument("--json", action="store_true", help="machine-readable output")
+    init.set_defaults(handler=_run_init)
+
+    for name, handler, summary in (
+        ("status", _run_status, "per-model totals, throughput, latency and errors"),
+        ("health", _run_health, "check every model; exit 1 when one is unhealthy"),
+    ):
+        command = commands.add_parser(name, parents=[common], help=summary)
+        command.add_argument("--model", help="only this model")
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        command.set_defaults(handler=handler)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The config file's settings with command-line overrides applied."""
+    settings = load_settings(find_config(args.config))
+    if args.storage is not None:
+        settings = replace(settings, storage=StorageSettings(path=args.storage))
+    host, port = getattr(args, "host", None), getattr(args, "port", None)
+    if host is not None or port is not None:
+        server = replace(settings.server, **{k: v for k, v in (("host", host), ("port", port))
+                                             if v is not None})
+        settings = replace(settings, server=server)
+    return settings
+
+
+def _run_main(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: must be between 0 and 65535")
+    if args.serve_metrics:
+        from neural_tui.headless import serve
+
+        logging.basicConfig(level=args.log_level,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return serve(settings, demo=args.demo)
+    from neural_tui.console import open_console
+
+    return open_console(settings, demo=args.demo)
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from neural_tui.starter import write_starter
+
+    written = write_starter(
+        args.output,
+        model_name=args.model_name,
+        model_version=args.model_version,
+        storage=args.storage or Path("monitoring_data"),
+        force=args.force,
+    )
+    if args.json:
+        import json
+
+        print(json.dumps({"config": str(written.config), "storage": str(written.storage)}))
+    else:
+        print(f"wrote {written.config}; records go to {written.storage}/predictions/")
+    return EXIT_OK
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from neural_tui.reports import print_status
+
+    return print_status(settings_from(args), model=args.model, as_json=args.json)
+
+
+def _run_health(args: argparse.Namespace) -> int:
+    from neural_tui.reports import print_health
+
+    return print_health(settings_from(args), model=args.model, as_json=args.json)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""One TOML file read into typed, frozen settings; every mistake stops at load.
+
+The loader is declarative: each section is a frozen dataclass, and the dataclass's type hints
+say what a key accepts. Unknown keys and wrong types raise `ConfigError` with one line naming
+the file and the key. Strings may hold `${ENV_VAR}`; such values are expanded at load and, if
+they land in a `Secret` field, never printed back (their repr is masked and errors never echo
+values at all).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import types
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+DEFAULT_STORAGE = Path("monitoring_data")
+DEFAULT_CONFIG_NAME = "neural-tui.toml"
+CONFIG_ENV = "NEURAL_TUI_CONFIG"
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, worded as the one line the CLI prints before exiting 2."""
+
+
+class Secret:
+    """A configured secret: usable by code through `reveal()`, masked everywhere else."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    path: Path = DEFAULT_STORAGE
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 9108
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSettings:
+    cadence_seconds: float = 1.0
+    window_seconds: float = 60.0
+    series_seconds: int = 60
+    poll_interval_seconds: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    """Thresholds of `neural-tui health`; an unset limit is not checked."""
+
+    max_error_rate: float = 0.05
+    max_latency_p95_ms: float | None = None
+    max_silence_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    name: str
+    version: str = ""
+    reference: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    models: tuple[ModelSettings, ...] = ()
+    source: Path | None = None
+
+    def model(self, name: str) -> ModelSettings | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+_POSITIVE = {
+    "runtime.cadence_seconds",
+    "runtime.window_seconds",
+    "runtime.series_seconds",
+    "runtime.poll_interval_seconds",
+}
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from `path`, or defaults when `path` is None.
+
+    Relative paths inside the file are taken relative to the file's own directory, so a config
+    works the same from any working directory.
+    """
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    settings = _build(Settings, {k: v for k, v in raw.items()}, _Where(path, ""), path.parent)
+    _check_ranges(settings, path)
+    _check_models(settings, path)
+    return replace(settings, source=path)
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The config to use: `--config`, else `$NEURAL_TUI_CONFIG`, else `./neural-tui.toml`."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.is_file() else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    file: Path
+    key: str
+
+    def child(self, name: str | int) -> _Where:
+        if isinstance(name, int):
+            return _Where(self.file, f"{self.key}[{name}]")
+        return _Where(self.file, f"{self.key}.{name}" if self.key else name)
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.file}: key '{self.key}': {message}")
+
+
+def _build(cls: type, table: dict[str, Any], where: _Where, base: Path) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls) if f.name != "source"}
+    for key in table:
+        if key not in known:
+            raise where.child(key).error("unknown key")
+    values: dict[str, Any] = {}
+    for name, spec in known.items():
+        if name in table:
+            values[name] = _convert(hints[name], table[name], where.child(name), base)
+        elif spec.default is MISSING and spec.default_factory is MISSING:
+            raise where.child(name).error("is required")
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, where: _Where, base: Path) -> Any:
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = (a for a in args if a is not type(None))
+        return _convert(inner, value, where, base)
+    if is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise where.error(f"must be a table, got {_toml_type(value)}")
+        return _build(hint, value, where, base)  # type: ignore[arg-type]
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise where.error(f"must be an array, got {_toml_type(value)}")
+        return tuple(_convert(args[0], v, where.child(i), base) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise where.error(f"must be a table, got {_toml_type(value)}")
+        return {str(k): _convert(args[1], v, where.child(str(k)), base) for k, v in value.items()}
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise where.error(f"must be one of {choices}")
+        return value
+    return _scalar(hint, value, where, base)
+
+
+def _scalar(hint: Any, value: Any, where: _Where, base: Path) -> Any:
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise where.error(f"must be true or false, got {_toml_type(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise where.error(f"must be an integer, got {_toml_type(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise where.error(f"must be a number, got {_toml_type(value)}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise where.error("must be a finite number")
+        return float(value)
+    if hint in (str, Path, Secret):
+        if not isinstance(value, str):
+            raise where.error(f"must be a string, got {_toml_type(value)}")
+        text = _expand_env(value, where)
+        if hint is Path:
+            path = Path(text).expanduser()
+            return path if path.is_absolute() else base / path
+        return Secret(text) if hint is Secret else text
+    raise where.error(f"has an unsupported type {hint!r}")
+
+
+def _expand_env(text: str, where: _Where) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise where.error(f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REFERENCE.sub(substitute, text)
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _check_ranges(settings: Settings, path: Path) -> None:
+    for key in _POSITIVE:
+        section, name = key.split(".")
+        if getattr(getattr(settings, section), name) <= 0:
+            raise ConfigError(f"{path}: key '{key}': must be greater than 0")
+    if not 0 <= settings.server.port <= 65535:
+        raise ConfigError(f"{path}: key 'server.port': must be between 0 and 65535")
+
+
+def _check_models(settings: Settings, path: Path) -> None:
+    seen: set[str] = set()
+    for index, model in enumerate(settings.models):
+        if not model.name:
+            raise ConfigError(f"{path}: key 'models[{index}].name': must not be empty")
+        if model.name in seen:
+            raise ConfigError(f"{path}: key 'models[{index}].name': duplicate model {model.name!r}")
+        seen.add(model.name)
+

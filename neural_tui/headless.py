@@ -1,0 +1,59 @@
+"""Headless mode: runtime and exporter only. This module must never import Textual."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import tempfile
+from pathlib import Path
+
+from neural_tui.config import Settings
+from neural_tui.exporter import SnapshotCollector
+from neural_tui.metrics_server import MetricsServer
+from neural_tui.runtime.pipeline import Runtime
+from neural_tui.sources.tail import TailSource
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, *, demo: bool = False) -> int:
+    """Serve `/metrics` and `/healthz` until SIGINT or SIGTERM; returns the exit code."""
+    if demo:
+        with tempfile.TemporaryDirectory(prefix="neural-tui-demo-") as tmp:
+            return asyncio.run(_serve(settings, demo_storage=Path(tmp)))
+    return asyncio.run(_serve(settings, demo_storage=None))
+
+
+async def _serve(settings: Settings, demo_storage: Path | None) -> int:
+    storage = demo_storage or settings.storage.path
+    runtime = Runtime(settings, [TailSource(storage,
+                                            poll_interval=settings.runtime.poll_interval_seconds)])
+    server = MetricsServer(SnapshotCollector(lambda: runtime.latest),
+                           host=settings.server.host, port=settings.server.port,
+                           latest=lambda: runtime.latest)
+    server.start()
+    log.info("serving http://%s:%d/metrics for %s", server.host, server.port, storage)
+    traffic = None
+    if demo_storage is not None:
+        from neural_tui.sources.demo import DemoTraffic
+
+        traffic = DemoTraffic(demo_storage)
+        traffic.start()
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel if task else lambda: None)
+    try:
+        await runtime.run()
+    except asyncio.CancelledError:
+        log.info("stopping")
+    finally:
+        if traffic is not None:
+            traffic.stop()
+        server.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signum)
+    return 0

@@ -1,0 +1,68 @@
+"""Which model and version a record belongs to when the record does not say.
+
+Precedence, most specific first: the record's own `model_name`/`model_version`; then
+`monitor_config.json` in the storage root (as the old module wrote it); then the config's
+`[[models]]` (its only entry for a missing name; the entry of that name for a missing version);
+then `default` and `unknown`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neural_tui.config import Settings
+
+MONITOR_CONFIG = "monitor_config.json"
+FALLBACK_NAME = "default"
+FALLBACK_VERSION = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDefaults:
+    name: str
+    versions_by_name: dict[str, str]
+
+    @staticmethod
+    def from_settings(settings: Settings, storage: Path | None = None) -> ModelDefaults:
+        storage = storage if storage is not None else settings.storage.path
+        configured = {m.name: m.version for m in settings.models if m.version}
+        name = settings.models[0].name if len(settings.models) == 1 else FALLBACK_NAME
+        version = configured.get(name, FALLBACK_VERSION)
+        written = _read_monitor_config(storage / MONITOR_CONFIG)
+        if written.get("model_name"):
+            name = written["model_name"]
+            version = written.get("model_version") or configured.get(name, FALLBACK_VERSION)
+        configured.setdefault(name, version)
+        return ModelDefaults(name=name, versions_by_name=configured)
+
+    def names(self, names: np.ndarray) -> np.ndarray:
+        missing = names == None  # noqa: E711 - elementwise on an object array
+        if not missing.any():
+            return names
+        filled = names.copy()
+        filled[missing] = self.name
+        return filled
+
+    def versions(self, names: np.ndarray, versions: np.ndarray) -> np.ndarray:
+        missing = versions == None  # noqa: E711 - elementwise on an object array
+        if not missing.any():
+            return versions
+        filled = versions.copy()
+        filled[missing] = [self.versions_by_name.get(n, FALLBACK_VERSION)
+                           for n in names[missing].tolist()]
+        return filled
+
+
+def _read_monitor_config(path: Path) -> dict[str, str]:
+    """The old module's `monitor_config.json`; absent or unreadable means no defaults."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: str(v) for k, v in data.items() if k in ("model_name", "model_version") and v}

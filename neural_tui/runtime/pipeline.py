@@ -1,0 +1,181 @@
+"""The asyncio pipeline: one task per source, per-model state, snapshots on a fixed cadence."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+import numpy as np
+
+from neural_tui.config import Settings
+from neural_tui.records import IngestBatch, RecordBatch
+from neural_tui.runtime.defaults import ModelDefaults
+from neural_tui.runtime.feed import SnapshotListener
+from neural_tui.runtime.snapshot import IngestStats, ModelSnapshot, Snapshot
+from neural_tui.runtime.state import ModelState, StateLimits
+
+log = logging.getLogger(__name__)
+
+MESSAGES_KEPT = 20
+
+
+class Source(Protocol):
+    """An async producer of batches; `label` names it in the console and the logs."""
+
+    @property
+    def label(self) -> str: ...
+
+    def batches(self) -> AsyncIterator[IngestBatch]: ...
+
+
+class Runtime:
+    """Feeds batches into bounded per-model state and publishes immutable snapshots.
+
+    Ingest is vectorised and cheap, so it runs in the event loop; anything heavy (the engines)
+    runs in a worker thread. Readers only ever see published snapshots.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        sources: Sequence[Source],
+        *,
+        defaults: ModelDefaults | None = None,
+        limits: StateLimits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.sources = tuple(sources)
+        self.defaults = defaults or ModelDefaults.from_settings(settings)
+        self.limits = limits or StateLimits()
+        self.clock = clock
+        self.states: dict[tuple[str, str], ModelState] = {}
+        self.records_total = 0
+        self.skipped: Counter[str] = Counter()
+        self.messages: deque[str] = deque(maxlen=MESSAGES_KEPT)
+        self._latest = Snapshot.empty()
+        self._listeners: list[SnapshotListener] = []
+        self._paused = False
+
+    @property
+    def latest(self) -> Snapshot:
+        return self._latest
+
+    def subscribe(self, listener: SnapshotListener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: SnapshotListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze what readers see; ingest goes on, so nothing is missed on resume."""
+        self._paused = paused
+        self._publish(self._build() if not paused else _with_paused(self._latest, True))
+
+    async def run(self) -> None:
+        """Run every source and the publisher until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for source in self.sources:
+                group.create_task(self._consume(source), name=f"source:{source.label}")
+            group.create_task(self._publish_forever(), name="publisher")
+
+    async def _consume(self, source: Source) -> None:
+        async for batch in source.batches():
+            self.ingest(batch)
+
+    async def _publish_forever(self) -> None:
+        cadence = self.settings.runtime.cadence_seconds
+        while True:
+            if not self._paused:
+                self._publish(self._build())
+            await asyncio.sleep(cadence)
+
+    def ingest(self, batch: IngestBatch) -> None:
+        """Fold one source batch into the per-model state."""
+        self.records_total += len(batch.records)
+        self.skipped.update(batch.skipped)
+        for message in batch.messages:
+            log.warning("%s", message)
+            self.messages.append(message)
+        for (name, version), rows in self._by_model(batch.records):
+            state = self.states.get((name, version))
+            if state is None:
+                state = self.states[(name, version)] = ModelState(name, version, self.limits)
+            state.ingest(rows)
+
+    def _by_model(self, records: RecordBatch) -> list[tuple[tuple[str, str], RecordBatch]]:
+        if len(records) == 0:
+            return []
+        names = self.defaults.names(records.model)
+        versions = self.defaults.versions(names, records.version)
+        if (names == names[0]).all() and (versions == versions[0]).all():
+            return [((names[0], versions[0]), records)]
+        keys = np.char.add(np.char.add(names.astype(str), "\x00"), versions.astype(str))
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        groups = []
+        for index, key in enumerate(distinct.tolist()):
+            name, version = key.split("\x00", 1)
+            groups.append(((name, version), records.take(inverse == index)))
+        return groups
+
+    def build_snapshot(self) -> Snapshot:
+        """A snapshot of the state now, regardless of pause (for the one-shot subcommands)."""
+        return self._build()
+
+    def _build(self) -> Snapshot:
+        now = self.clock()
+        runtime = self.settings.runtime
+        models = tuple(
+            _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds)
+            for _, state in sorted(self.states.items())
+        )
+        return Snapshot(
+            generated_at=now,
+            models=models,
+            ingest=IngestStats(
+                records_total=self.records_total,
+                errors_total=dict(self.skipped),
+                last_messages=tuple(self.messages),
+            ),
+            paused=self._paused,
+            sources=tuple(source.label for source in self.sources),
+        )
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self._latest = snapshot
+        for listener in tuple(self._listeners):
+            listener(snapshot)
+
+
+def _model_snapshot(state: ModelState, now: float, window: float, series: int) -> ModelSnapshot:
+    recent = state.recent(now, window, series)
+    return ModelSnapshot(
+        name=state.name,
+        version=state.version,
+        predictions_total=state.predictions_total,
+        errors_total=dict(state.errors),
+        latency=state.histogram(),
+        labels_total=state.labels_total,
+        labels_joined=state.labels_joined,
+        last_record_at=state.last_record_at,
+        window_seconds=window,
+        throughput_rps=recent.throughput_rps,
+        error_rate=recent.error_rate,
+        latency_p50_ms=recent.latency_p50_ms,
+        latency_p95_ms=recent.latency_p95_ms,
+        latency_p99_ms=recent.latency_p99_ms,
+        throughput_series=recent.throughput_series,
+        error_rate_series=recent.error_rate_series,
+        latency_p95_series=recent.latency_p95_series,
+    )
+
+
+def _with_paused(snapshot: Snapshot, paused: bool) -> Snapshot:
+    return replace(snapshot, paused=paused)

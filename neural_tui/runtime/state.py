@@ -1,0 +1,282 @@
+"""Per-model state with a fixed memory bound, fed by columnar batches.
+
+Everything here is sized at construction: totals are plain counters, recent activity lives in a
+ring of one-second buckets, latencies for quantiles in a ring of the newest observations, and
+the late-label join in bounded ordered maps. Feeding ten million records costs time, not memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neural_tui.records import RecordBatch
+from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
+
+_BUCKET_BOUNDS = np.asarray(LATENCY_BUCKETS_SECONDS, dtype=np.float64)
+OTHER_ERROR_TYPE = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class StateLimits:
+    """The sizes that bound one model's memory."""
+
+    seconds: int = 3600
+    latency_samples: int = 50_000
+    pending_predictions: int = 200_000
+    pending_labels: int = 50_000
+    labelled_pairs: int = 20_000
+    feature_rows: int = 10_000
+    error_types: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RecentActivity:
+    """Figures over the last `window_seconds` and per-second series, computed at one instant."""
+
+    throughput_rps: float
+    error_rate: float
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    throughput_series: tuple[float, ...]
+    error_rate_series: tuple[float, ...]
+    latency_p95_series: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledRows:
+    """Predictions joined with their labels, oldest first."""
+
+    timestamp: np.ndarray
+    prediction: np.ndarray
+    ground_truth: np.ndarray
+    prediction_proba: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRows:
+    """The newest prediction rows kept for the engines: raw features, predictions, probabilities."""
+
+    timestamp: np.ndarray
+    input_features: np.ndarray
+    prediction: np.ndarray
+    prediction_proba: np.ndarray
+
+
+class ModelState:
+    """Counters, rings and the label join for one (model, version)."""
+
+    def __init__(self, name: str, version: str, limits: StateLimits | None = None) -> None:
+        self.name = name
+        self.version = version
+        self.limits = limits or StateLimits()
+        self.predictions_total = 0
+        self.errors: Counter[str] = Counter()
+        self.labels_total = 0
+        self.labels_joined = 0
+        self.last_record_at: float | None = None
+        self._histogram = np.zeros(len(_BUCKET_BOUNDS) + 1, dtype=np.int64)
+        self._latency_sum = 0.0
+        seconds = self.limits.seconds
+        self._second_stamp = np.full(seconds, -1, dtype=np.int64)
+        self._second_count = np.zeros(seconds, dtype=np.int64)
+        self._second_errors = np.zeros(seconds, dtype=np.int64)
+        self._newest_second = -1
+        self._latency_time = np.full(self.limits.latency_samples, np.nan)
+        self._latency_ms = np.full(self.limits.latency_samples, np.nan)
+        self._latency_next = 0
+        self._awaiting_label: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self._early_labels: OrderedDict[str, Any] = OrderedDict()
+        self._labelled: deque[tuple[float, Any, Any, Any]] = deque(
+            maxlen=self.limits.labelled_pairs
+        )
+        self._features: deque[tuple[float, Any, Any, Any]] = deque(
+            maxlen=self.limits.feature_rows
+        )
+
+    def ingest(self, batch: RecordBatch) -> None:
+        """Fold a batch of this model's rows into the state."""
+        if len(batch) == 0:
+            return
+        newest = float(np.max(batch.timestamp))
+        if self.last_record_at is None or newest > self.last_record_at:
+            self.last_record_at = newest
+        labels = batch.is_label
+        if labels.any():
+            self._join_labels(batch.take(labels))
+            predictions = batch.take(~labels)
+        else:
+            predictions = batch
+        if len(predictions):
+            self._count_predictions(predictions)
+
+    def _count_predictions(self, batch: RecordBatch) -> None:
+        n = len(batch)
+        self.predictions_total += n
+        failed = batch.error != None  # noqa: E711 - elementwise comparison on an object array
+        if failed.any():
+            self._count_errors(batch.error[failed])
+        latency_ms = batch.latency_ms
+        observed = ~np.isnan(latency_ms)
+        if observed.any():
+            seconds = latency_ms[observed] / 1000.0
+            slots = np.searchsorted(_BUCKET_BOUNDS, seconds, side="left")
+            self._histogram += np.bincount(slots, minlength=self._histogram.shape[0])
+            self._latency_sum += float(seconds.sum())
+            self._remember_latencies(batch.timestamp[observed], latency_ms[observed])
+        self._bucket_seconds(batch.timestamp, failed)
+        self._remember_for_join(batch)
+        self._remember_features(batch)
+
+    def _count_errors(self, error_types: np.ndarray) -> None:
+        for error_type, count in Counter(error_types.tolist()).items():
+            known = error_type in self.errors or len(self.errors) < self.limits.error_types
+            self.errors[error_type if known else OTHER_ERROR_TYPE] += count
+
+    def _bucket_seconds(self, timestamps: np.ndarray, failed: np.ndarray) -> None:
+        seconds = np.floor(timestamps).astype(np.int64)
+        self._newest_second = max(self._newest_second, int(seconds.max()))
+        keep = seconds > self._newest_second - self.limits.seconds
+        seconds, failed = seconds[keep], failed[keep]
+        if seconds.shape[0] == 0:
+            return
+        distinct = np.unique(seconds)
+        slots = distinct % self.limits.seconds
+        stale = self._second_stamp[slots] != distinct
+        self._second_stamp[slots[stale]] = distinct[stale]
+        self._second_count[slots[stale]] = 0
+        self._second_errors[slots[stale]] = 0
+        row_slots = seconds % self.limits.seconds
+        size = self.limits.seconds
+        self._second_count += np.bincount(row_slots, minlength=size)
+        self._second_errors += np.bincount(row_slots[failed], minlength=size)
+
+    def _remember_latencies(self, timestamps: np.ndarray, latency_ms: np.ndarray) -> None:
+        capacity = self.limits.latency_samples
+        timestamps, latency_ms = timestamps[-capacity:], latency_ms[-capacity:]
+        positions = (self._latency_next + np.arange(timestamps.shape[0])) % capacity
+        self._latency_time[positions] = timestamps
+        self._latency_ms[positions] = latency_ms
+        self._latency_next = int((self._latency_next + timestamps.shape[0]) % capacity)
+
+    def _remember_for_join(self, batch: RecordBatch) -> None:
+        labelled_inline = batch.ground_truth != None  # noqa: E711 - elementwise on objects
+        tail = slice(-self.limits.pending_predictions, None)
+        ids = batch.prediction_id[tail].tolist()
+        pairs = zip(batch.prediction[tail].tolist(), batch.prediction_proba[tail].tolist(),
+                    strict=True)
+        self._awaiting_label.update(zip(ids, pairs, strict=True))
+        while len(self._awaiting_label) > self.limits.pending_predictions:
+            self._awaiting_label.popitem(last=False)
+        if labelled_inline.any():
+            inline = batch.take(labelled_inline)
+            self._join_labels(inline)
+        if self._early_labels:
+            early = self._early_labels.keys() & set(ids)
+            for prediction_id in early:
+                self._join_one(prediction_id, self._early_labels.pop(prediction_id), 0.0)
+
+    def _join_labels(self, labels: RecordBatch) -> None:
+        rows = zip(labels.prediction_id.tolist(), labels.ground_truth.tolist(),
+                   labels.timestamp.tolist(), strict=True)
+        for prediction_id, ground_truth, timestamp in rows:
+            self.labels_total += 1
+            if not self._join_one(prediction_id, ground_truth, timestamp):
+                self._early_labels[prediction_id] = ground_truth
+                if len(self._early_labels) > self.limits.pending_labels:
+                    self._early_labels.popitem(last=False)
+
+    def _join_one(self, prediction_id: str, ground_truth: Any, timestamp: float) -> bool:
+        found = self._awaiting_label.pop(prediction_id, None)
+        if found is None:
+            return False
+        prediction, proba = found
+        self.labels_joined += 1
+        self._labelled.append((timestamp, prediction, ground_truth, proba))
+        return True
+
+    def _remember_features(self, batch: RecordBatch) -> None:
+        tail = slice(-self.limits.feature_rows, None)
+        self._features.extend(zip(batch.timestamp[tail].tolist(),
+                                  batch.input_features[tail].tolist(),
+                                  batch.prediction[tail].tolist(),
+                                  batch.prediction_proba[tail].tolist(), strict=True))
+
+    def histogram(self) -> LatencyHistogram:
+        cumulative = np.cumsum(self._histogram)
+        return LatencyHistogram(
+            cumulative_counts=tuple(int(c) for c in cumulative[:-1]),
+            count=int(cumulative[-1]),
+            sum_seconds=self._latency_sum,
+        )
+
+    def recent(self, now: float, window_seconds: float, series_seconds: int) -> RecentActivity:
+        """Activity in the window ending at `now`; series end at the last complete second."""
+        end = int(np.floor(now))
+        series_start = end - series_seconds
+        counts, errors = self._per_second(series_start, end)
+        window_start = now - window_seconds
+        window_counts, window_errors = self._per_second(int(np.floor(window_start)), end + 1)
+        total = int(window_counts.sum())
+        latencies = self._latencies_between(window_start, now + 1.0)
+        p50, p95, p99 = (
+            (float(v) for v in np.percentile(latencies, [50, 95, 99]))
+            if latencies.shape[0] else (None, None, None)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate_series = np.where(counts > 0, errors / np.maximum(counts, 1), 0.0)
+        return RecentActivity(
+            throughput_rps=total / window_seconds,
+            error_rate=float(window_errors.sum()) / total if total else 0.0,
+            latency_p50_ms=p50,
+            latency_p95_ms=p95,
+            latency_p99_ms=p99,
+            throughput_series=tuple(float(c) for c in counts),
+            error_rate_series=tuple(float(r) for r in rate_series),
+            latency_p95_series=self._p95_series(series_start, end),
+        )
+
+    def _per_second(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Counts and errors for each second in [start, end); zero where nothing was seen."""
+        seconds = np.arange(start, end, dtype=np.int64)
+        slots = seconds % self.limits.seconds
+        current = self._second_stamp[slots] == seconds
+        return (np.where(current, self._second_count[slots], 0),
+                np.where(current, self._second_errors[slots], 0))
+
+    def _latencies_between(self, start: float, end: float) -> np.ndarray:
+        inside = (self._latency_time >= start) & (self._latency_time < end)
+        return self._latency_ms[inside]
+
+    def _p95_series(self, start: int, end: int) -> tuple[float, ...]:
+        inside = (self._latency_time >= start) & (self._latency_time < end)
+        seconds = np.floor(self._latency_time[inside]).astype(np.int64) - start
+        values = self._latency_ms[inside]
+        series = np.zeros(end - start)
+        if values.shape[0] == 0:
+            return tuple(series.tolist())
+        order = np.lexsort((values, seconds))
+        seconds, values = seconds[order], values[order]
+        bounds = np.searchsorted(seconds, np.arange(end - start + 1))
+        for second in np.flatnonzero(np.diff(bounds)):
+            series[second] = np.percentile(values[bounds[second]:bounds[second + 1]], 95)
+        return tuple(series.tolist())
+
+    def labelled(self) -> LabelledRows:
+        return LabelledRows(*_columns(self._labelled, 4))
+
+    def feature_rows(self) -> FeatureRows:
+        return FeatureRows(*_columns(self._features, 4))
+
+
+def _columns(rows: deque[tuple[Any, ...]], width: int) -> list[np.ndarray]:
+    """Column arrays from a deque of row tuples; the first column is float time."""
+    columns = [np.empty(len(rows), dtype=object) for _ in range(width)]
+    for index, column in enumerate(zip(*rows, strict=True) if rows else ()):
+        columns[index][:] = column
+    columns[0] = columns[0].astype(np.float64)
+    return columns

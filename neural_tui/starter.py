@@ -1,0 +1,63 @@
+"""`neural-tui init`: a starter config and storage, as the old module's `init` set them up."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from neural_tui.config import ServerSettings
+from neural_tui.errors import UsageError
+from neural_tui.runtime.defaults import MONITOR_CONFIG
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    config: Path
+    storage: Path
+
+
+def write_starter(
+    output: Path, *, model_name: str, model_version: str, storage: Path, force: bool
+) -> Written:
+    """Write the config, create `<storage>/predictions/` and the storage's `monitor_config.json`.
+
+    An existing config is kept unless `force`; an existing `monitor_config.json` is never
+    overwritten, since a running model server may own it.
+    """
+    if not model_name.strip():
+        raise UsageError("--model-name: must not be empty")
+    if output.exists() and not force:
+        raise UsageError(f"{output}: already exists (use --force to overwrite)")
+    server = ServerSettings()
+    document = {
+        "storage": {"path": str(storage)},
+        "server": {"host": server.host, "port": server.port},
+        "models": [{"name": model_name, "version": model_version}],
+    }
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(_HEADER + tomli_w.dumps(document), encoding="utf-8")
+        storage_dir = storage if storage.is_absolute() else output.parent / storage
+        (storage_dir / "predictions").mkdir(parents=True, exist_ok=True)
+        monitor_config = storage_dir / MONITOR_CONFIG
+        if not monitor_config.exists():
+            monitor_config.write_text(json.dumps({
+                "model_name": model_name,
+                "model_version": model_version,
+                "storage_path": str(storage),
+                "created_at": time.time(),
+            }, indent=2), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: cannot write: {exc.strerror}") from None
+    return Written(config=output, storage=storage_dir)
+
+
+_HEADER = """\
+# neural-tui configuration, written by `neural-tui init`.
+# Every key is documented in config.example.toml. Relative paths are relative to this file.
+
+"""

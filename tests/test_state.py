@@ -1,0 +1,170 @@
+"""Per-model state: exact totals, windows by record time, the late-label join, fixed memory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS
+from neural_tui.runtime.state import OTHER_ERROR_TYPE, ModelState, StateLimits
+from tests.batches import make_batch
+
+T0 = 1_700_000_000.0
+
+
+def test_totals_count_every_prediction_and_error_by_type():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0] * 5, errors=[None, "timeout", None, "timeout", "oom"]))
+    state.ingest(make_batch([T0 + 1] * 2))
+    assert state.predictions_total == 7
+    assert state.errors == {"timeout": 2, "oom": 1}
+
+
+def test_label_lines_are_not_predictions():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0, T0], ids=["a", "b"]))
+    state.ingest(make_batch([T0 + 5], ids=["a"], is_label=[True], ground_truth=[1]))
+    assert state.predictions_total == 2
+    assert state.labels_total == 1
+
+
+def test_latency_histogram_is_cumulative_with_prometheus_le_semantics():
+    state = ModelState("m", "1")
+    latencies_ms = [5.0, 5.0001, 100.0, 20_000.0, float("nan")]
+    state.ingest(make_batch([T0] * 5, latency_ms=latencies_ms))
+    histogram = state.histogram()
+    bounds = LATENCY_BUCKETS_SECONDS
+    expected = [sum(1 for v in (0.005, 0.0050001, 0.1, 20.0) if v <= b) for b in bounds]
+    assert list(histogram.cumulative_counts) == expected
+    assert histogram.cumulative_counts[0] == 1
+    assert histogram.count == 4
+    assert histogram.sum_seconds == pytest.approx(0.005 + 0.0050001 + 0.1 + 20.0)
+
+
+def test_error_types_beyond_the_limit_fold_into_other():
+    state = ModelState("m", "1", StateLimits(error_types=2))
+    state.ingest(make_batch([T0] * 4, errors=["a", "b", "c", "a"]))
+    assert state.errors == {"a": 2, "b": 1, OTHER_ERROR_TYPE: 1}
+
+
+def test_recent_window_figures_use_record_time():
+    state = ModelState("m", "1")
+    rng = np.random.default_rng(7)
+    old = T0 + rng.uniform(0, 30, 500)
+    recent = T0 + 100 + rng.uniform(0, 60, 600)
+    latency = rng.lognormal(3, 0.5, 600)
+    state.ingest(make_batch(old, latency_ms=np.full(500, 1.0)))
+    errors = [None] * 540 + ["boom"] * 60
+    state.ingest(make_batch(recent, latency_ms=latency, errors=errors, ids=[f"r{i}" for i in
+                                                                           range(600)]))
+    activity = state.recent(now=T0 + 160, window_seconds=60, series_seconds=60)
+    assert activity.throughput_rps == pytest.approx(600 / 60)
+    assert activity.error_rate == pytest.approx(60 / 600)
+    assert activity.latency_p95_ms == pytest.approx(np.percentile(latency, 95))
+    assert activity.latency_p50_ms == pytest.approx(np.percentile(latency, 50))
+    assert activity.latency_p99_ms == pytest.approx(np.percentile(latency, 99))
+
+
+def test_series_hold_one_point_per_second_oldest_first():
+    state = ModelState("m", "1")
+    stamps = [T0 + 0.1, T0 + 0.2, T0 + 2.5, T0 + 2.6, T0 + 2.7]
+    state.ingest(make_batch(stamps, latency_ms=[10, 30, 1, 2, 3],
+                            errors=[None, "x", None, None, None]))
+    activity = state.recent(now=T0 + 3.5, window_seconds=60, series_seconds=3)
+    assert activity.throughput_series == (2.0, 0.0, 3.0)
+    assert activity.error_rate_series == (0.5, 0.0, 0.0)
+    assert activity.latency_p95_series == pytest.approx(
+        (np.percentile([10, 30], 95), 0.0, np.percentile([1, 2, 3], 95)))
+
+
+def test_no_records_gives_zero_rates_and_no_quantiles():
+    activity = ModelState("m", "1").recent(now=T0, window_seconds=60, series_seconds=5)
+    assert activity.throughput_rps == 0.0
+    assert activity.error_rate == 0.0
+    assert activity.latency_p95_ms is None
+    assert activity.throughput_series == (0.0,) * 5
+
+
+def test_a_late_label_joins_its_prediction():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0, T0], ids=["a", "b"], predictions=["cat", "dog"],
+                            proba=[b'{"cat": 0.9}', None]))
+    state.ingest(make_batch([T0 + 9], ids=["b"], is_label=[True], ground_truth=["cat"]))
+    labelled = state.labelled()
+    assert state.labels_joined == 1
+    assert labelled.prediction.tolist() == ["dog"]
+    assert labelled.ground_truth.tolist() == ["cat"]
+    assert labelled.timestamp.tolist() == [T0 + 9]
+
+
+def test_a_label_read_before_its_prediction_joins_when_the_prediction_arrives():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0 + 9], ids=["a"], is_label=[True], ground_truth=[1]))
+    assert state.labels_joined == 0
+    state.ingest(make_batch([T0], ids=["a"], predictions=[0]))
+    assert state.labels_joined == 1
+    assert state.labelled().ground_truth.tolist() == [1]
+
+
+def test_a_prediction_logged_with_its_label_counts_as_joined():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0], ids=["a"], predictions=[1], ground_truth=[1]))
+    assert state.labels_joined == 1
+    assert state.predictions_total == 1
+
+
+def test_a_label_is_joined_at_most_once():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0], ids=["a"]))
+    state.ingest(make_batch([T0 + 1, T0 + 2], ids=["a", "a"], is_label=[True, True],
+                            ground_truth=[1, 1]))
+    assert state.labels_joined == 1
+    assert state.labels_total == 2
+
+
+def test_state_is_bounded_whatever_the_stream_length():
+    limits = StateLimits(seconds=120, latency_samples=1000, pending_predictions=500,
+                         pending_labels=100, labelled_pairs=200, feature_rows=300)
+    state = ModelState("m", "1", limits)
+    for step in range(50):
+        n = 2000
+        ids = [f"s{step}-{i}" for i in range(n)]
+        state.ingest(make_batch(T0 + step * 10 + np.linspace(0, 9, n), ids=ids,
+                                latency_ms=np.full(n, 3.0)))
+        labels = [f"s{step}-{i}" for i in range(0, n, 2)] + [f"never-{step}-{i}" for i in
+                                                             range(300)]
+        state.ingest(make_batch(np.full(len(labels), T0 + step * 10 + 9), ids=labels,
+                                is_label=[True] * len(labels), ground_truth=[1] * len(labels)))
+    assert state.predictions_total == 100_000
+    assert len(state._awaiting_label) <= 500
+    assert len(state._early_labels) <= 100
+    assert len(state.labelled().timestamp) == 200
+    assert len(state.feature_rows().timestamp) == 300
+    assert state._latency_ms.shape == (1000,)
+
+
+def test_ten_million_records_do_not_grow_memory_past_a_fixed_bound():
+    state = ModelState("m", "1")
+    n = 200_000
+    ids = np.char.add("id", np.arange(n).astype(str)).astype(object)
+    latency = np.random.default_rng(1).lognormal(3, 1, n)
+    base = make_batch(np.zeros(n), latency_ms=latency, ids=ids)
+    resident = []
+    for step in range(50):
+        batch = make_batch(T0 + step * 20 + np.linspace(0, 19, n), latency_ms=latency,
+                           ids=base.prediction_id)
+        state.ingest(batch)
+        del batch
+        if step in (9, 49):
+            resident.append(resident_bytes())
+    assert state.predictions_total == 10_000_000
+    assert resident[1] - resident[0] < 64 * 2**20
+
+
+def resident_bytes() -> int:
+    """Current resident set size of this process (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")
