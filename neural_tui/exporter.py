@@ -1,0 +1,150 @@
+"""Prometheus metrics read from the latest Snapshot.
+
+A custom Collector turns whatever snapshot is current at scrape time into metric families, so
+the exporter holds no state of its own: no Gauge per series to keep in step, no stale label
+sets left behind when a model disappears. Each family is built by one small function in
+`FAMILY_BUILDERS`; a new metric (drift, quality, SLO) is one more function in that tuple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
+
+from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, ModelSnapshot, Snapshot
+
+MODEL_LABELS: tuple[str, str] = ("model", "version")
+
+ACTIVE_MODEL_SECONDS = 300.0
+"""A model counts in `neural_active_models` if its last record is this recent."""
+
+FamilyBuilder = Callable[[Snapshot], Metric]
+
+
+def _model_label_values(model: ModelSnapshot) -> list[str]:
+    return [model.name, model.version]
+
+
+def predictions_total(snapshot: Snapshot) -> Metric:
+    family = CounterMetricFamily(
+        "neural_predictions_total",
+        "Predictions recorded since the start of storage.",
+        labels=MODEL_LABELS,
+    )
+    for model in snapshot.models:
+        family.add_metric(_model_label_values(model), model.predictions_total)
+    return family
+
+
+def prediction_latency_seconds(snapshot: Snapshot) -> Metric:
+    family = HistogramMetricFamily(
+        "neural_prediction_latency_seconds",
+        "Prediction latency since the start of storage (records without a latency excluded).",
+        labels=MODEL_LABELS,
+    )
+    bounds = [floatToGoString(bound) for bound in LATENCY_BUCKETS_SECONDS]
+    for model in snapshot.models:
+        histogram = model.latency
+        buckets = [
+            *zip(bounds, histogram.cumulative_counts, strict=True),
+            ("+Inf", histogram.count),
+        ]
+        family.add_metric(_model_label_values(model), buckets, histogram.sum_seconds)
+    return family
+
+
+def errors_total(snapshot: Snapshot) -> Metric:
+    family = CounterMetricFamily(
+        "neural_errors_total",
+        "Failed requests since the start of storage, by error type.",
+        labels=(*MODEL_LABELS, "error_type"),
+    )
+    for model in snapshot.models:
+        for error_type, count in sorted(model.errors_total.items()):
+            family.add_metric([*_model_label_values(model), error_type], count)
+    return family
+
+
+def active_models(snapshot: Snapshot) -> Metric:
+    """Models with a record in the last `ACTIVE_MODEL_SECONDS` before the snapshot.
+
+    Counting recent records rather than known models lets an alert on this gauge catch a model
+    server that stopped writing, which a count of every model ever seen would hide.
+    """
+    since = snapshot.generated_at - ACTIVE_MODEL_SECONDS
+    active = sum(
+        1
+        for model in snapshot.models
+        if model.last_record_at is not None and model.last_record_at >= since
+    )
+    return GaugeMetricFamily(
+        "neural_active_models",
+        f"Models with a record in the last {ACTIVE_MODEL_SECONDS:g} seconds.",
+        value=active,
+    )
+
+
+def ingest_records_total(snapshot: Snapshot) -> Metric:
+    return CounterMetricFamily(
+        "neural_ingest_records_total",
+        "Valid records read by the sources.",
+        value=snapshot.ingest.records_total,
+    )
+
+
+def ingest_errors_total(snapshot: Snapshot) -> Metric:
+    family = CounterMetricFamily(
+        "neural_ingest_errors_total",
+        "Input lines skipped by the sources, by reason.",
+        labels=("reason",),
+    )
+    for reason, count in sorted(snapshot.ingest.errors_total.items()):
+        family.add_metric([reason], count)
+    return family
+
+
+FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
+    predictions_total,
+    prediction_latency_seconds,
+    errors_total,
+    active_models,
+    ingest_records_total,
+    ingest_errors_total,
+)
+
+
+class SnapshotCollector:
+    """A prometheus-client Collector over the snapshot current at each scrape.
+
+    `get_snapshot` is called once per scrape, from the HTTP server's thread; snapshots are
+    immutable, so every family of one scrape describes the same instant.
+    """
+
+    def __init__(self, get_snapshot: Callable[[], Snapshot]) -> None:
+        self._get_snapshot = get_snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self._get_snapshot()
+        for build in FAMILY_BUILDERS:
+            yield build(snapshot)
+
+
+def build_registry(get_snapshot: Callable[[], Snapshot]) -> CollectorRegistry:
+    """A fresh registry with the snapshot metrics and this process's own resource metrics.
+
+    Not the global default registry, so that nothing else imported into the process leaks into
+    the exposition; the process collector is included on purpose, so an SRE can watch the
+    exporter's memory and CPU (`process_*`) beside the model metrics.
+    """
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(get_snapshot))
+    ProcessCollector(registry=registry)
+    return registry

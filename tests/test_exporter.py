@@ -1,0 +1,294 @@
+"""The Prometheus exporter: what a scrape of `/metrics` says about a snapshot, and the server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from neural_tui.exporter import build_registry
+from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
+from neural_tui.runtime.snapshot import (
+    LATENCY_BUCKETS_SECONDS,
+    IngestStats,
+    LatencyHistogram,
+    ModelSnapshot,
+    Snapshot,
+)
+
+Labels = frozenset[tuple[str, str]]
+
+
+def snapshot_of(*models: ModelSnapshot, generated_at: float = 1_000.0) -> Snapshot:
+    return Snapshot(generated_at=generated_at, models=models, ingest=IngestStats(0, {}))
+
+
+def exposition(snapshot: Snapshot) -> str:
+    return generate_latest(build_registry(lambda: snapshot)).decode()
+
+
+def samples(text: str, sample_name: str) -> dict[Labels, float]:
+    """Values of every sample called `sample_name`, keyed by their label set."""
+    return {
+        frozenset(sample.labels.items()): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == sample_name
+    }
+
+
+def labels(**pairs: str) -> Labels:
+    return frozenset(pairs.items())
+
+
+def model_lines(text: str) -> list[str]:
+    """The exposition lines about models, leaving out the process metrics that vary per scrape."""
+    return [line for line in text.splitlines() if "neural_" in line]
+
+
+def test_predictions_total_is_one_counter_series_per_model_and_version(make_model_snapshot):
+    text = exposition(
+        snapshot_of(
+            make_model_snapshot("churn", "1.0", predictions_total=120),
+            make_model_snapshot("churn", "2.0", predictions_total=7),
+            make_model_snapshot("fraud", "0.3", predictions_total=0),
+        )
+    )
+
+    assert "# TYPE neural_predictions_total counter" in text
+    assert "_total_total" not in text
+    assert samples(text, "neural_predictions_total") == {
+        labels(model="churn", version="1.0"): 120,
+        labels(model="churn", version="2.0"): 7,
+        labels(model="fraud", version="0.3"): 0,
+    }
+
+
+def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count(make_model_snapshot):
+    # Latencies 0.003, 0.02, 0.02, 0.3, 4.0 and 12.0 s, bucketed by hand (upper bounds inclusive).
+    by_bound = {
+        0.005: 1, 0.01: 1, 0.025: 3, 0.05: 3, 0.075: 3, 0.1: 3, 0.25: 3,
+        0.5: 4, 0.75: 4, 1.0: 4, 2.5: 4, 5.0: 5, 7.5: 5, 10.0: 5,
+    }  # fmt: skip
+    histogram = LatencyHistogram(
+        cumulative_counts=tuple(by_bound[bound] for bound in LATENCY_BUCKETS_SECONDS),
+        count=6,
+        sum_seconds=16.343,
+    )
+    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0", latency=histogram)))
+
+    buckets = {
+        dict(key)["le"]: value
+        for key, value in samples(text, "neural_prediction_latency_seconds_bucket").items()
+    }
+    assert buckets == {
+        **{str(bound): count for bound, count in by_bound.items()},
+        "+Inf": 6,
+    }
+    ordered = [buckets[str(bound)] for bound in LATENCY_BUCKETS_SECONDS] + [buckets["+Inf"]]
+    assert ordered == sorted(ordered)
+    model = labels(model="churn", version="1.0")
+    assert samples(text, "neural_prediction_latency_seconds_count") == {model: 6}
+    assert samples(text, "neural_prediction_latency_seconds_sum") == {model: 16.343}
+
+
+def test_errors_total_has_one_series_per_error_type(make_model_snapshot):
+    text = exposition(
+        snapshot_of(
+            make_model_snapshot("churn", "1.0", errors_total={"Timeout": 4, "ValueError": 1}),
+            make_model_snapshot("fraud", "0.3", errors_total={}),
+        )
+    )
+
+    assert samples(text, "neural_errors_total") == {
+        labels(model="churn", version="1.0", error_type="Timeout"): 4,
+        labels(model="churn", version="1.0", error_type="ValueError"): 1,
+    }
+
+
+def test_active_models_counts_models_with_a_record_in_the_last_five_minutes(
+    make_model_snapshot,
+):
+    text = exposition(
+        snapshot_of(
+            make_model_snapshot("recent", last_record_at=990.0),
+            make_model_snapshot("on-the-boundary", last_record_at=700.0),
+            make_model_snapshot("quiet", last_record_at=699.0),
+            make_model_snapshot("never-wrote", last_record_at=None),
+            generated_at=1_000.0,
+        )
+    )
+
+    assert samples(text, "neural_active_models") == {frozenset(): 2}
+
+
+def test_ingest_counters_report_records_and_skipped_lines_by_reason():
+    snapshot = Snapshot(
+        generated_at=1_000.0,
+        models=(),
+        ingest=IngestStats(records_total=5_000, errors_total={"invalid_json": 3, "bad_type": 1}),
+    )
+    text = exposition(snapshot)
+
+    assert samples(text, "neural_ingest_records_total") == {frozenset(): 5_000}
+    assert samples(text, "neural_ingest_errors_total") == {
+        labels(reason="invalid_json"): 3,
+        labels(reason="bad_type"): 1,
+    }
+
+
+def test_an_empty_snapshot_exposes_every_family_with_no_model_series():
+    text = exposition(Snapshot.empty(generated_at=1_000.0))
+
+    for name in (
+        "neural_predictions_total",
+        "neural_prediction_latency_seconds",
+        "neural_errors_total",
+        "neural_ingest_errors_total",
+    ):
+        assert f"# TYPE {name} " in text
+    assert samples(text, "neural_predictions_total") == {}
+    assert samples(text, "neural_active_models") == {frozenset(): 0}
+    assert samples(text, "neural_ingest_records_total") == {frozenset(): 0}
+
+
+def test_label_values_with_quotes_backslashes_and_newlines_are_escaped(make_model_snapshot):
+    hostile = 'a"b\nc\\d'
+    text = exposition(snapshot_of(make_model_snapshot(hostile, "v\n1", predictions_total=3)))
+
+    assert 'model="a\\"b\\nc\\\\d",version="v\\n1"' in text
+    assert samples(text, "neural_predictions_total") == {labels(model=hostile, version="v\n1"): 3}
+
+
+def test_registry_holds_process_metrics_but_nothing_from_the_global_default_registry():
+    text = exposition(Snapshot.empty())
+
+    assert "process_resident_memory_bytes" in text
+    assert "python_gc_objects_collected_total" not in text
+    assert "python_info" not in text
+
+
+@pytest.fixture
+def served(make_model_snapshot):
+    """A running MetricsServer whose snapshot the test can replace through `current[0]`."""
+    current = [snapshot_of(make_model_snapshot("churn", "1.0", predictions_total=10))]
+    with MetricsServer(lambda: current[0]) as server:
+        yield server, current
+
+
+def test_scrape_always_reflects_the_latest_snapshot(served, make_model_snapshot):
+    server, current = served
+    first = httpx.get(f"{server.url}/metrics").text
+    current[0] = snapshot_of(
+        make_model_snapshot("churn", "1.0", predictions_total=25),
+        make_model_snapshot("fraud", "0.3", predictions_total=4),
+    )
+    second = httpx.get(f"{server.url}/metrics").text
+
+    assert samples(first, "neural_predictions_total") == {labels(model="churn", version="1.0"): 10}
+    assert samples(second, "neural_predictions_total") == {
+        labels(model="churn", version="1.0"): 25,
+        labels(model="fraud", version="0.3"): 4,
+    }
+
+
+def test_metrics_are_gzipped_when_the_scraper_accepts_gzip(served):
+    server, _ = served
+    with httpx.stream(
+        "GET", f"{server.url}/metrics", headers={"Accept-Encoding": "gzip"}
+    ) as compressed:
+        encoding = compressed.headers.get("content-encoding")
+        raw = b"".join(compressed.iter_raw())
+    plain = httpx.get(f"{server.url}/metrics", headers={"Accept-Encoding": "identity"})
+
+    assert encoding == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert model_lines(gzip.decompress(raw).decode()) == model_lines(plain.text)
+    assert samples(plain.text, "neural_predictions_total") == {
+        labels(model="churn", version="1.0"): 10
+    }
+
+
+def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
+    snapshot = Snapshot(
+        generated_at=1_000.0,
+        models=(make_model_snapshot("churn"), make_model_snapshot("fraud")),
+        ingest=IngestStats(records_total=42, errors_total={}),
+    )
+    with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_005.0) as server:
+        response = httpx.get(f"{server.url}/healthz")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "status": "ok",
+        "models": 2,
+        "records": 42,
+        "snapshot_age_seconds": 5.0,
+    }
+
+
+def test_healthz_is_503_when_the_latest_snapshot_is_older_than_the_stale_bound():
+    snapshot = Snapshot.empty(generated_at=1_000.0)
+    with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_010.5) as server:
+        response = httpx.get(f"{server.url}/healthz")
+
+    assert response.status_code == 503
+    assert json.loads(response.text)["status"] == "stale"
+
+
+@pytest.mark.parametrize("path", ["/", "/metrics/extra", "/health", "/favicon.ico"])
+def test_any_other_path_is_404(served, path):
+    server, _ = served
+
+    assert httpx.get(f"{server.url}{path}").status_code == 404
+
+
+def test_server_binds_loopback_by_default_on_a_free_port():
+    with MetricsServer(Snapshot.empty) as server:
+        assert server.port > 0
+        assert server.address == f"127.0.0.1:{server.port}"
+        assert httpx.get(f"http://127.0.0.1:{server.port}/healthz").status_code == 200
+
+
+def test_a_port_already_in_use_raises_an_oserror_naming_host_and_port():
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        server = MetricsServer(Snapshot.empty, port=port)
+
+        with pytest.raises(MetricsServerBindError, match=f"127.0.0.1:{port}") as raised:
+            server.start()
+
+    assert isinstance(raised.value, OSError)
+
+
+def test_stop_releases_the_port_for_a_new_server_at_once(make_model_snapshot):
+    first = MetricsServer(Snapshot.empty)
+    first.start()
+    port = first.port
+    httpx.get(f"{first.url}/metrics")
+    first.stop()
+
+    snapshot = snapshot_of(make_model_snapshot("churn", predictions_total=1))
+    with MetricsServer(lambda: snapshot, port=port) as second:
+        text = httpx.get(f"{second.url}/metrics").text
+
+    assert samples(text, "neural_predictions_total") == {labels(model="churn", version="1.0"): 1}
+
+
+def test_the_headless_exporter_never_imports_textual():
+    code = (
+        "import sys, neural_tui.exporter, neural_tui.metrics_server; "
+        "sys.exit('textual' in sys.modules)"
+    )
+
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
