@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 from neural_tui.config import Settings
-from neural_tui.exporter import SnapshotCollector
 from neural_tui.metrics_server import MetricsServer
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
@@ -30,9 +29,9 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     storage = demo_storage or settings.storage.path
     runtime = Runtime(settings, [TailSource(storage,
                                             poll_interval=settings.runtime.poll_interval_seconds)])
-    server = MetricsServer(SnapshotCollector(lambda: runtime.latest),
+    server = MetricsServer(lambda: runtime.latest,
                            host=settings.server.host, port=settings.server.port,
-                           latest=lambda: runtime.latest)
+                           stale_after_seconds=10 * settings.runtime.cadence_seconds)
     server.start()
     log.info("serving http://%s:%d/metrics for %s", server.host, server.port, storage)
     traffic = None

@@ -117,12 +117,14 @@ class Runtime:
         versions = self.defaults.versions(names, records.version)
         if (names == names[0]).all() and (versions == versions[0]).all():
             return [((names[0], versions[0]), records)]
-        keys = np.char.add(np.char.add(names.astype(str), "\x00"), versions.astype(str))
-        distinct, inverse = np.unique(keys, return_inverse=True)
+        name_values, name_codes = np.unique(names.astype(str), return_inverse=True)
+        version_values, version_codes = np.unique(versions.astype(str), return_inverse=True)
+        codes = name_codes * len(version_values) + version_codes
         groups = []
-        for index, key in enumerate(distinct.tolist()):
-            name, version = key.split("\x00", 1)
-            groups.append(((name, version), records.take(inverse == index)))
+        for code in np.unique(codes).tolist():
+            name, version = divmod(code, len(version_values))
+            key = (str(name_values[name]), str(version_values[version]))
+            groups.append((key, records.take(codes == code)))
         return groups
 
     def build_snapshot(self) -> Snapshot:

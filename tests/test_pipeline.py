@@ -1,0 +1,131 @@
+"""The runtime: batches in from every source, one snapshot per cadence out, models kept apart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neural_tui.config import ModelSettings, RuntimeSettings, Settings, StorageSettings
+from neural_tui.records import IngestBatch
+from neural_tui.runtime.defaults import ModelDefaults
+from neural_tui.runtime.pipeline import Runtime
+from neural_tui.runtime.snapshot import Snapshot
+from tests.batches import make_batch, objects
+
+T0 = 1_700_000_000.0
+
+
+class ListSource:
+    """A source that yields the given batches, then waits forever like a real tail."""
+
+    label = "list"
+
+    def __init__(self, batches: list[IngestBatch]) -> None:
+        self._batches = batches
+
+    async def batches(self) -> AsyncIterator[IngestBatch]:
+        for batch in self._batches:
+            yield batch
+        await asyncio.Event().wait()
+
+
+def fast_settings(tmp_path: Path) -> Settings:
+    return Settings(storage=StorageSettings(tmp_path),
+                    runtime=RuntimeSettings(cadence_seconds=0.01))
+
+
+def test_rows_are_split_by_model_and_version(tmp_path):
+    runtime = Runtime(fast_settings(tmp_path), [], clock=lambda: T0 + 1)
+    batch = make_batch([T0] * 4)
+    batch = replace(batch, model=objects(["a", "b", "a", "a"]),
+                    version=objects(["1", "1", "2", "1"]))
+    runtime.ingest(IngestBatch(batch))
+    snapshot = runtime.build_snapshot()
+    assert [(m.name, m.version, m.predictions_total) for m in snapshot.models] == [
+        ("a", "1", 2), ("a", "2", 1), ("b", "1", 1)]
+
+
+def test_records_without_a_model_take_the_storage_defaults(tmp_path):
+    (tmp_path / "monitor_config.json").write_text(
+        '{"model_name": "legacy", "model_version": "0.9", "storage_path": "x"}')
+    settings = fast_settings(tmp_path)
+    runtime = Runtime(settings, [], defaults=ModelDefaults.from_settings(settings))
+    runtime.ingest(IngestBatch(make_batch([T0, T0], model=None, version=None)))
+    assert [(m.name, m.version) for m in runtime.build_snapshot().models] == [("legacy", "0.9")]
+
+
+def test_without_monitor_config_the_only_configured_model_is_the_default(tmp_path):
+    settings = replace(fast_settings(tmp_path), models=(ModelSettings("fraud", "3"),))
+    runtime = Runtime(settings, [])
+    runtime.ingest(IngestBatch(make_batch([T0], model=None, version=None)))
+    runtime.ingest(IngestBatch(make_batch([T0], model="fraud", version=None)))
+    assert [(m.name, m.version, m.predictions_total) for m in runtime.build_snapshot().models] \
+        == [("fraud", "3", 2)]
+
+
+def test_ingest_counts_records_and_skipped_lines_by_reason(tmp_path):
+    runtime = Runtime(fast_settings(tmp_path), [])
+    runtime.ingest(IngestBatch(make_batch([T0] * 3), Counter(not_json=2),
+                               ("f.jsonl:4: not_json: bad",)))
+    runtime.ingest(IngestBatch(make_batch([T0]), Counter(not_json=1, too_long=1)))
+    ingest = runtime.build_snapshot().ingest
+    assert ingest.records_total == 4
+    assert ingest.errors_total == {"not_json": 3, "too_long": 1}
+    assert ingest.last_messages == ("f.jsonl:4: not_json: bad",)
+
+
+async def test_run_publishes_snapshots_to_subscribers_on_the_cadence(tmp_path):
+    source = ListSource([IngestBatch(make_batch([T0] * 5))])
+    runtime = Runtime(fast_settings(tmp_path), [source])
+    seen: list[Snapshot] = []
+    runtime.subscribe(seen.append)
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(5):
+            while not seen or not seen[-1].models:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert seen[-1].models[0].predictions_total == 5
+    assert runtime.latest is seen[-1]
+    assert seen[-1].sources == ("list",)
+
+
+async def test_pause_freezes_what_readers_see_and_resume_catches_up(tmp_path):
+    runtime = Runtime(fast_settings(tmp_path), [])
+    runtime.ingest(IngestBatch(make_batch([T0])))
+    runtime.set_paused(False)
+    runtime.set_paused(True)
+    frozen = runtime.latest
+    assert frozen.paused
+    runtime.ingest(IngestBatch(make_batch([T0, T0])))
+    assert runtime.latest.models[0].predictions_total == 1
+    runtime.set_paused(False)
+    assert not runtime.latest.paused
+    assert runtime.latest.models[0].predictions_total == 3
+
+
+def test_unsubscribed_listeners_hear_nothing_more(tmp_path):
+    runtime = Runtime(fast_settings(tmp_path), [])
+    heard: list[Snapshot] = []
+    runtime.subscribe(heard.append)
+    runtime.set_paused(False)
+    runtime.unsubscribe(heard.append)
+    runtime.set_paused(False)
+    assert len(heard) == 1
+
+
+def test_snapshot_is_immutable(tmp_path):
+    runtime = Runtime(fast_settings(tmp_path), [])
+    runtime.ingest(IngestBatch(make_batch(np.full(3, T0))))
+    snapshot = runtime.build_snapshot()
+    with pytest.raises(AttributeError):
+        snapshot.models[0].predictions_total = 0  # type: ignore[misc]
