@@ -1,0 +1,19 @@
+"""Messages the console passes between its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from neural_tui.runtime.snapshot import Snapshot
+
+
+@dataclass
+class SnapshotArrived(Message, bubble=False):
+    """The runtime published `snapshot`; screens that show live data re-render from it.
+
+    It does not bubble: the app forwards it to a screen, which must not send it back up.
+    """
+
+    snapshot: Snapshot

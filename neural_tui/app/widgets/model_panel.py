@@ -1,0 +1,119 @@
+"""One model at a glance: throughput, p95 latency and error rate with their recent history."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import HorizontalGroup
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Label, Sparkline
+
+from neural_tui.app.formatting import (
+    format_breakdown,
+    format_count,
+    format_ms,
+    format_percent,
+    format_rps,
+)
+from neural_tui.app.safe_text import safe_text
+from neural_tui.runtime.snapshot import ModelSnapshot
+
+HIGH_ERROR_RATE = 0.05
+"""Above this recent error rate (a fraction) the panel is marked so on-call spots it."""
+
+HIGH_ERROR_RATE_CLASS = "-high-error-rate"
+
+
+class ModelPanel(Widget, can_focus=True):
+    """A focusable panel for one model, updated in place on every snapshot.
+
+    Focus is the console's selection: `enter` on a panel posts `ModelPanel.Opened`, which a
+    drill-down screen can answer.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j,right,l", "next_panel", "Next model", show=False),
+        Binding("up,k,left,h", "previous_panel", "Previous model", show=False),
+        Binding("enter", "open", "Open model", show=False),
+    ]
+
+    @dataclass
+    class Opened(Message):
+        """The user asked to look closer at `model_name`."""
+
+        model_name: str
+
+    def __init__(self, model: ModelSnapshot) -> None:
+        super().__init__()
+        self.model_name = model.name
+        self._model = model
+
+    def compose(self) -> ComposeResult:
+        with HorizontalGroup(classes="metric"):
+            yield Label("throughput", classes="metric-name")
+            yield Label(id="throughput", classes="metric-value")
+            yield Sparkline(id="throughput-series")
+        with HorizontalGroup(classes="metric"):
+            yield Label("p95 latency", classes="metric-name")
+            yield Label(id="latency-p95", classes="metric-value")
+            yield Sparkline(id="latency-p95-series")
+        with HorizontalGroup(classes="metric"):
+            yield Label("error rate", classes="metric-name")
+            yield Label(id="error-rate", classes="metric-value")
+            yield Sparkline(id="error-rate-series")
+        yield Label(id="totals")
+
+    def on_mount(self) -> None:
+        self._render_model()
+
+    def show(self, model: ModelSnapshot) -> None:
+        """Show `model`'s figures: now if the widgets exist, else as soon as they are mounted."""
+        self._model = model
+        if self.is_mounted:
+            self._render_model()
+
+    def _render_model(self) -> None:
+        """Write the figures into the existing widgets (nothing is rebuilt)."""
+        model = self._model
+        self.border_title = safe_text(f"{model.name} · {model.version}")
+        self.query_one("#throughput", Label).update(format_rps(model.throughput_rps))
+        self.query_one("#latency-p95", Label).update(format_ms(model.latency_p95_ms))
+        self.query_one("#error-rate", Label).update(format_percent(model.error_rate))
+        self.query_one("#throughput-series", Sparkline).data = plottable(model.throughput_series)
+        self.query_one("#latency-p95-series", Sparkline).data = plottable(model.latency_p95_series)
+        self.query_one("#error-rate-series", Sparkline).data = plottable(model.error_rate_series)
+        self.query_one("#totals", Label).update(_totals(model))
+        self.set_class(model.error_rate > HIGH_ERROR_RATE, HIGH_ERROR_RATE_CLASS)
+
+    def action_next_panel(self) -> None:
+        self.screen.focus_next(ModelPanel)
+
+    def action_previous_panel(self) -> None:
+        self.screen.focus_previous(ModelPanel)
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened(self.model_name))
+
+
+def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
+    """`series` with NaN and infinities drawn as zero: Textual's Sparkline raises on them.
+
+    A log may hold `Infinity` latencies (the old writer used `json.dumps`), and one bad point
+    must not take the console down; the figure beside the sparkline still shows the raw value.
+    """
+    return tuple(value if math.isfinite(value) else 0.0 for value in series)
+
+
+def _totals(model: ModelSnapshot) -> Text:
+    """Counts since the start of storage; error types (from logs, so made safe) by frequency."""
+    totals = Text(f"{format_count(model.predictions_total)} predictions · ")
+    totals.append(f"{format_count(model.labels_total)} labels · ")
+    totals.append(f"{format_count(model.errors_count)} errors")
+    totals.append_text(format_breakdown(model.errors_total))
+    return totals

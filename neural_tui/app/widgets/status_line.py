@@ -1,0 +1,46 @@
+"""The line under the panels: what was ingested, what was skipped, paused or not, and when."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import HorizontalGroup, VerticalGroup
+from textual.widgets import Label
+
+from neural_tui.app.formatting import format_breakdown, format_clock_utc, format_count
+from neural_tui.app.safe_text import safe_text
+from neural_tui.runtime.snapshot import Snapshot
+
+PAUSED_CLASS = "-paused"
+HAS_SKIPPED_CLASS = "-has-skipped"
+
+
+class StatusLine(VerticalGroup):
+    """Ingest counts and pipeline state; the last skip message below them when there is one."""
+
+    def compose(self) -> ComposeResult:
+        with HorizontalGroup(id="status-counts"):
+            yield Label(id="ingest-counts")
+            yield Label("PAUSED", id="paused-badge")
+            yield Label(id="snapshot-time")
+        yield Label(id="last-skip-message")
+
+    def show(self, snapshot: Snapshot) -> None:
+        ingest = snapshot.ingest
+        self.query_one("#ingest-counts", Label).update(_ingest_counts(snapshot))
+        self.query_one("#snapshot-time", Label).update(
+            format_clock_utc(snapshot.generated_at) if snapshot.generated_at else "no snapshot yet"
+        )
+        last_message = ingest.last_messages[-1] if ingest.last_messages else ""
+        self.query_one("#last-skip-message", Label).update(safe_text(last_message))
+        self.set_class(snapshot.paused, PAUSED_CLASS)
+        self.set_class(bool(last_message), HAS_SKIPPED_CLASS)
+
+
+def _ingest_counts(snapshot: Snapshot) -> Text:
+    """Records read and lines skipped, with the skip reasons by frequency."""
+    ingest = snapshot.ingest
+    counts = Text(f"{format_count(ingest.records_total)} records · ")
+    counts.append(f"{format_count(sum(ingest.errors_total.values()))} skipped")
+    counts.append_text(format_breakdown(ingest.errors_total))
+    return counts
