@@ -121,7 +121,7 @@ class ModelState:
         if failed.any():
             self._count_errors(batch.error[failed])
         latency_ms = batch.latency_ms
-        observed = ~np.isnan(latency_ms)
+        observed = np.isfinite(latency_ms)
         if observed.any():
             seconds = latency_ms[observed] / 1000.0
             slots = np.searchsorted(_BUCKET_BOUNDS, seconds, side="left")
