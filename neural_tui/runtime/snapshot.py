@@ -6,6 +6,7 @@ readers in other threads (the exporter's HTTP server) can hold a reference witho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -62,6 +63,8 @@ class ModelSnapshot:
     drift: DriftReport | None = None
     quality: QualityReport | None = None
     performance: PerformanceReport | None = None
+    feature_drift_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """Per feature, the deciding drift statistic of each past engine run, oldest first."""
 
     @property
     def errors_count(self) -> int:
