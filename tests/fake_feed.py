@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from neural_tui.engines.concept import ConceptDriftState
+from neural_tui.engines.drift import CorrectionOutcome, DriftReport, FeatureDrift
+from neural_tui.engines.performance import PerformanceReport
+from neural_tui.engines.quality import FeatureQuality, QualityReport, QualityWeights
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.snapshot import (
     LATENCY_BUCKETS_SECONDS,
@@ -114,3 +118,176 @@ def snapshot(
         paused=paused,
         sources=("monitoring_data",),
     )
+
+
+# --- engine reports, built by hand ----------------------------------------------------------
+
+NUMERIC_BINS = (
+    "(-inf, -1.28)", "[-1.28, -0.84)", "[-0.84, -0.52)", "[-0.52, -0.25)", "[-0.25, 0)",
+    "[0, 0.25)", "[0.25, 0.52)", "[0.52, 0.84)", "[0.84, 1.28)", "[1.28, inf)",
+)
+"""PSI bins of a standard normal reference (its deciles)."""
+
+
+def feature_drift(name: str, **overrides: Any) -> FeatureDrift:
+    """A numeric feature tested by KS that did not drift; `overrides` replace any field."""
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": "numeric",
+        "test": "ks",
+        "statistic": 0.031,
+        "p_value": 0.72,
+        "threshold": 0.05,
+        "drifted": False,
+        "severity": 0.11,
+        "n_reference": 1_000,
+        "n_current": 1_000,
+        "effect_size": 0.031,
+        "p_value_bonferroni": 1.0,
+        "p_value_bh": 0.9,
+        "ks_statistic": 0.031,
+        "ks_p_value": 0.72,
+        "psi": 0.012,
+        "wasserstein": 0.041,
+        "wasserstein_normed": 0.04,
+        "jensen_shannon": 0.05,
+        "bins": NUMERIC_BINS,
+        "reference_shares": (0.1,) * 10,
+        "current_shares": (0.09, 0.11, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.11, 0.09),
+    }
+    fields.update(overrides)
+    return FeatureDrift(**fields)
+
+
+def categorical_drift(name: str, **overrides: Any) -> FeatureDrift:
+    """A categorical feature tested by chi-square, with one category unseen in the reference."""
+    fields: dict[str, Any] = {
+        "kind": "categorical",
+        "test": "chi2",
+        "statistic": 48.2,
+        "p_value": 3.4e-10,
+        "drifted": True,
+        "severity": 4.2,
+        "effect_size": 0.21,
+        "p_value_bonferroni": 1.4e-9,
+        "p_value_bh": 1.4e-9,
+        "ks_statistic": None,
+        "ks_p_value": None,
+        "wasserstein": None,
+        "wasserstein_normed": None,
+        "psi": 0.41,
+        "jensen_shannon": 0.22,
+        "chi2_statistic": 48.2,
+        "chi2_p_value": 3.4e-10,
+        "bins": ("card", "cash", "wire"),
+        "reference_shares": (0.7, 0.3, 0.0001),
+        "current_shares": (0.5, 0.3, 0.2),
+    }
+    fields.update(overrides)
+    return feature_drift(name, **fields)
+
+
+def drift_report(
+    *features: FeatureDrift,
+    bonferroni: tuple[str, ...] | None = None,
+    dataset_drift_share: float = 0.5,
+    **overrides: Any,
+) -> DriftReport:
+    """A report over `features` corrected with "none"; Bonferroni flags `bonferroni` (default:
+    the same features), BH the same as uncorrected."""
+    drifted = tuple(f.name for f in features if f.drifted)
+    tested = max(len(features), 1)
+
+    def outcome(method: Any, names: tuple[str, ...]) -> CorrectionOutcome:
+        share = len(names) / tested
+        return CorrectionOutcome(method, names, share, share >= dataset_drift_share)
+
+    fields: dict[str, Any] = {
+        "features": features,
+        "n_reference": 1_000,
+        "n_current": 1_000,
+        "correction": "none",
+        "corrections": {
+            "none": outcome("none", drifted),
+            "bonferroni": outcome("bonferroni", drifted if bonferroni is None else bonferroni),
+            "bh": outcome("bh", drifted),
+        },
+    }
+    fields.update(overrides)
+    return DriftReport(**fields)
+
+
+def concept_state(**overrides: Any) -> ConceptDriftState:
+    fields: dict[str, Any] = {
+        "samples": 900,
+        "samples_since_drift": 900,
+        "mean_error": 0.08,
+        "statistic": 6.0,
+        "normalised": 0.12,
+        "drift_detected": False,
+        "drifts_total": 0,
+        "last_drift_at": None,
+    }
+    fields.update(overrides)
+    return ConceptDriftState(**fields)
+
+
+def performance_report(**overrides: Any) -> PerformanceReport:
+    """Binary classification on 850 labelled rows."""
+    fields: dict[str, Any] = {
+        "task": "classification",
+        "n_labelled": 850,
+        "min_labels": 30,
+        "accuracy": 0.912,
+        "precision": 0.88,
+        "recall": 0.801,
+        "f1": 0.8386,
+        "average": "binary",
+    }
+    fields.update(overrides)
+    return PerformanceReport(**fields)
+
+
+def feature_quality(name: str, **overrides: Any) -> FeatureQuality:
+    """A clean numeric feature of 1,000 rows; `overrides` replace any field."""
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": "numeric",
+        "rows": 1_000,
+        "null_count": 0,
+        "nan_count": 0,
+        "posinf_count": 0,
+        "neginf_count": 0,
+        "empty_count": 0,
+        "type_violations": 0,
+        "checked": 1_000,
+        "out_of_range": 0,
+        "outliers": 0,
+        "new_category_count": 0,
+        "new_category_distinct": 0,
+        "new_categories": (),
+        "expected_range": (-4.2, 4.4),
+        "outlier_bounds": (-3.5, 3.6),
+        "severity": 0.0,
+    }
+    fields.update(overrides)
+    return FeatureQuality(**fields)
+
+
+def quality_report(*features: FeatureQuality, **overrides: Any) -> QualityReport:
+    fields: dict[str, Any] = {
+        "rows": 1_000,
+        "features": features,
+        "missing_features": (),
+        "unexpected_features": (),
+        "missing_values_rate": 0.012,
+        "type_violation_rate": 0.001,
+        "out_of_range_rate": 0.004,
+        "outlier_rate": 0.003,
+        "new_category_rate": 0.02,
+        "schema_violation_rate": 0.0,
+        "score": 0.973,
+        "weights": QualityWeights(),
+    }
+    fields.update(overrides)
+    return QualityReport(**fields)

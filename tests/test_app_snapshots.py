@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fake_feed import FakeFeed, model_snapshot, snapshot
+from fake_feed import (
+    FakeFeed,
+    categorical_drift,
+    concept_state,
+    drift_report,
+    feature_drift,
+    feature_quality,
+    model_snapshot,
+    performance_report,
+    quality_report,
+    snapshot,
+)
 from textual.pilot import Pilot
 
 from neural_tui.app.app import NeuralTuiApp
@@ -67,3 +78,79 @@ def test_overview_waiting_for_records(snap_compare: Any) -> None:
 
 def test_help_screen_at_80x24(snap_compare: Any) -> None:
     assert snap_compare(console(three_models()), press=["question_mark"], run_before=settle)
+
+
+def drill_down_models() -> Snapshot:
+    """A model whose drift, quality and performance reports were built by hand."""
+    features = (
+        feature_drift(
+            "income",
+            drifted=True,
+            statistic=0.31,
+            p_value=1e-12,
+            severity=9.1,
+            ks_statistic=0.31,
+            ks_p_value=1e-12,
+            current_shares=(0.02, 0.03, 0.05, 0.07, 0.08, 0.1, 0.13, 0.15, 0.17, 0.2),
+        ),
+        categorical_drift("payment_method"),
+        feature_drift("age"),
+        feature_drift(
+            "tenure_days", test="wasserstein", statistic=0.07, p_value=None, threshold=0.1,
+            severity=0.7,
+        ),
+        feature_drift("session_length", severity=0.05),
+    )
+    quality = quality_report(
+        feature_quality("income", null_count=10, nan_count=2, outliers=4, severity=0.01),
+        feature_quality("age", type_violations=3, severity=0.004),
+        feature_quality(
+            "payment_method",
+            kind="categorical",
+            new_category_count=20,
+            new_category_distinct=2,
+            new_categories=(("crypto", 15), ("voucher", 5)),
+            expected_range=None,
+            outlier_bounds=None,
+            severity=0.02,
+        ),
+        unexpected_features=("debug_flag",),
+    )
+    fraud = model_snapshot(
+        "fraud-detector",
+        drift=drift_report(
+            *features,
+            bonferroni=("income",),
+            dataset_drift_share=0.4,
+            prediction=feature_drift("prediction", statistic=0.04, p_value=0.3),
+            concept=concept_state(),
+        ),
+        quality=quality,
+        performance=performance_report(),
+        feature_drift_history={"income": tuple(0.02 * i for i in range(16))},
+    )
+    return snapshot(fraud)
+
+
+def test_drift_screen_at_80x24(snap_compare: Any) -> None:
+    assert snap_compare(
+        console(drill_down_models()), terminal_size=(80, 24), press=["d"], run_before=settle
+    )
+
+
+def test_drift_screen_at_120x40(snap_compare: Any) -> None:
+    assert snap_compare(
+        console(drill_down_models()), terminal_size=(120, 40), press=["d"], run_before=settle
+    )
+
+
+def test_quality_screen_at_80x24(snap_compare: Any) -> None:
+    assert snap_compare(
+        console(drill_down_models()), terminal_size=(80, 24), press=["Q"], run_before=settle
+    )
+
+
+def test_quality_screen_at_120x40(snap_compare: Any) -> None:
+    assert snap_compare(
+        console(drill_down_models()), terminal_size=(120, 40), press=["Q"], run_before=settle
+    )

@@ -14,9 +14,12 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from neural_tui.app.messages import SnapshotArrived
+from neural_tui.app.messages import DrillView, SnapshotArrived
+from neural_tui.app.screens.drift import DriftScreen
+from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen, describe_bindings
 from neural_tui.app.screens.overview import OverviewScreen
+from neural_tui.app.screens.quality import QualityScreen
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 
@@ -40,9 +43,17 @@ class NeuralTuiApp(App[None]):
         Binding("p", "toggle_pause", "Pause/resume"),
     ]
 
-    def __init__(self, feed: SnapshotFeed, *, source_label: str = "") -> None:
+    def __init__(
+        self,
+        feed: SnapshotFeed,
+        *,
+        source_label: str = "",
+        engine_interval_seconds: float = 10.0,
+    ) -> None:
         super().__init__()
         self.source_label = source_label
+        self.engine_interval_seconds = engine_interval_seconds
+        """How often the runtime runs the engines; screens say it while they wait for results."""
         self._feed = feed
         self._snapshot = feed.latest
         self._pause_requested = False
@@ -94,6 +105,18 @@ class NeuralTuiApp(App[None]):
         """
         if message.snapshot is self._snapshot:
             self.screen.post_message(SnapshotArrived(message.snapshot))
+
+    def open_drill_down(self, model_name: str, view: DrillView) -> None:
+        """Show `view` of a model; over another drill-down it takes that one's place.
+
+        So escape always leads back to the overview, however many views were visited.
+        """
+        screen_type = DriftScreen if view == "drift" else QualityScreen
+        screen = screen_type(model_name, engine_interval_seconds=self.engine_interval_seconds)
+        if isinstance(self.screen, DrillDownScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(describe_bindings(self, self.screen.active_bindings)))

@@ -41,3 +41,20 @@ def format_breakdown(counts: Mapping[str, int]) -> Text:
     by_count = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     parts = Text(", ").join(safe_text(key) + f" {format_count(count)}" for key, count in by_count)
     return Text.assemble(" (", parts, ")")
+
+
+def format_statistic(value: float | None) -> str:
+    """A test statistic or distance: four significant digits, enough to compare two runs."""
+    return MISSING if value is None else f"{value:.4g}"
+
+
+def format_p_value(p_value: float | None) -> str:
+    """Small p-values in scientific notation, so 1e-12 and 0.04 both read at a glance."""
+    if p_value is None:
+        return MISSING
+    return f"{p_value:.1e}" if p_value < 1e-3 else f"{p_value:.4f}"
+
+
+def format_labelled(count: int) -> str:
+    """How many labelled rows a performance figure rests on, written beside each figure."""
+    return f"n={format_count(count)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
@@ -17,3 +18,7 @@ class SnapshotArrived(Message, bubble=False):
     """
 
     snapshot: Snapshot
+
+
+DrillView = Literal["drift", "quality"]
+"""The closer looks at one model that the console offers."""

@@ -78,6 +78,9 @@ class OverviewScreen(Screen[None]):
         if mounted:
             self.call_after_refresh(self._select_first_panel)
 
+    def on_model_panel_opened(self, message: ModelPanel.Opened) -> None:
+        self.console_app.open_drill_down(message.model_name, message.view)
+
     def _select_first_panel(self) -> None:
         """Keys act on a panel from the start, without a first tab press."""
         if self.focused is None and self._panels:

@@ -1,4 +1,5 @@
-"""One model at a glance: throughput, p95 latency and error rate with their recent history."""
+"""One model at a glance: throughput, p95 latency and error rate with their recent history,
+and the latest drift, quality and performance verdicts."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from neural_tui.app.formatting import (
+    MISSING,
     format_breakdown,
     format_count,
+    format_labelled,
     format_ms,
     format_percent,
     format_rps,
+    format_statistic,
 )
+from neural_tui.app.messages import DrillView
 from neural_tui.app.safe_text import safe_text
 from neural_tui.runtime.snapshot import ModelSnapshot
 
@@ -28,26 +33,32 @@ HIGH_ERROR_RATE = 0.05
 """Above this recent error rate (a fraction) the panel is marked so on-call spots it."""
 
 HIGH_ERROR_RATE_CLASS = "-high-error-rate"
+DATASET_DRIFT_CLASS = "-dataset-drift"
+DATASET_DRIFT_SIGN = "▲"
+FEW_LABELS_CLASS = "-few-labels"
 
 
 class ModelPanel(Widget, can_focus=True):
     """A focusable panel for one model, updated in place on every snapshot.
 
-    Focus is the console's selection: `enter` on a panel posts `ModelPanel.Opened`, which a
-    drill-down screen can answer.
+    Focus is the console's selection: `enter` (or `d`, `Q`) on a panel posts
+    `ModelPanel.Opened`, which the overview answers with a drill-down screen.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j,right,l", "next_panel", "Next model", show=False),
         Binding("up,k,left,h", "previous_panel", "Previous model", show=False),
-        Binding("enter", "open", "Open model", show=False),
+        Binding("enter", "open('drift')", "Open model", show=False),
+        Binding("d", "open('drift')", "Drift"),
+        Binding("Q", "open('quality')", "Quality"),
     ]
 
     @dataclass
     class Opened(Message):
-        """The user asked to look closer at `model_name`."""
+        """The user asked to look closer at `model_name`, at its `view`."""
 
         model_name: str
+        view: DrillView = "drift"
 
     def __init__(self, model: ModelSnapshot) -> None:
         super().__init__()
@@ -68,6 +79,10 @@ class ModelPanel(Widget, can_focus=True):
             yield Label(id="error-rate", classes="metric-value")
             yield Sparkline(id="error-rate-series")
         yield Label(id="totals")
+        with HorizontalGroup(classes="engine-summary"):
+            yield Label(id="drift-headline")
+            yield Label(id="quality-headline")
+            yield Label(id="performance-headline")
 
     def on_mount(self) -> None:
         self._render_model()
@@ -89,7 +104,13 @@ class ModelPanel(Widget, can_focus=True):
         self.query_one("#latency-p95-series", Sparkline).data = plottable(model.latency_p95_series)
         self.query_one("#error-rate-series", Sparkline).data = plottable(model.error_rate_series)
         self.query_one("#totals", Label).update(_totals(model))
+        self.query_one("#drift-headline", Label).update(_drift_summary(model))
+        self.query_one("#quality-headline", Label).update(_quality_summary(model))
+        self.query_one("#performance-headline", Label).update(_performance_summary(model))
         self.set_class(model.error_rate > HIGH_ERROR_RATE, HIGH_ERROR_RATE_CLASS)
+        self.set_class(model.drift is not None and model.drift.dataset_drift, DATASET_DRIFT_CLASS)
+        performance = model.performance
+        self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
 
     def action_next_panel(self) -> None:
         self.screen.focus_next(ModelPanel)
@@ -97,8 +118,8 @@ class ModelPanel(Widget, can_focus=True):
     def action_previous_panel(self) -> None:
         self.screen.focus_previous(ModelPanel)
 
-    def action_open(self) -> None:
-        self.post_message(self.Opened(self.model_name))
+    def action_open(self, view: DrillView) -> None:
+        self.post_message(self.Opened(self.model_name, view))
 
 
 def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
@@ -117,3 +138,28 @@ def _totals(model: ModelSnapshot) -> Text:
     totals.append(f"{format_count(model.errors_count)} errors")
     totals.append_text(format_breakdown(model.errors_total))
     return totals
+
+
+def _drift_summary(model: ModelSnapshot) -> str:
+    """How many features drifted; a dataset drift is marked by a sign, not by colour alone."""
+    report = model.drift
+    if report is None:
+        return "drift: first run pending"
+    counted = f"{len(report.drifted_features)}/{len(report.features)} drifted"
+    return f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted
+
+
+def _quality_summary(model: ModelSnapshot) -> str:
+    return "" if model.quality is None else f"quality {model.quality.score:.3f}"
+
+
+def _performance_summary(model: ModelSnapshot) -> str:
+    """The headline figure of the labelled rows, with how many there are."""
+    report = model.performance
+    if report is None:
+        return ""
+    labelled = format_labelled(report.n_labelled) + ("" if report.reliable else " (few labels)")
+    if report.task == "regression":
+        return f"MAE {format_statistic(report.mae)} {labelled}"
+    accuracy = MISSING if report.accuracy is None else format_percent(report.accuracy)
+    return f"accuracy {accuracy} {labelled}"

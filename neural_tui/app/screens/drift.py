@@ -1,0 +1,194 @@
+"""A model's drift: features worst first, the selected one in detail, and model performance."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container, HorizontalGroup, VerticalGroup
+from textual.widgets import DataTable, Footer, Label, Static
+
+from neural_tui.app.formatting import (
+    MISSING,
+    format_count,
+    format_labelled,
+    format_p_value,
+    format_percent,
+    format_statistic,
+)
+from neural_tui.app.safe_text import safe_text
+from neural_tui.app.screens.drill_down import DrillDownScreen
+from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
+from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
+from neural_tui.engines.concept import ConceptDriftState
+from neural_tui.engines.drift import DriftReport, FeatureDrift
+from neural_tui.engines.performance import PerformanceReport
+from neural_tui.runtime.snapshot import ModelSnapshot
+
+WAITING_CLASS = "-waiting"
+DATASET_DRIFT_CLASS = "-dataset-drift"
+FEW_LABELS_CLASS = "-few-labels"
+
+DRIFT_COLUMNS = (
+    ("feature", "feature"),
+    ("drifted", "drifted"),
+    ("test", "test"),
+    ("statistic", "statistic"),
+    ("p-value", "p_value"),
+    ("threshold", "threshold"),
+    ("kind", "kind"),
+)
+"""`drifted` comes second so that it stays in view on a narrow terminal."""
+
+KIND_LABELS = {"numeric": "num", "categorical": "cat"}
+"""Short, so that the table fits 80 columns; the detail panel spells the kind out."""
+
+CORRECTION_NAMES = {"none": "uncorrected", "bonferroni": "Bonferroni", "bh": "BH"}
+
+
+class DriftScreen(DrillDownScreen):
+    """Feature drift of one model, updated in place on every snapshot while it is on top."""
+
+    VIEW = "drift"
+    VIEW_TITLE = "drift"
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"drift-screen--drifted"}
+
+    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
+        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds)
+        self._model: ModelSnapshot | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="drill-title")
+        with VerticalGroup(id="drift-header"):
+            yield Label(id="drift-summary")
+            yield Label(id="drift-verdicts")
+        with HorizontalGroup(id="performance-line"):
+            yield Label(id="performance")
+            yield Label(id="few-labels")
+        yield Static(id="drift-waiting")
+        with Container(id="drift-body"):
+            yield KeyedTable(DRIFT_COLUMNS, id="drift-table")
+            yield FeatureDriftDetail(id="feature-detail")
+        yield Footer()
+
+    def show_model(self, model: ModelSnapshot | None) -> None:
+        self._model = model
+        report = model.drift if model is not None else None
+        self.set_class(report is None, WAITING_CLASS)
+        self.set_class(report is not None and report.dataset_drift, DATASET_DRIFT_CLASS)
+        performance = model.performance if model is not None else None
+        self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
+        self.query_one("#performance", Label).update(_performance(performance))
+        self.query_one("#few-labels", Label).update(_few_labels(performance))
+        if report is None:
+            self.query_one("#drift-waiting", Static).update(self.waiting_text(model))
+            return
+        self.query_one("#drift-summary", Label).update(_summary(report))
+        self.query_one("#drift-verdicts", Label).update(_verdicts(report))
+        drifted_style = self.get_component_rich_style("drift-screen--drifted")
+        by_severity = sorted(report.features, key=lambda f: (-f.severity, f.name))
+        table = self.query_one(KeyedTable)
+        table.sync([_row(feature, drifted_style) for feature in by_severity])
+        self._show_selected()
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        """Detail of the feature under the cursor, from the snapshot this screen last showed."""
+        report = self._model.drift if self._model is not None else None
+        name = self.query_one(KeyedTable).selected_key
+        feature = report.feature(name) if report is not None and name is not None else None
+        detail = self.query_one(FeatureDriftDetail)
+        detail.display = feature is not None
+        if feature is not None and self._model is not None:
+            detail.show(feature, tuple(self._model.feature_drift_history.get(feature.name, ())))
+
+
+def _row(feature: FeatureDrift, drifted_style: Style) -> KeyedRow:
+    if feature.reason is not None:
+        marker = Text("untested")
+    elif feature.drifted:
+        marker = Text("▲ yes", style=drifted_style)
+    else:
+        marker = Text("no")
+    return KeyedRow(
+        feature.name,
+        (
+            safe_text(feature.name),
+            marker,
+            Text(describe_test(feature.test)),
+            Text(format_statistic(feature.statistic), justify="right"),
+            Text(format_p_value(feature.p_value), justify="right"),
+            Text(format_statistic(feature.threshold), justify="right"),
+            Text(KIND_LABELS.get(feature.kind, feature.kind)),
+        ),
+    )
+
+
+def _summary(report: DriftReport) -> Text:
+    drifted = len(report.drifted_features)
+    verdict = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
+    return Text(
+        f"reference {format_count(report.n_reference)} · current {format_count(report.n_current)}"
+        f" · {drifted}/{len(report.features)} features drifted"
+        f" ({format_percent(report.drifted_share)}) · {verdict}"
+    )
+
+
+def _verdicts(report: DriftReport) -> Text:
+    """Drifted counts under each correction, then prediction and concept drift when known."""
+    counts = " · ".join(
+        f"{CORRECTION_NAMES.get(method, method)} {len(outcome.drifted)}"
+        + (" (used)" if method == report.correction else "")
+        for method, outcome in report.corrections.items()
+    )
+    parts = [f"drifted: {counts}"]
+    if report.prediction is not None:
+        parts.append(f"prediction {_output_drift(report.prediction)}")
+    if report.top_probability is not None:
+        parts.append(f"confidence {_output_drift(report.top_probability)}")
+    if report.concept is not None:
+        parts.append(f"concept {_concept(report.concept)}")
+    return Text(" · ".join(parts))
+
+
+def _output_drift(feature: FeatureDrift) -> str:
+    verdict = "DRIFT" if feature.drifted else "stable"
+    figure = f"{describe_test(feature.test)} {format_statistic(feature.statistic)}"
+    if feature.p_value is not None:
+        figure += f", p {format_p_value(feature.p_value)}"
+    return f"{verdict} ({figure})"
+
+
+def _concept(state: ConceptDriftState) -> str:
+    verdict = "DRIFT" if state.drift_detected else "stable"
+    return f"{verdict} (Page-Hinkley at {state.normalised:.2f} of threshold)"
+
+
+def _performance(report: PerformanceReport | None) -> Text:
+    """Each figure with the number of labelled rows it rests on beside it."""
+    if report is None:
+        return Text("performance: waiting for labelled predictions")
+    if report.task == "regression":
+        written = [("MAE", format_statistic(report.mae)), ("RMSE", format_statistic(report.rmse))]
+    else:
+        rates = [
+            ("accuracy", report.accuracy),
+            ("precision", report.precision),
+            ("recall", report.recall),
+            ("F1", report.f1),
+        ]
+        written = [(name, MISSING if v is None else format_percent(v)) for name, v in rates]
+        if report.roc_auc is not None:
+            written.append(("ROC AUC", format_statistic(report.roc_auc)))
+    labelled = format_labelled(report.n_labelled)
+    return Text(" · ".join(f"{name} {value} {labelled}" for name, value in written))
+
+
+def _few_labels(report: PerformanceReport | None) -> str:
+    if report is None:
+        return ""
+    return f"FEW LABELS ({report.n_labelled} < {report.min_labels})"

@@ -1,0 +1,80 @@
+"""What every closer look at one model shares: its keys, and rendering only while on top."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Label
+
+from neural_tui.app.messages import DrillView, SnapshotArrived
+from neural_tui.app.safe_text import safe_text
+from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+
+if TYPE_CHECKING:
+    from neural_tui.app.app import NeuralTuiApp
+
+
+class DrillDownScreen(Screen[None]):
+    """One model, looked at closely; subclasses render a `ModelSnapshot` in `show_model`.
+
+    The app hands snapshots only to the screen on top, so a covered screen does no work; it
+    catches up from the latest snapshot when it is shown again.
+    """
+
+    VIEW: ClassVar[DrillView]
+    VIEW_TITLE: ClassVar[str]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("d", "open('drift')", "Drift"),
+        Binding("Q", "open('quality')", "Quality"),
+    ]
+
+    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
+        super().__init__()
+        self.model_name = model_name
+        self.engine_interval_seconds = engine_interval_seconds
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+        """From 120 columns the screen gets `-wide`, and the detail sits beside the table."""
+
+    @property
+    def console_app(self) -> NeuralTuiApp:
+        return cast("NeuralTuiApp", self.app)
+
+    def on_screen_resume(self) -> None:
+        self.show(self.console_app.snapshot)
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.show(message.snapshot)
+
+    def show(self, snapshot: Snapshot) -> None:
+        model = snapshot.model(self.model_name)
+        with self.app.batch_update():
+            self.query_one("#drill-title", Label).update(self._title(model))
+            self.show_model(model)
+
+    def show_model(self, model: ModelSnapshot | None) -> None:
+        """Render `model`, or say that the model is no longer reported (None)."""
+        raise NotImplementedError
+
+    def _title(self, model: ModelSnapshot | None) -> Text:
+        name = safe_text(self.model_name)
+        if model is None:
+            return Text.assemble(name, " · no longer reported")
+        return Text.assemble(name, " · ", safe_text(model.version), f" · {self.VIEW_TITLE}")
+
+    def waiting_text(self, model: ModelSnapshot | None) -> str:
+        """Why there is nothing to show yet: the model is gone, or its engines have not run."""
+        if model is None:
+            return "This model is not in the latest snapshot."
+        seconds = f"{self.engine_interval_seconds:g}"
+        return f"Waiting for the first {self.VIEW} run (engines run every {seconds} s)"
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_open(self, view: DrillView) -> None:
+        if view != self.VIEW:
+            self.console_app.open_drill_down(self.model_name, view)
