@@ -1,0 +1,389 @@
+"""Turning a chunk of storage lines into a columnar `IngestBatch`, fast, losing no valid line.
+
+The fast path hands the whole chunk to msgspec in one call. If that fails, the chunk is decoded
+around the lines at fault: lines holding `NaN`/`Infinity` are found up front by a quick scan,
+any other bad line is located from msgspec's error, and each run of good lines between them is
+still decoded in one call. A line alone is read strictly, except that the `NaN`, `Infinity`
+and `-Infinity` tokens Python's `json.dumps` wrote (the old module's writer) are accepted: in
+the record's own fields they read as `null`, while `input_features` keeps them as written, so
+that data quality can count NaN and infinities apart from nulls (`decode_objects` reads them).
+
+`input_features` and `prediction_proba` are kept as raw JSON `bytes`, copied out of msgspec's
+`Raw`, which would otherwise pin the whole chunk in memory for as long as a row lives.
+`metadata` is skipped unparsed: the runtime does not use it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
+from itertools import repeat
+from operator import attrgetter, is_not, itemgetter
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from neural_tui.records import OBJECT, IngestBatch, RecordBatch
+
+MAX_MESSAGES = 20
+"""Skip messages kept per batch; every skip is still counted."""
+
+MAX_LINE_BYTES = 1 << 20
+"""Longer lines are skipped as `too_long` (and a source never buffers more of one)."""
+
+_NEWLINE = ord("\n")
+_COUNT_BLOCK = 256 << 10
+_MAX_RESUMES = 16
+"""Failures located per chunk, after which the rest of a run is decoded line by line."""
+
+_NULL = msgspec.Raw(b"null")
+_FIRST_OF_OBJECT = ord("{")
+_FIRST_OF_NULL = ord("n")  # the only valid JSON starting with "n" is `null`
+_BYTE_AT = re.compile(r"\(byte (\d+)\)")
+_ITEM_AT = re.compile(r"at `\$\[(\d+)\]")
+_SHAPE = "must be an object or null"
+_INVALID_CHARACTER_AT = re.compile(r"invalid character \(byte (\d+)\)")
+_AFTER_A_VALUE = (b"", b",", b"}", b"]", b" ", b"\t", b"\r", b"\n")
+
+
+class _Line(msgspec.Struct, gc=False):
+    """The fields of one storage line the runtime needs; unknown keys are skipped unparsed."""
+
+    timestamp: float
+    prediction_id: str | int
+    input_features: msgspec.Raw = _NULL
+    prediction: Any = None
+    prediction_proba: msgspec.Raw = _NULL
+    ground_truth: Any = None
+    latency_ms: float | None = None
+    error: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+
+
+_decoder = msgspec.json.Decoder(_Line)
+_DECODE_FAILURES = (msgspec.MsgspecError, ValueError)
+
+
+class _Skip(Exception):
+    """A line that is not a valid record, with the reason counted in `IngestBatch.skipped`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def skip_message(source: str, line: int | None, reason: str, detail: str) -> str:
+    """The one-line log message for a skipped line (or a whole file when `line` is None)."""
+    where = source if line is None else f"{source}:{line}"
+    return f"{where}: {reason}: {detail[:160]}"
+
+
+def count_newlines(buffer: bytes | memoryview) -> int:
+    """Newlines in `buffer`, counted by numpy a block at a time.
+
+    A few times faster than `bytes.count`; blocks keep the temporary mask small enough to be
+    reused from the heap instead of page-faulted in afresh for every chunk.
+    """
+    view = np.frombuffer(buffer, np.uint8)
+    return sum(
+        int(np.count_nonzero(view[start : start + _COUNT_BLOCK] == _NEWLINE))
+        for start in range(0, view.shape[0], _COUNT_BLOCK)
+    )
+
+
+def decode_lines(
+    chunk: bytes, *, source: str, first_line: int, max_line_bytes: int = MAX_LINE_BYTES
+) -> IngestBatch:
+    """Decode whole JSONL lines; `first_line` is the 1-based number of the chunk's first line."""
+    chunk_decoder = _ChunkDecoder(chunk, max_line_bytes)
+    chunk_decoder.run()
+    return chunk_decoder.batch(source, first_line)
+
+
+class _ChunkDecoder:
+    """The rows of one chunk, each with the index of its line, and the skipped lines."""
+
+    def __init__(self, chunk: bytes, max_line_bytes: int) -> None:
+        self._chunk = chunk
+        self._max_line_bytes = max_line_bytes
+        self._rows: list[_Line] = []
+        self._row_lines: list[int] = []
+        self._skips: list[tuple[int, str, str]] = []
+        self._resumes = 0
+
+    def run(self) -> None:
+        """The whole chunk in one msgspec call when it is clean, else around its bad lines."""
+        chunk = self._chunk
+        if _has_line_longer_than(chunk, self._max_line_bytes):
+            self._decode_around_failures()
+            return
+        try:
+            rows: list[_Line] = _decoder.decode_lines(chunk)
+        except _DECODE_FAILURES:
+            self._decode_around_failures()
+            return
+        if len(rows) == count_newlines(chunk) + (not chunk.endswith(b"\n")):
+            self._keep(0, rows)
+        else:
+            self._line_by_line(0, chunk)
+
+    def _decode_around_failures(self) -> None:
+        """Runs of good lines in one call each, the lines at fault alone.
+
+        Over-long lines, and lines holding `NaN`/`Infinity` (the old writer may have put one in
+        many lines), are set apart up front instead of being found one failed call at a time;
+        any other bad line is located from msgspec's error.
+        """
+        view = np.frombuffer(self._chunk, np.uint8)
+        starts = [0, *(np.flatnonzero(view == _NEWLINE) + 1).tolist()]
+        if starts[-1] < len(self._chunk):
+            starts.append(len(self._chunk))
+        line_count = len(starts) - 1  # line i is chunk[starts[i]:starts[i + 1]]
+        cursor = 0
+        for first, end in [*self._suspect_runs(starts), (line_count, line_count)]:
+            self._decode_span(starts, cursor, first)
+            self._line_by_line(first, self._chunk[starts[first] : starts[end]])
+            cursor = end
+
+    def _suspect_runs(self, starts: list[int]) -> list[tuple[int, int]]:
+        """Runs of consecutive lines (first, end) too long or where `NaN`/`Infinity` may be.
+
+        Tokens are searched by their first letter (memchr speed, and rare in logs) first.
+        """
+        chunk = self._chunk
+        lengths = np.diff(np.asarray(starts)) - 1  # without their newline
+        if not chunk.endswith(b"\n"):
+            lengths[-1] += 1
+        lines = set(np.flatnonzero(lengths > self._max_line_bytes).tolist())
+        for letter, token in ((b"N", b"NaN"), (b"I", b"Infinity")):
+            at = chunk.find(letter)
+            while at >= 0:
+                if chunk.startswith(token, at):
+                    line = bisect_right(starts, at) - 1
+                    lines.add(line)
+                    at = chunk.find(letter, starts[line + 1])
+                else:
+                    at = chunk.find(letter, at + 1)
+        runs: list[tuple[int, int]] = []
+        for line in sorted(lines):
+            if runs and runs[-1][1] == line:
+                runs[-1] = (runs[-1][0], line + 1)
+            else:
+                runs.append((line, line + 1))
+        return runs
+
+    def _decode_span(self, starts: list[int], first: int, end: int) -> None:
+        """Lines `first` to `end`: in one call, or around the line msgspec says failed."""
+        while first < end:
+            error = self._try_run(starts, first, end)
+            if error is None:
+                return
+            bad = _failed_line(error, starts, first)
+            self._resumes += 1
+            if bad is None or not first <= bad < end or self._resumes > _MAX_RESUMES:
+                self._line_by_line(first, self._chunk[starts[first] : starts[end]])
+                return
+            if bad > first and self._try_run(starts, first, bad) is not None:
+                self._line_by_line(first, self._chunk[starts[first] : starts[bad]])
+            self._line_by_line(bad, self._chunk[starts[bad] : starts[bad + 1]])
+            first = bad + 1
+
+    def _try_run(self, starts: list[int], first: int, end: int) -> Exception | None:
+        """Keep lines `first` to `end` from one msgspec call, or return why it failed."""
+        segment = memoryview(self._chunk)[starts[first] : starts[end]]
+        try:
+            rows: list[_Line] = _decoder.decode_lines(segment)
+        except _DECODE_FAILURES as exc:
+            return exc
+        if len(rows) == end - first:
+            self._keep(first, rows)
+        else:
+            self._line_by_line(first, segment.tobytes())
+        return None
+
+    def _line_by_line(self, first: int, lines: bytes) -> None:
+        """The slow path: each line decoded alone, so a bad one costs only itself."""
+        for index, line in enumerate(lines.split(b"\n"), start=first):
+            try:
+                if len(line) > self._max_line_bytes:
+                    limit = self._max_line_bytes
+                    raise _Skip("too_long", f"{len(line)} bytes, limit {limit}")
+                if not line.strip():
+                    continue
+                self._rows.append(_decode_one(line))
+                self._row_lines.append(index)
+            except _Skip as skip:
+                self._skips.append((index, skip.reason, skip.detail))
+
+    def _keep(self, first: int, rows: list[_Line]) -> None:
+        self._rows.extend(rows)
+        self._row_lines.extend(range(first, first + len(rows)))
+
+    def batch(self, source: str, first_line: int) -> IngestBatch:
+        records, not_objects = _columns(self._rows)
+        skips = self._skips
+        if not_objects:
+            keep = np.ones(len(records), dtype=bool)
+            keep[[row for row, _ in not_objects]] = False
+            records = records.take(keep)
+            rejected = [(self._row_lines[row], "not_a_record", why) for row, why in not_objects]
+            skips = sorted(skips + rejected)
+        messages = tuple(
+            skip_message(source, first_line + index, reason, detail)
+            for index, reason, detail in skips[:MAX_MESSAGES]
+        )
+        return IngestBatch(records, Counter(reason for _, reason, _ in skips), messages)
+
+
+def _failed_line(error: Exception, starts: list[int], first: int) -> int | None:
+    """The line msgspec failed on, when decoding from line `first`, if its error says."""
+    if isinstance(error, msgspec.ValidationError):
+        item = _ITEM_AT.search(str(error))
+        return None if item is None else first + int(item[1])
+    byte = _BYTE_AT.search(str(error))
+    return None if byte is None else bisect_right(starts, starts[first] + int(byte[1])) - 1
+
+
+def _has_line_longer_than(chunk: bytes, limit: int) -> bool:
+    """True if some line exceeds `limit` bytes, found by jumping one window at a time."""
+    start = 0
+    while len(chunk) - start > limit:
+        newline = chunk.rfind(b"\n", start, start + limit + 1)
+        if newline < 0:
+            return True
+        start = newline + 1
+    return False
+
+
+def _decode_one(line: bytes) -> _Line:
+    """One line, strictly, except for Python's `NaN`/`Infinity`/`-Infinity` (module docstring)."""
+    strict, replaced = line, False
+    while True:
+        try:
+            decoded = _decoder.decode(strict)
+        except msgspec.ValidationError as exc:
+            detail = f"{exc} (NaN and Infinity read as null)" if replaced else str(exc)
+            raise _Skip("not_a_record", detail) from None
+        except msgspec.DecodeError as exc:
+            nulled = _null_for_non_finite(strict, exc)
+            if nulled is None:
+                raise _Skip("not_json", str(exc)) from None
+            strict, replaced = nulled, True
+            continue
+        except ValueError as exc:
+            raise _Skip("not_json", str(exc)) from None
+        if replaced:
+            decoded.input_features = _features_as_written(line, decoded.input_features)
+        return decoded
+
+
+def _features_as_written(line: bytes, nulled: msgspec.Raw) -> msgspec.Raw:
+    """The line's `input_features` with its non-finite numbers kept, as Python's json writes."""
+    try:
+        features = json.loads(line).get("input_features")
+    except (ValueError, AttributeError):
+        return nulled
+    if not isinstance(features, dict):
+        return nulled
+    return msgspec.Raw(json.dumps(features).encode())
+
+
+def decode_objects(raw: Sequence[bytes | None]) -> list[Any]:
+    """JSON objects kept raw in a `RecordBatch`, decoded: one msgspec call for the whole list.
+
+    Objects holding the old writer's `NaN`/`Infinity` tokens fall back, alone, to `json.loads`,
+    which reads them as floats.
+    """
+    if not raw:
+        return []
+    joined = b",".join(b"null" if value is None else value for value in raw)
+    try:
+        return list(msgspec.json.decode(b"[" + joined + b"]"))
+    except msgspec.DecodeError:
+        return [_decode_object(value) for value in raw]
+
+
+def _decode_object(value: bytes | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return msgspec.json.decode(value)
+    except msgspec.DecodeError:
+        return json.loads(value)
+
+
+def _null_for_non_finite(line: bytes, error: msgspec.DecodeError) -> bytes | None:
+    """`line` with the token msgspec stopped at written as `null`, if it is a non-finite number.
+
+    msgspec stops exactly where a value was expected, so the token is never inside a string:
+    this reads the old writer's `json.dumps` output as `json.loads` would, with missing values.
+    """
+    found = _INVALID_CHARACTER_AT.search(str(error))
+    if found is None:
+        return None
+    at = int(found[1])
+    after_minus = at > 0 and line[at - 1 : at] == b"-"
+    if after_minus and line.startswith(b"Infinity", at):
+        start, end = at - 1, at + len(b"Infinity")
+    elif not after_minus and line.startswith(b"Infinity", at):
+        start, end = at, at + len(b"Infinity")
+    elif not after_minus and line.startswith(b"NaN", at):
+        start, end = at, at + len(b"NaN")
+    else:
+        return None
+    if line[end : end + 1] not in _AFTER_A_VALUE:
+        return None
+    return line[:start] + b"null" + line[end:]
+
+
+def _columns(rows: list[_Line]) -> tuple[RecordBatch, list[tuple[int, str]]]:
+    """The rows as `RecordBatch` columns, one C-level pass per column.
+
+    Also returns the rows whose raw objects are not objects (nor null), with why: msgspec's
+    `Raw` accepts any JSON value, so this is where the shape of those fields is checked.
+    """
+    count = len(rows)
+    if count == 0:
+        return RecordBatch.empty(), []
+    features, features_null, features_ok = _raw_column(rows, "input_features")
+    proba, _, proba_ok = _raw_column(rows, "prediction_proba")
+    ground_truth = _object_column(rows, "ground_truth")
+    has_ground_truth = np.fromiter(map(is_not, ground_truth, repeat(None)), bool, count)
+    records = RecordBatch(
+        timestamp=np.fromiter(map(attrgetter("timestamp"), rows), np.float64, count),
+        model=_object_column(rows, "model_name"),
+        version=_object_column(rows, "model_version"),
+        prediction_id=np.fromiter(map(str, map(attrgetter("prediction_id"), rows)), OBJECT, count),
+        latency_ms=np.array(list(map(attrgetter("latency_ms"), rows)), dtype=np.float64),
+        error=_object_column(rows, "error"),
+        is_label=has_ground_truth & features_null,
+        prediction=_object_column(rows, "prediction"),
+        ground_truth=ground_truth,
+        input_features=features,
+        prediction_proba=proba,
+    )
+    not_objects = [
+        (int(row), f"`{'prediction_proba' if features_ok[row] else 'input_features'}` {_SHAPE}")
+        for row in np.flatnonzero(~(features_ok & proba_ok))
+    ]
+    return records, not_objects
+
+
+def _object_column(rows: list[_Line], name: str) -> np.ndarray:
+    return np.fromiter(map(attrgetter(name), rows), OBJECT, len(rows))
+
+
+def _raw_column(rows: list[_Line], name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw JSON objects as `bytes` (`None` for null or absent), where null, where well formed."""
+    raw = list(map(bytes, map(attrgetter(name), rows)))
+    first_bytes = np.fromiter(map(itemgetter(0), raw), np.uint8, len(raw))
+    column = np.fromiter(raw, OBJECT, len(raw))
+    is_null = first_bytes == _FIRST_OF_NULL
+    column[is_null] = None
+    return column, is_null, is_null | (first_bytes == _FIRST_OF_OBJECT)

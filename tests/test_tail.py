@@ -1,0 +1,340 @@
+"""Specification of `TailSource`: following the JSONL files of a storage directory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neural_tui.records import IngestBatch
+from neural_tui.sources import tail
+from neural_tui.sources.tail import TailSource
+
+WAIT_SECONDS = 10.0
+"""Upper bound for waiting on `batches()`; a healthy run takes a poll interval or two."""
+
+
+def record(index: int, **fields: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "timestamp": 1_700_000_000.0 + index,
+        "prediction_id": f"p{index}",
+        "input_features": {"x": float(index), "colour": "red"},
+        "prediction": index % 2,
+        "prediction_proba": None,
+        "ground_truth": None,
+        "latency_ms": 5.0,
+        "metadata": None,
+    }
+    line.update(fields)
+    return line
+
+
+def append(path: Path, *lines: dict[str, Any] | str, newline: bool = True) -> None:
+    """Append lines as the old module did (`json.dumps` + newline); strings go in verbatim."""
+    text = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines)
+    with path.open("a", encoding="utf-8") as file:
+        file.write(text + ("\n" if newline else ""))
+
+
+def ids(batches: Iterable[IngestBatch]) -> list[str]:
+    return [pid for batch in batches for pid in batch.records.prediction_id.tolist()]
+
+
+def skipped(batches: Iterable[IngestBatch]) -> Counter[str]:
+    return sum((batch.skipped for batch in batches), Counter())
+
+
+@pytest.fixture
+def predictions(tmp_path: Path) -> Path:
+    directory = tmp_path / "monitoring_data" / "predictions"
+    directory.mkdir(parents=True)
+    return directory
+
+
+@pytest.fixture
+async def source(predictions: Path) -> AsyncIterator[TailSource]:
+    async with TailSource(predictions.parent, poll_interval=0.01) as tail_source:
+        yield tail_source
+
+
+async def test_every_file_is_read_from_the_start(predictions: Path, source: TailSource) -> None:
+    append(predictions / "a.jsonl", record(0), record(1))
+    append(predictions / "b.jsonl", record(2))
+
+    assert sorted(ids(await source.read_available())) == ["p0", "p1", "p2"]
+
+
+async def test_a_second_pass_reads_only_what_was_appended(
+    predictions: Path, source: TailSource
+) -> None:
+    append(predictions / "a.jsonl", record(0))
+    await source.read_available()
+    append(predictions / "a.jsonl", record(1), record(2))
+
+    assert ids(await source.read_available()) == ["p1", "p2"]
+    assert await source.read_available() == []
+
+
+async def test_order_within_a_file_is_preserved_across_chunks(predictions: Path) -> None:
+    append(predictions / "a.jsonl", *(record(i) for i in range(300)))
+    async with TailSource(predictions.parent, chunk_bytes=1000) as small_chunks:
+        batches = await small_chunks.read_available()
+
+    assert len(batches) > 10
+    assert ids(batches) == [f"p{i}" for i in range(300)]
+
+
+async def test_a_large_file_is_decoded_whole(predictions: Path, source: TailSource) -> None:
+    append(predictions / "a.jsonl", *(record(i) for i in range(5000)))
+
+    assert ids(await source.read_available()) == [f"p{i}" for i in range(5000)]
+
+
+async def test_only_jsonl_files_are_followed(predictions: Path, source: TailSource) -> None:
+    append(predictions / "a.jsonl", record(0))
+    append(predictions / "a.jsonl.1", record(1))
+    append(predictions / "notes.txt", record(2))
+    (predictions / "folder.jsonl").mkdir()
+    append(predictions.parent / "stray.jsonl", record(3))
+
+    assert ids(await source.read_available()) == ["p0"]
+
+
+async def test_missing_storage_is_waited_for_quietly(tmp_path: Path) -> None:
+    storage = tmp_path / "not_yet"
+    async with TailSource(storage) as waiting:
+        assert await waiting.read_available() == []
+        (storage / "predictions").mkdir(parents=True)
+        append(storage / "predictions" / "a.jsonl", record(0))
+
+        assert ids(await waiting.read_available()) == ["p0"]
+
+
+async def test_a_partial_last_line_waits_for_its_newline(
+    predictions: Path, source: TailSource
+) -> None:
+    path = predictions / "a.jsonl"
+    second = json.dumps(record(1))
+    append(path, record(0), second[:20], newline=False)
+
+    first_pass = await source.read_available()
+    append(path, second[20:], "{broken")
+    second_pass = await source.read_available()
+
+    assert ids(first_pass) == ["p0"] and skipped(first_pass) == Counter()
+    assert ids(second_pass) == ["p1"]
+    assert skipped(second_pass) == {"not_json": 1}
+    assert second_pass[0].messages[0].startswith(f"{path}:3: not_json")
+
+
+async def test_rotation_by_rename_continues_without_loss_or_double_count(
+    predictions: Path, source: TailSource
+) -> None:
+    live = predictions / "a.jsonl"
+    append(live, record(0), record(1))
+    await source.read_available()
+    append(live, record(2))
+    rotated = live.rename(predictions / "a-2024.jsonl")
+    append(rotated, "{broken")
+    append(live, record(3))
+
+    batches = await source.read_available()
+
+    assert sorted(ids(batches)) == ["p2", "p3"]
+    [message] = [m for b in batches for m in b.messages]
+    assert message.startswith(f"{rotated}:4: not_json: ")
+    assert await source.read_available() == []
+
+
+async def test_a_file_renamed_away_from_jsonl_is_drained_then_dropped(
+    predictions: Path, source: TailSource
+) -> None:
+    live = predictions / "a.jsonl"
+    append(live, record(0))
+    await source.read_available()
+    append(live, record(1))
+    rotated = live.rename(predictions / "a.jsonl.1")
+
+    assert ids(await source.read_available()) == ["p1"]
+    append(rotated, record(2))
+    assert await source.read_available() == []
+
+
+async def test_a_deleted_file_is_drained_including_an_unended_last_line(
+    predictions: Path, source: TailSource
+) -> None:
+    path = predictions / "a.jsonl"
+    append(path, record(0))
+    await source.read_available()
+    append(path, record(1), record(2), newline=False)
+    path.unlink()
+
+    assert ids(await source.read_available()) == ["p1", "p2"]
+
+
+async def test_a_truncated_file_is_read_again_from_the_start(
+    predictions: Path, source: TailSource
+) -> None:
+    path = predictions / "a.jsonl"
+    append(path, *(record(i) for i in range(5)))
+    await source.read_available()
+    path.write_text("")
+    append(path, record(10), "{broken")
+
+    batches = await source.read_available()
+
+    assert ids(batches) == ["p10"]
+    assert batches[0].messages[0].startswith(f"{path}:2: not_json")
+
+
+async def test_copy_truncate_rotation_counts_each_record_once(
+    predictions: Path, source: TailSource
+) -> None:
+    path = predictions / "a.jsonl"
+    append(path, *(record(i) for i in range(5)))
+    first = await source.read_available()
+    shutil.copy(path, predictions / "a.jsonl.1")
+    with path.open("r+") as file:
+        file.truncate(0)
+    append(path, record(5), record(6))
+
+    assert ids(first) + ids(await source.read_available()) == [f"p{i}" for i in range(7)]
+
+
+async def test_a_restarted_source_counts_every_record_exactly_once(predictions: Path) -> None:
+    append(predictions / "a.jsonl", record(0), record(1), "not json")
+    append(
+        predictions / "b.jsonl",
+        record(2),
+        {"timestamp": 9, "prediction_id": "p0", "ground_truth": 1},
+    )
+    append(predictions / "b.jsonl", json.dumps(record(3))[:10], newline=False)
+
+    for _ in range(2):
+        async with TailSource(predictions.parent) as restarted:
+            batches = await restarted.read_available()
+        assert sorted(ids(batches)) == ["p0", "p0", "p1", "p2"]
+        assert skipped(batches) == {"not_json": 1}
+
+
+async def test_late_labels_and_integer_ids_pass_through(
+    predictions: Path, source: TailSource
+) -> None:
+    label = {"timestamp": 1_700_000_100.0, "prediction_id": 7, "ground_truth": 1}
+    append(predictions / "a.jsonl", record(0, prediction_id=7), label)
+
+    [batch] = await source.read_available()
+
+    assert batch.records.prediction_id.tolist() == ["7", "7"]
+    assert batch.records.is_label.tolist() == [False, True]
+
+
+@pytest.mark.parametrize("chunk_bytes", [4 << 20, 64 << 10])
+async def test_a_two_mebibyte_line_is_too_long_and_the_next_line_is_kept(
+    predictions: Path, chunk_bytes: int
+) -> None:
+    path = predictions / "a.jsonl"
+    huge = record(1, input_features={"blob": "x" * (2 << 20)})
+    append(path, record(0), huge, record(2), "{broken")
+
+    async with TailSource(predictions.parent, chunk_bytes=chunk_bytes) as reader:
+        batches = await reader.read_available()
+
+    assert ids(batches) == ["p0", "p2"]
+    assert skipped(batches) == {"too_long": 1, "not_json": 1}
+    messages = [message for batch in batches for message in batch.messages]
+    assert any(message.startswith(f"{path}:2: too_long") for message in messages)
+    assert any(message.startswith(f"{path}:4: not_json") for message in messages)
+
+
+async def test_an_over_long_line_still_being_written_is_skipped_once(
+    predictions: Path, source: TailSource
+) -> None:
+    path = predictions / "a.jsonl"
+    append(path, record(0), "[" + "1," * (600 << 10), newline=False)
+    first = await source.read_available()
+    append(path, "1" * 1000 + "]", record(1))
+    second = await source.read_available()
+
+    assert ids(first) == ["p0"] and skipped(first) == {"too_long": 1}
+    assert ids(second) == ["p1"] and skipped(second) == Counter()
+
+
+async def test_an_unreadable_file_is_a_read_error_reported_once(
+    predictions: Path, source: TailSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = predictions / "locked.jsonl"
+    append(locked, record(0))
+    append(predictions / "open.jsonl", record(1))
+    real_open = tail.aiofiles.open
+
+    def refuse_locked(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(tail.aiofiles, "open", refuse_locked)
+    first = await source.read_available()
+    second = await source.read_available()
+
+    assert ids(first) == ["p1"]
+    assert skipped(first) == {"read_error": 1}
+    assert [m for b in first for m in b.messages] == [f"{locked}: read_error: Permission denied"]
+    assert second == []
+
+
+async def next_batch(stream: AsyncIterator[IngestBatch]) -> IngestBatch:
+    return await asyncio.wait_for(anext(stream), WAIT_SECONDS)
+
+
+async def test_batches_follow_appends_and_new_files(predictions: Path) -> None:
+    append(predictions / "a.jsonl", record(0))
+    source = TailSource(predictions.parent, poll_interval=0.01)
+    stream = source.batches()
+    try:
+        assert ids([await next_batch(stream)]) == ["p0"]
+        append(predictions / "a.jsonl", record(1))
+        assert ids([await next_batch(stream)]) == ["p1"]
+        append(predictions / "b.jsonl", record(2))
+        assert ids([await next_batch(stream)]) == ["p2"]
+    finally:
+        await stream.aclose()
+
+
+async def test_batches_wait_for_the_storage_to_appear(tmp_path: Path) -> None:
+    storage = tmp_path / "later"
+    stream = TailSource(storage, poll_interval=0.01).batches()
+    try:
+        pending = asyncio.ensure_future(next_batch(stream))
+        await asyncio.sleep(0.05)
+        assert not pending.done()
+        (storage / "predictions").mkdir(parents=True)
+        append(storage / "predictions" / "a.jsonl", record(0))
+        assert ids([await pending]) == ["p0"]
+    finally:
+        await stream.aclose()
+
+
+def open_paths() -> set[str]:
+    """Paths this process holds open, as the kernel lists them."""
+    fds = Path("/proc/self/fd")
+    return {str(fd.readlink()) for fd in fds.iterdir() if fd.is_symlink()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")
+async def test_closing_the_stream_closes_every_file(predictions: Path) -> None:
+    path = predictions / "a.jsonl"
+    append(path, record(0))
+    stream = TailSource(predictions.parent, poll_interval=0.01).batches()
+    await next_batch(stream)
+    held_while_streaming = str(path) in open_paths()
+    await stream.aclose()
+
+    assert held_while_streaming
+    assert str(path) not in open_paths()
