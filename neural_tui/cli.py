@@ -77,6 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--model", help="only this model")
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.set_defaults(handler=handler)
+
+    for name, handler, summary in (
+        ("drift", _run_drift, "which features drifted against the reference, worst first"),
+        ("quality", _run_quality, "data quality of the newest window against the reference"),
+    ):
+        command = commands.add_parser(name, parents=[common], help=summary)
+        command.add_argument("--model", help="only this model")
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        command.add_argument("--reference", type=Path, metavar="FILE",
+                             help="JSONL records to compare with (default: the model's "
+                             "[[models]] reference, else its first [drift] reference_rows "
+                             "records)")
+        command.add_argument("--window", type=int, metavar="N",
+                             help="the newest N records are the current window (default: "
+                             "[drift] window, 1000)")
+        if name == "drift":
+            command.add_argument("--fail-on-drift", action="store_true",
+                                 help="exit 1 when a feature or the predictions drifted")
+        command.set_defaults(handler=handler)
     return parser
 
 
@@ -85,6 +104,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = load_settings(find_config(args.config))
     if args.storage is not None:
         settings = replace(settings, storage=StorageSettings(path=args.storage))
+    window = getattr(args, "window", None)
+    if window is not None:
+        if window <= 0:
+            raise UsageError(f"--window {window}: must be greater than 0")
+        settings = replace(settings, drift=replace(settings.drift, window=window))
     host, port = getattr(args, "host", None), getattr(args, "port", None)
     if host is not None or port is not None:
         server = replace(settings.server, **{k: v for k, v in (("host", host), ("port", port))
@@ -137,6 +161,21 @@ def _run_health(args: argparse.Namespace) -> int:
     from neural_tui.reports import print_health
 
     return print_health(settings_from(args), model=args.model, as_json=args.json)
+
+
+
+def _run_drift(args: argparse.Namespace) -> int:
+    from neural_tui.reports import print_drift
+
+    return print_drift(settings_from(args), model=args.model, as_json=args.json,
+                       reference=args.reference, fail_on_drift=args.fail_on_drift)
+
+
+def _run_quality(args: argparse.Namespace) -> int:
+    from neural_tui.reports import print_quality
+
+    return print_quality(settings_from(args), model=args.model, as_json=args.json,
+                         reference=args.reference)
 
 
 if __name__ == "__main__":

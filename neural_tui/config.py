@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 import types
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -71,6 +72,66 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    """When the runtime runs the engines for a model: every `interval_seconds`, or as soon as
+    `every_records` new records arrived, whichever comes first (never with nothing new)."""
+
+    interval_seconds: float = 10.0
+    every_records: int = 1000
+
+
+DriftTest = Literal["ks", "chi2", "z", "psi", "wasserstein", "jensen_shannon"]
+FeatureKindName = Literal["numeric", "categorical"]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftConfig:
+    """The `[drift]` section; `neural_tui.runtime.analysis` maps it onto the engine's settings.
+
+    `kinds` is shared with the quality engine: a feature has one kind.
+    """
+
+    window: int = 1000
+    reference_rows: int = 1000
+    alpha: float = 0.05
+    psi_threshold: float = 0.2
+    wasserstein_threshold: float = 0.1
+    jensen_shannon_threshold: float = 0.1
+    min_effect_size: float = 0.05
+    small_reference_rows: int = 1000
+    numeric_distinct_values: int = 5
+    correction: Literal["none", "bonferroni", "bh"] = "none"
+    dataset_drift_share: float = 0.5
+    concept_delta: float = 0.005
+    concept_threshold: float = 50.0
+    tests: dict[str, DriftTest] = field(default_factory=dict)
+    kinds: dict[str, FeatureKindName] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QualityWeightsConfig:
+    """Relative weights of each rate in the composite quality score."""
+
+    missing: float = 0.30
+    type_violations: float = 0.15
+    out_of_range: float = 0.15
+    outliers: float = 0.15
+    new_categories: float = 0.10
+    schema: float = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class QualityConfig:
+    """The `[quality]` section; mapped onto the quality engine's settings."""
+
+    weights: QualityWeightsConfig = field(default_factory=QualityWeightsConfig)
+    range_tolerance: float = 0.1
+    outlier_method: Literal["mad", "iqr"] = "mad"
+    mad_threshold: float = 3.5
+    iqr_factor: float = 1.5
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSettings:
     """Thresholds of `neural-tui health`; an unset limit is not checked."""
 
@@ -92,6 +153,9 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     models: tuple[ModelSettings, ...] = ()
     source: Path | None = None
 
@@ -99,12 +163,41 @@ class Settings:
         return next((m for m in self.models if m.name == name), None)
 
 
-_POSITIVE = {
-    "runtime.cadence_seconds",
-    "runtime.window_seconds",
-    "runtime.series_seconds",
-    "runtime.poll_interval_seconds",
+def _positive(value: float) -> bool:
+    return value > 0
+
+
+def _not_negative(value: float) -> bool:
+    return value >= 0
+
+
+_GREATER_THAN_0 = (_positive, "must be greater than 0")
+_AT_LEAST_0 = (_not_negative, "must be 0 or more")
+_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "runtime.cadence_seconds": _GREATER_THAN_0,
+    "runtime.window_seconds": _GREATER_THAN_0,
+    "runtime.series_seconds": _GREATER_THAN_0,
+    "runtime.poll_interval_seconds": _GREATER_THAN_0,
+    "analysis.interval_seconds": _GREATER_THAN_0,
+    "analysis.every_records": _GREATER_THAN_0,
+    "drift.window": _GREATER_THAN_0,
+    "drift.reference_rows": _GREATER_THAN_0,
+    "drift.alpha": (lambda v: 0 < v < 1, "must be between 0 and 1 (both excluded)"),
+    "drift.psi_threshold": _GREATER_THAN_0,
+    "drift.wasserstein_threshold": _GREATER_THAN_0,
+    "drift.jensen_shannon_threshold": _GREATER_THAN_0,
+    "drift.min_effect_size": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+    "drift.small_reference_rows": _AT_LEAST_0,
+    "drift.numeric_distinct_values": _AT_LEAST_0,
+    "drift.dataset_drift_share": (lambda v: 0 < v <= 1, "must be greater than 0 and at most 1"),
+    "drift.concept_delta": _AT_LEAST_0,
+    "drift.concept_threshold": _GREATER_THAN_0,
+    "quality.range_tolerance": _AT_LEAST_0,
+    "quality.mad_threshold": _GREATER_THAN_0,
+    "quality.iqr_factor": _GREATER_THAN_0,
+    **{f"quality.weights.{f.name}": _AT_LEAST_0 for f in fields(QualityWeightsConfig)},
 }
+"""Bounds checked at load, each with the words of its error."""
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -242,10 +335,15 @@ def _toml_type(value: Any) -> str:
 
 
 def _check_ranges(settings: Settings, path: Path) -> None:
-    for key in _POSITIVE:
-        section, name = key.split(".")
-        if getattr(getattr(settings, section), name) <= 0:
-            raise ConfigError(f"{path}: key '{key}': must be greater than 0")
+    for key, (accepts, words) in _RANGES.items():
+        value: Any = settings
+        for name in key.split("."):
+            value = getattr(value, name)
+        if not accepts(value):
+            raise ConfigError(f"{path}: key '{key}': {words}")
+    weights = settings.quality.weights
+    if not any(getattr(weights, f.name) for f in fields(weights)):
+        raise ConfigError(f"{path}: key 'quality.weights': must not all be 0")
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{path}: key 'server.port': must be between 0 and 65535")
 

@@ -33,6 +33,7 @@ def _run(settings: Settings, storage: Path, *, label: str) -> int:
     from neural_tui.app.app import NeuralTuiApp
 
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
-    app = NeuralTuiApp(Runtime(settings, [source]), source_label=label)
+    app = NeuralTuiApp(Runtime(settings, [source]), source_label=label,
+                       engine_interval_seconds=settings.analysis.interval_seconds)
     app.run()
     return 0

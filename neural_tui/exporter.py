@@ -8,7 +8,9 @@ sets left behind when a model disappears. Each family is built by one small func
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.metrics_core import (
@@ -20,6 +22,10 @@ from prometheus_client.metrics_core import (
 from prometheus_client.utils import floatToGoString
 
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, ModelSnapshot, Snapshot
+
+if TYPE_CHECKING:
+    from neural_tui.engines.performance import PerformanceReport
+    from neural_tui.engines.quality import QualityReport
 
 MODEL_LABELS: tuple[str, str] = ("model", "version")
 
@@ -111,6 +117,107 @@ def ingest_errors_total(snapshot: Snapshot) -> Metric:
     return family
 
 
+def drift_score(snapshot: Snapshot) -> Metric:
+    """One series per kind of drift the engines could measure for a model.
+
+    The meaning of each `drift_type` is written down in `neural_tui.runtime.analysis`.
+    """
+    family = GaugeMetricFamily(
+        "neural_drift_score",
+        "Drift by type: distribution (share of drifted features), prediction (deciding "
+        "statistic), concept (Page-Hinkley statistic / threshold), performance (drop of "
+        "accuracy, or relative rise of RMSE, against the reference period).",
+        labels=(*MODEL_LABELS, "drift_type"),
+    )
+    for model in snapshot.models:
+        for drift_type, score in sorted(model.drift_scores.items()):
+            family.add_metric([*_model_label_values(model), drift_type], score)
+    return family
+
+
+def feature_drift(snapshot: Snapshot) -> Metric:
+    family = GaugeMetricFamily(
+        "neural_feature_drift",
+        "Statistic of the test that decides each feature's drift, against the reference.",
+        labels=(*MODEL_LABELS, "feature", "test"),
+    )
+    for model in snapshot.models:
+        if model.drift is None:
+            continue
+        for feature in model.drift.features:
+            if feature.statistic is not None and math.isfinite(feature.statistic):
+                family.add_metric([*_model_label_values(model), feature.name, feature.test],
+                                  feature.statistic)
+    return family
+
+
+def _quality_family(
+    name: str, documentation: str, value: Callable[[QualityReport], float]
+) -> FamilyBuilder:
+    """A gauge of one figure of the quality report, for models that have one."""
+
+    def build(snapshot: Snapshot) -> Metric:
+        family = GaugeMetricFamily(name, documentation, labels=MODEL_LABELS)
+        for model in snapshot.models:
+            if model.quality is not None:
+                family.add_metric(_model_label_values(model), value(model.quality))
+        return family
+
+    return build
+
+
+def _performance_family(
+    name: str, documentation: str, value: Callable[[PerformanceReport], float | None]
+) -> FamilyBuilder:
+    """A gauge of one performance figure, with a series only where it could be computed."""
+
+    def build(snapshot: Snapshot) -> Metric:
+        family = GaugeMetricFamily(name, documentation, labels=MODEL_LABELS)
+        for model in snapshot.models:
+            figure = value(model.performance) if model.performance is not None else None
+            if figure is not None:
+                family.add_metric(_model_label_values(model), figure)
+        return family
+
+    return build
+
+
+data_quality_score = _quality_family(
+    "neural_data_quality_score",
+    "Composite data-quality score of the current window, 1 is clean.",
+    lambda quality: quality.score,
+)
+missing_values_rate = _quality_family(
+    "neural_missing_values_rate",
+    "Share of missing feature values (null, NaN, infinities, empty strings) in the window.",
+    lambda quality: quality.missing_values_rate,
+)
+outlier_rate = _quality_family(
+    "neural_outlier_rate",
+    "Share of numeric values outside the reference's robust outlier bounds in the window.",
+    lambda quality: quality.outlier_rate,
+)
+model_accuracy = _performance_family(
+    "neural_model_accuracy", "Accuracy over the newest labelled predictions.",
+    lambda report: report.accuracy,
+)
+model_precision = _performance_family(
+    "neural_model_precision",
+    "Precision (binary, or macro over classes) over the newest labelled predictions.",
+    lambda report: report.precision,
+)
+model_recall = _performance_family(
+    "neural_model_recall",
+    "Recall (binary, or macro over classes) over the newest labelled predictions.",
+    lambda report: report.recall,
+)
+model_f1 = _performance_family(
+    "neural_model_f1",
+    "F1 (binary, or macro over classes) over the newest labelled predictions.",
+    lambda report: report.f1,
+)
+
+
 FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     predictions_total,
     prediction_latency_seconds,
@@ -118,6 +225,15 @@ FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     active_models,
     ingest_records_total,
     ingest_errors_total,
+    drift_score,
+    feature_drift,
+    data_quality_score,
+    missing_values_rate,
+    outlier_rate,
+    model_accuracy,
+    model_precision,
+    model_recall,
+    model_f1,
 )
 
 

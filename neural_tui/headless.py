@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 
 from neural_tui.config import Settings
-from neural_tui.metrics_server import MetricsServer
+from neural_tui.errors import UsageError
+from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
 
@@ -32,7 +33,10 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     server = MetricsServer(lambda: runtime.latest,
                            host=settings.server.host, port=settings.server.port,
                            stale_after_seconds=10 * settings.runtime.cadence_seconds)
-    server.start()
+    try:
+        server.start()
+    except MetricsServerBindError as exc:
+        raise UsageError(str(exc)) from None
     log.info("serving http://%s:%d/metrics for %s", server.host, server.port, storage)
     traffic = None
     if demo_storage is not None:

@@ -6,7 +6,9 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,12 +17,15 @@ from rich.text import Text
 
 from neural_tui.config import HealthSettings, Settings
 from neural_tui.errors import UsageError
+from neural_tui.runtime.analysis import Analysis, ModelAnalysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.safe_text import safe_text
 from neural_tui.sources.tail import TailSource
 
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
+EXIT_DRIFT = 1
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -47,9 +52,13 @@ def select_models(snapshot: Snapshot, model: str | None) -> tuple[ModelSnapshot,
         return snapshot.models
     chosen = tuple(m for m in snapshot.models if m.name == model)
     if not chosen:
-        known = ", ".join(sorted({m.name for m in snapshot.models})) or "none"
-        raise UsageError(f"--model {model!r}: no such model in storage (known: {known})")
+        raise _unknown_model(model, [m.name for m in snapshot.models])
     return chosen
+
+
+def _unknown_model(model: str, names: Iterable[str]) -> UsageError:
+    known = ", ".join(sorted(set(names))) or "none"
+    return UsageError(f"--model {model!r}: no such model in storage (known: {known})")
 
 
 def model_status(model: ModelSnapshot) -> dict[str, Any]:
@@ -86,7 +95,7 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
                    "p50 ms", "p95 ms", "p99 ms", "labels"):
         table.add_column(column, justify="left" if column in ("model", "version") else "right")
     for m in models:
-        table.add_row(Text(m.name), Text(m.version), f"{m.predictions_total:,}",
+        table.add_row(safe_text(m.name), safe_text(m.version), f"{m.predictions_total:,}",
                       f"{m.errors_count:,}", f"{m.error_rate:.2%}", f"{m.throughput_rps:.1f}",
                       _ms(m.latency_p50_ms), _ms(m.latency_p95_ms), _ms(m.latency_p99_ms),
                       f"{m.labels_joined:,}/{m.labels_total:,}")
@@ -147,12 +156,176 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
         for v in verdicts:
             label = Text("ok         " if v.healthy else "UNHEALTHY  ",
                          style="green" if v.healthy else "bold red")
-            label.append(Text(f"{v.name} {v.version}"))
+            label.append(safe_text(f"{v.name} {v.version}"))
             if v.problems:
-                label.append(Text(": " + "; ".join(v.problems)))
+                label.append(safe_text(": " + "; ".join(v.problems)))
             console.print(label)
     return EXIT_OK if healthy else EXIT_UNHEALTHY
 
 
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
+
+
+def analyse_storage(
+    settings: Settings, *, model: str | None, reference: Path | None
+) -> list[tuple[ModelKey, ModelAnalysis]]:
+    """Read storage once and run every engine on each selected model, in this thread.
+
+    Reference files are read before any engine runs, so a bad one stops the command (exit 2)
+    with one line naming it.
+    """
+    runtime = load_runtime(settings)
+    keys = sorted(runtime.states)
+    if model is not None:
+        if not any(name == model for name, _ in keys):
+            raise _unknown_model(model, (name for name, _ in keys))
+        keys = [key for key in keys if key[0] == model]
+    analysis = Analysis(settings, reference=reference)
+    for name, _ in keys:
+        path = analysis.reference_file(name)
+        if path is not None:
+            analysis.load_reference_file(path)
+    return [(key, analysis.analyse_now(key, runtime.states[key])) for key in keys]
+
+
+def print_drift(
+    settings: Settings,
+    *,
+    model: str | None,
+    as_json: bool,
+    reference: Path | None,
+    fail_on_drift: bool,
+) -> int:
+    results = analyse_storage(settings, model=model, reference=reference)
+    drifted = any(_has_drift(result) for _, result in results)
+    if as_json:
+        print(json.dumps({
+            "storage": str(settings.storage.path),
+            "drift": drifted,
+            "models": [_drift_entry(key, result) for key, result in results],
+        }))
+    else:
+        console = Console(highlight=False)
+        if not results:
+            console.print("no model has any record in storage", markup=False)
+        for key, result in results:
+            _print_model_drift(console, key, result)
+    return EXIT_DRIFT if fail_on_drift and drifted else EXIT_OK
+
+
+def _has_drift(result: ModelAnalysis) -> bool:
+    """A feature or the predictions drifted."""
+    report = result.drift
+    if report is None:
+        return False
+    return bool(report.drifted_features) or (
+        report.prediction is not None and report.prediction.drifted
+    )
+
+
+def _drift_entry(key: ModelKey, result: ModelAnalysis) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": key[0], "version": key[1], "reference": result.reference,
+                             "waiting": result.waiting}
+    if result.drift is not None:
+        entry.update(result.drift.to_dict())
+    else:
+        entry["features"] = []
+    entry["scores"] = result.scores()
+    return entry
+
+
+def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -> None:
+    title = safe_text(f"{key[0]} {key[1]}", style="bold")
+    report = result.drift
+    if report is None:
+        title.append(safe_text(f" — {result.waiting or 'no drift report'}"))
+        console.print(title)
+        return
+    title.append(safe_text(
+        f" — {len(report.drifted_features)} of {len(report.features)} features drifted "
+        f"({report.drifted_share:.0%}, correction {report.correction}); "
+        f"{report.n_current:,} rows against {result.reference}"
+    ))
+    console.print(title)
+    table = Table(title_justify="left")
+    table.add_column("feature", overflow="fold")
+    for column in ("kind", "test"):
+        table.add_column(column)
+    for column in ("statistic", "p-value", "threshold", "drift", "PSI", "W normed", "JS"):
+        table.add_column(column, justify="right")
+    outputs = [f for f in (report.prediction, report.top_probability) if f is not None]
+    for feature in (*report.features, *outputs):
+        table.add_row(
+            safe_text(feature.name), feature.kind, feature.test, _figure(feature.statistic),
+            _figure(feature.p_value), _figure(feature.threshold),
+            Text("DRIFT", style="bold red") if feature.drifted else Text("ok", style="green"),
+            _figure(feature.psi), _figure(feature.wasserstein_normed),
+            _figure(feature.jensen_shannon),
+        )
+    console.print(table)
+    if report.dataset_drift:
+        console.print(Text("dataset drift: the drifted share reached the threshold",
+                           style="bold red"))
+
+
+def print_quality(
+    settings: Settings, *, model: str | None, as_json: bool, reference: Path | None
+) -> int:
+    results = analyse_storage(settings, model=model, reference=reference)
+    if as_json:
+        print(json.dumps({
+            "storage": str(settings.storage.path),
+            "models": [_quality_entry(key, result) for key, result in results],
+        }))
+        return EXIT_OK
+    console = Console(highlight=False)
+    if not results:
+        console.print("no model has any record in storage", markup=False)
+    for key, result in results:
+        _print_model_quality(console, key, result)
+    return EXIT_OK
+
+
+def _quality_entry(key: ModelKey, result: ModelAnalysis) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": key[0], "version": key[1], "reference": result.reference,
+                             "waiting": result.waiting}
+    if result.quality is not None:
+        entry.update(result.quality.to_dict())
+    else:
+        entry["features"] = []
+    return entry
+
+
+def _print_model_quality(console: Console, key: ModelKey, result: ModelAnalysis) -> None:
+    title = safe_text(f"{key[0]} {key[1]}", style="bold")
+    report = result.quality
+    if report is None:
+        title.append(safe_text(f" — {result.waiting or 'no quality report'}"))
+        console.print(title)
+        return
+    title.append(safe_text(f" — quality score {report.score:.3f} over {report.rows:,} rows "
+                           f"against {result.reference}"))
+    console.print(title)
+    table = Table(title_justify="left")
+    table.add_column("feature", overflow="fold")
+    table.add_column("kind")
+    for column in ("missing", "type errors", "out of range", "outliers", "new categories",
+                   "severity"):
+        table.add_column(column, justify="right")
+    for feature in report.by_severity():
+        table.add_row(
+            safe_text(feature.name), feature.kind, f"{feature.missing_rate:.2%}",
+            f"{feature.type_violations:,}", f"{feature.out_of_range:,}",
+            f"{feature.outlier_rate:.2%}", f"{feature.new_category_count:,}",
+            f"{feature.severity:.3f}",
+        )
+    console.print(table)
+    for label, names in (("missing features", report.missing_features),
+                         ("unexpected features", report.unexpected_features)):
+        if names:
+            console.print(safe_text(f"{label}: {', '.join(names)}", style="yellow"))
+
+
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"

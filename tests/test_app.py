@@ -16,12 +16,12 @@ from textual.widget import Widget
 from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.safe_text import PLACEHOLDER_STYLE, safe_text
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.widgets.model_panel import HIGH_ERROR_RATE_CLASS, ModelPanel
 from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.runtime.snapshot import Snapshot
+from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
 
 
 def screen_lines(app: App[Any]) -> list[str]:

@@ -57,6 +57,23 @@ name = "churn"
     ("[[models]]\nname = 'a'\ncolour = 1\n", "models[0].colour", "unknown key"),
     ("[[models]]\nname = 'a'\n[[models]]\nname = 'a'\n", "models[1].name", "duplicate"),
     ("storage = 'x'\n", "storage", "must be a table"),
+    ("[drift]\nwindow = 0\n", "drift.window", "greater than 0"),
+    ("[drift]\nreference_rows = -5\n", "drift.reference_rows", "greater than 0"),
+    ("[drift]\nalpha = 1.0\n", "drift.alpha", "between 0 and 1"),
+    ("[drift]\npsi_threshold = 0\n", "drift.psi_threshold", "greater than 0"),
+    ("[drift]\ndataset_drift_share = 1.5\n", "drift.dataset_drift_share", "at most 1"),
+    ("[drift]\ncorrection = 'holm'\n", "drift.correction", "must be one of"),
+    ("[drift]\nwindw = 10\n", "drift.windw", "unknown key"),
+    ("[drift.tests]\namount = 't-test'\n", "drift.tests.amount", "must be one of"),
+    ("[drift.kinds]\nzip = 'text'\n", "drift.kinds.zip", "must be one of"),
+    ("[quality]\nrange_tolerance = -0.1\n", "quality.range_tolerance", "0 or more"),
+    ("[quality]\noutlier_method = 'zscore'\n", "quality.outlier_method", "must be one of"),
+    ("[quality.weights]\nmissing = -1\n", "quality.weights.missing", "0 or more"),
+    ("[quality.weights]\nsyntax = 1\n", "quality.weights.syntax", "unknown key"),
+    ("[quality.weights]\nmissing = 0\ntype_violations = 0\nout_of_range = 0\noutliers = 0\n"
+     "new_categories = 0\nschema = 0\n", "quality.weights", "must not all be 0"),
+    ("[analysis]\ninterval_seconds = 0\n", "analysis.interval_seconds", "greater than 0"),
+    ("[analysis]\nevery_records = 1.5\n", "analysis.every_records", "must be an integer"),
 ])
 def test_a_mistake_stops_at_load_naming_file_and_key(tmp_path, text, key, what):
     path = write(tmp_path, text)
@@ -106,3 +123,71 @@ def test_a_secret_is_masked_when_printed_and_revealed_on_request():
     assert "xoxb" not in str(secret)
     assert "xoxb" not in f"{secret}"
     assert secret.reveal() == "xoxb-real-token"
+
+
+def test_drift_quality_and_schedule_sections_are_read(tmp_path):
+    settings = load_settings(write(tmp_path, """
+[analysis]
+interval_seconds = 30
+every_records = 500
+[drift]
+window = 2000
+reference_rows = 5000
+alpha = 0.01
+correction = "bh"
+[drift.tests]
+amount = "psi"
+[drift.kinds]
+zip_code = "categorical"
+[quality]
+outlier_method = "iqr"
+[quality.weights]
+missing = 1.0
+"""))
+    assert (settings.analysis.interval_seconds, settings.analysis.every_records) == (30.0, 500)
+    assert (settings.drift.window, settings.drift.reference_rows) == (2000, 5000)
+    assert (settings.drift.alpha, settings.drift.correction) == (0.01, "bh")
+    assert settings.drift.tests == {"amount": "psi"}
+    assert settings.drift.kinds == {"zip_code": "categorical"}
+    assert settings.quality.outlier_method == "iqr"
+    assert settings.quality.weights.missing == 1.0
+    assert settings.quality.weights.schema == 0.15
+
+
+def test_the_example_config_loads_and_documents_the_defaults():
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    settings = load_settings(example)
+    defaults = Settings()
+    assert settings.analysis == defaults.analysis
+    assert settings.drift == defaults.drift
+    assert settings.quality == defaults.quality
+    assert settings.runtime == defaults.runtime
+
+
+def test_the_example_config_documents_every_key():
+    import re
+    from dataclasses import fields, is_dataclass
+    from typing import get_type_hints
+
+    from neural_tui.config import ModelSettings
+
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+
+    def documented(section: str, cls: type) -> list[str]:
+        missing = []
+        hints = get_type_hints(cls)
+        for spec in fields(cls):
+            if is_dataclass(hints[spec.name]):
+                missing += documented(f"{section}.{spec.name}", hints[spec.name])
+            elif str(hints[spec.name]).startswith("dict"):
+                if f"[{section}.{spec.name}]" not in text:
+                    missing.append(f"{section}.{spec.name}")
+            elif not re.search(rf"^(# )?{spec.name} = ", text, re.MULTILINE):
+                missing.append(f"{section}.{spec.name}")
+        return missing
+
+    sections = get_type_hints(Settings)
+    undocumented = [key for spec in fields(Settings) if is_dataclass(sections[spec.name])
+                    for key in documented(spec.name, sections[spec.name])]
+    assert undocumented == []
+    assert [key for key in documented("models", ModelSettings)] == []

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import httpx
+import numpy as np
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -292,3 +293,82 @@ def test_the_headless_exporter_never_imports_textual():
     )
 
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def drift_and_quality_reports():
+    """Real engine reports on fixed-seed data: `shifted` moves by two standard deviations."""
+    from neural_tui.engines.drift import DriftDetector
+    from neural_tui.engines.quality import DataQualityMonitor
+
+    rng = np.random.default_rng(21)
+    reference = {"stable": rng.normal(0, 1, 500), "shifted": rng.normal(0, 1, 500)}
+    current = {"stable": rng.normal(0, 1, 400), "shifted": rng.normal(2, 1, 400)}
+    current["stable"][:40] = np.nan
+    drift = DriftDetector().set_reference(reference).detect_drift(current)
+    quality_monitor = DataQualityMonitor()
+    quality_monitor.set_reference(reference)
+    return drift, quality_monitor.check_quality(current)
+
+
+def test_drift_score_has_one_series_per_drift_type(make_model_snapshot):
+    scores = {"distribution": 0.5, "prediction": 0.12, "concept": 1.4, "performance": 0.1}
+    text = exposition(snapshot_of(
+        make_model_snapshot("churn", "1.0", drift_scores=scores),
+        make_model_snapshot("fraud", "0.3"),
+    ))
+
+    assert "# TYPE neural_drift_score gauge" in text
+    assert samples(text, "neural_drift_score") == {
+        labels(model="churn", version="1.0", drift_type=kind): value
+        for kind, value in scores.items()
+    }
+
+
+def test_feature_drift_exports_the_deciding_statistic_of_each_feature(make_model_snapshot):
+    drift, _ = drift_and_quality_reports()
+    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0", drift=drift)))
+
+    assert samples(text, "neural_feature_drift") == {
+        labels(model="churn", version="1.0", feature=f.name, test="ks"): f.statistic
+        for f in drift.features
+    }
+    shifted = drift.feature("shifted")
+    assert shifted is not None and shifted.drifted
+
+
+def test_quality_gauges_export_the_score_and_the_rates(make_model_snapshot):
+    _, quality = drift_and_quality_reports()
+    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0", quality=quality)))
+    model = labels(model="churn", version="1.0")
+
+    assert samples(text, "neural_data_quality_score") == {model: quality.score}
+    assert samples(text, "neural_missing_values_rate") == {model: 40 / 800}
+    assert samples(text, "neural_outlier_rate") == {model: quality.outlier_rate}
+    assert 0 < quality.score < 1
+
+
+def test_performance_gauges_export_only_the_figures_that_were_computed(make_model_snapshot):
+    from neural_tui.engines.performance import performance
+
+    classification = performance([1, 0, 1, 1], [1, 0, 0, 1])
+    regression = performance([1.5, 2.5, 3.0], [1.0, 2.0, 3.5], task="regression")
+    text = exposition(snapshot_of(
+        make_model_snapshot("churn", "1.0", performance=classification),
+        make_model_snapshot("price", "2.0", performance=regression),
+    ))
+    churn = labels(model="churn", version="1.0")
+
+    assert samples(text, "neural_model_accuracy") == {churn: 0.75}
+    assert samples(text, "neural_model_precision") == {churn: pytest.approx(2 / 3)}
+    assert samples(text, "neural_model_recall") == {churn: 1.0}
+    assert samples(text, "neural_model_f1") == {churn: 0.8}
+
+
+def test_models_without_analysis_expose_the_families_with_no_series(make_model_snapshot):
+    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0")))
+
+    for name in ("neural_drift_score", "neural_feature_drift", "neural_data_quality_score",
+                 "neural_missing_values_rate", "neural_outlier_rate", "neural_model_accuracy",
+                 "neural_model_precision", "neural_model_recall", "neural_model_f1"):
+        assert f"# TYPE {name} gauge" in text
+        assert samples(text, name) == {}

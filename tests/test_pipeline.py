@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neural_tui.config import ModelSettings, RuntimeSettings, Settings, StorageSettings
+from neural_tui.config import (
+    AnalysisSettings,
+    DriftConfig,
+    ModelSettings,
+    RuntimeSettings,
+    Settings,
+    StorageSettings,
+)
 from neural_tui.records import IngestBatch
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.pipeline import Runtime
@@ -129,3 +136,48 @@ def test_snapshot_is_immutable(tmp_path):
     snapshot = runtime.build_snapshot()
     with pytest.raises(AttributeError):
         snapshot.models[0].predictions_total = 0  # type: ignore[misc]
+
+
+def test_model_state_keeps_as_many_rows_as_the_drift_window_needs(tmp_path):
+    settings = replace(fast_settings(tmp_path),
+                       drift=DriftConfig(window=12_000, reference_rows=300))
+    runtime = Runtime(settings, [])
+    n = 15_000
+    runtime.ingest(IngestBatch(make_batch(np.full(n, T0), ids=[f"p{i}" for i in range(n)])))
+    state = runtime.states[("m", "1")]
+    assert len(state.feature_rows().timestamp) == 12_000
+    assert state.first_rows_kept == 300
+
+
+async def test_a_failing_engine_does_not_stop_ingest_publication_or_the_other_engines(
+    tmp_path, monkeypatch
+):
+    from neural_tui.runtime import analysis
+
+    def broken_detect(*args, **kwargs):
+        raise FloatingPointError("odd data")
+
+    monkeypatch.setattr(analysis, "detect", broken_detect)
+    settings = replace(fast_settings(tmp_path),
+                       analysis=AnalysisSettings(interval_seconds=0.01, every_records=1),
+                       drift=DriftConfig(window=5, reference_rows=5))
+    features = [b'{"x": %d}' % i for i in range(10)]
+    source = ListSource([IngestBatch(make_batch([T0] * 10, features=features))])
+    runtime = Runtime(settings, [source])
+    seen: list[Snapshot] = []
+    runtime.subscribe(seen.append)
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(10):
+            while not (seen and seen[-1].models and seen[-1].models[0].quality is not None):
+                await asyncio.sleep(0.01)
+        runtime.ingest(IngestBatch(make_batch([T0 + 1] * 3, ids=["a", "b", "c"])))
+        async with asyncio.timeout(10):
+            while seen[-1].models[0].predictions_total != 13:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert seen[-1].models[0].drift is None
+    assert seen[-1].models[0].quality is not None

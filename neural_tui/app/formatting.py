@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
-from neural_tui.app.safe_text import safe_text
+from neural_tui.safe_text import safe_text
 
 MISSING = "n/a"
 """Shown where the snapshot has no value (e.g. no latency observed in the window)."""

@@ -1,4 +1,5 @@
-"""The asyncio pipeline: one task per source, per-model state, snapshots on a fixed cadence."""
+"""The asyncio pipeline: one task per source, per-model state, the engines on their schedule,
+snapshots on a fixed cadence."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.records import IngestBatch, RecordBatch
+from neural_tui.runtime.analysis import Analysis, ModelAnalysis, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.snapshot import IngestStats, ModelSnapshot, Snapshot
@@ -53,8 +55,9 @@ class Runtime:
         self.settings = settings
         self.sources = tuple(sources)
         self.defaults = defaults or ModelDefaults.from_settings(settings)
-        self.limits = limits or StateLimits()
+        self.limits = limits or state_limits(settings)
         self.clock = clock
+        self.analysis = Analysis(settings)
         self.states: dict[tuple[str, str], ModelState] = {}
         self.records_total = 0
         self.skipped: Counter[str] = Counter()
@@ -85,6 +88,7 @@ class Runtime:
             for source in self.sources:
                 group.create_task(self._consume(source), name=f"source:{source.label}")
             group.create_task(self._publish_forever(), name="publisher")
+            group.create_task(self.analysis.run(self.states), name="analysis")
 
     async def _consume(self, source: Source) -> None:
         async for batch in source.batches():
@@ -135,8 +139,9 @@ class Runtime:
         now = self.clock()
         runtime = self.settings.runtime
         models = tuple(
-            _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds)
-            for _, state in sorted(self.states.items())
+            _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds,
+                            self.analysis.result(key))
+            for key, state in sorted(self.states.items())
         )
         return Snapshot(
             generated_at=now,
@@ -156,8 +161,11 @@ class Runtime:
             listener(snapshot)
 
 
-def _model_snapshot(state: ModelState, now: float, window: float, series: int) -> ModelSnapshot:
+def _model_snapshot(
+    state: ModelState, now: float, window: float, series: int, analysis: ModelAnalysis | None
+) -> ModelSnapshot:
     recent = state.recent(now, window, series)
+    analysis = analysis or ModelAnalysis()
     return ModelSnapshot(
         name=state.name,
         version=state.version,
@@ -176,6 +184,11 @@ def _model_snapshot(state: ModelState, now: float, window: float, series: int) -
         throughput_series=recent.throughput_series,
         error_rate_series=recent.error_rate_series,
         latency_p95_series=recent.latency_p95_series,
+        drift=analysis.drift,
+        quality=analysis.quality,
+        performance=analysis.performance,
+        feature_drift_history=analysis.feature_drift_history,
+        drift_scores=analysis.scores(),
     )
 
 

@@ -65,6 +65,9 @@ class ModelSnapshot:
     performance: PerformanceReport | None = None
     feature_drift_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     """Per feature, the deciding drift statistic of each past engine run, oldest first."""
+    drift_scores: Mapping[str, float] = field(default_factory=dict)
+    """`neural_drift_score` by `drift_type` (distribution, prediction, concept, performance),
+    only the kinds the engines could compute."""
 
     @property
     def errors_count(self) -> int:

@@ -2,13 +2,16 @@
 
 Everything here is sized at construction: totals are plain counters, recent activity lives in a
 ring of one-second buckets, latencies for quantiles in a ring of the newest observations, and
-the late-label join in bounded ordered maps. Feeding ten million records costs time, not memory.
+the late-label join in bounded ordered maps. The first `reference_rows` predictions and labelled
+pairs are kept apart as the drift reference of a model without a reference file. Feeding ten
+million records costs time, not memory.
 """
 
 from __future__ import annotations
 
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ class StateLimits:
     labelled_pairs: int = 20_000
     feature_rows: int = 10_000
     error_types: int = 50
+    reference_rows: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,11 @@ class LabelledRows:
 
 @dataclass(frozen=True, slots=True)
 class FeatureRows:
-    """The newest prediction rows kept for the engines: raw features, predictions, probabilities."""
+    """Prediction rows kept for the engines: raw features, predictions, probabilities.
+
+    Only rows that carry `input_features`: a failed request logged without them has nothing for
+    the drift and quality engines to judge.
+    """
 
     timestamp: np.ndarray
     input_features: np.ndarray
@@ -97,6 +105,8 @@ class ModelState:
         self._features: deque[tuple[float, Any, Any, Any]] = deque(
             maxlen=self.limits.feature_rows
         )
+        self._first_features: list[tuple[float, Any, Any, Any]] = []
+        self._first_labelled: list[tuple[float, Any, Any, Any]] = []
 
     def ingest(self, batch: RecordBatch) -> None:
         """Fold a batch of this model's rows into the state."""
@@ -176,7 +186,7 @@ class ModelState:
             inline = batch.take(labelled_inline)
             self._join_labels(inline)
         if self._early_labels:
-            early = self._early_labels.keys() & set(ids)
+            early = dict.fromkeys(i for i in ids if i in self._early_labels)
             for prediction_id in early:
                 self._join_one(prediction_id, self._early_labels.pop(prediction_id), 0.0)
 
@@ -196,10 +206,23 @@ class ModelState:
             return False
         prediction, proba = found
         self.labels_joined += 1
-        self._labelled.append((timestamp, prediction, ground_truth, proba))
+        pair = (timestamp, prediction, ground_truth, proba)
+        self._labelled.append(pair)
+        if len(self._first_labelled) < self.limits.reference_rows:
+            self._first_labelled.append(pair)
         return True
 
     def _remember_features(self, batch: RecordBatch) -> None:
+        with_features = batch.input_features != None  # noqa: E711 - elementwise on objects
+        if not with_features.all():
+            batch = batch.take(with_features)
+        missing = self.limits.reference_rows - len(self._first_features)
+        if missing > 0:
+            head = slice(0, missing)
+            self._first_features.extend(zip(batch.timestamp[head].tolist(),
+                                            batch.input_features[head].tolist(),
+                                            batch.prediction[head].tolist(),
+                                            batch.prediction_proba[head].tolist(), strict=True))
         tail = slice(-self.limits.feature_rows, None)
         self._features.extend(zip(batch.timestamp[tail].tolist(),
                                   batch.input_features[tail].tolist(),
@@ -266,17 +289,47 @@ class ModelState:
             series[second] = np.percentile(values[bounds[second]:bounds[second + 1]], 95)
         return tuple(series.tolist())
 
-    def labelled(self) -> LabelledRows:
-        return LabelledRows(*_columns(self._labelled, 4))
+    def labelled(self, newest: int | None = None) -> LabelledRows:
+        """The kept labelled pairs, or only the `newest` of them."""
+        return LabelledRows(*_columns(_newest(self._labelled, newest), 4))
 
-    def feature_rows(self) -> FeatureRows:
-        return FeatureRows(*_columns(self._features, 4))
+    def feature_rows(self, newest: int | None = None) -> FeatureRows:
+        """The kept prediction rows, or only the `newest` of them."""
+        return FeatureRows(*_columns(_newest(self._features, newest), 4))
+
+    @property
+    def first_rows_kept(self) -> int:
+        """How many of the first `reference_rows` predictions are kept so far."""
+        return len(self._first_features)
+
+    def first_feature_rows(self) -> FeatureRows:
+        """The first `reference_rows` predictions of the stream: the default drift reference."""
+        return FeatureRows(*_columns(self._first_features, 4))
+
+    def first_labelled(self) -> LabelledRows:
+        """The first `reference_rows` labelled pairs: the reference period's performance."""
+        return LabelledRows(*_columns(self._first_labelled, 4))
 
 
-def _columns(rows: deque[tuple[Any, ...]], width: int) -> list[np.ndarray]:
-    """Column arrays from a deque of row tuples; the first column is float time."""
-    columns = [np.empty(len(rows), dtype=object) for _ in range(width)]
-    for index, column in enumerate(zip(*rows, strict=True) if rows else ()):
-        columns[index][:] = column
+def _newest(rows: deque[tuple[Any, ...]], count: int | None) -> list[tuple[Any, ...]]:
+    """The last `count` rows (all when None), oldest first, without copying the whole deque."""
+    if count is None or count >= len(rows):
+        return list(rows)
+    newest = list(islice(reversed(rows), count))
+    newest.reverse()
+    return newest
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[np.ndarray]:
+    """Column arrays from a list of row tuples; the first column is float time.
+
+    `fromiter` keeps each value whole: a prediction that is a JSON array stays one object
+    instead of being broadcast across the column.
+    """
+    if not rows:
+        return [np.empty(0, dtype=np.float64)] + [np.empty(0, dtype=object)
+                                                  for _ in range(width - 1)]
+    columns = [np.fromiter(column, dtype=object, count=len(rows)) for column in zip(*rows,
+                                                                                  strict=True)]
     columns[0] = columns[0].astype(np.float64)
     return columns

@@ -18,7 +18,6 @@ from neural_tui.app.formatting import (
     format_percent,
     format_statistic,
 )
-from neural_tui.app.safe_text import safe_text
 from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
 from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
@@ -26,6 +25,7 @@ from neural_tui.engines.concept import ConceptDriftState
 from neural_tui.engines.drift import DriftReport, FeatureDrift
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.runtime.snapshot import ModelSnapshot
+from neural_tui.safe_text import safe_text
 
 WAITING_CLASS = "-waiting"
 DATASET_DRIFT_CLASS = "-dataset-drift"

@@ -10,8 +10,8 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from neural_tui.app.messages import DrillView, SnapshotArrived
-from neural_tui.app.safe_text import safe_text
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp

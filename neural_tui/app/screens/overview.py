@@ -11,10 +11,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from neural_tui.app.messages import SnapshotArrived
-from neural_tui.app.safe_text import safe_text
 from neural_tui.app.widgets.model_panel import ModelPanel
 from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from neural_tui.app.safe_text import safe_text
+from neural_tui.safe_text import safe_text
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
 """Partial blocks, so a bar's length resolves to an eighth of a cell."""

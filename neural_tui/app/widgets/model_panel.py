@@ -26,8 +26,8 @@ from neural_tui.app.formatting import (
     format_statistic,
 )
 from neural_tui.app.messages import DrillView
-from neural_tui.app.safe_text import safe_text
 from neural_tui.runtime.snapshot import ModelSnapshot
+from neural_tui.safe_text import safe_text
 
 HIGH_ERROR_RATE = 0.05
 """Above this recent error rate (a fraction) the panel is marked so on-call spots it."""

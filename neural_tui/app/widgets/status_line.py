@@ -8,8 +8,8 @@ from textual.containers import HorizontalGroup, VerticalGroup
 from textual.widgets import Label
 
 from neural_tui.app.formatting import format_breakdown, format_clock_utc, format_count
-from neural_tui.app.safe_text import safe_text
 from neural_tui.runtime.snapshot import Snapshot
+from neural_tui.safe_text import safe_text
 
 PAUSED_CLASS = "-paused"
 HAS_SKIPPED_CLASS = "-has-skipped"

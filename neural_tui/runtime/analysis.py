@@ -1,0 +1,559 @@
+"""The engines on a schedule: drift, data quality and performance per model, off the event loop.
+
+Each model is analysed every `[analysis] interval_seconds`, or as soon as `every_records` new
+records arrived, whichever comes first, and never while its previous run is still going. The
+rows a run needs are copied out of `ModelState` in the event loop (cheap, bounded), then the
+engines run in a worker thread, so ingest and publication never wait for them.
+
+The reference of a model is its `[[models]] reference` file (JSONL in the storage format), or
+else the first `reference_rows` prediction rows of the stream, as soon as that many were seen;
+its statistics are computed once. The current window is the newest `window` prediction rows.
+
+Figures exported as `neural_drift_score`, by `drift_type`:
+
+- `distribution`: the share of drifted features (under the configured correction);
+- `prediction`: the deciding statistic of the `prediction` column against the reference's;
+- `concept`: the Page-Hinkley statistic over its threshold, fed with the stream of labelled
+  0/1 errors as labels join (classification only; 1 or more means drift);
+- `performance`: how much worse the newest `window` labelled pairs are than the reference
+  period (the reference file's labelled records, else the first `reference_rows` labelled
+  pairs of the stream): the drop of accuracy for classification, `1 - reference RMSE /
+  current RMSE` for regression, floored at 0, and only when both rest on enough labels.
+
+An engine that fails on odd data logs one line (again only when its message changes) and
+keeps its previous result; the other engines and the runtime carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from neural_tui.config import DriftConfig, QualityConfig, Settings
+from neural_tui.decode import decode_lines, decode_objects
+from neural_tui.engines.columns import columns_from_records
+from neural_tui.engines.concept import ConceptDriftState, PageHinkley
+from neural_tui.engines.drift import (
+    DriftReport,
+    DriftSettings,
+    ReferenceProfile,
+    build_reference,
+    detect,
+    top_probabilities,
+)
+from neural_tui.engines.performance import (
+    PerformanceReport,
+    PredictionProfile,
+    performance,
+    prediction_anomalies,
+    prediction_profile,
+)
+from neural_tui.engines.quality import (
+    QualityReference,
+    QualityReport,
+    QualitySettings,
+    QualityWeights,
+    build_quality_reference,
+    check,
+)
+from neural_tui.errors import UsageError
+from neural_tui.runtime.state import FeatureRows, LabelledRows, ModelState, StateLimits
+
+log = logging.getLogger(__name__)
+
+ModelKey = tuple[str, str]
+T = TypeVar("T")
+
+HISTORY_RUNS = 60
+"""Runs of per-feature drift kept for the console's sparklines."""
+
+
+class ReferenceFileError(UsageError):
+    """A reference file that cannot be used: missing, unreadable, or without a valid record."""
+
+
+def drift_settings(config: DriftConfig) -> DriftSettings:
+    """The `[drift]` section as the drift engine's settings."""
+    return DriftSettings(
+        alpha=config.alpha,
+        psi_threshold=config.psi_threshold,
+        wasserstein_threshold=config.wasserstein_threshold,
+        jensen_shannon_threshold=config.jensen_shannon_threshold,
+        small_reference_rows=config.small_reference_rows,
+        numeric_distinct_values=config.numeric_distinct_values,
+        correction=config.correction,
+        dataset_drift_share=config.dataset_drift_share,
+        min_effect_size=config.min_effect_size,
+        feature_tests=config.tests,
+        feature_kinds=config.kinds,
+    )
+
+
+def quality_settings(config: QualityConfig, kinds: Mapping[str, Any]) -> QualitySettings:
+    """The `[quality]` section as the quality engine's settings; `kinds` come from `[drift]`."""
+    weights = config.weights
+    return QualitySettings(
+        weights=QualityWeights(
+            missing=weights.missing,
+            type_violations=weights.type_violations,
+            out_of_range=weights.out_of_range,
+            outliers=weights.outliers,
+            new_categories=weights.new_categories,
+            schema=weights.schema,
+        ),
+        range_tolerance=config.range_tolerance,
+        outlier_method=config.outlier_method,
+        mad_threshold=config.mad_threshold,
+        iqr_factor=config.iqr_factor,
+        kinds=dict(kinds),
+    )
+
+
+def state_limits(settings: Settings) -> StateLimits:
+    """Per-model bounds large enough for the configured drift window and reference."""
+    default = StateLimits()
+    window = settings.drift.window
+    return StateLimits(
+        feature_rows=max(default.feature_rows, window),
+        labelled_pairs=max(default.labelled_pairs, window),
+        reference_rows=settings.drift.reference_rows,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRows:
+    """The rows a reference is built from, and where they came from."""
+
+    description: str
+    features: FeatureRows
+    labelled: LabelledRows
+
+
+def read_reference_file(path: Path) -> ReferenceRows:
+    """Every prediction of a reference file, with its labels joined (inline or late lines)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ReferenceFileError(f"{path}: reference file not found") from None
+    except IsADirectoryError:
+        raise ReferenceFileError(f"{path}: reference is a directory, not a file") from None
+    except OSError as exc:
+        raise ReferenceFileError(f"{path}: cannot read reference file: {exc.strerror}") from None
+    batch = decode_lines(data, source=str(path), first_line=1)
+    records = batch.records
+    rows = int(np.count_nonzero(~records.is_label & (records.input_features != None)))  # noqa: E711
+    skipped = sum(batch.skipped.values())
+    if rows == 0:
+        raise ReferenceFileError(
+            f"{path}: no valid prediction record in the reference file"
+            + (f" ({skipped} lines skipped)" if skipped else "")
+        )
+    if skipped:
+        log.warning("%s: %d invalid lines skipped in the reference file", path, skipped)
+    state = ModelState("reference", "", StateLimits(
+        pending_predictions=len(records), labelled_pairs=rows, feature_rows=rows, reference_rows=0,
+    ))
+    state.ingest(records)
+    return ReferenceRows(str(path), state.feature_rows(), state.labelled())
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAnalysis:
+    """What the engines said about one model at its latest run.
+
+    `waiting` says why there is no drift or quality yet (no reference so far, or a bad
+    reference file); `reference` names where the reference came from.
+    """
+
+    drift: DriftReport | None = None
+    quality: QualityReport | None = None
+    performance: PerformanceReport | None = None
+    reference_performance: PerformanceReport | None = None
+    concept: ConceptDriftState | None = None
+    reference: str | None = None
+    waiting: str | None = None
+    feature_drift_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def scores(self) -> dict[str, float]:
+        """`neural_drift_score` values by `drift_type` (see the module docstring)."""
+        scores = self.drift.scores() if self.drift is not None else {}
+        if self.concept is not None:
+            scores["concept"] = self.concept.normalised
+        drop = performance_drop(self.reference_performance, self.performance)
+        if drop is not None:
+            scores["performance"] = drop
+        return {kind: score for kind, score in scores.items() if math.isfinite(score)}
+
+
+def performance_drop(
+    reference: PerformanceReport | None, current: PerformanceReport | None
+) -> float | None:
+    """How much worse `current` is than `reference`, in [0, 1]; None without enough labels."""
+    if reference is None or current is None or not (reference.reliable and current.reliable):
+        return None
+    if reference.accuracy is not None and current.accuracy is not None:
+        return max(0.0, reference.accuracy - current.accuracy)
+    if reference.rmse is not None and current.rmse:
+        return max(0.0, 1.0 - reference.rmse / current.rmse)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """Reference statistics of one model, computed once."""
+
+    description: str
+    drift: ReferenceProfile
+    quality: QualityReference
+    predictions: PredictionProfile
+    labelled: LabelledRows | None
+    """The reference file's labelled pairs; None: the stream's first labelled pairs."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """Rows of a window with their JSON objects decoded into engine inputs."""
+
+    columns: dict[str, np.ndarray]
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+    top_probability: np.ndarray | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """Everything one run reads from `ModelState`, copied in the event loop."""
+
+    window: FeatureRows
+    labelled: LabelledRows
+    new_labelled: LabelledRows
+    first_labelled: LabelledRows
+    first_rows: FeatureRows | None
+    reference_file: Path | None
+
+
+class _ModelWork:
+    """The analysis state of one model between runs."""
+
+    def __init__(self, config: DriftConfig) -> None:
+        self.concept = PageHinkley(delta=config.concept_delta, threshold=config.concept_threshold)
+        self.labels_fed = 0
+        self.records_seen = 0
+        self.last_run = -math.inf
+        self.running = False
+        self.reference: _Reference | None = None
+        self.result = ModelAnalysis()
+        self.history: dict[str, deque[float]] = {}
+        self.failures: dict[str, str] = {}
+
+
+class Analysis:
+    """Runs the engines per model on the schedule and keeps each model's latest result.
+
+    `reference` replaces every model's reference file (the CLI's `--reference`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        reference: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.drift_settings = drift_settings(settings.drift)
+        self.quality_settings = quality_settings(settings.quality, settings.drift.kinds)
+        self._reference_override = reference
+        self._clock = clock
+        self._work: dict[ModelKey, _ModelWork] = {}
+        self._files: dict[Path, ReferenceRows] = {}
+
+    def result(self, key: ModelKey) -> ModelAnalysis | None:
+        work = self._work.get(key)
+        return work.result if work is not None else None
+
+    def reference_file(self, model: str) -> Path | None:
+        """The reference file of `model`: `--reference`, else its `[[models]] reference`."""
+        if self._reference_override is not None:
+            return self._reference_override
+        configured = self.settings.model(model)
+        return configured.reference if configured is not None else None
+
+    def load_reference_file(self, path: Path) -> ReferenceRows:
+        """The rows of a reference file, read once per path; raises `ReferenceFileError`."""
+        rows = self._files.get(path)
+        if rows is None:
+            rows = self._files[path] = read_reference_file(path)
+        return rows
+
+    async def run(self, states: Mapping[ModelKey, ModelState]) -> None:
+        """Start every due run, then look again after a tick; until cancelled."""
+        tick = min(self.settings.runtime.cadence_seconds, self.settings.analysis.interval_seconds)
+        async with asyncio.TaskGroup() as group:
+            while True:
+                for key, state in tuple(states.items()):
+                    if self.due(key, state):
+                        work = self._work_for(key)
+                        work.running = True
+                        group.create_task(self._run(key, work, state), name=f"analysis:{key}")
+                await asyncio.sleep(tick)
+
+    def analyse_now(self, key: ModelKey, state: ModelState) -> ModelAnalysis:
+        """One run in the caller's thread, for the one-shot reports."""
+        work = self._work_for(key)
+        work.result = self._analyse(key, work, self._inputs(work, state))
+        return work.result
+
+    def _work_for(self, key: ModelKey) -> _ModelWork:
+        work = self._work.get(key)
+        if work is None:
+            work = self._work[key] = _ModelWork(self.settings.drift)
+        return work
+
+    def due(self, key: ModelKey, state: ModelState) -> bool:
+        """Whether a run of this model should start now (see the module docstring)."""
+        work = self._work_for(key)
+        if work.running:
+            return False
+        new = state.predictions_total + state.labels_total - work.records_seen
+        schedule = self.settings.analysis
+        return new > 0 and (
+            new >= schedule.every_records
+            or self._clock() - work.last_run >= schedule.interval_seconds
+        )
+
+    async def _run(self, key: ModelKey, work: _ModelWork, state: ModelState) -> None:
+        try:
+            inputs = self._inputs(work, state)
+            work.result = await asyncio.to_thread(
+                self._guarded, key, work, "analysis",
+                lambda: self._analyse(key, work, inputs), work.result,
+            )
+        finally:
+            work.running = False
+
+    def _inputs(self, work: _ModelWork, state: ModelState) -> _Inputs:
+        """Copies of the rows one run needs (called in the event loop: the state is not shared
+        with the worker thread)."""
+        window = self.settings.drift.window
+        work.last_run = self._clock()
+        work.records_seen = state.predictions_total + state.labels_total
+        new_labels = state.labels_joined - work.labels_fed
+        work.labels_fed = state.labels_joined
+        reference_file = self.reference_file(state.name)
+        stream_reference_ready = (
+            work.reference is None
+            and reference_file is None
+            and state.first_rows_kept >= state.limits.reference_rows
+        )
+        return _Inputs(
+            window=state.feature_rows(window),
+            labelled=state.labelled(window),
+            new_labelled=state.labelled(new_labels),
+            first_labelled=state.first_labelled(),
+            first_rows=state.first_feature_rows() if stream_reference_ready else None,
+            reference_file=reference_file,
+        )
+
+    def _analyse(self, key: ModelKey, work: _ModelWork, inputs: _Inputs) -> ModelAnalysis:
+        """Every engine on one model's inputs; runs in a worker thread (or the CLI's)."""
+        previous = work.result
+        waiting = self._ensure_reference(key, work, inputs)
+        reference = work.reference
+        window = self._guarded(key, work, "decode", lambda: _decode(inputs.window), None)
+        current = self._guarded(key, work, "performance", lambda: _performance(
+            inputs.labelled, reference, window,
+        ), previous.performance)
+        concept = self._guarded(key, work, "concept", lambda: _feed_concept(
+            work.concept, inputs.new_labelled, current,
+        ), previous.concept)
+        drift, quality = previous.drift, previous.quality
+        if reference is not None and window is not None and len(inputs.window.timestamp):
+            drift = self._guarded(key, work, "drift", lambda: detect(
+                reference.drift, window.columns, self.drift_settings,
+                predictions=window.predictions, top_probability=window.top_probability,
+                concept=concept,
+            ), previous.drift)
+            quality = self._guarded(key, work, "quality", lambda: check(
+                reference.quality, window.columns, self.quality_settings,
+            ), previous.quality)
+            if drift is not previous.drift and drift is not None:
+                _remember_history(work.history, drift)
+        reference_labelled = (
+            reference.labelled if reference is not None and reference.labelled is not None
+            else inputs.first_labelled
+        )
+        reference_performance = self._guarded(
+            key, work, "reference performance",
+            lambda: _performance(reference_labelled, None, None),
+            previous.reference_performance,
+        )
+        return ModelAnalysis(
+            drift=drift,
+            quality=quality,
+            performance=current,
+            reference_performance=reference_performance,
+            concept=concept,
+            reference=reference.description if reference is not None else None,
+            waiting=waiting,
+            feature_drift_history={name: tuple(points) for name, points in work.history.items()},
+        )
+
+    def _ensure_reference(self, key: ModelKey, work: _ModelWork, inputs: _Inputs) -> str | None:
+        """Build the reference if it is due; returns why there is none yet, if so."""
+        if work.reference is not None:
+            return None
+        if inputs.reference_file is not None:
+            try:
+                rows = self.load_reference_file(inputs.reference_file)
+            except ReferenceFileError as exc:
+                self._failed(key, work, "reference", str(exc))
+                return str(exc)
+        elif inputs.first_rows is not None:
+            count = len(inputs.first_rows.timestamp)
+            rows = ReferenceRows(f"first {count} records", inputs.first_rows, inputs.first_labelled)
+        else:
+            needed = self.settings.drift.reference_rows
+            return f"collecting the reference: waiting for the first {needed} records"
+        file_labelled = rows.labelled if inputs.reference_file is not None else None
+        work.reference = self._guarded(
+            key, work, "reference", lambda: self._build_reference(rows, file_labelled), None,
+        )
+        return None if work.reference is not None else "the reference could not be built"
+
+    def _guarded(
+        self, key: ModelKey, work: _ModelWork, engine: str, run: Callable[[], T], previous: T
+    ) -> T:
+        """`run()`, or `previous` if it raised: odd data must not stop the other engines."""
+        try:
+            result = run()
+        except Exception as exc:
+            self._failed(key, work, engine, f"{type(exc).__name__}: {exc}")
+            return previous
+        work.failures.pop(engine, None)
+        return result
+
+    def _build_reference(
+        self, rows: ReferenceRows, file_labelled: LabelledRows | None
+    ) -> _Reference:
+        decoded = _decode(rows.features)
+        return _Reference(
+            description=rows.description,
+            drift=build_reference(
+                decoded.columns, self.drift_settings,
+                predictions=decoded.predictions, top_probability=decoded.top_probability,
+            ),
+            quality=build_quality_reference(decoded.columns, self.quality_settings),
+            predictions=prediction_profile(decoded.predictions, decoded.probabilities),
+            labelled=file_labelled,
+        )
+
+    @staticmethod
+    def _failed(key: ModelKey, work: _ModelWork, engine: str, message: str) -> None:
+        line = " ".join(message.split())
+        if work.failures.get(engine) != line:
+            work.failures[engine] = line
+            log.warning("model %s version %s: %s failed, previous result kept: %s",
+                        key[0], key[1], engine, line)
+
+
+def _decode_objects(raw: np.ndarray) -> list[Any]:
+    """Raw JSON objects (`bytes`, or None) of a window, decoded."""
+    return decode_objects(raw.tolist())
+
+
+def _probability_matrix(
+    probabilities: list[Any],
+) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """One column per class named in any `prediction_proba`; NaN where a row has no number."""
+    classes = sorted({name for row in probabilities if isinstance(row, dict) for name in row})
+    if not classes:
+        return None, ()
+    matrix = np.array(
+        [[_probability(row, name) for name in classes] for row in probabilities],
+        dtype=np.float64,
+    )
+    return matrix, tuple(classes)
+
+
+def _probability(row: Any, name: str) -> float:
+    value = row.get(name) if isinstance(row, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
+
+
+def _decode(rows: FeatureRows) -> _Decoded:
+    features = _decode_objects(rows.input_features)
+    probabilities = _decode_objects(rows.prediction_proba)
+    matrix, _ = _probability_matrix(probabilities)
+    top = None
+    if matrix is not None:
+        holder = np.empty(len(probabilities), dtype=object)
+        holder[:] = probabilities
+        top = top_probabilities(holder)
+    return _Decoded(
+        columns=columns_from_records(features),
+        predictions=rows.prediction,
+        probabilities=matrix,
+        top_probability=top,
+    )
+
+
+def _performance(
+    labelled: LabelledRows, reference: _Reference | None, window: _Decoded | None
+) -> PerformanceReport:
+    """Performance of labelled pairs; with prediction anomalies of the window when given."""
+    matrix, classes = _probability_matrix(_decode_objects(labelled.prediction_proba))
+    report = performance(
+        labelled.prediction, labelled.ground_truth, matrix,
+        probability_classes=classes or None,
+    )
+    if reference is None or window is None or report.task != "classification":
+        return report
+    anomalies = prediction_anomalies(reference.predictions, window.predictions,
+                                     window.probabilities)
+    return replace(report, anomalies=anomalies)
+
+
+def _feed_concept(
+    detector: PageHinkley, labelled: LabelledRows, current: PerformanceReport | None
+) -> ConceptDriftState | None:
+    """Feed the pairs joined since the last run as 0/1 errors (classification only)."""
+    if len(labelled.prediction) and current is not None and current.task == "classification":
+        detector.update(_wrong(labelled.prediction, labelled.ground_truth).astype(np.float64))
+    return detector.state if detector.state.samples else None
+
+
+def _is_wrong(prediction: Any, label: Any) -> float:
+    """1.0 if JSON would call the two values different, 0.0 if equal, NaN if one is missing."""
+    if _missing(prediction) or _missing(label):
+        return math.nan
+    if isinstance(prediction, bool) != isinstance(label, bool):
+        return 1.0
+    return float(prediction != label)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+_wrong = np.frompyfunc(_is_wrong, 2, 1)
+
+
+def _remember_history(history: dict[str, deque[float]], report: DriftReport) -> None:
+    for feature in report.features:
+        if feature.statistic is not None and math.isfinite(feature.statistic):
+            points = history.get(feature.name)
+            if points is None:
+                points = history[feature.name] = deque(maxlen=HISTORY_RUNS)
+            points.append(feature.statistic)

@@ -1,0 +1,130 @@
+"""The command line: init, status and health, their exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neural_tui import ModelMonitor
+from neural_tui.cli import main
+from neural_tui.config import load_settings
+
+
+def write_storage(storage: Path, *, model: str = "fraud", n: int = 50, errors: int = 0,
+                  latency_ms: float = 12.0) -> None:
+    with ModelMonitor(model, "2.0", storage_path=storage) as monitor:
+        for i in range(n):
+            monitor.log_prediction(f"{model}-{i}", {"amount": float(i)}, i % 2,
+                                   latency_ms=latency_ms)
+        for _ in range(errors):
+            monitor.record_error("timeout")
+
+
+def test_init_writes_a_config_that_loads_and_the_storage(tmp_path, capsys):
+    output = tmp_path / "neural-tui.toml"
+    code = main(["init", "--model-name", "fraud", "--model-version", "3.1",
+                 "--storage", "data", "--output", str(output)])
+    assert code == 0
+    settings = load_settings(output)
+    assert [(m.name, m.version) for m in settings.models] == [("fraud", "3.1")]
+    assert settings.storage.path == tmp_path / "data"
+    assert (tmp_path / "data" / "predictions").is_dir()
+    written = json.loads((tmp_path / "data" / "monitor_config.json").read_text())
+    assert (written["model_name"], written["model_version"]) == ("fraud", "3.1")
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path, capsys):
+    output = tmp_path / "neural-tui.toml"
+    output.write_text("# mine\n")
+    assert main(["init", "--output", str(output), "--storage", str(tmp_path / "d")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert output.read_text() == "# mine\n"
+    assert main(["init", "--output", str(output), "--storage", str(tmp_path / "d"),
+                 "--force"]) == 0
+
+
+def test_status_json_reports_exact_totals_per_model(tmp_path, capsys):
+    write_storage(tmp_path, model="fraud", n=40, errors=3)
+    write_storage(tmp_path, model="churn", n=7)
+    assert main(["status", "--storage", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    totals = {m["name"]: (m["predictions_total"], sum(m["errors_total"].values()))
+              for m in report["models"]}
+    assert totals == {"fraud": (43, 3), "churn": (7, 0)}
+    assert report["records_total"] == 50
+
+
+def test_status_table_shows_model_names_literally(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    write_storage(tmp_path, model="[bold red]x")
+    assert main(["status", "--storage", str(tmp_path)]) == 0
+    assert "[bold red]x" in capsys.readouterr().out
+
+
+def test_health_is_0_when_every_model_is_within_limits(tmp_path, capsys):
+    write_storage(tmp_path, n=100, errors=1)
+    assert main(["health", "--storage", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["healthy"] is True
+
+
+def test_health_is_1_when_the_error_rate_is_too_high(tmp_path, capsys):
+    write_storage(tmp_path, n=20, errors=10)
+    assert main(["health", "--storage", str(tmp_path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["healthy"] is False
+    assert "error rate" in report["models"][0]["problems"][0]
+
+
+def test_health_checks_the_configured_latency_limit(tmp_path, capsys):
+    write_storage(tmp_path / "s", n=30, latency_ms=400.0)
+    config = tmp_path / "c.toml"
+    config.write_text("[storage]\npath = 's'\n[health]\nmax_latency_p95_ms = 250.0\n")
+    assert main(["health", "--config", str(config)]) == 1
+    assert "p95 latency 400.0 ms above 250 ms" in capsys.readouterr().out
+
+
+def test_health_with_no_records_is_unhealthy(tmp_path):
+    (tmp_path / "predictions").mkdir()
+    assert main(["health", "--storage", str(tmp_path)]) == 1
+
+
+def test_missing_storage_is_bad_input_with_one_line(tmp_path, capsys):
+    assert main(["status", "--storage", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "nope: storage directory does not exist" in err
+
+
+def test_unknown_model_is_bad_usage_naming_the_known_ones(tmp_path, capsys):
+    write_storage(tmp_path, model="fraud")
+    assert main(["status", "--storage", str(tmp_path), "--model", "frod"]) == 2
+    assert "known: fraud" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2_naming_file_and_key(tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nport = 'x'\n")
+    assert main(["status", "--config", str(config)]) == 2
+    assert f"{config}: key 'server.port'" in capsys.readouterr().err
+
+
+def test_bad_flag_exits_2():
+    with pytest.raises(SystemExit) as caught:
+        main(["status", "--no-such-flag"])
+    assert caught.value.code == 2
+
+
+def test_the_console_script_is_installed_and_answers(tmp_path):
+    write_storage(tmp_path, n=5)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("neural-tui")), "status", "--json",
+         "--storage", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["models"][0]["predictions_total"] == 5

@@ -1,0 +1,124 @@
+"""The console end to end in a real terminal: tmux runs `neural-tui` on storage written by the
+producer API, and the test reads the screen as a user would."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from realservers import POLL_SECONDS, require_binary
+
+from neural_tui import ModelMonitor
+
+pytestmark = pytest.mark.real_server
+
+HOSTILE_MODEL = "[bold red]x"
+PROMPT = "console-test$"
+"""The shell's prompt (capture-pane drops trailing spaces, so none is part of it)."""
+SCREEN_TIMEOUT = 20.0
+
+
+class Terminal:
+    """One detached tmux session at 80x24 on its own server socket, running a plain shell."""
+
+    def __init__(self, tmux: str, socket_name: str) -> None:
+        self._base = [tmux, "-L", socket_name, "-f", "/dev/null"]
+
+    def start(self) -> None:
+        self._tmux(
+            "new-session", "-d", "-s", "console", "-x", "80", "-y", "24",
+            "env", f"PS1={PROMPT} ", "sh",
+        )
+
+    def stop(self) -> None:
+        subprocess.run([*self._base, "kill-server"], capture_output=True, check=False)
+
+    def type_line(self, line: str) -> None:
+        self._tmux("send-keys", "-t", "console", "-l", line)
+        self._tmux("send-keys", "-t", "console", "Enter")
+
+    def press(self, key: str) -> None:
+        self._tmux("send-keys", "-t", "console", key)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "console")
+
+    def alternate_screen_on(self) -> bool:
+        return self._tmux("display-message", "-p", "-t", "console", "#{alternate_on}") == "1"
+
+    def wait_for(self, what: str, condition: Callable[[str], bool]) -> str:
+        """Poll the screen until `condition` holds; fail with the last screen after a bound."""
+        deadline = time.monotonic() + SCREEN_TIMEOUT
+        screen = self.screen()
+        while not condition(screen):
+            if time.monotonic() >= deadline:
+                pytest.fail(f"{what} within {SCREEN_TIMEOUT} s; the screen was:\n{screen}")
+            time.sleep(POLL_SECONDS)
+            screen = self.screen()
+        return screen
+
+    def _tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            [*self._base, *args], capture_output=True, text=True, check=True, timeout=10
+        )
+        return done.stdout.rstrip("\n")
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    tmux = require_binary("tmux", "apt-get install tmux")
+    session = Terminal(tmux, f"neural-tui-test-{tmp_path.name}")
+    session.start()
+    yield session
+    session.stop()
+
+
+def write_storage(storage: Path) -> None:
+    """Two models' predictions, one model named with Rich markup, through the producer API."""
+    for name, version in (("fraud", "1.0"), (HOSTILE_MODEL, "2.0")):
+        monitor = ModelMonitor(name, version, storage, flush_interval=60.0)
+        for index in range(20):
+            monitor.log_prediction(
+                f"{name}-{index}", {"amount": float(index), "channel": "web"}, index % 2,
+                latency_ms=12.5,
+            )
+        monitor.close()
+
+
+def console_script() -> str:
+    """The installed `neural-tui` of the interpreter running the tests."""
+    script = shutil.which("neural-tui", path=str(Path(sys.executable).parent))
+    assert script is not None, f"neural-tui is not installed next to {sys.executable}"
+    return script
+
+
+def test_console_shows_models_answers_keys_and_restores_the_terminal_on_quit(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    storage = tmp_path / "monitoring_data"
+    write_storage(storage)
+    exit_file = tmp_path / "exit-status"
+    terminal.wait_for("the shell prompt", lambda screen: PROMPT in screen)
+
+    terminal.type_line(f"'{console_script()}' --storage '{storage}'; echo EXIT=$? > '{exit_file}'")
+    screen = terminal.wait_for(
+        "both model panels", lambda s: "fraud · 1.0" in s and f"{HOSTILE_MODEL} · 2.0" in s
+    )
+    assert f"{HOSTILE_MODEL} · 2.0" in screen
+
+    terminal.press("?")
+    terminal.wait_for("the key help", lambda s: "Keys" in s and "Focus Previous" in s)
+    terminal.press("Escape")
+    terminal.wait_for("the help to close", lambda s: "Focus Previous" not in s)
+    terminal.press("q")
+
+    terminal.wait_for("the console to exit", lambda _: exit_file.exists())
+    assert exit_file.read_text().strip() == "EXIT=0"
+    screen = terminal.wait_for("the shell prompt again", lambda s: PROMPT in s)
+    assert not terminal.alternate_screen_on()
+    assert "fraud · 1.0" not in screen
