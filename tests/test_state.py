@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS
 from neural_tui.runtime.state import OTHER_ERROR_TYPE, ModelState, StateLimits
-from tests.batches import make_batch
+from tests.batches import make_batch, objects
 
 T0 = 1_700_000_000.0
 
@@ -139,7 +140,7 @@ def test_state_is_bounded_whatever_the_stream_length():
         state.ingest(make_batch(np.full(len(labels), T0 + step * 10 + 9), ids=labels,
                                 is_label=[True] * len(labels), ground_truth=[1] * len(labels)))
     assert state.predictions_total == 100_000
-    assert len(state._awaiting_label) <= 500
+    assert len(state._awaiting_label) <= 1000
     assert len(state._early_labels) <= 100
     assert len(state.labelled().timestamp) == 200
     assert len(state.feature_rows().timestamp) == 300
@@ -168,3 +169,15 @@ def resident_bytes() -> int:
     """Current resident set size of this process (Linux)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_the_newest_predictions_always_await_their_label_and_old_ones_are_forgotten():
+    awaiting = AwaitingLabels(capacity=100)
+    for step in range(10):
+        ids = objects([f"s{step}-{i}" for i in range(60)])
+        awaiting.add(ids, objects([step] * 60), objects([None] * 60))
+    assert len(awaiting) <= 200
+    assert awaiting.pop("s9-59") == (9, None)
+    assert awaiting.pop("s8-0") == (8, None)
+    assert awaiting.pop("s0-0") is None
+    assert awaiting.pop("s9-59") is None

@@ -52,8 +52,8 @@ class ModelDefaults:
         if not missing.any():
             return versions
         filled = versions.copy()
-        filled[missing] = [self.versions_by_name.get(n, FALLBACK_VERSION)
-                           for n in names[missing].tolist()]
+        for name in set(names[missing].tolist()):
+            filled[missing & (names == name)] = self.versions_by_name.get(name, FALLBACK_VERSION)
         return filled
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from neural_tui.records import RecordBatch
+from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
 
 _BUCKET_BOUNDS = np.asarray(LATENCY_BUCKETS_SECONDS, dtype=np.float64)
@@ -32,7 +33,7 @@ class StateLimits:
     pending_predictions: int = 200_000
     pending_labels: int = 50_000
     labelled_pairs: int = 20_000
-    feature_rows: int = 10_000
+    feature_rows: int = 1_000
     error_types: int = 50
     reference_rows: int = 1000
 
@@ -97,7 +98,7 @@ class ModelState:
         self._latency_time = np.full(self.limits.latency_samples, np.nan)
         self._latency_ms = np.full(self.limits.latency_samples, np.nan)
         self._latency_next = 0
-        self._awaiting_label: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self._awaiting_label = AwaitingLabels(self.limits.pending_predictions)
         self._early_labels: OrderedDict[str, Any] = OrderedDict()
         self._labelled: deque[tuple[float, Any, Any, Any]] = deque(
             maxlen=self.limits.labelled_pairs
@@ -175,20 +176,18 @@ class ModelState:
 
     def _remember_for_join(self, batch: RecordBatch) -> None:
         labelled_inline = batch.ground_truth != None  # noqa: E711 - elementwise on objects
-        tail = slice(-self.limits.pending_predictions, None)
-        ids = batch.prediction_id[tail].tolist()
-        pairs = zip(batch.prediction[tail].tolist(), batch.prediction_proba[tail].tolist(),
-                    strict=True)
-        self._awaiting_label.update(zip(ids, pairs, strict=True))
-        while len(self._awaiting_label) > self.limits.pending_predictions:
-            self._awaiting_label.popitem(last=False)
+        self._awaiting_label.add(batch.prediction_id, batch.prediction, batch.prediction_proba)
         if labelled_inline.any():
             inline = batch.take(labelled_inline)
             self._join_labels(inline)
         if self._early_labels:
-            early = dict.fromkeys(i for i in ids if i in self._early_labels)
-            for prediction_id in early:
-                self._join_one(prediction_id, self._early_labels.pop(prediction_id), 0.0)
+            self._join_early_labels(batch.prediction_id)
+
+    def _join_early_labels(self, ids: np.ndarray) -> None:
+        """Labels read before their predictions, joined now in prediction order."""
+        early = self._early_labels
+        for prediction_id in dict.fromkeys(i for i in ids.tolist() if i in early):
+            self._join_one(prediction_id, self._early_labels.pop(prediction_id), 0.0)
 
     def _join_labels(self, labels: RecordBatch) -> None:
         rows = zip(labels.prediction_id.tolist(), labels.ground_truth.tolist(),
@@ -201,7 +200,7 @@ class ModelState:
                     self._early_labels.popitem(last=False)
 
     def _join_one(self, prediction_id: str, ground_truth: Any, timestamp: float) -> bool:
-        found = self._awaiting_label.pop(prediction_id, None)
+        found = self._awaiting_label.pop(prediction_id)
         if found is None:
             return False
         prediction, proba = found

@@ -1,0 +1,72 @@
+"""The whole read path: storage file → tail source → runtime state → published snapshot.
+
+    .venv/bin/python bench/bench_tail_to_snapshot.py [--records N] [--keep]
+
+Times, in one process over the same seeded file of N records (default 1,000,000):
+
+- baseline: a bare `for line in f: json.loads(line)` loop;
+- the path under test: `TailSource` batches ingested by `Runtime`, building a snapshot every
+  100,000 records as the publisher would, and a last one at the end.
+
+Prints records/s for both, the ratio (target: at least 2.5x), and peak RSS after each phase.
+Memory must not grow with the file: run with `--records 250000` to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+from pathlib import Path
+
+from bench_decode import json_loads_loop, peak_rss_mib, timed, write_storage
+
+from neural_tui.config import Settings, StorageSettings
+from neural_tui.runtime.pipeline import Runtime
+from neural_tui.sources.tail import TailSource
+
+DATA = Path(__file__).parent / "data" / "tail_to_snapshot"
+SNAPSHOT_EVERY = 100_000
+
+
+def tail_to_snapshot(storage: Path) -> int:
+    """Ingest every record of the storage and publish snapshots; returns the records ingested."""
+
+    async def run() -> int:
+        source = TailSource(storage)
+        runtime = Runtime(Settings(storage=StorageSettings(storage)), [source])
+        since_snapshot = 0
+        async with source:
+            async for batch in source.available():
+                runtime.ingest(batch)
+                since_snapshot += len(batch.records)
+                if since_snapshot >= SNAPSHOT_EVERY:
+                    runtime.build_snapshot()
+                    since_snapshot = 0
+        snapshot = runtime.build_snapshot()
+        return snapshot.ingest.records_total
+
+    return asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    args = parser.parse_args()
+
+    shutil.rmtree(DATA, ignore_errors=True)
+    path = write_storage(DATA, args.records)
+    print(f"{path}: {path.stat().st_size / (1 << 20):,.0f} MiB, "
+          f"peak RSS after writing {peak_rss_mib():.1f} MiB")
+    try:
+        baseline = timed("json.loads loop (baseline)", lambda: json_loads_loop(path))
+        measured = timed("tail -> runtime -> snapshot", lambda: tail_to_snapshot(DATA))
+        print(f"ratio: {measured / baseline:.2f}x the json.loads loop (target >= 2.5x)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(DATA, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
