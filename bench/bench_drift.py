@@ -2,7 +2,10 @@
 
 50 numeric features, 10,000 reference and 10,000 current rows (seeded). The engine's full report
 (KS with p-values, PSI, Wasserstein, JS, corrections) against a loop of `ks_2samp` plus
-`wasserstein_distance` per feature; then `detect` on a 1,000,000-row window and the peak RSS.
+`wasserstein_distance` per feature; at this size both compute the exact KS p-value, scipy's
+default. Then the same with a 1,000-row window, for information: with unequal sizes the exact
+p-value is scipy's own lattice-path count per feature in both, so the ratio is smaller. Last,
+`detect` on a 1,000,000-row window and the peak RSS.
 
 Run: .venv/bin/python bench/bench_drift.py
 """
@@ -18,6 +21,7 @@ from neural_tui.engines.drift import build_reference, detect
 FEATURES = 50
 ROWS = 10_000
 REPEATS = 5
+NAMES = [f"f{i}" for i in range(FEATURES)]
 
 
 def _best_of(fn):
@@ -29,13 +33,9 @@ def _best_of(fn):
     return best
 
 
-def main():
-    rng = np.random.default_rng(2024)
-    reference = rng.normal(size=(ROWS, FEATURES))
-    current = rng.normal(0.05, 1.1, size=(ROWS, FEATURES))
-    names = [f"f{i}" for i in range(FEATURES)]
-    profile = build_reference({n: reference[:, i] for i, n in enumerate(names)})
-    window = {n: current[:, i] for i, n in enumerate(names)}
+def _compare(reference, current, target):
+    profile = build_reference({n: reference[:, i] for i, n in enumerate(NAMES)})
+    window = {n: current[:, i] for i, n in enumerate(NAMES)}
 
     def scipy_loop():
         for i in range(FEATURES):
@@ -44,12 +44,21 @@ def main():
 
     baseline = _best_of(scipy_loop)
     engine = _best_of(lambda: detect(profile, window))
-    print(f"{FEATURES} features, {ROWS:,} reference and {ROWS:,} current rows (best of {REPEATS})")
+    print(f"{FEATURES} features, {len(reference):,} reference and {len(current):,} current rows "
+          f"(best of {REPEATS})")
     print(f"  scipy loop (ks_2samp + wasserstein_distance): {baseline * 1000:8.1f} ms")
     print(f"  drift engine full report:                     {engine * 1000:8.1f} ms")
-    print(f"  ratio: {baseline / engine:.1f}x (target >= 5x)")
+    print(f"  ratio: {baseline / engine:.1f}x ({target})")
+    return profile
 
-    big = {n: rng.normal(0.02, 1, size=1_000_000) for n in names}
+
+def main():
+    rng = np.random.default_rng(2024)
+    reference = rng.normal(size=(ROWS, FEATURES))
+    profile = _compare(reference, rng.normal(0.05, 1.1, size=(ROWS, FEATURES)), "target >= 5x")
+    _compare(reference, rng.normal(0.05, 1.1, size=(1_000, FEATURES)), "for information")
+
+    big = {n: rng.normal(0.02, 1, size=1_000_000) for n in NAMES}
     start = time.perf_counter()
     report = detect(profile, big)
     elapsed = time.perf_counter() - start

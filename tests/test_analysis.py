@@ -218,7 +218,7 @@ def test_without_a_reference_file_the_reference_is_the_first_n_records(tmp_path)
     assert result.reference == "first 150 records"
     assert result.drift is not None
     x = result.drift.feature("x")
-    expected = stats.ks_2samp(first, later[-100:], method="asymp")
+    expected = stats.ks_2samp(first, later[-100:])
     assert x is not None and x.test == "ks"
     assert (x.n_reference, x.n_current) == (150, 100)
     assert x.statistic == pytest.approx(expected.statistic, abs=1e-12)

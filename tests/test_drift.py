@@ -37,7 +37,7 @@ def test_numeric_feature_statistics_match_scipy():
     ref, cur = rng.normal(5, 2, size=900), rng.normal(5.4, 2.3, size=700)
     report = detect(build_reference({"x": ref}), {"x": cur})
     f = report.feature("x")
-    ks = stats.ks_2samp(ref, cur, method="asymp")
+    ks = stats.ks_2samp(ref, cur)
     wasserstein = stats.wasserstein_distance(ref, cur)
     ref_shares, cur_shares = _quantile_bin_shares(ref, ref), _quantile_bin_shares(ref, cur)
     assert f.ks_statistic == pytest.approx(ks.statistic, rel=RTOL)
@@ -76,8 +76,10 @@ def test_ties_are_handled_as_scipy_does():
     ref = rng.integers(0, 20, size=600).astype(float)
     cur = rng.integers(1, 22, size=400).astype(float)
     f = detect(build_reference({"x": ref}), {"x": cur}).feature("x")
+    expected = stats.ks_2samp(ref, cur)
     assert f.test == "ks"
-    assert f.ks_statistic == pytest.approx(stats.ks_2samp(ref, cur).statistic, rel=RTOL)
+    assert f.ks_statistic == pytest.approx(expected.statistic, rel=RTOL)
+    assert f.p_value == pytest.approx(expected.pvalue, rel=RTOL)
     assert f.wasserstein == pytest.approx(stats.wasserstein_distance(ref, cur), rel=RTOL)
 
 
@@ -87,7 +89,7 @@ def test_missing_and_non_finite_values_are_left_out():
     holes = _objects([*cur.tolist(), None, float("nan"), float("inf"), "n/a", -float("inf")])
     ref_holes = np.concatenate([ref, [np.nan, np.nan]])
     f = detect(build_reference({"x": ref_holes}), {"x": holes}).feature("x")
-    ks = stats.ks_2samp(ref, cur, method="asymp")
+    ks = stats.ks_2samp(ref, cur)
     assert (f.n_reference, f.n_current) == (500, 300)
     assert f.ks_p_value == pytest.approx(ks.pvalue, rel=RTOL)
     assert f.wasserstein == pytest.approx(stats.wasserstein_distance(ref, cur), rel=RTOL)
@@ -124,6 +126,32 @@ def test_two_category_feature_is_decided_by_the_z_test():
     assert f.p_value == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue)
     assert f.chi2_statistic == pytest.approx(stats.chi2_contingency(table).statistic, rel=RTOL)
     assert f.drifted
+
+
+def test_z_test_statistic_is_the_size_of_z_and_its_sign_stays_in_z_statistic():
+    # the first category ("a") falls from 60% to 40%: z is negative
+    ref = _objects(["a"] * 120 + ["b"] * 80)
+    cur = _objects(["a"] * 80 + ["b"] * 120)
+    f = detect(build_reference({"c": ref}), {"c": cur}).feature("c")
+    expected = stats.chi2_contingency(np.array([[120, 80], [80, 120]]), correction=False)
+    assert f.test == "z"
+    assert f.z_statistic < 0
+    assert f.statistic == pytest.approx(np.sqrt(expected.statistic), rel=RTOL)
+    assert f.to_dict()["statistic"] > 0
+
+
+def test_effect_size_is_the_mass_that_moved_whatever_the_test():
+    # reference above 1,000 rows: distance tests decide, and still report an effect size
+    rng = np.random.default_rng(18)
+    ref_x, cur_x = rng.normal(size=1500), rng.normal(0.4, 1, size=600)
+    ref_c = _objects(["a"] * 900 + ["b"] * 450 + ["c"] * 150)
+    cur_c = _objects(["a"] * 240 + ["b"] * 300 + ["c"] * 60)
+    report = detect(build_reference({"x": ref_x, "c": ref_c}), {"x": cur_x, "c": cur_c})
+    x, c = report.feature("x"), report.feature("c")
+    assert (x.test, c.test) == ("wasserstein", "jensen_shannon")
+    assert x.effect_size == pytest.approx(stats.ks_2samp(ref_x, cur_x).statistic, rel=RTOL)
+    # shares a, b, c: reference .6 .3 .1, current .4 .5 .1 -> half of |.2| + |.2| + 0 = 0.2
+    assert c.effect_size == pytest.approx(0.2, rel=RTOL)
 
 
 def test_z_test_becomes_chi_square_when_the_window_brings_a_third_category():
@@ -305,7 +333,7 @@ def test_a_million_row_window_stays_within_bounded_memory_and_agrees_with_scipy(
 def test_prediction_and_top_probability_drift_are_reported_apart_from_features():
     rng = np.random.default_rng(15)
     labels_ref = _objects(rng.choice(["cat", "dog"], p=[0.5, 0.5], size=800))
-    labels_cur = _objects(rng.choice(["cat", "dog"], p=[0.8, 0.2], size=800))
+    labels_cur = _objects(rng.choice(["cat", "dog"], p=[0.2, 0.8], size=800))
     proba_ref = _objects([{"cat": p, "dog": 1 - p} for p in rng.uniform(size=800)])
     proba_cur = _objects([{"cat": p, "dog": 1 - p} for p in rng.uniform(0.4, 0.6, size=800)])
     reference = build_reference(
@@ -326,7 +354,12 @@ def test_prediction_and_top_probability_drift_are_reported_apart_from_features()
     assert report.prediction.test == "z" and report.prediction.drifted
     assert report.top_probability.test == "ks" and report.top_probability.drifted
     scores = report.scores()
-    assert scores["prediction"] == report.prediction.statistic
+    # "cat" (the first category) falls from ~50% to ~20%, so z is negative; the score is the
+    # prediction's effect size, the total variation between the cat/dog shares
+    ref_cat = np.mean(labels_ref == "cat")
+    cur_cat = np.mean(labels_cur == "cat")
+    assert report.prediction.z_statistic < 0
+    assert scores["prediction"] == pytest.approx(ref_cat - cur_cat, rel=RTOL)
     assert scores["concept"] == 0.0
     assert report.to_dict()["concept"]["samples"] == 100
 

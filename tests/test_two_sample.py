@@ -51,23 +51,65 @@ def test_rows_without_values_on_one_side_give_nan():
     assert n_ref.tolist() == [3, 0] and n_cur.tolist() == [0, 2]
 
 
+def _ks_p_value(ref, cur):
+    """The engine's p-value for one pair of samples, from its own statistic."""
+    ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(ref[None, :], cur[None, :])
+    return two_sample.ks_p_values(ks, n_ref, n_cur)[0]
+
+
+@pytest.mark.parametrize("rounded", [False, True], ids=["continuous", "ties"])
 @pytest.mark.parametrize("shift", [0.05, 0.3, 1.5])
-@pytest.mark.parametrize(("n", "m"), [(50, 80), (1000, 1000), (3000, 700), (20000, 15000)])
-def test_ks_p_values_match_scipy_asymptotic_method(n, m, shift):
-    # the shifts reach every branch scipy takes: p near 1, the Smirnov tail, D >= 0.5
+@pytest.mark.parametrize(
+    ("n", "m"), [(50, 80), (1000, 1000), (1000, 300), (10_000, 10_000), (20_000, 5_000)]
+)
+def test_ks_p_values_match_scipy_ks_2samp_default_method(n, m, shift, rounded):
+    # up to 10,000 values a side scipy's default is exact (equal sizes by the Gnedenko-Korolyuk
+    # sum, unequal by a lattice-path count), beyond it asymptotic; the shifts reach p near 1,
+    # the one-sided Smirnov tail and D >= 0.5, and rounding to one decimal makes heavy ties
     rng = np.random.default_rng(13)
     ref, cur = rng.normal(size=n), rng.normal(shift, 1, size=m)
-    expected = stats.ks_2samp(ref, cur, method="asymp")
-    p = two_sample.ks_p_values(np.array([expected.statistic]), np.array([n]), np.array([m]))
-    assert p[0] == pytest.approx(expected.pvalue, rel=RTOL, abs=1e-300)
-
-
-def test_ks_p_values_equal_scipy_auto_above_ten_thousand_rows_where_it_is_asymptotic():
-    rng = np.random.default_rng(14)
-    ref, cur = rng.normal(size=12000), rng.normal(0.02, 1, size=11000)
+    if rounded:
+        ref, cur = np.round(ref, 1), np.round(cur, 1)
     expected = stats.ks_2samp(ref, cur)
-    p = two_sample.ks_p_values(np.array([expected.statistic]), np.array([12000]), np.array([11000]))
-    assert p[0] == pytest.approx(expected.pvalue, rel=RTOL)
+    assert _ks_p_value(ref, cur) == pytest.approx(expected.pvalue, rel=RTOL, abs=1e-300)
+
+
+@pytest.mark.parametrize(("n", "m"), [(10_000, 9_999), (10_000, 10_001), (10_001, 10_001)])
+def test_ks_p_values_switch_from_exact_to_asymptotic_above_ten_thousand_values_as_scipy(n, m):
+    rng = np.random.default_rng(14)
+    ref, cur = rng.normal(size=n), rng.normal(0.03, 1, size=m)
+    exact = stats.ks_2samp(ref, cur, method="exact").pvalue
+    asymptotic = stats.ks_2samp(ref, cur, method="asymp").pvalue
+    expected = exact if max(n, m) <= 10_000 else asymptotic
+    assert exact != pytest.approx(asymptotic, rel=1e-6)
+    assert _ks_p_value(ref, cur) == pytest.approx(expected, rel=RTOL)
+
+
+def test_ks_p_values_of_features_with_different_sizes_in_one_call_are_each_scipys():
+    rng = np.random.default_rng(15)
+    sizes = [(40, 40), (700, 250), (12_000, 3_000), (5, 9)]
+    width_ref, width_cur = max(n for n, _ in sizes), max(m for _, m in sizes)
+    reference = np.full((len(sizes), width_ref), np.nan)
+    current = np.full((len(sizes), width_cur), np.nan)
+    for i, (n, m) in enumerate(sizes):
+        reference[i, :n] = rng.normal(size=n)
+        current[i, :m] = rng.normal(0.2, 1, size=m)
+    ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(reference, current)
+    p = two_sample.ks_p_values(ks, n_ref, n_cur)
+    for i, (n, m) in enumerate(sizes):
+        expected = stats.ks_2samp(reference[i, :n], current[i, :m]).pvalue
+        assert p[i] == pytest.approx(expected, rel=RTOL)
+
+
+def test_ks_p_value_of_identical_samples_is_one():
+    sample = np.random.default_rng(16).normal(size=300)
+    assert stats.ks_2samp(sample, sample).pvalue == 1.0
+    assert _ks_p_value(sample, sample) == 1.0
+
+
+def test_ks_p_values_of_rows_without_values_are_nan():
+    p = two_sample.ks_p_values(np.array([np.nan, 0.5]), np.array([0, 10]), np.array([5, 0]))
+    assert np.isnan(p).all()
 
 
 def test_jensen_shannon_is_scipys_distance_in_natural_log():

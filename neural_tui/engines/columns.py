@@ -66,11 +66,11 @@ def _label(value: Any) -> str | None:
 _as_label = np.frompyfunc(_label, 1, 1)
 
 
-def infer_kind(column: np.ndarray, max_categories_numeric: int = 0) -> FeatureKind:
+def infer_kind(column: np.ndarray) -> FeatureKind:
     """Numeric when most present values are numbers, categorical otherwise.
 
-    A column of numbers with at most `max_categories_numeric` distinct values is still numeric:
-    the choice of test for few distinct values is the drift engine's, not this function's.
+    A column of numbers with few distinct values is still numeric: the choice of test for few
+    distinct values is the drift engine's, not this function's.
     """
     present = np.array([v is not None and v != "" for v in column.tolist()], dtype=bool) if (
         column.dtype == object

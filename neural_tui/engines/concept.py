@@ -52,7 +52,7 @@ class ConceptDriftState:
     drifts_total: int
     last_drift_at: int | None
 
-    def to_dict(self) -> dict[str, float | int | bool | None]:
+    def to_dict(self) -> dict[str, str | float | int | bool | None]:
         return {
             "detector": "page_hinkley",
             "samples": self.samples,
@@ -68,6 +68,12 @@ class ConceptDriftState:
 
 class PageHinkley:
     """Page-Hinkley test for a rise in the mean of a stream of errors, updated per batch."""
+
+    _count: int
+    _sum: float
+    _deviation_sum: float
+    _minimum: float
+    _statistic: float
 
     def __init__(
         self, delta: float = 0.005, threshold: float = 50.0, min_samples: int = 30

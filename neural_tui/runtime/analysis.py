@@ -12,7 +12,8 @@ its statistics are computed once. The current window is the newest `window` pred
 Figures exported as `neural_drift_score`, by `drift_type`:
 
 - `distribution`: the share of drifted features (under the configured correction);
-- `prediction`: the deciding statistic of the `prediction` column against the reference's;
+- `prediction`: the prediction column's effect size against the reference's: the share of
+  probability mass that moved (KS statistic, or total variation between class shares), 0 to 1;
 - `concept`: the Page-Hinkley statistic over its threshold, fed with the stream of labelled
   0/1 errors as labels join (classification only; 1 or more means drift);
 - `performance`: how much worse the newest `window` labelled pairs are than the reference
