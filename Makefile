@@ -32,9 +32,11 @@ test: dev servers lint
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/python bench/bench_tail_to_snapshot.py
 	$(BIN)/python bench/bench_decode.py
 	$(BIN)/python bench/bench_producer.py
 	$(BIN)/python bench/bench_drift.py
+	$(BIN)/python bench/bench_quality.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache bench/data

@@ -17,33 +17,45 @@ from pathlib import Path
 from neural_tui import __version__
 from neural_tui.config import ConfigError, Settings, StorageSettings, find_config, load_settings
 from neural_tui.errors import UsageError
+from neural_tui.safe_text import PlainFormatter, plain
 
 EXIT_OK = 0
-EXIT_UNHEALTHY = 1
 EXIT_USAGE = 2
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.handler is not _run_main:
+        _log_to_stderr("WARNING")
     try:
         return int(args.handler(args))
     except (ConfigError, UsageError) as exc:
-        print(f"neural-tui: {exc}", file=sys.stderr)
+        print(f"neural-tui: {plain(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="TOML config file (default: "
-                        "$NEURAL_TUI_CONFIG, else ./neural-tui.toml if present)")
-    common.add_argument("--storage", type=Path, help="storage directory (default: "
-                        "[storage] path, else ./monitoring_data)")
+def _common_options(default: object) -> argparse.ArgumentParser:
+    """`--config` and `--storage`, accepted before and after a subcommand.
 
+    The subcommands' copies default to `SUPPRESS`, so that a flag given before the subcommand
+    is not overwritten by the subcommand's own default.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=default, help="TOML config file "
+                        "(default: $NEURAL_TUI_CONFIG, else ./neural-tui.toml if present)")
+    common.add_argument("--storage", type=Path, default=default, help="storage directory "
+                        "(default: [storage] path, else ./monitoring_data)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="neural-tui", parents=[common],
+        prog="neural-tui", parents=[_common_options(None)],
         description="Watch machine-learning models in production from a terminal.",
     )
     parser.add_argument("--version", action="version", version=f"neural-tui {__version__}")
@@ -124,12 +136,18 @@ def _run_main(args: argparse.Namespace) -> int:
     if args.serve_metrics:
         from neural_tui.headless import serve
 
-        logging.basicConfig(level=args.log_level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _log_to_stderr(args.log_level)
         return serve(settings, demo=args.demo)
     from neural_tui.console import open_console
 
     return open_console(settings, demo=args.demo)
+
+
+def _log_to_stderr(level: str) -> None:
+    """Log lines on stderr, with any control character from log content made visible."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(PlainFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def _run_init(args: argparse.Namespace) -> int:

@@ -216,6 +216,11 @@ model_f1 = _performance_family(
     "F1 (binary, or macro over classes) over the newest labelled predictions.",
     lambda report: report.f1,
 )
+model_labelled_rows = _performance_family(
+    "neural_model_labelled_rows",
+    "Labelled predictions behind the performance figures: do not trust a metric from five.",
+    lambda report: report.n_labelled,
+)
 
 
 FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
@@ -234,6 +239,7 @@ FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     model_precision,
     model_recall,
     model_f1,
+    model_labelled_rows,
 )
 
 

@@ -51,7 +51,9 @@ import orjson
 MiB = 1 << 20
 
 _log = logging.getLogger(__name__)
-_ENCODE_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+_ENCODE_OPTIONS = (
+    orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+)
 _HASH_RANGE = 1 << 32
 _CONFIG_FILE = "monitor_config.json"
 _NONE_ID = id(None)
@@ -479,14 +481,29 @@ def _encode(record: dict[str, Any]) -> bytes:
     try:
         line = orjson.dumps(record, option=_ENCODE_OPTIONS)
     except orjson.JSONEncodeError as error:
-        raise TypeError(
-            f"prediction {record['prediction_id']!r}: cannot be written as JSON: {error}"
-        ) from None
+        try:
+            line = orjson.dumps(_with_text_keys(record), option=_ENCODE_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            raise TypeError(
+                f"prediction {record['prediction_id']!r}: cannot be written as JSON: {error}"
+            ) from None
     nulls = line.count(b"null")
     if nulls and nulls != _count_shallow_nones(record) and _has_nonfinite(record):
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_plain)
+        text = json.dumps(_with_text_keys(record), ensure_ascii=False, separators=(",", ":"),
+                          default=_plain)
         line = text.encode() + b"\n"
     return line
+
+
+def _with_text_keys(value: Any) -> Any:
+    """`value` with numpy scalar dict keys (e.g. `dict(zip(model.classes_, proba))`) made
+    plain, as the old module's `json.dumps` wrote them; other keys are left to orjson."""
+    if isinstance(value, dict):
+        return {
+            (key.item() if hasattr(key, "item") else key): _with_text_keys(item)
+            for key, item in value.items()
+        }
+    return value
 
 
 def _count_shallow_nones(record: dict[str, Any]) -> int:

@@ -39,8 +39,13 @@ def load_runtime(settings: Settings) -> Runtime:
         raise UsageError(f"{storage}: storage directory does not exist")
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     runtime = Runtime(settings, [source])
-    for batch in asyncio.run(source.read_available()):
-        runtime.ingest(batch)
+
+    async def ingest_all() -> None:
+        async with source:
+            async for batch in source.available():
+                runtime.ingest(batch)
+
+    asyncio.run(ingest_all())
     newest = max((s.last_record_at for s in runtime.states.values()
                   if s.last_record_at is not None), default=None)
     runtime.clock = (lambda: newest) if newest is not None else time.time
@@ -90,7 +95,8 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
             "models": [model_status(m) for m in models],
         }))
         return EXIT_OK
-    table = Table(title=f"neural-tui status — {settings.storage.path}", title_justify="left")
+    table = Table(title=safe_text(f"neural-tui status — {settings.storage.path}"),
+                  title_justify="left")
     for column in ("model", "version", "predictions", "errors", "error rate", "rps",
                    "p50 ms", "p95 ms", "p99 ms", "labels"):
         table.add_column(column, justify="left" if column in ("model", "version") else "right")
@@ -211,6 +217,12 @@ def print_drift(
             console.print("no model has any record in storage", markup=False)
         for key, result in results:
             _print_model_drift(console, key, result)
+    if fail_on_drift:
+        undecided = [f"{name} {version} ({result.waiting or 'no drift report'})"
+                     for (name, version), result in results if result.drift is None]
+        if undecided or not results:
+            raise UsageError("--fail-on-drift: no drift verdict for "
+                             + ("; ".join(undecided) or "any model: storage has no record"))
     return EXIT_DRIFT if fail_on_drift and drifted else EXIT_OK
 
 

@@ -1,13 +1,15 @@
-"""Untrusted strings (from logs) made safe to show in the console.
+"""Untrusted strings (from logs) made safe to show in the console and on stderr.
 
 Model names, versions, error types and file names come from files that anyone able to write a log
 controls. Shown through Rich markup they could restyle or hide text; passed to the terminal raw
 they could move the cursor, rename the window or worse. Everything from a log goes through
-`safe_text`, which keeps it literal and makes every control character visible.
+`safe_text` (for Rich) or `plain` (for stderr and log lines), which keep it literal and make
+every control character visible.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 from rich.text import Text
@@ -42,3 +44,15 @@ def safe_text(value: str, style: str = "") -> Text:
         position = match.end()
     text.append(value[position:])
     return text
+
+
+def plain(value: str) -> str:
+    """`value` for a plain-text stream: every unsafe character replaced by its placeholder."""
+    return _UNSAFE.sub(lambda match: placeholder(match.group()), value)
+
+
+class PlainFormatter(logging.Formatter):
+    """A log formatter whose lines never carry a control character from a log's content."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return plain(super().format(record))

@@ -128,3 +128,24 @@ def test_the_console_script_is_installed_and_answers(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["models"][0]["predictions_total"] == 5
+
+
+def test_config_and_storage_count_before_the_subcommand_too(tmp_path, capsys):
+    write_storage(tmp_path / "s1", n=4)
+    assert main(["--storage", str(tmp_path / "s1"), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"][0]["predictions_total"] == 4
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nport = 'x'\n")
+    assert main(["--config", str(config), "status"]) == 2
+    assert f"{config}: key 'server.port'" in capsys.readouterr().err
+
+
+def test_errors_on_stderr_never_carry_escape_sequences_from_logs(tmp_path, capsys):
+    write_storage(tmp_path, model="m\x1b]0;pwned\x07")
+    (tmp_path / "predictions" / "bad\x1b[31m.jsonl").write_text("not json\n")
+    assert main(["status", "--storage", str(tmp_path), "--model", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "\x07" not in err
+    assert "known: m␛]0;pwned␇" in err
+    assert "bad␛[31m.jsonl:1: not_json" in err

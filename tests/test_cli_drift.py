@@ -141,12 +141,20 @@ def test_a_configured_bad_reference_exits_2_too(tmp_path, capsys):
 
 def test_a_model_with_too_few_records_waits_for_its_reference(tmp_path, capsys):
     write_storage(tmp_path / "data", shift=15.0, rows=100)
-    code, report = run_json(capsys, "drift", "--json", "--fail-on-drift",
-                            "--storage", str(tmp_path / "data"))
+    code, report = run_json(capsys, "drift", "--json", "--storage", str(tmp_path / "data"))
     model = report["models"][0]
     assert code == 0
     assert model["features"] == []
     assert "first 1000 records" in model["waiting"]
+
+
+def test_fail_on_drift_without_a_verdict_is_bad_input_not_a_pass(tmp_path, capsys):
+    write_storage(tmp_path / "data", shift=15.0, rows=100)
+    code = main(["drift", "--fail-on-drift", "--storage", str(tmp_path / "data")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--fail-on-drift: no drift verdict for" in err
+    assert err.count("\n") == 1
 
 
 def test_unknown_model_is_bad_usage(tmp_path, capsys):

@@ -362,6 +362,8 @@ def test_performance_gauges_export_only_the_figures_that_were_computed(make_mode
     assert samples(text, "neural_model_precision") == {churn: pytest.approx(2 / 3)}
     assert samples(text, "neural_model_recall") == {churn: 1.0}
     assert samples(text, "neural_model_f1") == {churn: 0.8}
+    assert samples(text, "neural_model_labelled_rows") == {
+        churn: 4, labels(model="price", version="2.0"): 3}
 
 
 def test_models_without_analysis_expose_the_families_with_no_series(make_model_snapshot):

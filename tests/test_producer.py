@@ -350,7 +350,7 @@ def test_monitor_config_follows_a_new_version_of_the_same_model(tmp_path: Path) 
         (lambda w: w.log_prediction("p", {"x": 1}, 0, latency_ms=-1), ValueError, "latency_ms"),
         (lambda w: w.log_prediction(True, {"x": 1}, 0), TypeError, "prediction_id"),
         (lambda w: w.log_prediction("", {"x": 1}, 0), ValueError, "prediction_id"),
-        (lambda w: w.log_prediction("p", {1: 1}, 0), TypeError, "'p'"),
+        (lambda w: w.log_prediction("p", {(1, 2): 1}, 0), TypeError, "'p'"),
         (lambda w: w.log_prediction("p", {"x": {1, 2}}, 0), TypeError, "'p'"),
         (lambda w: w.log_ground_truth("p", None), ValueError, "ground_truth"),
         (lambda w: w.record_error(""), TypeError, "error_type"),
@@ -494,3 +494,15 @@ def test_records_still_buffered_at_interpreter_exit_are_written(tmp_path: Path) 
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, timeout=60)
 
     assert [record["prediction_id"] for record in read_records(tmp_path)] == ["at-exit"]
+
+
+def test_probabilities_keyed_by_class_numbers_are_written_as_the_old_module_did(tmp_path):
+    classes = np.array([0, 1])
+    with ModelMonitor("m", "1", storage_path=tmp_path) as monitor:
+        monitor.log_prediction("a", {"x": 1.0}, 1, prediction_proba={0: 0.2, 1: 0.8})
+        monitor.log_prediction("b", {"x": float("nan")}, 1,
+                               prediction_proba=dict(zip(classes, [0.3, 0.7], strict=True)))
+    lines = [json.loads(line) for path in sorted((tmp_path / "predictions").glob("*.jsonl"))
+             for line in path.read_text().splitlines()]
+    assert [line["prediction_proba"] for line in lines] == [{"0": 0.2, "1": 0.8},
+                                                           {"0": 0.3, "1": 0.7}]
