@@ -145,7 +145,7 @@ def test_a_model_with_too_few_records_waits_for_its_reference(tmp_path, capsys):
     model = report["models"][0]
     assert code == 0
     assert model["features"] == []
-    assert "first 1000 records" in model["waiting"]
+    assert model["waiting"] == "reference 200/1000 records"
 
 
 def test_fail_on_drift_without_a_verdict_is_bad_input_not_a_pass(tmp_path, capsys):

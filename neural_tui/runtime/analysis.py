@@ -239,6 +239,7 @@ class _Inputs:
     new_labelled: LabelledRows
     first_labelled: LabelledRows
     first_rows: FeatureRows | None
+    first_rows_kept: int
     reference_file: Path | None
 
 
@@ -362,6 +363,7 @@ class Analysis:
             new_labelled=state.labelled(new_labels),
             first_labelled=state.first_labelled(),
             first_rows=state.first_feature_rows() if stream_reference_ready else None,
+            first_rows_kept=state.first_rows_kept,
             reference_file=reference_file,
         )
 
@@ -424,7 +426,7 @@ class Analysis:
             rows = ReferenceRows(f"first {count} records", inputs.first_rows, inputs.first_labelled)
         else:
             needed = self.settings.drift.reference_rows
-            return f"collecting the reference: waiting for the first {needed} records"
+            return f"reference {inputs.first_rows_kept}/{needed} records"
         file_labelled = rows.labelled if inputs.reference_file is not None else None
         work.reference = self._guarded(
             key, work, "reference", lambda: self._build_reference(rows, file_labelled), None,

@@ -189,6 +189,7 @@ def _model_snapshot(
         performance=analysis.performance,
         feature_drift_history=analysis.feature_drift_history,
         drift_scores=analysis.scores(),
+        analysis_waiting=analysis.waiting,
     )
 
 

@@ -69,6 +69,9 @@ class ModelSnapshot:
     """`neural_drift_score` by `drift_type` (distribution, prediction, concept, performance),
     only the kinds the engines could compute."""
 
+    analysis_waiting: str | None = None
+    """Why the engines have no result yet (e.g. still collecting the reference), else None."""
+
     @property
     def errors_count(self) -> int:
         return sum(self.errors_total.values())

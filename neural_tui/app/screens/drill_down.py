@@ -69,6 +69,9 @@ class DrillDownScreen(Screen[None]):
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""
         if model is None:
             return "This model is not in the latest snapshot."
+        if model.analysis_waiting:
+            return (f"No {self.VIEW} report yet: {model.analysis_waiting}. The reference is the "
+                    "model's reference file, else its first [drift] reference_rows records.")
         seconds = f"{self.engine_interval_seconds:g}"
         return f"Waiting for the first {self.VIEW} run (engines run every {seconds} s)"
 

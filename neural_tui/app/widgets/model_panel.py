@@ -144,7 +144,7 @@ def _drift_summary(model: ModelSnapshot) -> str:
     """How many features drifted; a dataset drift is marked by a sign, not by colour alone."""
     report = model.drift
     if report is None:
-        return "drift: first run pending"
+        return f"drift: {model.analysis_waiting or 'first run pending'}"
     counted = f"{len(report.drifted_features)}/{len(report.features)} drifted"
     return f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted
 
