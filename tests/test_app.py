@@ -390,3 +390,11 @@ async def test_a_hangup_signal_exits_cleanly_and_restores_the_handler() -> None:
         assert app.return_code == 0
     assert feed.cancelled
     assert signal.getsignal(signal.SIGHUP) is handler_before
+
+
+async def test_a_panel_says_why_its_model_has_no_drift_report_yet() -> None:
+    waiting = model_snapshot("churn", analysis_waiting="reference 92/1000 records")
+    async with NeuralTuiApp(FakeFeed(snapshot(waiting))).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "drift: reference 92/1000 records" in rendered(pilot.app,
+                                                               panel_named(pilot.app, "churn"))
