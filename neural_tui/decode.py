@@ -1,12 +1,14 @@
 """Turning a chunk of storage lines into a columnar `IngestBatch`, fast, losing no valid line.
 
-The fast path hands the whole chunk to msgspec in one call. If that fails, the chunk is decoded
-around the lines at fault: lines holding `NaN`/`Infinity` are found up front by a quick scan,
-any other bad line is located from msgspec's error, and each run of good lines between them is
-still decoded in one call. A line alone is read strictly, except that the `NaN`, `Infinity`
-and `-Infinity` tokens Python's `json.dumps` wrote (the old module's writer) are accepted: in
-the record's own fields they read as `null`, while `input_features` keeps them as written, so
-that data quality can count NaN and infinities apart from nulls (`decode_objects` reads them).
+Lines holding `NaN`/`Infinity` are found up front by a quick scan and decoded alone; each run
+of lines between them goes to msgspec in one call (its lines are counted once, and the count is
+handed to the source for numbering). If a run fails, the chunk is decoded around the lines at
+fault: any other bad line is located from msgspec's error, and each run of good lines between
+them is still decoded in one call. A line alone is read strictly, except that the `NaN`,
+`Infinity` and `-Infinity` tokens Python's `json.dumps` wrote (the old module's writer) are
+accepted: in the record's own fields they read as `null`, while `input_features` keeps them as
+written, so that data quality can count NaN and infinities apart from nulls (`decode_objects`
+reads them).
 
 `input_features` and `prediction_proba` are kept as raw JSON `bytes`, copied out of msgspec's
 `Raw`, which would otherwise pin the whole chunk in memory for as long as a row lives.
@@ -20,8 +22,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from itertools import repeat
-from operator import attrgetter, is_not, itemgetter
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -34,6 +35,9 @@ MAX_MESSAGES = 20
 
 MAX_LINE_BYTES = 1 << 20
 """Longer lines are skipped as `too_long` (and a source never buffers more of one)."""
+
+Buffer = bytes | bytearray
+"""What the decoder reads: a source may hand over its read buffer itself, uncopied."""
 
 _NEWLINE = ord("\n")
 _COUNT_BLOCK = 256 << 10
@@ -98,53 +102,88 @@ def count_newlines(buffer: bytes | memoryview) -> int:
 
 
 def decode_lines(
-    chunk: bytes, *, source: str, first_line: int, max_line_bytes: int = MAX_LINE_BYTES
+    chunk: Buffer, *, source: str, first_line: int, max_line_bytes: int = MAX_LINE_BYTES
 ) -> IngestBatch:
     """Decode whole JSONL lines; `first_line` is the 1-based number of the chunk's first line."""
+    return decode_counting_lines(
+        chunk, source=source, first_line=first_line, max_line_bytes=max_line_bytes
+    )[0]
+
+
+def decode_counting_lines(
+    chunk: Buffer, *, source: str, first_line: int, max_line_bytes: int = MAX_LINE_BYTES
+) -> tuple[IngestBatch, int]:
+    """`decode_lines`, and how many lines the chunk held (a source numbers the next ones).
+
+    The decoder has to count lines anyway (msgspec skips blank ones), so a source need not.
+    """
     chunk_decoder = _ChunkDecoder(chunk, max_line_bytes)
     chunk_decoder.run()
-    return chunk_decoder.batch(source, first_line)
+    return chunk_decoder.batch(source, first_line), chunk_decoder.line_count
 
 
 class _ChunkDecoder:
     """The rows of one chunk, each with the index of its line, and the skipped lines."""
 
-    def __init__(self, chunk: bytes, max_line_bytes: int) -> None:
+    def __init__(self, chunk: Buffer, max_line_bytes: int) -> None:
         self._chunk = chunk
         self._max_line_bytes = max_line_bytes
         self._rows: list[_Line] = []
         self._row_lines: list[int] = []
         self._skips: list[tuple[int, str, str]] = []
         self._resumes = 0
+        self.line_count = 0
 
     def run(self) -> None:
-        """The whole chunk in one msgspec call when it is clean, else around its bad lines."""
+        """Clean runs of lines in one msgspec call each; anything unexpected around its lines.
+
+        Lines holding `NaN`/`Infinity` (the old writer may have put one in many lines) are
+        found by a quick scan and decoded alone, without a failed call to find each of them.
+        """
+        if not _has_line_longer_than(self._chunk, self._max_line_bytes):
+            if self._decode_runs_between(_non_finite_lines(self._chunk)):
+                return
+            self._rows, self._row_lines, self._skips = [], [], []
+        self._decode_around_failures()
+
+    def _decode_runs_between(self, suspects: list[tuple[int, int]]) -> bool:
+        """Each run between the `suspects` (byte ranges of whole lines) in one call, the
+        suspects line by line; False, keeping nothing sure, if a run is not clean."""
         chunk = self._chunk
-        if _has_line_longer_than(chunk, self._max_line_bytes):
-            self._decode_around_failures()
-            return
-        try:
-            rows: list[_Line] = _decoder.decode_lines(chunk)
-        except _DECODE_FAILURES:
-            self._decode_around_failures()
-            return
-        if len(rows) == count_newlines(chunk) + (not chunk.endswith(b"\n")):
-            self._keep(0, rows)
-        else:
-            self._line_by_line(0, chunk)
+        view = memoryview(chunk)
+        line = cursor = 0
+        for start, end in [*suspects, (len(chunk), len(chunk))]:
+            if start > cursor:
+                run = view[cursor:start]
+                lines = count_newlines(run) + (chunk[start - 1] != _NEWLINE)
+                try:
+                    rows: list[_Line] = _decoder.decode_lines(run)
+                except _DECODE_FAILURES:
+                    return False
+                if len(rows) != lines:
+                    return False
+                self._keep(line, rows)
+                line += lines
+            if end > start:
+                suspect = chunk[start:end]
+                self._line_by_line(line, suspect)
+                line += suspect.count(b"\n") + (not suspect.endswith(b"\n"))
+            cursor = end
+        self.line_count = line
+        return True
 
     def _decode_around_failures(self) -> None:
         """Runs of good lines in one call each, the lines at fault alone.
 
-        Over-long lines, and lines holding `NaN`/`Infinity` (the old writer may have put one in
-        many lines), are set apart up front instead of being found one failed call at a time;
-        any other bad line is located from msgspec's error.
+        Over-long lines and lines holding `NaN`/`Infinity` are set apart up front; any other
+        bad line is located from msgspec's error.
         """
         view = np.frombuffer(self._chunk, np.uint8)
         starts = [0, *(np.flatnonzero(view == _NEWLINE) + 1).tolist()]
         if starts[-1] < len(self._chunk):
             starts.append(len(self._chunk))
         line_count = len(starts) - 1  # line i is chunk[starts[i]:starts[i + 1]]
+        self.line_count = line_count
         cursor = 0
         for first, end in [*self._suspect_runs(starts), (line_count, line_count)]:
             self._decode_span(starts, cursor, first)
@@ -152,24 +191,14 @@ class _ChunkDecoder:
             cursor = end
 
     def _suspect_runs(self, starts: list[int]) -> list[tuple[int, int]]:
-        """Runs of consecutive lines (first, end) too long or where `NaN`/`Infinity` may be.
-
-        Tokens are searched by their first letter (memchr speed, and rare in logs) first.
-        """
+        """Runs of consecutive lines (first, end) too long or where `NaN`/`Infinity` may be."""
         chunk = self._chunk
         lengths = np.diff(np.asarray(starts)) - 1  # without their newline
         if not chunk.endswith(b"\n"):
             lengths[-1] += 1
         lines = set(np.flatnonzero(lengths > self._max_line_bytes).tolist())
-        for letter, token in ((b"N", b"NaN"), (b"I", b"Infinity")):
-            at = chunk.find(letter)
-            while at >= 0:
-                if chunk.startswith(token, at):
-                    line = bisect_right(starts, at) - 1
-                    lines.add(line)
-                    at = chunk.find(letter, starts[line + 1])
-                else:
-                    at = chunk.find(letter, at + 1)
+        for start, end in _non_finite_lines(chunk):
+            lines.update(range(bisect_right(starts, start) - 1, bisect_right(starts, end - 1)))
         runs: list[tuple[int, int]] = []
         for line in sorted(lines):
             if runs and runs[-1][1] == line:
@@ -207,9 +236,10 @@ class _ChunkDecoder:
             self._line_by_line(first, segment.tobytes())
         return None
 
-    def _line_by_line(self, first: int, lines: bytes) -> None:
+    def _line_by_line(self, first: int, lines: Buffer) -> None:
         """The slow path: each line decoded alone, so a bad one costs only itself."""
-        for index, line in enumerate(lines.split(b"\n"), start=first):
+        parts: Sequence[Buffer] = lines.split(b"\n")
+        for index, line in enumerate(parts, start=first):
             try:
                 if len(line) > self._max_line_bytes:
                     limit = self._max_line_bytes
@@ -250,7 +280,31 @@ def _failed_line(error: Exception, starts: list[int], first: int) -> int | None:
     return None if byte is None else bisect_right(starts, starts[first] + int(byte[1])) - 1
 
 
-def _has_line_longer_than(chunk: bytes, limit: int) -> bool:
+def _non_finite_lines(chunk: Buffer) -> list[tuple[int, int]]:
+    """Byte ranges of the lines where `NaN` or `Infinity` may be, adjacent lines merged.
+
+    Tokens are searched by their first letter (memchr speed, and rare in logs).
+    """
+    found: list[tuple[int, int]] = []
+    for letter, token in ((b"N", b"NaN"), (b"I", b"Infinity")):
+        at = chunk.find(letter)
+        while at >= 0:
+            if chunk.startswith(token, at):
+                end = chunk.find(b"\n", at) + 1 or len(chunk)
+                found.append((chunk.rfind(b"\n", 0, at) + 1, end))
+                at = chunk.find(letter, end)
+            else:
+                at = chunk.find(letter, at + 1)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and merged[-1][1] >= start:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _has_line_longer_than(chunk: Buffer, limit: int) -> bool:
     """True if some line exceeds `limit` bytes, found by jumping one window at a time."""
     start = 0
     while len(chunk) - start > limit:
@@ -261,7 +315,7 @@ def _has_line_longer_than(chunk: bytes, limit: int) -> bool:
     return False
 
 
-def _decode_one(line: bytes) -> _Line:
+def _decode_one(line: Buffer) -> _Line:
     """One line, strictly, except for Python's `NaN`/`Infinity`/`-Infinity` (module docstring)."""
     strict, replaced = line, False
     while True:
@@ -283,7 +337,7 @@ def _decode_one(line: bytes) -> _Line:
         return decoded
 
 
-def _features_as_written(line: bytes, nulled: msgspec.Raw) -> msgspec.Raw:
+def _features_as_written(line: Buffer, nulled: msgspec.Raw) -> msgspec.Raw:
     """The line's `input_features` with its non-finite numbers kept, as Python's json writes."""
     try:
         features = json.loads(line).get("input_features")
@@ -318,7 +372,7 @@ def _decode_object(value: bytes | None) -> Any:
         return json.loads(value)
 
 
-def _null_for_non_finite(line: bytes, error: msgspec.DecodeError) -> bytes | None:
+def _null_for_non_finite(line: Buffer, error: msgspec.DecodeError) -> Buffer | None:
     """`line` with the token msgspec stopped at written as `null`, if it is a non-finite number.
 
     msgspec stops exactly where a value was expected, so the token is never inside a string:
@@ -354,7 +408,7 @@ def _columns(rows: list[_Line]) -> tuple[RecordBatch, list[tuple[int, str]]]:
     features, features_null, features_ok = _raw_column(rows, "input_features")
     proba, _, proba_ok = _raw_column(rows, "prediction_proba")
     ground_truth = _object_column(rows, "ground_truth")
-    has_ground_truth = np.fromiter(map(is_not, ground_truth, repeat(None)), bool, count)
+    has_ground_truth = ground_truth != None  # noqa: E711 - elementwise on an object array
     records = RecordBatch(
         timestamp=np.fromiter(map(attrgetter("timestamp"), rows), np.float64, count),
         model=_object_column(rows, "model_name"),
@@ -381,9 +435,8 @@ def _object_column(rows: list[_Line], name: str) -> np.ndarray:
 
 def _raw_column(rows: list[_Line], name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw JSON objects as `bytes` (`None` for null or absent), where null, where well formed."""
-    raw = list(map(bytes, map(attrgetter(name), rows)))
-    first_bytes = np.fromiter(map(itemgetter(0), raw), np.uint8, len(raw))
-    column = np.fromiter(raw, OBJECT, len(raw))
+    column = np.fromiter(map(bytes, map(attrgetter(name), rows)), OBJECT, len(rows))
+    first_bytes = column.astype("S1").view(np.uint8)  # numpy keeps the first byte of each
     is_null = first_bytes == _FIRST_OF_NULL
     column[is_null] = None
     return column, is_null, is_null | (first_bytes == _FIRST_OF_OBJECT)

@@ -1,16 +1,22 @@
 """Predictions waiting for a late label, found by `prediction_id` in bounded memory.
 
-Ids map to a sequence number in two generations of plain dicts (the older one is dropped whole
-when the newer fills, so eviction costs nothing per record); predictions and probabilities sit in
-ring arrays indexed by that number. A sequence number older than the ring is stale: its
-prediction was overwritten, so the label finds nothing, as if evicted.
+Ids map to a sequence number in generations of plain dicts, each about an eighth of the
+capacity: the oldest is dropped whole once the newer ones hold `capacity` ids, so eviction costs
+nothing per record, and small dicts stay cheap to fill (one big dict costs about twice as much
+per insert, in resizes and cache misses). Predictions and probabilities sit in ring arrays
+indexed by that number. A sequence number older than the ring is stale: its prediction was
+overwritten, so the label finds nothing, as if evicted.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import numpy as np
+
+_GENERATIONS = 8
+"""Generations that hold `capacity` ids: a missing id costs that many dict probes."""
 
 
 class AwaitingLabels:
@@ -18,18 +24,18 @@ class AwaitingLabels:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._current: dict[str, int] = {}
-        self._previous: dict[str, int] = {}
+        self._generation_size = max(1, capacity // _GENERATIONS)
+        self._generations: deque[dict[str, int]] = deque([{}])
         self._ring = 2 * capacity
         self._predictions = np.empty(self._ring, dtype=object)
         self._probabilities = np.empty(self._ring, dtype=object)
         self._next = 0
 
     def __len__(self) -> int:
-        return len(self._current) + len(self._previous)
+        return sum(map(len, self._generations))
 
     def __contains__(self, prediction_id: object) -> bool:
-        return prediction_id in self._current or prediction_id in self._previous
+        return any(prediction_id in generation for generation in self._generations)
 
     def add(self, ids: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> None:
         """Remember rows (object arrays of equal length); only the newest `capacity` count."""
@@ -39,16 +45,22 @@ class AwaitingLabels:
         positions = (self._next + np.arange(n)) % self._ring
         self._predictions[positions] = predictions
         self._probabilities[positions] = probabilities
-        if len(self._current) + n > self.capacity:
-            self._previous, self._current = self._current, {}
-        self._current.update(zip(ids.tolist(), range(self._next, self._next + n), strict=True))
+        generations = self._generations
+        if len(generations[-1]) >= self._generation_size:
+            generations.append({})
+        generations[-1].update(zip(ids.tolist(), range(self._next, self._next + n), strict=True))
         self._next += n
+        held = len(self)
+        while held - len(generations[0]) >= self.capacity:
+            held -= len(generations.popleft())
 
     def pop(self, prediction_id: str) -> tuple[Any, Any] | None:
         """The (prediction, probabilities) of that id, forgotten once found; None if unknown."""
-        sequence = self._current.pop(prediction_id, None)
-        if sequence is None:
-            sequence = self._previous.pop(prediction_id, None)
+        sequence = None
+        for generation in reversed(self._generations):
+            sequence = generation.pop(prediction_id, None)
+            if sequence is not None:
+                break
         if sequence is None or sequence < self._next - self._ring:
             return None
         position = sequence % self._ring

@@ -110,20 +110,24 @@ class ModelState:
         self._first_labelled: list[tuple[float, Any, Any, Any]] = []
 
     def ingest(self, batch: RecordBatch) -> None:
-        """Fold a batch of this model's rows into the state."""
+        """Fold a batch of this model's rows into the state.
+
+        Predictions go first, so that a label logged after its prediction in the same batch
+        joins it at once, at the label's time.
+        """
         if len(batch) == 0:
             return
         newest = float(np.max(batch.timestamp))
         if self.last_record_at is None or newest > self.last_record_at:
             self.last_record_at = newest
         labels = batch.is_label
-        if labels.any():
-            self._join_labels(batch.take(labels))
-            predictions = batch.take(~labels)
-        else:
-            predictions = batch
+        if not labels.any():
+            self._count_predictions(batch)
+            return
+        predictions = batch.take(~labels)
         if len(predictions):
             self._count_predictions(predictions)
+        self._join_labels(batch.take(labels))
 
     def _count_predictions(self, batch: RecordBatch) -> None:
         n = len(batch)
@@ -184,10 +188,16 @@ class ModelState:
             self._join_early_labels(batch.prediction_id)
 
     def _join_early_labels(self, ids: np.ndarray) -> None:
-        """Labels read before their predictions, joined now in prediction order."""
+        """Labels read before their predictions, joined now in prediction order.
+
+        The ids are matched in one C-level pass; only a batch that matches is walked in order.
+        """
         early = self._early_labels
-        for prediction_id in dict.fromkeys(i for i in ids.tolist() if i in early):
-            self._join_one(prediction_id, self._early_labels.pop(prediction_id), 0.0)
+        matched = early.keys() & ids.tolist()
+        if not matched:
+            return
+        for prediction_id in dict.fromkeys(i for i in ids.tolist() if i in matched):
+            self._join_one(prediction_id, early.pop(prediction_id), 0.0)
 
     def _join_labels(self, labels: RecordBatch) -> None:
         rows = zip(labels.prediction_id.tolist(), labels.ground_truth.tolist(),

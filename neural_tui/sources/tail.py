@@ -20,7 +20,7 @@ import stat
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Self
 
 import aiofiles
 
-from neural_tui.decode import MAX_LINE_BYTES, count_newlines, decode_lines, skip_message
+from neural_tui.decode import MAX_LINE_BYTES, decode_counting_lines, skip_message
 from neural_tui.records import IngestBatch, RecordBatch
 
 if TYPE_CHECKING:
@@ -56,40 +56,64 @@ class _Position:
 
 @dataclass(frozen=True, slots=True)
 class _Cut:
-    """What one read gave: whole lines to decode, and an over-long line begun, if any."""
+    """What one read gave: whole lines to decode, and what follows them."""
 
-    lines: bytes
+    lines: bytes | bytearray
     first_line: int
-    too_long_line: int | None
+    rest: bytes
+    """The start of the line after `lines`, kept until its newline arrives."""
+    skipping: bool
+    """Inside a line longer than the limit: `rest` is dropped, and the line up to its newline."""
+    too_long_begun: bool
+    """That line began in this read: it is reported (once)."""
+    offset: int
+    """Where the next read starts."""
+
+    def position(self, line_count: int) -> _Position:
+        """The position once `lines`, which held `line_count` lines, are decoded."""
+        return _Position(
+            offset=self.offset,
+            next_line=self.first_line + line_count,
+            pending=b"" if self.skipping else self.rest,
+            skipping=self.skipping,
+        )
 
 
-def _cut_lines(position: _Position, data: bytes, max_line_bytes: int) -> tuple[_Cut, _Position]:
-    """Split `data` read at `position` into whole lines and the new position.
+def _read_after(fd: int, pending: bytes, offset: int, size: int) -> tuple[bytearray, int]:
+    """`pending` followed by up to `size` bytes read at `offset`, and how many were read.
 
-    Never holds more than `max_line_bytes` of an unfinished line: beyond that the line is
-    reported once and skipped up to its newline.
+    Read straight behind the pending line (no join copy) with a positional read (no seek, so a
+    read-ahead cannot disturb another); the buffer is released here, in the reading thread, so
+    that the caller may cut it in place.
     """
-    offset = position.offset + len(data)
+    buffer = bytearray(len(pending) + size)
+    buffer[: len(pending)] = pending
+    with memoryview(buffer) as whole, whole[len(pending) :] as free:
+        read = os.preadv(fd, [free], offset)
+    del buffer[len(pending) + read :]
+    return buffer, read
+
+
+def _cut_lines(position: _Position, data: bytearray, read: int, max_line_bytes: int) -> _Cut:
+    """Split `data` (the pending line and `read` new bytes) into whole lines and the rest.
+
+    `data` itself becomes the whole lines: cut in place, nothing big is copied. Never holds
+    more than `max_line_bytes` of an unfinished line: beyond that the line is reported once
+    and skipped up to its newline.
+    """
+    offset = position.offset + read
     first_line = position.next_line
     if position.skipping:
         newline = data.find(b"\n")
         if newline < 0:
-            return _Cut(b"", first_line, None), replace(position, offset=offset)
-        data = data[newline + 1 :]
+            return _Cut(b"", first_line, b"", True, False, offset)
+        del data[: newline + 1]
         first_line += 1
     end = data.rfind(b"\n") + 1
-    whole = memoryview(data)[:end]
-    lines = b"".join((position.pending, whole)) if end else b""
-    rest = data[end:] if end else position.pending + data
-    next_line = first_line + count_newlines(whole)
+    rest = bytes(data[end:])
+    del data[end:]
     too_long = len(rest) > max_line_bytes
-    cut = _Cut(lines, first_line, next_line if too_long else None)
-    return cut, _Position(
-        offset=offset,
-        next_line=next_line,
-        pending=b"" if too_long else rest,
-        skipping=too_long,
-    )
+    return _Cut(data, first_line, rest, too_long, too_long, offset)
 
 
 @dataclass(eq=False, slots=True)
@@ -221,25 +245,51 @@ class TailSource:
     async def _read_to_end(
         self, key: FileKey, followed: _FollowedFile
     ) -> AsyncIterator[IngestBatch]:
-        while True:
-            try:
-                await followed.handle.seek(followed.position.offset)
-                data = await followed.handle.read(self._chunk_bytes)
-            except OSError as exc:
-                error = self._read_error(key, followed.path, exc)
-                if error is not None:
-                    yield error
-                return
-            self._failing.discard(key)
-            if not data:
-                return
-            cut, position = _cut_lines(followed.position, data, self._max_line_bytes)
-            batch = await self._decode(cut, str(followed.path))
-            followed.position = position
-            if batch is not None:
-                yield batch
-            if len(data) < self._chunk_bytes:
-                return
+        """Batches up to the end of the file.
+
+        The next chunk is read while the consumer ingests a batch: reading releases the GIL,
+        so it costs no time; while a chunk decodes, it would only compete for the CPU cache.
+        """
+        reading = self._read(followed)
+        try:
+            while True:
+                try:
+                    data, read = await reading
+                except OSError as exc:
+                    error = self._read_error(key, followed.path, exc)
+                    if error is not None:
+                        yield error
+                    return
+                self._failing.discard(key)
+                if not read:
+                    return
+                cut = _cut_lines(followed.position, data, read, self._max_line_bytes)
+                batch, line_count = await self._decode(cut, str(followed.path))
+                followed.position = cut.position(line_count)
+                more = read == self._chunk_bytes
+                if more:
+                    reading = self._read(followed)
+                if batch is not None:
+                    yield batch
+                if not more:
+                    return
+        finally:
+            reading.cancel()
+
+    def _read(self, followed: _FollowedFile) -> asyncio.Future[tuple[bytearray, int]]:
+        """The chunk at the file's position, being read in a worker thread from now on.
+
+        Not with aiofiles' `read`, which needs a `seek` first and a copy to join the pending line.
+        """
+        position = followed.position
+        read = partial(
+            _read_after,
+            followed.handle.fileno(),
+            position.pending,
+            position.offset,
+            self._chunk_bytes,
+        )
+        return asyncio.get_running_loop().run_in_executor(None, read)
 
     async def _drain(self, key: FileKey) -> AsyncIterator[IngestBatch]:
         """Read a file that left the directory to its end, then close it for good."""
@@ -247,36 +297,40 @@ class TailSource:
         async for batch in self._read_to_end(key, followed):
             yield batch
         position = followed.position
-        final = await self._decode(
-            _Cut(position.pending, position.next_line, None), str(followed.path)
+        final, _ = await self._decode(
+            _Cut(position.pending, position.next_line, b"", False, False, position.offset),
+            str(followed.path),
         )
         if final is not None:
             yield final
         del self._files[key]
         await followed.handle.close()
 
-    async def _decode(self, cut: _Cut, source: str) -> IngestBatch | None:
-        """The batch for one read (None if it holds nothing), off the loop when it is big."""
-        decoded = IngestBatch(RecordBatch.empty())
+    async def _decode(self, cut: _Cut, source: str) -> tuple[IngestBatch | None, int]:
+        """The batch for one read (None if it holds nothing) and how many lines it held.
+
+        Big reads are decoded off the event loop.
+        """
+        decoded, line_count = IngestBatch(RecordBatch.empty()), 0
         if cut.lines:
             decode = partial(
-                decode_lines,
+                decode_counting_lines,
                 cut.lines,
                 source=source,
                 first_line=cut.first_line,
                 max_line_bytes=self._max_line_bytes,
             )
             big = len(cut.lines) >= _DECODE_IN_THREAD_BYTES
-            decoded = await asyncio.to_thread(decode) if big else decode()
-        if cut.too_long_line is not None:
+            decoded, line_count = await asyncio.to_thread(decode) if big else decode()
+        if cut.too_long_begun:
             detail = f"longer than {self._max_line_bytes} bytes, skipped to its end"
-            message = skip_message(source, cut.too_long_line, "too_long", detail)
+            message = skip_message(source, cut.first_line + line_count, "too_long", detail)
             decoded = IngestBatch(
                 decoded.records,
                 decoded.skipped + Counter(too_long=1),
                 (*decoded.messages, message),
             )
-        return decoded if len(decoded.records) or decoded.skipped else None
+        return (decoded if len(decoded.records) or decoded.skipped else None), line_count
 
     def _read_error(self, key: FileKey, path: Path, exc: OSError) -> IngestBatch | None:
         """A `read_error` batch the first time a file fails, None while it keeps failing."""
