@@ -69,6 +69,7 @@ class RuntimeSettings:
     window_seconds: float = 60.0
     series_seconds: int = 60
     poll_interval_seconds: float = 0.25
+    max_models: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ _RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "runtime.window_seconds": _GREATER_THAN_0,
     "runtime.series_seconds": _GREATER_THAN_0,
     "runtime.poll_interval_seconds": _GREATER_THAN_0,
+    "runtime.max_models": _GREATER_THAN_0,
     "analysis.interval_seconds": _GREATER_THAN_0,
     "analysis.every_records": _GREATER_THAN_0,
     "drift.window": _GREATER_THAN_0,

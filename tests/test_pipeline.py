@@ -181,3 +181,52 @@ async def test_a_failing_engine_does_not_stop_ingest_publication_or_the_other_en
             await task
     assert seen[-1].models[0].drift is None
     assert seen[-1].models[0].quality is not None
+
+
+def test_models_past_the_limit_are_skipped_and_counted_not_tracked(tmp_path):
+    settings = replace(fast_settings(tmp_path),
+                       runtime=RuntimeSettings(cadence_seconds=0.01, max_models=2))
+    runtime = Runtime(settings, [])
+    for name in ("a", "b", "c", "d"):
+        runtime.ingest(IngestBatch(make_batch([T0] * 3, model=name)))
+    snapshot = runtime.build_snapshot()
+    assert [m.name for m in snapshot.models] == ["a", "b"]
+    assert snapshot.ingest.records_total == 6
+    assert snapshot.ingest.errors_total == {"too_many_models": 6}
+    assert len(snapshot.ingest.last_messages) == 1
+    assert "raise [runtime] max_models" in snapshot.ingest.last_messages[0]
+
+
+class FailingOnceSource:
+    """A source whose first pass raises, as a bug or an odd file might."""
+
+    label = "flaky"
+
+    def __init__(self) -> None:
+        self.passes = 0
+
+    async def batches(self) -> AsyncIterator[IngestBatch]:
+        self.passes += 1
+        if self.passes == 1:
+            raise OSError("disk hiccup")
+        yield IngestBatch(make_batch([T0] * 2))
+        await asyncio.Event().wait()
+
+
+async def test_a_failing_source_is_logged_and_restarted_without_stopping_the_runtime(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("neural_tui.runtime.pipeline.RESTART_FIRST_PAUSE_SECONDS", 0.01)
+    runtime = Runtime(fast_settings(tmp_path), [FailingOnceSource()])
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(5):
+            while not runtime.latest.models:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert runtime.latest.models[0].predictions_total == 2
+    assert any("source flaky failed" in m and "disk hiccup" in m
+               for m in runtime.latest.ingest.last_messages)

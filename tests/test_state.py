@@ -181,3 +181,13 @@ def test_the_newest_predictions_always_await_their_label_and_old_ones_are_forgot
     assert awaiting.pop("s8-0") == (8, None)
     assert awaiting.pop("s0-0") is None
     assert awaiting.pop("s9-59") is None
+
+
+def test_the_label_rings_grow_and_wrap_without_mixing_up_predictions():
+    awaiting = AwaitingLabels(capacity=5000)
+    for step in range(30):
+        ids = objects([f"s{step}-{i}" for i in range(700)])
+        awaiting.add(ids, objects([f"p{step}-{i}" for i in range(700)]), objects([None] * 700))
+        assert awaiting.pop(f"s{step}-699") == (f"p{step}-699", None)
+    assert awaiting.pop("s25-3") == ("p25-3", None)
+    assert awaiting.pop("s1-3") is None

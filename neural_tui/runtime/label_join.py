@@ -5,7 +5,8 @@ capacity: the oldest is dropped whole once the newer ones hold `capacity` ids, s
 nothing per record, and small dicts stay cheap to fill (one big dict costs about twice as much
 per insert, in resizes and cache misses). Predictions and probabilities sit in ring arrays
 indexed by that number. A sequence number older than the ring is stale: its prediction was
-overwritten, so the label finds nothing, as if evicted.
+overwritten, so the label finds nothing, as if evicted. The rings grow to their full size only as
+predictions arrive, so a quiet model costs little.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 _GENERATIONS = 8
 """Generations that hold `capacity` ids: a missing id costs that many dict probes."""
 
+_FIRST_RING_SIZE = 1024
+
 
 class AwaitingLabels:
     """At least the newest `capacity` predictions, at most twice that, by prediction id."""
@@ -27,8 +30,8 @@ class AwaitingLabels:
         self._generation_size = max(1, capacity // _GENERATIONS)
         self._generations: deque[dict[str, int]] = deque([{}])
         self._ring = 2 * capacity
-        self._predictions = np.empty(self._ring, dtype=object)
-        self._probabilities = np.empty(self._ring, dtype=object)
+        self._predictions = np.empty(min(self._ring, _FIRST_RING_SIZE), dtype=object)
+        self._probabilities = np.empty(self._predictions.shape[0], dtype=object)
         self._next = 0
 
     def __len__(self) -> int:
@@ -42,6 +45,7 @@ class AwaitingLabels:
         ids, predictions = ids[-self.capacity:], predictions[-self.capacity:]
         probabilities = probabilities[-self.capacity:]
         n = ids.shape[0]
+        self._grow_rings(self._next + n)
         positions = (self._next + np.arange(n)) % self._ring
         self._predictions[positions] = predictions
         self._probabilities[positions] = probabilities
@@ -53,6 +57,21 @@ class AwaitingLabels:
         held = len(self)
         while held - len(generations[0]) >= self.capacity:
             held -= len(generations.popleft())
+
+    def _grow_rings(self, end: int) -> None:
+        """Room for sequence numbers below `end`, doubling up to the full ring.
+
+        Until the ring is full no position has wrapped, so a sequence number is its own index
+        in the smaller arrays and keeps it in the larger ones.
+        """
+        size = self._predictions.shape[0]
+        if end <= size or size == self._ring:
+            return
+        grown_size = min(self._ring, max(end, 2 * size))
+        for name in ("_predictions", "_probabilities"):
+            grown = np.empty(grown_size, dtype=object)
+            grown[:size] = getattr(self, name)
+            setattr(self, name, grown)
 
     def pop(self, prediction_id: str) -> tuple[Any, Any] | None:
         """The (prediction, probabilities) of that id, forgotten once found; None if unknown."""

@@ -8,8 +8,9 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +26,10 @@ from neural_tui.runtime.state import ModelState, StateLimits
 log = logging.getLogger(__name__)
 
 MESSAGES_KEPT = 20
+RESTART_FIRST_PAUSE_SECONDS = 1.0
+RESTART_LAST_PAUSE_SECONDS = 30.0
+TOO_MANY_MODELS = "too_many_models"
+"""Ingest error reason for the rows of (model, version) pairs past `[runtime] max_models`."""
 
 
 class Source(Protocol):
@@ -65,6 +70,7 @@ class Runtime:
         self._latest = Snapshot.empty()
         self._listeners: list[SnapshotListener] = []
         self._paused = False
+        self._refused_models = False
 
     @property
     def latest(self) -> Snapshot:
@@ -83,12 +89,33 @@ class Runtime:
         self._publish(self._build() if not paused else _with_paused(self._latest, True))
 
     async def run(self) -> None:
-        """Run every source and the publisher until cancelled."""
+        """Run every source, the analysis and the publisher until cancelled.
+
+        A source or the analysis that fails is logged and restarted after a pause, so that one
+        bad moment (a bug, an odd file) never stops the exporter or the console.
+        """
         async with asyncio.TaskGroup() as group:
             for source in self.sources:
-                group.create_task(self._consume(source), name=f"source:{source.label}")
+                group.create_task(self._supervised(f"source {source.label}",
+                                                   partial(self._consume, source)))
             group.create_task(self._publish_forever(), name="publisher")
-            group.create_task(self.analysis.run(self.states), name="analysis")
+            group.create_task(self._supervised("analysis",
+                                               partial(self.analysis.run, self.states)))
+
+    async def _supervised(self, what: str, start: Callable[[], Awaitable[None]]) -> None:
+        pause = RESTART_FIRST_PAUSE_SECONDS
+        while True:
+            try:
+                await start()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                message = f"{what} failed, restarting in {pause:g} s: {exc!r}"
+                log.error("%s", message, exc_info=exc)
+                self.messages.append(message)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RESTART_LAST_PAUSE_SECONDS)
 
     async def _consume(self, source: Source) -> None:
         async for batch in source.batches():
@@ -109,10 +136,25 @@ class Runtime:
             log.warning("%s", message)
             self.messages.append(message)
         for (name, version), rows in self._by_model(batch.records):
-            state = self.states.get((name, version))
-            if state is None:
-                state = self.states[(name, version)] = ModelState(name, version, self.limits)
-            state.ingest(rows)
+            state = self.states.get((name, version)) or self._track(name, version, len(rows))
+            if state is not None:
+                state.ingest(rows)
+
+    def _track(self, name: str, version: str, rows: int) -> ModelState | None:
+        """State for a new (model, version), or None past `max_models`: its rows are skipped."""
+        limit = self.settings.runtime.max_models
+        if len(self.states) < limit:
+            state = self.states[(name, version)] = ModelState(name, version, self.limits)
+            return state
+        self.records_total -= rows
+        self.skipped[TOO_MANY_MODELS] += rows
+        if not self._refused_models:
+            message = (f"model {name!r} version {version!r}: not tracked, {limit} models "
+                       "already are (raise [runtime] max_models)")
+            log.warning("%s", message)
+            self.messages.append(message)
+        self._refused_models = True
+        return None
 
     def _by_model(self, records: RecordBatch) -> list[tuple[tuple[str, str], RecordBatch]]:
         if len(records) == 0:
