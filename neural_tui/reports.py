@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +28,18 @@ from neural_tui.sources.tail import TailSource
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_DRIFT = 1
+
+
+PIPED_WIDTH = 160
+"""Width of tables written to a pipe or file, where Rich would otherwise assume 80 columns and
+cut model and feature names short."""
+
+
+def report_console() -> Console:
+    """A console for tables: the terminal's width, or `PIPED_WIDTH` when piped (unless COLUMNS
+    says otherwise); no highlighting of numbers, which would colour log text."""
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, width=PIPED_WIDTH if piped else None)
 
 
 def load_runtime(settings: Settings) -> Runtime:
@@ -105,7 +119,7 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
                       f"{m.errors_count:,}", f"{m.error_rate:.2%}", f"{m.throughput_rps:.1f}",
                       _ms(m.latency_p50_ms), _ms(m.latency_p95_ms), _ms(m.latency_p99_ms),
                       f"{m.labels_joined:,}/{m.labels_total:,}")
-    console = Console()
+    console = report_console()
     console.print(table)
     skipped = sum(snapshot.ingest.errors_total.values())
     console.print(f"{snapshot.ingest.records_total:,} records read, {skipped:,} lines skipped",
@@ -156,7 +170,7 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
                         "problems": list(v.problems)} for v in verdicts],
         }))
     else:
-        console = Console(highlight=False)
+        console = report_console()
         for problem in problems:
             console.print(Text(f"UNHEALTHY  {problem}", style="bold red"))
         for v in verdicts:
@@ -212,7 +226,7 @@ def print_drift(
             "models": [_drift_entry(key, result) for key, result in results],
         }))
     else:
-        console = Console(highlight=False)
+        console = report_console()
         if not results:
             console.print("no model has any record in storage", markup=False)
         for key, result in results:
@@ -291,7 +305,7 @@ def print_quality(
             "models": [_quality_entry(key, result) for key, result in results],
         }))
         return EXIT_OK
-    console = Console(highlight=False)
+    console = report_console()
     if not results:
         console.print("no model has any record in storage", markup=False)
     for key, result in results:
