@@ -13,15 +13,20 @@ reads them).
 `input_features` and `prediction_proba` are kept as raw JSON `bytes`, copied out of msgspec's
 `Raw`, which would otherwise pin the whole chunk in memory for as long as a row lives.
 `metadata` is skipped unparsed: the runtime does not use it.
+
+A `timestamp` must be unix seconds between 0 and a day after the wall clock: one record in
+milliseconds would otherwise move the runtime's per-second windows thousands of years ahead and
+drop every later record from them.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -36,8 +41,14 @@ MAX_MESSAGES = 20
 MAX_LINE_BYTES = 1 << 20
 """Longer lines are skipped as `too_long` (and a source never buffers more of one)."""
 
+FUTURE_TOLERANCE_SECONDS = 86_400.0
+"""How far past the wall clock a timestamp may be (clock skew between hosts); later is wrong."""
+
 Buffer = bytes | bytearray
 """What the decoder reads: a source may hand over its read buffer itself, uncopied."""
+
+Clock = Callable[[], float]
+"""The wall clock in unix seconds; injectable so that tests fix "now"."""
 
 _NEWLINE = ord("\n")
 _COUNT_BLOCK = 256 << 10
@@ -52,6 +63,8 @@ _ITEM_AT = re.compile(r"at `\$\[(\d+)\]")
 _SHAPE = "must be an object or null"
 _INVALID_CHARACTER_AT = re.compile(r"invalid character \(byte (\d+)\)")
 _AFTER_A_VALUE = (b"", b",", b"}", b"]", b" ", b"\t", b"\r", b"\n")
+_YEAR_2000 = 946_684_800.0
+"""A future timestamp that reads as a date since then in milliseconds is likely milliseconds."""
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -102,16 +115,26 @@ def count_newlines(buffer: bytes | memoryview) -> int:
 
 
 def decode_lines(
-    chunk: Buffer, *, source: str, first_line: int, max_line_bytes: int = MAX_LINE_BYTES
+    chunk: Buffer,
+    *,
+    source: str,
+    first_line: int,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    clock: Clock = time.time,
 ) -> IngestBatch:
     """Decode whole JSONL lines; `first_line` is the 1-based number of the chunk's first line."""
     return decode_counting_lines(
-        chunk, source=source, first_line=first_line, max_line_bytes=max_line_bytes
+        chunk, source=source, first_line=first_line, max_line_bytes=max_line_bytes, clock=clock
     )[0]
 
 
 def decode_counting_lines(
-    chunk: Buffer, *, source: str, first_line: int, max_line_bytes: int = MAX_LINE_BYTES
+    chunk: Buffer,
+    *,
+    source: str,
+    first_line: int,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    clock: Clock = time.time,
 ) -> tuple[IngestBatch, int]:
     """`decode_lines`, and how many lines the chunk held (a source numbers the next ones).
 
@@ -119,7 +142,8 @@ def decode_counting_lines(
     """
     chunk_decoder = _ChunkDecoder(chunk, max_line_bytes)
     chunk_decoder.run()
-    return chunk_decoder.batch(source, first_line), chunk_decoder.line_count
+    latest = clock() + FUTURE_TOLERANCE_SECONDS
+    return chunk_decoder.batch(source, first_line, latest), chunk_decoder.line_count
 
 
 class _ChunkDecoder:
@@ -255,14 +279,15 @@ class _ChunkDecoder:
         self._rows.extend(rows)
         self._row_lines.extend(range(first, first + len(rows)))
 
-    def batch(self, source: str, first_line: int) -> IngestBatch:
-        records, not_objects = _columns(self._rows)
+    def batch(self, source: str, first_line: int, latest: float) -> IngestBatch:
+        """The kept rows as columns, and every skip; rows timed after `latest` are skipped."""
+        records, rejected_rows = _columns(self._rows, latest)
         skips = self._skips
-        if not_objects:
+        if rejected_rows:
             keep = np.ones(len(records), dtype=bool)
-            keep[[row for row, _ in not_objects]] = False
+            keep[[row for row, _ in rejected_rows]] = False
             records = records.take(keep)
-            rejected = [(self._row_lines[row], "not_a_record", why) for row, why in not_objects]
+            rejected = [(self._row_lines[row], "not_a_record", why) for row, why in rejected_rows]
             skips = sorted(skips + rejected)
         messages = tuple(
             skip_message(source, first_line + index, reason, detail)
@@ -396,11 +421,12 @@ def _null_for_non_finite(line: Buffer, error: msgspec.DecodeError) -> Buffer | N
     return line[:start] + b"null" + line[end:]
 
 
-def _columns(rows: list[_Line]) -> tuple[RecordBatch, list[tuple[int, str]]]:
+def _columns(rows: list[_Line], latest: float) -> tuple[RecordBatch, list[tuple[int, str]]]:
     """The rows as `RecordBatch` columns, one C-level pass per column.
 
-    Also returns the rows whose raw objects are not objects (nor null), with why: msgspec's
-    `Raw` accepts any JSON value, so this is where the shape of those fields is checked.
+    Also returns the rows that are not records, with why (one reason per row, in row order):
+    raw objects that are not objects (nor null), since msgspec's `Raw` accepts any JSON value,
+    and timestamps before 1970 or after `latest`.
     """
     count = len(rows)
     if count == 0:
@@ -422,11 +448,23 @@ def _columns(rows: list[_Line]) -> tuple[RecordBatch, list[tuple[int, str]]]:
         input_features=features,
         prediction_proba=proba,
     )
-    not_objects = [
+    timestamp = records.timestamp
+    time_ok = (timestamp >= 0.0) & (timestamp <= latest)
+    rejected = [
         (int(row), f"`{'prediction_proba' if features_ok[row] else 'input_features'}` {_SHAPE}")
-        for row in np.flatnonzero(~(features_ok & proba_ok))
+        if time_ok[row]
+        else (int(row), _timestamp_problem(float(timestamp[row]), latest))
+        for row in np.flatnonzero(~(time_ok & features_ok & proba_ok))
     ]
-    return records, not_objects
+    return records, rejected
+
+
+def _timestamp_problem(timestamp: float, latest: float) -> str:
+    """Why a timestamp outside [0, `latest`] is wrong, with the likely cause when there is one."""
+    if timestamp < 0.0:
+        return f"`timestamp` {timestamp:.6g} is negative"
+    hint = ": milliseconds?" if _YEAR_2000 <= timestamp / 1000.0 <= latest else ""
+    return f"`timestamp` {timestamp:.6g} is more than a day in the future{hint}"
 
 
 def _object_column(rows: list[_Line], name: str) -> np.ndarray:

@@ -326,3 +326,81 @@ def test_the_limit_counts_the_bytes_of_a_line_without_its_newline(newline_at_end
     assert batch.records.prediction_id.tolist() == ["p0", "p1"]
     assert batch.skipped == {"too_long": 1}
     assert batch.messages[0].startswith("predictions/a.jsonl:3: too_long")
+
+
+NOW = 1_700_000_500.0
+"""The wall clock the timestamp tests run at (records are timed around 1_700_000_000)."""
+DAY = 86_400.0
+
+
+def at_now() -> float:
+    return NOW
+
+
+@pytest.mark.parametrize("timestamp", [0.0, -0.0, 1.5, NOW, NOW + DAY])
+def test_timestamps_from_1970_to_a_day_after_the_clock_are_records(timestamp: float) -> None:
+    batch = decode(jsonl(record(0, timestamp=timestamp)), clock=at_now)
+
+    assert not batch.skipped
+    assert batch.records.timestamp.tolist() == [timestamp]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "detail"),
+    [
+        (-0.001, "`timestamp` -0.001 is negative"),
+        (-1_700_000_000, "`timestamp` -1.7e+09 is negative"),
+        (NOW + DAY + 1.0, "`timestamp` 1.70009e+09 is more than a day in the future"),
+        (NOW * 1000, "`timestamp` 1.7e+12 is more than a day in the future: milliseconds?"),
+        (1e300, "`timestamp` 1e+300 is more than a day in the future"),
+    ],
+)
+def test_a_timestamp_before_1970_or_over_a_day_ahead_is_not_a_record(
+    timestamp: float, detail: str
+) -> None:
+    batch = decode(jsonl(record(0), record(1, timestamp=timestamp), record(2)), clock=at_now)
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p2"]
+    assert batch.skipped == {"not_a_record": 1}
+    assert batch.messages == (f"predictions/a.jsonl:2: not_a_record: {detail}",)
+
+
+def test_the_future_limit_follows_the_clock() -> None:
+    chunk = jsonl(record(0, timestamp=NOW + 2 * DAY))
+
+    assert decode(chunk, clock=at_now).skipped == {"not_a_record": 1}
+    assert not decode(chunk, clock=lambda: NOW + DAY).skipped
+
+
+def test_good_records_after_bad_timestamps_keep_their_rows_and_line_numbers() -> None:
+    lines: list[dict[str, Any] | str] = []
+    for index in range(300):
+        if index % 50 == 7:
+            lines.append(record(index, timestamp=(1_700_000_000.0 + index) * 1000))
+        elif index % 50 == 9:
+            lines.append(record(index, input_features=[1, 2]))
+        else:
+            lines.append(record(index, latency_ms=float(index)))
+    batch = decode(jsonl(*lines), first_line=101, clock=at_now)
+
+    kept = [i for i in range(300) if i % 50 not in (7, 9)]
+    assert batch.records.prediction_id.tolist() == [f"p{i}" for i in kept]
+    assert batch.records.timestamp.tolist() == [1_700_000_000.0 + i for i in kept]
+    assert batch.records.latency_ms.tolist() == [float(i) for i in kept]
+    assert batch.skipped == {"not_a_record": 12}
+    assert [message.split(": ")[0] for message in batch.messages[:4]] == [
+        "predictions/a.jsonl:108",
+        "predictions/a.jsonl:110",
+        "predictions/a.jsonl:158",
+        "predictions/a.jsonl:160",
+    ]
+    assert "milliseconds?" in batch.messages[0] and "input_features" in batch.messages[1]
+
+
+def test_a_line_with_a_bad_timestamp_and_a_bad_shape_is_skipped_once() -> None:
+    line = record(1, timestamp=-5.0, prediction_proba=[0.5])
+    batch = decode(jsonl(record(0), line, record(2)), clock=at_now)
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p2"]
+    assert batch.skipped == {"not_a_record": 1}
+    assert batch.messages == ("predictions/a.jsonl:2: not_a_record: `timestamp` -5 is negative",)

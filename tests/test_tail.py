@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -307,6 +310,21 @@ async def test_batches_follow_appends_and_new_files(predictions: Path) -> None:
         await stream.aclose()
 
 
+async def test_following_again_after_a_stop_goes_on_where_it_was(predictions: Path) -> None:
+    append(predictions / "a.jsonl", record(0), record(1))
+    source = TailSource(predictions.parent, poll_interval=0.01)
+    first = source.batches()
+    assert ids([await next_batch(first)]) == ["p0", "p1"]
+    await first.aclose()
+    assert not {path for path in open_paths() if path.startswith(str(predictions))}
+    append(predictions / "a.jsonl", record(2))
+    again = source.batches()
+    try:
+        assert ids([await next_batch(again)]) == ["p2"]
+    finally:
+        await again.aclose()
+
+
 async def test_batches_wait_for_the_storage_to_appear(tmp_path: Path) -> None:
     storage = tmp_path / "later"
     stream = TailSource(storage, poll_interval=0.01).batches()
@@ -338,3 +356,215 @@ async def test_closing_the_stream_closes_every_file(predictions: Path) -> None:
 
     assert held_while_streaming
     assert str(path) not in open_paths()
+
+
+def open_in(directory: Path) -> set[str]:
+    """The files of `directory` this process holds open."""
+    return {path for path in open_paths() if Path(path).parent == directory}
+
+
+def counting_opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every path `TailSource` opens from now on."""
+    opened: list[Path] = []
+    real_open = tail.aiofiles.open
+
+    def open_and_count(path: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(Path(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(tail.aiofiles, "open", open_and_count)
+    return opened
+
+
+def write_files(predictions: Path, count: int) -> list[Path]:
+    """`count` files of two records each, oldest first (mtimes one second apart)."""
+    paths = []
+    for index in range(count):
+        path = predictions / f"f{index:03}.jsonl"
+        append(path, record(2 * index), record(2 * index + 1))
+        os.utime(path, (1_700_000_000 + index, 1_700_000_000 + index))
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")
+async def test_more_files_than_the_handle_cap_are_each_read_exactly_once(
+    predictions: Path,
+) -> None:
+    paths = write_files(predictions, 300)
+    async with TailSource(predictions.parent, max_open_files=16) as capped:
+        first = await capped.read_available()
+        held_after_first_pass = open_in(predictions)
+        append(paths[0], record(600))
+        append(paths[150], record(601), record(602))
+        append(paths[299], record(603))
+        second = await capped.read_available()
+        third = await capped.read_available()
+        held_at_the_end = len(open_in(predictions))
+
+    assert sorted(ids(first)) == sorted(f"p{i}" for i in range(600))
+    assert skipped(first) == Counter()
+    assert held_after_first_pass == {str(path) for path in paths[-16:]}
+    assert sorted(ids(second)) == ["p600", "p601", "p602", "p603"]
+    assert third == []
+    assert held_at_the_end <= 16
+
+
+async def test_files_unchanged_since_they_were_read_are_not_opened_again(
+    predictions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = write_files(predictions, 40)
+    opened = counting_opens(monkeypatch)
+    async with TailSource(predictions.parent, max_open_files=4) as capped:
+        await capped.read_available()
+        opened.clear()
+        quiet_pass = await capped.read_available()
+        opens_when_quiet = list(opened)
+        append(paths[3], record(100))
+        append(paths[7], record(101))
+        busy_pass = await capped.read_available()
+
+    assert quiet_pass == [] and opens_when_quiet == []
+    assert ids(busy_pass) == ["p100", "p101"]
+    assert opened == [paths[3], paths[7]]
+
+
+@pytest.fixture
+async def closed_file(predictions: Path) -> AsyncIterator[tuple[Path, TailSource]]:
+    """`a.jsonl` (records p0, p1) read and then closed: the cap is one, and `b.jsonl` was read
+    after it."""
+    path = predictions / "a.jsonl"
+    append(path, record(0), record(1))
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    append(predictions / "b.jsonl", record(9))
+    async with TailSource(predictions.parent, max_open_files=1) as capped:
+        assert sorted(ids(await capped.read_available())) == ["p0", "p1", "p9"]
+        if Path("/proc/self/fd").is_dir():
+            assert str(path) not in open_paths()
+        yield path, capped
+
+
+async def test_a_closed_file_renamed_to_another_jsonl_name_goes_on_where_it_was(
+    closed_file: tuple[Path, TailSource],
+) -> None:
+    path, capped = closed_file
+    append(path, record(2))
+    rotated = path.rename(path.with_name("a-1.jsonl"))
+    append(rotated, "{broken")
+
+    batches = await capped.read_available()
+
+    assert ids(batches) == ["p2"]
+    [message] = [m for b in batches for m in b.messages]
+    assert message.startswith(f"{rotated}:4: not_json: ")
+
+
+async def test_a_closed_file_truncated_is_read_again_from_the_start(
+    closed_file: tuple[Path, TailSource],
+) -> None:
+    path, capped = closed_file
+    path.write_text("")
+    append(path, record(5))
+
+    assert ids(await capped.read_available()) == ["p5"]
+
+
+async def test_a_closed_file_rewritten_from_the_start_past_its_old_end_is_read_from_0(
+    closed_file: tuple[Path, TailSource],
+) -> None:
+    path, capped = closed_file
+    with path.open("r+") as file:
+        file.truncate(0)
+    append(path, *(record(i) for i in range(10, 15)))
+
+    assert ids(await capped.read_available()) == [f"p{i}" for i in range(10, 15)]
+
+
+async def test_a_closed_file_replaced_before_it_is_reopened_is_not_taken_for_it(
+    closed_file: tuple[Path, TailSource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the scan and the reopening, its name comes to mean another file."""
+    path, capped = closed_file
+    append(path, record(2))
+    real_open = tail.aiofiles.open
+
+    def replace_first(opening: Path, *args: Any, **kwargs: Any) -> Any:
+        if Path(opening) == path and not path.with_name("a-1.jsonl").exists():
+            path.rename(path.with_name("a-1.jsonl"))
+            append(path, record(20))
+        return real_open(opening, *args, **kwargs)
+
+    monkeypatch.setattr(tail.aiofiles, "open", replace_first)
+    first = await capped.read_available()
+    second = await capped.read_available()
+
+    assert ids(first) == []
+    assert sorted(ids(second)) == ["p2", "p20"]
+    assert await capped.read_available() == []
+
+
+async def test_a_closed_file_deleted_keeps_what_was_read_and_yields_its_unended_line(
+    closed_file: tuple[Path, TailSource],
+) -> None:
+    """A closed file cannot be drained: its last line, read but not ended, is all that is left."""
+    path, capped = closed_file
+    append(path, record(2))
+    await capped.read_available()
+    append(path, record(3), newline=False)
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    append(path.with_name("b.jsonl"), record(10))
+    assert sorted(ids(await capped.read_available())) == ["p10"]
+    if Path("/proc/self/fd").is_dir():
+        assert str(path) not in open_paths()
+    path.unlink()
+
+    assert ids(await capped.read_available()) == ["p3"]
+    assert await capped.read_available() == []
+
+
+def test_the_handle_cap_must_allow_one_file(predictions: Path) -> None:
+    with pytest.raises(ValueError, match="max_open_files"):
+        TailSource(predictions.parent, max_open_files=0)
+
+
+READ_UNDER_A_LOW_DESCRIPTOR_LIMIT = """
+import asyncio, json, resource, sys
+from pathlib import Path
+from neural_tui.sources.tail import TailSource
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (40, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+storage = Path(sys.argv[1])
+
+async def main():
+    async with TailSource(storage) as source:
+        first = await source.read_available()
+        for path in (storage / "predictions").iterdir():
+            with path.open("a") as file:
+                file.write(json.dumps({"timestamp": 1.0, "prediction_id": path.stem}) + "\\n")
+        second = await source.read_available()
+    return [
+        {"records": sum(len(b.records) for b in batches),
+         "skipped": sum(sum(b.skipped.values()) for b in batches)}
+        for batches in (first, second)
+    ]
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_more_files_than_the_descriptor_limit_are_all_read(predictions: Path) -> None:
+    """In a child process, so that the limit does not reach this one."""
+    write_files(predictions, 300)
+    child = subprocess.run(
+        [sys.executable, "-c", READ_UNDER_A_LOW_DESCRIPTOR_LIMIT, str(predictions.parent)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout) == [
+        {"records": 600, "skipped": 0},
+        {"records": 300, "skipped": 0},
+    ]

@@ -3,11 +3,24 @@
 Restart strategy: rebuild from storage. A file is read from offset 0 when first seen, so a fresh
 `TailSource` counts every valid record on disk exactly once, and nothing needs persisting.
 
-Files are followed by (st_dev, st_ino), not by name, through a handle kept open: a file renamed
-to another `*.jsonl` name (rotation) goes on from where it was, a file renamed away or deleted
-is drained to its end and closed, and a file shorter than what was read (truncated, or
+Files are followed by (st_dev, st_ino), not by name: a file renamed to another `*.jsonl` name
+(rotation) goes on from where it was, and a file shorter than what was read (truncated, or
 copy-truncated) is read again from 0. A truncation followed by more writes than were read
 before the next poll cannot be seen; rotation copies named `*.jsonl` are counted again.
+
+Handles are capped (`max_open_files`, the least recently read closed first), since storage
+gathers files without end (size rotation, several writers, restarts) and a process may hold
+only so many. A file whose size and mtime are what they were when it was last read to its end
+is not touched, so thousands of quiet files cost one `stat` each per poll. A closed file that
+changed is opened again under the name the scan found it by, if that name still leads to the
+same inode, and the file still starts with the bytes it started with: a deleted file's inode
+number may be given to a new file while it was not held open.
+
+A file renamed away or deleted is drained to its end and closed if its handle is open. If it
+was closed, it cannot be drained: what was written to it after its last read is never seen.
+Nothing already read is lost or counted twice: its position is dropped, and an unended last
+line that was read is decoded then, as for an open file. Files are closed least recently read
+first, so these are the files that had been quiet longest.
 
 State only moves forward after a chunk is decoded, so cancelling a read loses nothing.
 """
@@ -16,11 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import stat
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +53,19 @@ FileKey = tuple[int, int]
 
 _DECODE_IN_THREAD_BYTES = 256 << 10
 """Chunks at least this big are decoded off the event loop."""
+
+MAX_OPEN_FILES = 64
+"""Handles held open at once by default: a small share of the usual 1,024 per process."""
+
+_SHARE_OF_DESCRIPTOR_LIMIT = 4
+"""Under a low descriptor limit, the default cap is this fraction of it, leaving the rest to
+the process (sockets, logs, the console)."""
+
+_HEAD_BYTES = 256
+"""How much of a file's start is kept to recognise it when it is opened again."""
+
+Settled = tuple[int, float]
+"""(size, mtime) of a file as a scan saw it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +143,36 @@ def _cut_lines(position: _Position, data: bytearray, read: int, max_line_bytes: 
     return _Cut(data, first_line, rest, too_long, too_long, offset)
 
 
+def _default_max_open_files() -> int:
+    """`MAX_OPEN_FILES`, or a share of the process's descriptor limit if that is less."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_OPEN_FILES
+    return max(1, min(MAX_OPEN_FILES, soft // _SHARE_OF_DESCRIPTOR_LIMIT))
+
+
+def _identify(fd: int, head_bytes: int) -> tuple[FileKey, bytes]:
+    """The key of an open file, and its first `head_bytes` bytes."""
+    status = os.fstat(fd)
+    head = os.pread(fd, head_bytes, 0) if head_bytes else b""
+    return (status.st_dev, status.st_ino), head
+
+
 @dataclass(eq=False, slots=True)
 class _FollowedFile:
+    """A file being followed, whether its handle is open or not."""
+
     path: Path
-    handle: AsyncFileIO
-    position: _Position
+    position: _Position = field(default_factory=_Position)
+    head: bytes = b""
+    """The first bytes of the file, as read from offset 0, to recognise it by on reopening."""
+    settled: Settled | None = None
+    """The scan's (size, mtime) before the file was last read to its end: while a scan shows
+    them again there is nothing new, and the file is left alone (not even opened)."""
+
+    def restart(self) -> None:
+        """Follow from offset 0: the file was truncated, or is another file."""
+        self.position, self.head, self.settled = _Position(), b"", None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +186,8 @@ class TailSource:
     """Async producer of `IngestBatch`es from the JSONL files of one storage directory.
 
     Use `batches()` to follow forever, or `read_available()` (`available()` to stream it) for
-    one pass over what is on disk now. Handles stay open between passes so that the next pass
-    continues; `close()` (or `async with`) releases them.
+    one pass over what is on disk now. Positions, and up to `max_open_files` handles, are kept
+    between passes so that the next pass continues; `close()` (or `async with`) releases them.
     """
 
     def __init__(
@@ -145,12 +197,21 @@ class TailSource:
         poll_interval: float = 0.25,
         chunk_bytes: int = 4 << 20,
         max_line_bytes: int = MAX_LINE_BYTES,
+        max_open_files: int | None = None,
     ) -> None:
+        """`max_open_files` caps the handles held at once (default `_default_max_open_files`)."""
+        if max_open_files is None:
+            max_open_files = _default_max_open_files()
+        if max_open_files < 1:
+            raise ValueError(f"max_open_files must be at least 1, not {max_open_files}")
         self._directory = Path(storage) / "predictions"
         self._poll_interval = poll_interval
         self._chunk_bytes = chunk_bytes
         self._max_line_bytes = max_line_bytes
+        self._max_open_files = max_open_files
         self._files: dict[FileKey, _FollowedFile] = {}
+        self._handles: dict[FileKey, AsyncFileIO] = {}
+        """The open handles, least recently read first."""
         self._failing: set[FileKey] = set()
         """Files whose read error was already reported (once until they read again)."""
 
@@ -171,7 +232,11 @@ class TailSource:
         await self.close()
 
     async def batches(self) -> AsyncIterator[IngestBatch]:
-        """Batches as lines arrive, until cancelled; files are closed on the way out."""
+        """Batches as lines arrive, until cancelled.
+
+        Files are closed on the way out but their positions are kept, so that a runtime that
+        restarts this source after a failure goes on where it was: nothing read twice.
+        """
         try:
             while True:
                 async with aclosing(self.available()) as one_pass:
@@ -179,16 +244,21 @@ class TailSource:
                         yield batch
                 await asyncio.sleep(self._poll_interval)
         finally:
-            await self.close()
+            await self._close_handles()
 
     async def read_available(self) -> list[IngestBatch]:
         """One pass: every whole line on disk now (an unfinished last line waits)."""
         return [batch async for batch in self.available()]
 
     async def close(self) -> None:
-        files, self._files = self._files, {}
-        for followed in files.values():
-            await followed.handle.close()
+        """Close every handle and forget every position: a later pass reads all from 0."""
+        await self._close_handles()
+        self._files = {}
+
+    async def _close_handles(self) -> None:
+        handles, self._handles = self._handles, {}
+        for handle in handles.values():
+            await handle.close()
 
     async def available(self) -> AsyncGenerator[IngestBatch, None]:
         """`read_available()` as a stream, for storage too big to hold at once."""
@@ -198,21 +268,27 @@ class TailSource:
                 yield batch
         self._failing.intersection_update(seen)
         for key, found in sorted(seen.items(), key=lambda item: item[1].modified):
-            followed = self._files.get(key)
-            if followed is None:
+            followed = self._files.get(key) or _FollowedFile(found.path)
+            followed.path = found.path
+            if followed.settled == (found.size, found.modified):
+                continue
+            if found.size < followed.position.offset:
+                followed.restart()
+            handle = self._handles.pop(key, None)
+            if handle is None:
                 try:
-                    followed = await self._open(key, found.path)
+                    handle = await self._open(key, followed)
                 except OSError as exc:
                     error = self._read_error(key, found.path, exc)
                     if error is not None:
                         yield error
                     continue
-                if followed is None:
+                if handle is None:
                     continue
-            followed.path = found.path
-            if found.size < followed.position.offset:
-                followed.position = _Position()
-            async for batch in self._read_to_end(key, followed):
+            self._handles[key] = handle
+            self._files[key] = followed
+            settled = (found.size, found.modified)
+            async for batch in self._read_to_end(key, followed, handle, settled):
                 yield batch
 
     def _scan(self) -> dict[FileKey, _Seen]:
@@ -231,26 +307,40 @@ class TailSource:
                 seen[(status.st_dev, status.st_ino)] = _Seen(path, status.st_size, status.st_mtime)
         return seen
 
-    async def _open(self, key: FileKey, path: Path) -> _FollowedFile | None:
-        """Follow a newly seen file; None if another file took its name since the scan."""
-        handle = await aiofiles.open(path, "rb", buffering=0)
-        status = os.fstat(handle.fileno())
-        if (status.st_dev, status.st_ino) != key:
+    async def _open(self, key: FileKey, followed: _FollowedFile) -> AsyncFileIO | None:
+        """A handle on the file at `followed.path`; None if another file took that name.
+
+        The least recently read handles are closed first to stay within `max_open_files`. A
+        file that no longer starts as it did is another one that got the same inode number.
+        """
+        while len(self._handles) >= self._max_open_files:
+            await self._handles.pop(next(iter(self._handles))).close()
+        handle = await aiofiles.open(followed.path, "rb", buffering=0)
+        try:
+            found, head = await asyncio.to_thread(_identify, handle.fileno(), len(followed.head))
+        except BaseException:
+            await handle.close()
+            raise
+        if found != key:
             await handle.close()
             return None
-        followed = _FollowedFile(path, handle, _Position())
-        self._files[key] = followed
-        return followed
+        if head != followed.head:
+            followed.restart()
+        return handle
 
     async def _read_to_end(
-        self, key: FileKey, followed: _FollowedFile
+        self,
+        key: FileKey,
+        followed: _FollowedFile,
+        handle: AsyncFileIO,
+        settled: Settled | None,
     ) -> AsyncIterator[IngestBatch]:
-        """Batches up to the end of the file.
+        """Batches up to the end of the file, which is then `settled` there.
 
         The next chunk is read while the consumer ingests a batch: reading releases the GIL,
         so it costs no time; while a chunk decodes, it would only compete for the CPU cache.
         """
-        reading = self._read(followed)
+        reading = self._read(followed, handle)
         try:
             while True:
                 try:
@@ -262,13 +352,18 @@ class TailSource:
                     return
                 self._failing.discard(key)
                 if not read:
+                    followed.settled = settled
                     return
+                if followed.position.offset == 0:
+                    followed.head = bytes(data[:_HEAD_BYTES])
                 cut = _cut_lines(followed.position, data, read, self._max_line_bytes)
                 batch, line_count = await self._decode(cut, str(followed.path))
                 followed.position = cut.position(line_count)
                 more = read == self._chunk_bytes
                 if more:
-                    reading = self._read(followed)
+                    reading = self._read(followed, handle)
+                else:
+                    followed.settled = settled
                 if batch is not None:
                     yield batch
                 if not more:
@@ -276,7 +371,9 @@ class TailSource:
         finally:
             reading.cancel()
 
-    def _read(self, followed: _FollowedFile) -> asyncio.Future[tuple[bytearray, int]]:
+    def _read(
+        self, followed: _FollowedFile, handle: AsyncFileIO
+    ) -> asyncio.Future[tuple[bytearray, int]]:
         """The chunk at the file's position, being read in a worker thread from now on.
 
         Not with aiofiles' `read`, which needs a `seek` first and a copy to join the pending line.
@@ -284,7 +381,7 @@ class TailSource:
         position = followed.position
         read = partial(
             _read_after,
-            followed.handle.fileno(),
+            handle.fileno(),
             position.pending,
             position.offset,
             self._chunk_bytes,
@@ -292,10 +389,15 @@ class TailSource:
         return asyncio.get_running_loop().run_in_executor(None, read)
 
     async def _drain(self, key: FileKey) -> AsyncIterator[IngestBatch]:
-        """Read a file that left the directory to its end, then close it for good."""
+        """Finish a file that left the directory, and forget it.
+
+        An open file is read to its end first; a closed one cannot be (module docstring).
+        """
         followed = self._files[key]
-        async for batch in self._read_to_end(key, followed):
-            yield batch
+        handle = self._handles.get(key)
+        if handle is not None:
+            async for batch in self._read_to_end(key, followed, handle, None):
+                yield batch
         position = followed.position
         final, _ = await self._decode(
             _Cut(position.pending, position.next_line, b"", False, False, position.offset),
@@ -304,7 +406,9 @@ class TailSource:
         if final is not None:
             yield final
         del self._files[key]
-        await followed.handle.close()
+        if handle is not None:
+            del self._handles[key]
+            await handle.close()
 
     async def _decode(self, cut: _Cut, source: str) -> tuple[IngestBatch | None, int]:
         """The batch for one read (None if it holds nothing) and how many lines it held.
