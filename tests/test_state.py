@@ -191,3 +191,10 @@ def test_the_label_rings_grow_and_wrap_without_mixing_up_predictions():
         assert awaiting.pop(f"s{step}-699") == (f"p{step}-699", None)
     assert awaiting.pop("s25-3") == ("p25-3", None)
     assert awaiting.pop("s1-3") is None
+
+
+def test_a_stream_younger_than_the_window_shows_its_true_rate():
+    state = ModelState("m", "1")
+    state.ingest(make_batch(T0 + np.linspace(0, 9.9, 200)))
+    activity = state.recent(now=T0 + 10, window_seconds=60, series_seconds=60)
+    assert activity.throughput_rps == pytest.approx(20.0)

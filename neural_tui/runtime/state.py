@@ -88,6 +88,7 @@ class ModelState:
         self.labels_total = 0
         self.labels_joined = 0
         self.last_record_at: float | None = None
+        self.first_record_at: float | None = None
         self._histogram = np.zeros(len(_BUCKET_BOUNDS) + 1, dtype=np.int64)
         self._latency_sum = 0.0
         seconds = self.limits.seconds
@@ -120,6 +121,9 @@ class ModelState:
         newest = float(np.max(batch.timestamp))
         if self.last_record_at is None or newest > self.last_record_at:
             self.last_record_at = newest
+        oldest = float(np.min(batch.timestamp))
+        if self.first_record_at is None or oldest < self.first_record_at:
+            self.first_record_at = oldest
         labels = batch.is_label
         if not labels.any():
             self._count_predictions(batch)
@@ -262,7 +266,7 @@ class ModelState:
         with np.errstate(invalid="ignore", divide="ignore"):
             rate_series = np.where(counts > 0, errors / np.maximum(counts, 1), 0.0)
         return RecentActivity(
-            throughput_rps=total / window_seconds,
+            throughput_rps=total / self._observed_seconds(now, window_seconds),
             error_rate=float(window_errors.sum()) / total if total else 0.0,
             latency_p50_ms=p50,
             latency_p95_ms=p95,
@@ -271,6 +275,13 @@ class ModelState:
             error_rate_series=tuple(float(r) for r in rate_series),
             latency_p95_series=self._p95_series(series_start, end),
         )
+
+    def _observed_seconds(self, now: float, window_seconds: float) -> float:
+        """The window, or less while the stream is younger than it: a model that started 10 s
+        ago at 20 rps shows 20 rps, not a sixth of it (never less than one second)."""
+        if self.first_record_at is None:
+            return window_seconds
+        return min(window_seconds, max(now - self.first_record_at, 1.0))
 
     def _per_second(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """Counts and errors for each second in [start, end); zero where nothing was seen."""
