@@ -1,13 +1,15 @@
-"""Building `RecordBatch`es directly, for tests of the runtime without files."""
+"""Building `RecordBatch`es directly, and a source of them, for tests of the runtime without
+files."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from neural_tui.records import RecordBatch
+from neural_tui.records import IngestBatch, RecordBatch
 
 
 def objects(values: Sequence[Any]) -> np.ndarray:
@@ -45,3 +47,17 @@ def make_batch(
         input_features=objects(features if features is not None else [b'{"x": 1}'] * n),
         prediction_proba=objects(proba if proba is not None else [None] * n),
     )
+
+
+class ListSource:
+    """A source that yields the given batches, then waits forever like a real tail."""
+
+    label = "list"
+
+    def __init__(self, batches: list[IngestBatch]) -> None:
+        self._batches = batches
+
+    async def batches(self) -> AsyncIterator[IngestBatch]:
+        for batch in self._batches:
+            yield batch
+        await asyncio.Event().wait()

@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from neural_tui.runtime.analysis import (
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.runtime.state import ModelState, StateLimits
-from tests.batches import make_batch
+from tests.batches import ListSource, make_batch
 
 T0 = 1_700_000_000.0
 KEY = ("m", "1")
@@ -83,19 +83,6 @@ def write_reference(path: Path, lines: Sequence[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
 
-
-class ListSource:
-    """Yields the given batches, then waits like a real tail."""
-
-    label = "list"
-
-    def __init__(self, batches: list[IngestBatch]) -> None:
-        self._batches = batches
-
-    async def batches(self) -> AsyncIterator[IngestBatch]:
-        for batch in self._batches:
-            yield batch
-        await asyncio.Event().wait()
 
 
 async def run_until(runtime: Runtime, done: Any) -> Snapshot:

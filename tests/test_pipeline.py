@@ -23,23 +23,10 @@ from neural_tui.records import IngestBatch
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import Snapshot
-from tests.batches import make_batch, objects
+from tests.batches import ListSource, make_batch, objects
 
 T0 = 1_700_000_000.0
 
-
-class ListSource:
-    """A source that yields the given batches, then waits forever like a real tail."""
-
-    label = "list"
-
-    def __init__(self, batches: list[IngestBatch]) -> None:
-        self._batches = batches
-
-    async def batches(self) -> AsyncIterator[IngestBatch]:
-        for batch in self._batches:
-            yield batch
-        await asyncio.Event().wait()
 
 
 def fast_settings(tmp_path: Path) -> Settings:
