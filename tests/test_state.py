@@ -198,3 +198,15 @@ def test_a_stream_younger_than_the_window_shows_its_true_rate():
     state.ingest(make_batch(T0 + np.linspace(0, 9.9, 200)))
     activity = state.recent(now=T0 + 10, window_seconds=60, series_seconds=60)
     assert activity.throughput_rps == pytest.approx(20.0)
+
+
+def test_the_label_index_stays_bounded_when_late_labels_keep_it_half_empty():
+    awaiting = AwaitingLabels(capacity=1000)
+    for step in range(400):
+        awaiting.add(objects([f"s{step}-{i}" for i in range(50)]), objects([1] * 50),
+                     objects([None] * 50))
+        if step >= 5:
+            for i in range(50):
+                assert awaiting.pop(f"s{step - 5}-{i}") == (1, None)
+    assert len(awaiting._generations) <= 10
+    assert len(awaiting) <= 1000

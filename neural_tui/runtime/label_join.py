@@ -1,9 +1,11 @@
 """Predictions waiting for a late label, found by `prediction_id` in bounded memory.
 
-Ids map to a sequence number in generations of plain dicts, each about an eighth of the
-capacity: the oldest is dropped whole once the newer ones hold `capacity` ids, so eviction costs
-nothing per record, and small dicts stay cheap to fill (one big dict costs about twice as much
-per insert, in resizes and cache misses). Predictions and probabilities sit in ring arrays
+Ids map to a sequence number in generations of plain dicts, each taking about an eighth of the
+capacity in predictions: the oldest is dropped whole once every id in it is older than the
+newest `capacity` predictions, so eviction costs nothing per record and about ten generations
+live at most, however late or few the labels. Small dicts stay cheap to fill (one big dict
+costs about twice as much per insert, in resizes and cache misses). Predictions and
+probabilities sit in ring arrays
 indexed by that number. A sequence number older than the ring is stale: its prediction was
 overwritten, so the label finds nothing, as if evicted. The rings grow to their full size only as
 predictions arrive, so a quiet model costs little.
@@ -29,6 +31,8 @@ class AwaitingLabels:
         self.capacity = capacity
         self._generation_size = max(1, capacity // _GENERATIONS)
         self._generations: deque[dict[str, int]] = deque([{}])
+        self._starts: deque[int] = deque([0])
+        """The first sequence number of each generation, oldest first."""
         self._ring = 2 * capacity
         self._predictions = np.empty(min(self._ring, _FIRST_RING_SIZE), dtype=object)
         self._probabilities = np.empty(self._predictions.shape[0], dtype=object)
@@ -49,14 +53,15 @@ class AwaitingLabels:
         positions = (self._next + np.arange(n)) % self._ring
         self._predictions[positions] = predictions
         self._probabilities[positions] = probabilities
-        generations = self._generations
-        if len(generations[-1]) >= self._generation_size:
+        generations, starts = self._generations, self._starts
+        if self._next - starts[-1] >= self._generation_size:
             generations.append({})
+            starts.append(self._next)
         generations[-1].update(zip(ids.tolist(), range(self._next, self._next + n), strict=True))
         self._next += n
-        held = len(self)
-        while held - len(generations[0]) >= self.capacity:
-            held -= len(generations.popleft())
+        while len(starts) > 1 and starts[1] <= self._next - self.capacity:
+            generations.popleft()
+            starts.popleft()
 
     def _grow_rings(self, end: int) -> None:
         """Room for sequence numbers below `end`, doubling up to the full ring.
