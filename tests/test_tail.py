@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -520,6 +521,37 @@ async def test_a_closed_file_deleted_keeps_what_was_read_and_yields_its_unended_
 
     assert ids(await capped.read_available()) == ["p3"]
     assert await capped.read_available() == []
+
+
+async def test_a_closed_file_deleted_mid_line_reports_no_corrupt_line(
+    closed_file: tuple[Path, TailSource],
+) -> None:
+    path, capped = closed_file
+    await capped.read_available()
+    append(path, '{"timestamp": 1700000003, "predic', newline=False)
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    await capped.read_available()
+    append(path.with_name("b.jsonl"), record(10))
+    assert ids(await capped.read_available()) == ["p10"]
+    path.unlink()
+
+    assert skipped(await capped.read_available()) == Counter()
+
+
+async def test_a_drained_last_line_is_never_handed_over_twice(
+    predictions: Path, source: TailSource
+) -> None:
+    path = predictions / "a.jsonl"
+    append(path, record(0))
+    await source.read_available()
+    append(path, record(1), newline=False)
+    await source.read_available()
+    path.rename(path.with_name("a.done"))
+
+    async with aclosing(source.available()) as one_pass:
+        drained = await anext(one_pass)
+    assert ids([drained]) == ["p1"]
+    assert await source.read_available() == []
 
 
 def test_the_handle_cap_must_allow_one_file(predictions: Path) -> None:

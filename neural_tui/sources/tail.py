@@ -391,24 +391,30 @@ class TailSource:
     async def _drain(self, key: FileKey) -> AsyncIterator[IngestBatch]:
         """Finish a file that left the directory, and forget it.
 
-        An open file is read to its end first; a closed one cannot be (module docstring).
+        An open file is read to its end, and its unended last line decoded, as the writer will
+        not finish it. A closed one cannot be read further (module docstring): the start of a
+        line it held counts only if it is a whole record, and is not reported as corrupt
+        otherwise, since its rest may well have been on disk. The file is forgotten before its
+        last batch is handed over, so a consumer that stops there never gets that batch twice.
         """
         followed = self._files[key]
         handle = self._handles.get(key)
         if handle is not None:
             async for batch in self._read_to_end(key, followed, handle, None):
                 yield batch
+        del self._files[key]
+        if handle is not None:
+            del self._handles[key]
+            await handle.close()
         position = followed.position
         final, _ = await self._decode(
             _Cut(position.pending, position.next_line, b"", False, False, position.offset),
             str(followed.path),
         )
+        if final is not None and handle is None:
+            final = IngestBatch(final.records) if len(final.records) else None
         if final is not None:
             yield final
-        del self._files[key]
-        if handle is not None:
-            del self._handles[key]
-            await handle.close()
 
     async def _decode(self, cut: _Cut, source: str) -> tuple[IngestBatch | None, int]:
         """The batch for one read (None if it holds nothing) and how many lines it held.
