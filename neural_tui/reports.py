@@ -109,8 +109,9 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
             "models": [model_status(m) for m in models],
         }))
         return EXIT_OK
-    table = Table(title=safe_text(f"neural-tui status — {settings.storage.path}"),
-                  title_justify="left")
+    title = safe_text(f"neural-tui status — {settings.storage.path}")
+    title.end = "\n"
+    table = Table(title=title, title_justify="left")
     for column in ("model", "version", "predictions", "errors", "error rate", "rps",
                    "p50 ms", "p95 ms", "p99 ms", "labels"):
         table.add_column(column, justify="left" if column in ("model", "version") else "right")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from rich.text import Text
 
@@ -52,7 +53,14 @@ def plain(value: str) -> str:
 
 
 class PlainFormatter(logging.Formatter):
-    """A log formatter whose lines never carry a control character from a log's content."""
+    """A log formatter whose messages never carry a control character from a log's content.
 
-    def format(self, record: logging.LogRecord) -> str:
-        return plain(super().format(record))
+    A traceback that follows is made plain line by line, so it keeps its own line breaks (its
+    exception messages may quote log content too).
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return plain(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return "\n".join(plain(line) for line in super().formatException(ei).split("\n"))

@@ -149,3 +149,24 @@ def test_errors_on_stderr_never_carry_escape_sequences_from_logs(tmp_path, capsy
     assert "\x07" not in err
     assert "known: m␛]0;pwned␇" in err
     assert "bad␛[31m.jsonl:1: not_json" in err
+
+
+def test_log_lines_escape_log_content_but_keep_traceback_lines():
+    import io
+    import logging
+
+    from neural_tui.safe_text import PlainFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(PlainFormatter("%(message)s"))
+    log = logging.getLogger("test.plain")
+    log.addHandler(handler)
+    try:
+        raise OSError("cannot read bad\x1b]0;x\x07.jsonl")
+    except OSError as exc:
+        log.error("source %s failed", "m\x1b[31m", exc_info=exc)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "source m␛[31m failed"
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == "OSError: cannot read bad␛]0;x␇.jsonl"
