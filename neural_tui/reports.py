@@ -232,13 +232,16 @@ def print_drift(
             console.print("no model has any record in storage", markup=False)
         for key, result in results:
             _print_model_drift(console, key, result)
-    if fail_on_drift:
-        undecided = [f"{name} {version} ({result.waiting or 'no drift report'})"
-                     for (name, version), result in results if result.drift is None]
-        if undecided or not results:
-            raise UsageError("--fail-on-drift: no drift verdict for "
-                             + ("; ".join(undecided) or "any model: storage has no record"))
-    return EXIT_DRIFT if fail_on_drift and drifted else EXIT_OK
+    if not fail_on_drift:
+        return EXIT_OK
+    if drifted:
+        return EXIT_DRIFT
+    undecided = [f"{name} {version} ({result.waiting or 'no drift report'})"
+                 for (name, version), result in results if result.drift is None]
+    if undecided or not results:
+        raise UsageError("--fail-on-drift: no drift verdict for "
+                         + ("; ".join(undecided) or "any model: storage has no record"))
+    return EXIT_OK
 
 
 def _has_drift(result: ModelAnalysis) -> bool:

@@ -174,14 +174,15 @@ def test_models_past_the_limit_are_skipped_and_counted_not_tracked(tmp_path):
     settings = replace(fast_settings(tmp_path),
                        runtime=RuntimeSettings(cadence_seconds=0.01, max_models=2))
     runtime = Runtime(settings, [])
-    for name in ("a", "b", "c", "d"):
+    for name in ("a", "b", "c", "d", "c"):
         runtime.ingest(IngestBatch(make_batch([T0] * 3, model=name)))
     snapshot = runtime.build_snapshot()
     assert [m.name for m in snapshot.models] == ["a", "b"]
     assert snapshot.ingest.records_total == 6
-    assert snapshot.ingest.errors_total == {"too_many_models": 6}
-    assert len(snapshot.ingest.last_messages) == 1
-    assert "raise [runtime] max_models" in snapshot.ingest.last_messages[0]
+    assert snapshot.ingest.errors_total == {"too_many_models": 9}
+    messages = snapshot.ingest.last_messages
+    assert [m.split(" version")[0] for m in messages] == ["model 'c'", "model 'd'"]
+    assert all("raise [runtime] max_models" in m for m in messages)
 
 
 class FailingOnceSource:

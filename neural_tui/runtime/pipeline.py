@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MESSAGES_KEPT = 20
 RESTART_FIRST_PAUSE_SECONDS = 1.0
 RESTART_LAST_PAUSE_SECONDS = 30.0
+REFUSED_MODELS_NAMED = 20
+"""Refused (model, version) pairs named in a warning each; the rest are only counted."""
 TOO_MANY_MODELS = "too_many_models"
 """Ingest error reason for the rows of (model, version) pairs past `[runtime] max_models`."""
 
@@ -70,7 +72,7 @@ class Runtime:
         self._latest = Snapshot.empty()
         self._listeners: list[SnapshotListener] = []
         self._paused = False
-        self._refused_models = False
+        self._refused_models: set[tuple[str, str]] = set()
 
     @property
     def latest(self) -> Snapshot:
@@ -105,12 +107,15 @@ class Runtime:
     async def _supervised(self, what: str, start: Callable[[], Awaitable[None]]) -> None:
         pause = RESTART_FIRST_PAUSE_SECONDS
         while True:
+            started = time.monotonic()
             try:
                 await start()
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if time.monotonic() - started > RESTART_LAST_PAUSE_SECONDS:
+                    pause = RESTART_FIRST_PAUSE_SECONDS
                 message = f"{what} failed, restarting in {pause:g} s: {exc!r}"
                 log.error("%s", message, exc_info=exc)
                 self.messages.append(message)
@@ -148,12 +153,13 @@ class Runtime:
             return state
         self.records_total -= rows
         self.skipped[TOO_MANY_MODELS] += rows
-        if not self._refused_models:
+        refused = self._refused_models
+        if (name, version) not in refused and len(refused) < REFUSED_MODELS_NAMED:
+            refused.add((name, version))
             message = (f"model {name!r} version {version!r}: not tracked, {limit} models "
                        "already are (raise [runtime] max_models)")
             log.warning("%s", message)
             self.messages.append(message)
-        self._refused_models = True
         return None
 
     def _by_model(self, records: RecordBatch) -> list[tuple[tuple[str, str], RecordBatch]]:
