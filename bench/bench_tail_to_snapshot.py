@@ -1,6 +1,6 @@
 """The whole read path: storage file → tail source → runtime state → published snapshot.
 
-    .venv/bin/python bench/bench_tail_to_snapshot.py [--records N] [--keep]
+    .venv/bin/python bench/bench_tail_to_snapshot.py [--records N] [--rounds N] [--keep]
 
 Times, in one process over the same seeded file of N records (default 1,000,000):
 
@@ -8,8 +8,10 @@ Times, in one process over the same seeded file of N records (default 1,000,000)
 - the path under test: `TailSource` batches ingested by `Runtime`, building a snapshot every
   100,000 records as the publisher would, and a last one at the end.
 
-Prints records/s for both, the ratio (target: at least 2.5x), and peak RSS after each phase.
-Memory must not grow with the file: run with `--records 250000` to compare.
+The two alternate for `--rounds` rounds (default 3) so that a burst of load on a shared machine
+hits both; each round's ratio is printed, and the best rate of each gives the headline ratio
+(target: at least 2.5x). Peak RSS is printed after each phase: memory must not grow with the
+file (run with `--records 250000` to compare).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def tail_to_snapshot(storage: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate baseline and path this many times; best of each counts")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     args = parser.parse_args()
 
@@ -60,9 +64,17 @@ def main() -> None:
     print(f"{path}: {path.stat().st_size / (1 << 20):,.0f} MiB, "
           f"peak RSS after writing {peak_rss_mib():.1f} MiB")
     try:
-        baseline = timed("json.loads loop (baseline)", lambda: json_loads_loop(path))
-        measured = timed("tail -> runtime -> snapshot", lambda: tail_to_snapshot(DATA))
-        print(f"ratio: {measured / baseline:.2f}x the json.loads loop (target >= 2.5x)")
+        rates = [
+            (timed("json.loads loop (baseline)", lambda: json_loads_loop(path)),
+             timed("tail -> runtime -> snapshot", lambda: tail_to_snapshot(DATA)))
+            for _ in range(args.rounds)
+        ]
+        ratios = ", ".join(f"{measured / baseline:.2f}x" for baseline, measured in rates)
+        baseline = max(rate for rate, _ in rates)
+        measured = max(rate for _, rate in rates)
+        print(f"rounds: {ratios}")
+        print(f"best of {args.rounds}: {measured:,.0f} against {baseline:,.0f} records/s: "
+              f"{measured / baseline:.2f}x the json.loads loop (target >= 2.5x)")
     finally:
         if not args.keep:
             shutil.rmtree(DATA, ignore_errors=True)
