@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any, Literal, get_args
@@ -718,24 +718,16 @@ def _judge(
         threshold=threshold,
         drifted=drifted,
         severity=severity,
-        n_reference=m.n_reference,
-        n_current=m.n_current,
         effect_size=effect,
-        ks_statistic=m.ks_statistic,
-        ks_p_value=m.ks_p_value,
-        psi=m.psi,
-        wasserstein=m.wasserstein,
-        wasserstein_normed=m.wasserstein_normed,
-        jensen_shannon=m.jensen_shannon,
-        chi2_statistic=m.chi2_statistic,
-        chi2_p_value=m.chi2_p_value,
-        z_statistic=m.z_statistic,
-        z_p_value=m.z_p_value,
-        bins=m.bins,
-        reference_shares=m.reference_shares,
-        current_shares=m.current_shares,
         reason=reason,
+        **{name: getattr(m, name) for name in _REPORTED_MEASUREMENTS},
     )
+
+
+_REPORTED_MEASUREMENTS = tuple(
+    f.name for f in fields(_Measurement) if f.name in {g.name for g in fields(FeatureDrift)}
+)
+"""The measurements a `FeatureDrift` reports as they are, matched by name."""
 
 
 def _p_value_verdict(p_value: float, effect: float, settings: DriftSettings) -> tuple[bool, float]:
