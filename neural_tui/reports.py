@@ -18,6 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from neural_tui.config import HealthSettings, Settings
+from neural_tui.engines.drift import DriftReport
+from neural_tui.engines.quality import QualityReport
 from neural_tui.errors import UsageError
 from neural_tui.runtime.analysis import Analysis, ModelAnalysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
@@ -255,12 +257,7 @@ def _has_drift(result: ModelAnalysis) -> bool:
 
 
 def _drift_entry(key: ModelKey, result: ModelAnalysis) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": key[0], "version": key[1], "reference": result.reference,
-                             "waiting": result.waiting}
-    if result.drift is not None:
-        entry.update(result.drift.to_dict())
-    else:
-        entry["features"] = []
+    entry = _model_entry(key, result, result.drift)
     entry["scores"] = result.scores()
     return entry
 
@@ -318,12 +315,16 @@ def print_quality(
 
 
 def _quality_entry(key: ModelKey, result: ModelAnalysis) -> dict[str, Any]:
+    return _model_entry(key, result, result.quality)
+
+
+def _model_entry(
+    key: ModelKey, result: ModelAnalysis, report: DriftReport | QualityReport | None
+) -> dict[str, Any]:
+    """One model of `drift --json` or `quality --json`: who it is, then its report's own dict."""
     entry: dict[str, Any] = {"name": key[0], "version": key[1], "reference": result.reference,
                              "waiting": result.waiting}
-    if result.quality is not None:
-        entry.update(result.quality.to_dict())
-    else:
-        entry["features"] = []
+    entry.update(report.to_dict() if report is not None else {"features": []})
     return entry
 
 
