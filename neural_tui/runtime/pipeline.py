@@ -9,7 +9,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from neural_tui.runtime.analysis import Analysis, ModelAnalysis, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.snapshot import IngestStats, ModelSnapshot, Snapshot
-from neural_tui.runtime.state import ModelState, StateLimits
+from neural_tui.runtime.state import ModelState, RecentActivity, StateLimits
 
 log = logging.getLogger(__name__)
 
@@ -224,20 +224,13 @@ def _model_snapshot(
         labels_joined=state.labels_joined,
         last_record_at=state.last_record_at,
         window_seconds=window,
-        throughput_rps=recent.throughput_rps,
-        error_rate=recent.error_rate,
-        latency_p50_ms=recent.latency_p50_ms,
-        latency_p95_ms=recent.latency_p95_ms,
-        latency_p99_ms=recent.latency_p99_ms,
-        throughput_series=recent.throughput_series,
-        error_rate_series=recent.error_rate_series,
-        latency_p95_series=recent.latency_p95_series,
         drift=analysis.drift,
         quality=analysis.quality,
         performance=analysis.performance,
         feature_drift_history=analysis.feature_drift_history,
         drift_scores=analysis.scores(),
         analysis_waiting=analysis.waiting,
+        **{f.name: getattr(recent, f.name) for f in fields(RecentActivity)},
     )
 
 

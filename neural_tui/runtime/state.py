@@ -40,7 +40,8 @@ class StateLimits:
 
 @dataclass(frozen=True, slots=True)
 class RecentActivity:
-    """Figures over the last `window_seconds` and per-second series, computed at one instant."""
+    """Figures over the last `window_seconds` and per-second series, computed at one instant;
+    named as the `ModelSnapshot` fields they fill."""
 
     throughput_rps: float
     error_rate: float
