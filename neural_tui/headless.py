@@ -14,15 +14,20 @@ from neural_tui.errors import UsageError
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
+from neural_tui.storage_layout import require_storage
 
 log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings, *, demo: bool = False) -> int:
-    """Serve `/metrics` and `/healthz` until SIGINT or SIGTERM; returns the exit code."""
+    """Serve `/metrics` and `/healthz` until SIGINT or SIGTERM; returns the exit code.
+
+    A storage path that is missing or not a directory stops it at once (`UsageError`, exit 2).
+    """
     if demo:
         with tempfile.TemporaryDirectory(prefix="neural-tui-demo-") as tmp:
             return asyncio.run(_serve(settings, demo_storage=Path(tmp)))
+    require_storage(settings.storage.path)
     return asyncio.run(_serve(settings, demo_storage=None))
 
 

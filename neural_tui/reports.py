@@ -26,6 +26,7 @@ from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
 from neural_tui.sources.tail import TailSource
+from neural_tui.storage_layout import require_storage
 
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
@@ -51,8 +52,7 @@ def load_runtime(settings: Settings) -> Runtime:
     files says what it said yesterday; on live storage the newest record is about now.
     """
     storage = settings.storage.path
-    if not storage.is_dir():
-        raise UsageError(f"{storage}: storage directory does not exist")
+    require_storage(storage)
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     runtime = Runtime(settings, [source])
 

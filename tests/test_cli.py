@@ -100,6 +100,13 @@ def test_missing_storage_is_bad_input_with_one_line(tmp_path, capsys):
     assert "nope: storage directory does not exist" in err
 
 
+def test_a_storage_that_is_a_file_is_bad_input_with_one_line(tmp_path, capsys):
+    storage = tmp_path / "storage"
+    storage.write_text("a file\n")
+    assert main(["health", "--storage", str(storage)]) == 2
+    assert capsys.readouterr().err == f"neural-tui: {storage}: storage is not a directory\n"
+
+
 def test_unknown_model_is_bad_usage_naming_the_known_ones(tmp_path, capsys):
     write_storage(tmp_path, model="fraud")
     assert main(["status", "--storage", str(tmp_path), "--model", "frod"]) == 2

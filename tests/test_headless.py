@@ -149,6 +149,20 @@ def test_a_busy_port_is_one_line_and_exit_2(tmp_path):
     assert result.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda path: None, "storage directory does not exist"),
+    (lambda path: path.write_text("a file\n"), "storage is not a directory"),
+])
+def test_a_storage_that_is_not_a_directory_is_one_line_and_exit_2(tmp_path, make, words):
+    storage = tmp_path / "storage"
+    make(storage)
+    result = subprocess.run([NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
+                             "--port", str(free_port())], capture_output=True, text=True,
+                            timeout=15, check=False)
+    assert result.returncode == 2
+    assert result.stderr == f"neural-tui: {storage}: {words}\n"
+
+
 @pytest.mark.real_server
 def test_a_real_prometheus_scraping_headless_sees_the_same_total(headless, start_prometheus):
     _, url, _ = headless
