@@ -14,9 +14,12 @@ from neural_tui.errors import UsageError
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
-from neural_tui.storage_layout import require_storage
+from neural_tui.storage_layout import misplaced_records, require_storage
 
 log = logging.getLogger(__name__)
+
+LAYOUT_CHECK_SECONDS = 30.0
+"""How often the storage is looked at for misplaced records while none was read."""
 
 
 def serve(settings: Settings, *, demo: bool = False) -> int:
@@ -49,6 +52,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
 
         traffic = DemoTraffic(demo_storage)
         traffic.start()
+    layout_check = asyncio.create_task(_warn_if_misplaced(runtime, storage))
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -58,6 +62,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     except asyncio.CancelledError:
         log.info("stopping")
     finally:
+        layout_check.cancel()
         if traffic is not None:
             traffic.stop()
         server.stop()
@@ -65,3 +70,14 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)
     return 0
+
+
+async def _warn_if_misplaced(runtime: Runtime, storage: Path) -> None:
+    """Log once where the records likely are, if JSONL files sit one level off the folder
+    read while no record was read (see `neural_tui.storage_layout`)."""
+    while runtime.latest.ingest.records_total == 0:
+        misplaced = await asyncio.to_thread(misplaced_records, storage)
+        if misplaced is not None:
+            log.warning("%s", misplaced.describe())
+            return
+        await asyncio.sleep(LAYOUT_CHECK_SECONDS)

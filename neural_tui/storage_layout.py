@@ -54,11 +54,14 @@ class MisplacedRecords:
 
 
 def misplaced_records(storage: Path) -> MisplacedRecords | None:
-    """JSONL files one level off `<storage>/predictions/`, the folder holding the most of them.
+    """JSONL files one level off `<storage>/predictions/` while it holds none, the folder
+    holding the most of them.
 
     Looked at: `<storage>/`, `<storage>/predictions/*/` and `<storage>/*/predictions/`.
     """
     records = storage / RECORDS_FOLDER
+    if _jsonl_files(records):
+        return None
     candidates = [storage, *_subfolders(records)]
     candidates += [sub / RECORDS_FOLDER for sub in _subfolders(storage) if sub != records]
     counted = [(_jsonl_files(folder), folder) for folder in candidates]
