@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
-from realservers import LOOPBACK
+from realservers import LOOPBACK, free_port
 
 from neural_tui.metrics_server import MAX_CONNECTIONS, MetricsServer
 from neural_tui.runtime.snapshot import Snapshot
@@ -104,8 +108,11 @@ def test_requests_beyond_the_connection_cap_are_503_without_a_thread(blocking_se
     with ThreadPoolExecutor(MAX_CONNECTIONS) as clients:
         scrapes = [clients.submit(httpx.get, f"{server.url}/metrics", timeout=10)
                    for _ in range(MAX_CONNECTIONS)]
-        while server.busy_connections < MAX_CONNECTIONS:
+        for _ in range(1000):
+            if server.busy_connections == MAX_CONNECTIONS:
+                break
             threading.Event().wait(0.01)
+        assert server.busy_connections == MAX_CONNECTIONS
         refused = [httpx.get(f"{server.url}/metrics", timeout=5) for _ in range(extra)]
         threads_at_cap = threading.active_count() - MAX_CONNECTIONS
         release.set()
@@ -115,3 +122,42 @@ def test_requests_beyond_the_connection_cap_are_503_without_a_thread(blocking_se
     assert all(r.headers["Retry-After"] for r in refused)
     assert [r.status_code for r in answered] == [200] * MAX_CONNECTIONS
     assert threads_at_cap <= threads_before + MAX_CONNECTIONS + 2
+
+
+def threads_of(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def test_the_headless_process_answers_a_scrape_among_half_sent_requests(tmp_path):
+    (tmp_path / "predictions").mkdir()
+    (tmp_path / "predictions" / "a.jsonl").write_text(
+        '{"timestamp": 1700000000, "prediction_id": "p1", "input_features": {"x": 1},'
+        ' "prediction": 0, "latency_ms": 5}\n')
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("neural-tui")), "--serve-metrics", "--storage",
+         str(tmp_path), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            assert process.poll() is None
+            time.sleep(0.1)
+        threads_before = threads_of(process.pid)
+        with half_sent_requests(port, HALF_OPEN):
+            response = httpx.get(f"{url}/metrics", timeout=5)
+            threads_during = threads_of(process.pid)
+        assert response.status_code == 200
+        assert b"neural_ingest_records_total" in response.content
+        assert threads_during <= threads_before + MAX_CONNECTIONS
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
