@@ -141,7 +141,9 @@ class _Dispatcher:
         self._stopping.set()
 
     def _accept(self, listener: socket.socket) -> None:
-        while True:
+        """Up to `MAX_WAITING` new connections per round, so a flood of them cannot starve
+        the reading and the closing of the others."""
+        for _ in range(MAX_WAITING):
             try:
                 connection, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -156,6 +158,8 @@ class _Dispatcher:
             self._selector.register(connection, selectors.EVENT_READ)
 
     def _read(self, connection: socket.socket) -> None:
+        if connection not in self._waiting:
+            return  # closed earlier in this round, to make room for a newer one
         try:
             data = connection.recv(8192)
         except (BlockingIOError, InterruptedError):

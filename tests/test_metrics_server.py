@@ -16,7 +16,7 @@ import httpx
 import pytest
 from realservers import LOOPBACK, free_port
 
-from neural_tui.metrics_server import MAX_CONNECTIONS, MetricsServer
+from neural_tui.metrics_server import MAX_CONNECTIONS, MAX_HEAD_BYTES, MetricsServer
 from neural_tui.runtime.snapshot import Snapshot
 
 HALF_OPEN = 500
@@ -83,6 +83,14 @@ def test_a_request_sent_one_byte_at_a_time_is_closed_at_the_read_deadline():
                     closed = True
                     break
             assert closed
+
+
+def test_a_request_head_longer_than_the_limit_is_closed_before_the_deadline():
+    with (MetricsServer(Snapshot.empty, read_timeout_seconds=30.0) as server,
+          socket.create_connection((LOOPBACK, server.port), timeout=5) as client):
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            client.sendall(b"GET /metrics HTTP/1.1\r\nX-Long: " + b"x" * MAX_HEAD_BYTES)
+        assert closed_by_peer(client)
 
 
 @pytest.fixture
