@@ -167,6 +167,7 @@ def test_the_example_config_loads_and_documents_the_defaults():
     assert settings.drift == defaults.drift
     assert settings.quality == defaults.quality
     assert settings.runtime == defaults.runtime
+    assert settings.health == defaults.health
 
 
 def test_the_example_config_documents_every_key():
