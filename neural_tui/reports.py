@@ -209,36 +209,30 @@ def judge(
     return ModelHealth(model.name, model.version, tuple(checks))
 
 
-def _check(name: str, failed: bool, figure: str, limit: str) -> Check:
-    return Check(name, not failed, f"{figure} {'above' if failed else 'within'} {limit}")
+def _check(name: str, failed: bool, figure: str, limit: str, *, beyond: str = "above") -> Check:
+    return Check(name, not failed, f"{figure} {beyond if failed else 'within'} {limit}")
 
 
 def _analysis_checks(limits: HealthSettings, result: ModelAnalysis) -> list[Check]:
     checks = []
-    drift, quality, current = result.drift, result.quality, result.performance
+    drift, quality = result.drift, result.quality
     if limits.max_drifted_share is not None:
         limit = limits.max_drifted_share
-        if drift is None:
-            checks.append(Check("max_drifted_share", None,
-                                f"drifted share: {result.waiting or 'no drift report'}"))
-        else:
-            failed = drift.drifted_share > limit
-            checks.append(Check("max_drifted_share", not failed,
-                                f"drifted share {drift.drifted_share:.0%} "
-                                f"({len(drift.drifted_features)} of {len(drift.features)} "
-                                f"features) {'above' if failed else 'within'} {limit:.0%}"))
+        checks.append(
+            Check("max_drifted_share", None,
+                  f"drifted share: {result.waiting or 'no drift report'}") if drift is None else
+            _check("max_drifted_share", drift.drifted_share > limit,
+                   f"drifted share {drift.drifted_share:.0%} ({len(drift.drifted_features)} of "
+                   f"{len(drift.features)} features)", f"{limit:.0%}"))
     if limits.min_quality_score is not None:
         limit = limits.min_quality_score
-        if quality is None:
-            checks.append(Check("min_quality_score", None,
-                                f"quality score: {result.waiting or 'no quality report'}"))
-        else:
-            failed = quality.score < limit
-            checks.append(Check("min_quality_score", not failed,
-                                f"quality score {quality.score:.3f} "
-                                f"{'below' if failed else 'within'} {limit:g}"))
+        checks.append(
+            Check("min_quality_score", None,
+                  f"quality score: {result.waiting or 'no quality report'}") if quality is None
+            else _check("min_quality_score", quality.score < limit,
+                        f"quality score {quality.score:.3f}", f"{limit:g}", beyond="below"))
     if limits.min_accuracy is not None:
-        checks.append(_accuracy_check(limits.min_accuracy, current))
+        checks.append(_accuracy_check(limits.min_accuracy, result.performance))
     return checks
 
 
@@ -250,9 +244,9 @@ def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
     if not current.reliable:
         return Check("min_accuracy", None, f"accuracy: {current.n_labelled} of "
                      f"{current.min_labels} labelled predictions needed")
-    failed = current.accuracy < limit
-    return Check("min_accuracy", not failed, f"accuracy {current.accuracy:.2%} over "
-                 f"{current.n_labelled} labels {'below' if failed else 'within'} {limit:.2%}")
+    return _check("min_accuracy", current.accuracy < limit,
+                  f"accuracy {current.accuracy:.2%} over {current.n_labelled} labels",
+                  f"{limit:.2%}", beyond="below")
 
 
 def _needs_analysis(limits: HealthSettings) -> bool:
