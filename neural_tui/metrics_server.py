@@ -61,15 +61,11 @@ class MetricsServerBindError(OSError):
     """The server could not listen on the requested address (usually: port already in use)."""
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """No access log on stderr: a scrape every few seconds would drown the real messages."""
+class _RequestHandler(WSGIRequestHandler):
+    """Handles one request whose head was already read off the socket by the dispatcher.
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _RequestHandler(_QuietRequestHandler):
-    """Handles one request whose head was already read off the socket by the dispatcher."""
+    No access log on stderr: a scrape every few seconds would drown the real messages.
+    """
 
     def __init__(self, request: socket.socket, client_address: Any, server: WSGIServer,
                  head: bytes) -> None:
@@ -79,6 +75,9 @@ class _RequestHandler(_QuietRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile = io.BufferedReader(_Prefixed(self._head, self.rfile))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 class _Prefixed(io.RawIOBase):
@@ -287,7 +286,6 @@ class MetricsServer:
                 self._requested_port,
                 self._application,
                 server_class=_server_class_for(self.host, self._requested_port),
-                handler_class=_QuietRequestHandler,
             )
         except OSError as error:
             raise MetricsServerBindError(
