@@ -15,7 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from neural_tui import __version__
-from neural_tui.config import ConfigError, Settings, StorageSettings, find_config, load_settings
+from neural_tui.config import (
+    BOUNDS,
+    ConfigError,
+    Settings,
+    StorageSettings,
+    find_config,
+    load_settings,
+)
 from neural_tui.errors import UsageError
 from neural_tui.safe_text import PlainFormatter, plain
 
@@ -118,10 +125,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         settings = replace(settings, storage=StorageSettings(path=args.storage))
     window = getattr(args, "window", None)
     if window is not None:
-        if window <= 0:
-            raise UsageError(f"--window {window}: must be greater than 0")
+        _check_option("--window", "drift.window", window)
         settings = replace(settings, drift=replace(settings.drift, window=window))
     host, port = getattr(args, "host", None), getattr(args, "port", None)
+    if port is not None:
+        _check_option("--port", "server.port", port)
     if host is not None or port is not None:
         server = replace(settings.server, **{k: v for k, v in (("host", host), ("port", port))
                                              if v is not None})
@@ -129,10 +137,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _check_option(flag: str, key: str, value: float) -> None:
+    """A numeric option obeys the bound of the config key it overrides."""
+    bound = BOUNDS[key]
+    if not bound.accepts(value):
+        raise UsageError(f"{flag} {value}: must be {bound.describe()}")
+
+
 def _run_main(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if args.port is not None and not 0 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port}: must be between 0 and 65535")
     if args.serve_metrics:
         from neural_tui.headless import serve
 

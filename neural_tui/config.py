@@ -9,11 +9,11 @@ values at all).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
 import types
-from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -134,11 +134,18 @@ class QualityConfig:
 
 @dataclass(frozen=True, slots=True)
 class HealthSettings:
-    """Thresholds of `neural-tui health`; an unset limit is not checked."""
+    """Thresholds of `neural-tui health`; an unset limit is not checked.
+
+    The drift, quality and accuracy limits are checked only once the model has a verdict
+    (a reference, enough labels); until then `health` says what it is waiting for.
+    """
 
     max_error_rate: float = 0.05
     max_latency_p95_ms: float | None = None
     max_silence_seconds: float | None = None
+    max_drifted_share: float | None = 0.5
+    min_quality_score: float | None = 0.7
+    min_accuracy: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,42 +171,83 @@ class Settings:
         return next((m for m in self.models if m.name == name), None)
 
 
-def _positive(value: float) -> bool:
-    return value > 0
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The accepted range of one numeric setting: `low` to `high`, each end included unless
+    marked open. Every number a user can set has one, so no value can exhaust memory or time."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def accepts(self, value: float) -> bool:
+        above_low = value > self.low if self.low_open else value >= self.low
+        below_high = value < self.high if self.high_open else value <= self.high
+        return above_low and below_high
+
+    def describe(self) -> str:
+        """The range in words, as errors and `config.example.toml` state it."""
+        low, high = _number(self.low), _number(self.high)
+        if self.low_open and self.high_open:
+            return f"between {low} and {high} (both excluded)"
+        if self.low_open:
+            return f"greater than {low} and at most {high}"
+        return f"between {low} and {high}"
 
 
-def _not_negative(value: float) -> bool:
-    return value >= 0
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
-_GREATER_THAN_0 = (_positive, "must be greater than 0")
-_AT_LEAST_0 = (_not_negative, "must be 0 or more")
-_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
-    "runtime.cadence_seconds": _GREATER_THAN_0,
-    "runtime.window_seconds": _GREATER_THAN_0,
-    "runtime.series_seconds": _GREATER_THAN_0,
-    "runtime.poll_interval_seconds": _GREATER_THAN_0,
-    "runtime.max_models": _GREATER_THAN_0,
-    "analysis.interval_seconds": _GREATER_THAN_0,
-    "analysis.every_records": _GREATER_THAN_0,
-    "drift.window": _GREATER_THAN_0,
-    "drift.reference_rows": _GREATER_THAN_0,
-    "drift.alpha": (lambda v: 0 < v < 1, "must be between 0 and 1 (both excluded)"),
-    "drift.psi_threshold": _GREATER_THAN_0,
-    "drift.wasserstein_threshold": _GREATER_THAN_0,
-    "drift.jensen_shannon_threshold": _GREATER_THAN_0,
-    "drift.min_effect_size": (lambda v: 0 <= v <= 1, "must be between 0 and 1"),
-    "drift.small_reference_rows": _AT_LEAST_0,
-    "drift.numeric_distinct_values": _AT_LEAST_0,
-    "drift.dataset_drift_share": (lambda v: 0 < v <= 1, "must be greater than 0 and at most 1"),
-    "drift.concept_delta": _AT_LEAST_0,
-    "drift.concept_threshold": _GREATER_THAN_0,
-    "quality.range_tolerance": _AT_LEAST_0,
-    "quality.mad_threshold": _GREATER_THAN_0,
-    "quality.iqr_factor": _GREATER_THAN_0,
-    **{f"quality.weights.{f.name}": _AT_LEAST_0 for f in fields(QualityWeightsConfig)},
+def _above_0(high: float) -> Bound:
+    return Bound(0, high, low_open=True)
+
+
+def _from_0(high: float) -> Bound:
+    return Bound(0, high)
+
+
+RING_SECONDS = 3600
+"""The per-second history a model keeps (`StateLimits.seconds`): no window or series can be
+longer than it."""
+MAX_ROWS = 100_000
+"""Most rows of a drift window or reference kept per model (each row holds its features)."""
+DAY_SECONDS = 86_400
+
+BOUNDS: dict[str, Bound] = {
+    "server.port": _from_0(65535),
+    "runtime.cadence_seconds": _above_0(60),
+    "runtime.window_seconds": _above_0(RING_SECONDS),
+    "runtime.series_seconds": _above_0(RING_SECONDS),
+    "runtime.poll_interval_seconds": _above_0(60),
+    "runtime.max_models": _above_0(1000),
+    "health.max_error_rate": _from_0(1),
+    "health.max_latency_p95_ms": _above_0(3_600_000),
+    "health.max_silence_seconds": _above_0(30 * DAY_SECONDS),
+    "health.max_drifted_share": _from_0(1),
+    "health.min_quality_score": _from_0(1),
+    "health.min_accuracy": _from_0(1),
+    "analysis.interval_seconds": _above_0(DAY_SECONDS),
+    "analysis.every_records": _above_0(10_000_000),
+    "drift.window": _above_0(MAX_ROWS),
+    "drift.reference_rows": _above_0(MAX_ROWS),
+    "drift.alpha": Bound(0, 1, low_open=True, high_open=True),
+    "drift.psi_threshold": _above_0(100),
+    "drift.wasserstein_threshold": _above_0(100),
+    "drift.jensen_shannon_threshold": _above_0(1),
+    "drift.min_effect_size": _from_0(1),
+    "drift.small_reference_rows": _from_0(MAX_ROWS),
+    "drift.numeric_distinct_values": _from_0(1000),
+    "drift.dataset_drift_share": _above_0(1),
+    "drift.concept_delta": _from_0(1),
+    "drift.concept_threshold": _above_0(1_000_000),
+    "quality.range_tolerance": _from_0(100),
+    "quality.mad_threshold": _above_0(1000),
+    "quality.iqr_factor": _above_0(1000),
+    **{f"quality.weights.{f.name}": _from_0(1000) for f in fields(QualityWeightsConfig)},
 }
-"""Bounds checked at load, each with the words of its error."""
+"""The range of every numeric key, checked at load (an unset optional key is not checked)."""
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -306,9 +354,13 @@ def _scalar(hint: Any, value: Any, where: _Where, base: Path) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise where.error(f"must be a number, got {_toml_type(value)}")
-        if value != value or value in (float("inf"), float("-inf")):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
             raise where.error("must be a finite number")
-        return float(value)
+        return number
     if hint in (str, Path, Secret):
         if not isinstance(value, str):
             raise where.error(f"must be a string, got {_toml_type(value)}")
@@ -337,17 +389,15 @@ def _toml_type(value: Any) -> str:
 
 
 def _check_ranges(settings: Settings, path: Path) -> None:
-    for key, (accepts, words) in _RANGES.items():
+    for key, bound in BOUNDS.items():
         value: Any = settings
         for name in key.split("."):
             value = getattr(value, name)
-        if not accepts(value):
-            raise ConfigError(f"{path}: key '{key}': {words}")
+        if value is not None and not bound.accepts(value):
+            raise ConfigError(f"{path}: key '{key}': must be {bound.describe()}")
     weights = settings.quality.weights
     if not any(getattr(weights, f.name) for f in fields(weights)):
         raise ConfigError(f"{path}: key 'quality.weights': must not all be 0")
-    if not 0 <= settings.server.port <= 65535:
-        raise ConfigError(f"{path}: key 'server.port': must be between 0 and 65535")
 
 
 def _check_models(settings: Settings, path: Path) -> None:

@@ -14,15 +14,23 @@ from neural_tui.errors import UsageError
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
+from neural_tui.storage_layout import misplaced_records, require_storage
 
 log = logging.getLogger(__name__)
 
+LAYOUT_CHECK_SECONDS = 30.0
+"""How often the storage is looked at for misplaced records while none was read."""
+
 
 def serve(settings: Settings, *, demo: bool = False) -> int:
-    """Serve `/metrics` and `/healthz` until SIGINT or SIGTERM; returns the exit code."""
+    """Serve `/metrics` and `/healthz` until SIGINT or SIGTERM; returns the exit code.
+
+    A storage path that is missing or not a directory stops it at once (`UsageError`, exit 2).
+    """
     if demo:
         with tempfile.TemporaryDirectory(prefix="neural-tui-demo-") as tmp:
             return asyncio.run(_serve(settings, demo_storage=Path(tmp)))
+    require_storage(settings.storage.path)
     return asyncio.run(_serve(settings, demo_storage=None))
 
 
@@ -44,6 +52,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
 
         traffic = DemoTraffic(demo_storage)
         traffic.start()
+    layout_check = asyncio.create_task(_warn_if_misplaced(runtime, storage))
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -53,6 +62,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     except asyncio.CancelledError:
         log.info("stopping")
     finally:
+        layout_check.cancel()
         if traffic is not None:
             traffic.stop()
         server.stop()
@@ -60,3 +70,14 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)
     return 0
+
+
+async def _warn_if_misplaced(runtime: Runtime, storage: Path) -> None:
+    """Log once where the records likely are, if JSONL files sit one level off the folder
+    read while no record was read (see `neural_tui.storage_layout`)."""
+    while runtime.latest.ingest.records_total == 0:
+        misplaced = await asyncio.to_thread(misplaced_records, storage)
+        if misplaced is not None:
+            log.warning("%s", misplaced.describe())
+            return
+        await asyncio.sleep(LAYOUT_CHECK_SECONDS)

@@ -1,48 +1,226 @@
 """The headless exporter's HTTP server: `/metrics` for Prometheus, `/healthz` for probes.
 
-It runs in a daemon thread beside the asyncio runtime, as prometheus-client's own
-`start_http_server` does, and reads only the latest immutable snapshot, so it needs no locks and
-never blocks the pipeline.
+It runs in daemon threads beside the asyncio runtime and reads only the latest immutable
+snapshot, so it needs no locks and never blocks the pipeline.
+
+No client can hold it open: one thread reads the request heads of every connection at once
+(non-blocking, with a selector), closing a connection whose head is not complete within
+`READ_TIMEOUT_SECONDS` of its arrival, and the oldest when more than `MAX_WAITING` are waiting.
+Only a complete request gets a thread, at most `MAX_CONNECTIONS` at once, each with a socket
+timeout of `READ_TIMEOUT_SECONDS` on every later read and write; a request beyond the cap is
+answered 503 at once. A thousand half-sent requests thus cost sockets, not threads, and a scrape
+that sends its request at once is still answered.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
-from prometheus_client.exposition import ThreadingWSGIServer
 
 from neural_tui.exporter import build_registry
 from neural_tui.runtime.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+log = logging.getLogger(__name__)
+
 DEFAULT_HOST = "127.0.0.1"
+READ_TIMEOUT_SECONDS = 5.0
+"""How long a client has to send its request head, and the socket timeout of every later read
+or write on its connection."""
+MAX_CONNECTIONS = 32
+"""Requests handled at once, each in its own thread; one more is answered 503 at once."""
+MAX_WAITING = 256
+"""Connections still sending their request head; when one more arrives, the oldest is closed."""
+MAX_HEAD_BYTES = 64 * 1024
+"""Longest request line and headers accepted; a longer head closes the connection."""
+_POLL_SECONDS = 0.1
+_BUSY_BODY = b"busy: too many requests at once, retry\n"
+_BUSY_RESPONSE = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+    + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY
+)
 
 
 class MetricsServerBindError(OSError):
     """The server could not listen on the requested address (usually: port already in use)."""
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """No access log on stderr: a scrape every few seconds would drown the real messages."""
+class _RequestHandler(WSGIRequestHandler):
+    """Handles one request whose head was already read off the socket by the dispatcher.
+
+    No access log on stderr: a scrape every few seconds would drown the real messages.
+    """
+
+    def __init__(self, request: socket.socket, client_address: Any, server: WSGIServer,
+                 head: bytes) -> None:
+        self._head = head
+        super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = io.BufferedReader(_Prefixed(self._head, self.rfile))
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-def _server_class_for(host: str, port: int) -> type[ThreadingWSGIServer]:
+class _Prefixed(io.RawIOBase):
+    """The bytes already read from a connection, then the rest of it."""
+
+    def __init__(self, head: bytes, rest: io.BufferedIOBase) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
+        target = memoryview(buffer).cast("B")
+        if not self._head:
+            return self._rest.readinto(target)
+        count = min(len(target), len(self._head))
+        target[:count] = self._head[:count]
+        self._head = self._head[count:]
+        return count
+
+    def close(self) -> None:
+        """Closes the socket's own reader too, or the socket would stay open behind it."""
+        self._rest.close()
+        super().close()
+
+
+class _Dispatcher:
+    """Reads request heads without a thread per connection; see the module docstring."""
+
+    def __init__(self, httpd: WSGIServer, read_timeout_seconds: float) -> None:
+        self._httpd = httpd
+        self._read_timeout = read_timeout_seconds
+        self._selector = selectors.DefaultSelector()
+        self._waiting: dict[socket.socket, tuple[float, bytearray]] = {}
+        """Connections still sending their head: deadline and bytes so far, oldest first."""
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.busy = 0
+        """Requests being handled now."""
+
+    def run(self) -> None:
+        listener = self._httpd.socket
+        listener.setblocking(False)
+        self._selector.register(listener, selectors.EVENT_READ)
+        try:
+            while not self._stopping.is_set():
+                for key, _ in self._selector.select(_POLL_SECONDS):
+                    if key.fileobj is listener:
+                        self._accept(listener)
+                    else:
+                        self._read(key.fileobj)  # type: ignore[arg-type]
+                self._expire(time.monotonic())
+        finally:
+            for connection in list(self._waiting):
+                self._drop(connection)
+            self._selector.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _accept(self, listener: socket.socket) -> None:
+        """Up to `MAX_WAITING` new connections per round, so a flood of them cannot starve
+        the reading and the closing of the others."""
+        for _ in range(MAX_WAITING):
+            try:
+                connection, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                log.warning("metrics server cannot accept a connection: %s", error.strerror)
+                return
+            if len(self._waiting) >= MAX_WAITING:
+                self._drop(next(iter(self._waiting)))
+            connection.setblocking(False)
+            self._waiting[connection] = (time.monotonic() + self._read_timeout, bytearray())
+            self._selector.register(connection, selectors.EVENT_READ)
+
+    def _read(self, connection: socket.socket) -> None:
+        if connection not in self._waiting:
+            return  # closed earlier in this round, to make room for a newer one
+        try:
+            data = connection.recv(8192)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(connection)
+            return
+        head = self._waiting[connection][1]
+        searched_from = max(len(head) - 3, 0)
+        head += data
+        if head.find(b"\r\n\r\n", searched_from) >= 0 or head.find(b"\n\n", searched_from) >= 0:
+            self._selector.unregister(connection)
+            del self._waiting[connection]
+            self._dispatch(connection, bytes(head))
+        elif len(head) > MAX_HEAD_BYTES:
+            self._drop(connection)
+
+    def _expire(self, now: float) -> None:
+        for connection, (deadline, _) in list(self._waiting.items()):
+            if deadline > now:
+                break
+            self._drop(connection)
+
+    def _drop(self, connection: socket.socket) -> None:
+        self._selector.unregister(connection)
+        del self._waiting[connection]
+        connection.close()
+
+    def _dispatch(self, connection: socket.socket, head: bytes) -> None:
+        with self._lock:
+            free = self.busy < MAX_CONNECTIONS
+            if free:
+                self.busy += 1
+        if not free:
+            with contextlib.suppress(OSError):
+                connection.send(_BUSY_RESPONSE)
+            connection.close()
+            return
+        connection.settimeout(self._read_timeout)
+        threading.Thread(target=self._handle, args=(connection, head),
+                         name="metrics-request", daemon=True).start()
+
+    def _handle(self, connection: socket.socket, head: bytes) -> None:
+        try:
+            _RequestHandler(connection, connection.getpeername(), self._httpd, head)
+        except Exception as error:  # a client that vanished or stalled costs its request only
+            log.debug("metrics request failed: %r", error)
+        finally:
+            self._httpd.shutdown_request(connection)
+            with self._lock:
+                self.busy -= 1
+
+
+def _server_class_for(host: str, port: int) -> type[WSGIServer]:
     """A server class bound to the address family of `host`, so IPv6 hosts work too."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
 
-    class _Server(ThreadingWSGIServer):
+    class _Server(WSGIServer):
         address_family = family
+        request_queue_size = 128
 
     return _Server
 
@@ -65,6 +243,7 @@ class MetricsServer:
         port: int = 0,
         stale_after_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
+        read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
     ) -> None:
         self.host = host
         self.registry: CollectorRegistry = build_registry(get_snapshot)
@@ -73,7 +252,9 @@ class MetricsServer:
         self._stale_after_seconds = stale_after_seconds
         self._clock = clock
         self._metrics_app = make_wsgi_app(self.registry)
-        self._httpd: ThreadingWSGIServer | None = None
+        self._read_timeout = read_timeout_seconds
+        self._httpd: WSGIServer | None = None
+        self._dispatcher: _Dispatcher | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -91,6 +272,11 @@ class MetricsServer:
     def url(self) -> str:
         return f"http://{self.address}"
 
+    @property
+    def busy_connections(self) -> int:
+        """Requests being handled right now (at most `MAX_CONNECTIONS`)."""
+        return self._dispatcher.busy if self._dispatcher is not None else 0
+
     def start(self) -> None:
         if self._httpd is not None:
             raise RuntimeError("MetricsServer is already running")
@@ -100,7 +286,6 @@ class MetricsServer:
                 self._requested_port,
                 self._application,
                 server_class=_server_class_for(self.host, self._requested_port),
-                handler_class=_QuietRequestHandler,
             )
         except OSError as error:
             raise MetricsServerBindError(
@@ -108,22 +293,21 @@ class MetricsServer:
                 f"cannot serve metrics on {self.host}:{self._requested_port}: {error.strerror}",
             ) from error
         self._httpd = httpd
+        self._dispatcher = _Dispatcher(httpd, self._read_timeout)
         self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"metrics-server-{self.port}",
-            daemon=True,
+            target=self._dispatcher.run, name=f"metrics-server-{self.port}", daemon=True,
         )
         self._thread.start()
 
     def stop(self) -> None:
         """Stop serving and close the listening socket, so the port is free on return."""
-        if self._httpd is None or self._thread is None:
+        if self._httpd is None or self._thread is None or self._dispatcher is None:
             return
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._dispatcher.stop()
         self._thread.join()
+        self._httpd.server_close()
         self._httpd = None
+        self._dispatcher = None
         self._thread = None
 
     def __enter__(self) -> MetricsServer:

@@ -19,17 +19,20 @@ from rich.text import Text
 
 from neural_tui.config import HealthSettings, Settings
 from neural_tui.engines.drift import DriftReport
+from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
 from neural_tui.errors import UsageError
 from neural_tui.runtime.analysis import Analysis, ModelAnalysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
-from neural_tui.safe_text import safe_text
+from neural_tui.safe_text import plain, safe_text
 from neural_tui.sources.tail import TailSource
+from neural_tui.storage_layout import misplaced_records, require_storage
 
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_DRIFT = 1
+EXIT_BAD_INPUT = 2
 
 
 PIPED_WIDTH = 160
@@ -51,8 +54,7 @@ def load_runtime(settings: Settings) -> Runtime:
     files says what it said yesterday; on live storage the newest record is about now.
     """
     storage = settings.storage.path
-    if not storage.is_dir():
-        raise UsageError(f"{storage}: storage directory does not exist")
+    require_storage(storage)
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     runtime = Runtime(settings, [source])
 
@@ -100,17 +102,36 @@ def model_status(model: ModelSnapshot) -> dict[str, Any]:
     }
 
 
+def storage_warnings(settings: Settings, records_total: int) -> list[str]:
+    """Why a storage that yielded no record likely holds them elsewhere (empty when it read
+    some, or when nothing suggests a misplaced folder)."""
+    if records_total:
+        return []
+    misplaced = misplaced_records(settings.storage.path)
+    return [misplaced.describe()] if misplaced is not None else []
+
+
+def finish(code: int, warnings: list[str]) -> int:
+    """`code`, or `EXIT_BAD_INPUT` after one stderr line per warning: records found where the
+    reader does not look are bad input, not an empty storage."""
+    for warning in warnings:
+        print(f"neural-tui: warning: {plain(warning)}", file=sys.stderr)
+    return EXIT_BAD_INPUT if warnings else code
+
+
 def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int:
     snapshot = load_runtime(settings).build_snapshot()
     models = select_models(snapshot, model)
+    warnings = storage_warnings(settings, snapshot.ingest.records_total)
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path),
             "records_total": snapshot.ingest.records_total,
             "skipped_lines": snapshot.ingest.errors_total,
             "models": [model_status(m) for m in models],
+            "warnings": warnings,
         }))
-        return EXIT_OK
+        return finish(EXIT_OK, warnings)
     title = safe_text(f"neural-tui status — {settings.storage.path}")
     title.end = "\n"
     table = Table(title=title, title_justify="left")
@@ -127,50 +148,136 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
     skipped = sum(snapshot.ingest.errors_total.values())
     console.print(f"{snapshot.ingest.records_total:,} records read, {skipped:,} lines skipped",
                   markup=False)
-    return EXIT_OK
+    return finish(EXIT_OK, warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One `[health]` limit judged for one model: `passed` is None while there is not enough
+    data for a verdict (no reference yet, too few labels), which never fails."""
+
+    name: str
+    passed: bool | None
+    detail: str
+
+    @property
+    def status(self) -> str:
+        return {True: "ok", False: "failed", None: "waiting"}[self.passed]
 
 
 @dataclass(frozen=True, slots=True)
 class ModelHealth:
     name: str
     version: str
-    problems: tuple[str, ...]
+    checks: tuple[Check, ...]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(c.detail for c in self.checks if c.passed is False)
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        return tuple(c.detail for c in self.checks if c.passed is None)
 
     @property
     def healthy(self) -> bool:
         return not self.problems
 
 
-def judge(model: ModelSnapshot, limits: HealthSettings, now: float) -> ModelHealth:
-    """The problems a model has against the `[health]` limits, worded for a person."""
-    problems = []
-    if model.error_rate > limits.max_error_rate:
-        problems.append(f"error rate {model.error_rate:.2%} above {limits.max_error_rate:.2%}")
+def judge(
+    model: ModelSnapshot, limits: HealthSettings, now: float, analysis: ModelAnalysis
+) -> ModelHealth:
+    """Every set `[health]` limit judged for `model`, worded for a person.
+
+    The drift, quality and accuracy limits are judged on `analysis` (the engines' run on this
+    model); where it holds no verdict yet, they wait.
+    """
+    checks = [_check("max_error_rate", model.error_rate > limits.max_error_rate,
+                     f"error rate {model.error_rate:.2%}", f"{limits.max_error_rate:.2%}")]
     p95 = model.latency_p95_ms
-    if limits.max_latency_p95_ms is not None and p95 is not None and (
-        p95 > limits.max_latency_p95_ms
-    ):
-        problems.append(f"p95 latency {p95:.1f} ms above {limits.max_latency_p95_ms:g} ms")
+    if limits.max_latency_p95_ms is not None:
+        checks.append(Check("max_latency_p95_ms", None, "p95 latency: no latency in the window")
+                      if p95 is None else
+                      _check("max_latency_p95_ms", p95 > limits.max_latency_p95_ms,
+                             f"p95 latency {p95:.1f} ms", f"{limits.max_latency_p95_ms:g} ms"))
     if limits.max_silence_seconds is not None:
         silent = now - model.last_record_at if model.last_record_at is not None else math.inf
-        if silent > limits.max_silence_seconds:
-            problems.append(f"no record for {silent:.0f} s (limit "
-                            f"{limits.max_silence_seconds:g} s)")
-    return ModelHealth(model.name, model.version, tuple(problems))
+        checks.append(Check("max_silence_seconds", not silent > limits.max_silence_seconds,
+                            f"no record for {silent:.0f} s (limit "
+                            f"{limits.max_silence_seconds:g} s)"))
+    checks += _analysis_checks(limits, analysis)
+    return ModelHealth(model.name, model.version, tuple(checks))
+
+
+def _check(name: str, failed: bool, figure: str, limit: str, *, beyond: str = "above") -> Check:
+    return Check(name, not failed, f"{figure} {beyond if failed else 'within'} {limit}")
+
+
+def _analysis_checks(limits: HealthSettings, result: ModelAnalysis) -> list[Check]:
+    checks = []
+    drift, quality = result.drift, result.quality
+    if limits.max_drifted_share is not None:
+        limit = limits.max_drifted_share
+        checks.append(
+            Check("max_drifted_share", None,
+                  f"drifted share: {result.waiting or 'no drift report'}") if drift is None else
+            _check("max_drifted_share", drift.drifted_share > limit,
+                   f"drifted share {drift.drifted_share:.0%} ({len(drift.drifted_features)} of "
+                   f"{len(drift.features)} features)", f"{limit:.0%}"))
+    if limits.min_quality_score is not None:
+        limit = limits.min_quality_score
+        checks.append(
+            Check("min_quality_score", None,
+                  f"quality score: {result.waiting or 'no quality report'}") if quality is None
+            else _check("min_quality_score", quality.score < limit,
+                        f"quality score {quality.score:.3f}", f"{limit:g}", beyond="below"))
+    if limits.min_accuracy is not None:
+        checks.append(_accuracy_check(limits.min_accuracy, result.performance))
+    return checks
+
+
+def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
+    if current is None:
+        return Check("min_accuracy", None, "accuracy: no labelled prediction yet")
+    if current.task != "classification" or current.accuracy is None:
+        return Check("min_accuracy", None, f"accuracy: not measured for a {current.task} model")
+    if not current.reliable:
+        return Check("min_accuracy", None, f"accuracy: {current.n_labelled} of "
+                     f"{current.min_labels} labelled predictions needed")
+    return _check("min_accuracy", current.accuracy < limit,
+                  f"accuracy {current.accuracy:.2%} over {current.n_labelled} labels",
+                  f"{limit:.2%}", beyond="below")
+
+
+def _needs_analysis(limits: HealthSettings) -> bool:
+    return any(limit is not None for limit in
+               (limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
 
 
 def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    snapshot = load_runtime(settings).build_snapshot()
+    runtime = load_runtime(settings)
+    snapshot = runtime.build_snapshot()
     models = select_models(snapshot, model)
-    verdicts = [judge(m, settings.health, time.time()) for m in models]
+    analyses: dict[ModelKey, ModelAnalysis] = {}
+    if _needs_analysis(settings.health):
+        keys = [(m.name, m.version) for m in models]
+        analyses = dict(analyse_models(settings, runtime, keys, reference=None))
+    verdicts = [judge(m, settings.health, time.time(),
+                      analyses.get((m.name, m.version), ModelAnalysis()))
+                for m in models]
     problems = [] if verdicts else ["no model has any record in storage"]
     healthy = bool(verdicts) and all(v.healthy for v in verdicts)
+    warnings = storage_warnings(settings, snapshot.ingest.records_total)
     if as_json:
         print(json.dumps({
             "healthy": healthy,
             "problems": problems,
+            "warnings": warnings,
             "models": [{"name": v.name, "version": v.version, "healthy": v.healthy,
-                        "problems": list(v.problems)} for v in verdicts],
+                        "problems": list(v.problems), "waiting": list(v.waiting),
+                        "checks": [{"check": c.name, "status": c.status, "detail": c.detail}
+                                   for c in v.checks]}
+                       for v in verdicts],
         }))
     else:
         console = report_console()
@@ -181,9 +288,13 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
                          style="green" if v.healthy else "bold red")
             label.append(safe_text(f"{v.name} {v.version}"))
             if v.problems:
-                label.append(safe_text(": " + "; ".join(v.problems)))
+                label.append(safe_text(": " + "; ".join(
+                    f"{c.name}: {c.detail}" for c in v.checks if c.passed is False)))
+            if v.waiting:
+                label.append(safe_text(" (waiting: " + "; ".join(v.waiting) + ")",
+                                       style="dim"))
             console.print(label)
-    return EXIT_OK if healthy else EXIT_UNHEALTHY
+    return finish(EXIT_OK if healthy else EXIT_UNHEALTHY, warnings)
 
 
 def _ms(value: float | None) -> str:
@@ -192,18 +303,27 @@ def _ms(value: float | None) -> str:
 
 def analyse_storage(
     settings: Settings, *, model: str | None, reference: Path | None
-) -> list[tuple[ModelKey, ModelAnalysis]]:
-    """Read storage once and run every engine on each selected model, in this thread.
-
-    Reference files are read before any engine runs, so a bad one stops the command (exit 2)
-    with one line naming it.
-    """
+) -> tuple[list[tuple[ModelKey, ModelAnalysis]], list[str]]:
+    """Read storage once and run every engine on each selected model, in this thread; with
+    the storage's warnings."""
     runtime = load_runtime(settings)
     keys = sorted(runtime.states)
     if model is not None:
         if not any(name == model for name, _ in keys):
             raise _unknown_model(model, (name for name, _ in keys))
         keys = [key for key in keys if key[0] == model]
+    warnings = storage_warnings(settings, runtime.build_snapshot().ingest.records_total)
+    return analyse_models(settings, runtime, keys, reference=reference), warnings
+
+
+def analyse_models(
+    settings: Settings, runtime: Runtime, keys: list[ModelKey], *, reference: Path | None
+) -> list[tuple[ModelKey, ModelAnalysis]]:
+    """Every engine run on each of `keys`, in this thread.
+
+    Reference files are read before any engine runs, so a bad one stops the command (exit 2)
+    with one line naming it.
+    """
     analysis = Analysis(settings, reference=reference)
     for name, _ in keys:
         path = analysis.reference_file(name)
@@ -220,13 +340,14 @@ def print_drift(
     reference: Path | None,
     fail_on_drift: bool,
 ) -> int:
-    results = analyse_storage(settings, model=model, reference=reference)
+    results, warnings = analyse_storage(settings, model=model, reference=reference)
     drifted = any(_has_drift(result) for _, result in results)
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path),
             "drift": drifted,
             "models": [_drift_entry(key, result) for key, result in results],
+            "warnings": warnings,
         }))
     else:
         console = report_console()
@@ -234,8 +355,8 @@ def print_drift(
             console.print("no model has any record in storage", markup=False)
         for key, result in results:
             _print_model_drift(console, key, result)
-    if not fail_on_drift:
-        return EXIT_OK
+    if warnings or not fail_on_drift:
+        return finish(EXIT_OK, warnings)
     if drifted:
         return EXIT_DRIFT
     undecided = [f"{name} {version} ({result.waiting or 'no drift report'})"
@@ -299,19 +420,20 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
 def print_quality(
     settings: Settings, *, model: str | None, as_json: bool, reference: Path | None
 ) -> int:
-    results = analyse_storage(settings, model=model, reference=reference)
+    results, warnings = analyse_storage(settings, model=model, reference=reference)
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path),
             "models": [_quality_entry(key, result) for key, result in results],
+            "warnings": warnings,
         }))
-        return EXIT_OK
+        return finish(EXIT_OK, warnings)
     console = report_console()
     if not results:
         console.print("no model has any record in storage", markup=False)
     for key, result in results:
         _print_model_quality(console, key, result)
-    return EXIT_OK
+    return finish(EXIT_OK, warnings)
 
 
 def _quality_entry(key: ModelKey, result: ModelAnalysis) -> dict[str, Any]:

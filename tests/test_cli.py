@@ -100,6 +100,13 @@ def test_missing_storage_is_bad_input_with_one_line(tmp_path, capsys):
     assert "nope: storage directory does not exist" in err
 
 
+def test_a_storage_that_is_a_file_is_bad_input_with_one_line(tmp_path, capsys):
+    storage = tmp_path / "storage"
+    storage.write_text("a file\n")
+    assert main(["health", "--storage", str(storage)]) == 2
+    assert capsys.readouterr().err == f"neural-tui: {storage}: storage is not a directory\n"
+
+
 def test_unknown_model_is_bad_usage_naming_the_known_ones(tmp_path, capsys):
     write_storage(tmp_path, model="fraud")
     assert main(["status", "--storage", str(tmp_path), "--model", "frod"]) == 2
@@ -170,3 +177,21 @@ def test_log_lines_escape_log_content_but_keep_traceback_lines():
     assert lines[0] == "source m␛[31m failed"
     assert lines[1] == "Traceback (most recent call last):"
     assert lines[-1] == "OSError: cannot read bad␛]0;x␇.jsonl"
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["drift", "--window", "100001"], "--window 100001: must be greater than 0 and at most 100000"),
+    (["quality", "--window", "0"], "--window 0: must be greater than 0 and at most 100000"),
+    (["--serve-metrics", "--port", "65536"], "--port 65536: must be between 0 and 65535"),
+])
+def test_a_numeric_option_out_of_its_bound_is_exit_2_with_one_line(tmp_path, capsys, argv,
+                                                                    words):
+    write_storage(tmp_path, n=5)
+    assert main([*argv, "--storage", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"neural-tui: {words}\n"
+
+
+def test_the_largest_window_is_accepted(tmp_path, capsys):
+    write_storage(tmp_path, n=5)
+    assert main(["drift", "--window", "100000", "--storage", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"][0]["name"] == "fraud"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from scipy import stats
 
 from neural_tui import ModelMonitor
 from neural_tui.cli import main
+from neural_tui.runtime.analysis import MAX_REFERENCE_BYTES
 
 ISSUE_KEYS = {"name", "kind", "test", "statistic", "p_value", "drifted"}
 NUMERIC_KEYS = {"ks_statistic", "ks_p_value", "psi", "wasserstein", "wasserstein_normed",
@@ -129,6 +131,33 @@ def test_a_bad_reference_file_exits_2_naming_it(tmp_path, capsys, content):
     assert code == 2
     assert err.startswith(f"neural-tui: {reference}: ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_fifo_or_a_device_as_reference_is_refused_at_once(tmp_path, kind):
+    write_storage(tmp_path / "data", shift=0.0, rows=20)
+    reference = Path("/dev/zero")
+    if kind == "fifo":
+        reference = tmp_path / "reference.jsonl"
+        os.mkfifo(reference)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("neural-tui")), "quality", "--reference",
+         str(reference), "--storage", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"neural-tui: {reference}: reference is not a regular file\n"
+
+
+def test_a_reference_file_over_the_size_limit_is_refused_unread(tmp_path, capsys):
+    write_storage(tmp_path / "data", shift=0.0, rows=20)
+    reference = tmp_path / "huge.jsonl"
+    with reference.open("wb") as sparse:
+        sparse.truncate(MAX_REFERENCE_BYTES + 1)
+    code = main(["drift", "--reference", str(reference), "--storage", str(tmp_path / "data")])
+    assert code == 2
+    assert capsys.readouterr().err == (f"neural-tui: {reference}: reference file is larger "
+                                       "than 64 MiB\n")
 
 
 def test_a_configured_bad_reference_exits_2_too(tmp_path, capsys):

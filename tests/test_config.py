@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
-from neural_tui.config import ConfigError, Secret, Settings, load_settings
+from neural_tui.cli import main
+from neural_tui.config import BOUNDS, ConfigError, Secret, Settings, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -50,6 +54,7 @@ name = "churn"
     ("[sever]\nport = 1\n", "sever", "unknown key"),
     ("[server]\nport = '9000'\n", "server.port", "must be an integer"),
     ("[server]\nport = 70000\n", "server.port", "between 0 and 65535"),
+    ("[runtime]\nwindow_seconds = 1" + "0" * 400 + "\n", "runtime.window_seconds", "finite"),
     ("[server]\nport = true\n", "server.port", "must be an integer"),
     ("[runtime]\ncadence_seconds = 0\n", "runtime.cadence_seconds", "greater than 0"),
     ("[runtime]\ncadence_seconds = nan\n", "runtime.cadence_seconds", "finite"),
@@ -66,9 +71,9 @@ name = "churn"
     ("[drift]\nwindw = 10\n", "drift.windw", "unknown key"),
     ("[drift.tests]\namount = 't-test'\n", "drift.tests.amount", "must be one of"),
     ("[drift.kinds]\nzip = 'text'\n", "drift.kinds.zip", "must be one of"),
-    ("[quality]\nrange_tolerance = -0.1\n", "quality.range_tolerance", "0 or more"),
+    ("[quality]\nrange_tolerance = -0.1\n", "quality.range_tolerance", "between 0 and"),
     ("[quality]\noutlier_method = 'zscore'\n", "quality.outlier_method", "must be one of"),
-    ("[quality.weights]\nmissing = -1\n", "quality.weights.missing", "0 or more"),
+    ("[quality.weights]\nmissing = -1\n", "quality.weights.missing", "between 0 and"),
     ("[quality.weights]\nsyntax = 1\n", "quality.weights.syntax", "unknown key"),
     ("[quality.weights]\nmissing = 0\ntype_violations = 0\nout_of_range = 0\noutliers = 0\n"
      "new_categories = 0\nschema = 0\n", "quality.weights", "must not all be 0"),
@@ -162,13 +167,10 @@ def test_the_example_config_loads_and_documents_the_defaults():
     assert settings.drift == defaults.drift
     assert settings.quality == defaults.quality
     assert settings.runtime == defaults.runtime
+    assert settings.health == defaults.health
 
 
 def test_the_example_config_documents_every_key():
-    import re
-    from dataclasses import fields, is_dataclass
-    from typing import get_type_hints
-
     from neural_tui.config import ModelSettings
 
     text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
@@ -191,3 +193,113 @@ def test_the_example_config_documents_every_key():
                     for key in documented(spec.name, sections[spec.name])]
     assert undocumented == []
     assert [key for key in documented("models", ModelSettings)] == []
+
+
+UPPER_BOUNDS = [
+    # key, the largest accepted value, a value just above it
+    ("server.port", 65535, 65536),
+    ("runtime.cadence_seconds", 60, 60.5),
+    ("runtime.window_seconds", 3600, 1e12),
+    ("runtime.series_seconds", 3600, 1_000_000_000),
+    ("runtime.poll_interval_seconds", 60, 61),
+    ("runtime.max_models", 1000, 1001),
+    ("health.max_error_rate", 1, 1.01),
+    ("health.max_latency_p95_ms", 3_600_000, 3_600_001),
+    ("health.max_silence_seconds", 2_592_000, 2_592_001),
+    ("health.max_drifted_share", 1, 1.5),
+    ("health.min_quality_score", 1, 1.5),
+    ("health.min_accuracy", 1, 1.5),
+    ("analysis.interval_seconds", 86_400, 86_401),
+    ("analysis.every_records", 10_000_000, 10_000_001),
+    ("drift.window", 100_000, 100_001),
+    ("drift.reference_rows", 100_000, 100_001),
+    ("drift.alpha", 0.999, 1),
+    ("drift.psi_threshold", 100, 101),
+    ("drift.wasserstein_threshold", 100, 101),
+    ("drift.jensen_shannon_threshold", 1, 1.01),
+    ("drift.min_effect_size", 1, 1.01),
+    ("drift.small_reference_rows", 100_000, 100_001),
+    ("drift.numeric_distinct_values", 1000, 1001),
+    ("drift.dataset_drift_share", 1, 1.01),
+    ("drift.concept_delta", 1, 1.01),
+    ("drift.concept_threshold", 1_000_000, 1_000_001),
+    ("quality.range_tolerance", 100, 101),
+    ("quality.mad_threshold", 1000, 1001),
+    ("quality.iqr_factor", 1000, 1001),
+    *((f"quality.weights.{name}", 1000, 1001) for name in
+      ("missing", "type_violations", "out_of_range", "outliers", "new_categories", "schema")),
+]
+
+EXCLUDED_UPPER = {"drift.alpha": 1}
+"""Keys whose upper limit itself is refused: the error names the limit, not the highest value."""
+
+
+def numeric_keys(cls: type = Settings, prefix: str = "") -> list[str]:
+    """Every key of the config whose value is a number (optional or not)."""
+    keys = []
+    hints = get_type_hints(cls)
+    for spec in fields(cls):
+        hint = hints[spec.name]
+        if is_dataclass(hint):
+            keys += numeric_keys(hint, f"{prefix}{spec.name}.")  # type: ignore[arg-type]
+        elif hint in (int, float, float | None, int | None):
+            keys.append(f"{prefix}{spec.name}")
+    return keys
+
+
+def config_with(tmp_path: Path, key: str, value: float) -> Path:
+    section, name = key.rsplit(".", 1)
+    (tmp_path / "storage" / "predictions").mkdir(parents=True, exist_ok=True)
+    return write(tmp_path, f"[storage]\npath = 'storage'\n[{section}]\n{name} = {value!r}\n")
+
+
+def test_every_numeric_key_has_an_upper_bound():
+    assert sorted(numeric_keys()) == sorted(key for key, _, _ in UPPER_BOUNDS)
+    assert sorted(BOUNDS) == sorted(key for key, _, _ in UPPER_BOUNDS)
+
+
+@pytest.mark.parametrize(("key", "highest", "above"), UPPER_BOUNDS)
+def test_a_value_above_the_upper_bound_is_exit_2_with_one_line(tmp_path, capsys, key, highest,
+                                                                above):
+    path = config_with(tmp_path, key, above)
+    assert main(["status", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"neural-tui: {path}: key '{key}': must be ")
+    assert f" {EXCLUDED_UPPER.get(key, highest)}" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("key", "highest", "above"), UPPER_BOUNDS)
+def test_a_value_at_the_upper_bound_is_accepted(tmp_path, capsys, key, highest, above):
+    path = config_with(tmp_path, key, highest)
+    assert main(["status", "--config", str(path), "--json"]) == 0, capsys.readouterr().err
+
+
+def test_the_example_config_states_every_bound():
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    lines = example.read_text().splitlines()
+    section = ""
+    unstated = []
+    for index, line in enumerate(lines):
+        if header := re.match(r"^\[\[?([\w.]+)\]\]?$", line):
+            section = header.group(1)
+        key = re.match(r"^(?:# )?(\w+) = ", line)
+        if key is None or f"{section}.{key.group(1)}" not in BOUNDS:
+            continue
+        bound = BOUNDS[f"{section}.{key.group(1)}"]
+        if bound.describe().lower() not in comment_above(lines, index).lower():
+            unstated.append(f"{section}.{key.group(1)}")
+    assert unstated == []
+
+
+def comment_above(lines: list[str], index: int) -> str:
+    """The nearest block of prose comment lines above `lines[index]`, skipping key lines and
+    section headers between (so keys of one table can share a comment)."""
+    block: list[str] = []
+    for line in reversed(lines[:index]):
+        prose = line.startswith("#") and not re.match(r"^# \w+ = ", line)
+        if prose:
+            block.append(line)
+        elif block:
+            break
+    return " ".join(reversed(block))

@@ -149,6 +149,44 @@ def test_a_busy_port_is_one_line_and_exit_2(tmp_path):
     assert result.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda path: None, "storage directory does not exist"),
+    (lambda path: path.write_text("a file\n"), "storage is not a directory"),
+])
+def test_a_storage_that_is_not_a_directory_is_one_line_and_exit_2(tmp_path, make, words):
+    storage = tmp_path / "storage"
+    make(storage)
+    result = subprocess.run([NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
+                             "--port", str(free_port())], capture_output=True, text=True,
+                            timeout=15, check=False)
+    assert result.returncode == 2
+    assert result.stderr == f"neural-tui: {storage}: {words}\n"
+
+
+def test_records_one_level_down_are_logged_once_with_the_right_storage(tmp_path):
+    storage = tmp_path / "storage"
+    log_records(storage / "predictions", "fraud", 3)
+    port = free_port()
+    server = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
+                                       "--port", str(port)], tmp_path,
+                        f"http://{LOOPBACK}:{port}/healthz")
+    server.start()
+    try:
+        for _ in range(100):
+            if "use --storage" in server.log_path.read_text():
+                break
+            time.sleep(0.1)
+        log = server.log_path.read_text()
+    finally:
+        server.stop()
+    warnings = [line for line in log.splitlines() if "use --storage" in line]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(f"WARNING neural_tui.headless: {storage}: no record in "
+                                f"{storage}/predictions/, but 1 .jsonl file in "
+                                f"{storage}/predictions/predictions/: use --storage "
+                                f"{storage}/predictions")
+
+
 @pytest.mark.real_server
 def test_a_real_prometheus_scraping_headless_sees_the_same_total(headless, start_prometheus):
     _, url, _ = headless

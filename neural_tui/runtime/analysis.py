@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -139,16 +141,48 @@ class ReferenceRows:
     labelled: LabelledRows
 
 
-def read_reference_file(path: Path) -> ReferenceRows:
-    """Every prediction of a reference file, with its labels joined (inline or late lines)."""
+MAX_REFERENCE_BYTES = 64 << 20
+"""Largest reference file read (64 MiB, about 200,000 typical records; reading one that size
+peaks near 400 MB)."""
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, or `ReferenceFileError` naming it when it is not a regular file of
+    at most `limit` bytes (checked on the opened file, and again while reading)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ReferenceFileError(f"{path}: reference file not found") from None
-    except IsADirectoryError:
-        raise ReferenceFileError(f"{path}: reference is a directory, not a file") from None
     except OSError as exc:
         raise ReferenceFileError(f"{path}: cannot read reference file: {exc.strerror}") from None
+    too_big = ReferenceFileError(f"{path}: reference file is larger than {limit >> 20} MiB")
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise ReferenceFileError(f"{path}: reference is a directory, not a file")
+        if not stat.S_ISREG(status.st_mode):
+            raise ReferenceFileError(f"{path}: reference is not a regular file")
+        if status.st_size > limit:
+            raise too_big
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+    except OSError as exc:
+        raise ReferenceFileError(f"{path}: cannot read reference file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
+def read_reference_file(path: Path) -> ReferenceRows:
+    """Every prediction of a reference file, with its labels joined (inline or late lines).
+
+    Only a regular file of at most `MAX_REFERENCE_BYTES` is read; it is opened non-blocking, so
+    a FIFO or a device named as the reference is refused at once instead of hanging or
+    filling memory.
+    """
+    data = _read_regular_file(path, MAX_REFERENCE_BYTES)
     batch = decode_lines(data, source=str(path), first_line=1)
     records = batch.records
     rows = int(np.count_nonzero(~records.is_label & (records.input_features != None)))  # noqa: E711
