@@ -11,10 +11,13 @@ category unseen in the reference gets its own bin. A numeric feature whose refer
 distinct values also gets the categorical statistics over its values, and its Jensen-Shannon
 distance is over those.
 
-PSI: 10 bins whose inner edges are the reference's 10%, 20%, ..., 90% quantiles (numpy's
-default linear interpolation); bin k holds edge[k-1] <= v < edge[k], the two outer bins are
-open-ended, each bin's share is floored at 1e-4 (without renormalising), and
-PSI = sum of (cur - ref) * ln(cur / ref).
+PSI: up to 10 bins whose inner edges are the distinct values among the reference's 10%, 20%,
+..., 90% quantiles (numpy's default linear interpolation), so tied quantiles of an integer or
+few-valued feature merge and every bin is a real interval; bin k holds
+edge[k-1] <= v < edge[k] (a value exactly on an edge belongs to the bin that edge opens), the
+two outer bins are open-ended, each bin's share is floored at 1e-4 (without renormalising),
+and PSI = sum of (cur - ref) * ln(cur / ref). Bin labels print the edges with as many digits
+as it takes to tell neighbours apart.
 
 The deciding test of a feature (its `test`) is `feature_tests[name]` if given, else chosen as
 common practice does: a reference of at most `small_reference_rows` values gets KS for numeric
@@ -33,8 +36,10 @@ A p-value test therefore flags drift only when the effect size is also at least
 `min_effect_size`; being the same kind of figure for every kind, one threshold means the same
 for all.
 
-Missing values (None, NaN, +-inf, and non-numbers in a numeric feature) are left out of every
-test; the data-quality engine reports them.
+Missing values (None, NaN, +-inf, integers beyond float range, and non-numbers in a numeric
+feature) are left out of every test; the data-quality engine reports them. Finite values near
+the float limit (1e308) are kept; a statistic that overflows on them is reported as null and
+flags nothing.
 """
 
 from __future__ import annotations
@@ -49,7 +54,13 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from neural_tui.engines import two_sample
-from neural_tui.engines.columns import FeatureKind, infer_kind, to_categorical, to_numeric
+from neural_tui.engines.columns import (
+    FeatureKind,
+    infer_kind,
+    number_or_nan,
+    to_categorical,
+    to_numeric,
+)
 from neural_tui.engines.concept import ConceptDriftState
 from neural_tui.engines.multiple_testing import benjamini_hochberg, bonferroni
 
@@ -138,6 +149,8 @@ class NumericReference:
     """Reference statistics of the numeric features, one row per feature, computed once.
 
     `values` holds each feature's finite values sorted ascending, NaN-padded at the end.
+    `psi_edges` holds each feature's distinct inner PSI edges, padded with +inf (whose bins
+    stay empty on both sides and add nothing), of which the first `n_bins - 1` are real.
     """
 
     names: tuple[str, ...]
@@ -145,6 +158,7 @@ class NumericReference:
     counts: np.ndarray
     std: np.ndarray
     psi_edges: np.ndarray
+    n_bins: np.ndarray
     bin_shares: np.ndarray
     distinct: np.ndarray
 
@@ -394,9 +408,8 @@ def top_probabilities(probabilities: np.ndarray) -> np.ndarray:
 def _highest(probabilities: Any) -> float:
     if not isinstance(probabilities, Mapping):
         return math.nan
-    numbers = [v for v in probabilities.values()
-               if isinstance(v, int | float) and not isinstance(v, bool)]
-    return float(max(numbers)) if numbers else math.nan
+    numbers = [number_or_nan(v) for v in probabilities.values()]
+    return max((v for v in numbers if not math.isnan(v)), default=math.nan)
 
 
 _top_probability = np.frompyfunc(_highest, 1, 1)
@@ -505,12 +518,17 @@ def _numeric_reference(
     values.sort(axis=1)
     counts = np.count_nonzero(~np.isnan(values), axis=1)
     edges = np.full((len(names), PSI_QUANTILES.size), np.nan)
+    n_bins = np.zeros(len(names), dtype=np.int64)
     std = np.full(len(names), np.nan)
     for i in range(len(names)):
         if counts[i]:
             present = values[i, : counts[i]]
-            edges[i] = np.quantile(present, PSI_QUANTILES)
-            std[i] = present.std()
+            inner = np.unique(_quantiles(present))
+            edges[i] = np.inf
+            edges[i, : inner.size] = inner
+            n_bins[i] = inner.size + 1
+            with np.errstate(over="ignore", invalid="ignore"):
+                std[i] = present.std()
     changes = (values[:, 1:] != values[:, :-1]) & ~np.isnan(values[:, 1:])
     distinct = np.where(counts > 0, 1 + np.count_nonzero(changes, axis=1), 0)
     return NumericReference(
@@ -519,6 +537,7 @@ def _numeric_reference(
         counts=counts,
         std=std,
         psi_edges=edges,
+        n_bins=n_bins,
         bin_shares=two_sample.shares(_bin_counts(values, edges)),
         distinct=distinct,
     )
@@ -564,12 +583,14 @@ def _measure_numeric(
         window = np.empty((block.stop - block.start, n_current), dtype=np.float64)
         for row, name in enumerate(reference.names[block]):
             window[row] = _finite(current[name]) if name in current else np.nan
-        ks[block], wasserstein[block], _, current_counts[block] = (
-            two_sample.ks_and_wasserstein(reference.values[block], window)
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308: see the docstring
+            ks[block], wasserstein[block], _, current_counts[block] = (
+                two_sample.ks_and_wasserstein(reference.values[block], window)
+            )
         bin_counts[block] = _bin_counts(window, reference.psi_edges[block])
     ks_p = two_sample.ks_p_values(ks, reference.counts, current_counts)
-    normed = wasserstein / np.maximum(reference.std, STD_FLOOR)
+    with np.errstate(invalid="ignore"):
+        normed = wasserstein / np.maximum(reference.std, STD_FLOOR)
     current_shares = two_sample.shares(bin_counts)
     psi = two_sample.psi(reference.bin_shares, current_shares)
     js = two_sample.jensen_shannon(reference.bin_shares, current_shares)
@@ -577,8 +598,9 @@ def _measure_numeric(
         m = measured[name]
         m.n_reference = int(reference.counts[i])
         m.n_current = int(current_counts[i])
-        m.bins = _bin_labels(reference.psi_edges[i])
-        m.reference_shares = tuple(reference.bin_shares[i].tolist())
+        real = int(reference.n_bins[i])
+        m.bins = _bin_labels(reference.psi_edges[i, : real - 1]) if real else ()
+        m.reference_shares = tuple(reference.bin_shares[i, :real].tolist())
         if m.n_reference and m.n_current:
             m.ks_statistic = float(ks[i])
             m.ks_p_value = float(ks_p[i])
@@ -586,7 +608,7 @@ def _measure_numeric(
             m.wasserstein_normed = float(normed[i])
             m.psi = float(psi[i])
             m.jensen_shannon = float(js[i])
-            m.current_shares = tuple(current_shares[i].tolist())
+            m.current_shares = tuple(current_shares[i, :real].tolist())
 
 
 def _measure_categories(
@@ -703,7 +725,7 @@ def _judge(
         reason = "no current values"
     drifted = False
     severity = 0.0
-    if reason is None and statistic is not None:
+    if reason is None and statistic is not None and math.isfinite(statistic):
         if p_value is not None and effect is not None:
             drifted, severity = _p_value_verdict(p_value, effect, settings)
         else:
@@ -793,15 +815,34 @@ def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return cumulative[:, :-1] - cumulative[:, 1:]
 
 
+def _quantiles(present: np.ndarray) -> np.ndarray:
+    """The PSI quantiles of sorted finite values, without overflow near the float limit.
+
+    Interpolating between -1e308 and 1e308 overflows; halving is exact, so values that large
+    are interpolated at half scale and doubled back.
+    """
+    if max(-present[0], present[-1]) < np.finfo(np.float64).max / 2:
+        return np.quantile(present, PSI_QUANTILES)
+    return np.quantile(present / 2, PSI_QUANTILES) * 2
+
+
 def _bin_labels(edges: np.ndarray) -> tuple[str, ...]:
-    if np.isnan(edges).any():
-        return ()
-    text = [f"{edge:.4g}" for edge in edges.tolist()]
+    """Labels of the bins cut at strictly increasing `edges`, each edge spelled distinctly."""
+    text = _edge_texts(edges.tolist())
     return (
         f"(-inf, {text[0]})",
         *(f"[{low}, {high})" for low, high in pairwise(text)),
         f"[{text[-1]}, inf)",
     )
+
+
+def _edge_texts(edges: list[float]) -> list[str]:
+    """Edges with 4 significant digits, or more where neighbours would read the same."""
+    for digits in (4, 6, 9, 12, 15):
+        text = [f"{edge:.{digits}g}" for edge in edges]
+        if all(low != high for low, high in pairwise(text)):
+            return text
+    return [repr(edge) for edge in edges]
 
 
 def _aligned(
