@@ -36,6 +36,17 @@ A p-value test therefore flags drift only when the effect size is also at least
 `min_effect_size`; being the same kind of figure for every kind, one threshold means the same
 for all.
 
+New categories: a category never seen in the reference is a change the effect-size gate can
+hide (5% of a window in a category the reference never had moves only 0.05 of the mass). Every
+feature whose categories are counted (categorical and few-valued numeric features) therefore
+reports `new_category_share`, the share of its current values in categories the reference never
+had, and `new_category_p_value`, the chance that all of those values fall in the window if both
+samples came from one population: Fisher's exact test on the 2x2 table [[0, n_reference],
+[k, n_current - k]], one-sided, which is C(n_current, k) / C(n_reference + n_current, k). The
+feature drifts by new categories (`new_categories_drifted`) when that share is at least
+`new_category_share` (1% by default) and that p-value is below alpha; such a feature counts as
+drifted under every correction, whatever its deciding test says.
+
 Missing values (None, NaN, +-inf, integers beyond float range, and non-numbers in a numeric
 feature) are left out of every test; the data-quality engine reports them. Finite values near
 the float limit (1e308) are kept; a statistic that overflows on them is reported as null and
@@ -52,6 +63,7 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 import numpy as np
+from scipy import special
 
 from neural_tui.engines import two_sample
 from neural_tui.engines.columns import (
@@ -101,6 +113,7 @@ class DriftSettings:
     correction: Correction = "none"
     dataset_drift_share: float = 0.5
     min_effect_size: float = 0.05
+    new_category_share: float = 0.01
     feature_tests: Mapping[str, TestName] = field(default_factory=dict)
     feature_kinds: Mapping[str, FeatureKind] = field(default_factory=dict)
 
@@ -116,6 +129,10 @@ class DriftSettings:
             )
         if not 0 <= self.min_effect_size <= 1:
             raise ValueError(f"min_effect_size: must be in [0, 1], got {self.min_effect_size!r}")
+        if not 0 < self.new_category_share <= 1:
+            raise ValueError(
+                f"new_category_share: must be in (0, 1], got {self.new_category_share!r}"
+            )
         if self.correction not in CORRECTIONS:
             raise ValueError(
                 f"correction: unknown {self.correction!r} "
@@ -196,7 +213,9 @@ class FeatureDrift:
     plotted as a drift magnitude. `effect_size` is described in the module docstring. `severity`
     orders features: for distance tests statistic / threshold; for p-value tests the smaller of
     ln(p) / ln(alpha) and effect_size / min_effect_size. Severity >= 1 means drift before any
-    multiple-testing correction. `reason` says why no test ran (then `drifted` is False).
+    multiple-testing correction, or drift by new categories (see the module docstring), which
+    raises severity to at least the smaller of new_category_share / its threshold and
+    ln(new_category_p_value) / ln(alpha). `reason` says why no test ran (then `drifted` is False).
     """
 
     name: str
@@ -222,6 +241,9 @@ class FeatureDrift:
     chi2_p_value: float | None = None
     z_statistic: float | None = None
     z_p_value: float | None = None
+    new_category_share: float | None = None
+    new_category_p_value: float | None = None
+    new_categories_drifted: bool = False
     bins: tuple[str, ...] = ()
     reference_shares: tuple[float, ...] = ()
     current_shares: tuple[float, ...] = ()
@@ -240,8 +262,10 @@ class FeatureDrift:
             keys = ["chi2_statistic", "chi2_p_value", "psi", "jensen_shannon"]
         keys += [key for key in ("chi2_statistic", "chi2_p_value", "z_statistic", "z_p_value")
                  if key not in keys and getattr(self, key) is not None]
+        keys += ["new_category_share", "new_category_p_value"]
         keys += ["severity", "effect_size", "p_value_bonferroni", "p_value_bh"]
         out.update({key: _number(getattr(self, key)) for key in keys})
+        out["new_categories_drifted"] = self.new_categories_drifted
         out.update(
             n_reference=self.n_reference,
             n_current=self.n_current,
@@ -471,6 +495,8 @@ class _Measurement:
     z_statistic: float | None = None
     z_p_value: float | None = None
     total_variation: float | None = None
+    new_category_share: float | None = None
+    new_category_p_value: float | None = None
     n_categories: int = 0
     bins: tuple[str, ...] = ()
     reference_shares: tuple[float, ...] = ()
@@ -655,6 +681,10 @@ def _measure_categories(
             m.reference_shares = tuple(reference_shares[i, : len(bins)].tolist())
         if not (m.n_reference and m.n_current):
             continue
+        known = len(reference.categories[name].categories)
+        m.new_category_share, m.new_category_p_value = _new_categories(
+            m.n_reference, m.n_current, int(current_counts[i, known:].sum())
+        )
         m.chi2_statistic = float(chi2[i])
         m.chi2_p_value = float(chi2_p[i])
         m.total_variation = float(tv[i])
@@ -731,6 +761,12 @@ def _judge(
         else:
             drifted = statistic >= threshold
             severity = statistic / threshold
+    new_drifted = False
+    if reason is None and m.new_category_share is not None and m.new_category_p_value is not None:
+        new_drifted, new_severity = _new_category_verdict(
+            m.new_category_share, m.new_category_p_value, settings
+        )
+        severity = max(severity, new_severity)
     return FeatureDrift(
         name=name,
         kind=kind,
@@ -738,9 +774,10 @@ def _judge(
         statistic=statistic,
         p_value=p_value,
         threshold=threshold,
-        drifted=drifted,
+        drifted=drifted or new_drifted,
         severity=severity,
         effect_size=effect,
+        new_categories_drifted=new_drifted,
         reason=reason,
         **{name: getattr(m, name) for name in _REPORTED_MEASUREMENTS},
     )
@@ -759,6 +796,27 @@ def _p_value_verdict(p_value: float, effect: float, settings: DriftSettings) -> 
     return drifted, min(significance, size)
 
 
+def _new_categories(n_reference: int, n_current: int, new: int) -> tuple[float, float]:
+    """Share of the window in unseen categories, and Fisher's one-sided p-value that all `new`
+    values fall in the window: C(n_current, new) / C(n_reference + n_current, new)."""
+    if new == 0:
+        return 0.0, 1.0
+    total = n_reference + n_current
+    log_p = (
+        special.gammaln(n_current + 1) - special.gammaln(n_current - new + 1)
+        - special.gammaln(total + 1) + special.gammaln(total - new + 1)
+    )
+    return new / n_current, float(np.exp(log_p))
+
+
+def _new_category_verdict(
+    share: float, p_value: float, settings: DriftSettings
+) -> tuple[bool, float]:
+    significance = math.log(max(p_value, SMALLEST_P_VALUE)) / math.log(settings.alpha)
+    drifted = share >= settings.new_category_share and p_value < settings.alpha
+    return drifted, min(significance, share / settings.new_category_share)
+
+
 def _corrected(
     features: list[FeatureDrift], settings: DriftSettings
 ) -> tuple[list[FeatureDrift], Mapping[Correction, CorrectionOutcome]]:
@@ -771,10 +829,13 @@ def _corrected(
         "bonferroni": bonferroni(p_values),
         "bh": benjamini_hochberg(p_values),
     }
-    by_distance = {f.name for f in tested if f.p_value is None and f.drifted}
+    uncorrected = {
+        f.name for f in tested
+        if (f.p_value is None and f.drifted) or f.new_categories_drifted
+    }
     drifted: dict[Correction, set[str]] = {}
     for method, p in adjusted.items():
-        drifted[method] = by_distance | {
+        drifted[method] = uncorrected | {
             f.name
             for f, p_adjusted in zip(by_p, p.tolist(), strict=True)
             if p_adjusted < settings.alpha and (f.effect_size or 0.0) >= settings.min_effect_size
