@@ -1,9 +1,12 @@
 """Data drift: which inputs changed against a reference window, by how much, and does it matter.
 
-Per numeric feature: two-sample KS statistic and p-value (as `scipy.stats.ks_2samp` with its default
-method: exact up to 10,000 values a side, asymptotic beyond), PSI, Wasserstein-1 distance (as
-`scipy.stats.wasserstein_distance`) and the same divided by the reference's population standard
-deviation floored at 0.001, and the Jensen-Shannon distance (natural log) over the PSI bins. Per
+Per numeric feature: two-sample KS statistic and p-value (as `scipy.stats.ks_2samp` computes it:
+with its default method, exact up to 10,000 values a side and asymptotic beyond, where KS is the
+deciding test; with `method='asymp'` where another test decides, since the exact p-value for
+unequal sizes costs more than all the rest; `ks_p_value_method` says which), PSI,
+Wasserstein-1 distance (as `scipy.stats.wasserstein_distance`) and the same divided by the
+reference's population standard deviation floored at 0.001, and the Jensen-Shannon distance
+(natural log) over the PSI bins. Per
 categorical feature: chi-square on the 2xK reference-versus-current count table (as
 `scipy.stats.chi2_contingency`, Yates' correction included for two categories), a two-proportion
 z-test when there are exactly two categories, and PSI and Jensen-Shannon over the categories; every
@@ -78,6 +81,7 @@ from neural_tui.engines.multiple_testing import benjamini_hochberg, bonferroni
 
 TestName = Literal["ks", "chi2", "z", "psi", "wasserstein", "jensen_shannon"]
 Correction = Literal["none", "bonferroni", "bh"]
+KsMethod = Literal["exact", "asymp"]
 
 TESTS: tuple[TestName, ...] = get_args(TestName)
 CORRECTIONS: tuple[Correction, ...] = get_args(Correction)
@@ -176,6 +180,7 @@ class NumericReference:
     std: np.ndarray
     psi_edges: np.ndarray
     n_bins: np.ndarray
+    bin_labels: tuple[tuple[str, ...], ...]
     bin_shares: np.ndarray
     distinct: np.ndarray
 
@@ -233,6 +238,7 @@ class FeatureDrift:
     p_value_bh: float | None = None
     ks_statistic: float | None = None
     ks_p_value: float | None = None
+    ks_p_value_method: KsMethod | None = None
     psi: float | None = None
     wasserstein: float | None = None
     wasserstein_normed: float | None = None
@@ -266,6 +272,8 @@ class FeatureDrift:
         keys += ["severity", "effect_size", "p_value_bonferroni", "p_value_bh"]
         out.update({key: _number(getattr(self, key)) for key in keys})
         out["new_categories_drifted"] = self.new_categories_drifted
+        if self.kind == "numeric":
+            out["ks_p_value_method"] = self.ks_p_value_method
         out.update(
             n_reference=self.n_reference,
             n_current=self.n_current,
@@ -486,6 +494,7 @@ class _Measurement:
     n_current: int = 0
     ks_statistic: float | None = None
     ks_p_value: float | None = None
+    ks_p_value_method: KsMethod | None = None
     psi: float | None = None
     wasserstein: float | None = None
     wasserstein_normed: float | None = None
@@ -543,18 +552,13 @@ def _numeric_reference(
         values[i] = _finite(columns[name])
     values.sort(axis=1)
     counts = np.count_nonzero(~np.isnan(values), axis=1)
-    edges = np.full((len(names), PSI_QUANTILES.size), np.nan)
-    n_bins = np.zeros(len(names), dtype=np.int64)
+    edges, n_bins = _distinct_edges(_quantiles(values, counts))
     std = np.full(len(names), np.nan)
-    for i in range(len(names)):
-        if counts[i]:
-            present = values[i, : counts[i]]
-            inner = np.unique(_quantiles(present))
-            edges[i] = np.inf
-            edges[i, : inner.size] = inner
-            n_bins[i] = inner.size + 1
-            with np.errstate(over="ignore", invalid="ignore"):
-                std[i] = present.std()
+    full = counts == n_rows
+    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308 overflow
+        std[full] = values[full].std(axis=1)
+        for i in np.flatnonzero(~full & (counts > 0)).tolist():
+            std[i] = values[i, : counts[i]].std()
     changes = (values[:, 1:] != values[:, :-1]) & ~np.isnan(values[:, 1:])
     distinct = np.where(counts > 0, 1 + np.count_nonzero(changes, axis=1), 0)
     return NumericReference(
@@ -564,6 +568,10 @@ def _numeric_reference(
         std=std,
         psi_edges=edges,
         n_bins=n_bins,
+        bin_labels=tuple(
+            _bin_labels(edges[i, : bins - 1]) if bins else ()
+            for i, bins in enumerate(n_bins.tolist())
+        ),
         bin_shares=two_sample.shares(_bin_counts(values, edges)),
         distinct=distinct,
     )
@@ -576,11 +584,15 @@ def _measure(
     settings: DriftSettings,
 ) -> list[FeatureDrift]:
     measured = {name: _Measurement() for name in reference.kinds}
-    _measure_numeric(reference.numeric, current, n_current, measured)
+    tests = {
+        name: _deciding_test(name, kind, reference, settings)
+        for name, kind in reference.kinds.items()
+    }
+    ks_decides = np.array([tests[name] == "ks" for name in reference.numeric.names], dtype=bool)
+    _measure_numeric(reference.numeric, current, n_current, measured, ks_decides)
     _measure_categories(reference, current, n_current, measured)
     return [
-        _judge(name, kind, _deciding_test(name, kind, reference, settings), measured[name],
-               settings)
+        _judge(name, kind, tests[name], measured[name], settings)
         for name, kind in reference.kinds.items()
     ]
 
@@ -597,6 +609,7 @@ def _measure_numeric(
     current: Mapping[str, np.ndarray],
     n_current: int,
     measured: dict[str, _Measurement],
+    ks_decides: np.ndarray,
 ) -> None:
     n_features = len(reference.names)
     if n_features == 0:
@@ -611,10 +624,12 @@ def _measure_numeric(
             window[row] = _finite(current[name]) if name in current else np.nan
         with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308: see the docstring
             ks[block], wasserstein[block], _, current_counts[block] = (
-                two_sample.ks_and_wasserstein(reference.values[block], window)
+                two_sample.ks_and_wasserstein(
+                    reference.values[block], window, reference_sorted=True
+                )
             )
         bin_counts[block] = _bin_counts(window, reference.psi_edges[block])
-    ks_p = two_sample.ks_p_values(ks, reference.counts, current_counts)
+    ks_p, exact = two_sample.ks_p_values(ks, reference.counts, current_counts, ks_decides)
     with np.errstate(invalid="ignore"):
         normed = wasserstein / np.maximum(reference.std, STD_FLOOR)
     current_shares = two_sample.shares(bin_counts)
@@ -625,11 +640,12 @@ def _measure_numeric(
         m.n_reference = int(reference.counts[i])
         m.n_current = int(current_counts[i])
         real = int(reference.n_bins[i])
-        m.bins = _bin_labels(reference.psi_edges[i, : real - 1]) if real else ()
+        m.bins = reference.bin_labels[i]
         m.reference_shares = tuple(reference.bin_shares[i, :real].tolist())
         if m.n_reference and m.n_current:
             m.ks_statistic = float(ks[i])
             m.ks_p_value = float(ks_p[i])
+            m.ks_p_value_method = "exact" if exact[i] else "asymp"
             m.wasserstein = float(wasserstein[i])
             m.wasserstein_normed = float(normed[i])
             m.psi = float(psi[i])
@@ -876,15 +892,43 @@ def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return cumulative[:, :-1] - cumulative[:, 1:]
 
 
-def _quantiles(present: np.ndarray) -> np.ndarray:
-    """The PSI quantiles of sorted finite values, without overflow near the float limit.
+def _quantiles(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The PSI quantiles of each row's first `counts` values (sorted), NaN for an empty row.
 
-    Interpolating between -1e308 and 1e308 overflows; halving is exact, so values that large
-    are interpolated at half scale and doubled back.
+    numpy's default linear method, bit for bit, for all rows at once: position (c - 1) * q,
+    and between neighbours a and b at fraction t, a + (b - a) * t, or b - (b - a) * (1 - t)
+    when t >= 0.5. Interpolating between -1e308 and 1e308 overflows; halving is exact, so
+    rows with values that large are interpolated at half scale and doubled back.
     """
-    if max(-present[0], present[-1]) < np.finfo(np.float64).max / 2:
-        return np.quantile(present, PSI_QUANTILES)
-    return np.quantile(present / 2, PSI_QUANTILES) * 2
+    last = np.maximum(counts - 1, 0)[:, None]
+    position = last * PSI_QUANTILES[None, :]
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, last)
+    t = position - below
+    low = np.take_along_axis(values, below, axis=1)
+    high = np.take_along_axis(values, above, axis=1)
+    limit = np.finfo(np.float64).max / 2
+    huge = (np.abs(low) >= limit) | (np.abs(high) >= limit)
+    scale = np.where(huge.any(axis=1, keepdims=True), 0.5, 1.0)
+    low, high = low * scale, high * scale
+    span = high - low
+    quantiles = np.where(t >= 0.5, high - span * (1 - t), low + span * t) / scale
+    quantiles[counts == 0] = np.nan
+    return quantiles
+
+
+def _distinct_edges(quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's distinct quantiles ascending, padded with +inf, and its number of PSI bins.
+
+    A row of NaN (no reference value) stays NaN and has no bins.
+    """
+    ordered = np.sort(quantiles, axis=1)
+    repeated = np.zeros(ordered.shape, dtype=bool)
+    repeated[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    edges = np.sort(np.where(repeated, np.inf, ordered), axis=1)
+    empty = np.isnan(quantiles).all(axis=1)
+    n_bins = np.where(empty, 0, 1 + np.count_nonzero(~repeated, axis=1))
+    return edges, n_bins.astype(np.int64)
 
 
 def _bin_labels(edges: np.ndarray) -> tuple[str, ...]:
