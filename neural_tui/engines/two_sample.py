@@ -198,9 +198,9 @@ def _asymptotic_p_values(d: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndar
         & (steps < effective - 1)
         & ((d >= 0.5) | ((effective > 140) & (steps * d >= 2.2) & (steps * d < 370)))
     )
-    p = np.empty(d.shape)
+    p = np.full(d.shape, np.nan)  # an effective size of 0 (one value a side): scipy's NaN
     p[smirnov_tail] = 2 * _smirnov(effective[smirnov_tail], d[smirnov_tail])
-    rest = ~smirnov_tail
+    rest = ~smirnov_tail & (effective > 0)
     if rest.any():
         p[rest] = stats.kstwo.sf(d[rest], effective[rest])
     return p
