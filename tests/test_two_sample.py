@@ -198,3 +198,16 @@ def test_ks_p_values_say_which_rows_were_exact():
     ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(reference, current)
     _, exact = two_sample.ks_p_values(ks, n_ref, n_cur, np.array([True, False, True]))
     assert exact.tolist() == [True, False, False]
+
+
+def test_ks_p_value_falls_back_to_asymptotic_exactly_where_scipys_exact_sum_rounds_above_one():
+    # seven values a side, D = 1/7: scipy's exact sum comes out at 1 + 2e-16, so it warns and
+    # uses the asymptotic p-value; the engine must report the same p-value and say "asymp"
+    ref, cur = np.arange(7.0), np.arange(7.0) + 0.5
+    with pytest.warns(RuntimeWarning, match="Exact calculation unsuccessful"):
+        expected = stats.ks_2samp(ref, cur).pvalue
+    ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(ref[None, :], cur[None, :])
+    p, exact = two_sample.ks_p_values(ks, n_ref, n_cur)
+    assert not exact[0]
+    assert p[0] == pytest.approx(expected, rel=RTOL)
+    assert p[0] == pytest.approx(stats.ks_2samp(ref, cur, method="asymp").pvalue, rel=RTOL)

@@ -554,9 +554,10 @@ def _numeric_reference(
     counts = np.count_nonzero(~np.isnan(values), axis=1)
     edges, n_bins = _distinct_edges(_quantiles(values, counts))
     std = np.full(len(names), np.nan)
-    full = counts == n_rows
+    full = (counts == n_rows) & (counts > 0)
     with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308 overflow
-        std[full] = values[full].std(axis=1)
+        if full.any():
+            std[full] = values[full].std(axis=1)
         for i in np.flatnonzero(~full & (counts > 0)).tolist():
             std[i] = values[i, : counts[i]].std()
     changes = (values[:, 1:] != values[:, :-1]) & ~np.isnan(values[:, 1:])

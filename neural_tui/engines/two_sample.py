@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from scipy import special, stats
+from scipy.stats._stats_py import _compute_prob_outside_square
 from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
 
 EXACT_MAX_ROWS = 10_000
@@ -20,6 +21,8 @@ EXACT_MAX_ROWS = 10_000
 
 POOLED_TERMS = 1 << 21
 """Terms of the Smirnov sum evaluated at once: bounds that workspace to ~100 MB."""
+NEAR_ONE = 1 - 1e-9
+"""Equal-size p-values above this are checked against scipy's own sum (see `_exact_p_value`)."""
 PSI_SHARE_FLOOR = 1e-4
 """Smallest share a PSI bin may have: keeps ln(cur/ref) finite for a bin empty on one side."""
 
@@ -145,7 +148,9 @@ def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
     the band |x/n - y/m| < d (Hodges' inside method, in Viehmann's form for 1 - p; a private
     scipy function, so a scipy upgrade that moves it fails at import, not silently). Returns
     None for the p-value where that count fails numerically; scipy then falls back to the
-    asymptotic form with the snapped d, and so does the caller.
+    asymptotic form with the snapped d, and so does the caller. For equal sizes scipy's own sum
+    rounds above 1 only where the p-value is within `NEAR_ONE` of 1; there it is evaluated too
+    (a loop of about n steps) so that the fallback happens exactly where scipy's does.
     """
     gcd = math.gcd(n, m)
     lcm = (n // gcd) * m
@@ -154,7 +159,10 @@ def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
     if h == 0:
         return 1.0, snapped
     if n == m:
-        return _equal_size_tail(n, h), snapped
+        p = _equal_size_tail(n, h)
+        if p > NEAR_ONE and not 0.0 <= _compute_prob_outside_square(n, h) <= 1.0:
+            return None, snapped
+        return p, snapped
     p = float(_compute_outer_prob_inside_method(n, m, gcd, h))
     return (p if 0.0 <= p <= 1.0 else None), snapped
 
