@@ -164,3 +164,46 @@ def test_a_huge_integer_in_prediction_proba_does_not_stop_the_probability_matrix
     assert classes == ("a", "b")
     assert matrix is not None
     np.testing.assert_array_equal(matrix, [[np.inf, 0.5], [0.25, np.nan], [np.nan, np.nan]])
+
+
+def test_a_model_whose_records_carry_huge_integers_still_gets_every_report(tmp_path, caplog):
+    from neural_tui.config import (
+        AnalysisSettings,
+        DriftConfig,
+        RuntimeSettings,
+        Settings,
+        StorageSettings,
+    )
+    from neural_tui.runtime import analysis as analysis_module
+    from neural_tui.runtime.analysis import Analysis
+    from neural_tui.runtime.state import ModelState
+    from tests.batches import make_batch
+
+    settings = Settings(
+        storage=StorageSettings(tmp_path),
+        runtime=RuntimeSettings(cadence_seconds=0.01),
+        analysis=AnalysisSettings(interval_seconds=0.01, every_records=1),
+        drift=DriftConfig(window=200, reference_rows=200),
+    )
+    state = ModelState("m", "1", analysis_module.state_limits(settings))
+    rng = np.random.default_rng(5)
+    for start in (0, 200):
+        rows = [{"x": float(v), "v": HUGE if i % 50 == 0 else float(i)}
+                for i, v in enumerate(rng.normal(size=200))]
+        predictions = [HUGE if i % 40 == 0 else i % 2 for i in range(200)]
+        labels = [-HUGE if i % 30 == 0 else i % 2 for i in range(200)]
+        proba = [json.dumps({"0": HUGE if i % 20 == 0 else 0.4, "1": 0.6}).encode()
+                 for i in range(200)]
+        state.ingest(make_batch(
+            [1_700_000_000.0 + start + i for i in range(200)],
+            ids=[f"p{start + i}" for i in range(200)],
+            features=[json.dumps(row).encode() for row in rows],
+            predictions=predictions, ground_truth=labels, proba=proba,
+        ))
+    result = Analysis(settings).analyse_now(("m", "1"), state)
+    assert "failed" not in caplog.text
+    assert result.drift is not None and result.drift.feature("x") is not None
+    assert result.quality is not None
+    v = next(f for f in result.quality.features if f.name == "v")
+    assert v.out_of_range == 4
+    assert result.performance is not None and result.performance.n_labelled > 0
