@@ -412,3 +412,31 @@ def test_drift_detector_refuses_to_detect_before_a_reference():
         DriftDetector().detect_drift(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="2 feature names for 3 columns"):
         DriftDetector(feature_names=["a", "b"]).set_reference(np.zeros((4, 3)))
+
+
+def test_ks_p_value_is_exact_where_ks_decides_and_asymptotic_elsewhere_as_reported():
+    rng = np.random.default_rng(31)
+    small_ref, large_ref = rng.normal(size=800), rng.normal(size=5_000)
+    cur = rng.normal(0.1, 1, size=500)
+    settings = DriftSettings(feature_tests={"forced": "ks"})
+    padded = np.concatenate([small_ref, np.full(4_200, np.nan)])  # NaN is left out: 800 values
+    reference = build_reference({"small": padded, "large": large_ref, "forced": large_ref},
+                                settings)
+    report = detect(reference, {"small": cur, "large": cur, "forced": cur})
+    small, large, forced = (report.feature(n) for n in ("small", "large", "forced"))
+    assert (small.test, large.test, forced.test) == ("ks", "wasserstein", "ks")
+    assert small.ks_p_value_method == "exact"
+    assert small.ks_p_value == pytest.approx(
+        stats.ks_2samp(small_ref, cur, method="exact").pvalue, rel=RTOL
+    )
+    assert large.ks_p_value_method == "asymp"
+    assert large.ks_p_value == pytest.approx(
+        stats.ks_2samp(large_ref, cur, method="asymp").pvalue, rel=RTOL
+    )
+    assert forced.ks_p_value_method == "exact"
+    assert forced.ks_p_value == pytest.approx(
+        stats.ks_2samp(large_ref, cur, method="exact").pvalue, rel=RTOL
+    )
+    entries = {f["name"]: f for f in report.to_dict()["features"]}
+    assert entries["large"]["ks_p_value_method"] == "asymp"
+    assert entries["small"]["ks_p_value_method"] == "exact"

@@ -54,7 +54,7 @@ def test_rows_without_values_on_one_side_give_nan():
 def _ks_p_value(ref, cur):
     """The engine's p-value for one pair of samples, from its own statistic."""
     ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(ref[None, :], cur[None, :])
-    return two_sample.ks_p_values(ks, n_ref, n_cur)[0]
+    return two_sample.ks_p_values(ks, n_ref, n_cur)[0][0]
 
 
 @pytest.mark.parametrize("rounded", [False, True], ids=["continuous", "ties"])
@@ -95,7 +95,7 @@ def test_ks_p_values_of_features_with_different_sizes_in_one_call_are_each_scipy
         reference[i, :n] = rng.normal(size=n)
         current[i, :m] = rng.normal(0.2, 1, size=m)
     ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(reference, current)
-    p = two_sample.ks_p_values(ks, n_ref, n_cur)
+    p, _ = two_sample.ks_p_values(ks, n_ref, n_cur)
     for i, (n, m) in enumerate(sizes):
         expected = stats.ks_2samp(reference[i, :n], current[i, :m]).pvalue
         assert p[i] == pytest.approx(expected, rel=RTOL)
@@ -108,7 +108,7 @@ def test_ks_p_value_of_identical_samples_is_one():
 
 
 def test_ks_p_values_of_rows_without_values_are_nan():
-    p = two_sample.ks_p_values(np.array([np.nan, 0.5]), np.array([0, 10]), np.array([5, 0]))
+    p, _ = two_sample.ks_p_values(np.array([np.nan, 0.5]), np.array([0, 10]), np.array([5, 0]))
     assert np.isnan(p).all()
 
 
@@ -176,3 +176,38 @@ def test_two_proportion_z_squared_is_chi_square_without_yates():
 def test_total_variation_is_half_the_l1_distance():
     got = two_sample.total_variation(np.array([[0.5, 0.3, 0.2]]), np.array([[0.2, 0.3, 0.5]]))
     assert got[0] == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(("n", "m"), [(10_000, 1_000), (5_000, 500), (300, 300), (50, 80)])
+def test_ks_p_values_not_allowed_exact_are_scipys_asymptotic_ones(n, m):
+    rng = np.random.default_rng(17)
+    ref, cur = rng.normal(size=n), rng.normal(0.1, 1, size=m)
+    ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(ref[None, :], cur[None, :])
+    p, exact = two_sample.ks_p_values(ks, n_ref, n_cur, np.array([False]))
+    assert not exact[0]
+    expected = stats.ks_2samp(ref, cur, method="asymp").pvalue
+    assert p[0] == pytest.approx(expected, rel=RTOL)
+    assert expected != pytest.approx(stats.ks_2samp(ref, cur, method="exact").pvalue, rel=1e-9)
+
+
+def test_ks_p_values_say_which_rows_were_exact():
+    rng = np.random.default_rng(18)
+    reference = rng.normal(size=(3, 400))
+    reference[2, :] = np.nan
+    current = rng.normal(size=(3, 100))
+    ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(reference, current)
+    _, exact = two_sample.ks_p_values(ks, n_ref, n_cur, np.array([True, False, True]))
+    assert exact.tolist() == [True, False, False]
+
+
+def test_ks_p_value_falls_back_to_asymptotic_exactly_where_scipys_exact_sum_rounds_above_one():
+    # seven values a side, D = 1/7: scipy's exact sum comes out at 1 + 2e-16, so it warns and
+    # uses the asymptotic p-value; the engine must report the same p-value and say "asymp"
+    ref, cur = np.arange(7.0), np.arange(7.0) + 0.5
+    with pytest.warns(RuntimeWarning, match="Exact calculation unsuccessful"):
+        expected = stats.ks_2samp(ref, cur).pvalue
+    ks, _, n_ref, n_cur = two_sample.ks_and_wasserstein(ref[None, :], cur[None, :])
+    p, exact = two_sample.ks_p_values(ks, n_ref, n_cur)
+    assert not exact[0]
+    assert p[0] == pytest.approx(expected, rel=RTOL)
+    assert p[0] == pytest.approx(stats.ks_2samp(ref, cur, method="asymp").pvalue, rel=RTOL)

@@ -2,11 +2,18 @@
 
 Engines take `Mapping[str, np.ndarray]`: one array per feature, all of the same length. An array
 may be float (already numeric, NaN for missing) or object (raw JSON values: float, int, bool,
-str or None). The helpers here turn either into a numeric or categorical view in bulk.
+str, None, or a nested list or object). The helpers here turn either into a numeric or
+categorical view in bulk.
+
+Values come from logs and are untrusted, so no value can make a conversion raise: an integer
+beyond float range (JSON allows 400 digits) reads as +-inf with its sign, which every engine
+treats as it treats an infinite float, and `beyond_float` tells the two apart for data quality;
+a value whose text cannot be made (nested too deep, too many digits) gets a label naming its type.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -30,13 +37,61 @@ def numeric_mask(column: np.ndarray) -> np.ndarray:
 
 
 def to_numeric(column: np.ndarray) -> np.ndarray:
-    """Float64 view of a column: numbers kept (NaN and inf included), everything else NaN."""
+    """Float64 view of a column: numbers kept (NaN and inf included), everything else NaN.
+
+    An integer beyond float range becomes +-inf, so one 400-digit value cannot stop the rest.
+    """
     if column.dtype.kind in "fiu":
         return column.astype(np.float64, copy=False)
     out = np.full(column.shape[0], np.nan, dtype=np.float64)
     mask = numeric_mask(column)
     if mask.any():
-        out[mask] = column[mask].astype(np.float64)
+        out[mask] = numbers_to_float(column[mask])
+    return out
+
+
+def numbers_to_float(numbers: np.ndarray) -> np.ndarray:
+    """Float64 array of an object array holding only numbers; integers beyond range are +-inf.
+
+    The bulk conversion is tried first; only a batch that holds such an integer pays for the
+    conversion value by value.
+    """
+    try:
+        return numbers.astype(np.float64)
+    except OverflowError:
+        return _as_floats(numbers).astype(np.float64)
+
+
+def as_float(value: Any) -> float:
+    """One number as a float: an integer beyond float range is +-inf, its sign kept."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+_as_floats = np.frompyfunc(as_float, 1, 1)
+
+
+def number_or_nan(value: Any) -> float:
+    """A JSON number as a float (see `as_float`); NaN for anything else, bools included."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return as_float(value)
+    return math.nan
+
+
+def beyond_float(column: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """True where the value is an integer too large in magnitude for a float.
+
+    `numbers` is the column's `to_numeric`, which reads such a value as +-inf.
+    """
+    out = np.zeros(column.shape[0], dtype=bool)
+    if column.dtype != object:
+        return out
+    infinite = np.flatnonzero(np.isinf(numbers))
+    out[infinite] = [
+        isinstance(v, int) and not isinstance(v, bool) for v in column[infinite].tolist()
+    ]
     return out
 
 
@@ -60,7 +115,15 @@ def _label(value: Any) -> str | None:
         if value != value:
             return None
         return repr(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    return safe_text(value)
+
+
+def safe_text(value: Any) -> str:
+    """`str(value)`, or `<type>` when Python cannot spell it (nested too deep, too many digits)."""
+    try:
+        return str(value)
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__}>"
 
 
 _as_label = np.frompyfunc(_label, 1, 1)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neural_tui.engines.columns import to_numeric
+
 
 @dataclass(frozen=True, slots=True)
 class ConceptDriftState:
@@ -94,9 +96,16 @@ class PageHinkley:
         return self._state
 
     def update(self, errors: np.ndarray) -> ConceptDriftState:
-        """Feed the next errors in stream order (NaN is skipped) and return the new state."""
-        values = np.asarray(errors, dtype=np.float64)
-        values = values[~np.isnan(values)]
+        """Feed the next errors in stream order and return the new state.
+
+        Anything but a finite number (NaN, +-inf, an integer beyond float range, null) is
+        skipped: one such value would otherwise make every later sum NaN.
+        """
+        values = np.asarray(errors)
+        values = values.astype(np.float64) if values.dtype.kind in "fiub" else to_numeric(
+            values.astype(object).ravel()
+        )
+        values = values[np.isfinite(values)]
         drift_detected = False
         peak = self._statistic if values.size == 0 else 0.0
         while values.size:

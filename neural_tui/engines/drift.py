@@ -1,9 +1,12 @@
 """Data drift: which inputs changed against a reference window, by how much, and does it matter.
 
-Per numeric feature: two-sample KS statistic and p-value (as `scipy.stats.ks_2samp` with its default
-method: exact up to 10,000 values a side, asymptotic beyond), PSI, Wasserstein-1 distance (as
-`scipy.stats.wasserstein_distance`) and the same divided by the reference's population standard
-deviation floored at 0.001, and the Jensen-Shannon distance (natural log) over the PSI bins. Per
+Per numeric feature: two-sample KS statistic and p-value (as `scipy.stats.ks_2samp` computes it:
+with its default method, exact up to 10,000 values a side and asymptotic beyond, where KS is the
+deciding test; with `method='asymp'` where another test decides, since the exact p-value for
+unequal sizes costs more than all the rest; `ks_p_value_method` says which), PSI,
+Wasserstein-1 distance (as `scipy.stats.wasserstein_distance`) and the same divided by the
+reference's population standard deviation floored at 0.001, and the Jensen-Shannon distance
+(natural log) over the PSI bins. Per
 categorical feature: chi-square on the 2xK reference-versus-current count table (as
 `scipy.stats.chi2_contingency`, Yates' correction included for two categories), a two-proportion
 z-test when there are exactly two categories, and PSI and Jensen-Shannon over the categories; every
@@ -11,10 +14,13 @@ category unseen in the reference gets its own bin. A numeric feature whose refer
 distinct values also gets the categorical statistics over its values, and its Jensen-Shannon
 distance is over those.
 
-PSI: 10 bins whose inner edges are the reference's 10%, 20%, ..., 90% quantiles (numpy's
-default linear interpolation); bin k holds edge[k-1] <= v < edge[k], the two outer bins are
-open-ended, each bin's share is floored at 1e-4 (without renormalising), and
-PSI = sum of (cur - ref) * ln(cur / ref).
+PSI: up to 10 bins whose inner edges are the distinct values among the reference's 10%, 20%,
+..., 90% quantiles (numpy's default linear interpolation), so tied quantiles of an integer or
+few-valued feature merge and every bin is a real interval; bin k holds
+edge[k-1] <= v < edge[k] (a value exactly on an edge belongs to the bin that edge opens), the
+two outer bins are open-ended, each bin's share is floored at 1e-4 (without renormalising),
+and PSI = sum of (cur - ref) * ln(cur / ref). Bin labels print the edges with as many digits
+as it takes to tell neighbours apart.
 
 The deciding test of a feature (its `test`) is `feature_tests[name]` if given, else chosen as
 common practice does: a reference of at most `small_reference_rows` values gets KS for numeric
@@ -33,8 +39,21 @@ A p-value test therefore flags drift only when the effect size is also at least
 `min_effect_size`; being the same kind of figure for every kind, one threshold means the same
 for all.
 
-Missing values (None, NaN, +-inf, and non-numbers in a numeric feature) are left out of every
-test; the data-quality engine reports them.
+New categories: a category never seen in the reference is a change the effect-size gate can
+hide (5% of a window in a category the reference never had moves only 0.05 of the mass). Every
+feature whose categories are counted (categorical and few-valued numeric features) therefore
+reports `new_category_share`, the share of its current values in categories the reference never
+had, and `new_category_p_value`, the chance that all of those values fall in the window if both
+samples came from one population: Fisher's exact test on the 2x2 table [[0, n_reference],
+[k, n_current - k]], one-sided, which is C(n_current, k) / C(n_reference + n_current, k). The
+feature drifts by new categories (`new_categories_drifted`) when that share is at least
+`new_category_share` (1% by default) and that p-value is below alpha; such a feature counts as
+drifted under every correction, whatever its deciding test says.
+
+Missing values (None, NaN, +-inf, integers beyond float range, and non-numbers in a numeric
+feature) are left out of every test; the data-quality engine reports them. Finite values near
+the float limit (1e308) are kept; a statistic that overflows on them is reported as null and
+flags nothing.
 """
 
 from __future__ import annotations
@@ -47,14 +66,22 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 import numpy as np
+from scipy import special
 
 from neural_tui.engines import two_sample
-from neural_tui.engines.columns import FeatureKind, infer_kind, to_categorical, to_numeric
+from neural_tui.engines.columns import (
+    FeatureKind,
+    infer_kind,
+    number_or_nan,
+    to_categorical,
+    to_numeric,
+)
 from neural_tui.engines.concept import ConceptDriftState
 from neural_tui.engines.multiple_testing import benjamini_hochberg, bonferroni
 
 TestName = Literal["ks", "chi2", "z", "psi", "wasserstein", "jensen_shannon"]
 Correction = Literal["none", "bonferroni", "bh"]
+KsMethod = Literal["exact", "asymp"]
 
 TESTS: tuple[TestName, ...] = get_args(TestName)
 CORRECTIONS: tuple[Correction, ...] = get_args(Correction)
@@ -90,6 +117,7 @@ class DriftSettings:
     correction: Correction = "none"
     dataset_drift_share: float = 0.5
     min_effect_size: float = 0.05
+    new_category_share: float = 0.01
     feature_tests: Mapping[str, TestName] = field(default_factory=dict)
     feature_kinds: Mapping[str, FeatureKind] = field(default_factory=dict)
 
@@ -105,6 +133,10 @@ class DriftSettings:
             )
         if not 0 <= self.min_effect_size <= 1:
             raise ValueError(f"min_effect_size: must be in [0, 1], got {self.min_effect_size!r}")
+        if not 0 < self.new_category_share <= 1:
+            raise ValueError(
+                f"new_category_share: must be in (0, 1], got {self.new_category_share!r}"
+            )
         if self.correction not in CORRECTIONS:
             raise ValueError(
                 f"correction: unknown {self.correction!r} "
@@ -138,6 +170,8 @@ class NumericReference:
     """Reference statistics of the numeric features, one row per feature, computed once.
 
     `values` holds each feature's finite values sorted ascending, NaN-padded at the end.
+    `psi_edges` holds each feature's distinct inner PSI edges, padded with +inf (whose bins
+    stay empty on both sides and add nothing), of which the first `n_bins - 1` are real.
     """
 
     names: tuple[str, ...]
@@ -145,6 +179,8 @@ class NumericReference:
     counts: np.ndarray
     std: np.ndarray
     psi_edges: np.ndarray
+    n_bins: np.ndarray
+    bin_labels: tuple[tuple[str, ...], ...]
     bin_shares: np.ndarray
     distinct: np.ndarray
 
@@ -182,7 +218,9 @@ class FeatureDrift:
     plotted as a drift magnitude. `effect_size` is described in the module docstring. `severity`
     orders features: for distance tests statistic / threshold; for p-value tests the smaller of
     ln(p) / ln(alpha) and effect_size / min_effect_size. Severity >= 1 means drift before any
-    multiple-testing correction. `reason` says why no test ran (then `drifted` is False).
+    multiple-testing correction, or drift by new categories (see the module docstring), which
+    raises severity to at least the smaller of new_category_share / its threshold and
+    ln(new_category_p_value) / ln(alpha). `reason` says why no test ran (then `drifted` is False).
     """
 
     name: str
@@ -200,6 +238,7 @@ class FeatureDrift:
     p_value_bh: float | None = None
     ks_statistic: float | None = None
     ks_p_value: float | None = None
+    ks_p_value_method: KsMethod | None = None
     psi: float | None = None
     wasserstein: float | None = None
     wasserstein_normed: float | None = None
@@ -208,6 +247,9 @@ class FeatureDrift:
     chi2_p_value: float | None = None
     z_statistic: float | None = None
     z_p_value: float | None = None
+    new_category_share: float | None = None
+    new_category_p_value: float | None = None
+    new_categories_drifted: bool = False
     bins: tuple[str, ...] = ()
     reference_shares: tuple[float, ...] = ()
     current_shares: tuple[float, ...] = ()
@@ -226,8 +268,12 @@ class FeatureDrift:
             keys = ["chi2_statistic", "chi2_p_value", "psi", "jensen_shannon"]
         keys += [key for key in ("chi2_statistic", "chi2_p_value", "z_statistic", "z_p_value")
                  if key not in keys and getattr(self, key) is not None]
+        keys += ["new_category_share", "new_category_p_value"]
         keys += ["severity", "effect_size", "p_value_bonferroni", "p_value_bh"]
         out.update({key: _number(getattr(self, key)) for key in keys})
+        out["new_categories_drifted"] = self.new_categories_drifted
+        if self.kind == "numeric":
+            out["ks_p_value_method"] = self.ks_p_value_method
         out.update(
             n_reference=self.n_reference,
             n_current=self.n_current,
@@ -394,9 +440,8 @@ def top_probabilities(probabilities: np.ndarray) -> np.ndarray:
 def _highest(probabilities: Any) -> float:
     if not isinstance(probabilities, Mapping):
         return math.nan
-    numbers = [v for v in probabilities.values()
-               if isinstance(v, int | float) and not isinstance(v, bool)]
-    return float(max(numbers)) if numbers else math.nan
+    numbers = [number_or_nan(v) for v in probabilities.values()]
+    return max((v for v in numbers if not math.isnan(v)), default=math.nan)
 
 
 _top_probability = np.frompyfunc(_highest, 1, 1)
@@ -449,6 +494,7 @@ class _Measurement:
     n_current: int = 0
     ks_statistic: float | None = None
     ks_p_value: float | None = None
+    ks_p_value_method: KsMethod | None = None
     psi: float | None = None
     wasserstein: float | None = None
     wasserstein_normed: float | None = None
@@ -458,6 +504,8 @@ class _Measurement:
     z_statistic: float | None = None
     z_p_value: float | None = None
     total_variation: float | None = None
+    new_category_share: float | None = None
+    new_category_p_value: float | None = None
     n_categories: int = 0
     bins: tuple[str, ...] = ()
     reference_shares: tuple[float, ...] = ()
@@ -504,13 +552,14 @@ def _numeric_reference(
         values[i] = _finite(columns[name])
     values.sort(axis=1)
     counts = np.count_nonzero(~np.isnan(values), axis=1)
-    edges = np.full((len(names), PSI_QUANTILES.size), np.nan)
+    edges, n_bins = _distinct_edges(_quantiles(values, counts))
     std = np.full(len(names), np.nan)
-    for i in range(len(names)):
-        if counts[i]:
-            present = values[i, : counts[i]]
-            edges[i] = np.quantile(present, PSI_QUANTILES)
-            std[i] = present.std()
+    full = (counts == n_rows) & (counts > 0)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308 overflow
+        if full.any():
+            std[full] = values[full].std(axis=1)
+        for i in np.flatnonzero(~full & (counts > 0)).tolist():
+            std[i] = values[i, : counts[i]].std()
     changes = (values[:, 1:] != values[:, :-1]) & ~np.isnan(values[:, 1:])
     distinct = np.where(counts > 0, 1 + np.count_nonzero(changes, axis=1), 0)
     return NumericReference(
@@ -519,6 +568,11 @@ def _numeric_reference(
         counts=counts,
         std=std,
         psi_edges=edges,
+        n_bins=n_bins,
+        bin_labels=tuple(
+            _bin_labels(edges[i, : bins - 1]) if bins else ()
+            for i, bins in enumerate(n_bins.tolist())
+        ),
         bin_shares=two_sample.shares(_bin_counts(values, edges)),
         distinct=distinct,
     )
@@ -531,11 +585,15 @@ def _measure(
     settings: DriftSettings,
 ) -> list[FeatureDrift]:
     measured = {name: _Measurement() for name in reference.kinds}
-    _measure_numeric(reference.numeric, current, n_current, measured)
+    tests = {
+        name: _deciding_test(name, kind, reference, settings)
+        for name, kind in reference.kinds.items()
+    }
+    ks_decides = np.array([tests[name] == "ks" for name in reference.numeric.names], dtype=bool)
+    _measure_numeric(reference.numeric, current, n_current, measured, ks_decides)
     _measure_categories(reference, current, n_current, measured)
     return [
-        _judge(name, kind, _deciding_test(name, kind, reference, settings), measured[name],
-               settings)
+        _judge(name, kind, tests[name], measured[name], settings)
         for name, kind in reference.kinds.items()
     ]
 
@@ -552,6 +610,7 @@ def _measure_numeric(
     current: Mapping[str, np.ndarray],
     n_current: int,
     measured: dict[str, _Measurement],
+    ks_decides: np.ndarray,
 ) -> None:
     n_features = len(reference.names)
     if n_features == 0:
@@ -564,12 +623,16 @@ def _measure_numeric(
         window = np.empty((block.stop - block.start, n_current), dtype=np.float64)
         for row, name in enumerate(reference.names[block]):
             window[row] = _finite(current[name]) if name in current else np.nan
-        ks[block], wasserstein[block], _, current_counts[block] = (
-            two_sample.ks_and_wasserstein(reference.values[block], window)
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308: see the docstring
+            ks[block], wasserstein[block], _, current_counts[block] = (
+                two_sample.ks_and_wasserstein(
+                    reference.values[block], window, reference_sorted=True
+                )
+            )
         bin_counts[block] = _bin_counts(window, reference.psi_edges[block])
-    ks_p = two_sample.ks_p_values(ks, reference.counts, current_counts)
-    normed = wasserstein / np.maximum(reference.std, STD_FLOOR)
+    ks_p, exact = two_sample.ks_p_values(ks, reference.counts, current_counts, ks_decides)
+    with np.errstate(invalid="ignore"):
+        normed = wasserstein / np.maximum(reference.std, STD_FLOOR)
     current_shares = two_sample.shares(bin_counts)
     psi = two_sample.psi(reference.bin_shares, current_shares)
     js = two_sample.jensen_shannon(reference.bin_shares, current_shares)
@@ -577,16 +640,18 @@ def _measure_numeric(
         m = measured[name]
         m.n_reference = int(reference.counts[i])
         m.n_current = int(current_counts[i])
-        m.bins = _bin_labels(reference.psi_edges[i])
-        m.reference_shares = tuple(reference.bin_shares[i].tolist())
+        real = int(reference.n_bins[i])
+        m.bins = reference.bin_labels[i]
+        m.reference_shares = tuple(reference.bin_shares[i, :real].tolist())
         if m.n_reference and m.n_current:
             m.ks_statistic = float(ks[i])
             m.ks_p_value = float(ks_p[i])
+            m.ks_p_value_method = "exact" if exact[i] else "asymp"
             m.wasserstein = float(wasserstein[i])
             m.wasserstein_normed = float(normed[i])
             m.psi = float(psi[i])
             m.jensen_shannon = float(js[i])
-            m.current_shares = tuple(current_shares[i].tolist())
+            m.current_shares = tuple(current_shares[i, :real].tolist())
 
 
 def _measure_categories(
@@ -633,6 +698,10 @@ def _measure_categories(
             m.reference_shares = tuple(reference_shares[i, : len(bins)].tolist())
         if not (m.n_reference and m.n_current):
             continue
+        known = len(reference.categories[name].categories)
+        m.new_category_share, m.new_category_p_value = _new_categories(
+            m.n_reference, m.n_current, int(current_counts[i, known:].sum())
+        )
         m.chi2_statistic = float(chi2[i])
         m.chi2_p_value = float(chi2_p[i])
         m.total_variation = float(tv[i])
@@ -703,12 +772,18 @@ def _judge(
         reason = "no current values"
     drifted = False
     severity = 0.0
-    if reason is None and statistic is not None:
+    if reason is None and statistic is not None and math.isfinite(statistic):
         if p_value is not None and effect is not None:
             drifted, severity = _p_value_verdict(p_value, effect, settings)
         else:
             drifted = statistic >= threshold
             severity = statistic / threshold
+    new_drifted = False
+    if reason is None and m.new_category_share is not None and m.new_category_p_value is not None:
+        new_drifted, new_severity = _new_category_verdict(
+            m.new_category_share, m.new_category_p_value, settings
+        )
+        severity = max(severity, new_severity)
     return FeatureDrift(
         name=name,
         kind=kind,
@@ -716,9 +791,10 @@ def _judge(
         statistic=statistic,
         p_value=p_value,
         threshold=threshold,
-        drifted=drifted,
+        drifted=drifted or new_drifted,
         severity=severity,
         effect_size=effect,
+        new_categories_drifted=new_drifted,
         reason=reason,
         **{name: getattr(m, name) for name in _REPORTED_MEASUREMENTS},
     )
@@ -737,6 +813,27 @@ def _p_value_verdict(p_value: float, effect: float, settings: DriftSettings) -> 
     return drifted, min(significance, size)
 
 
+def _new_categories(n_reference: int, n_current: int, new: int) -> tuple[float, float]:
+    """Share of the window in unseen categories, and Fisher's one-sided p-value that all `new`
+    values fall in the window: C(n_current, new) / C(n_reference + n_current, new)."""
+    if new == 0:
+        return 0.0, 1.0
+    total = n_reference + n_current
+    log_p = (
+        special.gammaln(n_current + 1) - special.gammaln(n_current - new + 1)
+        - special.gammaln(total + 1) + special.gammaln(total - new + 1)
+    )
+    return new / n_current, float(np.exp(log_p))
+
+
+def _new_category_verdict(
+    share: float, p_value: float, settings: DriftSettings
+) -> tuple[bool, float]:
+    significance = math.log(max(p_value, SMALLEST_P_VALUE)) / math.log(settings.alpha)
+    drifted = share >= settings.new_category_share and p_value < settings.alpha
+    return drifted, min(significance, share / settings.new_category_share)
+
+
 def _corrected(
     features: list[FeatureDrift], settings: DriftSettings
 ) -> tuple[list[FeatureDrift], Mapping[Correction, CorrectionOutcome]]:
@@ -749,10 +846,13 @@ def _corrected(
         "bonferroni": bonferroni(p_values),
         "bh": benjamini_hochberg(p_values),
     }
-    by_distance = {f.name for f in tested if f.p_value is None and f.drifted}
+    uncorrected = {
+        f.name for f in tested
+        if (f.p_value is None and f.drifted) or f.new_categories_drifted
+    }
     drifted: dict[Correction, set[str]] = {}
     for method, p in adjusted.items():
-        drifted[method] = by_distance | {
+        drifted[method] = uncorrected | {
             f.name
             for f, p_adjusted in zip(by_p, p.tolist(), strict=True)
             if p_adjusted < settings.alpha and (f.effect_size or 0.0) >= settings.min_effect_size
@@ -793,15 +893,62 @@ def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return cumulative[:, :-1] - cumulative[:, 1:]
 
 
+def _quantiles(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The PSI quantiles of each row's first `counts` values (sorted), NaN for an empty row.
+
+    numpy's default linear method, bit for bit, for all rows at once: position (c - 1) * q,
+    and between neighbours a and b at fraction t, a + (b - a) * t, or b - (b - a) * (1 - t)
+    when t >= 0.5. Interpolating between -1e308 and 1e308 overflows; halving is exact, so
+    rows with values that large are interpolated at half scale and doubled back.
+    """
+    last = np.maximum(counts - 1, 0)[:, None]
+    position = last * PSI_QUANTILES[None, :]
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, last)
+    t = position - below
+    low = np.take_along_axis(values, below, axis=1)
+    high = np.take_along_axis(values, above, axis=1)
+    limit = np.finfo(np.float64).max / 2
+    huge = (np.abs(low) >= limit) | (np.abs(high) >= limit)
+    scale = np.where(huge.any(axis=1, keepdims=True), 0.5, 1.0)
+    low, high = low * scale, high * scale
+    span = high - low
+    quantiles = np.where(t >= 0.5, high - span * (1 - t), low + span * t) / scale
+    quantiles[counts == 0] = np.nan
+    return quantiles
+
+
+def _distinct_edges(quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's distinct quantiles ascending, padded with +inf, and its number of PSI bins.
+
+    A row of NaN (no reference value) stays NaN and has no bins.
+    """
+    ordered = np.sort(quantiles, axis=1)
+    repeated = np.zeros(ordered.shape, dtype=bool)
+    repeated[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    edges = np.sort(np.where(repeated, np.inf, ordered), axis=1)
+    empty = np.isnan(quantiles).all(axis=1)
+    n_bins = np.where(empty, 0, 1 + np.count_nonzero(~repeated, axis=1))
+    return edges, n_bins.astype(np.int64)
+
+
 def _bin_labels(edges: np.ndarray) -> tuple[str, ...]:
-    if np.isnan(edges).any():
-        return ()
-    text = [f"{edge:.4g}" for edge in edges.tolist()]
+    """Labels of the bins cut at strictly increasing `edges`, each edge spelled distinctly."""
+    text = _edge_texts(edges.tolist())
     return (
         f"(-inf, {text[0]})",
         *(f"[{low}, {high})" for low, high in pairwise(text)),
         f"[{text[-1]}, inf)",
     )
+
+
+def _edge_texts(edges: list[float]) -> list[str]:
+    """Edges with 4 significant digits, or more where neighbours would read the same."""
+    for digits in (4, 6, 9, 12, 15):
+        text = [f"{edge:.{digits}g}" for edge in edges]
+        if all(low != high for low, high in pairwise(text)):
+            return text
+    return [repr(edge) for edge in edges]
 
 
 def _aligned(

@@ -25,6 +25,11 @@ Classification:
   column. Column names are JSON object keys, hence text: `"1"` names the class `1`.
 
 Regression: MAE and RMSE over rows where both values are finite numbers.
+
+Untrusted values never raise: an integer beyond float range is a class like any other, and an
+infinite number (left out) in regression. A probability that is not a number reads as NaN; a
+NaN score is left out of ROC AUC (a 2-D matrix's row with any NaN is left out of the macro
+AUC), and a row without any finite probability is left out of the confidence.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import rankdata
 
-from neural_tui.engines.columns import numeric_mask, to_categorical, to_numeric
+from neural_tui.engines.columns import numeric_mask, safe_text, to_categorical, to_numeric
 
 Task = Literal["auto", "classification", "regression"]
 
@@ -210,7 +215,7 @@ def _as_scores(
 ) -> np.ndarray | None:
     if probabilities is None:
         return None
-    scores = np.asarray(probabilities, dtype=np.float64)
+    scores = _as_floats(probabilities)
     if scores.ndim not in (1, 2) or scores.shape[0] != rows:
         raise ValueError(
             f"probabilities must have {rows} rows (1-D, or 2-D with one column per class)"
@@ -218,6 +223,14 @@ def _as_scores(
     if scores.ndim == 2 and (classes is None or len(classes) != scores.shape[1]):
         raise ValueError("a 2-D probabilities matrix needs probability_classes, one per column")
     return scores
+
+
+def _as_floats(probabilities: np.ndarray) -> np.ndarray:
+    """Probabilities as float64 of any shape; raw values that are not numbers become NaN."""
+    array = np.asarray(probabilities)
+    if array.dtype.kind in "fiub":
+        return array.astype(np.float64)
+    return to_numeric(array.astype(object).ravel()).reshape(array.shape)
 
 
 def _present(values: np.ndarray) -> np.ndarray:
@@ -271,13 +284,13 @@ def _json_key(value: Any) -> str:
         return "n" + _number_text(value)
     if isinstance(value, str):
         return "s" + value
-    return "o" + repr(value)
+    return "o" + safe_text(value)
 
 
 def _number_text(value: int | float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
+    return repr(value) if isinstance(value, float) else safe_text(value)
 
 
 _json_keys = np.frompyfunc(_json_key, 1, 1)
@@ -507,7 +520,7 @@ def _confidence(probabilities: np.ndarray | None) -> np.ndarray:
     """Top-class probability of every row that has one."""
     if probabilities is None:
         return np.empty(0)
-    scores = np.asarray(probabilities, dtype=np.float64)
+    scores = _as_floats(probabilities)
     if scores.ndim == 1:
         scores = scores[np.isfinite(scores)]
         return np.maximum(scores, 1.0 - scores)

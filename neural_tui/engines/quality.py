@@ -12,11 +12,14 @@ Each cell of a feature falls in exactly one class:
 - a type violation: for a numeric feature, anything present that is not a number (a string, a
   bool, an object). A categorical feature has no type violations: producers often write
   category codes as numbers, so `1`, `1.0` and `"1"` are one category (`to_categorical`).
-- checked: a finite number (numeric feature) or a category label (categorical feature).
+- checked: a finite number (numeric feature) or a category label (categorical feature). An
+  integer beyond float range (a 400-digit number) is a checked number that lies beyond every
+  bound: it counts as out of range and as an outlier wherever those checks run, and it is left
+  out of the reference's statistics.
 
 Checked numbers are tested against the tolerated reference range and the outlier bounds
-(independently: one value may be both). Checked labels unseen in the reference are new
-categories.
+(independently: one value may be both): a value exactly on a bound is inside. Checked labels
+unseen in the reference are new categories.
 
 Composite score: each rate below is in [0, 1]; the score is
 `1 - sum(weight * rate) / sum(weights)`, so clean data scores exactly 1.0.
@@ -44,7 +47,9 @@ import numpy as np
 from neural_tui.engines.columns import (
     Columns,
     FeatureKind,
+    beyond_float,
     infer_kind,
+    numbers_to_float,
     numeric_mask,
     to_categorical,
 )
@@ -207,8 +212,8 @@ class FeatureQuality:
             "new_category_count": self.new_category_count,
             "new_category_distinct": self.new_category_distinct,
             "new_categories": [{"name": n, "count": c} for n, c in self.new_categories],
-            "expected_range": list(self.expected_range) if self.expected_range else None,
-            "outlier_bounds": list(self.outlier_bounds) if self.outlier_bounds else None,
+            "expected_range": _json_bounds(self.expected_range),
+            "outlier_bounds": _json_bounds(self.outlier_bounds),
             "severity": self.severity,
         }
 
@@ -256,8 +261,9 @@ class QualityReport:
 class _Cells:
     """Boolean masks that put every cell of a column in exactly one class, and its numbers.
 
-    The classes are the five missing kinds, `finite` (a checked number) and `other` (present
-    but not a number); `text` marks the strings across them, which are their own labels.
+    The classes are the five missing kinds, `finite` (a checked number), `huge` (an integer
+    beyond float range, also checked) and `other` (present but not a number); `text` marks the
+    strings across them, which are their own labels.
     """
 
     values: np.ndarray
@@ -267,6 +273,7 @@ class _Cells:
     posinf: np.ndarray
     neginf: np.ndarray
     finite: np.ndarray
+    huge: np.ndarray
     other: np.ndarray
     text: np.ndarray
 
@@ -291,13 +298,14 @@ def _classify(column: np.ndarray) -> _Cells:
         column = column.astype(object, copy=False)
         is_number, null, empty, text = _object_masks(column)
         values = np.full(n, np.nan)
-        values[is_number] = column[is_number].astype(np.float64)
+        values[is_number] = numbers_to_float(column[is_number])
+    huge = beyond_float(column, values)
     nan = is_number & np.isnan(values)
-    posinf = values == np.inf
-    neginf = values == -np.inf
+    posinf = (values == np.inf) & ~huge
+    neginf = (values == -np.inf) & ~huge
     finite = is_number & np.isfinite(values)
     other = ~(is_number | null | empty)
-    return _Cells(values, null, empty, nan, posinf, neginf, finite, other, text)
+    return _Cells(values, null, empty, nan, posinf, neginf, finite, huge, other, text)
 
 
 def _object_masks(
@@ -331,6 +339,13 @@ def _labels(column: np.ndarray, cells: _Cells) -> np.ndarray:
     return labels
 
 
+def _json_bounds(bounds: tuple[float, float] | None) -> list[float | None] | None:
+    """Bounds for strict JSON: one that overflowed (a reference near 1e308) is null, unbounded."""
+    if bounds is None:
+        return None
+    return [v if math.isfinite(v) else None for v in bounds]
+
+
 def _ratio(part: float, whole: float) -> float:
     return float(part / whole) if whole else 0.0
 
@@ -354,8 +369,10 @@ def build_quality_reference(
         if finite.size == 0:
             features.append(FeatureReference(name, kind))
             continue
-        median = float(np.median(finite))
-        q1, q3 = np.quantile(finite, [0.25, 0.75])
+        with np.errstate(over="ignore", invalid="ignore"):  # values near 1e308 overflow
+            median = float(np.median(finite))
+            q1, q3 = np.quantile(finite, [0.25, 0.75])
+            mad = float(np.median(np.abs(finite - median)))
         features.append(
             FeatureReference(
                 name,
@@ -363,7 +380,7 @@ def build_quality_reference(
                 minimum=float(finite.min()),
                 maximum=float(finite.max()),
                 median=median,
-                mad=float(np.median(np.abs(finite - median))),
+                mad=mad,
                 q1=float(q1),
                 q3=float(q3),
             )
@@ -436,13 +453,14 @@ def _check_feature(
     if ref.kind == "numeric":
         type_violations = int(cells.other.sum())
         numbers = cells.values[cells.finite]
-        checked = int(numbers.size)
+        huge = int(cells.huge.sum())
+        checked = int(numbers.size) + huge
         allowed = expected_range(ref, settings.range_tolerance)
         bounds = outlier_bounds(ref, settings)
         if allowed is not None:
-            out_of_range = _count_outside(numbers, allowed)
+            out_of_range = _count_outside(numbers, allowed) + huge
         if bounds is not None:
-            outliers = _count_outside(numbers, bounds)
+            outliers = _count_outside(numbers, bounds) + huge
     else:
         type_violations = 0
         labels = _labels(column, cells)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from scipy import special, stats
+from scipy.stats._stats_py import _compute_prob_outside_square
 from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
 
 EXACT_MAX_ROWS = 10_000
@@ -20,17 +21,26 @@ EXACT_MAX_ROWS = 10_000
 
 POOLED_TERMS = 1 << 21
 """Terms of the Smirnov sum evaluated at once: bounds that workspace to ~100 MB."""
+NEAR_ONE = 1 - 1e-9
+"""Equal-size p-values above this are checked against scipy's own sum (see `_exact_p_value`)."""
 PSI_SHARE_FLOOR = 1e-4
 """Smallest share a PSI bin may have: keeps ln(cur/ref) finite for a bin empty on one side."""
 
 
 def ks_and_wasserstein(
-    reference: np.ndarray, current: np.ndarray
+    reference: np.ndarray, current: np.ndarray, *, reference_sorted: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """KS statistic and Wasserstein-1 distance per row, from one sort of the pooled samples.
 
     `reference` (F x n) and `current` (F x m) hold one feature per row, NaN for values to leave
-    out. Returns `(ks, wasserstein, n_reference, n_current)` with the counts of values used.
+    out; `reference_sorted` says each reference row is already ascending, NaN last (as the
+    drift engine keeps it). Returns `(ks, wasserstein, n_reference, n_current)` with the counts
+    of values used.
+
+    Each side is sorted first and the two are merged: each current value's place among the
+    reference's is one binary search, so a 1,000-row window against a 10,000-row reference
+    costs little more than sorting the window. The order of tied values changes neither
+    statistic.
 
     Both statistics are read off the two empirical CDFs on the pooled sorted values: KS is the
     largest absolute CDF difference taken at the last of each run of tied values (where both
@@ -39,13 +49,10 @@ def ks_and_wasserstein(
     """
     n_reference = np.count_nonzero(~np.isnan(reference), axis=1)
     n_current = np.count_nonzero(~np.isnan(current), axis=1)
-    pooled = np.concatenate([reference, current], axis=1)
-    order = np.argsort(pooled, axis=1)
-    values = np.take_along_axis(pooled, order, axis=1)
-    del pooled
-    from_current = order >= reference.shape[1]
-    del order
-    seen_current = np.cumsum(from_current, axis=1)
+    values, from_current = _merged(
+        reference if reference_sorted else np.sort(reference, axis=1), np.sort(current, axis=1)
+    )
+    seen_current = np.cumsum(from_current, axis=1, dtype=_count_type(values.shape[1]))
     del from_current
     seen_reference = np.arange(1, values.shape[1] + 1) - seen_current
     cdf_gap = seen_reference / np.maximum(n_reference, 1)[:, None]
@@ -72,31 +79,64 @@ def ks_and_wasserstein(
     return ks, wasserstein, n_reference, n_current
 
 
-def ks_p_values(
-    statistic: np.ndarray, n_reference: np.ndarray, n_current: np.ndarray
-) -> np.ndarray:
-    """Two-sided p-values as `scipy.stats.ks_2samp` computes them with its default method.
+def _count_type(width: int) -> type[np.signedinteger]:
+    """The narrowest integer that counts to `width`: int32 halves the memory the counts stream."""
+    return np.int32 if width < np.iinfo(np.int32).max else np.int64
 
-    Like scipy's `method='auto'`, the exact null distribution of the two-sample statistic is
-    used when neither sample has more than `EXACT_MAX_ROWS` values (the common case: small
-    references and windows of 1,000 rows), where the asymptotic form is off in the third or
-    fourth digit; larger samples get the asymptotic form. Ties are treated as scipy treats
-    them: the p-value is that of continuous data with the same statistic.
+
+def _merged(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of two ascending (NaN last) samples merged, and where the current's values went.
+
+    A current value goes after the reference values equal to it, so NaNs of both sides end
+    each row.
+    """
+    rows, m = current.shape
+    places = np.empty((rows, m), dtype=np.intp)
+    for row in range(rows):
+        places[row] = np.searchsorted(reference[row], current[row], side="right")
+    places += np.arange(m)
+    from_current = np.zeros((rows, reference.shape[1] + m), dtype=bool)
+    np.put_along_axis(from_current, places, True, axis=1)
+    values = np.empty(from_current.shape, dtype=np.float64)
+    values[from_current] = current.ravel()
+    values[~from_current] = reference.ravel()
+    return values, from_current
+
+
+def ks_p_values(
+    statistic: np.ndarray,
+    n_reference: np.ndarray,
+    n_current: np.ndarray,
+    exact_allowed: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided p-values as `scipy.stats.ks_2samp` computes them, and which were exact.
+
+    Like scipy's default `method='auto'`, the exact null distribution of the two-sample
+    statistic is used when neither sample has more than `EXACT_MAX_ROWS` values (the common
+    case: small references and windows of 1,000 rows), where the asymptotic form is off in the
+    third or fourth digit; larger samples get the asymptotic form (`method='asymp'`), and so do
+    the rows where `exact_allowed` is False: the exact count for unequal sizes costs far more
+    than everything else, so it is paid only where the p-value decides. Ties are treated as
+    scipy treats them: the p-value is that of continuous data with the same statistic.
+    Returns `(p, exact)`, `exact` True where the exact distribution was used.
     """
     n = n_reference.astype(np.int64)
     m = n_current.astype(np.int64)
     comparable = (n > 0) & (m > 0) & ~np.isnan(statistic)
     d = np.where(comparable, statistic, 0.0)
     p = np.full(statistic.shape, np.nan)
-    asymptotic = comparable & (np.maximum(n, m) > EXACT_MAX_ROWS)
-    for i in np.flatnonzero(comparable & ~asymptotic).tolist():
-        exact, d[i] = _exact_p_value(float(d[i]), int(n[i]), int(m[i]))
-        if exact is None:
-            asymptotic[i] = True
+    exact = comparable & (np.maximum(n, m) <= EXACT_MAX_ROWS)
+    if exact_allowed is not None:
+        exact &= exact_allowed
+    for i in np.flatnonzero(exact).tolist():
+        exact_p, d[i] = _exact_p_value(float(d[i]), int(n[i]), int(m[i]))
+        if exact_p is None:
+            exact[i] = False
         else:
-            p[i] = exact
+            p[i] = exact_p
+    asymptotic = comparable & ~exact
     p[asymptotic] = _asymptotic_p_values(d[asymptotic], n[asymptotic], m[asymptotic])
-    return np.clip(p, 0.0, 1.0)
+    return np.clip(p, 0.0, 1.0), exact
 
 
 def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
@@ -108,7 +148,9 @@ def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
     the band |x/n - y/m| < d (Hodges' inside method, in Viehmann's form for 1 - p; a private
     scipy function, so a scipy upgrade that moves it fails at import, not silently). Returns
     None for the p-value where that count fails numerically; scipy then falls back to the
-    asymptotic form with the snapped d, and so does the caller.
+    asymptotic form with the snapped d, and so does the caller. For equal sizes scipy's own sum
+    rounds above 1 only where the p-value is within `NEAR_ONE` of 1; there it is evaluated too
+    (a loop of about n steps) so that the fallback happens exactly where scipy's does.
     """
     gcd = math.gcd(n, m)
     lcm = (n // gcd) * m
@@ -117,7 +159,10 @@ def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
     if h == 0:
         return 1.0, snapped
     if n == m:
-        return _equal_size_tail(n, h), snapped
+        p = _equal_size_tail(n, h)
+        if p > NEAR_ONE and not 0.0 <= _compute_prob_outside_square(n, h) <= 1.0:
+            return None, snapped
+        return p, snapped
     p = float(_compute_outer_prob_inside_method(n, m, gcd, h))
     return (p if 0.0 <= p <= 1.0 else None), snapped
 
@@ -161,9 +206,9 @@ def _asymptotic_p_values(d: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndar
         & (steps < effective - 1)
         & ((d >= 0.5) | ((effective > 140) & (steps * d >= 2.2) & (steps * d < 370)))
     )
-    p = np.empty(d.shape)
+    p = np.full(d.shape, np.nan)  # an effective size of 0 (one value a side): scipy's NaN
     p[smirnov_tail] = 2 * _smirnov(effective[smirnov_tail], d[smirnov_tail])
-    rest = ~smirnov_tail
+    rest = ~smirnov_tail & (effective > 0)
     if rest.any():
         p[rest] = stats.kstwo.sf(d[rest], effective[rest])
     return p

@@ -43,7 +43,7 @@ import numpy as np
 
 from neural_tui.config import DriftConfig, QualityConfig, Settings
 from neural_tui.decode import decode_lines, decode_objects
-from neural_tui.engines.columns import columns_from_records
+from neural_tui.engines.columns import columns_from_records, number_or_nan
 from neural_tui.engines.concept import ConceptDriftState, PageHinkley
 from neural_tui.engines.drift import (
     DriftReport,
@@ -523,10 +523,7 @@ def _probability_matrix(
 
 
 def _probability(row: Any, name: str) -> float:
-    value = row.get(name) if isinstance(row, dict) else None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return math.nan
+    return number_or_nan(row.get(name) if isinstance(row, dict) else None)
 
 
 def _decode(rows: FeatureRows) -> _Decoded:
