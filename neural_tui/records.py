@@ -86,7 +86,10 @@ class IngestBatch:
     """What a source yields: the valid rows, plus the lines it skipped, counted by reason.
 
     Reasons are short stable words used as the `reason` label of
-    `neural_ingest_errors_total`: `not_json`, `not_a_record`, `too_long`, `read_error`.
+    `neural_ingest_errors_total`: `not_json`, `not_a_record`, `too_long`, `read_error`, and
+    `invalid_latency`. `invalid_latency` alone counts lines that were kept: records whose
+    `latency_ms` was negative, not finite or above a day, kept without their latency. So the
+    records plus the skips other than `invalid_latency` and `read_error` are the lines read.
     `messages` holds one line per skipped line (`file:line: reason: detail`), for the log.
     """
 
