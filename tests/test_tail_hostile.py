@@ -342,14 +342,34 @@ def stated_names(watcher: DirectoryWatcher) -> list[str]:
     return sorted(seen.path.name for seen in watcher.scan(full=False).stated.values())
 
 
-def test_a_quiet_file_is_stated_less_and_less_often_up_to_the_cap(predictions: Path) -> None:
-    append(predictions / "quiet.jsonl", record(0))
+def counting_stats(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[int]:
+    """One entry per `os.stat` of `path` from now on."""
+    stats: list[int] = []
+    real_stat = os.stat
+
+    def stat(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if Path(target) == path:
+            stats.append(1)
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    return stats
+
+
+def test_a_quiet_file_is_stated_less_and_less_often_up_to_the_cap(
+    predictions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = predictions / "quiet.jsonl"
+    append(path, record(0))
+    stats = counting_stats(monkeypatch, path)
     clock = FakeClock()
     watcher = DirectoryWatcher(predictions, poll_interval=0.25, quiet_cap=2.0,
                                relist_seconds=1e9, clock=clock)
     stat_times = []
     for _ in range(60):
-        if stated_names(watcher):
+        before = len(stats)
+        watcher.scan(full=False)
+        if len(stats) > before:
             stat_times.append(clock.now - 1_000.0)
         clock.now += 0.25
 
@@ -358,23 +378,54 @@ def test_a_quiet_file_is_stated_less_and_less_often_up_to_the_cap(predictions: P
     assert set(gaps[4:]) == {2.0}
 
 
-def test_a_file_that_changes_is_stated_every_poll_again(predictions: Path) -> None:
+def test_a_file_is_handed_over_when_new_or_changed_only(predictions: Path) -> None:
     path = predictions / "busy.jsonl"
     append(path, record(0))
+    clock = FakeClock()
+    watcher = DirectoryWatcher(predictions, poll_interval=0.25, quiet_cap=0.25,
+                               relist_seconds=1e9, clock=clock)
+    new = stated_names(watcher)
+    clock.now += 0.25
+    quiet = stated_names(watcher)
+    append(path, record(1))
+    os.utime(path, ns=(1, 1))
+    clock.now += 0.25
+    changed = stated_names(watcher)
+
+    assert (new, quiet, changed) == (["busy.jsonl"], [], ["busy.jsonl"])
+
+
+def test_a_file_asked_for_again_is_handed_over_unchanged(predictions: Path) -> None:
+    append(predictions / "unfinished.jsonl", record(0))
+    clock = FakeClock()
+    watcher = DirectoryWatcher(predictions, poll_interval=0.25, clock=clock)
+    watcher.scan(full=False)
+    clock.now += 0.25
+
+    assert [s.path.name for s in watcher.scan(full=False, recheck=["unfinished.jsonl"])
+            .stated.values()] == ["unfinished.jsonl"]
+
+
+def test_a_file_that_changes_is_stated_every_poll_again(
+    predictions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = predictions / "busy.jsonl"
+    append(path, record(0))
+    stats = counting_stats(monkeypatch, path)
     clock = FakeClock()
     watcher = DirectoryWatcher(predictions, poll_interval=0.25, quiet_cap=4.0,
                                relist_seconds=1e9, clock=clock)
     for _ in range(40):  # quiet for 10 s: stated every 4 s by now
         watcher.scan(full=False)
         clock.now += 0.25
-    while not stated_names(watcher):
-        clock.now += 0.25
     append(path, record(1))
     os.utime(path, ns=(1, 1))
     clock.now += 4.0
     assert stated_names(watcher) == ["busy.jsonl"]  # seen changed
+    before = len(stats)
     clock.now += 0.25
-    assert stated_names(watcher) == ["busy.jsonl"]  # so stated again at the next poll
+    watcher.scan(full=False)
+    assert len(stats) == before + 1  # so stated again at the next poll
 
 
 def test_a_new_file_is_stated_at_the_next_poll_however_quiet_the_others(

@@ -23,7 +23,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,17 +71,34 @@ class Scan:
     """What one scan found."""
 
     stated: dict[FileKey, Seen]
-    """The files stat'ed by this scan (every file, for a full scan)."""
+    """Following, the files a stat found changed (or new), and those asked to be rechecked;
+    every file, for a full scan."""
     present: frozenset[FileKey] | None
     """Every file in the directory, when this scan listed it (None when it did not)."""
 
 
+_Signature = tuple[int, int, int, int, int]
+"""(st_dev, st_ino, st_size, st_mtime_ns, st_mode): what tells a stat from the one before."""
+
+
 @dataclass(slots=True)
 class _Watch:
-    key: FileKey | None = None
+    path: Path
+    signature: _Signature | None = None
     seen: Seen | None = None
     interval: float = 0.0
     due: float = 0.0
+
+    @property
+    def key(self) -> FileKey | None:
+        return None if self.signature is None else (self.signature[0], self.signature[1])
+
+    @property
+    def found(self) -> tuple[FileKey, Seen] | None:
+        """The file as its last stat saw it (None before its first stat)."""
+        if self.signature is None or self.seen is None:
+            return None
+        return (self.signature[0], self.signature[1]), self.seen
 
 
 class DirectoryWatcher:
@@ -109,8 +126,9 @@ class DirectoryWatcher:
         self._next_listing = 0.0
         self._lock = threading.Lock()
 
-    def scan(self, *, full: bool) -> Scan:
-        """The files to look at now; `full` lists and stats everything.
+    def scan(self, *, full: bool, recheck: Collection[str] = ()) -> Scan:
+        """The files to look at now; `full` lists and stats everything. Following, `recheck`
+        names files to hand over again even if unchanged (the reader did not finish them).
 
         Raises OSError when the directory exists but cannot be listed; a missing directory
         is an empty one (it may appear later).
@@ -127,12 +145,18 @@ class DirectoryWatcher:
             if relist:
                 self._list(now)
                 self._listed = listed
-            names = list(self._watches) if full else self._due(now)
-            stated = {}
-            for name in names:
-                found = self._stat(name, now)
-                if found is not None:
-                    stated[found[0]] = found[1]
+            stated: dict[FileKey, Seen] = {}
+            for name in list(self._watches) if full else self._due(now):
+                watch = self._watches[name]
+                changed = self._stat(name, watch, now)
+                if (changed or full) and name in self._watches and watch.found is not None:
+                    key, seen = watch.found
+                    stated[key] = seen
+            for name in recheck:
+                again = self._watches.get(name)
+                if again is not None and again.found is not None:
+                    key, seen = again.found
+                    stated.setdefault(key, seen)
             present = None
             if relist:
                 present = frozenset(w.key for w in self._watches.values() if w.key is not None)
@@ -148,7 +172,7 @@ class DirectoryWatcher:
             del self._watches[name]
         for name in names:
             if name not in self._watches:
-                self._watches[name] = _Watch(due=now)
+                self._watches[name] = _Watch(self._directory / name, due=now)
                 heapq.heappush(self._schedule, (now, name))
         self._next_listing = now + self._relist_seconds
 
@@ -162,25 +186,27 @@ class DirectoryWatcher:
                 names.append(name)
         return names
 
-    def _stat(self, name: str, now: float) -> tuple[FileKey, Seen] | None:
-        """Stat one file and schedule its next stat; None if it cannot be stat'ed."""
-        watch = self._watches[name]
-        path = self._directory / name
+    def _stat(self, name: str, watch: _Watch, now: float) -> bool:
+        """Stat one file and schedule its next stat: whether it changed (False if it is gone,
+        and then no longer watched)."""
         try:
-            status = path.stat()
+            status = os.stat(watch.path)  # noqa: PTH116 - the hot path of an idle poll
         except OSError:
             del self._watches[name]
             self._next_listing = now  # gone or unreachable: the next scan lists again
-            return None
-        key = (status.st_dev, status.st_ino)
-        seen = Seen(path, status.st_size, status.st_mtime_ns, not_regular(status.st_mode))
-        unchanged = watch.key == key and watch.seen is not None and (
-            (watch.seen.size, watch.seen.modified) == (seen.size, seen.modified)
+            return False
+        signature = (
+            status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_mode
         )
-        watch.interval = (
-            min(2 * watch.interval, self._quiet_cap) if unchanged else self._poll_interval
-        )
-        watch.key, watch.seen = key, seen
+        changed = signature != watch.signature
+        if changed:
+            watch.signature = signature
+            watch.seen = Seen(
+                watch.path, status.st_size, status.st_mtime_ns, not_regular(status.st_mode)
+            )
+            watch.interval = self._poll_interval
+        else:
+            watch.interval = min(2 * watch.interval, self._quiet_cap)
         watch.due = now + watch.interval
         heapq.heappush(self._schedule, (watch.due, name))
-        return key, seen
+        return changed

@@ -296,6 +296,9 @@ class TailSource:
         """Files whose read error was already reported (once until they read again)."""
         self._listing_failed = False
         """The directory's listing error was reported (once until a listing succeeds)."""
+        self._unsettled: dict[str, FileKey] = {}
+        """Files (by name) a scan handed over that were not read to their end yet (a read
+        error, a pass cut short): the next scan hands them over again even if unchanged."""
         self._progress_at = time.monotonic()
 
     @property
@@ -368,7 +371,8 @@ class TailSource:
     async def _pass(self, *, full: bool) -> AsyncGenerator[IngestBatch, None]:
         """One pass over the files the scan gives; `full` looks at every file."""
         try:
-            scan = await self._in_worker(partial(self._watcher.scan, full=full))
+            recheck = tuple(self._unsettled)
+            scan = await self._in_worker(partial(self._watcher.scan, full=full, recheck=recheck))
         except OSError as exc:
             if not self._listing_failed:
                 self._listing_failed = True
@@ -386,6 +390,10 @@ class TailSource:
                 async for batch in self._drain(key):
                     yield batch
             self._failing.intersection_update(scan.present)
+            self._unsettled = {n: k for n, k in self._unsettled.items() if k in scan.present}
+        self._unsettled.update(
+            (found.path.name, key) for key, found in scan.stated.items() if found.odd is None
+        )
         for key, found in sorted(scan.stated.items(), key=_oldest_first):
             if found.odd is not None:
                 refused = OSError(errno.EINVAL, f"not a regular file ({found.odd})")
@@ -393,8 +401,13 @@ class TailSource:
                 if error is not None:
                     yield error
                 continue
-            async for batch in self._read_changed(key, found):
-                yield batch
+            followed = self._files.get(key)
+            if followed is None or followed.settled != (found.size, found.modified):
+                async for batch in self._read_changed(key, found):
+                    yield batch
+                followed = self._files.get(key)
+            if followed is not None and followed.settled == (found.size, found.modified):
+                self._unsettled.pop(found.path.name, None)
 
     async def _read_changed(self, key: FileKey, found: Seen) -> AsyncIterator[IngestBatch]:
         """A file the scan saw, read on if it changed since it was last read to its end."""
