@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tail import append, ids, record, skipped
+from test_tail import append, ids, open_paths, record, skipped
 
 from neural_tui.decode import MAX_LINE_BYTES
 from neural_tui.records import IngestBatch
@@ -468,6 +468,53 @@ async def test_a_write_to_a_quiet_file_is_still_seen_while_following(predictions
         later = await collect_until(stream, {"p1"})
 
     assert ids(later) == ["p1"]
+
+
+async def test_files_left_unread_by_a_pass_cut_short_are_read_by_the_next_one(
+    predictions: Path,
+) -> None:
+    """The scan hands a changed file over once: the reader asks again for what it did not
+    finish, however quiet the file stays afterwards."""
+    for name in ("a", "b", "c"):
+        append(predictions / f"{name}.jsonl", record(ord(name)))
+    source = TailSource(predictions.parent, poll_interval=0.01)
+    async with aclosing(source.batches()) as stream:
+        first = await collect_until(stream, set())
+        first.append(await asyncio.wait_for(anext(stream), WAIT_SECONDS))
+    async with aclosing(source.batches()) as stream:
+        rest = await collect_until(stream, {"p97", "p98", "p99"} - set(ids(first)))
+
+    assert len(ids(first)) == 1
+    assert sorted(ids(first + rest)) == ["p97", "p98", "p99"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")
+async def test_a_file_opened_after_the_stream_was_given_up_is_closed(
+    predictions: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = predictions / "a.jsonl"
+    append(path, record(0))
+    release, opened = threading.Event(), threading.Event()
+    real_open = tail._open_regular
+
+    def slow(opening: Path) -> Any:
+        release.wait(WAIT_SECONDS)
+        try:
+            return real_open(opening)
+        finally:
+            opened.set()
+
+    monkeypatch.setattr(tail, "_open_regular", slow)
+    stream = TailSource(predictions.parent, poll_interval=0.01).batches()
+    pending = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.05)
+    pending.cancel()
+    await asyncio.gather(pending, return_exceptions=True)
+    release.set()
+    await asyncio.to_thread(opened.wait, WAIT_SECONDS)
+    await asyncio.sleep(0.05)  # the done callback runs in the worker thread, right after
+
+    assert str(path) not in open_paths()
 
 
 # Boundaries.

@@ -57,6 +57,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from concurrent.futures import Future
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
@@ -211,6 +212,12 @@ def _default_max_open_files() -> int:
 def _oldest_first(item: tuple[FileKey, Seen]) -> tuple[int, Path]:
     """Files in the order they were last written, by name where the mtime is the same."""
     return item[1].modified, item[1].path
+
+
+def _close_opened(opening: Future[tuple[int, FileKey]]) -> None:
+    """Close what an open that was given up on opened, once it returns."""
+    if not opening.cancelled() and opening.exception() is None:
+        os.close(opening.result()[0])
 
 
 def _open_regular(path: Path) -> tuple[int, FileKey]:
@@ -441,7 +448,12 @@ class TailSource:
         """
         while len(self._handles) >= self._max_open_files:
             os.close(self._handles.pop(next(iter(self._handles))))
-        fd, found = await self._in_worker(partial(_open_regular, followed.path))
+        opening = self._workers.submit(_open_regular, followed.path)
+        try:
+            fd, found = await asyncio.wrap_future(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened)
+            raise
         if found != key:
             os.close(fd)
             return None
