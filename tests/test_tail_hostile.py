@@ -517,6 +517,20 @@ async def test_a_file_opened_after_the_stream_was_given_up_is_closed(
     assert str(path) not in open_paths()
 
 
+async def test_following_after_close_reads_every_file_from_the_start_again(
+    predictions: Path,
+) -> None:
+    append(predictions / "a.jsonl", record(0), record(1))
+    source = TailSource(predictions.parent, poll_interval=0.01)
+    async with aclosing(source.batches()) as stream:
+        first = await collect_until(stream, {"p0", "p1"})
+    await source.close()
+    async with aclosing(source.batches()) as stream:
+        again = await collect_until(stream, {"p0", "p1"})
+
+    assert ids(first) == ids(again) == ["p0", "p1"]
+
+
 # Boundaries.
 
 

@@ -292,9 +292,8 @@ class TailSource:
         self._chunk_bytes = chunk_bytes
         self._max_line_bytes = max_line_bytes
         self._max_open_files = max_open_files
-        self._watcher = DirectoryWatcher(
-            self._directory, poll_interval=poll_interval, quiet_cap=quiet_poll_cap
-        )
+        self._quiet_poll_cap = quiet_poll_cap
+        self._watcher = self._new_watcher()
         self._workers = DaemonExecutor(_WORKERS, f"tail {self._directory}")
         self._files: dict[FileKey, _FollowedFile] = {}
         self._handles: dict[FileKey, int] = {}
@@ -353,7 +352,13 @@ class TailSource:
     async def close(self) -> None:
         """Close every handle and forget every position: a later pass reads all from 0."""
         self._close_handles()
-        self._files = {}
+        self._files, self._unsettled = {}, {}
+        self._watcher = self._new_watcher()
+
+    def _new_watcher(self) -> DirectoryWatcher:
+        return DirectoryWatcher(
+            self._directory, poll_interval=self._poll_interval, quiet_cap=self._quiet_poll_cap
+        )
 
     def _close_handles(self) -> None:
         """Closing a descriptor does not block on a regular file: done here, not in a thread
