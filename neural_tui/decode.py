@@ -108,6 +108,8 @@ class _LineWithRawLatency(_Line, gc=False):
 
 _decoder = msgspec.json.Decoder(_Line)
 _raw_latency_decoder = msgspec.json.Decoder(_LineWithRawLatency)
+_TOKENS_ONE_BY_ONE = 4
+"""`NaN`/`Infinity` tokens of a line nulled one by one before the rest are, all at once."""
 _NON_FINITE_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 """A JSON string (left alone) or a non-finite number token outside strings (read as null)."""
 _LATENCY_OUT_OF_RANGE = re.compile(r"out of range - at `\$\.latency_ms`$")
@@ -387,30 +389,36 @@ def _has_line_longer_than(chunk: Buffer, limit: int) -> bool:
 def _decode_one(line: Buffer) -> _Line:
     """One line, strictly, except for Python's `NaN`/`Infinity`/`-Infinity` (module docstring).
 
-    Those tokens are read as `null` all at once, in one pass that skips over strings, so that
-    a line full of them costs one more decode, not one per token.
+    Those tokens are read as `null` one at a time where msgspec stops at them, and past
+    `_TOKENS_ONE_BY_ONE` all at once, in one pass that skips over strings: a line full of them
+    costs a few more decodes, not one per token.
     """
-    try:
-        return _decoder.decode(line)
-    except msgspec.DecodeError as exc:
-        if _LATENCY_OUT_OF_RANGE.search(str(exc)):
-            return _with_latency_out_of_range(line, str(exc))
-        if isinstance(exc, msgspec.ValidationError):
-            raise _Skip("not_a_record", str(exc)) from None
-        if not _at_non_finite_token(line, exc):
+    strict, replaced = line, 0
+    while True:
+        try:
+            decoded = _decoder.decode(strict)
+        except msgspec.ValidationError as exc:
+            if _LATENCY_OUT_OF_RANGE.search(str(exc)):
+                decoded = _with_latency_out_of_range(strict, str(exc))
+                break
+            note = " (NaN and Infinity read as null)" if replaced else ""
+            raise _Skip("not_a_record", f"{exc}{note}") from None
+        except msgspec.DecodeError as exc:
+            nulled = _null_for_non_finite(strict, exc)
+            if nulled is None:
+                raise _Skip("not_json", str(exc)) from None
+            replaced += 1
+            if replaced >= _TOKENS_ONE_BY_ONE:
+                nulled = _NON_FINITE_TOKEN.sub(_null_for_token, nulled)
+            strict = nulled
+            continue
+        except RecursionError:
+            raise _Skip("not_a_record", _TOO_DEEP) from None
+        except ValueError as exc:
             raise _Skip("not_json", str(exc)) from None
-    except RecursionError:
-        raise _Skip("not_a_record", _TOO_DEEP) from None
-    except ValueError as exc:
-        raise _Skip("not_json", str(exc)) from None
-    nulled = _NON_FINITE_TOKEN.sub(_null_for_token, line)
-    try:
-        decoded = _decoder.decode(nulled)
-    except msgspec.ValidationError as exc:
-        raise _Skip("not_a_record", f"{exc} (NaN and Infinity read as null)") from None
-    except msgspec.DecodeError as exc:
-        raise _Skip("not_json", str(exc)) from None
-    decoded.input_features = _features_as_written(line, decoded.input_features)
+        break
+    if replaced:
+        decoded.input_features = _features_as_written(line, decoded.input_features)
     return decoded
 
 
@@ -474,25 +482,28 @@ def _decode_object(value: bytes | None) -> Any:
         return None
 
 
-def _at_non_finite_token(line: Buffer, error: msgspec.DecodeError) -> bool:
-    """Whether msgspec stopped at a `NaN`, `Infinity` or `-Infinity` token.
+def _null_for_non_finite(line: Buffer, error: msgspec.DecodeError) -> Buffer | None:
+    """`line` with the token msgspec stopped at written as `null`, if it is a non-finite number.
 
     msgspec stops exactly where a value was expected, so the token is never inside a string:
-    reading those tokens as `null` reads the old writer's `json.dumps` output as `json.loads`
-    would, with missing values.
+    this reads the old writer's `json.dumps` output as `json.loads` would, with missing values.
     """
     found = _INVALID_CHARACTER_AT.search(str(error))
     if found is None:
-        return False
+        return None
     at = int(found[1])
     after_minus = at > 0 and line[at - 1 : at] == b"-"
-    if line.startswith(b"Infinity", at):
-        end = at + len(b"Infinity")
+    if after_minus and line.startswith(b"Infinity", at):
+        start, end = at - 1, at + len(b"Infinity")
+    elif not after_minus and line.startswith(b"Infinity", at):
+        start, end = at, at + len(b"Infinity")
     elif not after_minus and line.startswith(b"NaN", at):
-        end = at + len(b"NaN")
+        start, end = at, at + len(b"NaN")
     else:
-        return False
-    return line[end : end + 1] in _AFTER_A_VALUE
+        return None
+    if line[end : end + 1] not in _AFTER_A_VALUE:
+        return None
+    return line[:start] + b"null" + line[end:]
 
 
 def _columns(rows: list[_Line], latest: float) -> tuple[RecordBatch, list[tuple[int, str]]]:
