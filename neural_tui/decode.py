@@ -172,7 +172,33 @@ def decode_counting_lines(
     chunk_decoder = _ChunkDecoder(chunk, max_line_bytes)
     chunk_decoder.run()
     latest = clock() + FUTURE_TOLERANCE_SECONDS
-    return chunk_decoder.batch(source, first_line, latest), chunk_decoder.line_count
+    try:
+        batch = chunk_decoder.batch(source, first_line, latest)
+    except Exception:  # a row that cannot become columns: found by building each line alone
+        batch = _each_line_alone(chunk, source, first_line, max_line_bytes, latest)
+    return batch, chunk_decoder.line_count
+
+
+def _each_line_alone(
+    chunk: Buffer, source: str, first_line: int, max_line_bytes: int, latest: float
+) -> IngestBatch:
+    """The chunk decoded one line per batch, joined: slow, but a line whose row fails to become
+    columns costs that line only."""
+    records: list[RecordBatch] = []
+    skipped: Counter[str] = Counter()
+    messages: list[str] = []
+    for index, line in enumerate(bytes(chunk).split(b"\n"), start=first_line):
+        alone = _ChunkDecoder(line, max_line_bytes)
+        try:
+            alone.run()
+            batch = alone.batch(source, index, latest)
+        except Exception as exc:  # that line's failure costs that line only
+            message = skip_message(source, index, "not_a_record", f"cannot be read: {exc!r}")
+            batch = IngestBatch(RecordBatch.empty(), Counter(not_a_record=1), (message,))
+        records.append(batch.records)
+        skipped.update(batch.skipped)
+        messages.extend(batch.messages)
+    return IngestBatch(RecordBatch.concat(records), skipped, tuple(messages[:MAX_MESSAGES]))
 
 
 class _ChunkDecoder:

@@ -9,7 +9,8 @@ only for the rows the engines keep in their bounded windows.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -62,6 +63,18 @@ class RecordBatch:
             ground_truth=self.ground_truth[index],
             input_features=self.input_features[index],
             prediction_proba=self.prediction_proba[index],
+        )
+
+    @staticmethod
+    def concat(batches: Sequence[RecordBatch]) -> RecordBatch:
+        """The rows of `batches`, one after the other."""
+        if not batches:
+            return RecordBatch.empty()
+        return RecordBatch(
+            **{
+                column.name: np.concatenate([getattr(batch, column.name) for batch in batches])
+                for column in fields(RecordBatch)
+            }
         )
 
     @staticmethod

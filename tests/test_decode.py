@@ -559,3 +559,28 @@ def test_an_invalid_latency_on_a_rejected_line_counts_once_as_not_a_record() -> 
     assert batch.records.prediction_id.tolist() == ["p1"]
     assert batch.skipped == {"not_a_record": 1, "invalid_latency": 1}
     assert [m.split(": ")[1] for m in batch.messages] == ["not_a_record", "invalid_latency"]
+
+
+def test_a_row_that_fails_to_become_columns_costs_only_its_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever building the columns raises (here a stand-in for a bug), other lines are kept."""
+    from neural_tui import decode as decode_module
+
+    real = decode_module._columns
+
+    def explode_on_p1(rows: list[Any], latest: float) -> Any:
+        if any(row.prediction_id == "p1" for row in rows):
+            raise OverflowError("a bug")
+        return real(rows, latest)
+
+    monkeypatch.setattr(decode_module, "_columns", explode_on_p1)
+    batch = decode(jsonl(record(0), record(1), "not json", record(3)))
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p3"]
+    assert batch.records.timestamp.tolist() == [1_700_000_000.0, 1_700_000_003.0]
+    assert batch.skipped == {"not_a_record": 1, "not_json": 1}
+    assert batch.messages[0] == (
+        "predictions/a.jsonl:2: not_a_record: cannot be read: OverflowError('a bug')"
+    )
+    assert batch.messages[1].startswith("predictions/a.jsonl:3: not_json: ")
