@@ -17,11 +17,21 @@ reads them).
 A `timestamp` must be unix seconds between 0 and a day after the wall clock: one record in
 milliseconds would otherwise move the runtime's per-second windows thousands of years ahead and
 drop every later record from them.
+
+A `latency_ms` that is negative, not finite or above `MAX_LATENCY_MS` keeps its record (the
+prediction happened) without its latency, counted as `invalid_latency`: one such value would
+otherwise turn the exported latency sum into infinity or NaN for good.
+
+Whatever goes wrong while decoding one line costs that line only: any exception (a value nested
+deeper than the decoder recurses, a number out of range, a bug) is caught at the line and
+counted under `not_json` or `not_a_record`; a run that fails for a reason msgspec does not
+locate is split in halves until the line at fault is alone.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from bisect import bisect_right
@@ -44,6 +54,12 @@ MAX_LINE_BYTES = 1 << 20
 FUTURE_TOLERANCE_SECONDS = 86_400.0
 """How far past the wall clock a timestamp may be (clock skew between hosts); later is wrong."""
 
+MAX_LATENCY_MS = 86_400_000.0
+"""The longest latency taken as measured (one day); a longer one is dropped, its record kept."""
+
+INVALID_LATENCY = "invalid_latency"
+"""Skip reason of a line kept without its latency (`IngestBatch`): the only one that keeps it."""
+
 Buffer = bytes | bytearray
 """What the decoder reads: a source may hand over its read buffer itself, uncopied."""
 
@@ -63,6 +79,7 @@ _ITEM_AT = re.compile(r"at `\$\[(\d+)\]")
 _SHAPE = "must be an object or null"
 _INVALID_CHARACTER_AT = re.compile(r"invalid character \(byte (\d+)\)")
 _AFTER_A_VALUE = (b"", b",", b"}", b"]", b" ", b"\t", b"\r", b"\n")
+_TOO_DEEP = "nested deeper than the decoder can follow"
 _YEAR_2000 = 946_684_800.0
 """A future timestamp that reads as a date since then in milliseconds is likely milliseconds."""
 
@@ -82,8 +99,20 @@ class _Line(msgspec.Struct, gc=False):
     model_version: str | None = None
 
 
+class _LineWithRawLatency(_Line, gc=False):
+    """`_Line` for a line whose `latency_ms` is a number out of float range, which msgspec
+    refuses however it is typed, except as raw JSON."""
+
+    latency_ms: msgspec.Raw = _NULL  # type: ignore[assignment]
+
+
 _decoder = msgspec.json.Decoder(_Line)
-_DECODE_FAILURES = (msgspec.MsgspecError, ValueError)
+_raw_latency_decoder = msgspec.json.Decoder(_LineWithRawLatency)
+_TOKENS_ONE_BY_ONE = 4
+"""`NaN`/`Infinity` tokens of a line nulled one by one before the rest are, all at once."""
+_NON_FINITE_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+"""A JSON string (left alone) or a non-finite number token outside strings (read as null)."""
+_LATENCY_OUT_OF_RANGE = re.compile(r"out of range - at `\$\.latency_ms`$")
 
 
 class _Skip(Exception):
@@ -143,7 +172,33 @@ def decode_counting_lines(
     chunk_decoder = _ChunkDecoder(chunk, max_line_bytes)
     chunk_decoder.run()
     latest = clock() + FUTURE_TOLERANCE_SECONDS
-    return chunk_decoder.batch(source, first_line, latest), chunk_decoder.line_count
+    try:
+        batch = chunk_decoder.batch(source, first_line, latest)
+    except Exception:  # a row that cannot become columns: found by building each line alone
+        batch = _each_line_alone(chunk, source, first_line, max_line_bytes, latest)
+    return batch, chunk_decoder.line_count
+
+
+def _each_line_alone(
+    chunk: Buffer, source: str, first_line: int, max_line_bytes: int, latest: float
+) -> IngestBatch:
+    """The chunk decoded one line per batch, joined: slow, but a line whose row fails to become
+    columns costs that line only."""
+    records: list[RecordBatch] = []
+    skipped: Counter[str] = Counter()
+    messages: list[str] = []
+    for index, line in enumerate(bytes(chunk).split(b"\n"), start=first_line):
+        alone = _ChunkDecoder(line, max_line_bytes)
+        try:
+            alone.run()
+            batch = alone.batch(source, index, latest)
+        except Exception as exc:  # that line's failure costs that line only
+            message = skip_message(source, index, "not_a_record", f"cannot be read: {exc!r}")
+            batch = IngestBatch(RecordBatch.empty(), Counter(not_a_record=1), (message,))
+        records.append(batch.records)
+        skipped.update(batch.skipped)
+        messages.extend(batch.messages)
+    return IngestBatch(RecordBatch.concat(records), skipped, tuple(messages[:MAX_MESSAGES]))
 
 
 class _ChunkDecoder:
@@ -182,7 +237,7 @@ class _ChunkDecoder:
                 lines = count_newlines(run) + (chunk[start - 1] != _NEWLINE)
                 try:
                     rows: list[_Line] = _decoder.decode_lines(run)
-                except _DECODE_FAILURES:
+                except Exception:  # any failure is located line by line
                     return False
                 if len(rows) != lines:
                     return False
@@ -239,6 +294,11 @@ class _ChunkDecoder:
                 return
             bad = _failed_line(error, starts, first)
             self._resumes += 1
+            if bad is None and end - first > 1 and self._resumes <= _MAX_RESUMES:
+                middle = (first + end) // 2
+                self._decode_span(starts, first, middle)
+                first = middle
+                continue
             if bad is None or not first <= bad < end or self._resumes > _MAX_RESUMES:
                 self._line_by_line(first, self._chunk[starts[first] : starts[end]])
                 return
@@ -252,7 +312,7 @@ class _ChunkDecoder:
         segment = memoryview(self._chunk)[starts[first] : starts[end]]
         try:
             rows: list[_Line] = _decoder.decode_lines(segment)
-        except _DECODE_FAILURES as exc:
+        except Exception as exc:  # any failure is located, then line by line
             return exc
         if len(rows) == end - first:
             self._keep(first, rows)
@@ -274,21 +334,33 @@ class _ChunkDecoder:
                 self._row_lines.append(index)
             except _Skip as skip:
                 self._skips.append((index, skip.reason, skip.detail))
+            except RecursionError:
+                self._skips.append((index, "not_a_record", _TOO_DEEP))
+            except Exception as exc:  # one line's failure costs that line only
+                self._skips.append((index, "not_json", f"cannot be read: {exc!r}"))
 
     def _keep(self, first: int, rows: list[_Line]) -> None:
         self._rows.extend(rows)
         self._row_lines.extend(range(first, first + len(rows)))
 
     def batch(self, source: str, first_line: int, latest: float) -> IngestBatch:
-        """The kept rows as columns, and every skip; rows timed after `latest` are skipped."""
+        """The kept rows as columns, and every skip; rows timed after `latest` are skipped, rows
+        with an invalid latency are kept without it."""
         records, rejected_rows = _columns(self._rows, latest)
         skips = self._skips
+        row_lines: Sequence[int] = self._row_lines
         if rejected_rows:
             keep = np.ones(len(records), dtype=bool)
             keep[[row for row, _ in rejected_rows]] = False
             records = records.take(keep)
             rejected = [(self._row_lines[row], "not_a_record", why) for row, why in rejected_rows]
-            skips = sorted(skips + rejected)
+            skips = skips + rejected
+            row_lines = np.asarray(self._row_lines)[keep].tolist()
+        invalid = _drop_invalid_latencies(records.latency_ms)
+        if invalid:
+            skips = skips + [(row_lines[row], INVALID_LATENCY, why) for row, why in invalid]
+        if skips is not self._skips:
+            skips = sorted(skips)
         messages = tuple(
             skip_message(source, first_line + index, reason, detail)
             for index, reason, detail in skips[:MAX_MESSAGES]
@@ -341,50 +413,83 @@ def _has_line_longer_than(chunk: Buffer, limit: int) -> bool:
 
 
 def _decode_one(line: Buffer) -> _Line:
-    """One line, strictly, except for Python's `NaN`/`Infinity`/`-Infinity` (module docstring)."""
-    strict, replaced = line, False
+    """One line, strictly, except for Python's `NaN`/`Infinity`/`-Infinity` (module docstring).
+
+    Those tokens are read as `null` one at a time where msgspec stops at them, and past
+    `_TOKENS_ONE_BY_ONE` all at once, in one pass that skips over strings: a line full of them
+    costs a few more decodes, not one per token.
+    """
+    strict, replaced = line, 0
     while True:
         try:
             decoded = _decoder.decode(strict)
         except msgspec.ValidationError as exc:
-            detail = f"{exc} (NaN and Infinity read as null)" if replaced else str(exc)
-            raise _Skip("not_a_record", detail) from None
+            if _LATENCY_OUT_OF_RANGE.search(str(exc)):
+                decoded = _with_latency_out_of_range(strict, str(exc))
+                break
+            note = " (NaN and Infinity read as null)" if replaced else ""
+            raise _Skip("not_a_record", f"{exc}{note}") from None
         except msgspec.DecodeError as exc:
             nulled = _null_for_non_finite(strict, exc)
             if nulled is None:
                 raise _Skip("not_json", str(exc)) from None
-            strict, replaced = nulled, True
+            replaced += 1
+            if replaced >= _TOKENS_ONE_BY_ONE:
+                nulled = _NON_FINITE_TOKEN.sub(_null_for_token, nulled)
+            strict = nulled
             continue
+        except RecursionError:
+            raise _Skip("not_a_record", _TOO_DEEP) from None
         except ValueError as exc:
             raise _Skip("not_json", str(exc)) from None
-        if replaced:
-            decoded.input_features = _features_as_written(line, decoded.input_features)
-        return decoded
+        break
+    if replaced:
+        decoded.input_features = _features_as_written(line, decoded.input_features)
+    return decoded
+
+
+def _null_for_token(match: re.Match[bytes]) -> bytes:
+    return match[0] if match[1] is None else b"null"
+
+
+def _with_latency_out_of_range(line: Buffer, error: str) -> _Line:
+    """A line whose `latency_ms` is beyond float range: kept, its latency read as an infinity
+    of its sign (which `batch` drops as invalid)."""
+    try:
+        loose = _raw_latency_decoder.decode(line)
+        latency = float(bytes(loose.latency_ms))
+    except (msgspec.DecodeError, ValueError):
+        raise _Skip("not_a_record", error) from None
+    fields = {name: getattr(loose, name) for name in _Line.__struct_fields__}
+    return _Line(**{**fields, "latency_ms": latency})
 
 
 def _features_as_written(line: Buffer, nulled: msgspec.Raw) -> msgspec.Raw:
     """The line's `input_features` with its non-finite numbers kept, as Python's json writes."""
+    if bytes(nulled) == b"null":
+        return nulled
     try:
         features = json.loads(line).get("input_features")
-    except (ValueError, AttributeError):
+        if not isinstance(features, dict):
+            return nulled
+        return msgspec.Raw(json.dumps(features).encode())
+    except Exception:  # the nulled features stand in
         return nulled
-    if not isinstance(features, dict):
-        return nulled
-    return msgspec.Raw(json.dumps(features).encode())
 
 
 def decode_objects(raw: Sequence[bytes | None]) -> list[Any]:
     """JSON objects kept raw in a `RecordBatch`, decoded: one msgspec call for the whole list.
 
     Objects holding the old writer's `NaN`/`Infinity` tokens fall back, alone, to `json.loads`,
-    which reads them as floats.
+    which reads them as floats. An object that cannot be decoded at all (nested too deep, say)
+    reads as None: it costs that value only.
     """
     if not raw:
         return []
     joined = b",".join(b"null" if value is None else value for value in raw)
     try:
         return list(msgspec.json.decode(b"[" + joined + b"]"))
-    except msgspec.DecodeError:
+    except Exception:  # each value alone, so that a bad one costs itself only
         return [_decode_object(value) for value in raw]
 
 
@@ -394,7 +499,13 @@ def _decode_object(value: bytes | None) -> Any:
     try:
         return msgspec.json.decode(value)
     except msgspec.DecodeError:
+        pass
+    except Exception:  # see decode_objects
+        return None
+    try:
         return json.loads(value)
+    except Exception:  # see decode_objects
+        return None
 
 
 def _null_for_non_finite(line: Buffer, error: msgspec.DecodeError) -> Buffer | None:
@@ -457,6 +568,31 @@ def _columns(rows: list[_Line], latest: float) -> tuple[RecordBatch, list[tuple[
         for row in np.flatnonzero(~(time_ok & features_ok & proba_ok))
     ]
     return records, rejected
+
+
+def _drop_invalid_latencies(latency_ms: np.ndarray) -> list[tuple[int, str]]:
+    """Set latencies that cannot be measured ones to NaN (absent), in place; the rows, with why.
+
+    Only the slow path allocates: a clean batch costs two comparisons over its column.
+    """
+    with np.errstate(invalid="ignore"):
+        valid = (latency_ms >= 0.0) & (latency_ms <= MAX_LATENCY_MS)
+    invalid = np.flatnonzero(~valid & ~np.isnan(latency_ms))
+    if invalid.shape[0] == 0:
+        return []
+    problems = [(int(row), _latency_problem(float(latency_ms[row]))) for row in invalid]
+    latency_ms[invalid] = np.nan
+    return problems
+
+
+def _latency_problem(latency: float) -> str:
+    if latency < 0.0:
+        why = "is negative"
+    elif math.isinf(latency):
+        why = "is out of range"
+    else:
+        why = f"is above {MAX_LATENCY_MS:.0f} ms (a day)"
+    return f"latency_ms {latency:.10g} {why} (record kept without its latency)"
 
 
 def _timestamp_problem(timestamp: float, latest: float) -> str:

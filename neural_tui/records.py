@@ -9,7 +9,8 @@ only for the rows the engines keep in their bounded windows.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -65,6 +66,18 @@ class RecordBatch:
         )
 
     @staticmethod
+    def concat(batches: Sequence[RecordBatch]) -> RecordBatch:
+        """The rows of `batches`, one after the other."""
+        if not batches:
+            return RecordBatch.empty()
+        return RecordBatch(
+            **{
+                column.name: np.concatenate([getattr(batch, column.name) for batch in batches])
+                for column in fields(RecordBatch)
+            }
+        )
+
+    @staticmethod
     def empty() -> RecordBatch:
         return RecordBatch(
             timestamp=np.empty(0, dtype=np.float64),
@@ -86,7 +99,10 @@ class IngestBatch:
     """What a source yields: the valid rows, plus the lines it skipped, counted by reason.
 
     Reasons are short stable words used as the `reason` label of
-    `neural_ingest_errors_total`: `not_json`, `not_a_record`, `too_long`, `read_error`.
+    `neural_ingest_errors_total`: `not_json`, `not_a_record`, `too_long`, `read_error`, and
+    `invalid_latency`. `invalid_latency` alone counts lines that were kept: records whose
+    `latency_ms` was negative, not finite or above a day, kept without their latency. So the
+    records plus the skips other than `invalid_latency` and `read_error` are the lines read.
     `messages` holds one line per skipped line (`file:line: reason: detail`), for the log.
     """
 

@@ -404,3 +404,183 @@ def test_a_line_with_a_bad_timestamp_and_a_bad_shape_is_skipped_once() -> None:
     assert batch.records.prediction_id.tolist() == ["p0", "p2"]
     assert batch.skipped == {"not_a_record": 1}
     assert batch.messages == ("predictions/a.jsonl:2: not_a_record: `timestamp` -5 is negative",)
+
+
+DEPTH = 1_000
+DEEP_ARRAY = "[" * DEPTH + "]" * DEPTH
+DEEP_OBJECT = '{"a": ' * DEPTH + "1" + "}" * DEPTH
+BIG_INTEGER = "9" * 400
+
+
+def with_field(name: str, raw_value: str, index: int = 1) -> str:
+    """A record line whose field `name` holds `raw_value` verbatim."""
+    line = record(index)
+    line.pop(name, None)
+    return json.dumps(line)[:-1] + f', "{name}": {raw_value}}}'
+
+
+HOSTILE_LINES = {
+    **{
+        f"{field} nested {DEPTH} deep in an {kind}": with_field(field, f'{{"k": {value}}}')
+        for field in ("metadata", "input_features", "prediction_proba")
+        for kind, value in (("array", DEEP_ARRAY), ("object", DEEP_OBJECT))
+    },
+    **{
+        f"{field} nested {DEPTH} deep in an {kind}": with_field(field, value)
+        for field in ("prediction", "ground_truth")
+        for kind, value in (("array", DEEP_ARRAY), ("object", DEEP_OBJECT))
+    },
+    "deep nesting around a NaN token": with_field("metadata", "[" * DEPTH + "NaN" + "]" * DEPTH),
+    "a 400-digit timestamp": with_field("timestamp", BIG_INTEGER),
+    "a timestamp of 1e308": with_field("timestamp", "1e308"),
+}
+
+
+@pytest.mark.parametrize("line", HOSTILE_LINES.values(), ids=HOSTILE_LINES.keys())
+def test_a_hostile_line_costs_only_itself_and_is_counted(line: str) -> None:
+    batch = decode(jsonl(record(0), line, record(2)))
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p2"]
+    assert batch.skipped == {"not_a_record": 1}
+    assert len(batch.messages) == 1 and batch.messages[0].startswith("predictions/a.jsonl:2: ")
+
+
+def test_a_line_nested_too_deep_says_so() -> None:
+    batch = decode(jsonl(with_field("metadata", DEEP_ARRAY)))
+
+    assert batch.messages == (
+        "predictions/a.jsonl:1: not_a_record: nested deeper than the decoder can follow",
+    )
+
+
+def test_deep_lines_scattered_in_a_chunk_lose_no_good_line_and_keep_order() -> None:
+    lines: list[dict[str, Any] | str] = [record(i) for i in range(2_000)]
+    for i in range(7, 2_000, 250):
+        lines[i] = with_field("metadata", DEEP_OBJECT, i)
+    batch = decode(jsonl(*lines))
+
+    deep = set(range(7, 2_000, 250))
+    assert batch.records.prediction_id.tolist() == [f"p{i}" for i in range(2_000) if i not in deep]
+    assert batch.skipped == {"not_a_record": len(deep)}
+    assert [m.split(":")[1] for m in batch.messages] == [str(i + 1) for i in sorted(deep)]
+
+
+def test_any_exception_while_decoding_one_line_costs_only_that_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever the decoder raises (here a stand-in for a bug), the other lines are kept."""
+    from neural_tui import decode as decode_module
+
+    real = decode_module._decoder
+
+    class Exploding:
+        def decode_lines(self, data: Any) -> Any:
+            if b'"p1"' in bytes(data):
+                raise KeyError("a bug")
+            return real.decode_lines(data)
+
+        def decode(self, data: Any) -> Any:
+            if b'"p1"' in bytes(data):
+                raise KeyError("a bug")
+            return real.decode(data)
+
+    monkeypatch.setattr(decode_module, "_decoder", Exploding())
+    batch = decode(jsonl(record(0), record(1), record(2)))
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p2"]
+    assert batch.skipped == {"not_json": 1}
+    assert batch.messages == ("predictions/a.jsonl:2: not_json: cannot be read: KeyError('a bug')",)
+
+
+def test_a_line_full_of_nan_tokens_is_read_in_one_more_pass() -> None:
+    """One `NaN` replaced per decode would take minutes on a line of 60,000 (quadratic)."""
+    features = {f"f{i}": math.nan for i in range(60_000)}
+    batch = decode(jsonl(record(0, input_features=features)))
+
+    assert len(batch.records) == 1 and not batch.skipped
+    kept = json.loads(batch.records.input_features[0])
+    assert len(kept) == 60_000 and all(math.isnan(v) for v in kept.values())
+
+
+def test_decode_objects_gives_none_for_an_object_it_cannot_read_and_keeps_the_others() -> None:
+    deep = ('{"a": ' + DEEP_ARRAY + "}").encode()
+    deep_with_nan = ('{"a": ' + "[" * DEPTH + "NaN" + "]" * DEPTH + "}").encode()
+    decoded = decode_objects([b'{"x": 1}', deep, None, b'{"y": NaN}', deep_with_nan, b"{}"])
+
+    assert decoded[:3] == [{"x": 1}, None, None]
+    assert math.isnan(decoded[3]["y"])
+    assert decoded[4:] == [None, {}]
+
+
+@pytest.mark.parametrize(
+    ("raw_latency", "shown", "why"),
+    [
+        ("-5", "-5", "is negative"),
+        ("-0.001", "-0.001", "is negative"),
+        ("1.7e308", "1.7e+308", "is above 86400000 ms (a day)"),
+        ("-1.7e308", "-1.7e+308", "is negative"),
+        ("86400000.5", "86400000.5", "is above 86400000 ms (a day)"),
+        ("1e309", "inf", "is out of range"),
+        (BIG_INTEGER, "inf", "is out of range"),
+        ("-" + BIG_INTEGER, "-inf", "is negative"),
+    ],
+)
+def test_an_impossible_latency_is_dropped_its_record_kept_and_counted(
+    raw_latency: str, shown: str, why: str
+) -> None:
+    batch = decode(jsonl(record(0), with_field("latency_ms", raw_latency), record(2)))
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p1", "p2"]
+    latency = batch.records.latency_ms
+    assert latency[0] == 12.5 and math.isnan(latency[1]) and latency[2] == 12.5
+    assert batch.skipped == {"invalid_latency": 1}
+    assert batch.messages == (
+        f"predictions/a.jsonl:2: invalid_latency: latency_ms {shown} {why}"
+        " (record kept without its latency)",
+    )
+
+
+@pytest.mark.parametrize("latency", [0, 0.0, 86_400_000, 86_400_000.0])
+def test_latencies_from_zero_to_one_day_are_kept(latency: float) -> None:
+    batch = decode(jsonl(record(0, latency_ms=latency)))
+
+    assert batch.records.latency_ms.tolist() == [float(latency)] and not batch.skipped
+
+
+def test_a_non_finite_latency_token_reads_as_absent_not_invalid() -> None:
+    batch = decode(jsonl(record(0, latency_ms=math.inf), record(1, latency_ms=math.nan)))
+
+    assert np.isnan(batch.records.latency_ms).all() and not batch.skipped
+
+
+def test_an_invalid_latency_on_a_rejected_line_counts_once_as_not_a_record() -> None:
+    batch = decode(jsonl(record(0, latency_ms=-5, timestamp=-1.0), record(1, latency_ms=-7)))
+
+    assert batch.records.prediction_id.tolist() == ["p1"]
+    assert batch.skipped == {"not_a_record": 1, "invalid_latency": 1}
+    assert [m.split(": ")[1] for m in batch.messages] == ["not_a_record", "invalid_latency"]
+
+
+def test_a_row_that_fails_to_become_columns_costs_only_its_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever building the columns raises (here a stand-in for a bug), other lines are kept."""
+    from neural_tui import decode as decode_module
+
+    real = decode_module._columns
+
+    def explode_on_p1(rows: list[Any], latest: float) -> Any:
+        if any(row.prediction_id == "p1" for row in rows):
+            raise OverflowError("a bug")
+        return real(rows, latest)
+
+    monkeypatch.setattr(decode_module, "_columns", explode_on_p1)
+    batch = decode(jsonl(record(0), record(1), "not json", record(3)))
+
+    assert batch.records.prediction_id.tolist() == ["p0", "p3"]
+    assert batch.records.timestamp.tolist() == [1_700_000_000.0, 1_700_000_003.0]
+    assert batch.skipped == {"not_a_record": 1, "not_json": 1}
+    assert batch.messages[0] == (
+        "predictions/a.jsonl:2: not_a_record: cannot be read: OverflowError('a bug')"
+    )
+    assert batch.messages[1].startswith("predictions/a.jsonl:3: not_json: ")

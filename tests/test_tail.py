@@ -276,14 +276,14 @@ async def test_an_unreadable_file_is_a_read_error_reported_once(
     locked = predictions / "locked.jsonl"
     append(locked, record(0))
     append(predictions / "open.jsonl", record(1))
-    real_open = tail.aiofiles.open
+    real_open = tail._open_regular
 
-    def refuse_locked(path: Path, *args: Any, **kwargs: Any) -> Any:
+    def refuse_locked(path: Path) -> Any:
         if Path(path) == locked:
             raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *args, **kwargs)
+        return real_open(path)
 
-    monkeypatch.setattr(tail.aiofiles, "open", refuse_locked)
+    monkeypatch.setattr(tail, "_open_regular", refuse_locked)
     first = await source.read_available()
     second = await source.read_available()
 
@@ -367,13 +367,13 @@ def open_in(directory: Path) -> set[str]:
 def counting_opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Record every path `TailSource` opens from now on."""
     opened: list[Path] = []
-    real_open = tail.aiofiles.open
+    real_open = tail._open_regular
 
-    def open_and_count(path: Path, *args: Any, **kwargs: Any) -> Any:
+    def open_and_count(path: Path) -> Any:
         opened.append(Path(path))
-        return real_open(path, *args, **kwargs)
+        return real_open(path)
 
-    monkeypatch.setattr(tail.aiofiles, "open", open_and_count)
+    monkeypatch.setattr(tail, "_open_regular", open_and_count)
     return opened
 
 
@@ -487,15 +487,15 @@ async def test_a_closed_file_replaced_before_it_is_reopened_is_not_taken_for_it(
     """Between the scan and the reopening, its name comes to mean another file."""
     path, capped = closed_file
     append(path, record(2))
-    real_open = tail.aiofiles.open
+    real_open = tail._open_regular
 
-    def replace_first(opening: Path, *args: Any, **kwargs: Any) -> Any:
+    def replace_first(opening: Path) -> Any:
         if Path(opening) == path and not path.with_name("a-1.jsonl").exists():
             path.rename(path.with_name("a-1.jsonl"))
             append(path, record(20))
-        return real_open(opening, *args, **kwargs)
+        return real_open(opening)
 
-    monkeypatch.setattr(tail.aiofiles, "open", replace_first)
+    monkeypatch.setattr(tail, "_open_regular", replace_first)
     first = await capped.read_available()
     second = await capped.read_available()
 

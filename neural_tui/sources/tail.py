@@ -5,16 +5,39 @@ Restart strategy: rebuild from storage. A file is read from offset 0 when first 
 
 Files are followed by (st_dev, st_ino), not by name: a file renamed to another `*.jsonl` name
 (rotation) goes on from where it was, and a file shorter than what was read (truncated, or
-copy-truncated) is read again from 0. A truncation followed by more writes than were read
-before the next poll cannot be seen; rotation copies named `*.jsonl` are counted again.
+copy-truncated) is read again from 0; rotation copies named `*.jsonl` are counted again.
+
+A file is also recognised by its content, as log shippers do: its first bytes (`head`) and the
+bytes just before the read offset (`tail`). Whenever a scan shows that a file changed (size or
+mtime), both are read again (one `pread` each) before reading on; if either differs, the file
+was rewritten in place (truncated and written again, even to the same size) and is read again
+from 0. Totals are therefore records seen: the records of a rewritten file count again, the
+ones it held before as well. What cannot be seen: a rewrite that leaves the fingerprinted bytes
+as they were (then only what follows the old offset is new, and it is read), and a rewrite to
+the same size within the same mtime tick of the file system (nothing tells it apart from no
+write at all until the file changes again).
+
+Non-regular files (a FIFO, a socket, a device, a directory called `x.jsonl`) are never read:
+paths are opened non-blocking and the opened descriptor is checked, so a name that is briefly a
+FIFO cannot block a read; each is reported once as a `read_error`. Every file-system call runs
+in a small pool of daemon threads owned by the source (`DaemonExecutor`), never in asyncio's
+default executor: a thread stuck in a syscall (a hung mount) costs the source its progress
+(`progress_at` stops moving) but never holds the process at exit.
+
+A `predictions/` directory that cannot be listed is a `read_error` reported once per episode
+(again only after a listing succeeded in between); a missing one is waited for quietly.
+
+Following (`batches()`), quiet files are polled less and less often (`neural_tui.sources.scan`):
+a write to a file that was quiet for long may be seen up to `QUIET_POLL_CAP_SECONDS` late, while
+new files and files being written are seen within a poll interval. `read_available()` always
+looks at everything.
 
 Handles are capped (`max_open_files`, the least recently read closed first), since storage
 gathers files without end (size rotation, several writers, restarts) and a process may hold
 only so many. A file whose size and mtime are what they were when it was last read to its end
-is not touched, so thousands of quiet files cost one `stat` each per poll. A closed file that
-changed is opened again under the name the scan found it by, if that name still leads to the
-same inode, and the file still starts with the bytes it started with: a deleted file's inode
-number may be given to a new file while it was not held open.
+is not touched (not even opened). A closed file that changed is opened again under the name the
+scan found it by, if that name still leads to the same inode, and its fingerprint (above) still
+holds: a deleted file's inode number may be given to a new file while it was not held open.
 
 A file renamed away or deleted is drained to its end and closed if its handle is open. If it
 was closed, it cannot be drained: what was written to it after its last read is never seen.
@@ -28,28 +51,31 @@ State only moves forward after a chunk is decoded, so cancelling a read loses no
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import resource
-import stat
+import time
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from concurrent.futures import Future
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
-
-import aiofiles
+from typing import Self, TypeVar
 
 from neural_tui.decode import MAX_LINE_BYTES, decode_counting_lines, skip_message
 from neural_tui.records import IngestBatch, RecordBatch
-
-if TYPE_CHECKING:
-    from aiofiles.threadpool.binary import AsyncFileIO
-
-FileKey = tuple[int, int]
-"""(st_dev, st_ino): what a file is, whatever it is called now."""
+from neural_tui.sources.scan import (
+    QUIET_POLL_CAP_SECONDS,
+    DirectoryWatcher,
+    FileKey,
+    Scan,
+    Seen,
+    not_regular,
+)
+from neural_tui.sources.workers import DaemonExecutor
 
 _DECODE_IN_THREAD_BYTES = 256 << 10
 """Chunks at least this big are decoded off the event loop."""
@@ -62,10 +88,21 @@ _SHARE_OF_DESCRIPTOR_LIMIT = 4
 the process (sockets, logs, the console)."""
 
 _HEAD_BYTES = 256
-"""How much of a file's start is kept to recognise it when it is opened again."""
+"""How much of a file's start is kept to recognise it (module docstring)."""
 
-Settled = tuple[int, float]
-"""(size, mtime) of a file as a scan saw it."""
+_TAIL_BYTES = 256
+"""How much of what lies just before the read offset is kept to recognise a file by."""
+
+_WORKERS = 4
+"""Threads for one source's file-system calls and big decodes."""
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+"""Non-blocking, so that opening a FIFO (or a device) returns at once instead of waiting."""
+
+Settled = tuple[int, int]
+"""(size, st_mtime_ns) of a file as a scan saw it."""
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +143,34 @@ class _Cut:
         )
 
 
-def _read_after(fd: int, pending: bytes, offset: int, size: int) -> tuple[bytearray, int]:
-    """`pending` followed by up to `size` bytes read at `offset`, and how many were read.
+@dataclass(frozen=True, slots=True)
+class _Fingerprint:
+    """The bytes a followed file held at its start and just before the read offset."""
+
+    head: bytes
+    tail: bytes
+    offset: int
+
+    def holds(self, fd: int) -> bool:
+        """Whether the file still holds those bytes there (two small positional reads)."""
+        if self.head and os.pread(fd, len(self.head), 0) != self.head:
+            return False
+        start = self.offset - len(self.tail)
+        return not self.tail or os.pread(fd, len(self.tail), start) == self.tail
+
+
+def _read_after(
+    fd: int, pending: bytes, offset: int, size: int, fingerprint: _Fingerprint | None
+) -> tuple[bytearray, int] | None:
+    """`pending` followed by up to `size` bytes read at `offset`, and how many were read; None
+    if the file no longer holds its `fingerprint` (it was rewritten).
 
     Read straight behind the pending line (no join copy) with a positional read (no seek, so a
     read-ahead cannot disturb another); the buffer is released here, in the reading thread, so
     that the caller may cut it in place.
     """
+    if fingerprint is not None and not fingerprint.holds(fd):
+        return None
     buffer = bytearray(len(pending) + size)
     buffer[: len(pending)] = pending
     with memoryview(buffer) as whole, whole[len(pending) :] as free:
@@ -151,11 +209,33 @@ def _default_max_open_files() -> int:
     return max(1, min(MAX_OPEN_FILES, soft // _SHARE_OF_DESCRIPTOR_LIMIT))
 
 
-def _identify(fd: int, head_bytes: int) -> tuple[FileKey, bytes]:
-    """The key of an open file, and its first `head_bytes` bytes."""
-    status = os.fstat(fd)
-    head = os.pread(fd, head_bytes, 0) if head_bytes else b""
-    return (status.st_dev, status.st_ino), head
+def _oldest_first(item: tuple[FileKey, Seen]) -> tuple[int, Path]:
+    """Files in the order they were last written, by name where the mtime is the same."""
+    return item[1].modified, item[1].path
+
+
+def _close_opened(opening: Future[tuple[int, FileKey]]) -> None:
+    """Close what an open that was given up on opened, once it returns."""
+    if not opening.cancelled() and opening.exception() is None:
+        os.close(opening.result()[0])
+
+
+def _open_regular(path: Path) -> tuple[int, FileKey]:
+    """A descriptor on the regular file at `path`, and its key; never blocks on what it opens.
+
+    Opened non-blocking, then the opened descriptor itself is checked: a FIFO, socket, device or
+    directory is refused with an OSError (the name may have changed kind since the scan).
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        status = os.fstat(fd)
+        odd = not_regular(status.st_mode)
+        if odd is not None:
+            raise OSError(errno.EINVAL, f"not a regular file ({odd})", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, (status.st_dev, status.st_ino)
 
 
 @dataclass(eq=False, slots=True)
@@ -165,21 +245,22 @@ class _FollowedFile:
     path: Path
     position: _Position = field(default_factory=_Position)
     head: bytes = b""
-    """The first bytes of the file, as read from offset 0, to recognise it by on reopening."""
+    """The first bytes of the file, as read from offset 0 (module docstring)."""
+    tail: bytes = b""
+    """The bytes just before `position.offset`, as read (module docstring)."""
     settled: Settled | None = None
     """The scan's (size, mtime) before the file was last read to its end: while a scan shows
     them again there is nothing new, and the file is left alone (not even opened)."""
 
     def restart(self) -> None:
         """Follow from offset 0: the file was truncated, or is another file."""
-        self.position, self.head, self.settled = _Position(), b"", None
+        self.position, self.head, self.tail, self.settled = _Position(), b"", b"", None
 
-
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    path: Path
-    size: int
-    modified: float
+    def fingerprint(self) -> _Fingerprint | None:
+        """What to check before reading on from the current offset (None from offset 0)."""
+        if self.position.offset == 0:
+            return None
+        return _Fingerprint(self.head, self.tail, self.position.offset)
 
 
 class TailSource:
@@ -198,8 +279,10 @@ class TailSource:
         chunk_bytes: int = 4 << 20,
         max_line_bytes: int = MAX_LINE_BYTES,
         max_open_files: int | None = None,
+        quiet_poll_cap: float = QUIET_POLL_CAP_SECONDS,
     ) -> None:
-        """`max_open_files` caps the handles held at once (default `_default_max_open_files`)."""
+        """`max_open_files` caps the handles held at once (default `_default_max_open_files`);
+        `quiet_poll_cap` is the longest a quiet file goes unpolled while following."""
         if max_open_files is None:
             max_open_files = _default_max_open_files()
         if max_open_files < 1:
@@ -209,16 +292,31 @@ class TailSource:
         self._chunk_bytes = chunk_bytes
         self._max_line_bytes = max_line_bytes
         self._max_open_files = max_open_files
+        self._quiet_poll_cap = quiet_poll_cap
+        self._watcher = self._new_watcher()
+        self._workers = DaemonExecutor(_WORKERS, f"tail {self._directory}")
         self._files: dict[FileKey, _FollowedFile] = {}
-        self._handles: dict[FileKey, AsyncFileIO] = {}
-        """The open handles, least recently read first."""
+        self._handles: dict[FileKey, int] = {}
+        """The open descriptors, least recently read first."""
         self._failing: set[FileKey] = set()
         """Files whose read error was already reported (once until they read again)."""
+        self._listing_failed = False
+        """The directory's listing error was reported (once until a listing succeeds)."""
+        self._unsettled: dict[str, FileKey] = {}
+        """Files (by name) a scan handed over that were not read to their end yet (a read
+        error, a pass cut short): the next scan hands them over again even if unchanged."""
+        self._progress_at = time.monotonic()
 
     @property
     def label(self) -> str:
         """The storage directory, as the console and the logs name this source."""
         return str(self._directory.parent)
+
+    @property
+    def progress_at(self) -> float:
+        """`time.monotonic()` when this source last finished a pass or handed over a batch:
+        a source stuck in the file system stops moving it."""
+        return self._progress_at
 
     async def __aenter__(self) -> Self:
         return self
@@ -235,16 +333,17 @@ class TailSource:
         """Batches as lines arrive, until cancelled.
 
         Files are closed on the way out but their positions are kept, so that a runtime that
-        restarts this source after a failure goes on where it was: nothing read twice.
+        restarts this source after a failure goes on where it was: nothing read twice. Quiet
+        files are polled less often (module docstring).
         """
         try:
             while True:
-                async with aclosing(self.available()) as one_pass:
+                async with aclosing(self._pass(full=False)) as one_pass:
                     async for batch in one_pass:
                         yield batch
                 await asyncio.sleep(self._poll_interval)
         finally:
-            await self._close_handles()
+            self._close_handles()
 
     async def read_available(self) -> list[IngestBatch]:
         """One pass: every whole line on disk now (an unfinished last line waits)."""
@@ -252,116 +351,163 @@ class TailSource:
 
     async def close(self) -> None:
         """Close every handle and forget every position: a later pass reads all from 0."""
-        await self._close_handles()
-        self._files = {}
+        self._close_handles()
+        self._files, self._unsettled = {}, {}
+        self._watcher = self._new_watcher()
 
-    async def _close_handles(self) -> None:
+    def _new_watcher(self) -> DirectoryWatcher:
+        return DirectoryWatcher(
+            self._directory, poll_interval=self._poll_interval, quiet_cap=self._quiet_poll_cap
+        )
+
+    def _close_handles(self) -> None:
+        """Closing a descriptor does not block on a regular file: done here, not in a thread
+        that might be stuck behind another."""
         handles, self._handles = self._handles, {}
-        for handle in handles.values():
-            await handle.close()
+        for fd in handles.values():
+            os.close(fd)
 
     async def available(self) -> AsyncGenerator[IngestBatch, None]:
         """`read_available()` as a stream, for storage too big to hold at once."""
-        seen = await asyncio.to_thread(self._scan)
-        for key in [key for key in self._files if key not in seen]:
-            async for batch in self._drain(key):
-                yield batch
-        self._failing.intersection_update(seen)
-        for key, found in sorted(seen.items(), key=lambda item: item[1].modified):
-            followed = self._files.get(key) or _FollowedFile(found.path)
-            followed.path = found.path
-            if followed.settled == (found.size, found.modified):
-                continue
-            if found.size < followed.position.offset:
-                followed.restart()
-            handle = self._handles.pop(key, None)
-            if handle is None:
-                try:
-                    handle = await self._open(key, followed)
-                except OSError as exc:
-                    error = self._read_error(key, found.path, exc)
-                    if error is not None:
-                        yield error
-                    continue
-                if handle is None:
-                    continue
-            self._handles[key] = handle
-            self._files[key] = followed
-            settled = (found.size, found.modified)
-            async for batch in self._read_to_end(key, followed, handle, settled):
+        async with aclosing(self._pass(full=True)) as one_pass:
+            async for batch in one_pass:
                 yield batch
 
-    def _scan(self) -> dict[FileKey, _Seen]:
-        """The regular `*.jsonl` files in the predictions directory (none if it is missing)."""
+    async def _in_worker(self, call: Callable[[], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, call)
+
+    def _handing_over(self, batch: IngestBatch) -> IngestBatch:
+        self._progress_at = time.monotonic()
+        return batch
+
+    async def _pass(self, *, full: bool) -> AsyncGenerator[IngestBatch, None]:
+        """One pass over the files the scan gives; `full` looks at every file."""
         try:
-            paths = [path for path in self._directory.iterdir() if path.suffix == ".jsonl"]
-        except (FileNotFoundError, NotADirectoryError):
-            return {}
-        seen: dict[FileKey, _Seen] = {}
-        for path in paths:
-            try:
-                status = path.stat()
-            except OSError:
+            recheck = tuple(self._unsettled)
+            scan = await self._in_worker(partial(self._watcher.scan, full=full, recheck=recheck))
+        except OSError as exc:
+            if not self._listing_failed:
+                self._listing_failed = True
+                yield self._handing_over(self._listing_error(exc))
+            self._progress_at = time.monotonic()
+            return
+        self._listing_failed = False
+        async for batch in self._read_scanned(scan):
+            yield self._handing_over(batch)
+        self._progress_at = time.monotonic()
+
+    async def _read_scanned(self, scan: Scan) -> AsyncIterator[IngestBatch]:
+        if scan.present is not None:
+            for key in [key for key in self._files if key not in scan.present]:
+                async for batch in self._drain(key):
+                    yield batch
+            self._failing.intersection_update(scan.present)
+            self._unsettled = {n: k for n, k in self._unsettled.items() if k in scan.present}
+        self._unsettled.update(
+            (found.path.name, key) for key, found in scan.stated.items() if found.odd is None
+        )
+        for key, found in sorted(scan.stated.items(), key=_oldest_first):
+            if found.odd is not None:
+                refused = OSError(errno.EINVAL, f"not a regular file ({found.odd})")
+                error = self._read_error(key, found.path, refused)
+                if error is not None:
+                    yield error
                 continue
-            if stat.S_ISREG(status.st_mode):
-                seen[(status.st_dev, status.st_ino)] = _Seen(path, status.st_size, status.st_mtime)
-        return seen
+            followed = self._files.get(key)
+            if followed is None or followed.settled != (found.size, found.modified):
+                async for batch in self._read_changed(key, found):
+                    yield batch
+                followed = self._files.get(key)
+            if followed is not None and followed.settled == (found.size, found.modified):
+                self._unsettled.pop(found.path.name, None)
 
-    async def _open(self, key: FileKey, followed: _FollowedFile) -> AsyncFileIO | None:
-        """A handle on the file at `followed.path`; None if another file took that name.
+    async def _read_changed(self, key: FileKey, found: Seen) -> AsyncIterator[IngestBatch]:
+        """A file the scan saw, read on if it changed since it was last read to its end."""
+        followed = self._files.get(key) or _FollowedFile(found.path)
+        followed.path = found.path
+        settled = (found.size, found.modified)
+        if followed.settled == settled:
+            return
+        if found.size < followed.position.offset:
+            followed.restart()
+        fd = self._handles.pop(key, None)
+        if fd is None:
+            try:
+                fd = await self._open(key, followed)
+            except OSError as exc:
+                error = self._read_error(key, found.path, exc)
+                if error is not None:
+                    yield error
+                return
+            if fd is None:
+                return
+        self._handles[key] = fd
+        self._files[key] = followed
+        async for batch in self._read_to_end(key, followed, fd, settled):
+            yield batch
 
-        The least recently read handles are closed first to stay within `max_open_files`. A
-        file that no longer starts as it did is another one that got the same inode number.
+    async def _open(self, key: FileKey, followed: _FollowedFile) -> int | None:
+        """A descriptor on the file at `followed.path`; None if another file took that name.
+
+        The least recently read handles are closed first to stay within `max_open_files`.
         """
         while len(self._handles) >= self._max_open_files:
-            await self._handles.pop(next(iter(self._handles))).close()
-        handle = await aiofiles.open(followed.path, "rb", buffering=0)
+            os.close(self._handles.pop(next(iter(self._handles))))
+        opening = self._workers.submit(_open_regular, followed.path)
         try:
-            found, head = await asyncio.to_thread(_identify, handle.fileno(), len(followed.head))
-        except BaseException:
-            await handle.close()
+            fd, found = await asyncio.wrap_future(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened)
             raise
         if found != key:
-            await handle.close()
+            os.close(fd)
             return None
-        if head != followed.head:
-            followed.restart()
-        return handle
+        return fd
 
     async def _read_to_end(
         self,
         key: FileKey,
         followed: _FollowedFile,
-        handle: AsyncFileIO,
+        fd: int,
         settled: Settled | None,
     ) -> AsyncIterator[IngestBatch]:
         """Batches up to the end of the file, which is then `settled` there.
 
-        The next chunk is read while the consumer ingests a batch: reading releases the GIL,
-        so it costs no time; while a chunk decodes, it would only compete for the CPU cache.
+        The first read checks the file's fingerprint, and starts again from 0 if the file was
+        rewritten. The next chunk is read while the consumer ingests a batch: reading releases
+        the GIL, so it costs no time; while a chunk decodes, it would only compete for the CPU
+        cache.
         """
-        reading = self._read(followed, handle)
+        reading = self._read(followed, fd, followed.fingerprint())
         try:
             while True:
                 try:
-                    data, read = await reading
+                    got = await reading
                 except OSError as exc:
                     error = self._read_error(key, followed.path, exc)
                     if error is not None:
                         yield error
                     return
                 self._failing.discard(key)
+                if got is None:
+                    followed.restart()
+                    reading = self._read(followed, fd, None)
+                    continue
+                data, read = got
                 if not read:
                     followed.settled = settled
                     return
-                if followed.position.offset == 0:
-                    followed.head = bytes(data[:_HEAD_BYTES])
+                head = bytes(data[:_HEAD_BYTES]) if followed.position.offset == 0 else None
+                tail = bytes(data[-_TAIL_BYTES:])
                 cut = _cut_lines(followed.position, data, read, self._max_line_bytes)
                 batch, line_count = await self._decode(cut, str(followed.path))
                 followed.position = cut.position(line_count)
+                followed.tail = tail
+                if head is not None:
+                    followed.head = head
                 more = read == self._chunk_bytes
                 if more:
-                    reading = self._read(followed, handle)
+                    reading = self._read(followed, fd, None)
                 else:
                     followed.settled = settled
                 if batch is not None:
@@ -372,21 +518,14 @@ class TailSource:
             reading.cancel()
 
     def _read(
-        self, followed: _FollowedFile, handle: AsyncFileIO
-    ) -> asyncio.Future[tuple[bytearray, int]]:
-        """The chunk at the file's position, being read in a worker thread from now on.
-
-        Not with aiofiles' `read`, which needs a `seek` first and a copy to join the pending line.
-        """
+        self, followed: _FollowedFile, fd: int, fingerprint: _Fingerprint | None
+    ) -> asyncio.Future[tuple[bytearray, int] | None]:
+        """The chunk at the file's position, being read in a worker thread from now on."""
         position = followed.position
         read = partial(
-            _read_after,
-            handle.fileno(),
-            position.pending,
-            position.offset,
-            self._chunk_bytes,
+            _read_after, fd, position.pending, position.offset, self._chunk_bytes, fingerprint
         )
-        return asyncio.get_running_loop().run_in_executor(None, read)
+        return asyncio.get_running_loop().run_in_executor(self._workers, read)
 
     async def _drain(self, key: FileKey) -> AsyncIterator[IngestBatch]:
         """Finish a file that left the directory, and forget it.
@@ -398,20 +537,20 @@ class TailSource:
         last batch is handed over, so a consumer that stops there never gets that batch twice.
         """
         followed = self._files[key]
-        handle = self._handles.get(key)
-        if handle is not None:
-            async for batch in self._read_to_end(key, followed, handle, None):
+        fd = self._handles.get(key)
+        if fd is not None:
+            async for batch in self._read_to_end(key, followed, fd, None):
                 yield batch
         del self._files[key]
-        if handle is not None:
+        if fd is not None:
             del self._handles[key]
-            await handle.close()
+            os.close(fd)
         position = followed.position
         final, _ = await self._decode(
             _Cut(position.pending, position.next_line, b"", False, False, position.offset),
             str(followed.path),
         )
-        if final is not None and handle is None:
+        if final is not None and fd is None:
             final = IngestBatch(final.records) if len(final.records) else None
         if final is not None:
             yield final
@@ -431,7 +570,7 @@ class TailSource:
                 max_line_bytes=self._max_line_bytes,
             )
             big = len(cut.lines) >= _DECODE_IN_THREAD_BYTES
-            decoded, line_count = await asyncio.to_thread(decode) if big else decode()
+            decoded, line_count = await self._in_worker(decode) if big else decode()
         if cut.too_long_begun:
             detail = f"longer than {self._max_line_bytes} bytes, skipped to its end"
             message = skip_message(source, cut.first_line + line_count, "too_long", detail)
@@ -448,4 +587,10 @@ class TailSource:
             return None
         self._failing.add(key)
         message = skip_message(str(path), None, "read_error", exc.strerror or str(exc))
+        return IngestBatch(RecordBatch.empty(), Counter(read_error=1), (message,))
+
+    def _listing_error(self, exc: OSError) -> IngestBatch:
+        """The `read_error` batch for a directory that cannot be listed."""
+        detail = f"cannot list the directory: {exc.strerror or exc}"
+        message = skip_message(str(self._directory), None, "read_error", detail)
         return IngestBatch(RecordBatch.empty(), Counter(read_error=1), (message,))
