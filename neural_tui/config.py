@@ -21,6 +21,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 DEFAULT_STORAGE = Path("monitoring_data")
 DEFAULT_CONFIG_NAME = "neural-tui.toml"
 CONFIG_ENV = "NEURAL_TUI_CONFIG"
+MAX_FEATURES_LIMIT = 10_000
+"""Upper bound of `[runtime] max_features`."""
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -70,6 +72,8 @@ class RuntimeSettings:
     series_seconds: int = 60
     poll_interval_seconds: float = 0.25
     max_models: int = 100
+    max_features: int = 500
+    """Feature names the engines see per model, so drift series exported per model too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +184,8 @@ _RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "runtime.series_seconds": _GREATER_THAN_0,
     "runtime.poll_interval_seconds": _GREATER_THAN_0,
     "runtime.max_models": _GREATER_THAN_0,
+    "runtime.max_features": (lambda v: 0 < v <= MAX_FEATURES_LIMIT,
+                             f"must be between 1 and {MAX_FEATURES_LIMIT}"),
     "analysis.interval_seconds": _GREATER_THAN_0,
     "analysis.every_records": _GREATER_THAN_0,
     "drift.window": _GREATER_THAN_0,

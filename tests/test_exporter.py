@@ -22,6 +22,7 @@ from neural_tui.runtime.snapshot import (
     LatencyHistogram,
     ModelSnapshot,
     Snapshot,
+    SourceHealth,
 )
 
 Labels = frozenset[tuple[str, str]]
@@ -222,6 +223,7 @@ def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
         generated_at=1_000.0,
         models=(make_model_snapshot("churn"), make_model_snapshot("fraud")),
         ingest=IngestStats(records_total=42, errors_total={}),
+        source_health=(SourceHealth("storage", "ok", ""),),
     )
     with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_005.0) as server:
         response = httpx.get(f"{server.url}/healthz")
@@ -230,9 +232,11 @@ def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
         "status": "ok",
+        "reasons": [],
         "models": 2,
         "records": 42,
         "snapshot_age_seconds": 5.0,
+        "sources": [{"label": "storage", "status": "ok", "detail": ""}],
     }
 
 
