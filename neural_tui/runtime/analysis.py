@@ -234,7 +234,8 @@ class ModelAnalysis:
     performance_waiting: str | None = None
     """Why there is no performance score yet, with the labels so far."""
     features_dropped: int = 0
-    """Feature values left out because their name came past `[runtime] max_features`."""
+    """Feature values left out because their name came past `[runtime] max_features`, counted
+    at each run that met them (the reference's once)."""
 
     def scores(self) -> dict[str, float]:
         """`neural_drift_score` values by `drift_type` (see the module docstring)."""

@@ -242,10 +242,9 @@ class ModelState:
         if not isinstance(probabilities, dict):
             self._drop(DROPPED_PROBABILITIES, 1)
             return None
-        ranked = sorted(probabilities.items(), key=_probability_rank, reverse=True)
-        if len(ranked) > MAX_CLASSES_KEPT:
-            self._drop(DROPPED_CLASSES, len(ranked) - MAX_CLASSES_KEPT)
-        kept = json.dumps(dict(ranked[:MAX_CLASSES_KEPT]), separators=(",", ":")).encode()
+        if len(probabilities) > MAX_CLASSES_KEPT:
+            self._drop(DROPPED_CLASSES, len(probabilities) - MAX_CLASSES_KEPT)
+        kept = json.dumps(_top(probabilities), separators=(",", ":")).encode()
         if len(kept) > COMPACT_PROBABILITIES_BYTES:
             self._drop(DROPPED_PROBABILITIES, 1)
             return None
@@ -405,23 +404,19 @@ class ModelState:
                                   batch.prediction_proba[tail].tolist(), strict=True))
 
     def _without_long_features(self, batch: RecordBatch) -> RecordBatch:
-        """The rows a ring may keep, without those whose `input_features` is too long; only the
-        rows the rings would keep are measured."""
+        """The rows a ring may keep, without those whose `input_features` is too long.
+
+        Only the rows the rings would keep are measured, unless one of them is too long.
+        """
         missing = max(0, self.limits.reference_rows - len(self._first_features))
-        n = len(batch)
-        kept = np.zeros(n, dtype=bool)
-        kept[:missing] = True
-        kept[-self.limits.feature_rows:] = True
-        rows = np.flatnonzero(kept)
-        lengths = np.fromiter(map(len, batch.input_features[rows].tolist()), np.int64,
-                              rows.shape[0])
-        too_long = rows[lengths > MAX_FEATURES_BYTES]
-        if too_long.shape[0] == 0:
+        raw = batch.input_features
+        candidates = [*raw[:missing].tolist(), *raw[-self.limits.feature_rows:].tolist()]
+        if max(map(len, candidates), default=0) <= MAX_FEATURES_BYTES:
             return batch
-        self._drop(DROPPED_FEATURES, int(too_long.shape[0]))
-        keep = np.ones(n, dtype=bool)
-        keep[too_long] = False
-        return batch.take(keep)
+        lengths = np.fromiter(map(len, raw.tolist()), np.int64, raw.shape[0])
+        too_long = lengths > MAX_FEATURES_BYTES
+        self._drop(DROPPED_FEATURES, int(np.count_nonzero(too_long)))
+        return batch.take(~too_long)
 
     def histogram(self) -> LatencyHistogram:
         cumulative = np.cumsum(self._histogram)
@@ -517,9 +512,24 @@ class ModelState:
         return LabelledRows(*_columns(self._first_labelled, 4))
 
 
-def _probability_rank(item: tuple[str, Any]) -> float:
-    value = item[1]
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
+    """The `MAX_CLASSES_KEPT` most probable classes, most probable first; a value that is not
+    a number ranks last."""
+    if len(probabilities) <= MAX_CLASSES_KEPT:
+        return probabilities
+    names, values = list(probabilities), list(probabilities.values())
+    try:
+        ranks = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        ranks = np.fromiter(map(_rank, values), np.float64, len(values))
+    ranks[np.isnan(ranks)] = -np.inf
+    top = np.argpartition(-ranks, MAX_CLASSES_KEPT)[:MAX_CLASSES_KEPT]
+    top = top[np.argsort(-ranks[top], kind="stable")]
+    return {names[i]: values[i] for i in top.tolist()}
+
+
+def _rank(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return -math.inf
 
