@@ -509,3 +509,22 @@ def test_feature_names_past_max_features_are_left_out_and_counted(tmp_path):
     assert len(result.feature_drift_history) <= 20
     reference_dropped, per_window = 50 - 19, 50
     assert result.features_dropped == reference_dropped + 4 * per_window
+
+
+def test_class_names_unique_per_record_do_not_widen_the_probability_matrix(tmp_path):
+    settings = settings_for(tmp_path, reference_rows=50, window=3000)
+    state = state_for(settings)
+    n = 3000
+    probabilities = [json.dumps({f"a{i}": 0.5, f"b{i}": 0.5, "common": 0.0}).encode()
+                     for i in range(n)]
+    state.ingest(make_batch([T0 + i for i in range(n)], ids=[f"p{i}" for i in range(n)],
+                            predictions=[f"a{i}" for i in range(n)],
+                            ground_truth=[f"a{i}" for i in range(n)], proba=probabilities))
+
+    matrix, classes = analysis_module._probability_matrix(
+        [json.loads(row) for row in state.labelled().prediction_proba])
+
+    assert matrix is not None
+    assert matrix.shape == (n, analysis_module.MAX_PROBABILITY_CLASSES)
+    assert "common" in classes
+    assert Analysis(settings).analyse_now(KEY, state).performance is not None

@@ -314,3 +314,17 @@ def test_a_quiet_model_takes_each_new_record_as_now():
     for i in range(12):
         state.ingest(make_batch([T0 + 300 * i], ids=[f"q{i}"]))
     assert state.robust_now() == T0 + 300 * 11
+
+
+def test_a_long_probability_object_that_is_odd_costs_only_its_probabilities():
+    odd_values = {f"c{i}": "high" if i == 0 else 10**400 if i == 1 else 0.001 for i in range(100)}
+    too_deep = b'{"c": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0, T0], ids=["a", "b"],
+                            proba=[json.dumps(odd_values).encode(), too_deep]))
+    state.ingest(make_batch([T0 + 1] * 2, ids=["a", "b"], is_label=[True] * 2,
+                            ground_truth=[1, 1]))
+    kept = state.labelled().prediction_proba
+    assert next(iter(json.loads(kept[0]))) == "c1"
+    assert kept[1] is None
+    assert state.labels_joined == 2

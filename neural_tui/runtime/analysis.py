@@ -25,8 +25,9 @@ Figures exported as `neural_drift_score`, by `drift_type`:
   reference`), and there is no score.
 
 What "drift" means for a model, the one verdict that `drift --json`'s top-level `drift`,
-`--fail-on-drift`, `neural_drift_detected`, the console's panel and `health` all read
-(`ModelAnalysis.drifted`): a model drifted when any of these kinds fired (`drift_kinds`):
+`--fail-on-drift`, `neural_drift_detected` and the console's panel all read (and any health
+check of drift must read: `ModelAnalysis.drifted`): a model drifted when any of these kinds
+fired (`drift_kinds`):
 
 - `distribution`: at least one feature drifted (its test, under the configured correction);
 - `prediction`: the prediction column drifted;
@@ -51,7 +52,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,6 +98,10 @@ T = TypeVar("T")
 
 HISTORY_RUNS = 60
 """Runs of per-feature drift kept for the console's sparklines."""
+
+MAX_PROBABILITY_CLASSES = 1000
+"""Classes a run's probability matrix holds at most: class names unique per record must not
+make it rows x records wide."""
 
 PERFORMANCE_DRIFT_DROP = 0.1
 """A performance score (drop of accuracy, or relative rise of RMSE) from which a model has
@@ -628,10 +633,12 @@ def _decode_objects(raw: np.ndarray) -> list[Any]:
 def _probability_matrix(
     probabilities: list[Any],
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """One column per class named in any `prediction_proba`; NaN where a row has no number."""
-    classes = sorted({name for row in probabilities if isinstance(row, dict) for name in row})
-    if not classes:
+    """One column per class named in a `prediction_proba`, at most `MAX_PROBABILITY_CLASSES`
+    (those named in the most rows); NaN where a row has no number for it."""
+    named = Counter(name for row in probabilities if isinstance(row, dict) for name in row)
+    if not named:
         return None, ()
+    classes = sorted(name for name, _ in named.most_common(MAX_PROBABILITY_CLASSES))
     matrix = np.array(
         [[_probability(row, name) for name in classes] for row in probabilities],
         dtype=np.float64,
@@ -642,7 +649,10 @@ def _probability_matrix(
 def _probability(row: Any, name: str) -> float:
     value = row.get(name) if isinstance(row, dict) else None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.nan
     return math.nan
 
 

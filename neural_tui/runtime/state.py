@@ -232,7 +232,7 @@ class ModelState:
         long_rows = [i for i, value in enumerate(raw)
                      if value is not None and len(value) > COMPACT_PROBABILITIES_BYTES]
         column = batch.prediction_proba.copy()
-        for row, decoded in zip(long_rows, decode_objects([raw[i] for i in long_rows]),
+        for row, decoded in zip(long_rows, _decode_each([raw[i] for i in long_rows]),
                                 strict=True):
             column[row] = self._top_classes(decoded)
         return replace(batch, prediction_proba=column)
@@ -264,9 +264,16 @@ class ModelState:
     def _bucket_seconds(self, timestamps: np.ndarray, failed: np.ndarray) -> None:
         seconds = np.floor(timestamps).astype(np.int64)
         ahead = seconds > self._newest_second + AHEAD_TOLERANCE_SECONDS
-        if ahead.any() or self._ahead:
+        if ahead.any():
+            self._count_seconds(seconds[~ahead], failed[~ahead])
             self._settle_ahead(seconds[ahead], failed[ahead])
-            seconds, failed = seconds[~ahead], failed[~ahead]
+            return
+        self._count_seconds(seconds, failed)
+        if self._ahead and min(self._ahead) <= self._newest_second + AHEAD_TOLERANCE_SECONDS:
+            self._settle_ahead(seconds[:0], failed[:0])
+
+    def _count_seconds(self, seconds: np.ndarray, failed: np.ndarray) -> None:
+        """Count rows no further ahead than the ring's tolerance into their seconds."""
         if seconds.shape[0] == 0:
             return
         self._newest_second = max(self._newest_second, int(seconds.max()))
@@ -512,6 +519,21 @@ class ModelState:
         return LabelledRows(*_columns(self._first_labelled, 4))
 
 
+def _decode_each(raw: list[bytes]) -> list[Any]:
+    """The objects decoded, in one call; one that cannot be decoded (too deep, say) is None."""
+    try:
+        return decode_objects(raw)
+    except Exception:
+        return [_decoded_or_none(value) for value in raw]
+
+
+def _decoded_or_none(value: bytes) -> Any:
+    try:
+        return decode_objects([value])[0]
+    except Exception:
+        return None
+
+
 def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
     """The `MAX_CLASSES_KEPT` most probable classes, most probable first; a value that is not
     a number ranks last."""
@@ -520,7 +542,7 @@ def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
     names, values = list(probabilities), list(probabilities.values())
     try:
         ranks = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         ranks = np.fromiter(map(_rank, values), np.float64, len(values))
     ranks[np.isnan(ranks)] = -np.inf
     top = np.argpartition(-ranks, MAX_CLASSES_KEPT)[:MAX_CLASSES_KEPT]
@@ -529,8 +551,10 @@ def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rank(value: Any) -> float:
+    """A value as a probability to rank by: a huge integer is huge, a non-number lowest."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return float(value) if isinstance(value, float) or abs(value) < 2**1023 else (
+            math.inf if value > 0 else -math.inf)
     return -math.inf
 
 
