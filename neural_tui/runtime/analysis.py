@@ -349,6 +349,8 @@ class FeatureNames:
         self.names: dict[str, None] = {}
         self.dropped = 0
         """Values left out so far, their name being past the limit."""
+        self.said = False
+        """Whether the log was told that names are left out (once per model)."""
 
     def admit(self, records: list[Any]) -> list[Any]:
         """`records` (decoded `input_features`) with only admitted names; new names are
@@ -540,15 +542,15 @@ class Analysis:
             previous.reference_performance,
         )
         compared = _newest_labelled(inputs.labelled, inputs.compared)
-        performance_compared = current if len(compared.timestamp) == len(
-            inputs.labelled.timestamp) else self._guarded(
-            key, work, "compared performance", lambda: _performance(compared, None, None),
-            previous.performance_compared,
+        performance_compared = (
+            None if inputs.performance_waiting is not None
+            else current if len(compared.timestamp) == len(inputs.labelled.timestamp)
+            else self._guarded(key, work, "compared performance",
+                               lambda: _performance(compared, None, None),
+                               previous.performance_compared)
         )
-        if inputs.performance_waiting is not None:
-            performance_compared = None
-        if work.features.dropped and "feature names" not in work.failures:
-            work.failures["feature names"] = "over the limit"
+        if work.features.dropped and not work.features.said:
+            work.features.said = True
             log.warning("model %s version %s: more than %d feature names ([runtime] "
                         "max_features): values of the others are left out and counted",
                         key[0], key[1], work.features.limit)
