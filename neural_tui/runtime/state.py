@@ -6,9 +6,10 @@ the late-label join in bounded ordered maps. The first `reference_rows` predicti
 pairs are kept apart as the drift reference of a model without a reference file. Feeding ten
 million records costs time, not memory.
 
-Counts alone would not bound bytes: a record's raw JSON objects are bounded too. A
-`prediction_proba` longer than `COMPACT_PROBABILITIES_BYTES` keeps only its
-`MAX_CLASSES_KEPT` most probable classes (and is dropped if even that is longer); an
+Counts alone would not bound bytes: a record's raw JSON objects are bounded too. Once a
+batch's `prediction_proba` objects average more than `COMPACT_PROBABILITIES_BYTES` a row, each
+longer one keeps only its `MAX_CLASSES_KEPT` most probable classes (and is dropped if even
+that is longer), so they average at most that in the rings; an
 `input_features` object longer than `MAX_FEATURES_BYTES` is not kept for the engines; both are
 counted in `dropped`, and the first of each kind is said once in `notices`.
 
@@ -222,12 +223,11 @@ class ModelState:
         self._remember_features(batch)
 
     def _bounded_probabilities(self, batch: RecordBatch) -> RecordBatch:
-        """The batch with every long `prediction_proba` cut to its top classes.
-
-        The usual batch costs one C-level pass: only a batch holding a long one is walked.
-        """
+        """The batch with every long `prediction_proba` cut to its top classes, once they
+        average more than `COMPACT_PROBABILITIES_BYTES` a row: that bounds what the rings keep
+        in bytes, and the usual batch costs one C-level pass (a walk would cost more)."""
         raw = batch.prediction_proba.tolist()
-        if max(map(len, filter(None, raw)), default=0) <= COMPACT_PROBABILITIES_BYTES:
+        if len(b"".join(filter(None, raw))) <= COMPACT_PROBABILITIES_BYTES * len(raw):
             return batch
         long_rows = [i for i, value in enumerate(raw)
                      if value is not None and len(value) > COMPACT_PROBABILITIES_BYTES]
@@ -303,7 +303,7 @@ class ModelState:
         among those held aside; the ring moves to the newest supported second, and everything
         up to `AHEAD_TOLERANCE_SECONDS` past it is admitted with it.
         """
-        candidates, counts, errors = _per_second(seconds, failed, self._ahead)
+        candidates, counts, errors = _tally_seconds(seconds, failed, self._ahead)
         ring = self._second_stamp >= 0
         ring_seconds, ring_counts = self._second_stamp[ring], self._second_count[ring]
         order = np.argsort(ring_seconds)
@@ -558,20 +558,35 @@ def _rank(value: Any) -> float:
     return -math.inf
 
 
-def _per_second(
+def _tally_seconds(
     seconds: np.ndarray, failed: np.ndarray, held: dict[int, tuple[int, int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct seconds (ascending) with their records and errors, these rows and `held`."""
+    """Distinct seconds (ascending) with their records and errors, these rows and `held`.
+
+    Rows spanning few seconds (the usual batch) are counted by `bincount`, without a sort.
+    """
+    if seconds.shape[0] == 0:
+        distinct, counts, errors = (np.empty(0, dtype=np.int64) for _ in range(3))
+    elif int(seconds.max()) - int(seconds.min()) < 4 * seconds.shape[0] + 4096:
+        low = int(seconds.min())
+        counts = np.bincount(seconds - low)
+        errors = np.bincount(seconds[failed] - low, minlength=counts.shape[0])
+        occupied = np.flatnonzero(counts)
+        distinct, counts, errors = occupied + low, counts[occupied], errors[occupied]
+    else:
+        distinct, inverse = np.unique(seconds, return_inverse=True)
+        counts = np.bincount(inverse)
+        errors = np.bincount(inverse[failed], minlength=distinct.shape[0])
+    if not held:
+        return distinct, counts, errors
     extra = np.fromiter(held, np.int64, len(held))
     held_counts = np.fromiter((c for c, _ in held.values()), np.int64, len(held))
     held_errors = np.fromiter((e for _, e in held.values()), np.int64, len(held))
-    distinct, inverse = np.unique(np.concatenate([seconds, extra]), return_inverse=True)
-    n = seconds.shape[0]
-    weights = np.concatenate([np.ones(n, dtype=np.int64), held_counts])
-    error_weights = np.concatenate([failed.astype(np.int64), held_errors])
-    counts = np.bincount(inverse, weights=weights, minlength=distinct.shape[0])
-    errors = np.bincount(inverse, weights=error_weights, minlength=distinct.shape[0])
-    return distinct, counts.astype(np.int64), errors.astype(np.int64)
+    merged, inverse = np.unique(np.concatenate([distinct, extra]), return_inverse=True)
+    size = merged.shape[0]
+    return (merged,
+            np.bincount(inverse, np.concatenate([counts, held_counts]), size).astype(np.int64),
+            np.bincount(inverse, np.concatenate([errors, held_errors]), size).astype(np.int64))
 
 
 def _count_within(seconds: np.ndarray, counts: np.ndarray, ends: np.ndarray) -> np.ndarray:
