@@ -53,7 +53,6 @@ TOO_MANY_MODELS = "too_many_models"
 FAILING_FOR_SECONDS = 2 * RESTART_LAST_PAUSE_SECONDS
 STUCK_MIN_SECONDS = 30.0
 STUCK_POLLS = 40
-_NO_PROGRESS = object()
 
 
 class Source(Protocol):
@@ -163,27 +162,28 @@ class Runtime:
     def source_health(self) -> tuple[SourceHealth, ...]:
         """How each source is doing now (see the module docstring)."""
         now = time.monotonic()
-        health = []
-        for source in self.sources:
-            progress = getattr(source, "progress_at", _NO_PROGRESS)
-            if progress is None:
-                progress = self._started_at
-            failure = self._failures.get(source.label)
-            moved = isinstance(progress, float | int) and failure is not None and (
-                progress > failure[0])
-            if failure is not None and now - failure[0] < FAILING_FOR_SECONDS and not moved:
-                health.append(SourceHealth(source.label, "failing", failure[1][:300]))
-            elif isinstance(progress, float | int) and (
-                now - progress > self.stuck_after_seconds
-            ):
-                health.append(SourceHealth(
-                    source.label, "stuck",
-                    f"no completed read pass for {now - progress:.0f} s (limit "
-                    f"{self.stuck_after_seconds:g} s)",
-                ))
-            else:
-                health.append(SourceHealth(source.label, "ok", ""))
-        return tuple(health)
+        return tuple(self._health_of(source, now) for source in self.sources)
+
+    def _health_of(self, source: Source, now: float) -> SourceHealth:
+        progress = self._progress_at(source)
+        failure = self._failures.get(source.label)
+        if failure is not None and now - failure[0] < FAILING_FOR_SECONDS and (
+            progress is None or progress <= failure[0]
+        ):
+            return SourceHealth(source.label, "failing", failure[1][:300])
+        if progress is not None and now - progress > self.stuck_after_seconds:
+            return SourceHealth(source.label, "stuck",
+                                f"no completed read pass for {now - progress:.0f} s (limit "
+                                f"{self.stuck_after_seconds:g} s)")
+        return SourceHealth(source.label, "ok", "")
+
+    def _progress_at(self, source: Source) -> float | None:
+        """The source's `progress_at` (the runtime's start before its first pass), or None for
+        a source that does not report one."""
+        if not hasattr(source, "progress_at"):
+            return None
+        progress = source.progress_at
+        return self._started_at if progress is None else float(progress)
 
     async def _publish_forever(self) -> None:
         cadence = self.settings.runtime.cadence_seconds
