@@ -21,6 +21,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 DEFAULT_STORAGE = Path("monitoring_data")
 DEFAULT_CONFIG_NAME = "neural-tui.toml"
 CONFIG_ENV = "NEURAL_TUI_CONFIG"
+MAX_FEATURES_LIMIT = 10_000
+"""Upper bound of `[runtime] max_features`."""
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -70,6 +72,8 @@ class RuntimeSettings:
     series_seconds: int = 60
     poll_interval_seconds: float = 0.25
     max_models: int = 100
+    max_features: int = 500
+    """Feature names the engines see per model, so drift series exported per model too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +226,7 @@ BOUNDS: dict[str, Bound] = {
     "runtime.series_seconds": _above_0(RING_SECONDS),
     "runtime.poll_interval_seconds": _above_0(60),
     "runtime.max_models": _above_0(1000),
+    "runtime.max_features": _above_0(MAX_FEATURES_LIMIT),
     "health.max_error_rate": _from_0(1),
     "health.max_latency_p95_ms": _above_0(3_600_000),
     "health.max_silence_seconds": _above_0(30 * DAY_SECONDS),

@@ -4,6 +4,9 @@ A custom Collector turns whatever snapshot is current at scrape time into metric
 the exporter holds no state of its own: no Gauge per series to keep in step, no stale label
 sets left behind when a model disappears. Each family is built by one small function in
 `FAMILY_BUILDERS`; a new metric (drift, quality, SLO) is one more function in that tuple.
+
+Every exported number is finite: a sample that is NaN or infinite (however it got into a
+snapshot) is left out of the scrape rather than poisoning a series for good.
 """
 
 from __future__ import annotations
@@ -135,6 +138,19 @@ def drift_score(snapshot: Snapshot) -> Metric:
     return family
 
 
+def drift_detected(snapshot: Snapshot) -> Metric:
+    """The model's one drift verdict, 1 or 0; no series while there is none yet."""
+    family = GaugeMetricFamily(
+        "neural_drift_detected",
+        "1 if the model drifted (a feature, the predictions, concept, or performance), else 0.",
+        labels=MODEL_LABELS,
+    )
+    for model in snapshot.models:
+        if model.drifted is not None:
+            family.add_metric(_model_label_values(model), float(model.drifted))
+    return family
+
+
 def feature_drift(snapshot: Snapshot) -> Metric:
     family = GaugeMetricFamily(
         "neural_feature_drift",
@@ -231,6 +247,7 @@ FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     ingest_records_total,
     ingest_errors_total,
     drift_score,
+    drift_detected,
     feature_drift,
     data_quality_score,
     missing_values_rate,
@@ -256,7 +273,14 @@ class SnapshotCollector:
     def collect(self) -> Iterator[Metric]:
         snapshot = self._get_snapshot()
         for build in FAMILY_BUILDERS:
-            yield build(snapshot)
+            yield _finite(build(snapshot))
+
+
+def _finite(family: Metric) -> Metric:
+    """`family` without its NaN or infinite samples."""
+    if not all(math.isfinite(sample.value) for sample in family.samples):
+        family.samples = [s for s in family.samples if math.isfinite(s.value)]
+    return family
 
 
 def build_registry(get_snapshot: Callable[[], Snapshot]) -> CollectorRegistry:

@@ -338,18 +338,26 @@ class MetricsServer:
         return _plain(start_response, "404 Not Found", b"not found: try /metrics or /healthz\n")
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
+        """503 `stale` when the runtime stalled, 503 `unhealthy` with one reason per source
+        failing or stuck, else 200 `ok`; the body lists every source's status."""
         snapshot = self._get_snapshot()
         age = self._clock() - snapshot.generated_at
         stale = self._stale_after_seconds is not None and age > self._stale_after_seconds
+        reasons = [f"source {h.label} {h.status}: {h.detail}"
+                   for h in snapshot.source_health if h.status != "ok"]
+        verdict = "stale" if stale else "unhealthy" if reasons else "ok"
         body = json.dumps(
             {
-                "status": "stale" if stale else "ok",
+                "status": verdict,
+                "reasons": reasons,
                 "models": len(snapshot.models),
                 "records": snapshot.ingest.records_total,
                 "snapshot_age_seconds": round(age, 3),
+                "sources": [{"label": h.label, "status": h.status, "detail": h.detail}
+                            for h in snapshot.source_health],
             }
         ).encode()
-        status = "503 Service Unavailable" if stale else "200 OK"
+        status = "200 OK" if verdict == "ok" else "503 Service Unavailable"
         start_response(
             status,
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],

@@ -51,7 +51,9 @@ def load_runtime(settings: Settings) -> Runtime:
     """A runtime fed with everything in storage now, its clock set to the newest record.
 
     Reports on stored history are read as of the newest record, so a report on yesterday's
-    files says what it said yesterday; on live storage the newest record is about now.
+    files says what it said yesterday; on live storage the newest record is about now. "Newest"
+    is the one most traffic agrees with (`ModelState.robust_now`), never past this host's
+    clock: one record stamped hours ahead does not move every window past the traffic.
     """
     storage = settings.storage.path
     require_storage(storage)
@@ -64,8 +66,10 @@ def load_runtime(settings: Settings) -> Runtime:
                 runtime.ingest(batch)
 
     asyncio.run(ingest_all())
-    newest = max((s.last_record_at for s in runtime.states.values()
-                  if s.last_record_at is not None), default=None)
+    newest = max((now for now in (s.robust_now() for s in runtime.states.values())
+                  if now is not None), default=None)
+    if newest is not None:
+        newest = min(newest, time.time())
     runtime.clock = (lambda: newest) if newest is not None else time.time
     return runtime
 
@@ -360,7 +364,7 @@ def print_drift(
     if drifted:
         return EXIT_DRIFT
     undecided = [f"{name} {version} ({result.waiting or 'no drift report'})"
-                 for (name, version), result in results if result.drift is None]
+                 for (name, version), result in results if result.drifted is None]
     if undecided or not results:
         raise UsageError("--fail-on-drift: no drift verdict for "
                          + ("; ".join(undecided) or "any model: storage has no record"))
@@ -368,19 +372,24 @@ def print_drift(
 
 
 def _has_drift(result: ModelAnalysis) -> bool:
-    """A feature or the predictions drifted."""
-    report = result.drift
-    if report is None:
-        return False
-    return bool(report.drifted_features) or (
-        report.prediction is not None and report.prediction.drifted
-    )
+    """The model's one drift verdict (defined in `neural_tui.runtime.analysis`)."""
+    return result.drifted is True
 
 
 def _drift_entry(key: ModelKey, result: ModelAnalysis) -> dict[str, Any]:
     entry = _model_entry(key, result, result.drift)
     entry["scores"] = result.scores()
+    entry["drifted"] = result.drifted
+    entry["drift_kinds"] = list(result.drift_kinds)
+    entry["performance_waiting"] = result.performance_waiting
     return entry
+
+
+def _print_drift_kinds(console: Console, result: ModelAnalysis) -> None:
+    if result.drift_kinds:
+        console.print(Text(f"DRIFT: {', '.join(result.drift_kinds)}", style="bold red"))
+    if result.performance_waiting:
+        console.print(result.performance_waiting, markup=False)
 
 
 def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -> None:
@@ -389,6 +398,7 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
     if report is None:
         title.append(safe_text(f" — {result.waiting or 'no drift report'}"))
         console.print(title)
+        _print_drift_kinds(console, result)
         return
     title.append(safe_text(
         f" — {len(report.drifted_features)} of {len(report.features)} features drifted "
@@ -396,6 +406,7 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
         f"{report.n_current:,} rows against {result.reference}"
     ))
     console.print(title)
+    _print_drift_kinds(console, result)
     table = Table(title_justify="left")
     table.add_column("feature", overflow="fold")
     for column in ("kind", "test"):

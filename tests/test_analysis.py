@@ -451,3 +451,80 @@ def test_state_limits_hold_a_window_larger_than_the_default(tmp_path):
     assert limits.labelled_pairs >= 12_000
     assert limits.reference_rows == 300
     assert StateLimits().feature_rows < 12_000
+
+
+def test_with_fewer_labels_than_the_reference_needs_performance_waits_instead_of_scoring_0(
+    tmp_path,
+):
+    settings = settings_for(tmp_path, reference_rows=100, window=100)
+    state = state_for(settings)
+    analysis = Analysis(settings)
+    right, wrong = [1, 0] * 30, [0, 1] * 30
+    state.ingest(feature_batch(np.zeros(60), predictions=right, ground_truth=right))
+    state.ingest(feature_batch(np.zeros(60), start=60, predictions=right, ground_truth=wrong))
+
+    few = analysis.analyse_now(KEY, state)
+    assert "performance" not in few.scores()
+    assert few.performance_waiting == "performance: labels 20/30 after the reference period"
+
+    state.ingest(feature_batch(np.zeros(100), start=120, predictions=right + right[:40],
+                               ground_truth=wrong + wrong[:40]))
+    enough = analysis.analyse_now(KEY, state)
+    assert enough.performance_waiting is None
+    assert enough.reference_performance is not None
+    assert enough.reference_performance.accuracy == pytest.approx(0.6)
+    assert enough.performance_compared is not None
+    assert enough.performance_compared.accuracy == 0.0
+    assert enough.scores()["performance"] == pytest.approx(0.6)
+    assert "performance" in enough.drift_kinds
+
+
+def test_performance_waits_for_the_reference_labels_with_progress(tmp_path):
+    settings = settings_for(tmp_path, reference_rows=1000, window=1000)
+    state = state_for(settings)
+    right, wrong = [1, 0] * 30, [0, 1] * 30
+    state.ingest(feature_batch(np.zeros(60), predictions=right, ground_truth=right))
+    state.ingest(feature_batch(np.zeros(60), start=60, predictions=right, ground_truth=wrong))
+
+    result = Analysis(settings).analyse_now(KEY, state)
+
+    assert result.performance_waiting == "performance: labels 120/1000 for the reference"
+    assert "performance" not in result.scores()
+    assert result.performance is not None and result.performance.accuracy == 0.5
+
+
+def test_feature_names_past_max_features_are_left_out_and_counted(tmp_path):
+    settings = replace(settings_for(tmp_path, reference_rows=50, window=50),
+                       runtime=RuntimeSettings(max_features=20))
+    state = state_for(settings)
+    analysis = Analysis(settings)
+    for run in range(4):
+        rows = [{"x": float(i), f"unique_{run}_{i}": 1.0} for i in range(100)]
+        state.ingest(feature_batch([], start=run * 100, features=rows))
+        result = analysis.analyse_now(KEY, state)
+
+    assert result.drift is not None
+    names = {feature.name for feature in result.drift.features}
+    assert len(names) <= 20 and "x" in names
+    assert len(result.feature_drift_history) <= 20
+    reference_dropped, per_window = 50 - 19, 50
+    assert result.features_dropped == reference_dropped + 4 * per_window
+
+
+def test_class_names_unique_per_record_do_not_widen_the_probability_matrix(tmp_path):
+    settings = settings_for(tmp_path, reference_rows=50, window=3000)
+    state = state_for(settings)
+    n = 3000
+    probabilities = [json.dumps({f"a{i}": 0.5, f"b{i}": 0.5, "common": 0.0}).encode()
+                     for i in range(n)]
+    state.ingest(make_batch([T0 + i for i in range(n)], ids=[f"p{i}" for i in range(n)],
+                            predictions=[f"a{i}" for i in range(n)],
+                            ground_truth=[f"a{i}" for i in range(n)], proba=probabilities))
+
+    matrix, classes = analysis_module._probability_matrix(
+        [json.loads(row) for row in state.labelled().prediction_proba])
+
+    assert matrix is not None
+    assert matrix.shape == (n, analysis_module.MAX_PROBABILITY_CLASSES)
+    assert "common" in classes
+    assert Analysis(settings).analyse_now(KEY, state).performance is not None

@@ -18,7 +18,11 @@ from textual.widgets import Sparkline
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.widgets.model_panel import HIGH_ERROR_RATE_CLASS, ModelPanel
+from neural_tui.app.widgets.model_panel import (
+    DATASET_DRIFT_CLASS,
+    HIGH_ERROR_RATE_CLASS,
+    ModelPanel,
+)
 from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
@@ -398,3 +402,13 @@ async def test_a_panel_says_why_its_model_has_no_drift_report_yet() -> None:
         await pilot.pause()
         assert "drift: reference 92/1000 records" in rendered(pilot.app,
                                                                panel_named(pilot.app, "churn"))
+
+
+async def test_a_panel_marks_a_model_that_drifted_by_any_kind_not_only_its_features() -> None:
+    concept = model_snapshot("churn", analysis_waiting="reference 92/1000 records",
+                             drifted=True, drift_kinds=("concept", "performance"))
+    async with NeuralTuiApp(FakeFeed(snapshot(concept))).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        panel = panel_named(pilot.app, "churn")
+        assert "▲ concept, performance drift" in rendered(pilot.app, panel)
+        assert panel.has_class(DATASET_DRIFT_CLASS)

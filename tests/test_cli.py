@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,26 @@ def test_the_largest_window_is_accepted(tmp_path, capsys):
     write_storage(tmp_path, n=5)
     assert main(["drift", "--window", "100000", "--storage", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["models"][0]["name"] == "fraud"
+
+
+def test_one_record_hours_ahead_does_not_become_now_for_health_and_status(tmp_path, capsys):
+    """Two minutes at 33 rps, every other request failing, and one record stamped two hours
+    ahead: the reports still see the traffic."""
+    start = time.time() - 120
+    lines = [{"timestamp": start + i / 33, "prediction_id": f"p{i}", "input_features": {"x": 1},
+              "prediction": 0, "latency_ms": 10.0, "error": "timeout" if i % 2 else None}
+             for i in range(120 * 33)]
+    lines.insert(2000, {"timestamp": time.time() + 7200, "prediction_id": "ahead",
+                        "input_features": {"x": 1}, "prediction": 0, "latency_ms": 10.0})
+    (tmp_path / "predictions").mkdir()
+    (tmp_path / "predictions" / "p.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in lines))
+
+    assert main(["status", "--storage", str(tmp_path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)["models"][0]
+    assert status["throughput_rps"] == pytest.approx(33, rel=0.05)
+    assert status["error_rate"] == pytest.approx(0.5, abs=0.02)
+    assert main(["health", "--storage", str(tmp_path), "--json"]) == 1
+    health = json.loads(capsys.readouterr().out)
+    assert health["healthy"] is False
+    assert "error rate" in health["models"][0]["problems"][0]

@@ -242,3 +242,26 @@ def test_the_installed_command_exits_1_on_drift_and_prints_json(tmp_path):
     )
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["models"][0]["drifted_features"] == ["amount"]
+
+
+def test_concept_drift_alone_sets_the_top_level_flag_and_fails_the_gate(tmp_path, capsys):
+    storage = tmp_path / "data"
+    with ModelMonitor("fraud", "2.0", storage_path=storage) as monitor:
+        for i in range(400):
+            label = None if i >= 150 else (i % 2 if i < 50 else 1 - i % 2)
+            monitor.log_prediction(f"p{i}", {"x": float(i % 10)}, i % 2, ground_truth=label,
+                                   latency_ms=5.0)
+    config = tmp_path / "neural-tui.toml"
+    config.write_text("[drift]\nwindow = 200\nreference_rows = 200\nconcept_threshold = 10\n",
+                      encoding="utf-8")
+    args = ["drift", "--storage", str(storage), "--config", str(config)]
+
+    code, report = run_json(capsys, *args, "--json")
+    model = report["models"][0]
+    assert code == 0
+    assert not any(feature["drifted"] for feature in model["features"])
+    assert model["scores"]["concept"] >= 1.0
+    assert model["drift_kinds"] == ["concept"]
+    assert model["drifted"] is True
+    assert report["drift"] is True
+    assert main([*args, "--fail-on-drift"]) == 1

@@ -203,6 +203,7 @@ UPPER_BOUNDS = [
     ("runtime.series_seconds", 3600, 1_000_000_000),
     ("runtime.poll_interval_seconds", 60, 61),
     ("runtime.max_models", 1000, 1001),
+    ("runtime.max_features", 10000, 10001),
     ("health.max_error_rate", 1, 1.01),
     ("health.max_latency_p95_ms", 3_600_000, 3_600_001),
     ("health.max_silence_seconds", 2_592_000, 2_592_001),

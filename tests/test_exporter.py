@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -14,15 +15,20 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from neural_tui.config import Settings, StorageSettings
 from neural_tui.exporter import build_registry
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
+from neural_tui.records import IngestBatch
+from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import (
     LATENCY_BUCKETS_SECONDS,
     IngestStats,
     LatencyHistogram,
     ModelSnapshot,
     Snapshot,
+    SourceHealth,
 )
+from tests.batches import make_batch
 
 Labels = frozenset[tuple[str, str]]
 
@@ -222,6 +228,7 @@ def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
         generated_at=1_000.0,
         models=(make_model_snapshot("churn"), make_model_snapshot("fraud")),
         ingest=IngestStats(records_total=42, errors_total={}),
+        source_health=(SourceHealth("storage", "ok", ""),),
     )
     with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_005.0) as server:
         response = httpx.get(f"{server.url}/healthz")
@@ -230,9 +237,11 @@ def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
         "status": "ok",
+        "reasons": [],
         "models": 2,
         "records": 42,
         "snapshot_age_seconds": 5.0,
+        "sources": [{"label": "storage", "status": "ok", "detail": ""}],
     }
 
 
@@ -374,3 +383,49 @@ def test_models_without_analysis_expose_the_families_with_no_series(make_model_s
                  "neural_model_precision", "neural_model_recall", "neural_model_f1"):
         assert f"# TYPE {name} gauge" in text
         assert samples(text, name) == {}
+
+
+def every_value(text: str) -> list[float]:
+    return [sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples]
+
+
+def test_absurd_latencies_fed_past_the_decoder_leave_every_exported_number_finite(tmp_path):
+    runtime = Runtime(Settings(storage=StorageSettings(tmp_path)), [])
+    for latency in (1.7e308, 1.7e308, -1.7e308, 12.0):
+        runtime.ingest(IngestBatch(make_batch([1_700_000_000.0], latency_ms=[latency])))
+
+    text = exposition(runtime.build_snapshot())
+
+    assert all(math.isfinite(value) for value in every_value(text))
+    assert samples(text, "neural_prediction_latency_seconds_sum") == {
+        labels(model="m", version="1"): pytest.approx(0.012)
+    }
+
+
+def test_a_non_finite_sample_is_left_out_of_the_scrape(make_model_snapshot):
+    bad = make_model_snapshot("churn", latency=LatencyHistogram(
+        cumulative_counts=tuple(1 for _ in LATENCY_BUCKETS_SECONDS), count=1,
+        sum_seconds=math.inf), drift_scores={"distribution": math.nan, "prediction": 0.2})
+
+    text = exposition(snapshot_of(bad))
+
+    assert all(math.isfinite(value) for value in every_value(text))
+    assert samples(text, "neural_prediction_latency_seconds_sum") == {}
+    assert samples(text, "neural_prediction_latency_seconds_count") == {
+        labels(model="churn", version="1.0"): 1}
+    assert samples(text, "neural_drift_score") == {
+        labels(model="churn", version="1.0", drift_type="prediction"): 0.2}
+
+
+def test_the_drift_verdict_is_exported_only_once_there_is_one(make_model_snapshot):
+    text = exposition(snapshot_of(
+        make_model_snapshot("churn", drifted=True, drift_kinds=("concept",)),
+        make_model_snapshot("fraud", drifted=False),
+        make_model_snapshot("waiting"),
+    ))
+
+    assert samples(text, "neural_drift_detected") == {
+        labels(model="churn", version="1.0"): 1.0,
+        labels(model="fraud", version="1.0"): 0.0,
+    }

@@ -102,7 +102,10 @@ def test_metrics_are_gzipped_when_asked_and_healthz_answers(headless):
     assert b"neural_predictions_total" in body
     health = httpx.get(f"{url}/healthz", timeout=5)
     assert health.status_code == 200
-    assert json.loads(health.text)["status"] == "ok"
+    body = json.loads(health.text)
+    assert body["status"] == "ok"
+    assert body["reasons"] == []
+    assert [source["status"] for source in body["sources"]] == ["ok"]
 
 
 def test_sigterm_stops_it_cleanly_and_it_never_imported_textual(tmp_path):

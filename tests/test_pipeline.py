@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -19,6 +22,7 @@ from neural_tui.config import (
     Settings,
     StorageSettings,
 )
+from neural_tui.metrics_server import MetricsServer
 from neural_tui.records import IngestBatch
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.pipeline import Runtime
@@ -218,3 +222,95 @@ async def test_a_failing_source_is_logged_and_restarted_without_stopping_the_run
     assert runtime.latest.models[0].predictions_total == 2
     assert any("source flaky failed" in m and "disk hiccup" in m
                for m in runtime.latest.ingest.last_messages)
+
+
+class AlwaysFailingSource:
+    """A source whose every pass raises on its first read."""
+
+    label = "broken"
+
+    async def batches(self) -> AsyncIterator[IngestBatch]:
+        raise PermissionError("predictions/: permission denied")
+        yield IngestBatch(make_batch([T0]))  # pragma: no cover - makes this a generator
+
+
+class FrozenSource:
+    """A source that reports progress but whose last pass completed long ago."""
+
+    label = "frozen"
+
+    def __init__(self, progress_at: float) -> None:
+        self.progress_at = progress_at
+
+    async def batches(self) -> AsyncIterator[IngestBatch]:
+        await asyncio.Event().wait()
+        yield IngestBatch(make_batch([T0]))  # pragma: no cover - makes this a generator
+
+
+async def test_healthz_is_unhealthy_with_the_reason_while_a_source_keeps_failing(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("neural_tui.runtime.pipeline.RESTART_FIRST_PAUSE_SECONDS", 0.01)
+    healthy = ListSource([IngestBatch(make_batch([T0]))])
+    runtime = Runtime(fast_settings(tmp_path), [healthy, AlwaysFailingSource()])
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(5):
+            while not any(h.status == "failing" for h in runtime.latest.source_health):
+                await asyncio.sleep(0.01)
+        with MetricsServer(lambda: runtime.latest) as server:
+            response = await asyncio.to_thread(httpx.get, f"{server.url}/healthz")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert len(body["reasons"]) == 1
+    assert "source broken failing" in body["reasons"][0]
+    assert "permission denied" in body["reasons"][0]
+    assert {s["label"]: s["status"] for s in body["sources"]} == {"list": "ok",
+                                                                  "broken": "failing"}
+
+
+def test_a_source_whose_last_pass_is_too_old_is_stuck(tmp_path):
+    settings = replace(fast_settings(tmp_path),
+                       runtime=RuntimeSettings(cadence_seconds=0.01, poll_interval_seconds=0.5))
+    fresh = FrozenSource(time.monotonic())
+    old = FrozenSource(time.monotonic() - 60)
+    old.label = "old"
+    runtime = Runtime(settings, [fresh, old, ListSource([])])
+
+    health = runtime.build_snapshot().source_health
+
+    assert runtime.stuck_after_seconds == 30.0
+    assert [(h.label, h.status) for h in health] == [("frozen", "ok"), ("old", "stuck"),
+                                                     ("list", "ok")]
+    assert "no completed read pass for 60 s" in health[1].detail
+
+
+def test_the_reference_progress_follows_the_records_read_not_the_last_run(tmp_path):
+    settings = replace(fast_settings(tmp_path), drift=DriftConfig(reference_rows=1000))
+    runtime = Runtime(settings, [])
+    runtime.ingest(IngestBatch(make_batch([T0] * 100)))
+    runtime.analysis.analyse_now(("m", "1"), runtime.states[("m", "1")])
+    runtime.ingest(IngestBatch(make_batch([T0 + 1] * 500, ids=[f"q{i}" for i in range(500)])))
+
+    model = runtime.build_snapshot().models[0]
+
+    assert model.analysis_waiting == "reference 600/1000 records"
+
+
+def test_records_cut_to_bound_memory_are_counted_and_said_once(tmp_path):
+    runtime = Runtime(fast_settings(tmp_path), [])
+    proba = json.dumps({f"c{i}": 0.001 for i in range(100)}).encode()
+    for step in range(2):
+        runtime.ingest(IngestBatch(make_batch([T0 + step] * 3, ids=[f"{step}-{i}" for i in
+                                                                  range(3)], proba=[proba] * 3)))
+
+    model = runtime.build_snapshot().models[0]
+
+    assert model.dropped == {"probability_classes": 6 * 90}
+    messages = runtime.build_snapshot().ingest.last_messages
+    assert sum("prediction_proba with more than 10 classes" in m for m in messages) == 1

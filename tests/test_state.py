@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import pytest
 
 from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS
-from neural_tui.runtime.state import OTHER_ERROR_TYPE, ModelState, StateLimits
+from neural_tui.runtime.state import (
+    DROPPED_CLASSES,
+    DROPPED_FEATURES,
+    MAX_CLASSES_KEPT,
+    OTHER_ERROR_TYPE,
+    ModelState,
+    StateLimits,
+)
 from tests.batches import make_batch, objects
 
 T0 = 1_700_000_000.0
@@ -210,3 +218,113 @@ def test_the_label_index_stays_bounded_when_late_labels_keep_it_half_empty():
                 assert awaiting.pop(f"s{step - 5}-{i}") == (1, None)
     assert len(awaiting._generations) <= 10
     assert len(awaiting) <= 1000
+
+
+def kept_bytes(state: ModelState) -> int:
+    """Bytes of the raw JSON objects the state holds in its rings (shared objects counted
+    every time, as distinct records would be)."""
+    rows = [*state._features, *state._first_features, *state._labelled, *state._first_labelled]
+    blobs = [value for row in rows for value in row if isinstance(value, bytes)]
+    blobs += [b for b in state._awaiting_label._probabilities.tolist() if isinstance(b, bytes)]
+    return sum(map(len, blobs))
+
+
+def thousand_class_probabilities(top: str) -> bytes:
+    shares = {f"class_{i}": 0.0001 for i in range(1000)}
+    shares[top] = 0.9
+    shares["class_7"] = 0.05
+    return json.dumps(shares).encode()
+
+
+def test_a_thousand_class_probability_keeps_only_its_most_probable_classes():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0], ids=["a"], proba=[thousand_class_probabilities("class_42")]))
+    state.ingest(make_batch([T0 + 1], ids=["a"], is_label=[True], ground_truth=[1]))
+    kept = json.loads(state.labelled().prediction_proba[0])
+    assert len(kept) == MAX_CLASSES_KEPT
+    assert list(kept)[:2] == ["class_42", "class_7"]
+    assert kept["class_42"] == 0.9
+    assert state.dropped == {DROPPED_CLASSES: 1000 - MAX_CLASSES_KEPT}
+    assert any("prediction_proba" in notice for notice in state.notices)
+
+
+def test_worst_case_records_keep_the_rings_under_a_byte_bound():
+    """15,000 records of 1,000-class probabilities, then rows whose features are 500 KB: the
+    state keeps a bounded number of bytes, not one blob per record."""
+    state = ModelState("m", "1")
+    proba = thousand_class_probabilities("class_3")
+    n = 5_000
+    for step in range(3):
+        ids = [f"s{step}-{i}" for i in range(n)]
+        state.ingest(make_batch(T0 + step * 600 + np.linspace(0, 599, n), ids=ids,
+                                proba=[proba] * n))
+    huge_features = json.dumps({"blob": "x" * 500_000}).encode()
+    state.ingest(make_batch(np.full(2000, T0 + 1800), ids=[f"h{i}" for i in range(2000)],
+                            features=[huge_features] * 2000))
+    assert state.predictions_total == 3 * n + 2000
+    assert kept_bytes(state) < 32 * 2**20
+    assert state.dropped[DROPPED_FEATURES] == 2000
+
+
+def test_probabilities_wait_for_a_label_only_among_the_newest_predictions():
+    awaiting = AwaitingLabels(capacity=100, probabilities_capacity=10)
+    ids = objects([f"p{i}" for i in range(50)])
+    awaiting.add(ids, objects(list(range(50))), objects([f"proba{i}" for i in range(50)]))
+    assert awaiting.pop("p45") == (45, "proba45")
+    assert awaiting.pop("p5") == (5, None)
+
+
+def test_an_absurd_latency_is_not_observed_and_the_sum_stays_finite():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0] * 4, latency_ms=[1.7e308, 1.7e308, -1.7e308, 20.0]))
+    histogram = state.histogram()
+    assert histogram.count == 1
+    assert histogram.sum_seconds == pytest.approx(0.02)
+    assert state.recent(T0 + 1, 60, 2).latency_p95_ms == pytest.approx(20.0)
+
+
+def test_one_record_hours_ahead_neither_evicts_the_window_nor_becomes_now():
+    state = ModelState("m", "1")
+    rate, seconds = 33, 180
+    stamps = T0 + np.arange(rate * seconds) / rate
+    half = stamps.shape[0] // 2
+    state.ingest(make_batch(stamps[:half], ids=[f"a{i}" for i in range(half)]))
+    state.ingest(make_batch([T0 + 7200.0], ids=["ahead"]))
+    rest = stamps[half:]
+    state.ingest(make_batch(rest, ids=[f"b{i}" for i in range(rest.shape[0])]))
+
+    now = state.robust_now()
+    assert now is not None and T0 + seconds - 5 <= now <= T0 + seconds
+    assert state.last_record_at == pytest.approx(stamps[-1])
+    assert state.recent(now, 60, 60).throughput_rps == pytest.approx(rate, rel=0.05)
+
+
+def test_a_stream_that_resumes_after_a_pause_moves_the_window_on():
+    state = ModelState("m", "1")
+    state.ingest(make_batch(T0 + np.arange(3600) / 10, ids=[f"a{i}" for i in range(3600)]))
+    resumed = T0 + 7200 + np.arange(100) / 10
+    state.ingest(make_batch(resumed, ids=[f"b{i}" for i in range(100)]))
+    assert state.last_record_at == pytest.approx(resumed[-1])
+    assert state.robust_now() == pytest.approx(resumed[-1])
+    assert state.recent(resumed[-1], 60, 60).throughput_rps == pytest.approx(100 / 60)
+
+
+def test_a_quiet_model_takes_each_new_record_as_now():
+    state = ModelState("m", "1")
+    for i in range(12):
+        state.ingest(make_batch([T0 + 300 * i], ids=[f"q{i}"]))
+    assert state.robust_now() == T0 + 300 * 11
+
+
+def test_a_long_probability_object_that_is_odd_costs_only_its_probabilities():
+    odd_values = {f"c{i}": "high" if i == 0 else 10**400 if i == 1 else 0.001 for i in range(100)}
+    too_deep = b'{"c": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    state = ModelState("m", "1")
+    state.ingest(make_batch([T0, T0], ids=["a", "b"],
+                            proba=[json.dumps(odd_values).encode(), too_deep]))
+    state.ingest(make_batch([T0 + 1] * 2, ids=["a", "b"], is_label=[True] * 2,
+                            ground_truth=[1, 1]))
+    kept = state.labelled().prediction_proba
+    assert next(iter(json.loads(kept[0]))) == "c1"
+    assert kept[1] is None
+    assert state.labels_joined == 2

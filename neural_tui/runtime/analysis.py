@@ -16,10 +16,31 @@ Figures exported as `neural_drift_score`, by `drift_type`:
   probability mass that moved (KS statistic, or total variation between class shares), 0 to 1;
 - `concept`: the Page-Hinkley statistic over its threshold, fed with the stream of labelled
   0/1 errors as labels join (classification only; 1 or more means drift);
-- `performance`: how much worse the newest `window` labelled pairs are than the reference
-  period (the reference file's labelled records, else the first `reference_rows` labelled
-  pairs of the stream): the drop of accuracy for classification, `1 - reference RMSE /
-  current RMSE` for regression, floored at 0, and only when both rest on enough labels.
+- `performance`: how much worse the newest `window` labelled pairs after the reference period
+  are than the reference period (the reference file's labelled records, else the first
+  `reference_rows` labelled pairs of the stream): the drop of accuracy for classification,
+  `1 - reference RMSE / current RMSE` for regression, floored at 0. The two never share a
+  pair: until the reference period is complete and enough pairs followed it,
+  `performance_waiting` says how many there are (`performance: labels 120/1000 for the
+  reference`), and there is no score.
+
+What "drift" means for a model, the one verdict that `drift --json`'s top-level `drift`,
+`--fail-on-drift`, `neural_drift_detected` and the console's panel all read (and any health
+check of drift must read: `ModelAnalysis.drifted`): a model drifted when any of these kinds
+fired (`drift_kinds`):
+
+- `distribution`: at least one feature drifted (its test, under the configured correction);
+- `prediction`: the prediction column drifted;
+- `concept`: the concept score is 1 or more (Page-Hinkley over its threshold);
+- `performance`: the performance score is `PERFORMANCE_DRIFT_DROP` or more.
+
+It did not drift when none fired and the drift report exists; there is no verdict (None)
+while the drift report is still waiting for its reference and nothing fired.
+
+Memory: the engines see at most `[runtime] max_features` feature names per model, the first
+ones met (the reference's first); values of any further name are left out and counted
+(`ModelAnalysis.features_dropped`, one log line per model), so neither a run nor the sparkline
+history nor the exported series grow with names that are unique per record.
 
 An engine that fails on odd data logs one line (again only when its message changes) and
 keeps its previous result; the other engines and the runtime carry on.
@@ -33,7 +54,7 @@ import math
 import os
 import stat
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +75,7 @@ from neural_tui.engines.drift import (
     top_probabilities,
 )
 from neural_tui.engines.performance import (
+    MIN_RELIABLE_LABELS,
     PerformanceReport,
     PredictionProfile,
     performance,
@@ -78,6 +100,14 @@ T = TypeVar("T")
 
 HISTORY_RUNS = 60
 """Runs of per-feature drift kept for the console's sparklines."""
+
+MAX_PROBABILITY_CLASSES = 1000
+"""Classes a run's probability matrix holds at most: class names unique per record must not
+make it rows x records wide."""
+
+PERFORMANCE_DRIFT_DROP = 0.1
+"""A performance score (drop of accuracy, or relative rise of RMSE) from which a model has
+drifted."""
 
 
 class ReferenceFileError(UsageError):
@@ -119,6 +149,27 @@ def quality_settings(config: QualityConfig, kinds: Mapping[str, Any]) -> Quality
         iqr_factor=config.iqr_factor,
         kinds=dict(kinds),
     )
+
+
+def performance_progress(
+    state: ModelState, window: int, reference_labels: int | None
+) -> tuple[str | None, int]:
+    """Why the performance score must wait, if it must, and how many of the newest labelled
+    pairs it may compare: those after the reference period (`reference_labels`: the reference
+    file's pairs; None: the stream's first `reference_rows`)."""
+    if reference_labels is None:
+        needed, have = state.limits.reference_rows, state.first_labelled_kept
+        after = state.labels_joined - have
+        if have < needed:
+            return f"performance: labels {have}/{needed} for the reference", 0
+    else:
+        needed, have, after = MIN_RELIABLE_LABELS, reference_labels, state.labels_joined
+        if have < needed:
+            return f"performance: labels {have}/{needed} in the reference file", 0
+    if after < MIN_RELIABLE_LABELS:
+        return (f"performance: labels {after}/{MIN_RELIABLE_LABELS} after the reference "
+                "period", after)
+    return None, min(after, window)
 
 
 def state_limits(settings: Settings) -> StateLimits:
@@ -217,16 +268,43 @@ class ModelAnalysis:
     reference: str | None = None
     waiting: str | None = None
     feature_drift_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    performance_compared: PerformanceReport | None = None
+    """The labelled pairs after the reference period that the performance score compares."""
+    performance_waiting: str | None = None
+    """Why there is no performance score yet, with the labels so far."""
+    features_dropped: int = 0
+    """Feature values left out because their name came past `[runtime] max_features`, counted
+    at each run that met them (the reference's once)."""
 
     def scores(self) -> dict[str, float]:
         """`neural_drift_score` values by `drift_type` (see the module docstring)."""
         scores = self.drift.scores() if self.drift is not None else {}
         if self.concept is not None:
             scores["concept"] = self.concept.normalised
-        drop = performance_drop(self.reference_performance, self.performance)
+        drop = performance_drop(self.reference_performance, self.performance_compared)
         if drop is not None:
             scores["performance"] = drop
         return {kind: score for kind, score in scores.items() if math.isfinite(score)}
+
+    @property
+    def drift_kinds(self) -> tuple[str, ...]:
+        """The kinds of drift that fired (see the module docstring), in a fixed order."""
+        report, scores = self.drift, self.scores()
+        fired = {
+            "distribution": report is not None and bool(report.drifted_features),
+            "prediction": report is not None and report.prediction is not None
+            and report.prediction.drifted,
+            "concept": scores.get("concept", 0.0) >= 1.0,
+            "performance": scores.get("performance", 0.0) >= PERFORMANCE_DRIFT_DROP,
+        }
+        return tuple(kind for kind, yes in fired.items() if yes)
+
+    @property
+    def drifted(self) -> bool | None:
+        """Whether the model drifted; None while there is no verdict yet."""
+        if self.drift_kinds:
+            return True
+        return False if self.drift is not None else None
 
 
 def performance_drop(
@@ -275,12 +353,16 @@ class _Inputs:
     first_rows: FeatureRows | None
     first_rows_kept: int
     reference_file: Path | None
+    compared: int
+    """How many of the newest labelled pairs follow the reference period (see
+    `performance_progress`)."""
+    performance_waiting: str | None
 
 
 class _ModelWork:
     """The analysis state of one model between runs."""
 
-    def __init__(self, config: DriftConfig) -> None:
+    def __init__(self, config: DriftConfig, max_features: int) -> None:
         self.concept = PageHinkley(delta=config.concept_delta, threshold=config.concept_threshold)
         self.labels_fed = 0
         self.records_seen = 0
@@ -290,6 +372,36 @@ class _ModelWork:
         self.result = ModelAnalysis()
         self.history: dict[str, deque[float]] = {}
         self.failures: dict[str, str] = {}
+        self.features = FeatureNames(max_features)
+
+
+class FeatureNames:
+    """The feature names one model's engines see: the first `limit` met, in that order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.names: dict[str, None] = {}
+        self.dropped = 0
+        """Values left out so far, their name being past the limit."""
+        self.said = False
+        """Whether the log was told that names are left out (once per model)."""
+
+    def admit(self, records: list[Any]) -> list[Any]:
+        """`records` (decoded `input_features`) with only admitted names; new names are
+        admitted while there is room."""
+        names, kept = self.names, []
+        for record in records:
+            if not isinstance(record, dict) or names.keys() >= record.keys():
+                kept.append(record)
+                continue
+            for name in record:
+                if len(names) >= self.limit:
+                    break
+                names.setdefault(name)
+            admitted = {k: v for k, v in record.items() if k in names}
+            self.dropped += len(record) - len(admitted)
+            kept.append(admitted)
+        return kept
 
 
 class Analysis:
@@ -352,7 +464,8 @@ class Analysis:
     def _work_for(self, key: ModelKey) -> _ModelWork:
         work = self._work.get(key)
         if work is None:
-            work = self._work[key] = _ModelWork(self.settings.drift)
+            work = self._work[key] = _ModelWork(self.settings.drift,
+                                                self.settings.runtime.max_features)
         return work
 
     def due(self, key: ModelKey, state: ModelState) -> bool:
@@ -386,6 +499,8 @@ class Analysis:
         new_labels = state.labels_joined - work.labels_fed
         work.labels_fed = state.labels_joined
         reference_file = self.reference_file(state.name)
+        performance_waiting, compared = performance_progress(
+            state, window, self._file_labels(reference_file))
         stream_reference_ready = (
             work.reference is None
             and reference_file is None
@@ -399,14 +514,40 @@ class Analysis:
             first_rows=state.first_feature_rows() if stream_reference_ready else None,
             first_rows_kept=state.first_rows_kept,
             reference_file=reference_file,
+            compared=compared,
+            performance_waiting=performance_waiting,
         )
+
+    def _file_labels(self, path: Path | None) -> int | None:
+        """The labelled pairs of a reference file read already (0 until it is read)."""
+        if path is None:
+            return None
+        rows = self._files.get(path)
+        return len(rows.labelled.timestamp) if rows is not None else 0
+
+    def waiting(self, key: ModelKey, state: ModelState) -> tuple[str | None, str | None]:
+        """Why drift and performance have no result yet, from the state now: the progress of
+        a stream reference moves with every record, not only at the model's runs."""
+        work = self._work.get(key)
+        reference_file = self.reference_file(state.name)
+        needed = state.limits.reference_rows
+        if (work is None or work.reference is None) and reference_file is None and (
+            state.first_rows_kept < needed
+        ):
+            reference: str | None = f"reference {state.first_rows_kept}/{needed} records"
+        else:
+            reference = work.result.waiting if work is not None else None
+        performance, _ = performance_progress(state, self.settings.drift.window,
+                                              self._file_labels(reference_file))
+        return reference, performance
 
     def _analyse(self, key: ModelKey, work: _ModelWork, inputs: _Inputs) -> ModelAnalysis:
         """Every engine on one model's inputs; runs in a worker thread (or the CLI's)."""
         previous = work.result
         waiting = self._ensure_reference(key, work, inputs)
         reference = work.reference
-        window = self._guarded(key, work, "decode", lambda: _decode(inputs.window), None)
+        window = self._guarded(key, work, "decode",
+                               lambda: _decode(inputs.window, work.features), None)
         current = self._guarded(key, work, "performance", lambda: _performance(
             inputs.labelled, reference, window,
         ), previous.performance)
@@ -434,6 +575,19 @@ class Analysis:
             lambda: _performance(reference_labelled, None, None),
             previous.reference_performance,
         )
+        compared = _newest_labelled(inputs.labelled, inputs.compared)
+        performance_compared = (
+            None if inputs.performance_waiting is not None
+            else current if len(compared.timestamp) == len(inputs.labelled.timestamp)
+            else self._guarded(key, work, "compared performance",
+                               lambda: _performance(compared, None, None),
+                               previous.performance_compared)
+        )
+        if work.features.dropped and not work.features.said:
+            work.features.said = True
+            log.warning("model %s version %s: more than %d feature names ([runtime] "
+                        "max_features): values of the others are left out and counted",
+                        key[0], key[1], work.features.limit)
         return ModelAnalysis(
             drift=drift,
             quality=quality,
@@ -443,6 +597,9 @@ class Analysis:
             reference=reference.description if reference is not None else None,
             waiting=waiting,
             feature_drift_history={name: tuple(points) for name, points in work.history.items()},
+            performance_compared=performance_compared,
+            performance_waiting=inputs.performance_waiting,
+            features_dropped=work.features.dropped,
         )
 
     def _ensure_reference(self, key: ModelKey, work: _ModelWork, inputs: _Inputs) -> str | None:
@@ -463,7 +620,8 @@ class Analysis:
             return f"reference {inputs.first_rows_kept}/{needed} records"
         file_labelled = rows.labelled if inputs.reference_file is not None else None
         work.reference = self._guarded(
-            key, work, "reference", lambda: self._build_reference(rows, file_labelled), None,
+            key, work, "reference",
+            lambda: self._build_reference(rows, file_labelled, work.features), None,
         )
         return None if work.reference is not None else "the reference could not be built"
 
@@ -480,9 +638,9 @@ class Analysis:
         return result
 
     def _build_reference(
-        self, rows: ReferenceRows, file_labelled: LabelledRows | None
+        self, rows: ReferenceRows, file_labelled: LabelledRows | None, names: FeatureNames
     ) -> _Reference:
-        decoded = _decode(rows.features)
+        decoded = _decode(rows.features, names)
         return _Reference(
             description=rows.description,
             drift=build_reference(
@@ -511,10 +669,12 @@ def _decode_objects(raw: np.ndarray) -> list[Any]:
 def _probability_matrix(
     probabilities: list[Any],
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """One column per class named in any `prediction_proba`; NaN where a row has no number."""
-    classes = sorted({name for row in probabilities if isinstance(row, dict) for name in row})
-    if not classes:
+    """One column per class named in a `prediction_proba`, at most `MAX_PROBABILITY_CLASSES`
+    (those named in the most rows); NaN where a row has no number for it."""
+    named = Counter(name for row in probabilities if isinstance(row, dict) for name in row)
+    if not named:
         return None, ()
+    classes = sorted(name for name, _ in named.most_common(MAX_PROBABILITY_CLASSES))
     matrix = np.array(
         [[_probability(row, name) for name in classes] for row in probabilities],
         dtype=np.float64,
@@ -526,8 +686,8 @@ def _probability(row: Any, name: str) -> float:
     return number_or_nan(row.get(name) if isinstance(row, dict) else None)
 
 
-def _decode(rows: FeatureRows) -> _Decoded:
-    features = _decode_objects(rows.input_features)
+def _decode(rows: FeatureRows, names: FeatureNames) -> _Decoded:
+    features = names.admit(_decode_objects(rows.input_features))
     probabilities = _decode_objects(rows.prediction_proba)
     matrix, _ = _probability_matrix(probabilities)
     top = None
@@ -557,6 +717,13 @@ def _performance(
     anomalies = prediction_anomalies(reference.predictions, window.predictions,
                                      window.probabilities)
     return replace(report, anomalies=anomalies)
+
+
+def _newest_labelled(rows: LabelledRows, count: int) -> LabelledRows:
+    """The newest `count` of `rows`."""
+    start = max(0, len(rows.timestamp) - count)
+    return LabelledRows(*(column[start:] for column in (
+        rows.timestamp, rows.prediction, rows.ground_truth, rows.prediction_proba)))
 
 
 def _feed_concept(

@@ -8,7 +8,9 @@ costs about twice as much per insert, in resizes and cache misses). Predictions 
 probabilities sit in ring arrays
 indexed by that number. A sequence number older than the ring is stale: its prediction was
 overwritten, so the label finds nothing, as if evicted. The rings grow to their full size only as
-predictions arrive, so a quiet model costs little.
+predictions arrive, so a quiet model costs little. Probabilities, the bulky part, are kept only
+for the newest `probabilities_capacity` predictions (their own, smaller ring): an older one
+finds its label with its prediction alone.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ _FIRST_RING_SIZE = 1024
 class AwaitingLabels:
     """At least the newest `capacity` predictions, at most twice that, by prediction id."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, probabilities_capacity: int | None = None) -> None:
         self.capacity = capacity
         self._generation_size = max(1, capacity // _GENERATIONS)
         self._generations: deque[dict[str, int]] = deque([{}])
@@ -35,7 +37,9 @@ class AwaitingLabels:
         """The first sequence number of each generation, oldest first."""
         self._ring = 2 * capacity
         self._predictions = np.empty(min(self._ring, _FIRST_RING_SIZE), dtype=object)
-        self._probabilities = np.empty(self._predictions.shape[0], dtype=object)
+        self._probability_ring = min(self._ring, probabilities_capacity or self._ring)
+        self._probabilities = np.empty(min(self._probability_ring, _FIRST_RING_SIZE),
+                                       dtype=object)
         self._next = 0
 
     def __len__(self) -> int:
@@ -49,10 +53,12 @@ class AwaitingLabels:
         ids, predictions = ids[-self.capacity:], predictions[-self.capacity:]
         probabilities = probabilities[-self.capacity:]
         n = ids.shape[0]
-        self._grow_rings(self._next + n)
-        positions = (self._next + np.arange(n)) % self._ring
-        self._predictions[positions] = predictions
-        self._probabilities[positions] = probabilities
+        self._predictions = _grown(self._predictions, self._ring, self._next + n)
+        self._probabilities = _grown(self._probabilities, self._probability_ring, self._next + n)
+        sequence = self._next + np.arange(n)
+        self._predictions[sequence % self._ring] = predictions
+        newest = slice(-self._probability_ring, None)
+        self._probabilities[sequence[newest] % self._probability_ring] = probabilities[newest]
         generations, starts = self._generations, self._starts
         if self._next - starts[-1] >= self._generation_size:
             generations.append({})
@@ -63,21 +69,6 @@ class AwaitingLabels:
             generations.popleft()
             starts.popleft()
 
-    def _grow_rings(self, end: int) -> None:
-        """Room for sequence numbers below `end`, doubling up to the full ring.
-
-        Until the ring is full no position has wrapped, so a sequence number is its own index
-        in the smaller arrays and keeps it in the larger ones.
-        """
-        size = self._predictions.shape[0]
-        if end <= size or size == self._ring:
-            return
-        grown_size = min(self._ring, max(end, 2 * size))
-        for name in ("_predictions", "_probabilities"):
-            grown = np.empty(grown_size, dtype=object)
-            grown[:size] = getattr(self, name)
-            setattr(self, name, grown)
-
     def pop(self, prediction_id: str) -> tuple[Any, Any] | None:
         """The (prediction, probabilities) of that id, forgotten once found; None if unknown."""
         sequence = None
@@ -87,5 +78,20 @@ class AwaitingLabels:
                 break
         if sequence is None or sequence < self._next - self._ring:
             return None
-        position = sequence % self._ring
-        return self._predictions[position], self._probabilities[position]
+        probabilities = (self._probabilities[sequence % self._probability_ring]
+                         if sequence >= self._next - self._probability_ring else None)
+        return self._predictions[sequence % self._ring], probabilities
+
+
+def _grown(ring: np.ndarray, full_size: int, end: int) -> np.ndarray:
+    """`ring` with room for sequence numbers below `end`, doubling up to `full_size`.
+
+    Until a ring is full no position has wrapped, so a sequence number is its own index in the
+    smaller array and keeps it in the larger one.
+    """
+    size = ring.shape[0]
+    if end <= size or size == full_size:
+        return ring
+    grown = np.empty(min(full_size, max(end, 2 * size)), dtype=object)
+    grown[:size] = ring
+    return grown

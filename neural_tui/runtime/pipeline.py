@@ -1,5 +1,18 @@
 """The asyncio pipeline: one task per source, per-model state, the engines on their schedule,
-snapshots on a fixed cadence."""
+snapshots on a fixed cadence.
+
+Each snapshot says how every source is doing (`Snapshot.source_health`, read by `/healthz`):
+
+- `failing` while its task keeps failing: the last failure is less than
+  `FAILING_FOR_SECONDS` old and the source delivered no batch (nor, if it reports
+  `progress_at`, completed a pass) since; `detail` is the last error, on one line;
+- `stuck` when a source that reports `progress_at` (the monotonic time of its last completed
+  poll pass or batch) has not moved for `stuck_after_seconds`: `max(STUCK_MIN_SECONDS,
+  STUCK_POLLS x [runtime] poll_interval_seconds)`;
+- `ok` otherwise. Lines a source cannot read (`read_error`) are counted in the ingest errors,
+  not judged here: a predictions folder that cannot be listed shows there, while the source
+  itself keeps polling.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +33,12 @@ from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.runtime.analysis import Analysis, ModelAnalysis, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.feed import SnapshotListener
-from neural_tui.runtime.snapshot import IngestStats, ModelSnapshot, Snapshot
+from neural_tui.runtime.snapshot import (
+    IngestStats,
+    ModelSnapshot,
+    Snapshot,
+    SourceHealth,
+)
 from neural_tui.runtime.state import ModelState, RecentActivity, StateLimits
 
 log = logging.getLogger(__name__)
@@ -32,6 +50,9 @@ REFUSED_MODELS_NAMED = 20
 """Refused (model, version) pairs named in a warning each; the rest are only counted."""
 TOO_MANY_MODELS = "too_many_models"
 """Ingest error reason for the rows of (model, version) pairs past `[runtime] max_models`."""
+FAILING_FOR_SECONDS = 2 * RESTART_LAST_PAUSE_SECONDS
+STUCK_MIN_SECONDS = 30.0
+STUCK_POLLS = 40
 
 
 class Source(Protocol):
@@ -73,6 +94,11 @@ class Runtime:
         self._listeners: list[SnapshotListener] = []
         self._paused = False
         self._refused_models: set[tuple[str, str]] = set()
+        self._failures: dict[str, tuple[float, str]] = {}
+        """By source label: when its task last failed (monotonic) and the error, one line."""
+        self._started_at = time.monotonic()
+        self.stuck_after_seconds = max(STUCK_MIN_SECONDS,
+                                       STUCK_POLLS * settings.runtime.poll_interval_seconds)
 
     @property
     def latest(self) -> Snapshot:
@@ -99,12 +125,15 @@ class Runtime:
         async with asyncio.TaskGroup() as group:
             for source in self.sources:
                 group.create_task(self._supervised(f"source {source.label}",
-                                                   partial(self._consume, source)))
+                                                   partial(self._consume, source),
+                                                   source.label))
             group.create_task(self._publish_forever(), name="publisher")
             group.create_task(self._supervised("analysis",
                                                partial(self.analysis.run, self.states)))
 
-    async def _supervised(self, what: str, start: Callable[[], Awaitable[None]]) -> None:
+    async def _supervised(
+        self, what: str, start: Callable[[], Awaitable[None]], source: str | None = None
+    ) -> None:
         pause = RESTART_FIRST_PAUSE_SECONDS
         while True:
             started = time.monotonic()
@@ -119,12 +148,42 @@ class Runtime:
                 message = f"{what} failed, restarting in {pause:g} s: {exc!r}"
                 log.error("%s", message, exc_info=exc)
                 self.messages.append(message)
+                if source is not None:
+                    self._failures[source] = (time.monotonic(), " ".join(repr(exc).split()))
             await asyncio.sleep(pause)
             pause = min(pause * 2, RESTART_LAST_PAUSE_SECONDS)
 
     async def _consume(self, source: Source) -> None:
         async for batch in source.batches():
+            if self._failures:
+                self._failures.pop(source.label, None)
             self.ingest(batch)
+
+    def source_health(self) -> tuple[SourceHealth, ...]:
+        """How each source is doing now (see the module docstring)."""
+        now = time.monotonic()
+        return tuple(self._health_of(source, now) for source in self.sources)
+
+    def _health_of(self, source: Source, now: float) -> SourceHealth:
+        progress = self._progress_at(source)
+        failure = self._failures.get(source.label)
+        if failure is not None and now - failure[0] < FAILING_FOR_SECONDS and (
+            progress is None or progress <= failure[0]
+        ):
+            return SourceHealth(source.label, "failing", failure[1][:300])
+        if progress is not None and now - progress > self.stuck_after_seconds:
+            return SourceHealth(source.label, "stuck",
+                                f"no completed read pass for {now - progress:.0f} s (limit "
+                                f"{self.stuck_after_seconds:g} s)")
+        return SourceHealth(source.label, "ok", "")
+
+    def _progress_at(self, source: Source) -> float | None:
+        """The source's `progress_at` (the runtime's start before its first pass), or None for
+        a source that does not report one."""
+        if not hasattr(source, "progress_at"):
+            return None
+        progress = source.progress_at
+        return self._started_at if progress is None else float(progress)
 
     async def _publish_forever(self) -> None:
         cadence = self.settings.runtime.cadence_seconds
@@ -144,6 +203,14 @@ class Runtime:
             state = self.states.get((name, version)) or self._track(name, version, len(rows))
             if state is not None:
                 state.ingest(rows)
+                if state.notices:
+                    self._note(state.notices)
+
+    def _note(self, notices: list[str]) -> None:
+        for message in notices:
+            log.warning("%s", message)
+            self.messages.append(message)
+        notices.clear()
 
     def _track(self, name: str, version: str, rows: int) -> ModelState | None:
         """State for a new (model, version), or None past `max_models`: its rows are skipped."""
@@ -188,7 +255,7 @@ class Runtime:
         runtime = self.settings.runtime
         models = tuple(
             _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds,
-                            self.analysis.result(key))
+                            self.analysis.result(key), self.analysis.waiting(key, state))
             for key, state in sorted(self.states.items())
         )
         return Snapshot(
@@ -201,6 +268,7 @@ class Runtime:
             ),
             paused=self._paused,
             sources=tuple(source.label for source in self.sources),
+            source_health=self.source_health(),
         )
 
     def _publish(self, snapshot: Snapshot) -> None:
@@ -210,10 +278,18 @@ class Runtime:
 
 
 def _model_snapshot(
-    state: ModelState, now: float, window: float, series: int, analysis: ModelAnalysis | None
+    state: ModelState,
+    now: float,
+    window: float,
+    series: int,
+    analysis: ModelAnalysis | None,
+    waiting: tuple[str | None, str | None],
 ) -> ModelSnapshot:
     recent = state.recent(now, window, series)
     analysis = analysis or ModelAnalysis()
+    dropped = dict(state.dropped)
+    if analysis.features_dropped:
+        dropped["feature_names"] = analysis.features_dropped
     return ModelSnapshot(
         name=state.name,
         version=state.version,
@@ -229,7 +305,11 @@ def _model_snapshot(
         performance=analysis.performance,
         feature_drift_history=analysis.feature_drift_history,
         drift_scores=analysis.scores(),
-        analysis_waiting=analysis.waiting,
+        analysis_waiting=waiting[0],
+        performance_waiting=waiting[1],
+        drifted=analysis.drifted,
+        drift_kinds=analysis.drift_kinds,
+        dropped=dropped,
         **{f.name: getattr(recent, f.name) for f in fields(RecentActivity)},
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from neural_tui.engines.drift import DriftReport
@@ -71,6 +71,16 @@ class ModelSnapshot:
 
     analysis_waiting: str | None = None
     """Why the engines have no result yet (e.g. still collecting the reference), else None."""
+    performance_waiting: str | None = None
+    """Why there is no performance score yet, with the labels so far, else None."""
+    drifted: bool | None = None
+    """The model's one drift verdict (`neural_tui.runtime.analysis` defines it); None: none
+    yet."""
+    drift_kinds: tuple[str, ...] = ()
+    """The kinds of drift that fired: distribution, prediction, concept, performance."""
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    """Parts of records not kept to bound memory, by kind (see `neural_tui.runtime.state`),
+    and `feature_names`: values of names past `[runtime] max_features`."""
 
     @property
     def errors_count(self) -> int:
@@ -86,6 +96,19 @@ class IngestStats:
     last_messages: tuple[str, ...] = ()
 
 
+SourceStatus = Literal["ok", "failing", "stuck"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """Whether a source is reading: `failing` (its task keeps raising; `detail` is the last
+    error) or `stuck` (no completed pass for too long), else `ok`."""
+
+    label: str
+    status: SourceStatus
+    detail: str
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything known at `generated_at` (unix seconds), models sorted by name."""
@@ -95,6 +118,7 @@ class Snapshot:
     ingest: IngestStats
     paused: bool = False
     sources: tuple[str, ...] = field(default_factory=tuple)
+    source_health: tuple[SourceHealth, ...] = ()
 
     def model(self, name: str) -> ModelSnapshot | None:
         return next((m for m in self.models if m.name == name), None)

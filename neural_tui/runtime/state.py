@@ -5,23 +5,74 @@ ring of one-second buckets, latencies for quantiles in a ring of the newest obse
 the late-label join in bounded ordered maps. The first `reference_rows` predictions and labelled
 pairs are kept apart as the drift reference of a model without a reference file. Feeding ten
 million records costs time, not memory.
+
+Counts alone would not bound bytes: a record's raw JSON objects are bounded too. Once a
+batch's `prediction_proba` objects average more than `COMPACT_PROBABILITIES_BYTES` a row, each
+longer one keeps only its `MAX_CLASSES_KEPT` most probable classes (and is dropped if even
+that is longer), so they average at most that in the rings; an
+`input_features` object longer than `MAX_FEATURES_BYTES` is not kept for the engines; both are
+counted in `dropped`, and the first of each kind is said once in `notices`.
+
+Record time is untrusted, so the per-second ring only moves forward to a second that traffic
+agrees with: a second more than `AHEAD_TOLERANCE_SECONDS` past the ring's newest is held
+aside until the records in the `SUPPORT_SECONDS` up to it reach `SUPPORT_SHARE` of the records
+known (at least one). A lone record two hours ahead of a 33 rps stream is thus held back and
+never evicts the window, while a stream that resumes after a pause is taken within seconds.
+A model quieter than about one record per `SUPPORT_SECONDS` cannot tell an outlier from its
+next record. `last_record_at` and `robust_now()` only count admitted time.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
 import numpy as np
 
+from neural_tui.decode import decode_objects
 from neural_tui.records import RecordBatch
 from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
 
 _BUCKET_BOUNDS = np.asarray(LATENCY_BUCKETS_SECONDS, dtype=np.float64)
 OTHER_ERROR_TYPE = "other"
+
+MAX_OBSERVED_LATENCY_MS = 86_400_000.0
+"""Latencies outside [0, a day] are not observed: one absurd value would make the exported sum
+infinite, or the window's percentiles overflow, for good."""
+
+MAX_CLASSES_KEPT = 10
+"""Classes kept of a long `prediction_proba`: the most probable ones."""
+COMPACT_PROBABILITIES_BYTES = 512
+"""A `prediction_proba` longer than this is cut to its `MAX_CLASSES_KEPT` top classes, and
+dropped if still longer (class names of kilobytes)."""
+MAX_FEATURES_BYTES = 16 << 10
+"""An `input_features` object longer than this is not kept for the engines (about 500 features
+with their names); the record still counts everywhere else."""
+
+AHEAD_TOLERANCE_SECONDS = 1
+SUPPORT_SECONDS = 60
+SUPPORT_SHARE = 0.001
+"""See the module docstring: how far ahead the ring moves without support, and how much."""
+AHEAD_SECONDS_KEPT = 1024
+"""Distinct seconds held aside at most; the farthest ahead are forgotten first (still counted
+in the totals)."""
+
+DROPPED_CLASSES = "probability_classes"
+DROPPED_PROBABILITIES = "probabilities_too_large"
+DROPPED_FEATURES = "features_too_large"
+_NOTICES = {
+    DROPPED_CLASSES: f"prediction_proba with more than {MAX_CLASSES_KEPT} classes: only the "
+                     f"{MAX_CLASSES_KEPT} most probable are kept",
+    DROPPED_PROBABILITIES: f"prediction_proba longer than {COMPACT_PROBABILITIES_BYTES} bytes "
+                           "even at its top classes: not kept",
+    DROPPED_FEATURES: f"input_features longer than {MAX_FEATURES_BYTES} bytes: not kept for "
+                      "drift and quality",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +82,8 @@ class StateLimits:
     seconds: int = 3600
     latency_samples: int = 50_000
     pending_predictions: int = 200_000
+    pending_probabilities: int = 50_000
+    """Of the predictions awaiting a label, the newest this many keep their probabilities."""
     pending_labels: int = 50_000
     labelled_pairs: int = 20_000
     feature_rows: int = 1_000
@@ -97,10 +150,17 @@ class ModelState:
         self._second_count = np.zeros(seconds, dtype=np.int64)
         self._second_errors = np.zeros(seconds, dtype=np.int64)
         self._newest_second = -1
+        self._ahead: dict[int, tuple[int, int]] = {}
+        """Seconds past the ring's newest without support yet: (records, errors)."""
+        self.dropped: Counter[str] = Counter()
+        """Parts of records not kept, by kind (see the module docstring)."""
+        self.notices: list[str] = []
+        """One line per kind of drop, the first time; the runtime takes them for its log."""
         self._latency_time = np.full(self.limits.latency_samples, np.nan)
         self._latency_ms = np.full(self.limits.latency_samples, np.nan)
         self._latency_next = 0
-        self._awaiting_label = AwaitingLabels(self.limits.pending_predictions)
+        self._awaiting_label = AwaitingLabels(self.limits.pending_predictions,
+                                              self.limits.pending_probabilities)
         self._early_labels: OrderedDict[str, Any] = OrderedDict()
         self._labelled: deque[tuple[float, Any, Any, Any]] = deque(
             maxlen=self.limits.labelled_pairs
@@ -119,20 +179,29 @@ class ModelState:
         """
         if len(batch) == 0:
             return
-        newest = float(np.max(batch.timestamp))
-        if self.last_record_at is None or newest > self.last_record_at:
-            self.last_record_at = newest
         oldest = float(np.min(batch.timestamp))
         if self.first_record_at is None or oldest < self.first_record_at:
             self.first_record_at = oldest
         labels = batch.is_label
         if not labels.any():
             self._count_predictions(batch)
-            return
-        predictions = batch.take(~labels)
-        if len(predictions):
-            self._count_predictions(predictions)
-        self._join_labels(batch.take(labels))
+        else:
+            predictions = batch.take(~labels)
+            if len(predictions):
+                self._count_predictions(predictions)
+            self._join_labels(batch.take(labels))
+        self._note_newest(batch.timestamp)
+
+    def _note_newest(self, timestamps: np.ndarray) -> None:
+        """`last_record_at` moves to the newest record the ring admitted (any record while
+        there is no prediction yet to agree with)."""
+        if self._newest_second >= 0:
+            timestamps = timestamps[timestamps < self._newest_second + 1]
+            if timestamps.shape[0] == 0:
+                return
+        newest = float(np.max(timestamps))
+        if self.last_record_at is None or newest > self.last_record_at:
+            self.last_record_at = newest
 
     def _count_predictions(self, batch: RecordBatch) -> None:
         n = len(batch)
@@ -141,7 +210,7 @@ class ModelState:
         if failed.any():
             self._count_errors(batch.error[failed])
         latency_ms = batch.latency_ms
-        observed = np.isfinite(latency_ms)
+        observed = (latency_ms >= 0.0) & (latency_ms <= MAX_OBSERVED_LATENCY_MS)
         if observed.any():
             seconds = latency_ms[observed] / 1000.0
             slots = np.searchsorted(_BUCKET_BOUNDS, seconds, side="left")
@@ -149,8 +218,43 @@ class ModelState:
             self._latency_sum += float(seconds.sum())
             self._remember_latencies(batch.timestamp[observed], latency_ms[observed])
         self._bucket_seconds(batch.timestamp, failed)
+        batch = self._bounded_probabilities(batch)
         self._remember_for_join(batch)
         self._remember_features(batch)
+
+    def _bounded_probabilities(self, batch: RecordBatch) -> RecordBatch:
+        """The batch with every long `prediction_proba` cut to its top classes, once they
+        average more than `COMPACT_PROBABILITIES_BYTES` a row: that bounds what the rings keep
+        in bytes, and the usual batch costs one C-level pass (a walk would cost more)."""
+        raw = batch.prediction_proba.tolist()
+        if len(b"".join(filter(None, raw))) <= COMPACT_PROBABILITIES_BYTES * len(raw):
+            return batch
+        long_rows = [i for i, value in enumerate(raw)
+                     if value is not None and len(value) > COMPACT_PROBABILITIES_BYTES]
+        column = batch.prediction_proba.copy()
+        for row, decoded in zip(long_rows, _decode_each([raw[i] for i in long_rows]),
+                                strict=True):
+            column[row] = self._top_classes(decoded)
+        return replace(batch, prediction_proba=column)
+
+    def _top_classes(self, probabilities: Any) -> bytes | None:
+        """The `MAX_CLASSES_KEPT` most probable classes as JSON, or None if still too long."""
+        if not isinstance(probabilities, dict):
+            self._drop(DROPPED_PROBABILITIES, 1)
+            return None
+        if len(probabilities) > MAX_CLASSES_KEPT:
+            self._drop(DROPPED_CLASSES, len(probabilities) - MAX_CLASSES_KEPT)
+        kept = json.dumps(_top(probabilities), separators=(",", ":")).encode()
+        if len(kept) > COMPACT_PROBABILITIES_BYTES:
+            self._drop(DROPPED_PROBABILITIES, 1)
+            return None
+        return kept
+
+    def _drop(self, kind: str, count: int) -> None:
+        if kind not in self.dropped:
+            self.notices.append(f"model {self.name!r} version {self.version!r}: "
+                                f"{_NOTICES[kind]} (counted as dropped {kind})")
+        self.dropped[kind] += count
 
     def _count_errors(self, error_types: np.ndarray) -> None:
         for error_type, count in Counter(error_types.tolist()).items():
@@ -159,21 +263,83 @@ class ModelState:
 
     def _bucket_seconds(self, timestamps: np.ndarray, failed: np.ndarray) -> None:
         seconds = np.floor(timestamps).astype(np.int64)
+        ahead = seconds > self._newest_second + AHEAD_TOLERANCE_SECONDS
+        if ahead.any():
+            self._count_seconds(seconds[~ahead], failed[~ahead])
+            self._settle_ahead(seconds[ahead], failed[ahead])
+            return
+        self._count_seconds(seconds, failed)
+        if self._ahead and min(self._ahead) <= self._newest_second + AHEAD_TOLERANCE_SECONDS:
+            self._settle_ahead(seconds[:0], failed[:0])
+
+    def _count_seconds(self, seconds: np.ndarray, failed: np.ndarray) -> None:
+        """Count rows no further ahead than the ring's tolerance into their seconds."""
+        if seconds.shape[0] == 0:
+            return
         self._newest_second = max(self._newest_second, int(seconds.max()))
         keep = seconds > self._newest_second - self.limits.seconds
         seconds, failed = seconds[keep], failed[keep]
         if seconds.shape[0] == 0:
             return
         distinct = np.unique(seconds)
+        self._clear_stale_slots(distinct)
+        row_slots = seconds % self.limits.seconds
+        size = self.limits.seconds
+        self._second_count += np.bincount(row_slots, minlength=size)
+        self._second_errors += np.bincount(row_slots[failed], minlength=size)
+
+    def _clear_stale_slots(self, distinct: np.ndarray) -> None:
+        """Slots of these seconds (each newer than the ring's span) zeroed if they held older."""
         slots = distinct % self.limits.seconds
         stale = self._second_stamp[slots] != distinct
         self._second_stamp[slots[stale]] = distinct[stale]
         self._second_count[slots[stale]] = 0
         self._second_errors[slots[stale]] = 0
-        row_slots = seconds % self.limits.seconds
-        size = self.limits.seconds
-        self._second_count += np.bincount(row_slots, minlength=size)
-        self._second_errors += np.bincount(row_slots[failed], minlength=size)
+
+    def _settle_ahead(self, seconds: np.ndarray, failed: np.ndarray) -> None:
+        """Admit the held-aside seconds (and these new ones) that traffic supports.
+
+        Support of a second is the records in the `SUPPORT_SECONDS` up to it, in the ring and
+        among those held aside; the ring moves to the newest supported second, and everything
+        up to `AHEAD_TOLERANCE_SECONDS` past it is admitted with it.
+        """
+        candidates, counts, errors = _tally_seconds(seconds, failed, self._ahead)
+        ring = self._second_stamp >= 0
+        ring_seconds, ring_counts = self._second_stamp[ring], self._second_count[ring]
+        order = np.argsort(ring_seconds)
+        support = (_count_within(ring_seconds[order], ring_counts[order], candidates)
+                   + _count_within(candidates, counts, candidates))
+        known = int(ring_counts.sum()) + int(counts.sum())
+        supported = support >= max(1, math.ceil(SUPPORT_SHARE * known))
+        newest = self._newest_second
+        if supported.any():
+            newest = max(newest, int(candidates[supported].max()))
+        admit = candidates <= newest + AHEAD_TOLERANCE_SECONDS
+        held = np.flatnonzero(~admit)[:AHEAD_SECONDS_KEPT]
+        self._ahead = {int(candidates[i]): (int(counts[i]), int(errors[i])) for i in held}
+        if not admit.any():
+            return
+        self._newest_second = max(newest, int(candidates[admit].max()))
+        keep = admit & (candidates > self._newest_second - self.limits.seconds)
+        distinct = candidates[keep]
+        self._clear_stale_slots(distinct)
+        slots = distinct % self.limits.seconds
+        self._second_count[slots] += counts[keep]
+        self._second_errors[slots] += errors[keep]
+
+    def robust_now(self) -> float | None:
+        """The newest record time most traffic agrees with: `last_record_at`, unless the newest
+        admitted records are few (under `SUPPORT_SHARE` of the ring's records, at least one),
+        which are then passed over; None before any record."""
+        if self.last_record_at is None or self._newest_second < 0:
+            return self.last_record_at
+        ring = self._second_stamp >= 0
+        order = np.argsort(self._second_stamp[ring])[::-1]
+        newest_first = self._second_count[ring][order]
+        enough = max(1, math.ceil(SUPPORT_SHARE * int(newest_first.sum())))
+        reached = int(np.argmax(np.cumsum(newest_first) >= enough))
+        second = int(self._second_stamp[ring][order][reached])
+        return min(self.last_record_at, second + 1.0)
 
     def _remember_latencies(self, timestamps: np.ndarray, latency_ms: np.ndarray) -> None:
         capacity = self.limits.latency_samples
@@ -230,6 +396,7 @@ class ModelState:
         with_features = batch.input_features != None  # noqa: E711 - elementwise on objects
         if not with_features.all():
             batch = batch.take(with_features)
+        batch = self._without_long_features(batch)
         missing = self.limits.reference_rows - len(self._first_features)
         if missing > 0:
             head = slice(0, missing)
@@ -242,6 +409,21 @@ class ModelState:
                                   batch.input_features[tail].tolist(),
                                   batch.prediction[tail].tolist(),
                                   batch.prediction_proba[tail].tolist(), strict=True))
+
+    def _without_long_features(self, batch: RecordBatch) -> RecordBatch:
+        """The rows a ring may keep, without those whose `input_features` is too long.
+
+        Only the rows the rings would keep are measured, unless one of them is too long.
+        """
+        missing = max(0, self.limits.reference_rows - len(self._first_features))
+        raw = batch.input_features
+        candidates = [*raw[:missing].tolist(), *raw[-self.limits.feature_rows:].tolist()]
+        if max(map(len, candidates), default=0) <= MAX_FEATURES_BYTES:
+            return batch
+        lengths = np.fromiter(map(len, raw.tolist()), np.int64, raw.shape[0])
+        too_long = lengths > MAX_FEATURES_BYTES
+        self._drop(DROPPED_FEATURES, int(np.count_nonzero(too_long)))
+        return batch.take(~too_long)
 
     def histogram(self) -> LatencyHistogram:
         cumulative = np.cumsum(self._histogram)
@@ -319,6 +501,11 @@ class ModelState:
         return FeatureRows(*_columns(_newest(self._features, newest), 4))
 
     @property
+    def first_labelled_kept(self) -> int:
+        """How many of the first `reference_rows` labelled pairs are kept so far."""
+        return len(self._first_labelled)
+
+    @property
     def first_rows_kept(self) -> int:
         """How many of the first `reference_rows` predictions are kept so far."""
         return len(self._first_features)
@@ -330,6 +517,85 @@ class ModelState:
     def first_labelled(self) -> LabelledRows:
         """The first `reference_rows` labelled pairs: the reference period's performance."""
         return LabelledRows(*_columns(self._first_labelled, 4))
+
+
+def _decode_each(raw: list[bytes]) -> list[Any]:
+    """The objects decoded, in one call; one that cannot be decoded (too deep, say) is None."""
+    try:
+        return decode_objects(raw)
+    except Exception:
+        return [_decoded_or_none(value) for value in raw]
+
+
+def _decoded_or_none(value: bytes) -> Any:
+    try:
+        return decode_objects([value])[0]
+    except Exception:
+        return None
+
+
+def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
+    """The `MAX_CLASSES_KEPT` most probable classes, most probable first; a value that is not
+    a number ranks last."""
+    if len(probabilities) <= MAX_CLASSES_KEPT:
+        return probabilities
+    names, values = list(probabilities), list(probabilities.values())
+    try:
+        ranks = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        ranks = np.fromiter(map(_rank, values), np.float64, len(values))
+    ranks[np.isnan(ranks)] = -np.inf
+    top = np.argpartition(-ranks, MAX_CLASSES_KEPT)[:MAX_CLASSES_KEPT]
+    top = top[np.argsort(-ranks[top], kind="stable")]
+    return {names[i]: values[i] for i in top.tolist()}
+
+
+def _rank(value: Any) -> float:
+    """A value as a probability to rank by: a huge integer is huge, a non-number lowest."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if isinstance(value, float) or abs(value) < 2**1023 else (
+            math.inf if value > 0 else -math.inf)
+    return -math.inf
+
+
+def _tally_seconds(
+    seconds: np.ndarray, failed: np.ndarray, held: dict[int, tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct seconds (ascending) with their records and errors, these rows and `held`.
+
+    Rows spanning few seconds (the usual batch) are counted by `bincount`, without a sort.
+    """
+    if seconds.shape[0] == 0:
+        distinct, counts, errors = (np.empty(0, dtype=np.int64) for _ in range(3))
+    elif int(seconds.max()) - int(seconds.min()) < 4 * seconds.shape[0] + 4096:
+        low = int(seconds.min())
+        counts = np.bincount(seconds - low)
+        errors = np.bincount(seconds[failed] - low, minlength=counts.shape[0])
+        occupied = np.flatnonzero(counts)
+        distinct, counts, errors = occupied + low, counts[occupied], errors[occupied]
+    else:
+        distinct, inverse = np.unique(seconds, return_inverse=True)
+        counts = np.bincount(inverse)
+        errors = np.bincount(inverse[failed], minlength=distinct.shape[0])
+    if not held:
+        return distinct, counts, errors
+    extra = np.fromiter(held, np.int64, len(held))
+    held_counts = np.fromiter((c for c, _ in held.values()), np.int64, len(held))
+    held_errors = np.fromiter((e for _, e in held.values()), np.int64, len(held))
+    merged, inverse = np.unique(np.concatenate([distinct, extra]), return_inverse=True)
+    size = merged.shape[0]
+    return (merged,
+            np.bincount(inverse, np.concatenate([counts, held_counts]), size).astype(np.int64),
+            np.bincount(inverse, np.concatenate([errors, held_errors]), size).astype(np.int64))
+
+
+def _count_within(seconds: np.ndarray, counts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For each second in `ends`, the records of (sorted) `seconds` in the `SUPPORT_SECONDS`
+    up to it."""
+    cumulative = np.concatenate([[0], np.cumsum(counts)])
+    upper = np.searchsorted(seconds, ends, side="right")
+    lower = np.searchsorted(seconds, ends - SUPPORT_SECONDS, side="right")
+    return cumulative[upper] - cumulative[lower]
 
 
 def _newest(rows: deque[tuple[Any, ...]], count: int | None) -> list[tuple[Any, ...]]:

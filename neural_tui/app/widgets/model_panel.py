@@ -108,7 +108,8 @@ class ModelPanel(Widget, can_focus=True):
         self.query_one("#quality-headline", Label).update(_quality_summary(model))
         self.query_one("#performance-headline", Label).update(_performance_summary(model))
         self.set_class(model.error_rate > HIGH_ERROR_RATE, HIGH_ERROR_RATE_CLASS)
-        self.set_class(model.drift is not None and model.drift.dataset_drift, DATASET_DRIFT_CLASS)
+        self.set_class(model.drifted is True or (
+            model.drift is not None and model.drift.dataset_drift), DATASET_DRIFT_CLASS)
         performance = model.performance
         self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
 
@@ -141,12 +142,15 @@ def _totals(model: ModelSnapshot) -> Text:
 
 
 def _drift_summary(model: ModelSnapshot) -> str:
-    """How many features drifted; a dataset drift is marked by a sign, not by colour alone."""
+    """How many features drifted, and any other kind of drift that fired (the model's one
+    verdict); a drift is marked by a sign, not by colour alone."""
     report = model.drift
+    others = [kind for kind in model.drift_kinds if kind != "distribution"]
+    fired = f" {DATASET_DRIFT_SIGN} {', '.join(others)} drift" if others else ""
     if report is None:
-        return f"drift: {model.analysis_waiting or 'first run pending'}"
+        return f"drift: {model.analysis_waiting or 'first run pending'}{fired}"
     counted = f"{len(report.drifted_features)}/{len(report.features)} drifted"
-    return f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted
+    return (f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted) + fired
 
 
 def _quality_summary(model: ModelSnapshot) -> str:
