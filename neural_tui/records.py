@@ -88,8 +88,10 @@ class IngestBatch:
     Reasons are short stable words used as the `reason` label of
     `neural_ingest_errors_total`: `not_json`, `not_a_record`, `too_long`, `read_error`.
     `messages` holds one line per skipped line (`file:line: reason: detail`), for the log.
+    `backlog` says more is already waiting behind this batch (a read filled its whole chunk).
     """
 
     records: RecordBatch
     skipped: Counter[str] = field(default_factory=Counter)
     messages: tuple[str, ...] = ()
+    backlog: bool = False

@@ -34,7 +34,7 @@ import stat
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -365,7 +365,7 @@ class TailSource:
                 else:
                     followed.settled = settled
                 if batch is not None:
-                    yield batch
+                    yield replace(batch, backlog=more)
                 if not more:
                     return
         finally:
