@@ -32,6 +32,7 @@ test: dev servers lint
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/python bench/bench_headless.py
 	$(BIN)/python bench/bench_tail_to_snapshot.py
 	$(BIN)/python bench/bench_decode.py
 	$(BIN)/python bench/bench_producer.py

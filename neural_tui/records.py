@@ -104,8 +104,10 @@ class IngestBatch:
     `latency_ms` was negative, not finite or above a day, kept without their latency. So the
     records plus the skips other than `invalid_latency` and `read_error` are the lines read.
     `messages` holds one line per skipped line (`file:line: reason: detail`), for the log.
+    `backlog` says more is already waiting behind this batch (a read filled its whole chunk).
     """
 
     records: RecordBatch
     skipped: Counter[str] = field(default_factory=Counter)
     messages: tuple[str, ...] = ()
+    backlog: bool = False

@@ -187,6 +187,26 @@ def test_a_run_is_due_after_every_records_or_the_interval_whichever_first(tmp_pa
     assert not analysis.due(KEY, state), "nothing new: no run, however long it has been"
 
 
+def test_while_a_source_reads_a_backlog_only_the_interval_starts_a_run(tmp_path):
+    now = [100.0]
+    settings = replace(settings_for(tmp_path),
+                       analysis=AnalysisSettings(interval_seconds=10.0, every_records=50))
+    analysis = Analysis(settings, clock=lambda: now[0])
+    state = state_for(settings)
+    state.ingest(feature_batch(np.zeros(5)))
+    analysis.analyse_now(KEY, state)
+    analysis.catching_up = True
+    state.ingest(feature_batch(np.zeros(500), start=5))
+    assert not analysis.due(KEY, state), "ten times every_records, but a backlog is being read"
+    now[0] += 10.0
+    assert analysis.due(KEY, state)
+    analysis.analyse_now(KEY, state)
+    state.ingest(feature_batch(np.zeros(50), start=505))
+    assert not analysis.due(KEY, state)
+    analysis.catching_up = False
+    assert analysis.due(KEY, state), "caught up: the records read last get their run at once"
+
+
 def test_without_a_reference_file_the_reference_is_the_first_n_records(tmp_path):
     settings = settings_for(tmp_path, reference_rows=150, window=100)
     state = state_for(settings)

@@ -174,6 +174,48 @@ async def test_a_failing_engine_does_not_stop_ingest_publication_or_the_other_en
     assert seen[-1].models[0].quality is not None
 
 
+class GatedSource:
+    """A backlog of two batches, then, once `gate` is set, the batch that ends it."""
+
+    label = "gated"
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+
+    async def batches(self) -> AsyncIterator[IngestBatch]:
+        yield IngestBatch(make_batch([T0] * 4), backlog=True)
+        yield IngestBatch(make_batch([T0] * 4, ids=list("abcd")), backlog=True)
+        await self.gate.wait()
+        yield IngestBatch(make_batch([T0], ids=["e"]))
+        await asyncio.Event().wait()
+
+
+async def test_a_backlog_holds_the_count_trigger_and_its_end_publishes_at_once(tmp_path):
+    settings = replace(fast_settings(tmp_path), runtime=RuntimeSettings(cadence_seconds=3600.0))
+    source = GatedSource()
+    runtime = Runtime(settings, [source])
+    seen: list[Snapshot] = []
+    runtime.subscribe(seen.append)
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(10):
+            while runtime.records_total != 8:
+                await asyncio.sleep(0.01)
+        assert runtime.analysis.catching_up
+        assert len(seen) == 1, "the publisher's first snapshot only: its next is an hour away"
+        source.gate.set()
+        async with asyncio.timeout(10):
+            while runtime.records_total != 9:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert not runtime.analysis.catching_up
+    assert len(seen) == 2
+    assert seen[-1].ingest.records_total == 9, "published when the backlog ended, not an hour on"
+
+
 def test_models_past_the_limit_are_skipped_and_counted_not_tracked(tmp_path):
     settings = replace(fast_settings(tmp_path),
                        runtime=RuntimeSettings(cadence_seconds=0.01, max_models=2))

@@ -94,6 +94,17 @@ async def test_order_within_a_file_is_preserved_across_chunks(predictions: Path)
     assert ids(batches) == [f"p{i}" for i in range(300)]
 
 
+async def test_every_batch_but_the_last_of_a_file_says_a_backlog_waits_behind_it(
+    predictions: Path,
+) -> None:
+    append(predictions / "a.jsonl", *(record(i) for i in range(300)))
+    async with TailSource(predictions.parent, chunk_bytes=1000) as small_chunks:
+        backlog = [batch.backlog for batch in await small_chunks.read_available()]
+
+    assert len(backlog) > 10
+    assert backlog == [True] * (len(backlog) - 1) + [False]
+
+
 async def test_a_large_file_is_decoded_whole(predictions: Path, source: TailSource) -> None:
     append(predictions / "a.jsonl", *(record(i) for i in range(5000)))
 

@@ -1,7 +1,11 @@
 """The engines on a schedule: drift, data quality and performance per model, off the event loop.
 
 Each model is analysed every `[analysis] interval_seconds`, or as soon as `every_records` new
-records arrived, whichever comes first, and never while its previous run is still going. The
+records arrived, whichever comes first, and never while its previous run is still going. While a
+source reads a backlog (at start-up, a storage read from the beginning; later, a writer far
+ahead), only the interval counts: a run's window would be history overwritten a moment later,
+and runs every `every_records` would take the time the backlog needs; the count trigger is back
+as soon as the source has caught up, so the records read last get their run at once. The
 rows a run needs are copied out of `ModelState` in the event loop (cheap, bounded), then the
 engines run in a worker thread, so ingest and publication never wait for them.
 
@@ -424,6 +428,8 @@ class Analysis:
         self._clock = clock
         self._work: dict[ModelKey, _ModelWork] = {}
         self._files: dict[Path, ReferenceRows] = {}
+        self.catching_up = False
+        """Set by the runtime while a source reads a backlog: runs then follow the interval."""
 
     def result(self, key: ModelKey) -> ModelAnalysis | None:
         work = self._work.get(key)
@@ -476,7 +482,7 @@ class Analysis:
         new = state.predictions_total + state.labels_total - work.records_seen
         schedule = self.settings.analysis
         return new > 0 and (
-            new >= schedule.every_records
+            (new >= schedule.every_records and not self.catching_up)
             or self._clock() - work.last_run >= schedule.interval_seconds
         )
 

@@ -99,6 +99,7 @@ class Runtime:
         self._started_at = time.monotonic()
         self.stuck_after_seconds = max(STUCK_MIN_SECONDS,
                                        STUCK_POLLS * settings.runtime.poll_interval_seconds)
+        self._backlogged: set[Source] = set()
 
     @property
     def latest(self) -> Snapshot:
@@ -154,10 +155,26 @@ class Runtime:
             pause = min(pause * 2, RESTART_LAST_PAUSE_SECONDS)
 
     async def _consume(self, source: Source) -> None:
-        async for batch in source.batches():
-            if self._failures:
-                self._failures.pop(source.label, None)
-            self.ingest(batch)
+        try:
+            async for batch in source.batches():
+                if self._failures:
+                    self._failures.pop(source.label, None)
+                self.ingest(batch)
+                self._note_backlog(source, batch.backlog)
+        finally:
+            self._backlogged.discard(source)
+            self.analysis.catching_up = bool(self._backlogged)
+
+    def _note_backlog(self, source: Source, backlog: bool) -> None:
+        """The engines follow their interval only while a source reads a backlog; once every
+        source caught up, a snapshot goes out at once with the totals of all that was read."""
+        if backlog:
+            self._backlogged.add(source)
+        elif source in self._backlogged:
+            self._backlogged.discard(source)
+            if not self._backlogged and not self._paused:
+                self._publish(self._build())
+        self.analysis.catching_up = bool(self._backlogged)
 
     def source_health(self) -> tuple[SourceHealth, ...]:
         """How each source is doing now (see the module docstring)."""

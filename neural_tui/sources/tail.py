@@ -59,7 +59,7 @@ from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import Future
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -511,7 +511,7 @@ class TailSource:
                 else:
                     followed.settled = settled
                 if batch is not None:
-                    yield batch
+                    yield replace(batch, backlog=more)
                 if not more:
                     return
         finally:
