@@ -147,6 +147,7 @@ class HealthSettings:
     max_error_rate: float = 0.05
     max_latency_p95_ms: float | None = None
     max_silence_seconds: float | None = None
+    fail_on_drift: bool = True
     max_drifted_share: float | None = 0.5
     min_quality_score: float | None = 0.7
     min_accuracy: float | None = None

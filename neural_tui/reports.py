@@ -218,7 +218,7 @@ def _check(name: str, failed: bool, figure: str, limit: str, *, beyond: str = "a
 
 
 def _analysis_checks(limits: HealthSettings, result: ModelAnalysis) -> list[Check]:
-    checks = []
+    checks = [_drift_check(result)] if limits.fail_on_drift else []
     drift, quality = result.drift, result.quality
     if limits.max_drifted_share is not None:
         limit = limits.max_drifted_share
@@ -240,6 +240,15 @@ def _analysis_checks(limits: HealthSettings, result: ModelAnalysis) -> list[Chec
     return checks
 
 
+def _drift_check(result: ModelAnalysis) -> Check:
+    """The model's one drift verdict (`ModelAnalysis.drifted`), as `drift --json` gives it."""
+    if result.drifted is None:
+        return Check("fail_on_drift", None, f"drift: {result.waiting or 'no drift report'}")
+    if result.drifted:
+        return Check("fail_on_drift", False, f"drifted: {', '.join(result.drift_kinds)}")
+    return Check("fail_on_drift", True, "no drift")
+
+
 def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
     if current is None:
         return Check("min_accuracy", None, "accuracy: no labelled prediction yet")
@@ -254,8 +263,8 @@ def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
 
 
 def _needs_analysis(limits: HealthSettings) -> bool:
-    return any(limit is not None for limit in
-               (limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
+    return limits.fail_on_drift or any(limit is not None for limit in (
+        limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
 
 
 def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int:

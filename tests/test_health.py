@@ -45,6 +45,8 @@ def test_a_drifted_share_above_the_limit_fails_naming_the_check(tmp_path, capsys
     write_shifted(tmp_path / "data", shift=3.0)
     code, report = health(capsys, tmp_path, "[health]\nmax_drifted_share = 0.5\n")
     assert code == 1
+    assert check(report, "fail_on_drift") == {
+        "check": "fail_on_drift", "status": "failed", "detail": "drifted: distribution"}
     found = check(report, "max_drifted_share")
     assert found["status"] == "failed"
     assert found["detail"] == "drifted share 67% (2 of 3 features) above 50%"
@@ -108,8 +110,11 @@ def test_no_reference_yet_waits_for_drift_and_quality_verdicts_without_failing(t
         "check": "max_drifted_share", "status": "waiting",
         "detail": f"drifted share: reference 100/{ROWS} records"}
     assert check(report, "min_quality_score")["status"] == "waiting"
+    assert check(report, "fail_on_drift") == {
+        "check": "fail_on_drift", "status": "waiting",
+        "detail": f"drift: reference 100/{ROWS} records"}
     assert [c["check"] for c in report["models"][0]["checks"]] == [
-        "max_error_rate", "max_drifted_share", "min_quality_score"]
+        "max_error_rate", "fail_on_drift", "max_drifted_share", "min_quality_score"]
 
 
 def test_the_text_report_names_each_failed_check(tmp_path, capsys, monkeypatch):
@@ -120,4 +125,34 @@ def test_the_text_report_names_each_failed_check(tmp_path, capsys, monkeypatch):
     assert main(["health", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "UNHEALTHY  fraud 1.0: min_accuracy: accuracy 40.00% over 100 labels below 90.00%" in out
-    assert "waiting: drifted share: reference 100/1000 records" in out
+    assert "(waiting: drift: reference 100/1000 records; drifted share: " in out
+
+
+def test_concept_drift_alone_fails_health_as_it_fails_the_drift_gate(tmp_path, capsys):
+    """The one drift verdict: concept drift with no feature drifted is drift for health too."""
+    with ModelMonitor("fraud", "1.0", storage_path=tmp_path / "data") as monitor:
+        for i in range(400):
+            label = None if i >= 150 else (i % 2 if i < 50 else 1 - i % 2)
+            monitor.log_prediction(f"p{i}", {"x": float(i % 10)}, i % 2, ground_truth=label,
+                                   latency_ms=5.0)
+    config = ("[drift]\nconcept_threshold = 10\n[health]\nmax_drifted_share = 0.5\n"
+              "min_quality_score = 0\n")
+    path = tmp_path / "neural-tui.toml"
+    path.write_text(f"[storage]\npath = 'data'\n{config}", encoding="utf-8")
+    path.write_text(path.read_text().replace("[drift]", "[drift]\nwindow = 200\n"
+                                             "reference_rows = 200"), encoding="utf-8")
+    assert main(["health", "--config", str(path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert check(report, "fail_on_drift") == {
+        "check": "fail_on_drift", "status": "failed", "detail": "drifted: concept"}
+    assert check(report, "max_drifted_share")["status"] == "ok"
+
+
+def test_without_fail_on_drift_feature_drift_fails_only_beyond_the_share(tmp_path, capsys):
+    write_shifted(tmp_path / "data", shift=3.0)
+    code, report = health(capsys, tmp_path,
+                          "[health]\nfail_on_drift = false\nmax_drifted_share = 0.7\n")
+    assert [c["check"] for c in report["models"][0]["checks"]][:2] == [
+        "max_error_rate", "max_drifted_share"]
+    assert check(report, "max_drifted_share")["status"] == "ok"
+    assert code == 0

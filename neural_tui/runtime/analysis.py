@@ -29,8 +29,8 @@ Figures exported as `neural_drift_score`, by `drift_type`:
   reference`), and there is no score.
 
 What "drift" means for a model, the one verdict that `drift --json`'s top-level `drift`,
-`--fail-on-drift`, `neural_drift_detected` and the console's panel all read (and any health
-check of drift must read: `ModelAnalysis.drifted`): a model drifted when any of these kinds
+`--fail-on-drift`, `neural_drift_detected`, the console's panel and `health`'s
+`fail_on_drift` check all read: `ModelAnalysis.drifted`): a model drifted when any of these kinds
 fired (`drift_kinds`):
 
 - `distribution`: at least one feature drifted (its test, under the configured correction);
