@@ -222,10 +222,10 @@ DAY_SECONDS = 86_400
 
 BOUNDS: dict[str, Bound] = {
     "server.port": _from_0(65535),
-    "runtime.cadence_seconds": _above_0(60),
+    "runtime.cadence_seconds": Bound(0.1, 60),
     "runtime.window_seconds": _above_0(RING_SECONDS),
     "runtime.series_seconds": _above_0(RING_SECONDS),
-    "runtime.poll_interval_seconds": _above_0(60),
+    "runtime.poll_interval_seconds": Bound(0.01, 60),
     "runtime.max_models": _above_0(1000),
     "runtime.max_features": _above_0(MAX_FEATURES_LIMIT),
     "health.max_error_rate": _from_0(1),

@@ -79,6 +79,21 @@ class _RequestHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def get_stderr(self) -> io.TextIOBase:
+        """Where wsgiref writes the traceback of a response that failed (a client that stalled
+        or vanished mid-write): the debug log, not the exporter's stderr, which a slow client
+        could otherwise flood."""
+        return _DebugLog()
+
+
+class _DebugLog(io.TextIOBase):
+    """A text stream whose writes go to this module's log at debug level."""
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            log.debug("%s", text.rstrip())
+        return len(text)
+
 
 class _Prefixed(io.RawIOBase):
     """The bytes already read from a connection, then the rest of it."""
@@ -228,10 +243,11 @@ def _server_class_for(host: str, port: int) -> type[WSGIServer]:
 class MetricsServer:
     """Serves the snapshot metrics over HTTP until stopped.
 
-    `/healthz` answers 200 `{"status": "ok", "models": N, "records": N, ...}`; when
-    `stale_after_seconds` is set and the latest snapshot was generated longer ago than that
-    (the runtime stalled), it answers 503 with `"status": "stale"`. The caller picks the bound,
-    typically ten times the runtime's cadence. Every other path is 404. Extra collectors (for
+    `/healthz` answers 200 `{"status": "ok", "models": N, "records": N, "sources": [...]}`;
+    503 with `"status": "stale"` when `stale_after_seconds` is set and the latest snapshot was
+    generated longer ago than that (the runtime stalled; the caller picks the bound, typically
+    ten times the runtime's cadence); 503 with `"status": "unhealthy"` and `reasons` while a
+    source of the snapshot is failing or stuck. Every other path is 404. Extra collectors (for
     example the alerts') can be registered on `registry`.
     """
 

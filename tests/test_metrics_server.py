@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import subprocess
 import sys
@@ -169,3 +170,15 @@ def test_the_headless_process_answers_a_scrape_among_half_sent_requests(tmp_path
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_a_failed_response_traceback_goes_to_the_debug_log_not_stderr(caplog, capsys):
+    """wsgiref writes the traceback of a response that failed mid-write (a stalled client) to
+    the handler's stderr: it must not reach the exporter's own stderr."""
+    from neural_tui.metrics_server import _RequestHandler
+
+    stream = _RequestHandler.get_stderr(None)  # type: ignore[arg-type]
+    with caplog.at_level(logging.DEBUG, logger="neural_tui.metrics_server"):
+        stream.write("Traceback (most recent call last):\nTimeoutError: timed out\n")
+    assert capsys.readouterr().err == ""
+    assert "TimeoutError: timed out" in caplog.text
