@@ -22,6 +22,17 @@ A `latency_ms` that is negative, not finite or above `MAX_LATENCY_MS` keeps its 
 prediction happened) without its latency, counted as `invalid_latency`: one such value would
 otherwise turn the exported latency sum into infinity or NaN for good.
 
+A string longer than `MAX_VALUE_LENGTH` characters (an id, an error type, a model name or
+version, a string prediction or label), or a `prediction`/`ground_truth` list or object whose
+JSON is longer than that, is replaced by a stand-in naming its size and digest
+(`<text of 524288 bytes, sha256 1a2b3c4d5e6f7a8b>`), the record kept and counted as
+`long_value`: the runtime keeps such values per pending prediction, error type and labelled
+pair, so a few long ones per line would otherwise hold gigabytes, while equal values still have
+equal stand-ins (a late label joins its prediction, a prediction equal to its label is right).
+The fast path costs nothing for strings (msgspec checks their length as it reads them, and a
+run holding a long one is decoded around its line) and one pass over the `prediction` and
+`ground_truth` columns for containers.
+
 Whatever goes wrong while decoding one line costs that line only: any exception (a value nested
 deeper than the decoder recurses, a number out of range, a bug) is caught at the line and
 counted under `not_json` or `not_a_record`; a run that fails for a reason msgspec does not
@@ -30,15 +41,16 @@ locate is split in halves until the line at fault is alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
@@ -57,8 +69,31 @@ FUTURE_TOLERANCE_SECONDS = 86_400.0
 MAX_LATENCY_MS = 86_400_000.0
 """The longest latency taken as measured (one day); a longer one is dropped, its record kept."""
 
+MAX_VALUE_LENGTH = 256
+"""Longest string (in characters), or `prediction`/`ground_truth` container (in bytes of JSON),
+kept from a record as written; a longer one is replaced by its stand-in (module docstring)."""
+
 INVALID_LATENCY = "invalid_latency"
-"""Skip reason of a line kept without its latency (`IngestBatch`): the only one that keeps it."""
+"""Skip reason of a line kept without its latency (`IngestBatch`)."""
+
+LONG_VALUE = "long_value"
+"""Skip reason of a line kept with a value replaced by its stand-in (`IngestBatch`)."""
+
+KEPT_LINE_REASONS = frozenset({INVALID_LATENCY, LONG_VALUE})
+"""Skip reasons that count lines kept as records: left out wherever lines skipped are told."""
+
+
+
+def skipped_lines(counts: Mapping[str, int]) -> dict[str, int]:
+    """Of counts by reason (`IngestBatch.skipped`, `neural_ingest_errors_total`), the lines not
+    kept: what a report calls lines skipped."""
+    return {reason: n for reason, n in counts.items() if reason not in KEPT_LINE_REASONS}
+
+
+def kept_lines(counts: Mapping[str, int]) -> dict[str, int]:
+    """Of counts by reason, the lines kept as records, altered (`KEPT_LINE_REASONS`)."""
+    return {reason: n for reason, n in counts.items() if reason in KEPT_LINE_REASONS}
+
 
 Buffer = bytes | bytearray
 """What the decoder reads: a source may hand over its read buffer itself, uncopied."""
@@ -99,6 +134,21 @@ class _Line(msgspec.Struct, gc=False):
     model_version: str | None = None
 
 
+_Short = Annotated[str, msgspec.Meta(max_length=MAX_VALUE_LENGTH)]
+
+
+class _BoundedLine(_Line, gc=False):
+    """`_Line` as the fast path reads it: a string longer than `MAX_VALUE_LENGTH` fails its run,
+    and its line is read alone (`_decode_one`), its long values replaced."""
+
+    prediction_id: _Short | int
+    prediction: _Short | int | float | bool | list[Any] | dict[str, Any] | None = None
+    ground_truth: _Short | int | float | bool | list[Any] | dict[str, Any] | None = None
+    error: _Short | None = None
+    model_name: _Short | None = None
+    model_version: _Short | None = None
+
+
 class _LineWithRawLatency(_Line, gc=False):
     """`_Line` for a line whose `latency_ms` is a number out of float range, which msgspec
     refuses however it is typed, except as raw JSON."""
@@ -106,13 +156,18 @@ class _LineWithRawLatency(_Line, gc=False):
     latency_ms: msgspec.Raw = _NULL  # type: ignore[assignment]
 
 
-_decoder = msgspec.json.Decoder(_Line)
+_decoder = msgspec.json.Decoder(_BoundedLine)
+_loose_decoder = msgspec.json.Decoder(_Line)
 _raw_latency_decoder = msgspec.json.Decoder(_LineWithRawLatency)
 _TOKENS_ONE_BY_ONE = 4
 """`NaN`/`Infinity` tokens of a line nulled one by one before the rest are, all at once."""
 _NON_FINITE_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 """A JSON string (left alone) or a non-finite number token outside strings (read as null)."""
 _LATENCY_OUT_OF_RANGE = re.compile(r"out of range - at `\$\.latency_ms`$")
+_TOO_LONG = re.compile(r"^Expected `str` of length <= \d+ - at `\$\.\w+`$")
+_STRING_FIELDS = ("prediction_id", "prediction", "ground_truth", "error", "model_name",
+                  "model_version")
+_CONTAINERS = (list, dict)
 
 
 class _Skip(Exception):
@@ -210,6 +265,8 @@ class _ChunkDecoder:
         self._rows: list[_Line] = []
         self._row_lines: list[int] = []
         self._skips: list[tuple[int, str, str]] = []
+        self._long_values: dict[int, list[str]] = {}
+        """Rows read alone whose long strings were replaced, with what (`_bound_strings`)."""
         self._resumes = 0
         self.line_count = 0
 
@@ -223,6 +280,7 @@ class _ChunkDecoder:
             if self._decode_runs_between(_non_finite_lines(self._chunk)):
                 return
             self._rows, self._row_lines, self._skips = [], [], []
+            self._long_values = {}
         self._decode_around_failures()
 
     def _decode_runs_between(self, suspects: list[tuple[int, int]]) -> bool:
@@ -236,7 +294,7 @@ class _ChunkDecoder:
                 run = view[cursor:start]
                 lines = count_newlines(run) + (chunk[start - 1] != _NEWLINE)
                 try:
-                    rows: list[_Line] = _decoder.decode_lines(run)
+                    rows: Sequence[_Line] = _decoder.decode_lines(run)
                 except Exception:  # any failure is located line by line
                     return False
                 if len(rows) != lines:
@@ -311,7 +369,7 @@ class _ChunkDecoder:
         """Keep lines `first` to `end` from one msgspec call, or return why it failed."""
         segment = memoryview(self._chunk)[starts[first] : starts[end]]
         try:
-            rows: list[_Line] = _decoder.decode_lines(segment)
+            rows: Sequence[_Line] = _decoder.decode_lines(segment)
         except Exception as exc:  # any failure is located, then line by line
             return exc
         if len(rows) == end - first:
@@ -330,7 +388,11 @@ class _ChunkDecoder:
                     raise _Skip("too_long", f"{len(line)} bytes, limit {limit}")
                 if not line.strip():
                     continue
-                self._rows.append(_decode_one(line))
+                row = _decode_one(line)
+                replaced = _bound_strings(row)
+                if replaced:
+                    self._long_values[len(self._rows)] = replaced
+                self._rows.append(row)
                 self._row_lines.append(index)
             except _Skip as skip:
                 self._skips.append((index, skip.reason, skip.detail))
@@ -339,15 +401,23 @@ class _ChunkDecoder:
             except Exception as exc:  # one line's failure costs that line only
                 self._skips.append((index, "not_json", f"cannot be read: {exc!r}"))
 
-    def _keep(self, first: int, rows: list[_Line]) -> None:
+    def _keep(self, first: int, rows: Sequence[_Line]) -> None:
         self._rows.extend(rows)
         self._row_lines.extend(range(first, first + len(rows)))
 
     def batch(self, source: str, first_line: int, latest: float) -> IngestBatch:
         """The kept rows as columns, and every skip; rows timed after `latest` are skipped, rows
-        with an invalid latency are kept without it."""
-        records, rejected_rows = _columns(self._rows, latest)
+        with an invalid latency are kept without it, long values are replaced."""
+        records, rejected_rows, long_values = _columns(self._rows, latest)
         skips = self._skips
+        for row, replaced in self._long_values.items():
+            long_values.setdefault(row, []).extend(replaced)
+        if long_values:
+            not_records = {row for row, _ in rejected_rows}
+            skips = skips + [
+                (self._row_lines[row], LONG_VALUE, _long_value_detail(replaced))
+                for row, replaced in long_values.items() if row not in not_records
+            ]
         row_lines: Sequence[int] = self._row_lines
         if rejected_rows:
             keep = np.ones(len(records), dtype=bool)
@@ -417,13 +487,18 @@ def _decode_one(line: Buffer) -> _Line:
 
     Those tokens are read as `null` one at a time where msgspec stops at them, and past
     `_TOKENS_ONE_BY_ONE` all at once, in one pass that skips over strings: a line full of them
-    costs a few more decodes, not one per token.
+    costs a few more decodes, not one per token. A line holding a string longer than
+    `MAX_VALUE_LENGTH` is read again without that bound, for `_bound_strings` to replace it.
     """
+    decoder: msgspec.json.Decoder[Any] = _decoder
     strict, replaced = line, 0
     while True:
         try:
-            decoded = _decoder.decode(strict)
+            decoded = decoder.decode(strict)
         except msgspec.ValidationError as exc:
+            if decoder is _decoder and _TOO_LONG.search(str(exc)):
+                decoder = _loose_decoder
+                continue
             if _LATENCY_OUT_OF_RANGE.search(str(exc)):
                 decoded = _with_latency_out_of_range(strict, str(exc))
                 break
@@ -446,6 +521,41 @@ def _decode_one(line: Buffer) -> _Line:
     if replaced:
         decoded.input_features = _features_as_written(line, decoded.input_features)
     return decoded
+
+
+def _bound_strings(row: _Line) -> list[str]:
+    """Replace the row's strings longer than `MAX_VALUE_LENGTH` by their stand-ins; what was
+    replaced (`field of N bytes`), for the `long_value` message."""
+    replaced = []
+    for name in _STRING_FIELDS:
+        value = getattr(row, name)
+        if value.__class__ is str and len(value) > MAX_VALUE_LENGTH:
+            stand_in, size = _stand_in(value)
+            setattr(row, name, stand_in)
+            replaced.append(f"{name} of {size} bytes")
+    return replaced
+
+
+def short_text(text: str) -> str:
+    """`text`, or its stand-in if longer than `MAX_VALUE_LENGTH` (a name taken from a log)."""
+    return text if len(text) <= MAX_VALUE_LENGTH else _stand_in(text)[0]
+
+
+def _stand_in(value: Any) -> tuple[str, int]:
+    """The short text standing for a long value, and the value's size in bytes: equal values
+    (a container's keys in any order) have equal stand-ins."""
+    if isinstance(value, str):
+        kind, data = "text", value.encode("utf-8", "surrogatepass")
+    else:
+        kind = "list" if isinstance(value, list) else "object"
+        data = msgspec.json.encode(value, order="sorted")
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return f"<{kind} of {len(data)} bytes, sha256 {digest}>", len(data)
+
+
+def _long_value_detail(replaced: list[str]) -> str:
+    their = "its digest" if len(replaced) == 1 else "their digests"
+    return f"{', '.join(replaced)} replaced by {their} (record kept)"
 
 
 def _null_for_token(match: re.Match[bytes]) -> bytes:
@@ -532,19 +642,26 @@ def _null_for_non_finite(line: Buffer, error: msgspec.DecodeError) -> Buffer | N
     return line[:start] + b"null" + line[end:]
 
 
-def _columns(rows: list[_Line], latest: float) -> tuple[RecordBatch, list[tuple[int, str]]]:
+def _columns(
+    rows: list[_Line], latest: float
+) -> tuple[RecordBatch, list[tuple[int, str]], dict[int, list[str]]]:
     """The rows as `RecordBatch` columns, one C-level pass per column.
 
     Also returns the rows that are not records, with why (one reason per row, in row order):
     raw objects that are not objects (nor null), since msgspec's `Raw` accepts any JSON value,
-    and timestamps before 1970 or after `latest`.
+    and timestamps before 1970 or after `latest`; and the rows whose long `prediction` or
+    `ground_truth` container was replaced by its stand-in, with what.
     """
     count = len(rows)
     if count == 0:
-        return RecordBatch.empty(), []
+        return RecordBatch.empty(), [], {}
     features, features_null, features_ok = _raw_column(rows, "input_features")
     proba, _, proba_ok = _raw_column(rows, "prediction_proba")
+    prediction = _object_column(rows, "prediction")
     ground_truth = _object_column(rows, "ground_truth")
+    long_values: dict[int, list[str]] = {}
+    _bound_containers(prediction, "prediction", long_values)
+    _bound_containers(ground_truth, "ground_truth", long_values)
     has_ground_truth = ground_truth != None  # noqa: E711 - elementwise on an object array
     records = RecordBatch(
         timestamp=np.fromiter(map(attrgetter("timestamp"), rows), np.float64, count),
@@ -554,7 +671,7 @@ def _columns(rows: list[_Line], latest: float) -> tuple[RecordBatch, list[tuple[
         latency_ms=np.array(list(map(attrgetter("latency_ms"), rows)), dtype=np.float64),
         error=_object_column(rows, "error"),
         is_label=has_ground_truth & features_null,
-        prediction=_object_column(rows, "prediction"),
+        prediction=prediction,
         ground_truth=ground_truth,
         input_features=features,
         prediction_proba=proba,
@@ -567,7 +684,21 @@ def _columns(rows: list[_Line], latest: float) -> tuple[RecordBatch, list[tuple[
         else (int(row), _timestamp_problem(float(timestamp[row]), latest))
         for row in np.flatnonzero(~(time_ok & features_ok & proba_ok))
     ]
-    return records, rejected
+    return records, rejected, long_values
+
+
+def _bound_containers(column: np.ndarray, name: str, replaced: dict[int, list[str]]) -> None:
+    """Replace, in place, the lists and objects of `column` whose JSON is longer than
+    `MAX_VALUE_LENGTH` by their stand-ins, noting each in `replaced` by row.
+
+    One pass over the types finds whether there are any (rare): a clean column costs only that.
+    """
+    if not any(kind in _CONTAINERS for kind in set(map(type, column))):
+        return
+    for row, value in enumerate(column.tolist()):
+        if value.__class__ in _CONTAINERS and len(msgspec.json.encode(value)) > MAX_VALUE_LENGTH:
+            column[row], size = _stand_in(value)
+            replaced.setdefault(row, []).append(f"{name} of {size} bytes")
 
 
 def _drop_invalid_latencies(latency_ms: np.ndarray) -> list[tuple[int, str]]:

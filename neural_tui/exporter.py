@@ -112,7 +112,8 @@ def ingest_records_total(snapshot: Snapshot) -> Metric:
 def ingest_errors_total(snapshot: Snapshot) -> Metric:
     family = CounterMetricFamily(
         "neural_ingest_errors_total",
-        "Input lines skipped by the sources, by reason.",
+        "Input lines skipped by the sources, by reason; invalid_latency and long_value count "
+        "lines kept with a value dropped or replaced.",
         labels=("reason",),
     )
     for reason, count in sorted(snapshot.ingest.errors_total.items()):

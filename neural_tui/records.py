@@ -100,9 +100,11 @@ class IngestBatch:
 
     Reasons are short stable words used as the `reason` label of
     `neural_ingest_errors_total`: `not_json`, `not_a_record`, `too_long`, `read_error`, and
-    `invalid_latency`. `invalid_latency` alone counts lines that were kept: records whose
-    `latency_ms` was negative, not finite or above a day, kept without their latency. So the
-    records plus the skips other than `invalid_latency` and `read_error` are the lines read.
+    the two reasons of `decode.KEPT_LINE_REASONS`, which count lines that were kept:
+    `invalid_latency` (records whose `latency_ms` was negative, not finite or above a day, kept
+    without their latency) and `long_value` (records with a value longer than
+    `decode.MAX_VALUE_LENGTH`, kept with a stand-in for it). So the records plus the skips other
+    than those and `read_error` are the lines read.
     `messages` holds one line per skipped line (`file:line: reason: detail`), for the log.
     `backlog` says more is already waiting behind this batch (a read filled its whole chunk).
     """

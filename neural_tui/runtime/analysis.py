@@ -42,7 +42,8 @@ It did not drift when none fired and the drift report exists; there is no verdic
 while the drift report is still waiting for its reference and nothing fired.
 
 Memory: the engines see at most `[runtime] max_features` feature names per model, the first
-ones met (the reference's first); values of any further name are left out and counted
+ones met (the reference's first), each at most `MAX_VALUE_LENGTH` characters (a longer one
+is replaced by its stand-in); values of any further name are left out and counted
 (`ModelAnalysis.features_dropped`, one log line per model), so neither a run nor the sparkline
 history nor the exported series grow with names that are unique per record.
 
@@ -67,7 +68,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from neural_tui.config import DriftConfig, QualityConfig, Settings
-from neural_tui.decode import decode_lines, decode_objects
+from neural_tui.decode import decode_lines, decode_objects, short_text, skipped_lines
 from neural_tui.engines.columns import columns_from_records, number_or_nan
 from neural_tui.engines.concept import ConceptDriftState, PageHinkley
 from neural_tui.engines.drift import (
@@ -241,7 +242,7 @@ def read_reference_file(path: Path) -> ReferenceRows:
     batch = decode_lines(data, source=str(path), first_line=1)
     records = batch.records
     rows = int(np.count_nonzero(~records.is_label & (records.input_features != None)))  # noqa: E711
-    skipped = sum(batch.skipped.values())
+    skipped = sum(skipped_lines(batch.skipped).values())
     if rows == 0:
         raise ReferenceFileError(
             f"{path}: no valid prediction record in the reference file"
@@ -392,17 +393,20 @@ class FeatureNames:
 
     def admit(self, records: list[Any]) -> list[Any]:
         """`records` (decoded `input_features`) with only admitted names; new names are
-        admitted while there is room."""
+        admitted while there is room. A name longer than `MAX_VALUE_LENGTH` is replaced by its
+        stand-in (`short_text`), so that neither names nor the series keyed by them hold it."""
         names, kept = self.names, []
         for record in records:
             if not isinstance(record, dict) or names.keys() >= record.keys():
                 kept.append(record)
                 continue
-            for name in record:
-                if len(names) >= self.limit:
-                    break
-                names.setdefault(name)
-            admitted = {k: v for k, v in record.items() if k in names}
+            admitted: dict[str, Any] = {}
+            for name, value in record.items():
+                key = short_text(name)
+                if key not in names and len(names) < self.limit:
+                    names[key] = None
+                if key in names:
+                    admitted[key] = value
             self.dropped += len(record) - len(admitted)
             kept.append(admitted)
         return kept

@@ -8,6 +8,7 @@ from textual.containers import HorizontalGroup, VerticalGroup
 from textual.widgets import Label
 
 from neural_tui.app.formatting import format_breakdown, format_clock_utc, format_count
+from neural_tui.decode import kept_lines, skipped_lines
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import safe_text
 
@@ -38,9 +39,15 @@ class StatusLine(VerticalGroup):
 
 
 def _ingest_counts(snapshot: Snapshot) -> Text:
-    """Records read and lines skipped, with the skip reasons by frequency."""
+    """Records read and lines skipped, with the skip reasons by frequency; then the lines kept
+    with a value dropped or replaced (`KEPT_LINE_REASONS`), which are no skipped lines."""
     ingest = snapshot.ingest
     counts = Text(f"{format_count(ingest.records_total)} records · ")
-    counts.append(f"{format_count(sum(ingest.errors_total.values()))} skipped")
-    counts.append_text(format_breakdown(ingest.errors_total))
+    skipped = skipped_lines(ingest.errors_total)
+    counts.append(f"{format_count(sum(skipped.values()))} skipped")
+    counts.append_text(format_breakdown(skipped))
+    altered = kept_lines(ingest.errors_total)
+    if altered:
+        counts.append(f" · {format_count(sum(altered.values()))} kept altered")
+        counts.append_text(format_breakdown(altered))
     return counts
