@@ -545,6 +545,24 @@ def test_class_names_unique_per_record_do_not_widen_the_probability_matrix(tmp_p
         [json.loads(row) for row in state.labelled().prediction_proba])
 
     assert matrix is not None
-    assert matrix.shape == (n, analysis_module.MAX_PROBABILITY_CLASSES)
+    widest = min(analysis_module.MAX_PROBABILITY_CLASSES,
+                 analysis_module.MAX_PROBABILITY_CELLS // n)
+    assert matrix.shape == (n, widest)
     assert "common" in classes
     assert Analysis(settings).analyse_now(KEY, state).performance is not None
+
+
+def test_a_wide_window_of_varying_classes_keeps_the_matrix_within_its_cells():
+    """100,000 rows naming classes out of 5,000: at most MAX_PROBABILITY_CELLS cells, the most
+    named classes kept, and each kept value where its row named it."""
+    rng = np.random.default_rng(3)
+    names = rng.integers(0, 5000, size=(100_000, 10))
+    rows = [{f"c{k}": 0.1 for k in row} | {"common": 0.05} for row in names.tolist()]
+
+    matrix, classes = analysis_module._probability_matrix(rows)
+
+    assert matrix is not None
+    assert matrix.size <= analysis_module.MAX_PROBABILITY_CELLS
+    assert matrix.shape[0] == 100_000
+    assert "common" in classes
+    assert np.all(matrix[:, classes.index("common")] == 0.05)

@@ -109,6 +109,9 @@ HISTORY_RUNS = 60
 MAX_PROBABILITY_CLASSES = 1000
 """Classes a run's probability matrix holds at most: class names unique per record must not
 make it rows x records wide."""
+MAX_PROBABILITY_CELLS = 1 << 21
+"""Cells of a probability matrix at most (16 MiB of float64): a window of 100,000 records keeps
+its 20 most named classes."""
 
 PERFORMANCE_DRIFT_DROP = 0.1
 """A performance score (drop of accuracy, or relative rise of RMSE) from which a model has
@@ -679,21 +682,24 @@ def _decode_objects(raw: np.ndarray) -> list[Any]:
 def _probability_matrix(
     probabilities: list[Any],
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """One column per class named in a `prediction_proba`, at most `MAX_PROBABILITY_CLASSES`
-    (those named in the most rows); NaN where a row has no number for it."""
-    named = Counter(name for row in probabilities if isinstance(row, dict) for name in row)
+    """One column per class named in a `prediction_proba`, NaN where a row has no number for
+    it: the classes named in the most rows, at most `MAX_PROBABILITY_CLASSES` and at most
+    `MAX_PROBABILITY_CELLS` cells in all, so a wide window of records whose class names vary
+    costs bounded memory; filled one named value at a time, never cell by cell."""
+    rows = [row if isinstance(row, dict) else {} for row in probabilities]
+    named = Counter(name for row in rows for name in row)
     if not named:
         return None, ()
-    classes = sorted(name for name, _ in named.most_common(MAX_PROBABILITY_CLASSES))
-    matrix = np.array(
-        [[_probability(row, name) for name in classes] for row in probabilities],
-        dtype=np.float64,
-    )
+    most = max(1, min(MAX_PROBABILITY_CLASSES, MAX_PROBABILITY_CELLS // max(len(rows), 1)))
+    classes = sorted(name for name, _ in named.most_common(most))
+    column = {name: index for index, name in enumerate(classes)}
+    matrix = np.full((len(rows), len(classes)), np.nan)
+    for index, row in enumerate(rows):
+        for name, value in row.items():
+            at = column.get(name)
+            if at is not None:
+                matrix[index, at] = number_or_nan(value)
     return matrix, tuple(classes)
-
-
-def _probability(row: Any, name: str) -> float:
-    return number_or_nan(row.get(name) if isinstance(row, dict) else None)
 
 
 def _decode(rows: FeatureRows, names: FeatureNames) -> _Decoded:
