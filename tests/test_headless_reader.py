@@ -106,3 +106,39 @@ def test_sigterm_ends_the_process_while_a_reader_thread_is_stuck_in_a_syscall(
                    is not None, process, "the exporter to answer")
     finally:
         assert stop_within(process, EXIT_SECONDS) == 0
+
+
+def test_healthz_is_unhealthy_while_the_predictions_folder_cannot_be_listed(tmp_path):
+    """A `predictions` that is a file: the tool cannot see its records, and says so until it
+    can; once the folder is there, it is healthy again."""
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    (storage / "predictions").write_text("not a folder\n")
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    process = start(headless_script(storage, port), tmp_path)
+    try:
+        def unhealthy() -> bool:
+            try:
+                answer = httpx.get(f"{url}/healthz", timeout=5)
+            except httpx.HTTPError:
+                return False
+            return answer.status_code == 503 and answer.json()["status"] == "unhealthy"
+
+        wait_until(unhealthy, process, "/healthz unhealthy")
+        body = httpx.get(f"{url}/healthz", timeout=5).json()
+        assert "cannot list" in " ".join(body["reasons"])
+        assert "Not a directory" in " ".join(body["reasons"])
+
+        (storage / "predictions").unlink()
+        (storage / "predictions").mkdir()
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, process, "/healthz ok again")
+    finally:
+        assert stop_within(process, EXIT_SECONDS) == 0

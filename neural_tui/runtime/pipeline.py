@@ -9,9 +9,10 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 - `stuck` when a source that reports `progress_at` (the monotonic time of its last completed
   poll pass or batch) has not moved for `stuck_after_seconds`: `max(STUCK_MIN_SECONDS,
   STUCK_POLLS x [runtime] poll_interval_seconds)`;
-- `ok` otherwise. Lines a source cannot read (`read_error`) are counted in the ingest errors,
-  not judged here: a predictions folder that cannot be listed shows there, while the source
-  itself keeps polling.
+- `failing` too while a source reports a `problem` (what keeps it from seeing its records,
+  such as a predictions folder that cannot be listed), with that as `detail`;
+- `ok` otherwise. Lines or files a source cannot read (`read_error`) are counted in the ingest
+  errors, not judged here: the source still sees the rest.
 """
 
 from __future__ import annotations
@@ -188,6 +189,9 @@ class Runtime:
             progress is None or progress <= failure[0]
         ):
             return SourceHealth(source.label, "failing", failure[1][:300])
+        problem = getattr(source, "problem", None)
+        if problem:
+            return SourceHealth(source.label, "failing", str(problem)[:300])
         if progress is not None and now - progress > self.stuck_after_seconds:
             return SourceHealth(source.label, "stuck",
                                 f"no completed read pass for {now - progress:.0f} s (limit "

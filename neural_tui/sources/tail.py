@@ -300,8 +300,8 @@ class TailSource:
         """The open descriptors, least recently read first."""
         self._failing: set[FileKey] = set()
         """Files whose read error was already reported (once until they read again)."""
-        self._listing_failed = False
-        """The directory's listing error was reported (once until a listing succeeds)."""
+        self._listing_problem: str | None = None
+        """Why the directory cannot be listed, while it cannot (reported once per episode)."""
         self._unsettled: dict[str, FileKey] = {}
         """Files (by name) a scan handed over that were not read to their end yet (a read
         error, a pass cut short): the next scan hands them over again even if unchanged."""
@@ -311,6 +311,12 @@ class TailSource:
     def label(self) -> str:
         """The storage directory, as the console and the logs name this source."""
         return str(self._directory.parent)
+
+    @property
+    def problem(self) -> str | None:
+        """What keeps this source from seeing its records now, if anything: the runtime
+        reports the source failing with it (the directory cannot be listed)."""
+        return self._listing_problem
 
     @property
     def progress_at(self) -> float:
@@ -386,12 +392,14 @@ class TailSource:
             recheck = tuple(self._unsettled)
             scan = await self._in_worker(partial(self._watcher.scan, full=full, recheck=recheck))
         except OSError as exc:
-            if not self._listing_failed:
-                self._listing_failed = True
+            first = self._listing_problem is None
+            self._listing_problem = (f"cannot list {self._directory}: "
+                                     f"{exc.strerror or exc}")
+            if first:
                 yield self._handing_over(self._listing_error(exc))
             self._progress_at = time.monotonic()
             return
-        self._listing_failed = False
+        self._listing_problem = None
         async for batch in self._read_scanned(scan):
             yield self._handing_over(batch)
         self._progress_at = time.monotonic()
