@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_tui.decode import decode_objects
+from neural_tui.decode import MAX_LATENCY_MS, decode_objects
 from neural_tui.records import RecordBatch
 from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
@@ -41,9 +41,6 @@ from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogra
 _BUCKET_BOUNDS = np.asarray(LATENCY_BUCKETS_SECONDS, dtype=np.float64)
 OTHER_ERROR_TYPE = "other"
 
-MAX_OBSERVED_LATENCY_MS = 86_400_000.0
-"""Latencies outside [0, a day] are not observed: one absurd value would make the exported sum
-infinite, or the window's percentiles overflow, for good."""
 
 MAX_CLASSES_KEPT = 10
 """Classes kept of a long `prediction_proba`: the most probable ones."""
@@ -210,7 +207,9 @@ class ModelState:
         if failed.any():
             self._count_errors(batch.error[failed])
         latency_ms = batch.latency_ms
-        observed = (latency_ms >= 0.0) & (latency_ms <= MAX_OBSERVED_LATENCY_MS)
+        # The decoder drops such latencies already; a batch built by any other source must not
+        # make the exported sum or the window's percentiles overflow for good either.
+        observed = (latency_ms >= 0.0) & (latency_ms <= MAX_LATENCY_MS)
         if observed.any():
             seconds = latency_ms[observed] / 1000.0
             slots = np.searchsorted(_BUCKET_BOUNDS, seconds, side="left")
@@ -232,7 +231,7 @@ class ModelState:
         long_rows = [i for i, value in enumerate(raw)
                      if value is not None and len(value) > COMPACT_PROBABILITIES_BYTES]
         column = batch.prediction_proba.copy()
-        for row, decoded in zip(long_rows, _decode_each([raw[i] for i in long_rows]),
+        for row, decoded in zip(long_rows, decode_objects([raw[i] for i in long_rows]),
                                 strict=True):
             column[row] = self._top_classes(decoded)
         return replace(batch, prediction_proba=column)
@@ -517,21 +516,6 @@ class ModelState:
     def first_labelled(self) -> LabelledRows:
         """The first `reference_rows` labelled pairs: the reference period's performance."""
         return LabelledRows(*_columns(self._first_labelled, 4))
-
-
-def _decode_each(raw: list[bytes]) -> list[Any]:
-    """The objects decoded, in one call; one that cannot be decoded (too deep, say) is None."""
-    try:
-        return decode_objects(raw)
-    except Exception:
-        return [_decoded_or_none(value) for value in raw]
-
-
-def _decoded_or_none(value: bytes) -> Any:
-    try:
-        return decode_objects([value])[0]
-    except Exception:
-        return None
 
 
 def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
