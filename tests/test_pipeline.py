@@ -58,6 +58,18 @@ def test_records_without_a_model_take_the_storage_defaults(tmp_path):
     assert [(m.name, m.version) for m in runtime.build_snapshot().models] == [("legacy", "0.9")]
 
 
+def test_an_empty_model_name_or_version_takes_the_defaults_like_an_absent_one(tmp_path):
+    (tmp_path / "monitor_config.json").write_text(
+        '{"model_name": "legacy", "model_version": "0.9", "storage_path": "x"}')
+    settings = fast_settings(tmp_path)
+    runtime = Runtime(settings, [], defaults=ModelDefaults.from_settings(settings))
+    batch = replace(make_batch([T0] * 3), model=objects(["", "legacy", None]),
+                    version=objects(["", None, ""]))
+    runtime.ingest(IngestBatch(batch))
+    assert [(m.name, m.version, m.predictions_total)
+            for m in runtime.build_snapshot().models] == [("legacy", "0.9", 3)]
+
+
 def test_without_monitor_config_the_only_configured_model_is_the_default(tmp_path):
     settings = replace(fast_settings(tmp_path), models=(ModelSettings("fraud", "3"),))
     runtime = Runtime(settings, [])

@@ -40,7 +40,8 @@ class ModelDefaults:
         return ModelDefaults(name=name, versions_by_name=configured)
 
     def names(self, names: np.ndarray) -> np.ndarray:
-        missing = names == None  # noqa: E711 - elementwise on an object array
+        """Each record's model name; absent or empty takes the default."""
+        missing = (names == None) | (names == "")  # noqa: E711 - elementwise on objects
         if not missing.any():
             return names
         filled = names.copy()
@@ -48,7 +49,8 @@ class ModelDefaults:
         return filled
 
     def versions(self, names: np.ndarray, versions: np.ndarray) -> np.ndarray:
-        missing = versions == None  # noqa: E711 - elementwise on an object array
+        """Each record's model version; absent or empty takes the model's default."""
+        missing = (versions == None) | (versions == "")  # noqa: E711 - elementwise on objects
         if not missing.any():
             return versions
         filled = versions.copy()
