@@ -207,3 +207,28 @@ def test_a_model_whose_records_carry_huge_integers_still_gets_every_report(tmp_p
     v = next(f for f in result.quality.features if f.name == "v")
     assert v.out_of_range == 4
     assert result.performance is not None and result.performance.n_labelled > 0
+
+
+def test_a_float_near_the_limit_is_out_of_range_and_never_hides_drift():
+    """1.7e308 is a valid JSON number whose square overflows: read as +-inf like a 400-digit
+    integer, it is counted out of range in quality and left out of drift, where a shift of
+    three standard deviations is still found by the deciding Wasserstein test."""
+    rng = np.random.default_rng(4)
+    ref = objects(*rng.normal(size=1200).tolist())
+    cur = objects(*rng.normal(3.0, 1.0, size=1200).tolist())
+    ref[:3] = [1.7e308, -1.7e308, 1e200]
+    cur[:2] = [1.7e308, -1e151]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        drift = detect(build_reference({"v": ref}), {"v": cur})
+        quality = check(build_quality_reference({"v": ref}), {"v": cur})
+    v = drift.feature("v")
+    assert v.test == "wasserstein"
+    assert v.statistic is not None and np.isfinite(v.statistic)
+    assert v.drifted
+    assert (v.n_reference, v.n_current) == (1197, 1198)
+    (q,) = quality.features
+    assert q.missing_count == 0
+    assert q.out_of_range >= 2
+    assert to_numeric(np.array([1e151, -1e151, 1e150, np.inf])).tolist() == [
+        float("inf"), float("-inf"), 1e150, float("inf")]

@@ -6,8 +6,9 @@ str, None, or a nested list or object). The helpers here turn either into a nume
 categorical view in bulk.
 
 Values come from logs and are untrusted, so no value can make a conversion raise: an integer
-beyond float range (JSON allows 400 digits) reads as +-inf with its sign, which every engine
-treats as it treats an infinite float, and `beyond_float` tells the two apart for data quality;
+beyond float range (JSON allows 400 digits), or any number beyond `MAX_MAGNITUDE`, reads as
++-inf with its sign, which every engine treats as it treats an infinite float, and
+`beyond_float` tells the two apart for data quality;
 a value whose text cannot be made (nested too deep, too many digits) gets a label naming its type.
 """
 
@@ -21,6 +22,11 @@ import numpy as np
 
 FeatureKind = Literal["numeric", "categorical"]
 Columns = Mapping[str, np.ndarray]
+
+MAX_MAGNITUDE = 1e150
+"""Numbers larger in magnitude read as +-inf, as a 400-digit integer does: their squares
+(variances, the scale Wasserstein is normed by) would overflow a float and leave a statistic
+undefined, which must never read as "no drift"."""
 
 _is_number = np.frompyfunc(
     lambda v: isinstance(v, int | float) and not isinstance(v, bool), 1, 1
@@ -42,7 +48,7 @@ def to_numeric(column: np.ndarray) -> np.ndarray:
     An integer beyond float range becomes +-inf, so one 400-digit value cannot stop the rest.
     """
     if column.dtype.kind in "fiu":
-        return column.astype(np.float64, copy=False)
+        return _capped(column.astype(np.float64, copy=False))
     out = np.full(column.shape[0], np.nan, dtype=np.float64)
     mask = numeric_mask(column)
     if mask.any():
@@ -57,9 +63,20 @@ def numbers_to_float(numbers: np.ndarray) -> np.ndarray:
     conversion value by value.
     """
     try:
-        return numbers.astype(np.float64)
+        return _capped(numbers.astype(np.float64))
     except OverflowError:
-        return _as_floats(numbers).astype(np.float64)
+        return _capped(_as_floats(numbers).astype(np.float64))
+
+
+def _capped(values: np.ndarray) -> np.ndarray:
+    """`values` with every magnitude beyond `MAX_MAGNITUDE` as +-inf (a copy only if any)."""
+    with np.errstate(invalid="ignore"):
+        big = np.abs(values) > MAX_MAGNITUDE
+    if not big.any():
+        return values
+    capped = values.copy()
+    capped[big] = np.copysign(np.inf, values[big])
+    return capped
 
 
 def as_float(value: Any) -> float:
@@ -81,18 +98,27 @@ def number_or_nan(value: Any) -> float:
 
 
 def beyond_float(column: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """True where the value is an integer too large in magnitude for a float.
+    """True where the value is a number too large in magnitude to compute with: an integer
+    beyond float range, or any number beyond `MAX_MAGNITUDE`, not an infinite float.
 
     `numbers` is the column's `to_numeric`, which reads such a value as +-inf.
     """
     out = np.zeros(column.shape[0], dtype=bool)
-    if column.dtype != object:
-        return out
     infinite = np.flatnonzero(np.isinf(numbers))
+    if infinite.shape[0] == 0:
+        return out
+    if column.dtype != object:
+        out[infinite] = np.isfinite(column[infinite].astype(np.float64))
+        return out
     out[infinite] = [
-        isinstance(v, int) and not isinstance(v, bool) for v in column[infinite].tolist()
+        isinstance(v, int | float) and not isinstance(v, bool) and not _is_infinite_float(v)
+        for v in column[infinite].tolist()
     ]
     return out
+
+
+def _is_infinite_float(value: Any) -> bool:
+    return isinstance(value, float) and math.isinf(value)
 
 
 def to_categorical(column: np.ndarray) -> np.ndarray:

@@ -52,6 +52,7 @@ from neural_tui.engines.columns import (
     numbers_to_float,
     numeric_mask,
     to_categorical,
+    to_numeric,
 )
 
 OutlierMethod = Literal["mad", "iqr"]
@@ -292,7 +293,7 @@ def _classify(column: np.ndarray) -> _Cells:
     n = column.shape[0]
     none = np.zeros(n, dtype=bool)
     if column.dtype.kind in "fiu":
-        values = column.astype(np.float64, copy=False)
+        values = to_numeric(column)
         is_number, null, empty, text = np.ones(n, dtype=bool), none, none, none
     else:
         column = column.astype(object, copy=False)
