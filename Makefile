@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install dev servers lint bench clean
+.PHONY: demo test install dev servers lint bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -38,6 +38,13 @@ bench: install
 	$(BIN)/python bench/bench_producer.py
 	$(BIN)/python bench/bench_drift.py
 	$(BIN)/python bench/bench_quality.py
+
+# Mutation testing, not part of `test` (tens of minutes): MUTATE=engines, sources, decode or a
+# module such as engines.drift; settings in pyproject's [tool.mutmut].
+MUTATE ?= engines sources decode
+mutate: dev
+	$(BIN)/mutmut run $(foreach t,$(MUTATE),'neural_tui.$(t).*')
+	$(BIN)/python scripts/mutation-score
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache bench/data
