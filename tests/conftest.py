@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: real servers, and snapshots built by hand."""
+"""Fixtures shared by the whole suite: no config discovery, real servers, and snapshots built
+by hand."""
 
 from __future__ import annotations
 
@@ -9,9 +10,24 @@ from typing import Any
 import pytest
 from realservers import Prometheus, require_binary
 
+from neural_tui.config import CONFIG_ENV
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram, ModelSnapshot
 
 StartPrometheus = Callable[[list[str]], Prometheus]
+
+
+@pytest.fixture(autouse=True)
+def no_config_discovery(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep a developer's own config out of every test, and out of the processes it starts.
+
+    `$NEURAL_TUI_CONFIG` is unset and each test runs from an empty directory of its own, so
+    neither a config named by the environment nor a `./neural-tui.toml` is discovered. A test
+    of discovery opts back in by setting the variable or writing `./neural-tui.toml` itself.
+    """
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture
