@@ -1,8 +1,9 @@
-"""Fixtures shared by the whole suite: no config discovery, real servers, and snapshots built
-by hand."""
+"""Fixtures shared by the whole suite: no config discovery, no logging left behind, real
+servers, and snapshots built by hand."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,19 @@ def no_config_discovery(
     """
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
+def no_root_log_handler_left_behind() -> Iterator[None]:
+    """A command run in process points the root logger at the stderr of the moment, which is
+    closed once the test ends: its handler and level go, so no later test logs to it."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in before]:
+        if type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
