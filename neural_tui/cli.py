@@ -2,12 +2,14 @@
 one-shot subcommands for scripts and CI.
 
 Exit codes: 0 fine; 1 `health` found a problem (or `drift --fail-on-drift` found drift);
-2 bad usage, bad config or bad input, with one line naming the file and key.
+2 bad usage, bad config or bad input, with one line naming the file and key (under `--json`,
+also as `{"error": ..., "exit_code": 2}` on stdout, for a script that reads only stdout).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -39,7 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except (ConfigError, UsageError) as exc:
-        print(f"neural-tui: {plain(str(exc))}", file=sys.stderr)
+        message = plain(str(exc))
+        print(f"neural-tui: {message}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": message, "exit_code": EXIT_USAGE}))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -174,8 +179,6 @@ def _run_init(args: argparse.Namespace) -> int:
         force=args.force,
     )
     if args.json:
-        import json
-
         print(json.dumps({"config": str(written.config), "storage": str(written.storage)}))
     else:
         print(f"wrote {written.config}; records go to {written.storage}/predictions/")

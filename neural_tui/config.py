@@ -9,11 +9,13 @@ values at all).
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
 import tomllib
 import types
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -310,7 +312,7 @@ def _build(cls: type, table: dict[str, Any], where: _Where, base: Path) -> Any:
     known = {f.name: f for f in fields(cls) if f.name != "source"}
     for key in table:
         if key not in known:
-            raise where.child(key).error("unknown key")
+            raise where.child(key).error("unknown key" + _did_you_mean(key, known))
     values: dict[str, Any] = {}
     for name, spec in known.items():
         if name in table:
@@ -318,6 +320,12 @@ def _build(cls: type, table: dict[str, Any], where: _Where, base: Path) -> Any:
         elif spec.default is MISSING and spec.default_factory is MISSING:
             raise where.child(name).error("is required")
     return cls(**values)
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    """A hint naming the closest known key of the same table, when one is close enough."""
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _convert(hint: Any, value: Any, where: _Where, base: Path) -> Any:

@@ -1,6 +1,6 @@
 """The producer API: what a model server calls to write prediction records to storage.
 
-`PredictionLogger` turns each call into one contract line (see DESIGN.md, "Storage") and
+`PredictionLogger` turns each call into one contract line (see ARCHITECTURE.md, "Contract") and
 buffers it; lines reach `<storage>/predictions/*.jsonl` in batches, from the calling thread
 when a batch fills, from a daemon thread every `flush_interval` seconds, and at `close()` or
 interpreter exit. `ModelMonitor` is the same writer bound to one model: every record carries

@@ -357,6 +357,9 @@ def print_drift(
 ) -> int:
     results, warnings = analyse_storage(settings, model=model, reference=reference)
     drifted = any(_has_drift(result) for _, result in results)
+    gate_error = None if warnings or not fail_on_drift or drifted else _no_verdict(results)
+    if as_json and gate_error is not None:
+        raise gate_error  # the error is then the one JSON document on stdout
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path),
@@ -372,14 +375,20 @@ def print_drift(
             _print_model_drift(console, key, result)
     if warnings or not fail_on_drift:
         return finish(EXIT_OK, warnings)
-    if drifted:
-        return EXIT_DRIFT
+    if gate_error is not None:
+        raise gate_error
+    return EXIT_DRIFT if drifted else EXIT_OK
+
+
+def _no_verdict(results: list[tuple[ModelKey, ModelAnalysis]]) -> UsageError | None:
+    """Why `--fail-on-drift` found no drift but cannot pass: a model without a verdict, or no
+    model at all (a gate never passes unchecked)."""
     undecided = [f"{name} {version} ({result.waiting or 'no drift report'})"
                  for (name, version), result in results if result.drifted is None]
     if undecided or not results:
-        raise UsageError("--fail-on-drift: no drift verdict for "
-                         + ("; ".join(undecided) or "any model: storage has no record"))
-    return EXIT_OK
+        return UsageError("--fail-on-drift: no drift verdict for "
+                          + ("; ".join(undecided) or "any model: storage has no record"))
+    return None
 
 
 def _has_drift(result: ModelAnalysis) -> bool:

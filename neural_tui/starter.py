@@ -32,15 +32,9 @@ def write_starter(
         raise UsageError("--model-name: must not be empty")
     if output.exists() and not force:
         raise UsageError(f"{output}: already exists (use --force to overwrite)")
-    server = ServerSettings()
-    document = {
-        "storage": {"path": str(storage)},
-        "server": {"host": server.host, "port": server.port},
-        "models": [{"name": model_name, "version": model_version}],
-    }
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(_HEADER + tomli_w.dumps(document), encoding="utf-8")
+        output.write_text(_document(storage, model_name, model_version), encoding="utf-8")
         storage_dir = storage if storage.is_absolute() else output.parent / storage
         (storage_dir / "predictions").mkdir(parents=True, exist_ok=True)
         monitor_config = storage_dir / MONITOR_CONFIG
@@ -56,8 +50,30 @@ def write_starter(
     return Written(config=output, storage=storage_dir)
 
 
+def _document(storage: Path, model_name: str, model_version: str) -> str:
+    """The config text, its model as a `[[models]]` table as `config.example.toml` documents it,
+    so that a further model is one more `[[models]]` block (an inline array could not grow)."""
+    server = ServerSettings()
+    sections = tomli_w.dumps({
+        "storage": {"path": str(storage)},
+        "server": {"host": server.host, "port": server.port},
+    })
+    model = tomli_w.dumps({"name": model_name, "version": model_version})
+    return f"{_HEADER}{sections}\n[[models]]\n{model}{_MODEL_OPTIONS}"
+
+
 _HEADER = """\
 # neural-tui configuration, written by `neural-tui init`.
 # Every key is documented in config.example.toml. Relative paths are relative to this file.
 
+"""
+
+_MODEL_OPTIONS = """\
+# A JSONL file of records that drift and quality are measured against; without it, the model's
+# first [drift] reference_rows records are the reference.
+# reference = "reference.jsonl"
+
+# One more [[models]] table per further model:
+# [[models]]
+# name = "another-model"
 """

@@ -1,7 +1,9 @@
-"""Fixtures shared by the whole suite: real servers, and snapshots built by hand."""
+"""Fixtures shared by the whole suite: no config discovery, no logging left behind, real
+servers, and snapshots built by hand."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,9 +11,37 @@ from typing import Any
 import pytest
 from realservers import Prometheus, require_binary
 
+from neural_tui.config import CONFIG_ENV
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram, ModelSnapshot
 
 StartPrometheus = Callable[[list[str]], Prometheus]
+
+
+@pytest.fixture(autouse=True)
+def no_config_discovery(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep a developer's own config out of every test, and out of the processes it starts.
+
+    `$NEURAL_TUI_CONFIG` is unset and each test runs from an empty directory of its own, so
+    neither a config named by the environment nor a `./neural-tui.toml` is discovered. A test
+    of discovery opts back in by setting the variable or writing `./neural-tui.toml` itself.
+    """
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
+def no_root_log_handler_left_behind() -> Iterator[None]:
+    """A command run in process points the root logger at the stderr of the moment, which is
+    closed once the test ends: its handler and level go, so no later test logs to it."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in before]:
+        if type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

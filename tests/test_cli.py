@@ -14,6 +14,8 @@ from neural_tui import ModelMonitor
 from neural_tui.cli import main
 from neural_tui.config import load_settings
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def write_storage(storage: Path, *, model: str = "fraud", n: int = 50, errors: int = 0,
                   latency_ms: float = 12.0) -> None:
@@ -37,6 +39,28 @@ def test_init_writes_a_config_that_loads_and_the_storage(tmp_path, capsys):
     written = json.loads((tmp_path / "data" / "monitor_config.json").read_text())
     assert (written["model_name"], written["model_version"]) == ("fraud", "3.1")
     assert "wrote" in capsys.readouterr().out
+
+
+def test_init_writes_models_as_tables_so_the_examples_model_block_can_be_appended(tmp_path):
+    output = tmp_path / "neural-tui.toml"
+    assert main(["init", "--model-name", "fraud", "--storage", "data",
+                 "--output", str(output)]) == 0
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    with output.open("a", encoding="utf-8") as config:
+        config.write(example[example.index("\n[[models]]\n"):])
+    settings = load_settings(output)
+    assert [(m.name, m.version) for m in settings.models] == [("fraud", "1.0"),
+                                                             ("fraud-detector", "1.0")]
+
+
+def test_init_leaves_the_optional_model_keys_commented_and_valid(tmp_path):
+    output = tmp_path / "neural-tui.toml"
+    assert main(["init", "--model-name", "fraud", "--storage", "data",
+                 "--output", str(output)]) == 0
+    text = output.read_text(encoding="utf-8")
+    assert load_settings(output).models[0].reference is None
+    output.write_text(text.replace("# reference = ", "reference = "), encoding="utf-8")
+    assert load_settings(output).models[0].reference == tmp_path / "reference.jsonl"
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path, capsys):
@@ -119,6 +143,39 @@ def test_bad_config_exits_2_naming_file_and_key(tmp_path, capsys):
     config.write_text("[server]\nport = 'x'\n")
     assert main(["status", "--config", str(config)]) == 2
     assert f"{config}: key 'server.port'" in capsys.readouterr().err
+
+
+def test_a_bad_config_under_json_is_an_error_object_on_stdout_and_one_line_on_stderr(
+        tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nport = 'x'\n")
+    assert main(["health", "--config", str(config), "--json"]) == 2
+    captured = capsys.readouterr()
+    message = f"{config}: key 'server.port': must be an integer, got a string"
+    assert json.loads(captured.out) == {"error": message, "exit_code": 2}
+    assert captured.err == f"neural-tui: {message}\n"
+
+
+def test_an_unknown_model_under_json_is_an_error_object_on_stdout_and_one_line_on_stderr(
+        tmp_path, capsys):
+    write_storage(tmp_path, model="fraud")
+    assert main(["status", "--storage", str(tmp_path), "--model", "frod", "--json"]) == 2
+    captured = capsys.readouterr()
+    error = json.loads(captured.out)
+    assert error == {"error": "--model 'frod': no such model in storage (known: fraud)",
+                     "exit_code": 2}
+    assert captured.err == f"neural-tui: {error['error']}\n"
+
+
+def test_fail_on_drift_without_a_verdict_under_json_prints_only_the_error_object(
+        tmp_path, capsys):
+    write_storage(tmp_path, n=50)
+    assert main(["drift", "--storage", str(tmp_path), "--json", "--fail-on-drift"]) == 2
+    captured = capsys.readouterr()
+    error = json.loads(captured.out)
+    assert error["exit_code"] == 2
+    assert error["error"].startswith("--fail-on-drift: no drift verdict for fraud 2.0")
+    assert captured.err.count("\n") == 1
 
 
 def test_bad_flag_exits_2():

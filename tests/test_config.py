@@ -92,6 +92,25 @@ def test_a_mistake_stops_at_load_naming_file_and_key(tmp_path, text, key, what):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(("text", "key", "guess"), [
+    ("[health]\nmax_error_rat = 0.1\n", "health.max_error_rat", "max_error_rate"),
+    ("[sever]\nport = 1\n", "sever", "server"),
+    ("[[models]]\nname = 'm'\nrefrence = 'r.jsonl'\n", "models[0].refrence", "reference"),
+])
+def test_an_unknown_key_close_to_a_known_one_names_it(tmp_path, text, key, guess):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}: key '{key}': unknown key; did you mean '{guess}'?"
+
+
+def test_an_unknown_key_like_no_known_one_gets_no_guess(tmp_path):
+    path = write(tmp_path, "[health]\nbanana = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}: key 'health.banana': unknown key"
+
+
 def test_invalid_toml_names_the_file_and_position(tmp_path):
     path = write(tmp_path, "[storage\npath = 1\n")
     with pytest.raises(ConfigError, match=rf"^{path}: invalid TOML: .*line 1"):

@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md, held as tests: engines are pure, headless never loads Textual."""
+"""The layers of ARCHITECTURE.md, held as tests: engines are pure, headless never loads Textual."""
 
 from __future__ import annotations
 
