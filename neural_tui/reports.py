@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neural_tui.config import HealthSettings, Settings
+from neural_tui.config import HealthSection, Settings
 from neural_tui.engines.drift import DriftReport
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
@@ -189,7 +189,7 @@ class ModelHealth:
 
 
 def judge(
-    model: ModelSnapshot, limits: HealthSettings, now: float, analysis: ModelAnalysis
+    model: ModelSnapshot, limits: HealthSection, now: float, analysis: ModelAnalysis
 ) -> ModelHealth:
     """Every set `[health]` limit judged for `model`, worded for a person.
 
@@ -217,7 +217,7 @@ def _check(name: str, failed: bool, figure: str, limit: str, *, beyond: str = "a
     return Check(name, not failed, f"{figure} {beyond if failed else 'within'} {limit}")
 
 
-def _analysis_checks(limits: HealthSettings, result: ModelAnalysis) -> list[Check]:
+def _analysis_checks(limits: HealthSection, result: ModelAnalysis) -> list[Check]:
     checks = [_drift_check(result)] if limits.fail_on_drift else []
     drift, quality = result.drift, result.quality
     if limits.max_drifted_share is not None:
@@ -262,7 +262,7 @@ def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
                   f"{limit:.2%}", beyond="below")
 
 
-def _needs_analysis(limits: HealthSettings) -> bool:
+def _needs_analysis(limits: HealthSection) -> bool:
     return limits.fail_on_drift or any(limit is not None for limit in (
         limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tomli_w
 
-from neural_tui.config import ServerSettings
+from neural_tui.config import ServerSection
 from neural_tui.errors import UsageError
 from neural_tui.runtime.defaults import MONITOR_CONFIG
 
@@ -32,7 +32,7 @@ def write_starter(
         raise UsageError("--model-name: must not be empty")
     if output.exists() and not force:
         raise UsageError(f"{output}: already exists (use --force to overwrite)")
-    server = ServerSettings()
+    server = ServerSection()
     document = {
         "storage": {"path": str(storage)},
         "server": {"host": server.host, "port": server.port},

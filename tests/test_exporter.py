@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from neural_tui.config import Settings, StorageSettings
+from neural_tui.config import Settings, StorageSection
 from neural_tui.exporter import build_registry
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.records import IngestBatch
@@ -391,7 +391,7 @@ def every_value(text: str) -> list[float]:
 
 
 def test_absurd_latencies_fed_past_the_decoder_leave_every_exported_number_finite(tmp_path):
-    runtime = Runtime(Settings(storage=StorageSettings(tmp_path)), [])
+    runtime = Runtime(Settings(storage=StorageSection(tmp_path)), [])
     for latency in (1.7e308, 1.7e308, -1.7e308, 12.0):
         runtime.ingest(IngestBatch(make_batch([1_700_000_000.0], latency_ms=[latency])))
 

@@ -66,7 +66,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from neural_tui.config import DriftConfig, QualityConfig, Settings
+from neural_tui.config import DriftSection, QualitySection, Settings
 from neural_tui.decode import decode_lines, decode_objects
 from neural_tui.engines.columns import columns_from_records, number_or_nan
 from neural_tui.engines.concept import ConceptDriftState, PageHinkley
@@ -118,7 +118,7 @@ class ReferenceFileError(UsageError):
     """A reference file that cannot be used: missing, unreadable, or without a valid record."""
 
 
-def drift_settings(config: DriftConfig) -> DriftSettings:
+def drift_settings(config: DriftSection) -> DriftSettings:
     """The `[drift]` section as the drift engine's settings."""
     return DriftSettings(
         alpha=config.alpha,
@@ -135,7 +135,7 @@ def drift_settings(config: DriftConfig) -> DriftSettings:
     )
 
 
-def quality_settings(config: QualityConfig, kinds: Mapping[str, Any]) -> QualitySettings:
+def quality_settings(config: QualitySection, kinds: Mapping[str, Any]) -> QualitySettings:
     """The `[quality]` section as the quality engine's settings; `kinds` come from `[drift]`."""
     weights = config.weights
     return QualitySettings(
@@ -366,7 +366,7 @@ class _Inputs:
 class _ModelWork:
     """The analysis state of one model between runs."""
 
-    def __init__(self, config: DriftConfig, max_features: int) -> None:
+    def __init__(self, config: DriftSection, max_features: int) -> None:
         self.concept = PageHinkley(delta=config.concept_delta, threshold=config.concept_threshold)
         self.labels_fed = 0
         self.records_seen = 0
