@@ -11,7 +11,7 @@ import tomli_w
 
 from neural_tui.config import ServerSection
 from neural_tui.errors import UsageError
-from neural_tui.runtime.defaults import MONITOR_CONFIG
+from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ def write_starter(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(_HEADER + tomli_w.dumps(document), encoding="utf-8")
         storage_dir = storage if storage.is_absolute() else output.parent / storage
-        (storage_dir / "predictions").mkdir(parents=True, exist_ok=True)
+        (storage_dir / RECORDS_FOLDER).mkdir(parents=True, exist_ok=True)
         monitor_config = storage_dir / MONITOR_CONFIG
         if not monitor_config.exists():
             monitor_config.write_text(json.dumps({
