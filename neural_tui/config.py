@@ -92,7 +92,7 @@ FeatureKindName = Literal["numeric", "categorical"]
 
 @dataclass(frozen=True, slots=True)
 class DriftSection:
-    """The `[drift]` section; `neural_tui.runtime.analysis` maps it onto the engine's settings.
+    """The `[drift]` section; `runtime.engine_settings` maps it onto the engine's settings.
 
     `kinds` is shared with the quality engine: a feature has one kind.
     """

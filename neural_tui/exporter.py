@@ -123,7 +123,7 @@ def ingest_errors_total(snapshot: Snapshot) -> Metric:
 def drift_score(snapshot: Snapshot) -> Metric:
     """One series per kind of drift the engines could measure for a model.
 
-    The meaning of each `drift_type` is written down in `neural_tui.runtime.analysis`.
+    The meaning of each `drift_type` is written down in `neural_tui.runtime.verdict`.
     """
     family = GaugeMetricFamily(
         "neural_drift_score",

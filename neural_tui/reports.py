@@ -22,9 +22,10 @@ from neural_tui.engines.drift import DriftReport
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
 from neural_tui.errors import UsageError
-from neural_tui.runtime.analysis import Analysis, ModelAnalysis, ModelKey
+from neural_tui.runtime.analysis import Analysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.runtime.verdict import ModelAnalysis
 from neural_tui.safe_text import plain, safe_text
 from neural_tui.sources.tail import TailSource
 from neural_tui.storage_layout import misplaced_records, require_storage
@@ -381,7 +382,7 @@ def print_drift(
 
 
 def _has_drift(result: ModelAnalysis) -> bool:
-    """The model's one drift verdict (defined in `neural_tui.runtime.analysis`)."""
+    """The model's one drift verdict (defined in `neural_tui.runtime.verdict`)."""
     return result.drifted is True
 
 

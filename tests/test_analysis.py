@@ -31,15 +31,12 @@ from neural_tui.engines.drift import DriftSettings
 from neural_tui.engines.quality import QualitySettings, QualityWeights
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.runtime import analysis as analysis_module
-from neural_tui.runtime.analysis import (
-    Analysis,
-    drift_settings,
-    performance_drop,
-    quality_settings,
-)
+from neural_tui.runtime.analysis import Analysis
+from neural_tui.runtime.engine_settings import drift_settings, quality_settings
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.runtime.state import ModelState, StateLimits
+from neural_tui.runtime.verdict import performance_drop
 from tests.batches import ListSource, make_batch
 
 T0 = 1_700_000_000.0

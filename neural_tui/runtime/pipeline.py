@@ -29,7 +29,7 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.records import IngestBatch, RecordBatch
-from neural_tui.runtime.analysis import Analysis, ModelAnalysis, state_limits
+from neural_tui.runtime.analysis import Analysis, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.snapshot import (
@@ -39,6 +39,7 @@ from neural_tui.runtime.snapshot import (
     SourceHealth,
 )
 from neural_tui.runtime.state import ModelState, RecentActivity, StateLimits
+from neural_tui.runtime.verdict import ModelAnalysis
 from neural_tui.sources.source import Source
 
 log = logging.getLogger(__name__)
