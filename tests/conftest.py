@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,19 @@ from realservers import Prometheus, require_binary
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram, ModelSnapshot
 
 StartPrometheus = Callable[[list[str]], Prometheus]
+
+
+@pytest.fixture(autouse=True)
+def drop_stderr_log_handlers() -> Iterator[None]:
+    """Remove the root handler `cli.main` installs on the test's captured stderr, which is
+    closed once the test ends: a later test's log line would print a logging error there."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
