@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_tui.config import Settings, StorageSettings
+from neural_tui.config import Settings, StorageSection
 from neural_tui.records import OBJECT, IngestBatch, RecordBatch
 from neural_tui.runtime.pipeline import Runtime
 
@@ -122,7 +122,7 @@ def batches(models: int, records: int, make: RowMaker) -> Iterator[tuple[int, Re
 
 def run_scenario(name: str, models: int, records: int) -> None:
     """Feed one scenario in this process and print its figures as one JSON line."""
-    runtime = Runtime(Settings(storage=StorageSettings(Path())), [])
+    runtime = Runtime(Settings(storage=StorageSection(Path())), [])
     baseline = resident_mib()
     total = models * records
     marks = [total * k // 5 for k in range(1, 6)]

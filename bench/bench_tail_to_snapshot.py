@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench_decode import json_loads_loop, peak_rss_mib, timed, write_storage
 
-from neural_tui.config import Settings, StorageSettings
+from neural_tui.config import Settings, StorageSection
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
 
@@ -36,7 +36,7 @@ def tail_to_snapshot(storage: Path) -> int:
 
     async def run() -> int:
         source = TailSource(storage)
-        runtime = Runtime(Settings(storage=StorageSettings(storage)), [source])
+        runtime = Runtime(Settings(storage=StorageSection(storage)), [source])
         since_snapshot = 0
         async with source:
             async for batch in source.available():

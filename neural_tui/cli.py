@@ -21,7 +21,7 @@ from neural_tui.config import (
     BOUNDS,
     ConfigError,
     Settings,
-    StorageSettings,
+    StorageSection,
     find_config,
     load_settings,
 )
@@ -127,7 +127,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The config file's settings with command-line overrides applied."""
     settings = load_settings(find_config(args.config))
     if args.storage is not None:
-        settings = replace(settings, storage=StorageSettings(path=args.storage))
+        settings = replace(settings, storage=StorageSection(path=args.storage))
     window = getattr(args, "window", None)
     if window is not None:
         _check_option("--window", "drift.window", window)

@@ -1,7 +1,8 @@
 """One TOML file read into typed, frozen settings; every mistake stops at load.
 
-The loader is declarative: each section is a frozen dataclass, and the dataclass's type hints
-say what a key accepts. Unknown keys and wrong types raise `ConfigError` with one line naming
+The loader is declarative: each section is a frozen dataclass named `*Section` (the whole file
+is `Settings`; the engines' own parameters are their `*Settings`), and the dataclass's type
+hints say what a key accepts. Unknown keys and wrong types raise `ConfigError` with one line naming
 the file and the key. Strings may hold `${ENV_VAR}`; such values are expanded at load and, if
 they land in a `Secret` field, never printed back (their repr is masked and errors never echo
 values at all).
@@ -57,18 +58,18 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True)
-class StorageSettings:
+class StorageSection:
     path: Path = DEFAULT_STORAGE
 
 
 @dataclass(frozen=True, slots=True)
-class ServerSettings:
+class ServerSection:
     host: str = "127.0.0.1"
     port: int = 9108
 
 
 @dataclass(frozen=True, slots=True)
-class RuntimeSettings:
+class RuntimeSection:
     cadence_seconds: float = 1.0
     window_seconds: float = 60.0
     series_seconds: int = 60
@@ -79,7 +80,7 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class AnalysisSettings:
+class AnalysisSection:
     """When the runtime runs the engines for a model: every `interval_seconds`, or as soon as
     `every_records` new records arrived, whichever comes first (never with nothing new)."""
 
@@ -92,8 +93,8 @@ FeatureKindName = Literal["numeric", "categorical"]
 
 
 @dataclass(frozen=True, slots=True)
-class DriftConfig:
-    """The `[drift]` section; `neural_tui.runtime.analysis` maps it onto the engine's settings.
+class DriftSection:
+    """The `[drift]` section; `runtime.engine_settings` maps it onto the engine's settings.
 
     `kinds` is shared with the quality engine: a feature has one kind.
     """
@@ -116,7 +117,7 @@ class DriftConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class QualityWeightsConfig:
+class QualityWeightsSection:
     """Relative weights of each rate in the composite quality score."""
 
     missing: float = 0.30
@@ -128,10 +129,10 @@ class QualityWeightsConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class QualityConfig:
+class QualitySection:
     """The `[quality]` section; mapped onto the quality engine's settings."""
 
-    weights: QualityWeightsConfig = field(default_factory=QualityWeightsConfig)
+    weights: QualityWeightsSection = field(default_factory=QualityWeightsSection)
     range_tolerance: float = 0.1
     outlier_method: Literal["mad", "iqr"] = "mad"
     mad_threshold: float = 3.5
@@ -139,7 +140,7 @@ class QualityConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class HealthSettings:
+class HealthSection:
     """Thresholds of `neural-tui health`; an unset limit is not checked.
 
     The drift, quality and accuracy limits are checked only once the model has a verdict
@@ -156,7 +157,7 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelSettings:
+class ModelSection:
     name: str
     version: str = ""
     reference: Path | None = None
@@ -164,17 +165,19 @@ class ModelSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    server: ServerSettings = field(default_factory=ServerSettings)
-    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
-    health: HealthSettings = field(default_factory=HealthSettings)
-    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
-    drift: DriftConfig = field(default_factory=DriftConfig)
-    quality: QualityConfig = field(default_factory=QualityConfig)
-    models: tuple[ModelSettings, ...] = ()
+    """The whole file, one `*Section` per TOML table."""
+
+    storage: StorageSection = field(default_factory=StorageSection)
+    server: ServerSection = field(default_factory=ServerSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
+    health: HealthSection = field(default_factory=HealthSection)
+    analysis: AnalysisSection = field(default_factory=AnalysisSection)
+    drift: DriftSection = field(default_factory=DriftSection)
+    quality: QualitySection = field(default_factory=QualitySection)
+    models: tuple[ModelSection, ...] = ()
     source: Path | None = None
 
-    def model(self, name: str) -> ModelSettings | None:
+    def model(self, name: str) -> ModelSection | None:
         return next((m for m in self.models if m.name == name), None)
 
 
@@ -253,7 +256,7 @@ BOUNDS: dict[str, Bound] = {
     "quality.range_tolerance": _from_0(100),
     "quality.mad_threshold": _above_0(1000),
     "quality.iqr_factor": _above_0(1000),
-    **{f"quality.weights.{f.name}": _from_0(1000) for f in fields(QualityWeightsConfig)},
+    **{f"quality.weights.{f.name}": _from_0(1000) for f in fields(QualityWeightsSection)},
 }
 """The range of every numeric key, checked at load (an unset optional key is not checked)."""
 

@@ -16,7 +16,7 @@ def open_console(settings: Settings, *, demo: bool = False) -> int:
     logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("neural_tui").propagate = False
     if demo:
-        from neural_tui.sources.demo import DemoTraffic
+        from neural_tui.demo import DemoTraffic
 
         with tempfile.TemporaryDirectory(prefix="neural-tui-demo-") as tmp:
             storage = Path(tmp)

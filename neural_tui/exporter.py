@@ -124,7 +124,7 @@ def ingest_errors_total(snapshot: Snapshot) -> Metric:
 def drift_score(snapshot: Snapshot) -> Metric:
     """One series per kind of drift the engines could measure for a model.
 
-    The meaning of each `drift_type` is written down in `neural_tui.runtime.analysis`.
+    The meaning of each `drift_type` is written down in `neural_tui.runtime.verdict`.
     """
     family = GaugeMetricFamily(
         "neural_drift_score",
@@ -270,6 +270,17 @@ class SnapshotCollector:
 
     def __init__(self, get_snapshot: Callable[[], Snapshot]) -> None:
         self._get_snapshot = get_snapshot
+
+    def describe(self) -> Iterator[Metric]:
+        """Every family, without samples: the registry learns the names, so a scrape can ask
+        for some (`/metrics?name[]=...`) and a second collector of the same names is refused.
+
+        Built from an empty snapshot, so registering never waits for the runtime's first one.
+        """
+        for build in FAMILY_BUILDERS:
+            family = build(Snapshot.empty())
+            family.samples = []
+            yield family
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self._get_snapshot()

@@ -48,7 +48,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     log.info("serving http://%s:%d/metrics for %s", server.host, server.port, storage)
     traffic = None
     if demo_storage is not None:
-        from neural_tui.sources.demo import DemoTraffic
+        from neural_tui.demo import DemoTraffic
 
         traffic = DemoTraffic(demo_storage)
         traffic.start()

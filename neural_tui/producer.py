@@ -48,6 +48,8 @@ from typing import Any, Self
 
 import orjson
 
+from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
+
 MiB = 1 << 20
 
 _log = logging.getLogger(__name__)
@@ -55,7 +57,6 @@ _ENCODE_OPTIONS = (
     orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 )
 _HASH_RANGE = 1 << 32
-_CONFIG_FILE = "monitor_config.json"
 _NONE_ID = id(None)
 _live_loggers: weakref.WeakSet[PredictionLogger] = weakref.WeakSet()
 
@@ -101,7 +102,7 @@ class PredictionLogger:
                 f"({batch_size!r})"
             )
         self.storage_path = Path(storage_path)
-        self.predictions_dir = self.storage_path / "predictions"
+        self.predictions_dir = self.storage_path / RECORDS_FOLDER
         self.predictions_dir.mkdir(parents=True, exist_ok=True)
         self.sample_rate = sample_rate
         self._sample_threshold = int(sample_rate * _HASH_RANGE)
@@ -439,7 +440,7 @@ class ModelMonitor(PredictionLogger):
         self._register_model()
 
     def _register_model(self) -> None:
-        path = self.storage_path / _CONFIG_FILE
+        path = self.storage_path / MONITOR_CONFIG
         existing = _read_config(path)
         if existing is not None:
             if existing.get("model_name") != self.model_name:
@@ -452,7 +453,7 @@ class ModelMonitor(PredictionLogger):
             "model_version": self.model_version,
             "created_at": datetime.now(UTC).isoformat(),
         }
-        temporary = path.with_name(f".{_CONFIG_FILE}.{os.getpid()}.{os.urandom(3).hex()}")
+        temporary = path.with_name(f".{MONITOR_CONFIG}.{os.getpid()}.{os.urandom(3).hex()}")
         try:
             temporary.write_text(json.dumps(config, indent=2), encoding="utf-8")
             temporary.replace(path)

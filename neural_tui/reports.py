@@ -17,15 +17,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neural_tui.config import HealthSettings, Settings
+from neural_tui.config import HealthSection, Settings
 from neural_tui.decode import kept_lines, skipped_lines
 from neural_tui.engines.drift import DriftReport
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
 from neural_tui.errors import UsageError
-from neural_tui.runtime.analysis import Analysis, ModelAnalysis, ModelKey
+from neural_tui.runtime.analysis import Analysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.runtime.verdict import ModelAnalysis
 from neural_tui.safe_text import plain, safe_text
 from neural_tui.sources.tail import TailSource
 from neural_tui.storage_layout import misplaced_records, require_storage
@@ -191,7 +192,7 @@ class ModelHealth:
 
 
 def judge(
-    model: ModelSnapshot, limits: HealthSettings, now: float, analysis: ModelAnalysis
+    model: ModelSnapshot, limits: HealthSection, now: float, analysis: ModelAnalysis
 ) -> ModelHealth:
     """Every set `[health]` limit judged for `model`, worded for a person.
 
@@ -219,7 +220,7 @@ def _check(name: str, failed: bool, figure: str, limit: str, *, beyond: str = "a
     return Check(name, not failed, f"{figure} {beyond if failed else 'within'} {limit}")
 
 
-def _analysis_checks(limits: HealthSettings, result: ModelAnalysis) -> list[Check]:
+def _analysis_checks(limits: HealthSection, result: ModelAnalysis) -> list[Check]:
     checks = [_drift_check(result)] if limits.fail_on_drift else []
     drift, quality = result.drift, result.quality
     if limits.max_drifted_share is not None:
@@ -264,7 +265,7 @@ def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
                   f"{limit:.2%}", beyond="below")
 
 
-def _needs_analysis(limits: HealthSettings) -> bool:
+def _needs_analysis(limits: HealthSection) -> bool:
     return limits.fail_on_drift or any(limit is not None for limit in (
         limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
 
@@ -392,7 +393,7 @@ def _no_verdict(results: list[tuple[ModelKey, ModelAnalysis]]) -> UsageError | N
 
 
 def _has_drift(result: ModelAnalysis) -> bool:
-    """The model's one drift verdict (defined in `neural_tui.runtime.analysis`)."""
+    """The model's one drift verdict (defined in `neural_tui.runtime.verdict`)."""
     return result.drifted is True
 
 

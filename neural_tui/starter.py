@@ -9,9 +9,9 @@ from pathlib import Path
 
 import tomli_w
 
-from neural_tui.config import ServerSettings
+from neural_tui.config import ServerSection
 from neural_tui.errors import UsageError
-from neural_tui.runtime.defaults import MONITOR_CONFIG
+from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ def write_starter(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(_document(storage, model_name, model_version), encoding="utf-8")
         storage_dir = storage if storage.is_absolute() else output.parent / storage
-        (storage_dir / "predictions").mkdir(parents=True, exist_ok=True)
+        (storage_dir / RECORDS_FOLDER).mkdir(parents=True, exist_ok=True)
         monitor_config = storage_dir / MONITOR_CONFIG
         if not monitor_config.exists():
             monitor_config.write_text(json.dumps({
@@ -53,7 +53,7 @@ def write_starter(
 def _document(storage: Path, model_name: str, model_version: str) -> str:
     """The config text, its model as a `[[models]]` table as `config.example.toml` documents it,
     so that a further model is one more `[[models]]` block (an inline array could not grow)."""
-    server = ServerSettings()
+    server = ServerSection()
     sections = tomli_w.dumps({
         "storage": {"path": str(storage)},
         "server": {"host": server.host, "port": server.port},

@@ -1,10 +1,14 @@
-"""Where records are expected in a storage directory, and where they likely are when absent.
+"""The storage layout, named once, and where records likely are when absent from it.
 
-Records are read from `<storage>/predictions/*.jsonl`. A writer given the predictions folder as
-its storage path (the old logger's convention) writes `predictions/predictions/*.jsonl`, and a
-reader given that folder looks for `predictions/predictions/`: either way nothing is read and
-every figure is a silent 0. `misplaced_records` finds such files one level off, so the commands
-can say where the records are instead.
+A storage directory holds the records as `<storage>/predictions/*.jsonl` (`RECORDS_FOLDER`)
+and, at its root, `monitor_config.json` (`MONITOR_CONFIG`), which names the model of records
+that do not name their own (the old module's convention, still written by the producer).
+
+A writer given the predictions folder as its storage path (the old logger's convention)
+writes `predictions/predictions/*.jsonl`, and a reader given that folder looks for
+`predictions/predictions/`: either way nothing is read and every figure is a silent 0.
+`misplaced_records` finds such files one level off, so the commands can say where the records
+are instead.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from pathlib import Path
 from neural_tui.errors import UsageError
 
 RECORDS_FOLDER = "predictions"
+"""The folder of a storage directory that holds the JSONL records."""
+MONITOR_CONFIG = "monitor_config.json"
+"""The file at the root of a storage directory naming its default model and version."""
 MAX_ENTRIES = 10_000
 """Directory entries looked at per folder, so a huge storage costs a bounded scan."""
 MAX_SUBFOLDERS = 100

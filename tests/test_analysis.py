@@ -17,29 +17,26 @@ import pytest
 from scipy import stats
 
 from neural_tui.config import (
-    AnalysisSettings,
-    DriftConfig,
-    ModelSettings,
-    QualityConfig,
-    QualityWeightsConfig,
-    RuntimeSettings,
+    AnalysisSection,
+    DriftSection,
+    ModelSection,
+    QualitySection,
+    QualityWeightsSection,
+    RuntimeSection,
     Settings,
-    StorageSettings,
+    StorageSection,
 )
 from neural_tui.engines.concept import PageHinkley
 from neural_tui.engines.drift import DriftSettings
 from neural_tui.engines.quality import QualitySettings, QualityWeights
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.runtime import analysis as analysis_module
-from neural_tui.runtime.analysis import (
-    Analysis,
-    drift_settings,
-    performance_drop,
-    quality_settings,
-)
+from neural_tui.runtime.analysis import Analysis
+from neural_tui.runtime.engine_settings import drift_settings, quality_settings
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.runtime.state import ModelState, StateLimits
+from neural_tui.runtime.verdict import performance_drop
 from tests.batches import ListSource, make_batch
 
 T0 = 1_700_000_000.0
@@ -68,10 +65,10 @@ def feature_batch(
 
 def settings_for(tmp_path: Path, **drift: Any) -> Settings:
     return Settings(
-        storage=StorageSettings(tmp_path),
-        runtime=RuntimeSettings(cadence_seconds=0.01),
-        analysis=AnalysisSettings(interval_seconds=0.01, every_records=1),
-        drift=DriftConfig(**{"window": 200, "reference_rows": 200, **drift}),
+        storage=StorageSection(tmp_path),
+        runtime=RuntimeSection(cadence_seconds=0.01),
+        analysis=AnalysisSection(interval_seconds=0.01, every_records=1),
+        drift=DriftSection(**{"window": 200, "reference_rows": 200, **drift}),
     )
 
 
@@ -167,7 +164,7 @@ async def test_a_model_is_never_analysed_twice_at_once(tmp_path, monkeypatch):
 def test_a_run_is_due_after_every_records_or_the_interval_whichever_first(tmp_path):
     now = [100.0]
     settings = replace(settings_for(tmp_path),
-                       analysis=AnalysisSettings(interval_seconds=10.0, every_records=50))
+                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
     analysis = Analysis(settings, clock=lambda: now[0])
     state = state_for(settings)
     assert not analysis.due(KEY, state)
@@ -190,7 +187,7 @@ def test_a_run_is_due_after_every_records_or_the_interval_whichever_first(tmp_pa
 def test_while_a_source_reads_a_backlog_only_the_interval_starts_a_run(tmp_path):
     now = [100.0]
     settings = replace(settings_for(tmp_path),
-                       analysis=AnalysisSettings(interval_seconds=10.0, every_records=50))
+                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
     analysis = Analysis(settings, clock=lambda: now[0])
     state = state_for(settings)
     state.ingest(feature_batch(np.zeros(5)))
@@ -243,7 +240,7 @@ def test_a_reference_file_replaces_the_first_records(tmp_path):
     lines.append({"timestamp": T0, "prediction_id": "r50", "ground_truth": 0})
     reference = write_reference(tmp_path / "reference.jsonl", lines)
     settings = replace(settings_for(tmp_path, reference_rows=50, window=100),
-                       models=(ModelSettings("m", "1", reference),))
+                       models=(ModelSection("m", "1", reference),))
     state = state_for(settings)
     current = rng.normal(3, 1, 100)
     state.ingest(feature_batch(current))
@@ -356,7 +353,7 @@ def test_an_engine_error_logs_one_line_and_keeps_the_previous_result(
 def test_a_bad_reference_file_in_the_runtime_is_logged_and_waits(tmp_path, caplog):
     missing = tmp_path / "absent.jsonl"
     settings = replace(settings_for(tmp_path, reference_rows=10, window=10),
-                       models=(ModelSettings("m", "1", missing),))
+                       models=(ModelSection("m", "1", missing),))
     state = state_for(settings)
     state.ingest(feature_batch(np.arange(20.0)))
     with caplog.at_level(logging.WARNING, logger=analysis_module.__name__):
@@ -431,8 +428,8 @@ def test_performance_drop_needs_enough_labels_on_both_sides_and_is_never_negativ
 
 
 def test_config_defaults_are_the_engines_defaults():
-    assert drift_settings(DriftConfig()) == DriftSettings()
-    assert quality_settings(QualityConfig(), {}) == QualitySettings()
+    assert drift_settings(DriftSection()) == DriftSettings()
+    assert quality_settings(QualitySection(), {}) == QualitySettings()
 
 
 def test_the_config_accepts_exactly_the_engines_tests_and_kinds():
@@ -444,18 +441,18 @@ def test_the_config_accepts_exactly_the_engines_tests_and_kinds():
 
     assert set(get_args(DriftTest)) == set(TESTS)
     assert set(get_args(FeatureKindName)) == set(get_args(FeatureKind))
-    assert set(get_args(get_type_hints(DriftConfig)["correction"])) == set(CORRECTIONS)
+    assert set(get_args(get_type_hints(DriftSection)["correction"])) == set(CORRECTIONS)
 
 
 def test_config_values_reach_the_engines():
-    config = DriftConfig(alpha=0.01, psi_threshold=0.3, correction="bh",
+    config = DriftSection(alpha=0.01, psi_threshold=0.3, correction="bh",
                          tests={"amount": "psi"}, kinds={"zip": "categorical"})
     engine = drift_settings(config)
     assert (engine.alpha, engine.psi_threshold, engine.correction) == (0.01, 0.3, "bh")
     assert dict(engine.feature_tests) == {"amount": "psi"}
     assert dict(engine.feature_kinds) == {"zip": "categorical"}
     quality = quality_settings(
-        QualityConfig(weights=QualityWeightsConfig(missing=1.0), outlier_method="iqr",
+        QualitySection(weights=QualityWeightsSection(missing=1.0), outlier_method="iqr",
                       range_tolerance=0.0),
         config.kinds,
     )
@@ -515,7 +512,7 @@ def test_performance_waits_for_the_reference_labels_with_progress(tmp_path):
 
 def test_feature_names_past_max_features_are_left_out_and_counted(tmp_path):
     settings = replace(settings_for(tmp_path, reference_rows=50, window=50),
-                       runtime=RuntimeSettings(max_features=20))
+                       runtime=RuntimeSection(max_features=20))
     state = state_for(settings)
     analysis = Analysis(settings)
     for run in range(4):

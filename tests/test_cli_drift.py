@@ -15,7 +15,7 @@ from scipy import stats
 
 from neural_tui import ModelMonitor
 from neural_tui.cli import main
-from neural_tui.runtime.analysis import MAX_REFERENCE_BYTES
+from neural_tui.runtime.reference_file import MAX_REFERENCE_BYTES
 
 ISSUE_KEYS = {"name", "kind", "test", "statistic", "p_value", "drifted"}
 NUMERIC_KEYS = {"ks_statistic", "ks_p_value", "psi", "wasserstein", "wasserstein_normed",

@@ -192,7 +192,7 @@ def test_the_example_config_loads_and_documents_the_defaults():
 
 
 def test_the_example_config_documents_every_key():
-    from neural_tui.config import ModelSettings
+    from neural_tui.config import ModelSection
 
     text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
 
@@ -213,7 +213,7 @@ def test_the_example_config_documents_every_key():
     undocumented = [key for spec in fields(Settings) if is_dataclass(sections[spec.name])
                     for key in documented(spec.name, sections[spec.name])]
     assert undocumented == []
-    assert [key for key in documented("models", ModelSettings)] == []
+    assert [key for key in documented("models", ModelSection)] == []
 
 
 UPPER_BOUNDS = [

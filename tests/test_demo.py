@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neural_tui.sources.demo import MODEL_VERSIONS, DemoRequest, DemoTraffic, generate
+from neural_tui.demo import MODEL_VERSIONS, DemoRequest, DemoTraffic, generate
 
 START = 1_700_000_000.0
 PREDICTION_KEYS = {

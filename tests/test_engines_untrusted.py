@@ -168,11 +168,11 @@ def test_a_huge_integer_in_prediction_proba_does_not_stop_the_probability_matrix
 
 def test_a_model_whose_records_carry_huge_integers_still_gets_every_report(tmp_path, caplog):
     from neural_tui.config import (
-        AnalysisSettings,
-        DriftConfig,
-        RuntimeSettings,
+        AnalysisSection,
+        DriftSection,
+        RuntimeSection,
         Settings,
-        StorageSettings,
+        StorageSection,
     )
     from neural_tui.runtime import analysis as analysis_module
     from neural_tui.runtime.analysis import Analysis
@@ -180,10 +180,10 @@ def test_a_model_whose_records_carry_huge_integers_still_gets_every_report(tmp_p
     from tests.batches import make_batch
 
     settings = Settings(
-        storage=StorageSettings(tmp_path),
-        runtime=RuntimeSettings(cadence_seconds=0.01),
-        analysis=AnalysisSettings(interval_seconds=0.01, every_records=1),
-        drift=DriftConfig(window=200, reference_rows=200),
+        storage=StorageSection(tmp_path),
+        runtime=RuntimeSection(cadence_seconds=0.01),
+        analysis=AnalysisSection(interval_seconds=0.01, every_records=1),
+        drift=DriftSection(window=200, reference_rows=200),
     )
     state = ModelState("m", "1", analysis_module.state_limits(settings))
     rng = np.random.default_rng(5)

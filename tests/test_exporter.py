@@ -15,8 +15,8 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from neural_tui.config import Settings, StorageSettings
-from neural_tui.exporter import build_registry
+from neural_tui.config import Settings, StorageSection
+from neural_tui.exporter import SnapshotCollector, build_registry
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.records import IngestBatch
 from neural_tui.runtime.pipeline import Runtime
@@ -206,6 +206,23 @@ def test_scrape_always_reflects_the_latest_snapshot(served, make_model_snapshot)
     }
 
 
+def test_a_scrape_asking_for_one_name_gets_only_that_family(served):
+    server, _ = served
+    text = httpx.get(f"{server.url}/metrics", params={"name[]": "neural_predictions_total"}).text
+
+    assert [family.name for family in text_string_to_metric_families(text)] == [
+        "neural_predictions"
+    ]
+    assert samples(text, "neural_predictions_total") == {labels(model="churn", version="1.0"): 10}
+
+
+def test_a_second_collector_of_the_same_metrics_is_refused():
+    registry = build_registry(Snapshot.empty)
+
+    with pytest.raises(ValueError, match="neural_predictions_total"):
+        registry.register(SnapshotCollector(Snapshot.empty))
+
+
 def test_metrics_are_gzipped_when_the_scraper_accepts_gzip(served):
     server, _ = served
     with httpx.stream(
@@ -391,7 +408,7 @@ def every_value(text: str) -> list[float]:
 
 
 def test_absurd_latencies_fed_past_the_decoder_leave_every_exported_number_finite(tmp_path):
-    runtime = Runtime(Settings(storage=StorageSettings(tmp_path)), [])
+    runtime = Runtime(Settings(storage=StorageSection(tmp_path)), [])
     for latency in (1.7e308, 1.7e308, -1.7e308, 12.0):
         runtime.ingest(IngestBatch(make_batch([1_700_000_000.0], latency_ms=[latency])))
 

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from neural_tui.config import (
-    AnalysisSettings,
-    DriftConfig,
-    ModelSettings,
-    RuntimeSettings,
+    AnalysisSection,
+    DriftSection,
+    ModelSection,
+    RuntimeSection,
     Settings,
-    StorageSettings,
+    StorageSection,
 )
 from neural_tui.metrics_server import MetricsServer
 from neural_tui.records import IngestBatch
@@ -34,8 +34,8 @@ T0 = 1_700_000_000.0
 
 
 def fast_settings(tmp_path: Path) -> Settings:
-    return Settings(storage=StorageSettings(tmp_path),
-                    runtime=RuntimeSettings(cadence_seconds=0.01))
+    return Settings(storage=StorageSection(tmp_path),
+                    runtime=RuntimeSection(cadence_seconds=0.01))
 
 
 def test_rows_are_split_by_model_and_version(tmp_path):
@@ -71,7 +71,7 @@ def test_an_empty_model_name_or_version_takes_the_defaults_like_an_absent_one(tm
 
 
 def test_without_monitor_config_the_only_configured_model_is_the_default(tmp_path):
-    settings = replace(fast_settings(tmp_path), models=(ModelSettings("fraud", "3"),))
+    settings = replace(fast_settings(tmp_path), models=(ModelSection("fraud", "3"),))
     runtime = Runtime(settings, [])
     runtime.ingest(IngestBatch(make_batch([T0], model=None, version=None)))
     runtime.ingest(IngestBatch(make_batch([T0], model="fraud", version=None)))
@@ -143,7 +143,7 @@ def test_snapshot_is_immutable(tmp_path):
 
 def test_model_state_keeps_as_many_rows_as_the_drift_window_needs(tmp_path):
     settings = replace(fast_settings(tmp_path),
-                       drift=DriftConfig(window=12_000, reference_rows=300))
+                       drift=DriftSection(window=12_000, reference_rows=300))
     runtime = Runtime(settings, [])
     n = 15_000
     runtime.ingest(IngestBatch(make_batch(np.full(n, T0), ids=[f"p{i}" for i in range(n)])))
@@ -162,8 +162,8 @@ async def test_a_failing_engine_does_not_stop_ingest_publication_or_the_other_en
 
     monkeypatch.setattr(analysis, "detect", broken_detect)
     settings = replace(fast_settings(tmp_path),
-                       analysis=AnalysisSettings(interval_seconds=0.01, every_records=1),
-                       drift=DriftConfig(window=5, reference_rows=5))
+                       analysis=AnalysisSection(interval_seconds=0.01, every_records=1),
+                       drift=DriftSection(window=5, reference_rows=5))
     features = [b'{"x": %d}' % i for i in range(10)]
     source = ListSource([IngestBatch(make_batch([T0] * 10, features=features))])
     runtime = Runtime(settings, [source])
@@ -203,7 +203,7 @@ class GatedSource:
 
 
 async def test_a_backlog_holds_the_count_trigger_and_its_end_publishes_at_once(tmp_path):
-    settings = replace(fast_settings(tmp_path), runtime=RuntimeSettings(cadence_seconds=3600.0))
+    settings = replace(fast_settings(tmp_path), runtime=RuntimeSection(cadence_seconds=3600.0))
     source = GatedSource()
     runtime = Runtime(settings, [source])
     seen: list[Snapshot] = []
@@ -230,7 +230,7 @@ async def test_a_backlog_holds_the_count_trigger_and_its_end_publishes_at_once(t
 
 def test_models_past_the_limit_are_skipped_and_counted_not_tracked(tmp_path):
     settings = replace(fast_settings(tmp_path),
-                       runtime=RuntimeSettings(cadence_seconds=0.01, max_models=2))
+                       runtime=RuntimeSection(cadence_seconds=0.01, max_models=2))
     runtime = Runtime(settings, [])
     for name in ("a", "b", "c", "d", "c"):
         runtime.ingest(IngestBatch(make_batch([T0] * 3, model=name)))
@@ -330,7 +330,7 @@ async def test_healthz_is_unhealthy_with_the_reason_while_a_source_keeps_failing
 
 def test_a_source_whose_last_pass_is_too_old_is_stuck(tmp_path):
     settings = replace(fast_settings(tmp_path),
-                       runtime=RuntimeSettings(cadence_seconds=0.01, poll_interval_seconds=0.5))
+                       runtime=RuntimeSection(cadence_seconds=0.01, poll_interval_seconds=0.5))
     fresh = FrozenSource(time.monotonic())
     old = FrozenSource(time.monotonic() - 60)
     old.label = "old"
@@ -345,7 +345,7 @@ def test_a_source_whose_last_pass_is_too_old_is_stuck(tmp_path):
 
 
 def test_the_reference_progress_follows_the_records_read_not_the_last_run(tmp_path):
-    settings = replace(fast_settings(tmp_path), drift=DriftConfig(reference_rows=1000))
+    settings = replace(fast_settings(tmp_path), drift=DriftSection(reference_rows=1000))
     runtime = Runtime(settings, [])
     runtime.ingest(IngestBatch(make_batch([T0] * 100)))
     runtime.analysis.analyse_now(("m", "1"), runtime.states[("m", "1")])

@@ -9,12 +9,20 @@ import pytest
 
 from neural_tui import ModelMonitor
 from neural_tui.cli import main
+from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
 
 
 def log_records(storage_path: Path, n: int = 5) -> None:
     with ModelMonitor("fraud", "1.0", storage_path=storage_path) as monitor:
         for i in range(n):
             monitor.log_prediction(f"p{i}", {"x": float(i)}, 1, latency_ms=5.0)
+
+
+def test_the_writer_uses_the_layout_the_readers_and_older_tools_know(tmp_path):
+    log_records(tmp_path)
+    assert (RECORDS_FOLDER, MONITOR_CONFIG) == ("predictions", "monitor_config.json")
+    assert len(list((tmp_path / RECORDS_FOLDER).glob("*.jsonl"))) == 1
+    assert json.loads((tmp_path / MONITOR_CONFIG).read_text())["model_name"] == "fraud"
 
 
 @pytest.mark.parametrize("command", ["status", "health", "drift", "quality"])

@@ -9,37 +9,10 @@ as soon as the source has caught up, so the records read last get their run at o
 rows a run needs are copied out of `ModelState` in the event loop (cheap, bounded), then the
 engines run in a worker thread, so ingest and publication never wait for them.
 
-The reference of a model is its `[[models]] reference` file (JSONL in the storage format), or
-else the first `reference_rows` prediction rows of the stream, as soon as that many were seen;
-its statistics are computed once. The current window is the newest `window` prediction rows.
-
-Figures exported as `neural_drift_score`, by `drift_type`:
-
-- `distribution`: the share of drifted features (under the configured correction);
-- `prediction`: the prediction column's effect size against the reference's: the share of
-  probability mass that moved (KS statistic, or total variation between class shares), 0 to 1;
-- `concept`: the Page-Hinkley statistic over its threshold, fed with the stream of labelled
-  0/1 errors as labels join (classification only; 1 or more means drift);
-- `performance`: how much worse the newest `window` labelled pairs after the reference period
-  are than the reference period (the reference file's labelled records, else the first
-  `reference_rows` labelled pairs of the stream): the drop of accuracy for classification,
-  `1 - reference RMSE / current RMSE` for regression, floored at 0. The two never share a
-  pair: until the reference period is complete and enough pairs followed it,
-  `performance_waiting` says how many there are (`performance: labels 120/1000 for the
-  reference`), and there is no score.
-
-What "drift" means for a model, the one verdict that `drift --json`'s top-level `drift`,
-`--fail-on-drift`, `neural_drift_detected`, the console's panel and `health`'s
-`fail_on_drift` check all read: `ModelAnalysis.drifted`): a model drifted when any of these kinds
-fired (`drift_kinds`):
-
-- `distribution`: at least one feature drifted (its test, under the configured correction);
-- `prediction`: the prediction column drifted;
-- `concept`: the concept score is 1 or more (Page-Hinkley over its threshold);
-- `performance`: the performance score is `PERFORMANCE_DRIFT_DROP` or more.
-
-It did not drift when none fired and the drift report exists; there is no verdict (None)
-while the drift report is still waiting for its reference and nothing fired.
+The reference of a model is its `[[models]] reference` file (JSONL in the storage format, read
+by `runtime.reference_file`), or else the first `reference_rows` prediction rows of the stream,
+as soon as that many were seen; its statistics are computed once. The current window is the
+newest `window` prediction rows.
 
 Memory: the engines see at most `[runtime] max_features` feature names per model, the first
 ones met (the reference's first), each at most `MAX_VALUE_LENGTH` characters (a longer one
@@ -49,6 +22,9 @@ history nor the exported series grow with names that are unique per record.
 
 An engine that fails on odd data logs one line (again only when its message changes) and
 keeps its previous result; the other engines and the runtime carry on.
+
+The config becomes the engines' settings in `runtime.engine_settings`; what a run's result
+means (`neural_drift_score`, the one drift verdict) is defined in `runtime.verdict`.
 """
 
 from __future__ import annotations
@@ -56,24 +32,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
-import stat
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from neural_tui.config import DriftConfig, QualityConfig, Settings
-from neural_tui.decode import decode_lines, decode_objects, short_text, skipped_lines
+from neural_tui.config import DriftSection, Settings
+from neural_tui.decode import decode_objects, short_text
 from neural_tui.engines.columns import columns_from_records, number_or_nan
 from neural_tui.engines.concept import ConceptDriftState, PageHinkley
 from neural_tui.engines.drift import (
     DriftReport,
-    DriftSettings,
     ReferenceProfile,
     build_reference,
     detect,
@@ -87,16 +60,11 @@ from neural_tui.engines.performance import (
     prediction_anomalies,
     prediction_profile,
 )
-from neural_tui.engines.quality import (
-    QualityReference,
-    QualityReport,
-    QualitySettings,
-    QualityWeights,
-    build_quality_reference,
-    check,
-)
-from neural_tui.errors import UsageError
+from neural_tui.engines.quality import QualityReference, build_quality_reference, check
+from neural_tui.runtime.engine_settings import drift_settings, quality_settings
+from neural_tui.runtime.reference_file import ReferenceFileError, ReferenceRows, read_reference_file
 from neural_tui.runtime.state import FeatureRows, LabelledRows, ModelState, StateLimits
+from neural_tui.runtime.verdict import ModelAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -112,51 +80,6 @@ make it rows x records wide."""
 MAX_PROBABILITY_CELLS = 1 << 21
 """Cells of a probability matrix at most (16 MiB of float64): a window of 100,000 records keeps
 its 20 most named classes."""
-
-PERFORMANCE_DRIFT_DROP = 0.1
-"""A performance score (drop of accuracy, or relative rise of RMSE) from which a model has
-drifted."""
-
-
-class ReferenceFileError(UsageError):
-    """A reference file that cannot be used: missing, unreadable, or without a valid record."""
-
-
-def drift_settings(config: DriftConfig) -> DriftSettings:
-    """The `[drift]` section as the drift engine's settings."""
-    return DriftSettings(
-        alpha=config.alpha,
-        psi_threshold=config.psi_threshold,
-        wasserstein_threshold=config.wasserstein_threshold,
-        jensen_shannon_threshold=config.jensen_shannon_threshold,
-        small_reference_rows=config.small_reference_rows,
-        numeric_distinct_values=config.numeric_distinct_values,
-        correction=config.correction,
-        dataset_drift_share=config.dataset_drift_share,
-        min_effect_size=config.min_effect_size,
-        feature_tests=config.tests,
-        feature_kinds=config.kinds,
-    )
-
-
-def quality_settings(config: QualityConfig, kinds: Mapping[str, Any]) -> QualitySettings:
-    """The `[quality]` section as the quality engine's settings; `kinds` come from `[drift]`."""
-    weights = config.weights
-    return QualitySettings(
-        weights=QualityWeights(
-            missing=weights.missing,
-            type_violations=weights.type_violations,
-            out_of_range=weights.out_of_range,
-            outliers=weights.outliers,
-            new_categories=weights.new_categories,
-            schema=weights.schema,
-        ),
-        range_tolerance=config.range_tolerance,
-        outlier_method=config.outlier_method,
-        mad_threshold=config.mad_threshold,
-        iqr_factor=config.iqr_factor,
-        kinds=dict(kinds),
-    )
 
 
 def performance_progress(
@@ -189,143 +112,6 @@ def state_limits(settings: Settings) -> StateLimits:
         labelled_pairs=max(default.labelled_pairs, window),
         reference_rows=settings.drift.reference_rows,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ReferenceRows:
-    """The rows a reference is built from, and where they came from."""
-
-    description: str
-    features: FeatureRows
-    labelled: LabelledRows
-
-
-MAX_REFERENCE_BYTES = 64 << 20
-"""Largest reference file read (64 MiB, about 200,000 typical records; reading one that size
-peaks near 400 MB)."""
-
-
-def _read_regular_file(path: Path, limit: int) -> bytes:
-    """The bytes of `path`, or `ReferenceFileError` naming it when it is not a regular file of
-    at most `limit` bytes (checked on the opened file, and again while reading)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise ReferenceFileError(f"{path}: reference file not found") from None
-    except OSError as exc:
-        raise ReferenceFileError(f"{path}: cannot read reference file: {exc.strerror}") from None
-    too_big = ReferenceFileError(f"{path}: reference file is larger than {limit >> 20} MiB")
-    try:
-        status = os.fstat(fd)
-        if stat.S_ISDIR(status.st_mode):
-            raise ReferenceFileError(f"{path}: reference is a directory, not a file")
-        if not stat.S_ISREG(status.st_mode):
-            raise ReferenceFileError(f"{path}: reference is not a regular file")
-        if status.st_size > limit:
-            raise too_big
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            data = file.read(limit + 1)
-    except OSError as exc:
-        raise ReferenceFileError(f"{path}: cannot read reference file: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise too_big
-    return data
-
-
-def read_reference_file(path: Path) -> ReferenceRows:
-    """Every prediction of a reference file, with its labels joined (inline or late lines).
-
-    Only a regular file of at most `MAX_REFERENCE_BYTES` is read; it is opened non-blocking, so
-    a FIFO or a device named as the reference is refused at once instead of hanging or
-    filling memory.
-    """
-    data = _read_regular_file(path, MAX_REFERENCE_BYTES)
-    batch = decode_lines(data, source=str(path), first_line=1)
-    records = batch.records
-    rows = int(np.count_nonzero(~records.is_label & (records.input_features != None)))  # noqa: E711
-    skipped = sum(skipped_lines(batch.skipped).values())
-    if rows == 0:
-        raise ReferenceFileError(
-            f"{path}: no valid prediction record in the reference file"
-            + (f" ({skipped} lines skipped)" if skipped else "")
-        )
-    if skipped:
-        log.warning("%s: %d invalid lines skipped in the reference file", path, skipped)
-    state = ModelState("reference", "", StateLimits(
-        pending_predictions=len(records), labelled_pairs=rows, feature_rows=rows, reference_rows=0,
-    ))
-    state.ingest(records)
-    return ReferenceRows(str(path), state.feature_rows(), state.labelled())
-
-
-@dataclass(frozen=True, slots=True)
-class ModelAnalysis:
-    """What the engines said about one model at its latest run.
-
-    `waiting` says why there is no drift or quality yet (no reference so far, or a bad
-    reference file); `reference` names where the reference came from.
-    """
-
-    drift: DriftReport | None = None
-    quality: QualityReport | None = None
-    performance: PerformanceReport | None = None
-    reference_performance: PerformanceReport | None = None
-    concept: ConceptDriftState | None = None
-    reference: str | None = None
-    waiting: str | None = None
-    feature_drift_history: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-    performance_compared: PerformanceReport | None = None
-    """The labelled pairs after the reference period that the performance score compares."""
-    performance_waiting: str | None = None
-    """Why there is no performance score yet, with the labels so far."""
-    features_dropped: int = 0
-    """Feature values left out because their name came past `[runtime] max_features`, counted
-    at each run that met them (the reference's once)."""
-
-    def scores(self) -> dict[str, float]:
-        """`neural_drift_score` values by `drift_type` (see the module docstring)."""
-        scores = self.drift.scores() if self.drift is not None else {}
-        if self.concept is not None:
-            scores["concept"] = self.concept.normalised
-        drop = performance_drop(self.reference_performance, self.performance_compared)
-        if drop is not None:
-            scores["performance"] = drop
-        return {kind: score for kind, score in scores.items() if math.isfinite(score)}
-
-    @property
-    def drift_kinds(self) -> tuple[str, ...]:
-        """The kinds of drift that fired (see the module docstring), in a fixed order."""
-        report, scores = self.drift, self.scores()
-        fired = {
-            "distribution": report is not None and bool(report.drifted_features),
-            "prediction": report is not None and report.prediction is not None
-            and report.prediction.drifted,
-            "concept": scores.get("concept", 0.0) >= 1.0,
-            "performance": scores.get("performance", 0.0) >= PERFORMANCE_DRIFT_DROP,
-        }
-        return tuple(kind for kind, yes in fired.items() if yes)
-
-    @property
-    def drifted(self) -> bool | None:
-        """Whether the model drifted; None while there is no verdict yet."""
-        if self.drift_kinds:
-            return True
-        return False if self.drift is not None else None
-
-
-def performance_drop(
-    reference: PerformanceReport | None, current: PerformanceReport | None
-) -> float | None:
-    """How much worse `current` is than `reference`, in [0, 1]; None without enough labels."""
-    if reference is None or current is None or not (reference.reliable and current.reliable):
-        return None
-    if reference.accuracy is not None and current.accuracy is not None:
-        return max(0.0, reference.accuracy - current.accuracy)
-    if reference.rmse is not None and current.rmse:
-        return max(0.0, 1.0 - reference.rmse / current.rmse)
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +156,7 @@ class _Inputs:
 class _ModelWork:
     """The analysis state of one model between runs."""
 
-    def __init__(self, config: DriftConfig, max_features: int) -> None:
+    def __init__(self, config: DriftSection, max_features: int) -> None:
         self.concept = PageHinkley(delta=config.concept_delta, threshold=config.concept_threshold)
         self.labels_fed = 0
         self.records_seen = 0

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from neural_tui.config import Settings
+from neural_tui.storage_layout import MONITOR_CONFIG
 
-MONITOR_CONFIG = "monitor_config.json"
 FALLBACK_NAME = "default"
 FALLBACK_VERSION = "unknown"
 

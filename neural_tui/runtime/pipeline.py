@@ -22,16 +22,15 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields, replace
 from functools import partial
-from typing import Protocol
 
 import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.records import IngestBatch, RecordBatch
-from neural_tui.runtime.analysis import Analysis, ModelAnalysis, state_limits
+from neural_tui.runtime.analysis import Analysis, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.snapshot import (
@@ -41,6 +40,8 @@ from neural_tui.runtime.snapshot import (
     SourceHealth,
 )
 from neural_tui.runtime.state import ModelState, RecentActivity, StateLimits
+from neural_tui.runtime.verdict import ModelAnalysis
+from neural_tui.sources.source import Source
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +55,6 @@ TOO_MANY_MODELS = "too_many_models"
 FAILING_FOR_SECONDS = 2 * RESTART_LAST_PAUSE_SECONDS
 STUCK_MIN_SECONDS = 30.0
 STUCK_POLLS = 40
-
-
-class Source(Protocol):
-    """An async producer of batches; `label` names it in the console and the logs."""
-
-    @property
-    def label(self) -> str: ...
-
-    def batches(self) -> AsyncIterator[IngestBatch]: ...
 
 
 class Runtime:

@@ -74,7 +74,7 @@ class ModelSnapshot:
     performance_waiting: str | None = None
     """Why there is no performance score yet, with the labels so far, else None."""
     drifted: bool | None = None
-    """The model's one drift verdict (`neural_tui.runtime.analysis` defines it); None: none
+    """The model's one drift verdict (`neural_tui.runtime.verdict` defines it); None: none
     yet."""
     drift_kinds: tuple[str, ...] = ()
     """The kinds of drift that fired: distribution, prediction, concept, performance."""

@@ -1,1 +1,1 @@
-"""Async producers of columnar record batches."""
+"""Async producers of columnar record batches (`source.Source`), and nothing else."""

@@ -76,6 +76,7 @@ from neural_tui.sources.scan import (
     not_regular,
 )
 from neural_tui.sources.workers import DaemonExecutor
+from neural_tui.storage_layout import RECORDS_FOLDER
 
 _DECODE_IN_THREAD_BYTES = 256 << 10
 """Chunks at least this big are decoded off the event loop."""
@@ -287,7 +288,7 @@ class TailSource:
             max_open_files = _default_max_open_files()
         if max_open_files < 1:
             raise ValueError(f"max_open_files must be at least 1, not {max_open_files}")
-        self._directory = Path(storage) / "predictions"
+        self._directory = Path(storage) / RECORDS_FOLDER
         self._poll_interval = poll_interval
         self._chunk_bytes = chunk_bytes
         self._max_line_bytes = max_line_bytes
