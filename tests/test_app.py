@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
+from neural_tui.app.messages import SnapshotArrived
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.widgets.model_panel import (
@@ -221,6 +222,13 @@ async def test_a_burst_of_snapshots_renders_only_the_newest(
         await pilot.pause()
         assert shown == [3.0]
         assert app.snapshot.generated_at == 3.0
+
+
+def test_a_queued_snapshot_gives_way_to_a_newer_one_and_only_to_a_snapshot() -> None:
+    older = SnapshotArrived(replace(snapshot(), generated_at=1.0))
+    newer = SnapshotArrived(replace(snapshot(), generated_at=2.0))
+    assert older.can_replace(newer)
+    assert not older.can_replace(Message())
 
 
 # --- untrusted text -------------------------------------------------------------------------

@@ -98,13 +98,11 @@ class NeuralTuiApp(App[None]):
         self.post_message(SnapshotArrived(snapshot))
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        """Hand the newest snapshot to the screen on top; others catch up when resumed.
+        """Hand the snapshot to the screen on top; others catch up when resumed.
 
-        A snapshot that a newer one overtook while queued is dropped, so a busy console renders
-        the present instead of working through a backlog.
+        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
         """
-        if message.snapshot is self._snapshot:
-            self.screen.post_message(SnapshotArrived(message.snapshot))
+        self.screen.post_message(SnapshotArrived(message.snapshot))
 
     def open_drill_down(self, model_name: str, view: DrillView) -> None:
         """Show `view` of a model; over another drill-down it takes that one's place.
