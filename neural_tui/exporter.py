@@ -112,10 +112,11 @@ def ingest_records_total(snapshot: Snapshot) -> Metric:
 def ingest_errors_total(snapshot: Snapshot) -> Metric:
     family = CounterMetricFamily(
         "neural_ingest_errors_total",
-        "Input lines skipped by the sources, by reason.",
+        "Input lines the sources skipped, or kept without a bad value (invalid_latency), "
+        "by reason.",
         labels=("reason",),
     )
-    for reason, count in sorted(snapshot.ingest.errors_total.items()):
+    for reason, count in sorted(snapshot.ingest.line_problems.items()):
         family.add_metric([reason], count)
     return family
 

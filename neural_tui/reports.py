@@ -131,7 +131,7 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
         print(json.dumps({
             "storage": str(settings.storage.path),
             "records_total": snapshot.ingest.records_total,
-            "skipped_lines": snapshot.ingest.errors_total,
+            "skipped_lines": snapshot.ingest.line_problems,
             "models": [model_status(m) for m in models],
             "warnings": warnings,
         }))
@@ -149,7 +149,7 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
                       f"{m.labels_joined:,}/{m.labels_total:,}")
     console = report_console()
     console.print(table)
-    skipped = sum(snapshot.ingest.errors_total.values())
+    skipped = sum(snapshot.ingest.line_problems.values())
     console.print(f"{snapshot.ingest.records_total:,} records read, {skipped:,} lines skipped",
                   markup=False)
     return finish(EXIT_OK, warnings)

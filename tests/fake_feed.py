@@ -105,7 +105,7 @@ def model_snapshot(name: str = "fraud-detector", **overrides: Any) -> ModelSnaps
 def snapshot(
     *models: ModelSnapshot,
     records_total: int | None = None,
-    skipped: dict[str, int] | None = None,
+    line_problems: dict[str, int] | None = None,
     last_messages: tuple[str, ...] = (),
     paused: bool = False,
 ) -> Snapshot:
@@ -114,7 +114,7 @@ def snapshot(
     return Snapshot(
         generated_at=FIXED_TIME,
         models=tuple(sorted(models, key=lambda m: m.name)),
-        ingest=IngestStats(total, dict(skipped or {}), last_messages),
+        ingest=IngestStats(total, dict(line_problems or {}), last_messages),
         paused=paused,
         sources=("monitoring_data",),
     )

@@ -157,7 +157,7 @@ async def test_status_line_shows_ingest_counts_skip_reasons_last_skip_and_snapsh
         snapshot(
             model_snapshot("churn"),
             records_total=12_345,
-            skipped={"bad_json": 2, "missing_field": 5},
+            line_problems={"bad_json": 2, "missing_field": 5},
             last_messages=("old message", "predictions/a.jsonl:12: key 'timestamp' missing"),
         )
     )
@@ -246,7 +246,7 @@ async def test_escape_sequences_from_logs_never_reach_the_rendered_output(hostil
     feed = FakeFeed(
         snapshot(
             model_snapshot(hostile, version=hostile, errors_total={hostile: 3}),
-            skipped={hostile: 1},
+            line_problems={hostile: 1},
             last_messages=(hostile,),
         )
     )

@@ -49,7 +49,7 @@ def three_models() -> Snapshot:
             latency_p95_series=(),
             error_rate_series=(),
         ),
-        skipped={"bad_json": 3, "missing_field": 1},
+        line_problems={"bad_json": 3, "missing_field": 1},
         last_messages=("predictions/2026-01-01.jsonl:12: invalid JSON",),
     )
 

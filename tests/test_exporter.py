@@ -140,7 +140,7 @@ def test_ingest_counters_report_records_and_skipped_lines_by_reason():
     snapshot = Snapshot(
         generated_at=1_000.0,
         models=(),
-        ingest=IngestStats(records_total=5_000, errors_total={"invalid_json": 3, "bad_type": 1}),
+        ingest=IngestStats(records_total=5_000, line_problems={"invalid_json": 3, "bad_type": 1}),
     )
     text = exposition(snapshot)
 
@@ -227,7 +227,7 @@ def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
     snapshot = Snapshot(
         generated_at=1_000.0,
         models=(make_model_snapshot("churn"), make_model_snapshot("fraud")),
-        ingest=IngestStats(records_total=42, errors_total={}),
+        ingest=IngestStats(records_total=42, line_problems={}),
         source_health=(SourceHealth("storage", "ok", ""),),
     )
     with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_005.0) as server:

@@ -40,7 +40,7 @@ def test_prometheus_reads_the_exported_totals_and_histogram_counts_per_model(
             make_model_snapshot("churn", "2.0", predictions_total=7),
             make_model_snapshot(hostile, "0.1", predictions_total=3),
         ),
-        ingest=IngestStats(records_total=130, errors_total={}),
+        ingest=IngestStats(records_total=130, line_problems={}),
     )
     with MetricsServer(lambda: snapshot) as server:
         prometheus = start_prometheus([server.address])

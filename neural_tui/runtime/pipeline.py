@@ -280,7 +280,7 @@ class Runtime:
             models=models,
             ingest=IngestStats(
                 records_total=self.records_total,
-                errors_total=dict(self.skipped),
+                line_problems=dict(self.skipped),
                 last_messages=tuple(self.messages),
             ),
             paused=self._paused,

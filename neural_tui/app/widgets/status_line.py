@@ -12,18 +12,20 @@ from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import safe_text
 
 PAUSED_CLASS = "-paused"
-HAS_SKIPPED_CLASS = "-has-skipped"
+HAS_MESSAGE_CLASS = "-has-message"
 
 
 class StatusLine(VerticalGroup):
-    """Ingest counts and pipeline state; the last skip message below them when there is one."""
+    """Ingest counts and pipeline state; below them, when there is one, the runtime's last
+    message (a skipped line, a refused model, or a source or the analysis restarting after a
+    crash)."""
 
     def compose(self) -> ComposeResult:
         with HorizontalGroup(id="status-counts"):
             yield Label(id="ingest-counts")
             yield Label("PAUSED", id="paused-badge")
             yield Label(id="snapshot-time")
-        yield Label(id="last-skip-message")
+        yield Label(id="last-message")
 
     def show(self, snapshot: Snapshot) -> None:
         ingest = snapshot.ingest
@@ -32,15 +34,19 @@ class StatusLine(VerticalGroup):
             format_clock_utc(snapshot.generated_at) if snapshot.generated_at else "no snapshot yet"
         )
         last_message = ingest.last_messages[-1] if ingest.last_messages else ""
-        self.query_one("#last-skip-message", Label).update(safe_text(last_message))
+        self.query_one("#last-message", Label).update(safe_text(last_message))
         self.set_class(snapshot.paused, PAUSED_CLASS)
-        self.set_class(bool(last_message), HAS_SKIPPED_CLASS)
+        self.set_class(bool(last_message), HAS_MESSAGE_CLASS)
 
 
 def _ingest_counts(snapshot: Snapshot) -> Text:
-    """Records read and lines skipped, with the skip reasons by frequency."""
+    """Records read and the line problems, with their reasons by frequency.
+
+    They are shown as "skipped" although `invalid_latency` keeps its record: the breakdown
+    beside the count names each reason.
+    """
     ingest = snapshot.ingest
     counts = Text(f"{format_count(ingest.records_total)} records · ")
-    counts.append(f"{format_count(sum(ingest.errors_total.values()))} skipped")
-    counts.append_text(format_breakdown(ingest.errors_total))
+    counts.append(f"{format_count(sum(ingest.line_problems.values()))} skipped")
+    counts.append_text(format_breakdown(ingest.line_problems))
     return counts
