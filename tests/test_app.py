@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -22,9 +23,11 @@ from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
     HIGH_ERROR_RATE_CLASS,
+    HIGH_LATENCY_CLASS,
     ModelPanel,
 )
 from neural_tui.app.widgets.status_line import StatusLine
+from neural_tui.config import HealthSettings, load_settings
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
 
@@ -200,6 +203,40 @@ async def test_high_error_rate_marks_the_panel_and_recovery_clears_it() -> None:
         feed.publish(snapshot(model_snapshot("calm"), model_snapshot("hot", error_rate=0.01)))
         await pilot.pause()
         assert not panel_named(pilot.app, "hot").has_class(HIGH_ERROR_RATE_CLASS)
+
+
+def health_from_config(tmp_path: Path, section: str) -> HealthSettings:
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(f"[health]\n{section}\n", encoding="utf-8")
+    return load_settings(config).health
+
+
+@pytest.mark.parametrize(("max_error_rate", "marked"), [(0.5, False), (0.05, True)])
+async def test_the_panel_marks_the_error_rate_against_the_configured_health_limit(
+    tmp_path: Path, max_error_rate: float, marked: bool
+) -> None:
+    health = health_from_config(tmp_path, f"max_error_rate = {max_error_rate}")
+    feed = FakeFeed(snapshot(model_snapshot("churn", error_rate=0.10)))
+    async with NeuralTuiApp(feed, health=health).run_test() as pilot:
+        await pilot.pause()
+        panel = panel_named(pilot.app, "churn")
+        assert panel.has_class(HIGH_ERROR_RATE_CLASS) is marked
+        assert (panel.styles.border_top[0] == "heavy") is marked
+
+
+@pytest.mark.parametrize(("section", "marked"), [
+    ("max_latency_p95_ms = 40", True),
+    ("max_latency_p95_ms = 50", False),
+    ("", False),
+])
+async def test_the_panel_marks_p95_latency_only_above_a_configured_limit(
+    tmp_path: Path, section: str, marked: bool
+) -> None:
+    health = health_from_config(tmp_path, section)
+    feed = FakeFeed(snapshot(model_snapshot("churn", latency_p95_ms=42.5)))
+    async with NeuralTuiApp(feed, health=health).run_test() as pilot:
+        await pilot.pause()
+        assert panel_named(pilot.app, "churn").has_class(HIGH_LATENCY_CLASS) is marked
 
 
 async def test_a_burst_of_snapshots_renders_only_the_newest(

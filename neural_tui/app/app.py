@@ -20,6 +20,7 @@ from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen, describe_bindings
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.screens.quality import QualityScreen
+from neural_tui.config import HealthSettings
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 
@@ -49,9 +50,12 @@ class NeuralTuiApp(App[None]):
         *,
         source_label: str = "",
         engine_interval_seconds: float = 10.0,
+        health: HealthSettings | None = None,
     ) -> None:
         super().__init__()
         self.source_label = source_label
+        self.health = health or HealthSettings()
+        """The `[health]` limits, which panels mark as `neural-tui health` judges them."""
         self.engine_interval_seconds = engine_interval_seconds
         """How often the runtime runs the engines; screens say it while they wait for results."""
         self._feed = feed
