@@ -18,8 +18,10 @@ from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.messages import SnapshotArrived
+from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
+from neural_tui.app.screens.quality import QualityScreen
 from neural_tui.app.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
     HIGH_ERROR_RATE_CLASS,
@@ -28,6 +30,7 @@ from neural_tui.app.widgets.model_panel import (
 )
 from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.config import HealthSettings, load_settings
+from neural_tui.keymap import BINDING_IDS
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
 
@@ -315,6 +318,48 @@ async def test_q_quits_unsubscribes_and_cancels_the_feed() -> None:
         assert app.return_code == 0
     assert feed.cancelled
     assert feed.listeners == []
+
+
+async def test_a_configured_keymap_rebinds_quit_and_the_old_key_no_longer_quits(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "neural-tui.toml"
+    config.write_text('[keys]\n"app.quit" = "x"\n', encoding="utf-8")
+    app = NeuralTuiApp(FakeFeed(snapshot(model_snapshot("churn"))),
+                       keys=load_settings(config).keys)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+async def test_one_binding_id_rebinds_a_key_on_the_overview_and_on_the_drill_downs() -> None:
+    app = NeuralTuiApp(FakeFeed(snapshot(model_snapshot("churn"))), keys={"model.quality": "y"})
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("Q")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, QualityScreen)
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, QualityScreen)
+
+
+def test_every_binding_of_the_console_has_a_known_id_and_every_id_is_bound() -> None:
+    bindings = [binding for owner in (NeuralTuiApp, DrillDownScreen, HelpScreen, ModelPanel)
+                for binding in owner.BINDINGS]
+    assert all(isinstance(binding, Binding) for binding in bindings)
+    ids = [binding.id for binding in bindings if isinstance(binding, Binding)]
+    assert None not in ids
+    assert set(ids) == set(BINDING_IDS)
 
 
 async def test_p_pauses_then_resumes_the_feed_and_the_status_line_says_so() -> None:

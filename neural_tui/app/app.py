@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar
@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from neural_tui import keymap
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.app.screens.drift import DriftScreen
 from neural_tui.app.screens.drill_down import DrillDownScreen
@@ -39,9 +40,9 @@ class NeuralTuiApp(App[None]):
     """Absolute, so that subclasses defined elsewhere (demo, tests) find it too."""
     TITLE = "neural-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("q", "quit", "Quit", id=keymap.QUIT),
+        Binding("question_mark", "help", "Help", id=keymap.HELP),
+        Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
     ]
 
     def __init__(
@@ -51,8 +52,11 @@ class NeuralTuiApp(App[None]):
         source_label: str = "",
         engine_interval_seconds: float = 10.0,
         health: HealthSettings | None = None,
+        keys: Mapping[str, str] | None = None,
     ) -> None:
+        """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs."""
         super().__init__()
+        self.set_keymap(keys or {})
         self.source_label = source_label
         self.health = health or HealthSettings()
         """The `[health]` limits, which panels mark as `neural-tui health` judges them."""

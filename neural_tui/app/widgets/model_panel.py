@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
+from neural_tui import keymap
 from neural_tui.app.formatting import (
     MISSING,
     format_breakdown,
@@ -47,11 +48,12 @@ class ModelPanel(Widget, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j,right,l", "next_panel", "Next model", show=False),
-        Binding("up,k,left,h", "previous_panel", "Previous model", show=False),
-        Binding("enter", "open('drift')", "Open model", show=False),
-        Binding("d", "open('drift')", "Drift"),
-        Binding("Q", "open('quality')", "Quality"),
+        Binding("down,j,right,l", "next_panel", "Next model", show=False, id=keymap.NEXT_MODEL),
+        Binding("up,k,left,h", "previous_panel", "Previous model", show=False,
+                id=keymap.PREVIOUS_MODEL),
+        Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
+        Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
+        Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
     ]
 
     @dataclass
