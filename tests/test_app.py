@@ -6,14 +6,14 @@ import os
 import signal
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
-from fake_feed import FakeFeed, model_snapshot, snapshot
-from textual.app import App
+from console_view import panel_named, panels, rendered, screen_lines, screen_text
+from factories import model_snapshot, snapshot
+from fake_feed import FakeFeed
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
@@ -33,31 +33,6 @@ from neural_tui.config import HealthSettings, load_settings
 from neural_tui.keymap import BINDING_IDS
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
-
-
-def screen_lines(app: App[Any]) -> list[str]:
-    """What the terminal would show, one string per row (the compositor's own output)."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]
-
-
-def screen_text(app: App[Any]) -> str:
-    return "\n".join(screen_lines(app))
-
-
-def rendered(app: App[Any], widget: Widget) -> str:
-    """The rows of the screen that `widget` covers, cropped to it."""
-    region = widget.region
-    rows = screen_lines(app)[region.y : region.bottom]
-    return "\n".join(row[region.x : region.right] for row in rows)
-
-
-def panels(app: App[Any]) -> list[ModelPanel]:
-    return list(app.screen.query(ModelPanel))
-
-
-def panel_named(app: App[Any], name: str) -> ModelPanel:
-    return next(panel for panel in panels(app) if panel.model_name == name)
-
 
 # --- safe_text ------------------------------------------------------------------------------
 

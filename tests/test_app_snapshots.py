@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fake_feed import (
-    FakeFeed,
+from factories import (
     categorical_drift,
     concept_state,
     drift_report,
@@ -20,6 +19,7 @@ from fake_feed import (
     quality_report,
     snapshot,
 )
+from fake_feed import FakeFeed
 from textual.pilot import Pilot
 
 from neural_tui.app.app import NeuralTuiApp
