@@ -425,7 +425,6 @@ def _check_models(settings: Settings, path: Path) -> None:
         seen.add(model.name)
 
 
-
 def _dotted(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """`[keys]` with TOML's dotted keys (`app.quit = "x"`, read as nested tables) flattened
     back into binding ids, so they work quoted or not."""

@@ -40,10 +40,10 @@ class StatusLine(VerticalGroup):
 
 
 def _ingest_counts(snapshot: Snapshot) -> Text:
-    """Records read and the line problems, with their reasons by frequency.
+    """Records read and the line problems, their reasons most frequent first.
 
-    They are shown as "skipped" although `invalid_latency` keeps its record: the breakdown
-    beside the count names each reason.
+    The count says "skipped", as nearly every reason is; `invalid_latency` (a record kept
+    without its latency) is told apart by the breakdown beside it.
     """
     ingest = snapshot.ingest
     counts = Text(f"{format_count(ingest.records_total)} records · ")
