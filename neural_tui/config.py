@@ -21,6 +21,8 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from neural_tui.keymap import BINDING_IDS
+
 DEFAULT_STORAGE = Path("monitoring_data")
 DEFAULT_CONFIG_NAME = "neural-tui.toml"
 CONFIG_ENV = "NEURAL_TUI_CONFIG"
@@ -175,6 +177,9 @@ class Settings:
     drift: DriftSection = field(default_factory=DriftSection)
     quality: QualitySection = field(default_factory=QualitySection)
     models: tuple[ModelSection, ...] = ()
+    keys: dict[str, str] = field(default_factory=dict)
+    """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
+    own, comma-separated."""
     source: Path | None = None
 
     def model(self, name: str) -> ModelSection | None:
@@ -279,9 +284,12 @@ def load_settings(path: Path | None) -> Settings:
         raise ConfigError(f"{path}: config is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if isinstance(raw.get("keys"), dict):
+        raw["keys"] = _dotted(raw["keys"])
     settings = _build(Settings, {k: v for k, v in raw.items()}, _Where(path, ""), path.parent)
     _check_ranges(settings, path)
     _check_models(settings, path)
+    _check_keys(settings, path)
     return replace(settings, source=path)
 
 
@@ -426,3 +434,25 @@ def _check_models(settings: Settings, path: Path) -> None:
             raise ConfigError(f"{path}: key 'models[{index}].name': duplicate model {model.name!r}")
         seen.add(model.name)
 
+
+def _dotted(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`[keys]` with TOML's dotted keys (`app.quit = "x"`, read as nested tables) flattened
+    back into binding ids, so they work quoted or not."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_keys(settings: Settings, path: Path) -> None:
+    for binding_id, keys in settings.keys.items():
+        where = _Where(path, f"keys.{binding_id}")
+        if binding_id not in BINDING_IDS:
+            close = difflib.get_close_matches(binding_id, BINDING_IDS, n=1)
+            hint = f", did you mean '{close[0]}'?" if close else ""
+            raise where.error(f"unknown binding id{hint} (known: {', '.join(BINDING_IDS)})")
+        if not all(key.strip() for key in keys.split(",")):
+            raise where.error("must name one key or more, separated by commas")

@@ -34,6 +34,7 @@ def _run(settings: Settings, storage: Path, *, label: str) -> int:
 
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     app = NeuralTuiApp(Runtime(settings, [source]), source_label=label,
-                       engine_interval_seconds=settings.analysis.interval_seconds)
+                       engine_interval_seconds=settings.analysis.interval_seconds,
+                       health=settings.health, keys=settings.keys)
     app.run()
     return 0

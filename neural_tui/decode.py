@@ -90,11 +90,6 @@ def skipped_lines(counts: Mapping[str, int]) -> dict[str, int]:
     return {reason: n for reason, n in counts.items() if reason not in KEPT_LINE_REASONS}
 
 
-def kept_lines(counts: Mapping[str, int]) -> dict[str, int]:
-    """Of counts by reason, the lines kept as records, altered (`KEPT_LINE_REASONS`)."""
-    return {reason: n for reason, n in counts.items() if reason in KEPT_LINE_REASONS}
-
-
 Buffer = bytes | bytearray
 """What the decoder reads: a source may hand over its read buffer itself, uncopied."""
 

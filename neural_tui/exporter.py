@@ -116,7 +116,7 @@ def ingest_errors_total(snapshot: Snapshot) -> Metric:
         "lines kept with a value dropped or replaced.",
         labels=("reason",),
     )
-    for reason, count in sorted(snapshot.ingest.errors_total.items()):
+    for reason, count in sorted(snapshot.ingest.line_problems.items()):
         family.add_metric([reason], count)
     return family
 

@@ -18,7 +18,6 @@ from rich.table import Table
 from rich.text import Text
 
 from neural_tui.config import HealthSection, Settings
-from neural_tui.decode import kept_lines, skipped_lines
 from neural_tui.engines.drift import DriftReport
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
@@ -133,8 +132,8 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
         print(json.dumps({
             "storage": str(settings.storage.path),
             "records_total": snapshot.ingest.records_total,
-            "skipped_lines": skipped_lines(snapshot.ingest.errors_total),
-            "kept_lines_altered": kept_lines(snapshot.ingest.errors_total),
+            "skipped_lines": snapshot.ingest.skipped_lines,
+            "kept_lines_altered": snapshot.ingest.kept_lines,
             "models": [model_status(m) for m in models],
             "warnings": warnings,
         }))
@@ -152,7 +151,7 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
                       f"{m.labels_joined:,}/{m.labels_total:,}")
     console = report_console()
     console.print(table)
-    skipped = sum(skipped_lines(snapshot.ingest.errors_total).values())
+    skipped = sum(snapshot.ingest.skipped_lines.values())
     console.print(f"{snapshot.ingest.records_total:,} records read, {skipped:,} lines skipped",
                   markup=False)
     return finish(EXIT_OK, warnings)

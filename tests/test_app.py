@@ -5,52 +5,34 @@ from __future__ import annotations
 import os
 import signal
 from dataclasses import replace
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
-from fake_feed import FakeFeed, model_snapshot, snapshot
-from textual.app import App
+from console_view import panel_named, panels, rendered, screen_lines, screen_text
+from factories import model_snapshot, snapshot
+from fake_feed import FakeFeed
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
+from neural_tui.app.messages import SnapshotArrived
+from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
+from neural_tui.app.screens.quality import QualityScreen
 from neural_tui.app.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
     HIGH_ERROR_RATE_CLASS,
+    HIGH_LATENCY_CLASS,
     ModelPanel,
 )
 from neural_tui.app.widgets.status_line import StatusLine
+from neural_tui.config import HealthSection, load_settings
+from neural_tui.keymap import BINDING_IDS
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
-
-
-def screen_lines(app: App[Any]) -> list[str]:
-    """What the terminal would show, one string per row (the compositor's own output)."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]
-
-
-def screen_text(app: App[Any]) -> str:
-    return "\n".join(screen_lines(app))
-
-
-def rendered(app: App[Any], widget: Widget) -> str:
-    """The rows of the screen that `widget` covers, cropped to it."""
-    region = widget.region
-    rows = screen_lines(app)[region.y : region.bottom]
-    return "\n".join(row[region.x : region.right] for row in rows)
-
-
-def panels(app: App[Any]) -> list[ModelPanel]:
-    return list(app.screen.query(ModelPanel))
-
-
-def panel_named(app: App[Any], name: str) -> ModelPanel:
-    return next(panel for panel in panels(app) if panel.model_name == name)
-
 
 # --- safe_text ------------------------------------------------------------------------------
 
@@ -156,7 +138,7 @@ async def test_status_line_shows_ingest_counts_skip_reasons_last_skip_and_snapsh
         snapshot(
             model_snapshot("churn"),
             records_total=12_345,
-            skipped={"bad_json": 2, "missing_field": 5},
+            line_problems={"bad_json": 2, "missing_field": 5},
             last_messages=("old message", "predictions/a.jsonl:12: key 'timestamp' missing"),
         )
     )
@@ -201,6 +183,40 @@ async def test_high_error_rate_marks_the_panel_and_recovery_clears_it() -> None:
         assert not panel_named(pilot.app, "hot").has_class(HIGH_ERROR_RATE_CLASS)
 
 
+def health_from_config(tmp_path: Path, section: str) -> HealthSection:
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(f"[health]\n{section}\n", encoding="utf-8")
+    return load_settings(config).health
+
+
+@pytest.mark.parametrize(("max_error_rate", "marked"), [(0.5, False), (0.05, True)])
+async def test_the_panel_marks_the_error_rate_against_the_configured_health_limit(
+    tmp_path: Path, max_error_rate: float, marked: bool
+) -> None:
+    health = health_from_config(tmp_path, f"max_error_rate = {max_error_rate}")
+    feed = FakeFeed(snapshot(model_snapshot("churn", error_rate=0.10)))
+    async with NeuralTuiApp(feed, health=health).run_test() as pilot:
+        await pilot.pause()
+        panel = panel_named(pilot.app, "churn")
+        assert panel.has_class(HIGH_ERROR_RATE_CLASS) is marked
+        assert (panel.styles.border_top[0] == "heavy") is marked
+
+
+@pytest.mark.parametrize(("section", "marked"), [
+    ("max_latency_p95_ms = 40", True),
+    ("max_latency_p95_ms = 50", False),
+    ("", False),
+])
+async def test_the_panel_marks_p95_latency_only_above_a_configured_limit(
+    tmp_path: Path, section: str, marked: bool
+) -> None:
+    health = health_from_config(tmp_path, section)
+    feed = FakeFeed(snapshot(model_snapshot("churn", latency_p95_ms=42.5)))
+    async with NeuralTuiApp(feed, health=health).run_test() as pilot:
+        await pilot.pause()
+        assert panel_named(pilot.app, "churn").has_class(HIGH_LATENCY_CLASS) is marked
+
+
 async def test_a_burst_of_snapshots_renders_only_the_newest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -223,6 +239,13 @@ async def test_a_burst_of_snapshots_renders_only_the_newest(
         assert app.snapshot.generated_at == 3.0
 
 
+def test_a_queued_snapshot_gives_way_to_a_newer_one_and_only_to_a_snapshot() -> None:
+    older = SnapshotArrived(replace(snapshot(), generated_at=1.0))
+    newer = SnapshotArrived(replace(snapshot(), generated_at=2.0))
+    assert older.can_replace(newer)
+    assert not older.can_replace(Message())
+
+
 # --- untrusted text -------------------------------------------------------------------------
 
 
@@ -238,7 +261,7 @@ async def test_escape_sequences_from_logs_never_reach_the_rendered_output(hostil
     feed = FakeFeed(
         snapshot(
             model_snapshot(hostile, version=hostile, errors_total={hostile: 3}),
-            skipped={hostile: 1},
+            line_problems={hostile: 1},
             last_messages=(hostile,),
         )
     )
@@ -270,6 +293,48 @@ async def test_q_quits_unsubscribes_and_cancels_the_feed() -> None:
         assert app.return_code == 0
     assert feed.cancelled
     assert feed.listeners == []
+
+
+async def test_a_configured_keymap_rebinds_quit_and_the_old_key_no_longer_quits(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "neural-tui.toml"
+    config.write_text('[keys]\n"app.quit" = "x"\n', encoding="utf-8")
+    app = NeuralTuiApp(FakeFeed(snapshot(model_snapshot("churn"))),
+                       keys=load_settings(config).keys)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+async def test_one_binding_id_rebinds_a_key_on_the_overview_and_on_the_drill_downs() -> None:
+    app = NeuralTuiApp(FakeFeed(snapshot(model_snapshot("churn"))), keys={"model.quality": "y"})
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("Q")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, QualityScreen)
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, QualityScreen)
+
+
+def test_every_binding_of_the_console_has_a_known_id_and_every_id_is_bound() -> None:
+    bindings = [binding for owner in (NeuralTuiApp, DrillDownScreen, HelpScreen, ModelPanel)
+                for binding in owner.BINDINGS]
+    assert all(isinstance(binding, Binding) for binding in bindings)
+    ids = [binding.id for binding in bindings if isinstance(binding, Binding)]
+    assert None not in ids
+    assert set(ids) == set(BINDING_IDS)
 
 
 async def test_p_pauses_then_resumes_the_feed_and_the_status_line_says_so() -> None:

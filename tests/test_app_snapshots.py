@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fake_feed import (
-    FakeFeed,
+from factories import (
     categorical_drift,
     concept_state,
     drift_report,
@@ -20,6 +19,7 @@ from fake_feed import (
     quality_report,
     snapshot,
 )
+from fake_feed import FakeFeed
 from textual.pilot import Pilot
 
 from neural_tui.app.app import NeuralTuiApp
@@ -49,7 +49,7 @@ def three_models() -> Snapshot:
             latency_p95_series=(),
             error_rate_series=(),
         ),
-        skipped={"bad_json": 3, "missing_field": 1},
+        line_problems={"bad_json": 3, "missing_field": 1},
         last_messages=("predictions/2026-01-01.jsonl:12: invalid JSON",),
     )
 

@@ -325,3 +325,30 @@ def comment_above(lines: list[str], index: int) -> str:
         elif block:
             break
     return " ".join(reversed(block))
+
+
+def test_keys_map_binding_ids_quoted_or_dotted_to_keys(tmp_path):
+    path = write(tmp_path, '[keys]\n"app.quit" = "ctrl+x"\nmodel.quality = "y,f2"\n')
+    assert load_settings(path).keys == {"app.quit": "ctrl+x", "model.quality": "y,f2"}
+
+
+def test_an_unknown_binding_id_is_exit_2_naming_it_with_the_closest_id(tmp_path, capsys):
+    path = write(tmp_path, '[keys]\n"app.quitt" = "x"\n')
+    assert main(["status", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"neural-tui: {path}: key 'keys.app.quitt': unknown binding id, "
+                          "did you mean 'app.quit'?")
+    assert err.count("\n") == 1
+
+
+def test_a_binding_without_a_key_is_refused(tmp_path):
+    path = write(tmp_path, '[keys]\n"app.help" = "f1,"\n')
+    with pytest.raises(ConfigError, match=r"key 'keys.app.help': must name one key or more"):
+        load_settings(path)
+
+
+def test_the_example_config_names_every_binding_id():
+    from neural_tui.keymap import BINDING_IDS
+
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    assert [binding_id for binding_id in BINDING_IDS if binding_id not in text] == []

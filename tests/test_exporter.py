@@ -12,6 +12,7 @@ import sys
 import httpx
 import numpy as np
 import pytest
+from factories import idle_model_snapshot
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -60,12 +61,12 @@ def model_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if "neural_" in line]
 
 
-def test_predictions_total_is_one_counter_series_per_model_and_version(make_model_snapshot):
+def test_predictions_total_is_one_counter_series_per_model_and_version():
     text = exposition(
         snapshot_of(
-            make_model_snapshot("churn", "1.0", predictions_total=120),
-            make_model_snapshot("churn", "2.0", predictions_total=7),
-            make_model_snapshot("fraud", "0.3", predictions_total=0),
+            idle_model_snapshot("churn", "1.0", predictions_total=120),
+            idle_model_snapshot("churn", "2.0", predictions_total=7),
+            idle_model_snapshot("fraud", "0.3", predictions_total=0),
         )
     )
 
@@ -78,7 +79,7 @@ def test_predictions_total_is_one_counter_series_per_model_and_version(make_mode
     }
 
 
-def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count(make_model_snapshot):
+def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count():
     # Latencies 0.003, 0.02, 0.02, 0.3, 4.0 and 12.0 s, bucketed by hand (upper bounds inclusive).
     by_bound = {
         0.005: 1, 0.01: 1, 0.025: 3, 0.05: 3, 0.075: 3, 0.1: 3, 0.25: 3,
@@ -89,7 +90,7 @@ def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count(make_mode
         count=6,
         sum_seconds=16.343,
     )
-    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0", latency=histogram)))
+    text = exposition(snapshot_of(idle_model_snapshot("churn", "1.0", latency=histogram)))
 
     buckets = {
         dict(key)["le"]: value
@@ -106,11 +107,11 @@ def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count(make_mode
     assert samples(text, "neural_prediction_latency_seconds_sum") == {model: 16.343}
 
 
-def test_errors_total_has_one_series_per_error_type(make_model_snapshot):
+def test_errors_total_has_one_series_per_error_type():
     text = exposition(
         snapshot_of(
-            make_model_snapshot("churn", "1.0", errors_total={"Timeout": 4, "ValueError": 1}),
-            make_model_snapshot("fraud", "0.3", errors_total={}),
+            idle_model_snapshot("churn", "1.0", errors_total={"Timeout": 4, "ValueError": 1}),
+            idle_model_snapshot("fraud", "0.3", errors_total={}),
         )
     )
 
@@ -120,15 +121,13 @@ def test_errors_total_has_one_series_per_error_type(make_model_snapshot):
     }
 
 
-def test_active_models_counts_models_with_a_record_in_the_last_five_minutes(
-    make_model_snapshot,
-):
+def test_active_models_counts_models_with_a_record_in_the_last_five_minutes():
     text = exposition(
         snapshot_of(
-            make_model_snapshot("recent", last_record_at=990.0),
-            make_model_snapshot("on-the-boundary", last_record_at=700.0),
-            make_model_snapshot("quiet", last_record_at=699.0),
-            make_model_snapshot("never-wrote", last_record_at=None),
+            idle_model_snapshot("recent", last_record_at=990.0),
+            idle_model_snapshot("on-the-boundary", last_record_at=700.0),
+            idle_model_snapshot("quiet", last_record_at=699.0),
+            idle_model_snapshot("never-wrote", last_record_at=None),
             generated_at=1_000.0,
         )
     )
@@ -140,7 +139,7 @@ def test_ingest_counters_report_records_and_skipped_lines_by_reason():
     snapshot = Snapshot(
         generated_at=1_000.0,
         models=(),
-        ingest=IngestStats(records_total=5_000, errors_total={"invalid_json": 3, "bad_type": 1}),
+        ingest=IngestStats(records_total=5_000, line_problems={"invalid_json": 3, "bad_type": 1}),
     )
     text = exposition(snapshot)
 
@@ -166,9 +165,9 @@ def test_an_empty_snapshot_exposes_every_family_with_no_model_series():
     assert samples(text, "neural_ingest_records_total") == {frozenset(): 0}
 
 
-def test_label_values_with_quotes_backslashes_and_newlines_are_escaped(make_model_snapshot):
+def test_label_values_with_quotes_backslashes_and_newlines_are_escaped():
     hostile = 'a"b\nc\\d'
-    text = exposition(snapshot_of(make_model_snapshot(hostile, "v\n1", predictions_total=3)))
+    text = exposition(snapshot_of(idle_model_snapshot(hostile, "v\n1", predictions_total=3)))
 
     assert 'model="a\\"b\\nc\\\\d",version="v\\n1"' in text
     assert samples(text, "neural_predictions_total") == {labels(model=hostile, version="v\n1"): 3}
@@ -183,19 +182,19 @@ def test_registry_holds_process_metrics_but_nothing_from_the_global_default_regi
 
 
 @pytest.fixture
-def served(make_model_snapshot):
+def served():
     """A running MetricsServer whose snapshot the test can replace through `current[0]`."""
-    current = [snapshot_of(make_model_snapshot("churn", "1.0", predictions_total=10))]
+    current = [snapshot_of(idle_model_snapshot("churn", "1.0", predictions_total=10))]
     with MetricsServer(lambda: current[0]) as server:
         yield server, current
 
 
-def test_scrape_always_reflects_the_latest_snapshot(served, make_model_snapshot):
+def test_scrape_always_reflects_the_latest_snapshot(served):
     server, current = served
     first = httpx.get(f"{server.url}/metrics").text
     current[0] = snapshot_of(
-        make_model_snapshot("churn", "1.0", predictions_total=25),
-        make_model_snapshot("fraud", "0.3", predictions_total=4),
+        idle_model_snapshot("churn", "1.0", predictions_total=25),
+        idle_model_snapshot("fraud", "0.3", predictions_total=4),
     )
     second = httpx.get(f"{server.url}/metrics").text
 
@@ -240,11 +239,11 @@ def test_metrics_are_gzipped_when_the_scraper_accepts_gzip(served):
     }
 
 
-def test_healthz_reports_ok_with_model_and_record_counts(make_model_snapshot):
+def test_healthz_reports_ok_with_model_and_record_counts():
     snapshot = Snapshot(
         generated_at=1_000.0,
-        models=(make_model_snapshot("churn"), make_model_snapshot("fraud")),
-        ingest=IngestStats(records_total=42, errors_total={}),
+        models=(idle_model_snapshot("churn"), idle_model_snapshot("fraud")),
+        ingest=IngestStats(records_total=42, line_problems={}),
         source_health=(SourceHealth("storage", "ok", ""),),
     )
     with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_005.0) as server:
@@ -298,14 +297,14 @@ def test_a_port_already_in_use_raises_an_oserror_naming_host_and_port():
     assert isinstance(raised.value, OSError)
 
 
-def test_stop_releases_the_port_for_a_new_server_at_once(make_model_snapshot):
+def test_stop_releases_the_port_for_a_new_server_at_once():
     first = MetricsServer(Snapshot.empty)
     first.start()
     port = first.port
     httpx.get(f"{first.url}/metrics")
     first.stop()
 
-    snapshot = snapshot_of(make_model_snapshot("churn", predictions_total=1))
+    snapshot = snapshot_of(idle_model_snapshot("churn", predictions_total=1))
     with MetricsServer(lambda: snapshot, port=port) as second:
         text = httpx.get(f"{second.url}/metrics").text
 
@@ -336,11 +335,11 @@ def drift_and_quality_reports():
     return drift, quality_monitor.check_quality(current)
 
 
-def test_drift_score_has_one_series_per_drift_type(make_model_snapshot):
+def test_drift_score_has_one_series_per_drift_type():
     scores = {"distribution": 0.5, "prediction": 0.12, "concept": 1.4, "performance": 0.1}
     text = exposition(snapshot_of(
-        make_model_snapshot("churn", "1.0", drift_scores=scores),
-        make_model_snapshot("fraud", "0.3"),
+        idle_model_snapshot("churn", "1.0", drift_scores=scores),
+        idle_model_snapshot("fraud", "0.3"),
     ))
 
     assert "# TYPE neural_drift_score gauge" in text
@@ -350,9 +349,9 @@ def test_drift_score_has_one_series_per_drift_type(make_model_snapshot):
     }
 
 
-def test_feature_drift_exports_the_deciding_statistic_of_each_feature(make_model_snapshot):
+def test_feature_drift_exports_the_deciding_statistic_of_each_feature():
     drift, _ = drift_and_quality_reports()
-    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0", drift=drift)))
+    text = exposition(snapshot_of(idle_model_snapshot("churn", "1.0", drift=drift)))
 
     assert samples(text, "neural_feature_drift") == {
         labels(model="churn", version="1.0", feature=f.name, test="ks"): f.statistic
@@ -362,9 +361,9 @@ def test_feature_drift_exports_the_deciding_statistic_of_each_feature(make_model
     assert shifted is not None and shifted.drifted
 
 
-def test_quality_gauges_export_the_score_and_the_rates(make_model_snapshot):
+def test_quality_gauges_export_the_score_and_the_rates():
     _, quality = drift_and_quality_reports()
-    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0", quality=quality)))
+    text = exposition(snapshot_of(idle_model_snapshot("churn", "1.0", quality=quality)))
     model = labels(model="churn", version="1.0")
 
     assert samples(text, "neural_data_quality_score") == {model: quality.score}
@@ -373,14 +372,14 @@ def test_quality_gauges_export_the_score_and_the_rates(make_model_snapshot):
     assert 0 < quality.score < 1
 
 
-def test_performance_gauges_export_only_the_figures_that_were_computed(make_model_snapshot):
+def test_performance_gauges_export_only_the_figures_that_were_computed():
     from neural_tui.engines.performance import performance
 
     classification = performance([1, 0, 1, 1], [1, 0, 0, 1])
     regression = performance([1.5, 2.5, 3.0], [1.0, 2.0, 3.5], task="regression")
     text = exposition(snapshot_of(
-        make_model_snapshot("churn", "1.0", performance=classification),
-        make_model_snapshot("price", "2.0", performance=regression),
+        idle_model_snapshot("churn", "1.0", performance=classification),
+        idle_model_snapshot("price", "2.0", performance=regression),
     ))
     churn = labels(model="churn", version="1.0")
 
@@ -392,8 +391,8 @@ def test_performance_gauges_export_only_the_figures_that_were_computed(make_mode
         churn: 4, labels(model="price", version="2.0"): 3}
 
 
-def test_models_without_analysis_expose_the_families_with_no_series(make_model_snapshot):
-    text = exposition(snapshot_of(make_model_snapshot("churn", "1.0")))
+def test_models_without_analysis_expose_the_families_with_no_series():
+    text = exposition(snapshot_of(idle_model_snapshot("churn", "1.0")))
 
     for name in ("neural_drift_score", "neural_feature_drift", "neural_data_quality_score",
                  "neural_missing_values_rate", "neural_outlier_rate", "neural_model_accuracy",
@@ -420,8 +419,8 @@ def test_absurd_latencies_fed_past_the_decoder_leave_every_exported_number_finit
     }
 
 
-def test_a_non_finite_sample_is_left_out_of_the_scrape(make_model_snapshot):
-    bad = make_model_snapshot("churn", latency=LatencyHistogram(
+def test_a_non_finite_sample_is_left_out_of_the_scrape():
+    bad = idle_model_snapshot("churn", latency=LatencyHistogram(
         cumulative_counts=tuple(1 for _ in LATENCY_BUCKETS_SECONDS), count=1,
         sum_seconds=math.inf), drift_scores={"distribution": math.nan, "prediction": 0.2})
 
@@ -435,11 +434,11 @@ def test_a_non_finite_sample_is_left_out_of_the_scrape(make_model_snapshot):
         labels(model="churn", version="1.0", drift_type="prediction"): 0.2}
 
 
-def test_the_drift_verdict_is_exported_only_once_there_is_one(make_model_snapshot):
+def test_the_drift_verdict_is_exported_only_once_there_is_one():
     text = exposition(snapshot_of(
-        make_model_snapshot("churn", drifted=True, drift_kinds=("concept",)),
-        make_model_snapshot("fraud", drifted=False),
-        make_model_snapshot("waiting"),
+        idle_model_snapshot("churn", drifted=True, drift_kinds=("concept",)),
+        idle_model_snapshot("fraud", drifted=False),
+        idle_model_snapshot("waiting"),
     ))
 
     assert samples(text, "neural_drift_detected") == {

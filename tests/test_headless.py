@@ -14,28 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from headless_storage import log_records, samples
 from realservers import LOOPBACK, RealServer, free_port
 
-from neural_tui import ModelMonitor
-
 NEURAL_TUI = str(Path(sys.executable).with_name("neural-tui"))
-
-
-def log_records(storage: Path, model: str, n: int, *, start: int = 0, errors: int = 0) -> None:
-    with ModelMonitor(model, "1.0", storage_path=storage) as monitor:
-        for i in range(start, start + n):
-            monitor.log_prediction(f"{model}-{i}", {"x": float(i)}, 1, latency_ms=20.0)
-        for _ in range(errors):
-            monitor.record_error("timeout")
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    values = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return values
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import httpx
+from headless_storage import log_records, samples
 from realservers import LOOPBACK, free_port
-from test_headless import log_records, samples
 
 EXIT_SECONDS = 15.0
 """How long a SIGTERM'd process may take to exit (it takes well under a second)."""

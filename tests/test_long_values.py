@@ -18,10 +18,11 @@ from neural_tui.decode import (
     KEPT_LINE_REASONS,
     MAX_VALUE_LENGTH,
     decode_lines,
-    kept_lines,
     skipped_lines,
 )
-from neural_tui.runtime.analysis import FeatureNames, read_reference_file
+from neural_tui.runtime.analysis import FeatureNames
+from neural_tui.runtime.reference_file import read_reference_file
+from neural_tui.runtime.snapshot import IngestStats
 from neural_tui.runtime.state import ModelState
 
 T0 = 1_700_000_000.0
@@ -186,7 +187,9 @@ def test_kept_line_reasons_are_not_lines_skipped() -> None:
 
     assert {"invalid_latency", "long_value"} == KEPT_LINE_REASONS
     assert skipped_lines(counts) == {"not_json": 2}
-    assert kept_lines(counts) == {"invalid_latency": 3, "long_value": 4}
+    ingest = IngestStats(9, counts, kept_reasons=KEPT_LINE_REASONS)
+    assert ingest.skipped_lines == {"not_json": 2}
+    assert ingest.kept_lines == {"invalid_latency": 3, "long_value": 4}
 
 
 def test_a_reference_file_with_kept_lines_only_warns_of_none_skipped(

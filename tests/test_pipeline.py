@@ -86,7 +86,7 @@ def test_ingest_counts_records_and_skipped_lines_by_reason(tmp_path):
     runtime.ingest(IngestBatch(make_batch([T0]), Counter(not_json=1, too_long=1)))
     ingest = runtime.build_snapshot().ingest
     assert ingest.records_total == 4
-    assert ingest.errors_total == {"not_json": 3, "too_long": 1}
+    assert ingest.line_problems == {"not_json": 3, "too_long": 1}
     assert ingest.last_messages == ("f.jsonl:4: not_json: bad",)
 
 
@@ -237,7 +237,7 @@ def test_models_past_the_limit_are_skipped_and_counted_not_tracked(tmp_path):
     snapshot = runtime.build_snapshot()
     assert [m.name for m in snapshot.models] == ["a", "b"]
     assert snapshot.ingest.records_total == 6
-    assert snapshot.ingest.errors_total == {"too_many_models": 9}
+    assert snapshot.ingest.line_problems == {"too_many_models": 9}
     messages = snapshot.ingest.last_messages
     assert [m.split(" version")[0] for m in messages] == ["model 'c'", "model 'd'"]
     assert all("raise [runtime] max_models" in m for m in messages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from factories import idle_model_snapshot
 
 from neural_tui.metrics_server import MetricsServer
 from neural_tui.runtime.snapshot import (
@@ -23,13 +24,13 @@ def by_model(result: list[dict]) -> dict[tuple[str, str], float]:
 
 
 def test_prometheus_reads_the_exported_totals_and_histogram_counts_per_model(
-    start_prometheus, make_model_snapshot
+    start_prometheus
 ):
     hostile = 'a"b\nc\\d'
     snapshot = Snapshot(
         generated_at=1_000.0,
         models=(
-            make_model_snapshot(
+            idle_model_snapshot(
                 "churn",
                 "1.0",
                 predictions_total=120,
@@ -37,10 +38,10 @@ def test_prometheus_reads_the_exported_totals_and_histogram_counts_per_model(
                     tuple(range(1, len(LATENCY_BUCKETS_SECONDS) + 1)), 118, 9.5
                 ),
             ),
-            make_model_snapshot("churn", "2.0", predictions_total=7),
-            make_model_snapshot(hostile, "0.1", predictions_total=3),
+            idle_model_snapshot("churn", "2.0", predictions_total=7),
+            idle_model_snapshot(hostile, "0.1", predictions_total=3),
         ),
-        ingest=IngestStats(records_total=130, errors_total={}),
+        ingest=IngestStats(records_total=130, line_problems={}),
     )
     with MetricsServer(lambda: snapshot) as server:
         prometheus = start_prometheus([server.address])

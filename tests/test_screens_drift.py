@@ -1,23 +1,26 @@
-"""The drift and quality drill-downs, driven through Textual's Pilot with hand-built reports."""
+"""The drift drill-down and the keys shared by both drill-downs, driven through Textual's Pilot
+with hand-built reports (the quality screen's own tests: `test_screens_quality.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from fake_feed import (
-    FakeFeed,
+from console_view import panel_named, rendered, screen_text, table_keys
+from factories import (
     categorical_drift,
     concept_state,
     drift_report,
+    drifting_model,
     feature_drift,
     feature_quality,
+    four_features,
     model_snapshot,
     performance_report,
     quality_report,
     snapshot,
 )
-from test_app import panel_named, rendered, screen_text
+from fake_feed import FakeFeed
 from textual.app import App
 from textual.widgets import Sparkline
 
@@ -28,52 +31,7 @@ from neural_tui.app.screens.quality import QualityScreen
 from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail
 from neural_tui.app.widgets.keyed_table import KeyedTable
 from neural_tui.app.widgets.model_panel import DATASET_DRIFT_CLASS
-from neural_tui.engines.drift import FeatureDrift
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
-
-
-def four_features(**severities: float) -> tuple[FeatureDrift, ...]:
-    """income and payment_method drifted; tenure_days and age did not (severities overridable)."""
-    default = {"income": 9.1, "payment_method": 4.2, "tenure_days": 0.7, "age": 0.11}
-    default.update(severities)
-    return (
-        feature_drift("age", severity=default["age"]),
-        feature_drift("income", drifted=True, statistic=0.31, p_value=1e-12,
-                      severity=default["income"]),
-        categorical_drift("payment_method", severity=default["payment_method"]),
-        feature_drift("tenure_days", test="wasserstein", statistic=0.07, p_value=None,
-                      threshold=0.1, severity=default["tenure_days"]),
-    )
-
-
-def drifting_model(name: str = "fraud", **overrides: Any) -> ModelSnapshot:
-    fields: dict[str, Any] = {
-        "drift": drift_report(*four_features(), bonferroni=("income",)),
-        "quality": quality_report(
-            feature_quality("income", null_count=10, nan_count=2, outliers=4, severity=0.01),
-            feature_quality("age", severity=0.0),
-            feature_quality(
-                "payment_method",
-                kind="categorical",
-                new_category_count=20,
-                new_category_distinct=2,
-                new_categories=(("crypto", 15), ("voucher", 5)),
-                expected_range=None,
-                outlier_bounds=None,
-                severity=0.02,
-            ),
-        ),
-        "performance": performance_report(),
-        "feature_drift_history": {"income": (0.02, 0.1, 0.31), "age": (0.03, 0.02, 0.031)},
-    }
-    fields.update(overrides)
-    return model_snapshot(name, **fields)
-
-
-def table_keys(app: App[Any]) -> list[str]:
-    table = app.screen.query_one(KeyedTable)
-    return [str(table.coordinate_to_cell_key((row, 0)).row_key.value)
-            for row in range(table.row_count)]
 
 
 async def open_drift(pilot: Any) -> None:
@@ -346,63 +304,6 @@ async def test_covered_screens_do_not_render_and_catch_up_when_shown(
         await pilot.pause()
         assert shown == ["drift", "drift", "overview"]
         assert "78.0 rps" in rendered(pilot.app, panel_named(pilot.app, "fraud"))
-
-
-# --- quality screen -------------------------------------------------------------------------
-
-
-async def test_quality_screen_lists_features_worst_first_with_counts_by_kind() -> None:
-    feed = FakeFeed(snapshot(drifting_model()))
-    async with NeuralTuiApp(feed).run_test(size=(140, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("Q")
-        await pilot.pause()
-        assert table_keys(pilot.app) == ["payment_method", "income", "age"]
-        text = screen_text(pilot.app)
-        assert "score 0.973 · rows 1,000 · missing 1.20 %" in text
-        assert "schema: every reference feature present, none unexpected" in text
-        income = next(line for line in text.splitlines() if line.startswith(" income "))
-        assert "12 (1.20 %)  null 10, NaN 2" in income
-        assert "20: crypto, voucher" in text
-        assert "payment_method · 1,000 checked" in text
-
-
-async def test_quality_rows_update_in_place_and_schema_problems_are_named() -> None:
-    feed = FakeFeed(snapshot(drifting_model()))
-    async with NeuralTuiApp(feed).run_test(size=(140, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("Q")
-        await pilot.pause()
-        table = pilot.app.screen.query_one(KeyedTable)
-        await pilot.press("down")
-        assert table.selected_key == "income"
-        worse = quality_report(
-            feature_quality("income", null_count=900, severity=0.9),
-            feature_quality("age", severity=0.0),
-            feature_quality("payment_method", kind="categorical", severity=0.02),
-            missing_features=("zip",),
-            unexpected_features=("ssn",),
-        )
-        feed.publish(snapshot(drifting_model(quality=worse)))
-        await pilot.pause()
-        assert pilot.app.screen.query_one(KeyedTable) is table
-        assert table.row_count == 3
-        assert table_keys(pilot.app) == ["income", "payment_method", "age"]
-        assert table.selected_key == "income"
-        assert "schema: missing features: zip · unexpected features: ssn" in screen_text(
-            pilot.app
-        )
-
-
-async def test_quality_screen_waits_for_the_first_run() -> None:
-    feed = FakeFeed(snapshot(model_snapshot("fraud")))
-    async with NeuralTuiApp(feed).run_test() as pilot:
-        await pilot.pause()
-        await pilot.press("Q")
-        await pilot.pause()
-        assert "Waiting for the first quality run (engines run every 10 s)" in screen_text(
-            pilot.app
-        )
 
 
 # --- untrusted text -------------------------------------------------------------------------

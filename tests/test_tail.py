@@ -9,12 +9,13 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tail_lines import append, ids, open_paths, record, skipped
 
 from neural_tui.records import IngestBatch
 from neural_tui.sources import tail
@@ -22,36 +23,6 @@ from neural_tui.sources.tail import TailSource
 
 WAIT_SECONDS = 10.0
 """Upper bound for waiting on `batches()`; a healthy run takes a poll interval or two."""
-
-
-def record(index: int, **fields: Any) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "timestamp": 1_700_000_000.0 + index,
-        "prediction_id": f"p{index}",
-        "input_features": {"x": float(index), "colour": "red"},
-        "prediction": index % 2,
-        "prediction_proba": None,
-        "ground_truth": None,
-        "latency_ms": 5.0,
-        "metadata": None,
-    }
-    line.update(fields)
-    return line
-
-
-def append(path: Path, *lines: dict[str, Any] | str, newline: bool = True) -> None:
-    """Append lines as the old module did (`json.dumps` + newline); strings go in verbatim."""
-    text = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines)
-    with path.open("a", encoding="utf-8") as file:
-        file.write(text + ("\n" if newline else ""))
-
-
-def ids(batches: Iterable[IngestBatch]) -> list[str]:
-    return [pid for batch in batches for pid in batch.records.prediction_id.tolist()]
-
-
-def skipped(batches: Iterable[IngestBatch]) -> Counter[str]:
-    return sum((batch.skipped for batch in batches), Counter())
 
 
 @pytest.fixture
@@ -349,12 +320,6 @@ async def test_batches_wait_for_the_storage_to_appear(tmp_path: Path) -> None:
         assert ids([await pending]) == ["p0"]
     finally:
         await stream.aclose()
-
-
-def open_paths() -> set[str]:
-    """Paths this process holds open, as the kernel lists them."""
-    fds = Path("/proc/self/fd")
-    return {str(fd.readlink()) for fd in fds.iterdir() if fd.is_symlink()}
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")

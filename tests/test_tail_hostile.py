@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tail import append, ids, open_paths, record, skipped
+from tail_lines import append, ids, open_paths, record, skipped
 
 from neural_tui.decode import MAX_LINE_BYTES
 from neural_tui.records import IngestBatch

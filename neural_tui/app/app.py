@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar
@@ -14,12 +14,14 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from neural_tui import keymap
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.app.screens.drift import DriftScreen
 from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen, describe_bindings
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.screens.quality import QualityScreen
+from neural_tui.config import HealthSection
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 
@@ -38,9 +40,9 @@ class NeuralTuiApp(App[None]):
     """Absolute, so that subclasses defined elsewhere (demo, tests) find it too."""
     TITLE = "neural-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("q", "quit", "Quit", id=keymap.QUIT),
+        Binding("question_mark", "help", "Help", id=keymap.HELP),
+        Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
     ]
 
     def __init__(
@@ -49,9 +51,15 @@ class NeuralTuiApp(App[None]):
         *,
         source_label: str = "",
         engine_interval_seconds: float = 10.0,
+        health: HealthSection | None = None,
+        keys: Mapping[str, str] | None = None,
     ) -> None:
+        """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs."""
         super().__init__()
+        self.set_keymap(keys or {})
         self.source_label = source_label
+        self.health = health or HealthSection()
+        """The `[health]` limits, which panels mark as `neural-tui health` judges them."""
         self.engine_interval_seconds = engine_interval_seconds
         """How often the runtime runs the engines; screens say it while they wait for results."""
         self._feed = feed
@@ -98,13 +106,11 @@ class NeuralTuiApp(App[None]):
         self.post_message(SnapshotArrived(snapshot))
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        """Hand the newest snapshot to the screen on top; others catch up when resumed.
+        """Hand the snapshot to the screen on top; others catch up when resumed.
 
-        A snapshot that a newer one overtook while queued is dropped, so a busy console renders
-        the present instead of working through a backlog.
+        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
         """
-        if message.snapshot is self._snapshot:
-            self.screen.post_message(SnapshotArrived(message.snapshot))
+        self.screen.post_message(SnapshotArrived(message.snapshot))
 
     def open_drill_down(self, model_name: str, view: DrillView) -> None:
         """Show `view` of a model; over another drill-down it takes that one's place.

@@ -19,6 +19,14 @@ class SnapshotArrived(Message, bubble=False):
 
     snapshot: Snapshot
 
+    def can_replace(self, message: Message) -> bool:
+        """A newer snapshot queued behind this one takes its place (Textual's coalescing).
+
+        Snapshots are posted in publication order, so a busy console renders the present
+        instead of working through a backlog.
+        """
+        return isinstance(message, SnapshotArrived)
+
 
 DrillView = Literal["drift", "quality"]
 """The closer looks at one model that the console offers."""

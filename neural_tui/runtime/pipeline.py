@@ -29,6 +29,7 @@ from functools import partial
 import numpy as np
 
 from neural_tui.config import Settings
+from neural_tui.decode import KEPT_LINE_REASONS
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.runtime.analysis import Analysis, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
@@ -276,8 +277,9 @@ class Runtime:
             models=models,
             ingest=IngestStats(
                 records_total=self.records_total,
-                errors_total=dict(self.skipped),
+                line_problems=dict(self.skipped),
                 last_messages=tuple(self.messages),
+                kept_reasons=KEPT_LINE_REASONS,
             ),
             paused=self._paused,
             sources=tuple(source.label for source in self.sources),

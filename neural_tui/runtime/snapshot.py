@@ -38,9 +38,11 @@ class LatencyHistogram:
 class ModelSnapshot:
     """One model's state at one instant.
 
-    Totals count since the start of storage (equal to the valid records on disk). The `recent_*`
-    figures cover the last `window_seconds` of record time ending at the snapshot's time; the
-    `*_series` tuples hold one point per second for the last `series_seconds`, oldest first.
+    Totals count since the start of storage (equal to the valid records on disk);
+    `errors_total` counts failed requests by error type. The rates and percentiles
+    (`throughput_rps`, `error_rate`, `latency_p*_ms`) cover the last `window_seconds` of record
+    time ending at the snapshot's time; the `*_series` tuples hold one point per second for the
+    last `series_seconds`, oldest first.
     """
 
     name: str
@@ -89,11 +91,32 @@ class ModelSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class IngestStats:
-    """What the sources read: valid records, and skipped lines by reason."""
+    """What the sources read: valid records, and the lines they could not take as written.
+
+    `line_problems` counts by reason (the `reason` label of `neural_ingest_errors_total`, whose
+    name is a contract): most reasons are lines skipped (`not_json`, `not_a_record`,
+    `too_long`, `read_error`, and `too_many_models` for records of models past the limit), but
+    `invalid_latency` and `long_value` count records kept with a value dropped or replaced
+    (`kept_reasons`, which the runtime fills from the decoder's). So it is not named
+    "skipped"; `skipped_lines` and `kept_lines` split it. `last_messages` are the runtime's
+    latest notices: skipped lines, models refused, and sources or the analysis restarting
+    after a crash.
+    """
 
     records_total: int
-    errors_total: dict[str, int]
+    line_problems: dict[str, int]
     last_messages: tuple[str, ...] = ()
+    kept_reasons: frozenset[str] = frozenset()
+
+    @property
+    def skipped_lines(self) -> dict[str, int]:
+        """The line problems that cost their line, by reason."""
+        return {r: n for r, n in self.line_problems.items() if r not in self.kept_reasons}
+
+    @property
+    def kept_lines(self) -> dict[str, int]:
+        """The line problems whose record was kept with a value dropped or replaced."""
+        return {r: n for r, n in self.line_problems.items() if r in self.kept_reasons}
 
 
 SourceStatus = Literal["ok", "failing", "stuck"]

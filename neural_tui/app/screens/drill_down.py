@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Label
 
+from neural_tui import keymap
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
@@ -27,9 +28,9 @@ class DrillDownScreen(Screen[None]):
     VIEW: ClassVar[DrillView]
     VIEW_TITLE: ClassVar[str]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("d", "open('drift')", "Drift"),
-        Binding("Q", "open('quality')", "Quality"),
+        Binding("escape", "back", "Back", id=keymap.BACK),
+        Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
+        Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
     ]
 
     def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:

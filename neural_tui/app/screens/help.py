@@ -13,6 +13,8 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label
 
+from neural_tui import keymap
+
 
 @dataclass(frozen=True, slots=True)
 class KeyHelp:
@@ -46,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
     """A modal over the screen it documents; `escape` or `?` closes it, arrows scroll it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark", "dismiss", "Close help"),
+        Binding("escape,question_mark", "dismiss", "Close help", id=keymap.CLOSE_HELP),
     ]
 
     def __init__(self, keys: list[KeyHelp]) -> None:

@@ -66,7 +66,7 @@ class OverviewScreen(Screen[None]):
         for model in models:
             panel = self._panels.get(model.name)
             if panel is None:
-                panel = self._panels[model.name] = ModelPanel(model)
+                panel = self._panels[model.name] = ModelPanel(model, health=self.console_app.health)
                 if previous is None:
                     container.mount(panel, before=0)
                 else:

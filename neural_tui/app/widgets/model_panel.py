@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
+from neural_tui import keymap
 from neural_tui.app.formatting import (
     MISSING,
     format_breakdown,
@@ -26,13 +27,12 @@ from neural_tui.app.formatting import (
     format_statistic,
 )
 from neural_tui.app.messages import DrillView
+from neural_tui.config import HealthSection
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
-HIGH_ERROR_RATE = 0.05
-"""Above this recent error rate (a fraction) the panel is marked so on-call spots it."""
-
 HIGH_ERROR_RATE_CLASS = "-high-error-rate"
+HIGH_LATENCY_CLASS = "-high-latency"
 DATASET_DRIFT_CLASS = "-dataset-drift"
 DATASET_DRIFT_SIGN = "▲"
 FEW_LABELS_CLASS = "-few-labels"
@@ -42,15 +42,18 @@ class ModelPanel(Widget, can_focus=True):
     """A focusable panel for one model, updated in place on every snapshot.
 
     Focus is the console's selection: `enter` (or `d`, `Q`) on a panel posts
-    `ModelPanel.Opened`, which the overview answers with a drill-down screen.
+    `ModelPanel.Opened`, which the overview answers with a drill-down screen. The panel is
+    marked when the windowed error rate or p95 latency is above the `[health]` limit that
+    `neural-tui health` checks, so the console and the CI gate agree.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j,right,l", "next_panel", "Next model", show=False),
-        Binding("up,k,left,h", "previous_panel", "Previous model", show=False),
-        Binding("enter", "open('drift')", "Open model", show=False),
-        Binding("d", "open('drift')", "Drift"),
-        Binding("Q", "open('quality')", "Quality"),
+        Binding("down,j,right,l", "next_panel", "Next model", show=False, id=keymap.NEXT_MODEL),
+        Binding("up,k,left,h", "previous_panel", "Previous model", show=False,
+                id=keymap.PREVIOUS_MODEL),
+        Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
+        Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
+        Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
     ]
 
     @dataclass
@@ -60,10 +63,11 @@ class ModelPanel(Widget, can_focus=True):
         model_name: str
         view: DrillView = "drift"
 
-    def __init__(self, model: ModelSnapshot) -> None:
+    def __init__(self, model: ModelSnapshot, *, health: HealthSection) -> None:
         super().__init__()
         self.model_name = model.name
         self._model = model
+        self._health = health
 
     def compose(self) -> ComposeResult:
         with HorizontalGroup(classes="metric"):
@@ -107,7 +111,11 @@ class ModelPanel(Widget, can_focus=True):
         self.query_one("#drift-headline", Label).update(_drift_summary(model))
         self.query_one("#quality-headline", Label).update(_quality_summary(model))
         self.query_one("#performance-headline", Label).update(_performance_summary(model))
-        self.set_class(model.error_rate > HIGH_ERROR_RATE, HIGH_ERROR_RATE_CLASS)
+        health = self._health
+        self.set_class(model.error_rate > health.max_error_rate, HIGH_ERROR_RATE_CLASS)
+        latency_limit = health.max_latency_p95_ms
+        self.set_class(latency_limit is not None and model.latency_p95_ms is not None
+                       and model.latency_p95_ms > latency_limit, HIGH_LATENCY_CLASS)
         self.set_class(model.drifted is True or (
             model.drift is not None and model.drift.dataset_drift), DATASET_DRIFT_CLASS)
         performance = model.performance

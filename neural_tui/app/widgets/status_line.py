@@ -8,23 +8,24 @@ from textual.containers import HorizontalGroup, VerticalGroup
 from textual.widgets import Label
 
 from neural_tui.app.formatting import format_breakdown, format_clock_utc, format_count
-from neural_tui.decode import kept_lines, skipped_lines
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import safe_text
 
 PAUSED_CLASS = "-paused"
-HAS_SKIPPED_CLASS = "-has-skipped"
+HAS_MESSAGE_CLASS = "-has-message"
 
 
 class StatusLine(VerticalGroup):
-    """Ingest counts and pipeline state; the last skip message below them when there is one."""
+    """Ingest counts and pipeline state; below them, when there is one, the runtime's last
+    message (a skipped line, a refused model, or a source or the analysis restarting after a
+    crash)."""
 
     def compose(self) -> ComposeResult:
         with HorizontalGroup(id="status-counts"):
             yield Label(id="ingest-counts")
             yield Label("PAUSED", id="paused-badge")
             yield Label(id="snapshot-time")
-        yield Label(id="last-skip-message")
+        yield Label(id="last-message")
 
     def show(self, snapshot: Snapshot) -> None:
         ingest = snapshot.ingest
@@ -33,9 +34,9 @@ class StatusLine(VerticalGroup):
             format_clock_utc(snapshot.generated_at) if snapshot.generated_at else "no snapshot yet"
         )
         last_message = ingest.last_messages[-1] if ingest.last_messages else ""
-        self.query_one("#last-skip-message", Label).update(safe_text(last_message))
+        self.query_one("#last-message", Label).update(safe_text(last_message))
         self.set_class(snapshot.paused, PAUSED_CLASS)
-        self.set_class(bool(last_message), HAS_SKIPPED_CLASS)
+        self.set_class(bool(last_message), HAS_MESSAGE_CLASS)
 
 
 def _ingest_counts(snapshot: Snapshot) -> Text:
@@ -43,10 +44,10 @@ def _ingest_counts(snapshot: Snapshot) -> Text:
     with a value dropped or replaced (`KEPT_LINE_REASONS`), which are no skipped lines."""
     ingest = snapshot.ingest
     counts = Text(f"{format_count(ingest.records_total)} records · ")
-    skipped = skipped_lines(ingest.errors_total)
+    skipped = ingest.skipped_lines
     counts.append(f"{format_count(sum(skipped.values()))} skipped")
     counts.append_text(format_breakdown(skipped))
-    altered = kept_lines(ingest.errors_total)
+    altered = ingest.kept_lines
     if altered:
         counts.append(f" · {format_count(sum(altered.values()))} kept altered")
         counts.append_text(format_breakdown(altered))

@@ -1,0 +1,25 @@
+"""A storage written through `ModelMonitor`, and a scrape read back, for the headless tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from neural_tui import ModelMonitor
+
+
+def log_records(storage: Path, model: str, n: int, *, start: int = 0, errors: int = 0) -> None:
+    with ModelMonitor(model, "1.0", storage_path=storage) as monitor:
+        for i in range(start, start + n):
+            monitor.log_prediction(f"{model}-{i}", {"x": float(i)}, 1, latency_ms=20.0)
+        for _ in range(errors):
+            monitor.record_error("timeout")
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return values
