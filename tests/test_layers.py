@@ -122,7 +122,7 @@ def top_level_parts() -> set[str]:
                                "neural_tui.errors", "neural_tui.storage_layout"}),
     ("producer-light", {"neural_tui.producer", "neural_tui.storage_layout", "neural_tui.errors"}),
     ("console-renders-snapshots", {"neural_tui.app", "neural_tui.config", "neural_tui.engines",
-                                   "neural_tui.errors", "neural_tui.runtime",
+                                   "neural_tui.errors", "neural_tui.keymap", "neural_tui.runtime",
                                    "neural_tui.safe_text"}),
 ])
 def test_an_only_rule_names_every_other_part_of_the_package(contract, allowed):
