@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_tail import append, ids, record, skipped
+from tail_lines import append, ids, record, skipped
 
 from neural_tui.sources.tail import TailSource
 
