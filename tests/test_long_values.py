@@ -9,7 +9,8 @@ import tracemalloc
 from typing import Any
 
 import pytest
-from fake_feed import FakeFeed, model_snapshot, snapshot
+from factories import model_snapshot, snapshot
+from fake_feed import FakeFeed
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.widgets.status_line import StatusLine
@@ -221,7 +222,7 @@ def test_status_json_and_table_do_not_count_kept_lines_as_skipped(tmp_path, caps
 
 async def test_the_status_line_counts_kept_lines_apart_from_skipped_ones() -> None:
     feed = FakeFeed(snapshot(model_snapshot("churn"), records_total=100,
-                             skipped={"not_json": 2, "long_value": 5, "invalid_latency": 1}))
+                             line_problems={"not_json": 2, "long_value": 5, "invalid_latency": 1}))
     async with NeuralTuiApp(feed).run_test() as pilot:
         await pilot.pause()
         status = pilot.app.screen.query_one(StatusLine).query_one("#ingest-counts")
