@@ -4,13 +4,14 @@ real servers (snapshots are built by `factories`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from realservers import Prometheus, require_binary
 
 from neural_tui.config import CONFIG_ENV
+from neural_tui.sources.tail import TailSource
 
 StartPrometheus = Callable[[list[str]], Prometheus]
 
@@ -64,3 +65,17 @@ def start_prometheus(tmp_path: Path) -> Iterator[StartPrometheus]:
     for prometheus in started:
         prometheus.stop()
 
+
+@pytest.fixture
+def predictions(tmp_path: Path) -> Path:
+    """An empty `predictions/` folder of a storage under `tmp_path`, for the tail's tests."""
+    directory = tmp_path / "monitoring_data" / "predictions"
+    directory.mkdir(parents=True)
+    return directory
+
+
+@pytest.fixture
+async def source(predictions: Path) -> AsyncIterator[TailSource]:
+    """A `TailSource` over that storage, polling fast, closed after the test."""
+    async with TailSource(predictions.parent, poll_interval=0.01) as tail_source:
+        yield tail_source

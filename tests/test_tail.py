@@ -25,19 +25,6 @@ WAIT_SECONDS = 10.0
 """Upper bound for waiting on `batches()`; a healthy run takes a poll interval or two."""
 
 
-@pytest.fixture
-def predictions(tmp_path: Path) -> Path:
-    directory = tmp_path / "monitoring_data" / "predictions"
-    directory.mkdir(parents=True)
-    return directory
-
-
-@pytest.fixture
-async def source(predictions: Path) -> AsyncIterator[TailSource]:
-    async with TailSource(predictions.parent, poll_interval=0.01) as tail_source:
-        yield tail_source
-
-
 async def test_every_file_is_read_from_the_start(predictions: Path, source: TailSource) -> None:
     append(predictions / "a.jsonl", record(0), record(1))
     append(predictions / "b.jsonl", record(2))

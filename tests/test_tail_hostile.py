@@ -30,19 +30,6 @@ DEEP_METADATA = '{"timestamp": 1700000001.0, "prediction_id": "deep", "input_fea
     '"metadata": ' + "[" * 1000 + "]" * 1000 + "}"
 
 
-@pytest.fixture
-def predictions(tmp_path: Path) -> Path:
-    directory = tmp_path / "monitoring_data" / "predictions"
-    directory.mkdir(parents=True)
-    return directory
-
-
-@pytest.fixture
-async def source(predictions: Path) -> AsyncIterator[TailSource]:
-    async with TailSource(predictions.parent, poll_interval=0.01) as tail_source:
-        yield tail_source
-
-
 async def collect_until(
     stream: AsyncIterator[IngestBatch], wanted: set[str]
 ) -> list[IngestBatch]:

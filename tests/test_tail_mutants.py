@@ -6,17 +6,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from tail_lines import append, ids, record, skipped
 
 from neural_tui.sources.tail import TailSource
-
-
-@pytest.fixture
-def predictions(tmp_path: Path) -> Path:
-    directory = tmp_path / "monitoring_data" / "predictions"
-    directory.mkdir(parents=True)
-    return directory
 
 
 async def test_an_over_long_line_whose_newline_starts_the_next_read_keeps_what_follows(
