@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tail_lines import append, ids, open_paths, record, skipped
+from tail_lines import append, ids, record, skipped
 
 from neural_tui.decode import MAX_LINE_BYTES
 from neural_tui.records import IngestBatch
@@ -475,7 +475,17 @@ async def test_files_left_unread_by_a_pass_cut_short_are_read_by_the_next_one(
     assert sorted(ids(first + rest)) == ["p97", "p98", "p99"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")
+def still_open(fd: int, path: Path) -> bool:
+    """Whether descriptor `fd` is still open on the file at `path` (a closed number may have
+    been reused by another file since)."""
+    try:
+        held = os.fstat(fd)
+    except OSError:
+        return False
+    on_disk = path.stat()
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
 async def test_a_file_opened_after_the_stream_was_given_up_is_closed(
     predictions: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -484,10 +494,14 @@ async def test_a_file_opened_after_the_stream_was_given_up_is_closed(
     release, opened = threading.Event(), threading.Event()
     real_open = tail._open_regular
 
+    descriptors: list[int] = []
+
     def slow(opening: Path) -> Any:
         release.wait(WAIT_SECONDS)
         try:
-            return real_open(opening)
+            fd, key = real_open(opening)
+            descriptors.append(fd)
+            return fd, key
         finally:
             opened.set()
 
@@ -501,7 +515,8 @@ async def test_a_file_opened_after_the_stream_was_given_up_is_closed(
     await asyncio.to_thread(opened.wait, WAIT_SECONDS)
     await asyncio.sleep(0.05)  # the done callback runs in the worker thread, right after
 
-    assert str(path) not in open_paths()
+    assert len(descriptors) == 1
+    assert not still_open(descriptors[0], path)
 
 
 async def test_following_after_close_reads_every_file_from_the_start_again(
