@@ -290,22 +290,27 @@ def four_features(**severities: float) -> tuple[FeatureDrift, ...]:
     )
 
 
+def payment_method_quality() -> FeatureQuality:
+    """A categorical feature with 20 values in two categories the reference never had."""
+    return feature_quality(
+        "payment_method",
+        kind="categorical",
+        new_category_count=20,
+        new_category_distinct=2,
+        new_categories=(("crypto", 15), ("voucher", 5)),
+        expected_range=None,
+        outlier_bounds=None,
+        severity=0.02,
+    )
+
+
 def drifting_model(name: str = "fraud", **overrides: Any) -> ModelSnapshot:
     fields: dict[str, Any] = {
         "drift": drift_report(*four_features(), bonferroni=("income",)),
         "quality": quality_report(
             feature_quality("income", null_count=10, nan_count=2, outliers=4, severity=0.01),
             feature_quality("age", severity=0.0),
-            feature_quality(
-                "payment_method",
-                kind="categorical",
-                new_category_count=20,
-                new_category_distinct=2,
-                new_categories=(("crypto", 15), ("voucher", 5)),
-                expected_range=None,
-                outlier_bounds=None,
-                severity=0.02,
-            ),
+            payment_method_quality(),
         ),
         "performance": performance_report(),
         "feature_drift_history": {"income": (0.02, 0.1, 0.31), "age": (0.03, 0.02, 0.031)},

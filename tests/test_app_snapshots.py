@@ -15,6 +15,7 @@ from factories import (
     feature_drift,
     feature_quality,
     model_snapshot,
+    payment_method_quality,
     performance_report,
     quality_report,
     snapshot,
@@ -104,16 +105,7 @@ def drill_down_models() -> Snapshot:
     quality = quality_report(
         feature_quality("income", null_count=10, nan_count=2, outliers=4, severity=0.01),
         feature_quality("age", type_violations=3, severity=0.004),
-        feature_quality(
-            "payment_method",
-            kind="categorical",
-            new_category_count=20,
-            new_category_distinct=2,
-            new_categories=(("crypto", 15), ("voucher", 5)),
-            expected_range=None,
-            outlier_bounds=None,
-            severity=0.02,
-        ),
+        payment_method_quality(),
         unexpected_features=("debug_flag",),
     )
     fraud = model_snapshot(
