@@ -36,8 +36,15 @@ CATEGORIES = {
 }
 
 
-def write_storage(storage: Path, records: int, nan_every: int = 1000, seed: int = 7) -> Path:
-    """A storage directory holding one JSONL file written like the old module (`json.dumps`)."""
+def write_storage(
+    storage: Path,
+    records: int,
+    nan_every: int = 1000,
+    seed: int = 7,
+    categories: dict[str, list[str]] = CATEGORIES,
+) -> Path:
+    """A storage directory holding one JSONL file written like the old module (`json.dumps`,
+    so a missing float is a `NaN` token), a late label replacing every 50th line."""
     rng = random.Random(seed)
     predictions = storage / "predictions"
     predictions.mkdir(parents=True, exist_ok=True)
@@ -45,7 +52,7 @@ def write_storage(storage: Path, records: int, nan_every: int = 1000, seed: int 
     with path.open("w", encoding="utf-8") as file:
         for index in range(records):
             features: dict[str, object] = {name: rng.gauss(0.0, 1.0) for name in NUMERIC}
-            features.update({name: rng.choice(values) for name, values in CATEGORIES.items()})
+            features.update({name: rng.choice(values) for name, values in categories.items()})
             if index % nan_every == 1 % nan_every:
                 features["num_0"] = float("nan")
             positive = rng.random()

@@ -23,10 +23,8 @@ thread of the headless process, against the loop's), which a loaded machine move
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import random
 import re
 import shutil
 import socket
@@ -37,63 +35,24 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bench_decode import json_loads_loop
+from bench_decode import json_loads_loop, write_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "headless"
-NUMERIC = [f"num_{i}" for i in range(10)]
 COUNTRIES = ["fr", "de", "us", "jp", "br"]
-LABEL_EVERY = 50
-NAN_EVERY = 1000
 SCRAPE_SECONDS = 0.2
 TIMEOUT_SECONDS = 600.0
 _RECORDS_TOTAL = re.compile(rb"^neural_ingest_records_total ([0-9.e+]+)$", re.MULTILINE)
 
 
-def write_storage(storage: Path, records: int, seed: int = 11) -> Path:
-    """One JSONL file written as the old module wrote it (`json.dumps`, so a missing float is
-    a `NaN` token: one in a thousand records here), a late label replacing every 50th line."""
-    rng = random.Random(seed)
-    predictions = storage / "predictions"
-    predictions.mkdir(parents=True, exist_ok=True)
-    path = predictions / "predictions.jsonl"
-    with path.open("w", encoding="utf-8") as file:
-        for index in range(records):
-            timestamp = 1_700_000_000.0 + index * 0.01
-            if index % LABEL_EVERY == 0:
-                line: dict[str, object] = {
-                    "timestamp": timestamp,
-                    "prediction_id": f"req-{index - 1}",
-                    "ground_truth": rng.randint(0, 1),
-                }
-            else:
-                features: dict[str, object] = {name: rng.gauss(0.0, 1.0) for name in NUMERIC}
-                features["country"] = rng.choice(COUNTRIES)
-                if index % NAN_EVERY == 1:
-                    features["num_0"] = float("nan")
-                positive = rng.random()
-                line = {
-                    "timestamp": timestamp,
-                    "prediction_id": f"req-{index}",
-                    "input_features": features,
-                    "prediction": int(positive > 0.5),
-                    "prediction_proba": {"0": 1.0 - positive, "1": positive},
-                    "ground_truth": None,
-                    "latency_ms": rng.lognormvariate(3.0, 0.5),
-                    "metadata": {"host": "model-1", "region": "eu-west-1"},
-                }
-            file.write(json.dumps(line) + "\n")
-    return path
-
-
 def cached_storage(records: int) -> Path:
     """The storage's file, written on first use and whenever the record count changes."""
-    path = DATA / "predictions" / "predictions.jsonl"
+    path = DATA / "predictions" / "bench.jsonl"
     marker = DATA / "records"
     if not (path.exists() and marker.exists() and marker.read_text() == str(records)):
         shutil.rmtree(DATA, ignore_errors=True)
         started = time.perf_counter()
-        write_storage(DATA, records)
+        write_storage(DATA, records, seed=11, categories={"country": COUNTRIES})
         marker.write_text(str(records))
         print(f"wrote {records:,} records in {time.perf_counter() - started:.0f} s")
     return path
