@@ -158,6 +158,27 @@ class HealthSection:
     min_accuracy: float | None = None
 
 
+SLOTypeName = Literal["availability", "error_rate", "latency", "accuracy", "throughput"]
+
+
+@dataclass(frozen=True, slots=True)
+class SLOSection:
+    """One `[[slo]]` entry (INTERFACE DRAFT: validated and documented by the SLO owner).
+
+    `model` unset: the SLO applies to every model, each judged on its own traffic. `window` is
+    a duration such as "30d", "7d", "1h" or "90m".
+    """
+
+    name: str
+    type: SLOTypeName
+    target: float
+    window: str = "30d"
+    model: str | None = None
+    threshold_ms: float | None = None
+    min_rps: float | None = None
+    min_events: int = 20
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSection:
     name: str
@@ -177,6 +198,7 @@ class Settings:
     drift: DriftSection = field(default_factory=DriftSection)
     quality: QualitySection = field(default_factory=QualitySection)
     models: tuple[ModelSection, ...] = ()
+    slo: tuple[SLOSection, ...] = ()
     keys: dict[str, str] = field(default_factory=dict)
     """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
     own, comma-separated."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from neural_tui.engines.drift import DriftReport
     from neural_tui.engines.performance import PerformanceReport
     from neural_tui.engines.quality import QualityReport
+    from neural_tui.engines.slo import SLOStatus
 
 LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -83,6 +84,9 @@ class ModelSnapshot:
     dropped: Mapping[str, int] = field(default_factory=dict)
     """Parts of records not kept to bound memory, by kind (see `neural_tui.runtime.state`),
     and `feature_names`: values of names past `[runtime] max_features`."""
+
+    slos: tuple[SLOStatus, ...] = ()
+    """The model's SLOs (those naming it and those for every model), in config order."""
 
     @property
     def errors_count(self) -> int:
