@@ -288,6 +288,18 @@ BOUNDS: dict[str, Bound] = {
 """The range of every numeric key, checked at load (an unset optional key is not checked)."""
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds of a duration written "30d", "7d", "1h", "90m" or "1d12h"; None if not one."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or not any(match.groups()):
+        return None
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return days * 86_400 + hours * 3600 + minutes * 60
+
+
 def load_settings(path: Path | None) -> Settings:
     """Settings from `path`, or defaults when `path` is None.
 

@@ -134,9 +134,44 @@ class SLOStatus:
         return any(alert.severity == "page" for alert in self.alerts)
 
 
+WORKBOOK_WINDOW_SECONDS = 30 * 86_400
+_WORKBOOK_TIERS: tuple[tuple[Severity, int, int, float], ...] = (
+    ("page", 3600, 300, 14.4),
+    ("page", 6 * 3600, 1800, 6.0),
+    ("ticket", 3 * 86_400, 6 * 3600, 1.0),
+)
+"""The SRE workbook's multi-window, multi-burn-rate alerts for a 30-day SLO: severity, long
+window, short window, burn-rate factor."""
+
+
 def burn_tiers(window_seconds: int) -> tuple[BurnTier, ...]:
-    """The SRE workbook's tiers for a 30-day window, scaled to `window_seconds`."""
-    raise NotImplementedError
+    """The SRE workbook's tiers for a 30-day window, scaled to `window_seconds`.
+
+    Each window keeps its share of the SLO window, rounded to whole minutes (the buckets'
+    resolution) and at least one; the factors stay, so each tier still fires on the same share
+    of the budget spent.
+    """
+    scale = window_seconds / WORKBOOK_WINDOW_SECONDS
+    tiers = []
+    for severity, long_seconds, short_seconds, factor in _WORKBOOK_TIERS:
+        long_scaled, short_scaled = _minutes(long_seconds * scale), _minutes(short_seconds * scale)
+        tiers.append(BurnTier(severity, duration_name(long_scaled), long_scaled,
+                              duration_name(short_scaled), short_scaled, factor))
+    return tuple(tiers)
+
+
+def _minutes(seconds: float) -> int:
+    return max(1, round(seconds / MINUTE)) * MINUTE
+
+
+def duration_name(seconds: int) -> str:
+    """`seconds` as Prometheus writes a duration: "30d", "1h", "2h20m", "5m", "90s"."""
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLOStatus:
