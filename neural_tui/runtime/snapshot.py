@@ -85,6 +85,9 @@ class ModelSnapshot:
     """Parts of records not kept to bound memory, by kind (see `neural_tui.runtime.state`),
     and `feature_names`: values of names past `[runtime] max_features`."""
 
+    labels_correct: int = 0
+    """Of `labels_joined`, the predictions that matched their label (as the accuracy SLO
+    judges a match), since the start of storage."""
     slos: tuple[SLOStatus, ...] = ()
     """The model's SLOs (those naming it and those for every model), in config order."""
 
