@@ -186,6 +186,36 @@ class ModelSection:
     reference: Path | None = None
 
 
+AlertSeverity = Literal["info", "warning", "critical"]
+ChannelType = Literal["slack", "email", "webhook", "file", "alertmanager"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRuleSection:
+    """One `[[alerts.rules]]` entry (INTERFACE DRAFT: completed by the rules owner)."""
+
+    name: str
+    when: str
+    severity: AlertSeverity = "warning"
+    channels: tuple[str, ...] = ()
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSection:
+    """One `[alerts.channels.NAME]` table (INTERFACE DRAFT: completed by the channels owner)."""
+
+    type: ChannelType
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsSection:
+    """The `[alerts]` section: rules, channels, and the lifecycle's timing."""
+
+    rules: tuple[AlertRuleSection, ...] = ()
+    channels: dict[str, ChannelSection] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The whole file, one `*Section` per TOML table."""
@@ -199,6 +229,7 @@ class Settings:
     quality: QualitySection = field(default_factory=QualitySection)
     models: tuple[ModelSection, ...] = ()
     slo: tuple[SLOSection, ...] = ()
+    alerts: AlertsSection = field(default_factory=AlertsSection)
     keys: dict[str, str] = field(default_factory=dict)
     """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
     own, comma-separated."""

@@ -1,0 +1,1 @@
+"""Alerting: rules over snapshots, their lifecycle, and channels that deliver without blocking."""
