@@ -121,7 +121,8 @@ def top_level_parts() -> set[str]:
     ("sources-below-runtime", {"neural_tui.sources", "neural_tui.records", "neural_tui.decode",
                                "neural_tui.errors", "neural_tui.storage_layout"}),
     ("producer-light", {"neural_tui.producer", "neural_tui.storage_layout", "neural_tui.errors"}),
-    ("console-renders-snapshots", {"neural_tui.app", "neural_tui.config", "neural_tui.engines",
+    ("console-renders-snapshots", {"neural_tui.alerts", "neural_tui.app", "neural_tui.config",
+                                   "neural_tui.engines",
                                    "neural_tui.errors", "neural_tui.keymap", "neural_tui.runtime",
                                    "neural_tui.safe_text"}),
 ])
