@@ -102,6 +102,9 @@ class SLOCounts:
         """Seconds past the admitted time: their rows' sums, counted once admitted."""
         self._label_times: list[float] = []
         self._label_correct: list[bool] = []
+        self.changes = 0
+        """Counts of rows into the ring so far: the statuses of unchanged counts at an
+        unchanged record time need no new evaluation."""
 
     @property
     def nbytes(self) -> int:
@@ -178,6 +181,7 @@ class SLOCounts:
             minutes, values = minutes[kept], values[:, kept]
             if minutes.shape[0] == 0:
                 return
+        self.changes += 1
         low = int(minutes.min())
         self._first = low if self._first is None else min(self._first, low)
         offsets = minutes - low
