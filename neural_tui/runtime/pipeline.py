@@ -277,7 +277,7 @@ class Runtime:
         """A snapshot of the state now, regardless of pause, its SLOs evaluated now (for the
         one-shot subcommands)."""
         clock = self.clock()
-        work = {key: (state.slo_counts.specs, state.slo_counts.copy(),
+        work = {key: (state.slo_counts.specs, state.slo_counts.minute_counts(),
                       slo_now(state.robust_now(), clock))
                 for key, state in self.states.items() if state.slo_counts is not None}
         return self._build(evaluate_models(work))
@@ -294,7 +294,7 @@ class Runtime:
             now = slo_now(state.robust_now(), clock)
             judged = (counts.changes, now)
             if self._slo_judged.get(key) != judged:
-                work[key] = (counts.specs, counts.copy(), now)
+                work[key] = (counts.specs, counts.minute_counts(), now)
                 self._slo_judged[key] = judged
         if work:
             fresh = await asyncio.to_thread(evaluate_models, work)
