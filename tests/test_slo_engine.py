@@ -16,6 +16,7 @@ from neural_tui.engines.slo import (
     SLOType,
     burn_tiers,
     evaluate,
+    evaluate_all,
     history_minutes,
 )
 
@@ -181,6 +182,25 @@ def test_minutes_older_than_the_history_change_nothing():
     older = counts(NOW_MINUTE - 199, [500.0] * 81 + recent, [500.0] * 81 + [0.0] * 119)
     assert evaluate(spec, "m", older, NOW) == evaluate(spec, "m",
                                                        counts(NOW_MINUTE - 118, recent), NOW)
+
+
+def test_slos_evaluated_together_get_what_each_gets_alone():
+    first = NOW_MINUTE - 400
+    rng = np.random.default_rng(5)
+    requests = rng.integers(0, 40, 401).astype(float)
+    data = counts(first, requests.tolist(), rng.binomial(requests.astype(int), 0.05).tolist(),
+                  labelled=requests.tolist(), correct=(requests // 2).tolist(),
+                  within_ms={100.0: requests // 3, 200.0: requests // 2}, timed=requests)
+    specs = [slo(target=0.99, window=HOUR), slo("error_rate", target=0.01, window=HOUR),
+             slo(target=0.9, window=HOUR), slo(target=0.99, window=2 * HOUR),
+             slo("latency", target=0.5, window=HOUR, threshold_ms=100.0),
+             slo("latency", target=0.5, window=HOUR, threshold_ms=200.0),
+             slo("accuracy", target=0.4, window=HOUR),
+             slo("throughput", target=0.5, window=HOUR, min_rps=0.3),
+             slo("throughput", target=0.5, window=HOUR, min_rps=0.5)]
+    together = evaluate_all(specs, "m", data, NOW)
+    assert together == tuple(evaluate(spec, "m", data, NOW) for spec in specs)
+    assert len({status.compliance for status in together}) >= 6
 
 
 # --- window edges -------------------------------------------------------------------------
