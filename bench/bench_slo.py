@@ -2,15 +2,14 @@
 
     .venv/bin/python bench/bench_slo.py [--records N] [--rounds N] [--keep]
 
-1. Engine: `evaluate_all` of 20 SLOs with 30-day windows (availability, error_rate, latency at four
-   thresholds, accuracy, throughput) over the minute counts a model keeps for them: 86,399
-   minutes (twice the window less one, for breaches) of steady traffic with a bad day of 5%
-   errors. A round evaluates all 20 as the runtime does, sharing sums between SLOs that count
-   the same events (each SLO alone is printed too), in ms per round, against a baseline
+1. Engine: `evaluate_all` of 20 SLOs with 30-day windows (availability, error_rate, latency
+   at four thresholds, accuracy, throughput) over the minute counts a model keeps for them:
+   86,399 minutes (twice the window less one, for breaches) of steady traffic with a bad day of
+   5% errors. A round evaluates all 20 as the runtime does, sharing sums between SLOs that
+   count the same events (each SLO alone is printed too), in ms per round, against a baseline
    measured in the same process: one `np.cumsum` of the request column per SLO, the least an
    exact SLI at each minute end needs, so the ratio says how many such passes the engine costs
-   an SLO. The
-   runtime's ordered copy of the ring for its worker thread is printed beside it.
+   an SLO. The runtime's ordered copy of the ring for its worker thread is printed beside it.
 2. Ingest: the path of `bench_tail_to_snapshot.py` (storage file -> tail -> runtime -> a
    snapshot every 100,000 records, SLOs evaluated in each) over one seeded file of N records
    (default 1,000,000), with no SLO and with the same 20 SLOs on every model, alternating for
