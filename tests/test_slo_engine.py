@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neural_tui.engines.performance import json_equal
 from neural_tui.engines.slo import (
     MinuteCounts,
     SLOSpec,
@@ -362,6 +363,16 @@ def test_alert_summaries_carry_no_text_from_the_log():
     (alert,) = evaluate(spec, hostile, one_minute(50, 50), NOW).alerts
     assert "\x1b" not in alert.summary and "[red]" not in alert.summary
     assert alert.summary.isprintable()
+
+
+@pytest.mark.parametrize(("prediction", "label", "match"), [
+    (1, 1.0, True), (1, 1, True), ("1", 1, False), (True, 1, False), (False, 0, False),
+    (True, True, True), ("cat", "cat", True), ("cat", "Cat", False), (0.5, 0.5, True),
+    ([1, 2], [1, 2], True), ([1, 2], [2, 1], False), ({"a": 1}, {"a": 1}, True),
+    (10**400, 10**400, True), (10**400, 10**400 + 1, False), (None, 0, False),
+])
+def test_a_prediction_matches_its_label_when_equal_as_json_values(prediction, label, match):
+    assert json_equal(prediction, label) is match
 
 
 # --- untrusted input ----------------------------------------------------------------------
