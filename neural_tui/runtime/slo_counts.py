@@ -67,8 +67,8 @@ class SLOCounts:
         self._label_times: list[float] = []
         self._label_correct: list[bool] = []
         self.changes = 0
-        """Counts of rows into the ring so far: the statuses of unchanged counts at an
-        unchanged record time need no new evaluation."""
+        """How many times rows were counted into the ring: unchanged counts at an unchanged
+        record time need no new evaluation."""
 
     @property
     def nbytes(self) -> int:
