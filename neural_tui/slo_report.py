@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neural_tui.config import Settings, SLOSection, parse_duration
+from neural_tui.config import Settings, SLOSection
 from neural_tui.engines.slo import SLOSpec, SLOStatus, duration_name
 from neural_tui.reports import (
     EXIT_OK,
@@ -108,7 +108,7 @@ def _model_rows(spec: SLOSpec, name: str, models: list[ModelSnapshot]) -> list[S
 def spec_of(section: SLOSection) -> SLOSpec:
     """A configured SLO as the engine states it (for the rows that have no status)."""
     return SLOSpec(name=section.name, type=section.type, target=section.target,
-                   window_seconds=parse_duration(section.window) or 0, model=section.model,
+                   window_seconds=section.window_seconds, model=section.model,
                    threshold_ms=section.threshold_ms, min_rps=section.min_rps,
                    min_events=section.min_events)
 

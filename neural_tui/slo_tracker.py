@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from neural_tui.config import SLO_WINDOWS, parse_duration
 from neural_tui.engines.slo import (
     MINUTE,
     Breach,
@@ -38,8 +39,8 @@ from neural_tui.engines.slo import (
 DEFAULT_GOOD_SHARE = 0.95
 """The share of good events a latency or throughput SLO promises when `SLO.objective` is unset:
 the old module's latency SLO was a p95 (95% of requests at most the threshold)."""
-MAX_WINDOW_SECONDS = 366 * 86_400
-"""Longest SLO window: the ring of minutes is sized by it."""
+MAX_WINDOW_SECONDS = parse_duration(SLO_WINDOWS[1]) or 0
+"""Longest SLO window, as in the config: the ring of minutes is sized by it."""
 HISTORY_WINDOWS = 2
 """Windows of minutes kept per SLO: a breach is judged on the window before each minute, so a
 breach that began a window ago needs the window before it."""
@@ -213,13 +214,16 @@ class _MinuteRing:
         return True
 
     def counts(self, slo: SLO, spec: SLOSpec, last_minute: int) -> MinuteCounts:
-        """The ring as the engine's minute counts, up to and including `last_minute`."""
+        """The ring as the engine's minute counts, from its oldest measured minute up to and
+        including `last_minute` (a throughput SLO's minutes begin with its first measurement)."""
         minutes = np.arange(last_minute - self.size + 1, last_minute + 1, dtype=np.int64)
+        current = self.stamp[minutes % self.size] == minutes
+        minutes = minutes[int(np.argmax(current)):] if current.any() else minutes[-1:]
         slots = minutes % self.size
         current = self.stamp[slots] == minutes
         total = np.where(current, self.total[slots], 0)
         good = np.where(current, self.good[slots], 0)
-        zeros = np.zeros(self.size, dtype=np.int64)
+        zeros = np.zeros(len(minutes), dtype=np.int64)
         requests, errors, labelled, correct = total, zeros, zeros, zeros
         within: dict[float, np.ndarray] = {}
         if slo.slo_type in (SLOType.AVAILABILITY, SLOType.ERROR_RATE):
@@ -234,7 +238,7 @@ class _MinuteRing:
             # of those measured in it, and holds until the next measured minute.
             measured = current & (self.total[slots] > 0)
             rate = np.where(measured, self.value_sum[slots] / np.maximum(total, 1), 0.0)
-            last = np.maximum.accumulate(np.where(measured, np.arange(self.size), -1))
+            last = np.maximum.accumulate(np.where(measured, np.arange(len(minutes)), -1))
             held = np.where(last >= 0, rate[np.maximum(last, 0)], 0.0)
             requests = np.rint(held * MINUTE).astype(np.int64)
         return MinuteCounts(int(minutes[0]), requests, errors, labelled, correct, within)

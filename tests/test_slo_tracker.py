@@ -193,3 +193,45 @@ def test_a_measurement_older_than_the_kept_minutes_is_ignored():
 
 def test_the_slo_type_may_be_given_by_its_old_value():
     assert SLO("x", "latency", 0.1, 3600).slo_type is SLOType.LATENCY  # type: ignore[arg-type]
+
+
+def test_a_breach_that_starts_and_ends_is_counted_once_with_its_length():
+    """2h window, 99%: 100 good requests a minute, except minute 60 whose 100 fail. At the end
+    of minute 60 the window holds 6,000 good of 6,100 (98.4%): the breach begins; at the end of
+    minute m it holds 100m good of 100(m + 1), met again from m = 99. So one breach from
+    T0 + 61 min to T0 + 100 min (39 minutes), where the old module summed the running length
+    of each of the 100 failing measurements."""
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 7200))
+    for minute in range(131):
+        record_spread(tracker, "availability", [0.0 if minute == 60 else 1.0] * 100, span=60,
+                      start=T0 + 60 * minute)
+
+    report = tracker.generate_sla_report("availability")
+    status = tracker.get_slo_status("availability")
+
+    assert report.total_breaches == 1
+    assert report.total_breach_duration == report.max_breach_duration == 39 * 60
+    assert status["breaches"] == [{"start": T0 + 61 * 60, "end": T0 + 100 * 60,
+                                   "duration_seconds": 39 * 60}]
+    assert (status["current_breach"], status["is_meeting"]) == (False, True)
+    during = next(m for m in report.measurements if m.timestamp == T0 + 80 * 60)
+    assert during.breach_duration == 19 * 60
+    assert next(m for m in report.measurements if m.timestamp == T0 + 110 * 60
+                ).breach_duration == 0.0
+
+
+def test_a_throughput_rate_holds_until_the_next_measurement():
+    """10 rps promised in 95% of minutes; a rate measured every 5 minutes: 12 rps, except 5 rps
+    measured at minute 50. Judged at minute 55, the complete minutes 0..54 count: 50 at 12 rps,
+    and 50..54 at the 5 rps that held, so 50 good of 55."""
+    tracker = tracker_with(SLO("throughput", SLOType.THROUGHPUT, 10.0, 3600))
+    for minute in range(0, 60, 5):
+        tracker.record_measurement("throughput", 5.0 if minute == 50 else 12.0,
+                                   timestamp=T0 + 60 * minute + 30)
+
+    status = tracker.get_slo_status("throughput")
+
+    assert (status["compliance_rate"], status["total_measurements"]) == (
+        pytest.approx(50 / 55), 55)
+    assert status["error_budget_remaining"] == pytest.approx(1 - (5 / 55) / 0.05)
+    assert status["is_meeting"] is False
