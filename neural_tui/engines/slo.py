@@ -203,13 +203,12 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     """
     tiers = burn_tiers(spec.window_seconds)
     window = max(1, spec.window_seconds // MINUTE)
-    windows = {name: seconds // MINUTE for tier in tiers for name, seconds in
-               ((tier.long_window, tier.long_seconds), (tier.short_window, tier.short_seconds))}
+    windows = _burn_windows(tiers)
     if not math.isfinite(now):
         return SLOStatus(spec, model, now, 0, 0, None, None, None, dict.fromkeys(windows),
                          None, (), ())
     current = math.floor(now / MINUTE)
-    span = max(2 * window - 1, *windows.values())
+    span = history_minutes(spec.window_seconds)
     start = current - span + 1
     good, total = _events(spec, counts, start, span, current)
     good_sums = np.concatenate(([0.0], np.cumsum(good)))
@@ -247,6 +246,20 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
         breaches=breaches,
         alerts=_alerts(spec, model, tiers, burn_rates, last, window_total, served),
     )
+
+
+def history_minutes(window_seconds: int) -> int:
+    """Minutes of counts, up to the current one, that `evaluate` reads for an SLO window: the
+    window at each of its own minute ends (for breaches), so twice the window less a minute, and
+    every burn tier's windows (never longer). Older minutes can be forgotten."""
+    window = max(1, window_seconds // MINUTE)
+    return max(2 * window - 1, *_burn_windows(burn_tiers(window_seconds)).values())
+
+
+def _burn_windows(tiers: tuple[BurnTier, ...]) -> dict[str, int]:
+    """Every window of the tiers by name, in minutes, fastest tier first."""
+    return {name: seconds // MINUTE for tier in tiers for name, seconds in
+            ((tier.long_window, tier.long_seconds), (tier.short_window, tier.short_seconds))}
 
 
 def _column(values: np.ndarray, first_minute: int, start: int, length: int) -> np.ndarray:
