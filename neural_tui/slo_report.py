@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from neural_tui.config import Settings, SLOSection
-from neural_tui.engines.slo import SLOSpec, SLOStatus, duration_name
+from neural_tui.engines.slo import SLOSpec, SLOStatus, burn_tiers, duration_name
 from neural_tui.reports import (
     EXIT_OK,
     finish,
@@ -28,6 +28,7 @@ from neural_tui.reports import (
     storage_warnings,
     unknown_model,
 )
+from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
 
@@ -107,10 +108,8 @@ def _model_rows(spec: SLOSpec, name: str, models: list[ModelSnapshot]) -> list[S
 
 def spec_of(section: SLOSection) -> SLOSpec:
     """A configured SLO as the engine states it (for the rows that have no status)."""
-    return SLOSpec(name=section.name, type=section.type, target=section.target,
-                   window_seconds=section.window_seconds, model=section.model,
-                   threshold_ms=section.threshold_ms, min_rps=section.min_rps,
-                   min_events=section.min_events)
+    (spec,) = slo_specs((section,), section.model or "")
+    return spec
 
 
 def row_entry(row: SLORow) -> dict[str, Any]:
@@ -192,7 +191,7 @@ def _figures(row: SLORow) -> tuple[str | Text, ...]:
     if status is None:
         return ("—", "—", "—", "—", "—", Text("waiting", style="dim"))
     return (_percent(status.sli), _percent(status.compliance),
-            _budget(status.error_budget_remaining), _burn_rates(status.burn_rates),
+            _budget(status.error_budget_remaining), _burn_rates(status),
             _exhaustion(status), _verdict(status))
 
 
@@ -241,9 +240,17 @@ def _budget(value: float | None) -> str | Text:
     return Text(text, style="bold red") if value <= 0 else text
 
 
-def _burn_rates(rates: Mapping[str, float | None]) -> str:
-    return " ".join(f"{window} {'—' if rate is None or not math.isfinite(rate) else f'{rate:.2f}'}"
-                    for window, rate in rates.items()) or "—"
+def _burn_rates(status: SLOStatus) -> str:
+    """Each window's burn rate, shortest window first."""
+    lengths = {name: seconds for tier in burn_tiers(status.spec.window_seconds)
+               for name, seconds in ((tier.long_window, tier.long_seconds),
+                                     (tier.short_window, tier.short_seconds))}
+    ordered = sorted(status.burn_rates.items(), key=lambda item: lengths.get(item[0], 0))
+    return ", ".join(f"{window} {_rate(rate)}" for window, rate in ordered) or "—"
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.2f}"
 
 
 def _exhaustion(status: SLOStatus) -> str:

@@ -5,8 +5,9 @@ Code written for `neural.monitoring.slo_tracker` runs unchanged, but every figur
 time, so compliance is good events over all events in the window (the old module averaged passes
 and compared the average with the threshold, so a latency SLO with 40% of requests too slow was
 "meeting"), the error budget is spent by bad events, and a breach is one stretch of time, counted
-once. Memory is bounded by the window: a fixed ring of minutes per SLO, and the newest
-`MAX_KEPT_MEASUREMENTS` raw measurements for the report's list.
+once. Memory is bounded by the window: a fixed ring of the minutes the engine reads per SLO
+(`history_minutes`: about two windows), and the newest `MAX_KEPT_MEASUREMENTS` raw measurements
+for the report's list.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from neural_tui.engines.slo import (
     SLOStatus,
     burn_tiers,
     evaluate,
+    history_minutes,
 )
 
 DEFAULT_GOOD_SHARE = 0.95
@@ -41,9 +43,6 @@ DEFAULT_GOOD_SHARE = 0.95
 the old module's latency SLO was a p95 (95% of requests at most the threshold)."""
 MAX_WINDOW_SECONDS = parse_duration(SLO_WINDOWS[1]) or 0
 """Longest SLO window, as in the config: the ring of minutes is sized by it."""
-HISTORY_WINDOWS = 2
-"""Windows of minutes kept per SLO: a breach is judged on the window before each minute, so a
-breach that began a window ago needs the window before it."""
 MAX_KEPT_MEASUREMENTS = 10_000
 """Raw measurements kept per SLO for `SLAReport.measurements`; every figure counts them all."""
 MODEL = "default"
@@ -273,7 +272,7 @@ class SLOTracker:
     def add_slo(self, slo: SLO) -> None:
         """Track `slo` (adding one of the same name again starts its counts afresh)."""
         spec = slo.spec()
-        minutes = HISTORY_WINDOWS * spec.window_seconds // MINUTE
+        minutes = history_minutes(spec.window_seconds)
         with self._lock:
             self.slos[slo.name] = slo
             self._tracked[slo.name] = _Tracked(slo, spec, _MinuteRing(minutes),
