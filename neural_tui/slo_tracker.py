@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from neural_tui.config import SLO_WINDOWS, parse_duration
+from neural_tui.decode import FUTURE_TOLERANCE_SECONDS
 from neural_tui.engines.slo import (
     MINUTE,
+    MINUTE_COUNT_CAP,
     Breach,
     MinuteCounts,
     SLOSpec,
@@ -208,7 +210,7 @@ class _MinuteRing:
             self.value_sum[slot] = 0.0
         self.total[slot] += 1
         self.good[slot] += good
-        self.value_sum[slot] += value
+        self.value_sum[slot] += min(max(value, 0.0), MINUTE_COUNT_CAP)  # a rate, summed
         self.newest = minute if self.newest is None else max(self.newest, minute)
         return True
 
@@ -217,9 +219,9 @@ class _MinuteRing:
         including `last_minute` (a throughput SLO's minutes begin with its first measurement)."""
         minutes = np.arange(last_minute - self.size + 1, last_minute + 1, dtype=np.int64)
         current = self.stamp[minutes % self.size] == minutes
-        minutes = minutes[int(np.argmax(current)):] if current.any() else minutes[-1:]
+        first = int(np.argmax(current)) if current.any() else len(minutes) - 1
+        minutes, current = minutes[first:], current[first:]
         slots = minutes % self.size
-        current = self.stamp[slots] == minutes
         total = np.where(current, self.total[slots], 0)
         good = np.where(current, self.good[slots], 0)
         zeros = np.zeros(len(minutes), dtype=np.int64)
@@ -239,7 +241,7 @@ class _MinuteRing:
             rate = np.where(measured, self.value_sum[slots] / np.maximum(total, 1), 0.0)
             last = np.maximum.accumulate(np.where(measured, np.arange(len(minutes)), -1))
             held = np.where(last >= 0, rate[np.maximum(last, 0)], 0.0)
-            requests = np.rint(held * MINUTE).astype(np.int64)
+            requests = np.rint(np.clip(held * MINUTE, 0.0, MINUTE_COUNT_CAP)).astype(np.int64)
         return MinuteCounts(int(minutes[0]), requests, errors, labelled, correct, within)
 
 
@@ -270,7 +272,8 @@ class SLOTracker:
         self._lock = threading.Lock()
 
     def add_slo(self, slo: SLO) -> None:
-        """Track `slo` (adding one of the same name again starts its counts afresh)."""
+        """Track `slo` as it is now (adding one of the same name again, changed or not,
+        starts its counts afresh)."""
         spec = slo.spec()
         minutes = history_minutes(spec.window_seconds)
         with self._lock:
@@ -289,13 +292,18 @@ class SLOTracker:
         """Count one event: a request's availability (1 served, 0 failed), its error (1 failed,
         0 not), its latency in seconds, a labelled prediction's correctness (1 right, 0 wrong),
         or the request rate seen (throughput). It is good when it meets `target` as the old
-        module compared it; a measurement older than the kept minutes is ignored."""
+        module compared it; a measurement older than the kept minutes is ignored, and one
+        stamped more than a day ahead (the reader's tolerance) is refused: it would move the
+        SLO's clock past every later measurement."""
         tracked = self._get(slo_name)
         value = float(actual_value)
         at = time.time() if timestamp is None else float(timestamp)
         if not (_finite(value) and _finite(at)):
             raise ValueError(f"SLO {slo_name!r}: measurement and timestamp must be finite, "
                              f"got {actual_value!r} at {timestamp!r}")
+        if at > time.time() + FUTURE_TOLERANCE_SECONDS:
+            raise ValueError(f"SLO {slo_name!r}: timestamp {at!r} is more than a day ahead of "
+                             "this host's clock")
         with self._lock:
             if tracked.ring.add(math.floor(at / MINUTE), tracked.slo.meets(value), value):
                 tracked.recent.append((at, value))
@@ -317,7 +325,10 @@ class SLOTracker:
         return evaluate(spec, MODEL, counts, now)
 
     def get_slo_status(self, slo_name: str) -> dict[str, Any]:
-        """The SLO now (its newest measurement), with the old module's keys and the engine's."""
+        """The SLO as of its newest measurement, with the old module's keys and the engine's.
+
+        `recent_compliance` is the compliance over the SLO's shortest burn window (the old
+        module took its last 10 measurements)."""
         slo = self._get(slo_name).slo
         status = self.evaluate(slo_name)
         if status is None or status.total == 0:

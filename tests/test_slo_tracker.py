@@ -235,3 +235,26 @@ def test_a_throughput_rate_holds_until_the_next_measurement():
         pytest.approx(50 / 55), 55)
     assert status["error_budget_remaining"] == pytest.approx(1 - (5 / 55) / 0.05)
     assert status["is_meeting"] is False
+
+
+def test_a_timestamp_more_than_a_day_ahead_is_refused_and_moves_nothing():
+    tracker = tracker_with(create_availability_slo())
+    tracker.record_measurement("model_availability", 1.0)
+    with pytest.raises(ValueError, match="more than a day ahead"):
+        tracker.record_measurement("model_availability", 0.0, timestamp=1e12)
+    tracker.record_measurement("model_availability", 1.0)
+
+    status = tracker.get_slo_status("model_availability")
+
+    assert (status["total_measurements"], status["compliance_rate"]) == (2, 1.0)
+
+
+def test_a_huge_throughput_rate_is_a_good_minute_not_an_overflow():
+    tracker = tracker_with(SLO("throughput", SLOType.THROUGHPUT, 10.0, 3600))
+    for minute in range(3):
+        tracker.record_measurement("throughput", 1e308, timestamp=T0 + 60 * minute)
+        tracker.record_measurement("throughput", 1e308, timestamp=T0 + 60 * minute + 1)
+
+    status = tracker.get_slo_status("throughput")
+
+    assert (status["compliance_rate"], status["total_measurements"]) == (1.0, 2)
