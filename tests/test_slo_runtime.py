@@ -127,10 +127,10 @@ def test_a_record_ahead_is_counted_once_traffic_reaches_it():
     state.ingest(make_batch(T0 + np.linspace(0, 59, 3000)))
     state.ingest(make_batch([T0 + 300.0], ids=["ahead"]))  # 4 minutes ahead, alone: held
     assert state.slo_counts is not None
-    assert state.slo_counts.copy().minute_counts().requests.tolist() == [3000]
+    assert state.slo_counts.minute_counts().requests.tolist() == [3000]
     state.ingest(make_batch(T0 + 240 + np.linspace(0, 59, 3000),
                             ids=[f"q{i}" for i in range(3000)]))
-    counts = state.slo_counts.copy().minute_counts()
+    counts = state.slo_counts.minute_counts()
     assert counts.requests.tolist() == [3000, 0, 0, 0, 3000, 1]
 
 
@@ -141,7 +141,7 @@ def test_a_late_label_counts_in_its_predictions_minute():
                             ids=[f"n{i}" for i in range(720)]))
     state.ingest(make_batch([T0 + 7300.0] * 2, ids=["a", "b"], is_label=[True, True],
                             ground_truth=[1.0, 1]))
-    counts = state.slo_counts.copy().minute_counts()
+    counts = state.slo_counts.minute_counts()
     first = counts.first_minute
     minute = int(T0 // MINUTE)
     assert first == minute
@@ -156,7 +156,7 @@ def test_a_label_read_before_its_prediction_counts_in_the_predictions_minute():
     state.ingest(make_batch([T0 + 1.0], ids=["other"]))
     state.ingest(make_batch([T0 + 200.0], ids=["a"], is_label=[True], ground_truth=[0]))
     state.ingest(make_batch([T0 + 130.0], ids=["a"], predictions=[0]))
-    counts = state.slo_counts.copy().minute_counts()
+    counts = state.slo_counts.minute_counts()
     assert counts.labelled.tolist()[2] == 1 and counts.correct.tolist()[2] == 1
 
 
@@ -174,7 +174,7 @@ def test_labels_correct_counts_every_model_whether_or_not_it_has_an_slo(tmp_path
 def test_latency_counts_every_threshold_among_requests_with_a_latency():
     state = ModelState("m", "1", slos=(_spec(LATENCY), _spec(SLOW)))
     state.ingest(make_batch([T0] * 5, latency_ms=[50.0, 100.0, 100.5, 600.0, np.nan]))
-    counts = state.slo_counts.copy().minute_counts()
+    counts = state.slo_counts.minute_counts()
     assert counts.timed.tolist() == [4]
     assert {t: c.tolist() for t, c in counts.within_ms.items()} == {100.0: [2], 500.0: [3]}
 
@@ -202,7 +202,7 @@ def test_the_ring_forgets_minutes_older_than_its_capacity():
     state = ModelState("m", "1", slos=(_spec(AVAILABILITY),))  # 119 minutes kept
     for minute in range(200):
         state.ingest(make_batch([T0 + minute * MINUTE], ids=[f"p{minute}"]))
-    counts = state.slo_counts.copy().minute_counts()
+    counts = state.slo_counts.minute_counts()
     assert counts.first_minute == int(T0 // MINUTE) + 200 - 119
     assert counts.requests.tolist() == [1] * 119
 
@@ -254,6 +254,6 @@ def test_an_older_record_read_later_moves_the_models_first_minute_back():
     state = ModelState("m", "1", slos=(_spec(THROUGHPUT),))
     state.ingest(make_batch([T0 + 600.0], ids=["late-file"]))
     state.ingest(make_batch([T0 + 1.0], ids=["early-file"]))
-    counts = state.slo_counts.copy().minute_counts()
+    counts = state.slo_counts.minute_counts()
     assert counts.first_minute == int(T0 // MINUTE)
     assert counts.requests.tolist() == [1] + [0] * 9 + [1]

@@ -34,13 +34,13 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.decode import KEPT_LINE_REASONS
-from neural_tui.engines.slo import SLOSpec, SLOStatus
+from neural_tui.engines.slo import SLOStatus
 from neural_tui.records import IngestBatch, RecordBatch
-from neural_tui.runtime.analysis import Analysis, state_limits
+from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import SnapshotListener
-from neural_tui.runtime.slo_counts import CountsCopy, evaluate_models, slo_now
+from neural_tui.runtime.slo_counts import evaluate_models, slo_now
 from neural_tui.runtime.snapshot import (
     IngestStats,
     ModelSnapshot,
@@ -101,8 +101,10 @@ class Runtime:
         self.stuck_after_seconds = max(STUCK_MIN_SECONDS,
                                        STUCK_POLLS * settings.runtime.poll_interval_seconds)
         self._backlogged: set[Source] = set()
-        self._slo_statuses: dict[tuple[str, str], tuple[SLOStatus, ...]] | None = None
-        """The publisher's latest SLO evaluation; None until it made one."""
+        self._slo_statuses: dict[ModelKey, tuple[SLOStatus, ...]] = {}
+        """The publisher's latest SLO evaluation of each model with SLOs."""
+        self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
+        """The counts' `changes` and the record time behind each model's latest statuses."""
 
     @property
     def latest(self) -> Snapshot:
@@ -212,7 +214,7 @@ class Runtime:
         cadence = self.settings.runtime.cadence_seconds
         while True:
             if not self._paused:
-                self._slo_statuses = await asyncio.to_thread(evaluate_models, self._slo_work())
+                await self._refresh_slos()
                 self._publish(self._build())
             await asyncio.sleep(cadence)
 
@@ -274,21 +276,35 @@ class Runtime:
     def build_snapshot(self) -> Snapshot:
         """A snapshot of the state now, regardless of pause, its SLOs evaluated now (for the
         one-shot subcommands)."""
-        return self._build(evaluate_models(self._slo_work()))
-
-    def _slo_work(self) -> dict[tuple[str, str], tuple[tuple[SLOSpec, ...], CountsCopy, float]]:
-        """What evaluating the SLOs needs, copied so that ingest may go on meanwhile."""
         clock = self.clock()
-        return {key: (state.slo_counts.specs, state.slo_counts.copy(),
+        work = {key: (state.slo_counts.specs, state.slo_counts.minute_counts(),
                       slo_now(state.robust_now(), clock))
                 for key, state in self.states.items() if state.slo_counts is not None}
+        return self._build(evaluate_models(work))
 
-    def _build(self, slos: Mapping[tuple[str, str], tuple[SLOStatus, ...]] | None = None
-               ) -> Snapshot:
+    async def _refresh_slos(self) -> None:
+        """Evaluate, in a worker thread, the SLOs of each model whose counts or record time
+        moved since its last evaluation, on copies so that ingest goes on meanwhile."""
+        clock = self.clock()
+        work = {}
+        for key, state in self.states.items():
+            counts = state.slo_counts
+            if counts is None:
+                continue
+            now = slo_now(state.robust_now(), clock)
+            judged = (counts.changes, now)
+            if self._slo_judged.get(key) != judged:
+                work[key] = (counts.specs, counts.minute_counts(), now)
+                self._slo_judged[key] = judged
+        if work:
+            fresh = await asyncio.to_thread(evaluate_models, work)
+            self._slo_statuses = {**self._slo_statuses, **fresh}
+
+    def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None) -> Snapshot:
         """A snapshot with the SLO statuses given, else the publisher's latest."""
         now = self.clock()
         runtime = self.settings.runtime
-        slos = slos if slos is not None else self._slo_statuses or {}
+        slos = slos if slos is not None else self._slo_statuses
         models = tuple(
             _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds,
                             self.analysis.result(key), self.analysis.waiting(key, state),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,41 +41,6 @@ AHEAD_SECONDS_KEPT = 1024
 """Distinct seconds held aside at most (the state holds as many)."""
 
 REQUESTS, ERRORS = 0, 1
-
-
-@dataclass(frozen=True, slots=True)
-class CountsCopy:
-    """A copy of one model's counts, for evaluating its SLOs in another thread."""
-
-    ring: np.ndarray
-    newest: int | None
-    first: int | None
-    thresholds: tuple[float, ...]
-    timed_row: int | None
-    labelled_row: int | None
-
-    def minute_counts(self) -> MinuteCounts:
-        """The counts oldest minute first, from the model's first minute the ring still holds
-        (none before the model's first minute: a throughput SLO counts minutes from there)."""
-        if self.newest is None or self.first is None:
-            empty = np.zeros(0, dtype=np.int64)
-            return MinuteCounts(0, empty, empty, empty, empty)
-        capacity = self.ring.shape[1]
-        first = max(self.newest - capacity + 1, self.first)
-        rows = self.ring[:, (first + np.arange(self.newest - first + 1)) % capacity]
-        empty = np.zeros(0, dtype=np.int64)
-        timed = self.timed_row
-        labelled = self.labelled_row
-        return MinuteCounts(
-            first_minute=first,
-            requests=rows[REQUESTS],
-            errors=rows[ERRORS],
-            labelled=rows[labelled] if labelled is not None else empty,
-            correct=rows[labelled + 1] if labelled is not None else empty,
-            within_ms={t: rows[timed + 1 + i] for i, t in enumerate(self.thresholds)}
-            if timed is not None else {},
-            timed=rows[timed] if timed is not None else None,
-        )
 
 
 class SLOCounts:
@@ -102,6 +66,9 @@ class SLOCounts:
         """Seconds past the admitted time: their rows' sums, counted once admitted."""
         self._label_times: list[float] = []
         self._label_correct: list[bool] = []
+        self.changes = 0
+        """Counts of rows into the ring so far: the statuses of unchanged counts at an
+        unchanged record time need no new evaluation."""
 
     @property
     def nbytes(self) -> int:
@@ -144,9 +111,31 @@ class SLOCounts:
             values = np.stack([self._held.pop(second) for second in ready], axis=1)
             self._count(np.array(ready, dtype=np.int64) // MINUTE, values)
 
-    def copy(self) -> CountsCopy:
-        return CountsCopy(self._ring.copy(), self._newest, self._first, self.thresholds,
-                          self._timed_row, self._labelled_row)
+    def minute_counts(self) -> MinuteCounts:
+        """The counts, oldest minute first, from the model's first minute the ring still holds
+        (none before it: a throughput SLO counts minutes from there); fresh arrays, so another
+        thread may evaluate them while ingest goes on."""
+        if self._newest is None or self._first is None:
+            empty = np.zeros(0, dtype=np.int64)
+            return MinuteCounts(0, empty, empty, empty, empty)
+        first = max(self._newest - self.capacity + 1, self._first)
+        start, stop = first % self.capacity, self._newest % self.capacity + 1
+        if start < stop:
+            rows = self._ring[:, start:stop].copy()
+        else:
+            rows = np.concatenate((self._ring[:, start:], self._ring[:, :stop]), axis=1)
+        empty = np.zeros(0, dtype=np.int64)
+        timed, labelled = self._timed_row, self._labelled_row
+        return MinuteCounts(
+            first_minute=first,
+            requests=rows[REQUESTS],
+            errors=rows[ERRORS],
+            labelled=rows[labelled] if labelled is not None else empty,
+            correct=rows[labelled + 1] if labelled is not None else empty,
+            within_ms={} if timed is None else {
+                threshold: rows[timed + 1 + i] for i, threshold in enumerate(self.thresholds)},
+            timed=None if timed is None else rows[timed],
+        )
 
     def _add(self, seconds: np.ndarray, values: np.ndarray, admitted_until: int) -> None:
         admitted = seconds <= admitted_until
@@ -178,6 +167,7 @@ class SLOCounts:
             minutes, values = minutes[kept], values[:, kept]
             if minutes.shape[0] == 0:
                 return
+        self.changes += 1
         low = int(minutes.min())
         self._first = low if self._first is None else min(self._first, low)
         offsets = minutes - low
@@ -206,15 +196,10 @@ def slo_now(robust_now: float | None, clock: float) -> float:
     return math.nan if robust_now is None else min(robust_now, clock)
 
 
-def evaluate_model(specs: Iterable[SLOSpec], model: str, counts: CountsCopy,
-                   now: float) -> tuple[SLOStatus, ...]:
-    """Every SLO of one model at record time `now`."""
-    minute_counts = counts.minute_counts()
-    return tuple(evaluate(spec, model, minute_counts, now) for spec in specs)
-
-
-def evaluate_models(work: Mapping[tuple[str, str], tuple[tuple[SLOSpec, ...], CountsCopy, float]]
+def evaluate_models(work: Mapping[tuple[str, str],
+                                  tuple[Iterable[SLOSpec], MinuteCounts, float]]
                     ) -> dict[tuple[str, str], tuple[SLOStatus, ...]]:
-    """`evaluate_model` for each (model, version): run in a worker thread on copies."""
-    return {key: evaluate_model(specs, key[0], counts, now)
+    """Every SLO of each (model, version) at its record time: run in a worker thread on the
+    counts `SLOCounts.minute_counts` handed out."""
+    return {key: tuple(evaluate(spec, key[0], counts, now) for spec in specs)
             for key, (specs, counts, now) in work.items()}
