@@ -52,7 +52,7 @@ def print_slo(settings: Settings, *, model: str | None, as_json: bool) -> int:
     snapshot = load_runtime(settings).build_snapshot()
     rows = slo_rows(settings.slo, snapshot, model)
     warnings = storage_warnings(settings, snapshot.ingest.records_total)
-    note = None if settings.slo else NO_SLO
+    note = NO_SLO if not settings.slo else None if rows else f"no SLO applies to model {model!r}"
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path),
@@ -63,8 +63,8 @@ def print_slo(settings: Settings, *, model: str | None, as_json: bool) -> int:
         return finish(EXIT_OK, warnings)
     console = report_console()
     if note is not None:
-        console.print(note, markup=False)
-    elif rows:
+        console.print(safe_text(note))
+    else:
         _print_rows(console, settings, rows)
     return finish(EXIT_OK, warnings)
 

@@ -261,6 +261,17 @@ def test_model_limits_the_report_to_that_model(tmp_path, capsys):
     assert (entry["model"], entry["total"], entry["compliance"]) == ("churn", 100, 1.0)
 
 
+def test_a_model_no_slo_applies_to_is_said_so(tmp_path, capsys):
+    write_half_budget(tmp_path / "data", "fraud")
+    write_traffic(tmp_path / "data", "churn", minute_ago(30), 100, span=600)
+    config = HOUR_SLO + 'model = "fraud"\n'
+
+    code, report = slo_json(capsys, tmp_path, config, "--model", "churn")
+
+    assert code == 0
+    assert (report["slos"], report["note"]) == ([], "no SLO applies to model 'churn'")
+
+
 def test_an_unknown_model_is_exit_2_naming_the_known_ones(tmp_path, capsys):
     write_half_budget(tmp_path / "data")
     path = tmp_path / "neural-tui.toml"
