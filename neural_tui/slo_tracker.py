@@ -214,7 +214,7 @@ class _MinuteRing:
         self.newest = minute if self.newest is None else max(self.newest, minute)
         return True
 
-    def counts(self, slo: SLO, spec: SLOSpec, last_minute: int) -> MinuteCounts:
+    def counts(self, spec: SLOSpec, last_minute: int) -> MinuteCounts:
         """The ring as the engine's minute counts, from its oldest measured minute up to and
         including `last_minute` (a throughput SLO's minutes begin with its first measurement)."""
         minutes = np.arange(last_minute - self.size + 1, last_minute + 1, dtype=np.int64)
@@ -227,11 +227,11 @@ class _MinuteRing:
         zeros = np.zeros(len(minutes), dtype=np.int64)
         requests, errors, labelled, correct = total, zeros, zeros, zeros
         within: dict[float, np.ndarray] = {}
-        if slo.slo_type in (SLOType.AVAILABILITY, SLOType.ERROR_RATE):
+        if spec.type in ("availability", "error_rate"):
             errors = total - good
-        elif slo.slo_type is SLOType.ACCURACY:
+        elif spec.type == "accuracy":
             labelled, correct = total, good
-        elif slo.slo_type is SLOType.LATENCY:
+        elif spec.type == "latency":
             assert spec.threshold_ms is not None
             within = {spec.threshold_ms: good}
         else:
@@ -321,7 +321,7 @@ class SLOTracker:
                 return None
             spec = tracked.spec if window_seconds is None else replace(
                 tracked.spec, window_seconds=window_seconds)
-            counts = tracked.ring.counts(tracked.slo, spec, math.floor(now / MINUTE))
+            counts = tracked.ring.counts(spec, math.floor(now / MINUTE))
         return evaluate(spec, MODEL, counts, now)
 
     def get_slo_status(self, slo_name: str) -> dict[str, Any]:
