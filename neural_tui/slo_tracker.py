@@ -298,7 +298,7 @@ class SLOTracker:
         tracked = self._get(slo_name)
         value = float(actual_value)
         at = time.time() if timestamp is None else float(timestamp)
-        if not (_finite(value) and _finite(at)):
+        if not (math.isfinite(value) and math.isfinite(at)):
             raise ValueError(f"SLO {slo_name!r}: measurement and timestamp must be finite, "
                              f"got {actual_value!r} at {timestamp!r}")
         if at > time.time() + FUTURE_TOLERANCE_SECONDS:
