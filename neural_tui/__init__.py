@@ -1,8 +1,9 @@
 """neural-tui: watch machine-learning models in production from a terminal.
 
-The producer API (`ModelMonitor`, `PredictionLogger`) and the library engines
-(`DriftDetector`, `DataQualityMonitor`) are imported lazily, so that `import neural_tui`
-stays cheap for a model server and never pulls in the console.
+The producer API (`ModelMonitor`, `PredictionLogger`), the library engines
+(`DriftDetector`, `DataQualityMonitor`) and the old module's SLO API (`SLOTracker`, `SLO`,
+`SLOType`, `SLAReport`) are imported lazily, so that `import neural_tui` stays cheap for a
+model server and never pulls in the console.
 """
 
 from __future__ import annotations
@@ -14,8 +15,18 @@ if TYPE_CHECKING:
     from neural_tui.engines.drift import DriftDetector
     from neural_tui.engines.quality import DataQualityMonitor
     from neural_tui.producer import ModelMonitor, PredictionLogger
+    from neural_tui.slo_tracker import SLO, SLAReport, SLOTracker, SLOType
 
-__all__ = ["DataQualityMonitor", "DriftDetector", "ModelMonitor", "PredictionLogger"]
+__all__ = [
+    "SLO",
+    "DataQualityMonitor",
+    "DriftDetector",
+    "ModelMonitor",
+    "PredictionLogger",
+    "SLAReport",
+    "SLOTracker",
+    "SLOType",
+]
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -23,6 +34,10 @@ _LAZY = {
     "PredictionLogger": "neural_tui.producer",
     "DriftDetector": "neural_tui.engines.drift",
     "DataQualityMonitor": "neural_tui.engines.quality",
+    "SLOTracker": "neural_tui.slo_tracker",
+    "SLO": "neural_tui.slo_tracker",
+    "SLOType": "neural_tui.slo_tracker",
+    "SLAReport": "neural_tui.slo_tracker",
 }
 
 

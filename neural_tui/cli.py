@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, summary in (
         ("status", _run_status, "per-model totals, throughput, latency and errors"),
         ("health", _run_health, "check every model; exit 1 when one is unhealthy"),
+        ("slo", _run_slo, "each SLO per model: compliance, error budget, burn rates, alerts"),
     ):
         command = commands.add_parser(name, parents=[common], help=summary)
         command.add_argument("--model", help="only this model")
@@ -196,6 +197,11 @@ def _run_health(args: argparse.Namespace) -> int:
 
     return print_health(settings_from(args), model=args.model, as_json=args.json)
 
+
+def _run_slo(args: argparse.Namespace) -> int:
+    from neural_tui.slo_report import print_slo
+
+    return print_slo(settings_from(args), model=args.model, as_json=args.json)
 
 
 def _run_drift(args: argparse.Namespace) -> int:

@@ -156,6 +156,8 @@ class HealthSection:
     max_drifted_share: float | None = 0.5
     min_quality_score: float | None = 0.7
     min_accuracy: float | None = None
+    fail_on_slo: bool = True
+    """Fail a model with an SLO whose error budget is exhausted or that pages (a fast burn)."""
 
 
 SLOTypeName = Literal["availability", "error_rate", "latency", "accuracy", "throughput"]

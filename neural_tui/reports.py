@@ -21,6 +21,7 @@ from neural_tui.config import HealthSection, Settings
 from neural_tui.engines.drift import DriftReport
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
+from neural_tui.engines.slo import SLOStatus, duration_name
 from neural_tui.errors import UsageError
 from neural_tui.runtime.analysis import Analysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
@@ -80,11 +81,11 @@ def select_models(snapshot: Snapshot, model: str | None) -> tuple[ModelSnapshot,
         return snapshot.models
     chosen = tuple(m for m in snapshot.models if m.name == model)
     if not chosen:
-        raise _unknown_model(model, [m.name for m in snapshot.models])
+        raise unknown_model(model, [m.name for m in snapshot.models])
     return chosen
 
 
-def _unknown_model(model: str, names: Iterable[str]) -> UsageError:
+def unknown_model(model: str, names: Iterable[str]) -> UsageError:
     known = ", ".join(sorted(set(names))) or "none"
     return UsageError(f"--model {model!r}: no such model in storage (known: {known})")
 
@@ -165,6 +166,8 @@ class Check:
     name: str
     passed: bool | None
     detail: str
+    slo: str | None = None
+    """The SLO judged, for the `fail_on_slo` checks (one per SLO of the model)."""
 
     @property
     def status(self) -> str:
@@ -212,6 +215,8 @@ def judge(
                             f"no record for {silent:.0f} s (limit "
                             f"{limits.max_silence_seconds:g} s)"))
     checks += _analysis_checks(limits, analysis)
+    if limits.fail_on_slo:
+        checks += [_slo_check(status) for status in model.slos]
     return ModelHealth(model.name, model.version, tuple(checks))
 
 
@@ -264,6 +269,23 @@ def _accuracy_check(limit: float, current: PerformanceReport | None) -> Check:
                   f"{limit:.2%}", beyond="below")
 
 
+def _slo_check(status: SLOStatus) -> Check:
+    """One SLO of the model: failed when its error budget is exhausted or a page-level burn
+    alert fires; waiting while its window holds no event."""
+    name = status.spec.name
+    if status.compliance is None:
+        return Check("fail_on_slo", None, f"SLO {name}: no event in its "
+                     f"{duration_name(status.spec.window_seconds)} window", slo=name)
+    remaining = status.error_budget_remaining
+    left = "—" if remaining is None else f"{remaining:.1%}"
+    problems = [f"error budget exhausted ({left} left)"] if status.exhausted else []
+    problems += [alert.summary for alert in status.alerts
+                 if alert.name == "slo_burn_rate" and alert.severity == "page"]
+    if problems:
+        return Check("fail_on_slo", False, f"SLO {name}: {'; '.join(problems)}", slo=name)
+    return Check("fail_on_slo", True, f"SLO {name}: {left} of the error budget left", slo=name)
+
+
 def _needs_analysis(limits: HealthSection) -> bool:
     return limits.fail_on_drift or any(limit is not None for limit in (
         limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
@@ -290,8 +312,7 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
             "warnings": warnings,
             "models": [{"name": v.name, "version": v.version, "healthy": v.healthy,
                         "problems": list(v.problems), "waiting": list(v.waiting),
-                        "checks": [{"check": c.name, "status": c.status, "detail": c.detail}
-                                   for c in v.checks]}
+                        "checks": [_check_entry(c) for c in v.checks]}
                        for v in verdicts],
         }))
     else:
@@ -312,6 +333,11 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
     return finish(EXIT_OK if healthy else EXIT_UNHEALTHY, warnings)
 
 
+def _check_entry(check: Check) -> dict[str, Any]:
+    entry = {"check": check.name, "status": check.status, "detail": check.detail}
+    return entry if check.slo is None else {**entry, "slo": check.slo}
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
@@ -325,7 +351,7 @@ def analyse_storage(
     keys = sorted(runtime.states)
     if model is not None:
         if not any(name == model for name, _ in keys):
-            raise _unknown_model(model, (name for name, _ in keys))
+            raise unknown_model(model, (name for name, _ in keys))
         keys = [key for key in keys if key[0] == model]
     warnings = storage_warnings(settings, runtime.build_snapshot().ingest.records_total)
     return analyse_models(settings, runtime, keys, reference=reference), warnings
