@@ -393,7 +393,7 @@ def overspent_latency_slo(name: str = "latency-250ms", model: str = "fraud-detec
                 "page",
                 {"slo": name, "model": model, "severity": "page", "long_window": "14m",
                  "short_window": "1m"},
-                f"{name} of {model} burns its budget 18.0 times too fast",
+                "error budget burning 18x over 14m and 22.5x over 1m (limit 14.4x)",
                 long_burn_rate=18.0,
                 short_burn_rate=22.5,
             ),
@@ -417,7 +417,7 @@ def no_data_throughput_slo(name: str = "throughput-5rps", model: str = "fraud-de
         time_to_exhaustion_seconds=None,
         alerts=(
             SLOAlert("slo_no_data", "ticket", {"slo": name, "model": model, "severity": "ticket"},
-                     f"{name} of {model} has no events"),
+                     "no SLO events in 30d although the model served requests"),
         ),
     )
 

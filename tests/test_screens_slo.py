@@ -14,6 +14,7 @@ from console_view import panel_named, rendered, screen_lines, screen_text, table
 from factories import (
     FIXED_TIME,
     ONGOING_BREACH_START,
+    WORKBOOK_WINDOWS,
     error_rate_slo,
     four_slos,
     model_snapshot,
@@ -64,7 +65,7 @@ def row_of(app: App[Any], name: str) -> str:
 
 
 TICKET_BURN = SLOAlert("slo_burn_rate", "ticket", {"long_window": "3d", "short_window": "6h"},
-                       "availability of fraud-detector burns its budget slowly", 1.5, 1.2)
+                       "error budget burning 1.5x over 3d and 1.2x over 6h (limit 1x)", 1.5, 1.2)
 """A ticket-level burn: 1.5 over 3 days and 1.2 over 6 hours, both above 1."""
 
 
@@ -187,8 +188,8 @@ async def test_the_selected_slo_shows_its_page_alert_and_breaches_newest_first()
         await open_slo_screen(pilot)
         text = screen_text(pilot.app)
         assert "compliance 99.65 % (19,930 good of 20,000) · SLI 99.65 %" in text
-        assert ("▲ PAGE burn 18.0 over 14m, 22.5 over 1m: latency-250ms of fraud-detector burns "
-                "its budget 18.0 times too fast") in text
+        assert ("▲ PAGE burn rate: error budget burning 18x over 14m and 22.5x over 1m "
+                "(limit 14.4x)") in text
         assert "breaches: 2 (1 ongoing)" in text
         breaches = pilot.app.screen.query_one("#breach-table", KeyedTable)
         assert [breaches.coordinate_to_cell_key((row, 0)).row_key.value
@@ -207,7 +208,7 @@ async def test_moving_the_cursor_shows_the_other_slo_and_its_empty_history() -> 
         await pilot.press("down")
         await pilot.pause()
         text = screen_text(pilot.app)
-        assert "TICKET no data: throughput-5rps of fraud-detector has no events" in text
+        assert "TICKET no data: no SLO events in 30d although the model served requests" in text
         assert "compliance n/a (0 good of 0)" in text
         assert "breaches: none in the window" in text
         assert pilot.app.screen.query_one("#breach-table", KeyedTable).row_count == 0
@@ -216,6 +217,18 @@ async def test_moving_the_cursor_shows_the_other_slo_and_its_empty_history() -> 
         text = screen_text(pilot.app)
         assert "no alert firing" in text
         assert "budget 50.0 % · exhausted in 30d" in text
+
+
+async def test_an_slo_with_events_but_no_burn_is_not_burning_rather_than_unknown() -> None:
+    spotless = slo_status(good=10_000, sli=1.0, compliance=1.0, error_budget_remaining=1.0,
+                          burn_rates=dict.fromkeys(WORKBOOK_WINDOWS, 0.0),
+                          time_to_exhaustion_seconds=None)
+    feed = FakeFeed(snapshot(fraud(spotless, no_data_throughput_slo())))
+    async with NeuralTuiApp(feed).run_test(size=(160, 40)) as pilot:
+        await open_slo_screen(pilot)
+        assert "██████████ 100.0 %" in row_of(pilot.app, "availability")
+        assert "not burning" in row_of(pilot.app, "availability")
+        assert "not burning" not in row_of(pilot.app, "throughput-5rps")
 
 
 async def test_slo_rows_update_in_place_and_the_cursor_stays_on_its_slo() -> None:
@@ -276,7 +289,7 @@ async def test_hostile_slo_and_model_names_are_shown_literally(hostile: str) -> 
         assert not any(char in text for char in "\x1b\x07")
         assert f"{visible} · 1.0.0 · SLOs" in text
         assert f" {visible} " in text
-        assert f"{visible} of {visible} burns its budget" in text
+        assert f"{visible} · latency ≤ 250 ms · target ≥ 99.90 % over 7d" in text
 
 
 # --- keys ------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from neural_tui.app.slo_text import (
     burn_rates_text,
     concern,
     format_budget,
-    format_burn_rate,
     format_fraction,
     target_text,
     type_text,
@@ -206,9 +205,12 @@ def budget_bar(remaining: float | None, styles: dict[str, Style]) -> Text:
 
 
 def _exhaustion(status: SLOStatus) -> str:
-    """When the budget runs out at the current burn rate: already, in a while, or n/a."""
+    """When the budget runs out at the current burn rate: already, in a while, never while
+    nothing burns, or n/a without data."""
     if status.exhausted:
         return "exhausted"
+    if status.time_to_exhaustion_seconds is None and status.error_budget_remaining is not None:
+        return "not burning"
     return format_duration(status.time_to_exhaustion_seconds)
 
 
@@ -245,19 +247,12 @@ def _breach_count(breaches: tuple[Breach, ...]) -> str:
 
 
 def _alert(alert: SLOAlert, styles: dict[str, Style]) -> Text:
-    """`▲ PAGE burn 18.0 over 14m, 22.5 over 1m: summary`, or a no-data alert."""
+    """`▲ PAGE burn rate: <summary>` or `TICKET no data: <summary>`; the engine's summary
+    names the windows, their burn rates and the tier's limit."""
     sign = "▲ " if alert.severity == "page" else ""
-    line = Text(f"{sign}{alert.severity.upper()}", style=styles[alert.severity])
-    if alert.name == "slo_no_data":
-        line.append(" no data")
-    else:
-        long_window = alert.labels.get("long_window", "long window")
-        short_window = alert.labels.get("short_window", "short window")
-        line.append_text(Text.assemble(
-            f" burn {format_burn_rate(alert.long_burn_rate)} over ", safe_text(long_window),
-            f", {format_burn_rate(alert.short_burn_rate)} over ", safe_text(short_window),
-        ))
-    return Text.assemble(line, ": ", safe_text(alert.summary))
+    kind = "no data" if alert.name == "slo_no_data" else "burn rate"
+    return Text.assemble((f"{sign}{alert.severity.upper()}", styles[alert.severity]),
+                         f" {kind}: ", safe_text(alert.summary))
 
 
 def _breach_row(breach: Breach, styles: dict[str, Style]) -> KeyedRow:
