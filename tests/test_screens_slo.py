@@ -36,7 +36,7 @@ from neural_tui.app.screens.slo import SLOScreen
 from neural_tui.app.slo_text import concern, format_budget, format_burn_rate, format_fraction
 from neural_tui.app.widgets.keyed_table import KeyedTable
 from neural_tui.app.widgets.model_panel import SLO_PAGE_CLASS, SLO_TICKET_CLASS
-from neural_tui.engines.slo import SLOAlert, SLOStatus
+from neural_tui.engines.slo import Breach, SLOAlert, SLOStatus
 from neural_tui.runtime.snapshot import ModelSnapshot
 
 
@@ -252,6 +252,22 @@ async def test_two_slos_of_the_same_name_get_a_row_each() -> None:
     async with NeuralTuiApp(feed).run_test(size=(160, 40)) as pilot:
         await open_slo_screen(pilot)
         assert table_keys(pilot.app) == ["availability", "availability #2"]
+
+
+async def test_figures_that_are_not_numbers_are_written_n_a_and_duplicate_breaches_kept() -> None:
+    nan = float("nan")
+    broken = slo_status(sli=nan, compliance=nan, error_budget_remaining=nan,
+                        burn_rates={"1h": nan, "5m": float("inf")}, time_to_exhaustion_seconds=nan,
+                        breaches=(Breach(nan, None, nan), Breach(nan, nan, nan),
+                                  Breach(FIXED_TIME, None, 0.0), Breach(FIXED_TIME, None, 0.0)))
+    feed = FakeFeed(snapshot(fraud(broken)))
+    async with NeuralTuiApp(feed).run_test(size=(160, 40)) as pilot:
+        await open_slo_screen(pilot)
+        row = row_of(pilot.app, "availability")
+        assert "░░░░░░░░░░ n/a" in row
+        assert "1h n/a  5m n/a" in row
+        assert pilot.app.screen.query_one("#breach-table", KeyedTable).row_count == 4
+        assert "breaches: 4 (3 ongoing)" in screen_text(pilot.app)
 
 
 async def test_a_model_without_slos_says_none_applies() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from rich.style import Style
@@ -92,14 +93,16 @@ class SLOScreen(DrillDownScreen):
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         statuses = worst_first(model.slos) if model is not None else []
-        self._statuses = dict(zip(_row_keys(statuses), statuses, strict=True))
+        keys = unique_keys([status.spec.name for status in statuses])
+        self._statuses = dict(zip(keys, statuses, strict=True))
         self.set_class(not statuses, WAITING_CLASS)
         if not statuses:
             self.query_one("#slo-waiting", Static).update(_waiting_text(model))
             return
         self.query_one("#slo-summary", Label).update(_summary(statuses))
+        styles = self._styles()
         self.query_one("#slo-table", KeyedTable).sync(
-            [_row(key, status, self._styles()) for key, status in self._statuses.items()]
+            [_row(key, status, styles) for key, status in self._statuses.items()]
         )
         self._show_selected()
 
@@ -118,8 +121,10 @@ class SLOScreen(DrillDownScreen):
         styles = self._styles()
         self.query_one("#slo-detail-text", Label).update(_detail(status, styles))
         newest_first = sorted(status.breaches, key=lambda breach: -breach.start)
+        keys = unique_keys([repr(breach.start) for breach in newest_first])
         self.query_one("#breach-table", KeyedTable).sync(
-            [_breach_row(breach, styles) for breach in newest_first]
+            [_breach_row(key, breach, styles) for key, breach in zip(keys, newest_first,
+                                                                      strict=True)]
         )
 
     def _styles(self) -> dict[str, Style]:
@@ -129,14 +134,15 @@ class SLOScreen(DrillDownScreen):
                 for name in self.COMPONENT_CLASSES}
 
 
-def _row_keys(statuses: list[SLOStatus]) -> list[str]:
-    """One key per SLO: its name, numbered from the second time a name repeats."""
+def unique_keys(names: list[str]) -> list[str]:
+    """One row key per name: the name, numbered from the second time it repeats (a table
+    refuses two rows with one key)."""
     keys: list[str] = []
-    for status in statuses:
-        key, count = status.spec.name, 1
+    for name in names:
+        key, count = name, 1
         while key in keys:
             count += 1
-            key = f"{status.spec.name} #{count}"
+            key = f"{name} #{count}"
         keys.append(key)
     return keys
 
@@ -191,7 +197,7 @@ def budget_bar(remaining: float | None, styles: dict[str, Style]) -> Text:
     An overspent budget has no share left to draw: the bar says OVERSPENT instead, so it never
     passes for an empty (just exhausted) one, and the percentage below zero follows.
     """
-    if remaining is None:
+    if remaining is None or not math.isfinite(remaining):
         return Text.assemble((BUDGET_EMPTY * BUDGET_BAR_WIDTH, styles["muted"]),
                              f" {format_budget(remaining)}")
     if remaining < 0:
@@ -255,13 +261,13 @@ def _alert(alert: SLOAlert, styles: dict[str, Style]) -> Text:
                          f" {kind}: ", safe_text(alert.summary))
 
 
-def _breach_row(breach: Breach, styles: dict[str, Style]) -> KeyedRow:
+def _breach_row(key: str, breach: Breach, styles: dict[str, Style]) -> KeyedRow:
     if breach.end is None:
         end = Text("ongoing", style=styles["ticket"])
     else:
         end = Text(format_datetime_utc(breach.end))
     return KeyedRow(
-        repr(breach.start),
+        key,
         (
             Text(format_datetime_utc(breach.start)),
             end,
