@@ -3,7 +3,7 @@
 Every key binding of the console carries one of these ids, and Textual's keymap replaces the
 keys of a binding by its id. They live outside `neural_tui.app` so that the config checks a
 user's `[keys]` at load without importing Textual (headless never does). An id shared by two
-bindings (drift and quality on the overview and on a drill-down) rebinds both.
+bindings (drift, quality and SLOs on the overview and on a drill-down) rebinds both.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ PREVIOUS_MODEL = "overview.previous_model"
 OPEN_MODEL = "overview.open_model"
 DRIFT = "model.drift"
 QUALITY = "model.quality"
+SLO = "model.slo"
 BACK = "drill_down.back"
 CLOSE_HELP = "help.close"
 
 BINDING_IDS: tuple[str, ...] = (
-    QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, DRIFT, QUALITY, BACK, CLOSE_HELP,
+    QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, DRIFT, QUALITY, SLO, BACK,
+    CLOSE_HELP,
 )
 """Every id a `[keys]` table may name."""

@@ -14,6 +14,7 @@ from neural_tui.engines.concept import ConceptDriftState
 from neural_tui.engines.drift import CorrectionOutcome, DriftReport, FeatureDrift
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import FeatureQuality, QualityReport, QualityWeights
+from neural_tui.engines.slo import Breach, SLOAlert, SLOSpec, SLOStatus
 from neural_tui.runtime.snapshot import (
     LATENCY_BUCKETS_SECONDS,
     IngestStats,
@@ -317,3 +318,127 @@ def drifting_model(name: str = "fraud", **overrides: Any) -> ModelSnapshot:
     }
     fields.update(overrides)
     return model_snapshot(name, **fields)
+
+
+# --- SLO statuses, built by hand ----------------------------------------------------------
+
+THIRTY_DAYS = 30 * 86_400
+SEVEN_DAYS = 7 * 86_400
+WORKBOOK_WINDOWS = ("1h", "5m", "6h", "30m", "3d")
+"""The burn-rate windows of a 30-day SLO (the SRE workbook's tiers)."""
+SEVEN_DAY_WINDOWS = ("14m", "1m", "1h24m", "7m", "16h48m")
+"""The same tiers scaled to a 7-day SLO: each window keeps its share of 30 days."""
+
+
+def slo_status(name: str = "availability", model: str = "fraud-detector",
+               **overrides: Any) -> SLOStatus:
+    """An availability SLO of 99% over 30 days, met: 10,000 requests, 50 failed.
+
+    Hand-computed: compliance 0.995, burn rate 0.005 / 0.01 = 0.5, budget 1 - 0.5 = 0.5,
+    and at a burn of 0.5 the half left lasts another 30 days. `spec` fields go in
+    `spec_overrides`, every other field of the status in `overrides`.
+    """
+    spec_fields: dict[str, Any] = {"name": name, "type": "availability", "target": 0.99,
+                                   "window_seconds": THIRTY_DAYS}
+    spec_fields.update(overrides.pop("spec_overrides", {}))
+    fields: dict[str, Any] = {
+        "spec": SLOSpec(**spec_fields),
+        "model": model,
+        "at": FIXED_TIME,
+        "good": 9_950,
+        "total": 10_000,
+        "sli": 0.995,
+        "compliance": 0.995,
+        "error_budget_remaining": 0.5,
+        "burn_rates": dict(zip(WORKBOOK_WINDOWS, (0.4, 0.0, 0.6, 0.5, 0.5), strict=True)),
+        "time_to_exhaustion_seconds": float(THIRTY_DAYS),
+        "breaches": (),
+        "alerts": (),
+    }
+    fields.update(overrides)
+    return SLOStatus(**fields)
+
+
+ONGOING_BREACH_START = FIXED_TIME - 2 * 3600 - 40 * 60
+"""The overspent latency SLO has been breached for 2h 40m at `FIXED_TIME`."""
+
+
+def overspent_latency_slo(name: str = "latency-250ms", model: str = "fraud-detector"
+                          ) -> SLOStatus:
+    """A latency SLO of 99.9% within 250 ms over 7 days, overspent and paging.
+
+    20,000 requests, 70 slower than 250 ms: compliance 0.9965, burn rate 0.0035 / 0.001 = 3.5,
+    budget 1 - 3.5 = -2.5 (overspent by 250%). Paging: 18.0 over 14m and 22.5 over 1m, both
+    above 14.4. Breached for 2h 40m now, and once for 45 min the day before.
+    """
+    return slo_status(
+        name,
+        model,
+        spec_overrides={"type": "latency", "target": 0.999, "window_seconds": SEVEN_DAYS,
+                        "threshold_ms": 250.0},
+        good=19_930,
+        total=20_000,
+        sli=0.9965,
+        compliance=0.9965,
+        error_budget_remaining=-2.5,
+        burn_rates=dict(zip(SEVEN_DAY_WINDOWS, (18.0, 22.5, 7.25, 9.0, 3.5), strict=True)),
+        time_to_exhaustion_seconds=0.0,
+        breaches=(
+            Breach(FIXED_TIME - 86_400, FIXED_TIME - 86_400 + 45 * 60, 45 * 60.0),
+            Breach(ONGOING_BREACH_START, None, FIXED_TIME - ONGOING_BREACH_START),
+        ),
+        alerts=(
+            SLOAlert(
+                "slo_burn_rate",
+                "page",
+                {"slo": name, "model": model, "severity": "page", "long_window": "14m",
+                 "short_window": "1m"},
+                "error budget burning 18x over 14m and 22.5x over 1m (limit 14.4x)",
+                long_burn_rate=18.0,
+                short_burn_rate=22.5,
+            ),
+        ),
+    )
+
+
+def no_data_throughput_slo(name: str = "throughput-5rps", model: str = "fraud-detector"
+                           ) -> SLOStatus:
+    """A throughput SLO (5 rps in 95% of minutes) that has seen no complete minute yet."""
+    return slo_status(
+        name,
+        model,
+        spec_overrides={"type": "throughput", "target": 0.95, "min_rps": 5.0},
+        good=0,
+        total=0,
+        sli=None,
+        compliance=None,
+        error_budget_remaining=None,
+        burn_rates=dict.fromkeys(WORKBOOK_WINDOWS),
+        time_to_exhaustion_seconds=None,
+        alerts=(
+            SLOAlert("slo_no_data", "ticket", {"slo": name, "model": model, "severity": "ticket"},
+                     "no SLO events in 30d although the model served requests"),
+        ),
+    )
+
+
+def error_rate_slo(name: str = "errors-1pct", model: str = "fraud-detector") -> SLOStatus:
+    """An error_rate SLO (at most 1% errors) at 0.2%: the same events as availability, stated
+    as the error fraction. Burn 0.002 / 0.01 = 0.2, budget 0.8, met."""
+    return slo_status(
+        name,
+        model,
+        spec_overrides={"type": "error_rate", "target": 0.01},
+        good=9_980,
+        sli=0.002,
+        compliance=0.998,
+        error_budget_remaining=0.8,
+        burn_rates=dict(zip(WORKBOOK_WINDOWS, (0.1, 0.0, 0.2, 0.2, 0.2), strict=True)),
+        time_to_exhaustion_seconds=4.0 * THIRTY_DAYS,
+    )
+
+
+def four_slos(model: str = "fraud-detector") -> tuple[SLOStatus, ...]:
+    """In config order: met, overspent and paging with an ongoing breach, no data, met."""
+    return (slo_status(model=model), overspent_latency_slo(model=model),
+            no_data_throughput_slo(model=model), error_rate_slo(model=model))

@@ -14,6 +14,7 @@ from factories import (
     drift_report,
     feature_drift,
     feature_quality,
+    four_slos,
     model_snapshot,
     payment_method_quality,
     performance_report,
@@ -146,3 +147,32 @@ def test_quality_screen_at_120x40(snap_compare: Any) -> None:
     assert snap_compare(
         console(drill_down_models()), terminal_size=(120, 40), press=["Q"], run_before=settle
     )
+
+
+def slo_models() -> Snapshot:
+    """fraud-detector with four SLOs (met, overspent and paging with an ongoing breach, without
+    data, met), and churn with none."""
+    return snapshot(
+        model_snapshot("fraud-detector", slos=four_slos()),
+        model_snapshot("churn", version="2.3.1"),
+    )
+
+
+def test_slo_screen_at_80x24(snap_compare: Any) -> None:
+    assert snap_compare(
+        console(slo_models()), terminal_size=(80, 24), press=["j", "s"], run_before=settle
+    )
+
+
+def test_slo_screen_at_160x48(snap_compare: Any) -> None:
+    assert snap_compare(
+        console(slo_models()), terminal_size=(160, 48), press=["j", "s"], run_before=settle
+    )
+
+
+def test_overview_with_a_burning_slo_at_80x24(snap_compare: Any) -> None:
+    assert snap_compare(console(slo_models()), terminal_size=(80, 24), run_before=settle)
+
+
+def test_overview_with_a_burning_slo_at_120x40(snap_compare: Any) -> None:
+    assert snap_compare(console(slo_models()), terminal_size=(120, 40), run_before=settle)

@@ -122,3 +122,46 @@ def test_console_shows_models_answers_keys_and_restores_the_terminal_on_quit(
     screen = terminal.wait_for("the shell prompt again", lambda s: PROMPT in s)
     assert not terminal.alternate_screen_on()
     assert "fraud · 1.0" not in screen
+
+
+SLO_CONFIG = """
+[[slo]]
+name = "fraud-availability"
+type = "availability"
+target = 0.99
+window = "1h"
+model = "fraud"
+"""
+"""99% of fraud's requests without error over an hour."""
+
+
+def test_a_burning_slo_shows_on_the_panel_and_s_opens_its_budget_and_burn(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """15 predictions and 5 failed requests: availability 0.75 against 0.99, so the budget is
+    1 - 0.25 / 0.01 = -24, overspent by 2,400%."""
+    storage = tmp_path / "monitoring_data"
+    monitor = ModelMonitor("fraud", "1.0", storage, flush_interval=60.0)
+    for index in range(15):
+        monitor.log_prediction(f"fraud-{index}", {"amount": float(index)}, 1, latency_ms=12.5)
+    for _ in range(5):
+        monitor.record_error("timeout", latency_ms=900.0)
+    monitor.close()
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(SLO_CONFIG, encoding="utf-8")
+    exit_file = tmp_path / "exit-status"
+    terminal.wait_for("the shell prompt", lambda screen: PROMPT in screen)
+
+    terminal.type_line(f"'{console_script()}' --config '{config}' --storage '{storage}'; "
+                       f"echo EXIT=$? > '{exit_file}'")
+    terminal.wait_for("the SLO line on the panel",
+                      lambda s: "SLO fraud-availability:" in s and "budget -2,400.0 %" in s)
+    terminal.press("s")
+    screen = terminal.wait_for("the SLO screen", lambda s: "fraud · 1.0 · SLOs" in s
+                               and "OVERSPENT -2,400.0 %" in s)
+    assert "compliance 75.00 % (15 good of 20)" in screen
+    terminal.press("Escape")
+    terminal.wait_for("the overview", lambda s: "fraud · 1.0 · SLOs" not in s)
+    terminal.press("q")
+    terminal.wait_for("the console to exit", lambda _: exit_file.exists())
+    assert exit_file.read_text().strip() == "EXIT=0"

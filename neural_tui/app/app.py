@@ -12,21 +12,31 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 
 from neural_tui import keymap
+from neural_tui.app.commands import SLOCommands
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.app.screens.drift import DriftScreen
 from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen, describe_bindings
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.screens.quality import QualityScreen
+from neural_tui.app.screens.slo import SLOScreen
 from neural_tui.config import HealthSection
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 """What `signal.getsignal` returns."""
+
+
+DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
+    "drift": DriftScreen,
+    "quality": QualityScreen,
+    "slo": SLOScreen,
+}
 
 
 class NeuralTuiApp(App[None]):
@@ -44,6 +54,10 @@ class NeuralTuiApp(App[None]):
         Binding("question_mark", "help", "Help", id=keymap.HELP),
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
     ]
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
+        App.COMMANDS | {SLOCommands}
+    )
+    """Textual's own commands (theme, keys, quit) and ours, in the palette (ctrl+p)."""
 
     def __init__(
         self,
@@ -117,8 +131,7 @@ class NeuralTuiApp(App[None]):
 
         So escape always leads back to the overview, however many views were visited.
         """
-        screen_type = DriftScreen if view == "drift" else QualityScreen
-        screen = screen_type(model_name, engine_interval_seconds=self.engine_interval_seconds)
+        screen = DRILL_DOWNS[view](model_name, engine_interval_seconds=self.engine_interval_seconds)
         if isinstance(self.screen, DrillDownScreen):
             self.switch_screen(screen)
         else:

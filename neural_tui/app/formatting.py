@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 
@@ -32,6 +33,35 @@ def format_count(count: int) -> str:
 def format_clock_utc(unix_seconds: float) -> str:
     """UTC wall time: an SSH session and the model host often disagree on the local zone."""
     return time.strftime("%H:%M:%S UTC", time.gmtime(unix_seconds))
+
+
+def format_datetime_utc(unix_seconds: float) -> str:
+    """Date and UTC time to the minute, for events that may lie days apart (SLO breaches)."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix_seconds))
+    except (OverflowError, OSError, ValueError):
+        return MISSING
+
+
+DURATION_UNITS = (("d", 86_400), ("h", 3600), ("m", 60), ("s", 1))
+LONGEST_DURATION_DAYS = 9_999
+"""Longer durations are written as "> 9999d": a figure that size only says "never"."""
+
+
+def format_duration(seconds: float | None) -> str:
+    """The two largest units of a duration ("2h 20m", "3d 4h", "45s"), or n/a."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return MISSING
+    if seconds >= LONGEST_DURATION_DAYS * 86_400:
+        return f"> {LONGEST_DURATION_DAYS}d"
+    remaining = round(seconds)
+    counts = []
+    for unit, size in DURATION_UNITS:
+        count, remaining = divmod(remaining, size)
+        counts.append((count, unit))
+    largest = next((i for i, (count, _) in enumerate(counts) if count), len(counts))
+    shown = [f"{count}{unit}" for count, unit in counts[largest:largest + 2] if count]
+    return " ".join(shown) or "0s"
 
 
 def format_breakdown(counts: Mapping[str, int]) -> Text:

@@ -28,5 +28,5 @@ class SnapshotArrived(Message, bubble=False):
         return isinstance(message, SnapshotArrived)
 
 
-DrillView = Literal["drift", "quality"]
+DrillView = Literal["drift", "quality", "slo"]
 """The closer looks at one model that the console offers."""

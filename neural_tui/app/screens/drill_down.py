@@ -31,6 +31,7 @@ class DrillDownScreen(Screen[None]):
         Binding("escape", "back", "Back", id=keymap.BACK),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
         Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
+        Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
     ]
 
     def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:

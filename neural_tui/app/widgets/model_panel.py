@@ -27,6 +27,7 @@ from neural_tui.app.formatting import (
     format_statistic,
 )
 from neural_tui.app.messages import DrillView
+from neural_tui.app.slo_text import headline
 from neural_tui.config import HealthSection
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
@@ -36,15 +37,18 @@ HIGH_LATENCY_CLASS = "-high-latency"
 DATASET_DRIFT_CLASS = "-dataset-drift"
 DATASET_DRIFT_SIGN = "▲"
 FEW_LABELS_CLASS = "-few-labels"
+SLO_PAGE_CLASS = "-slo-page"
+SLO_TICKET_CLASS = "-slo-ticket"
 
 
 class ModelPanel(Widget, can_focus=True):
     """A focusable panel for one model, updated in place on every snapshot.
 
-    Focus is the console's selection: `enter` (or `d`, `Q`) on a panel posts
+    Focus is the console's selection: `enter` (or `d`, `Q`, `s`) on a panel posts
     `ModelPanel.Opened`, which the overview answers with a drill-down screen. The panel is
     marked when the windowed error rate or p95 latency is above the `[health]` limit that
-    `neural-tui health` checks, so the console and the CI gate agree.
+    `neural-tui health` checks, so the console and the CI gate agree. An SLO whose budget
+    burns adds a line, coloured by severity (`SLO_PAGE_CLASS`, `SLO_TICKET_CLASS`).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,6 +58,7 @@ class ModelPanel(Widget, can_focus=True):
         Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
         Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
+        Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
     ]
 
     @dataclass
@@ -87,6 +92,7 @@ class ModelPanel(Widget, can_focus=True):
             yield Label(id="drift-headline")
             yield Label(id="quality-headline")
             yield Label(id="performance-headline")
+        yield Label(id="slo-headline")
 
     def on_mount(self) -> None:
         self._render_model()
@@ -120,6 +126,14 @@ class ModelPanel(Widget, can_focus=True):
             model.drift is not None and model.drift.dataset_drift), DATASET_DRIFT_CLASS)
         performance = model.performance
         self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
+        self._render_slo_headline()
+
+    def _render_slo_headline(self) -> None:
+        """The most urgent burning SLO, or nothing (the line is hidden) while all are fine."""
+        found = headline(self._model.slos)
+        self.set_class(found is not None and found[1] == "page", SLO_PAGE_CLASS)
+        self.set_class(found is not None and found[1] == "ticket", SLO_TICKET_CLASS)
+        self.query_one("#slo-headline", Label).update(found[0] if found is not None else "")
 
     def action_next_panel(self) -> None:
         self.screen.focus_next(ModelPanel)
