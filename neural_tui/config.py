@@ -615,3 +615,5 @@ def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
             raise where.child("to").child(index).error("must be one e-mail address")
     if channel.from_ is not None and not _ADDRESS.fullmatch(channel.from_):
         raise where.child("from").error("must be one e-mail address")
+    if channel.ca_file is not None and not channel.ca_file.is_file():
+        raise where.child("ca_file").error(f"is not a file: {channel.ca_file}")

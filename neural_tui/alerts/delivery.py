@@ -28,6 +28,7 @@ import math
 import os
 import random
 import re
+import ssl
 import threading
 import time
 from collections import deque
@@ -117,7 +118,6 @@ class Delivery:
             (name, outcome): 0 for name in self._lanes for outcome in OUTCOMES}
         self._counts_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
 
     @classmethod
     def from_settings(cls, channels: Mapping[str, ChannelSection], storage: Path, *,
@@ -143,7 +143,6 @@ class Delivery:
     async def start(self) -> None:
         """Read what the outbox holds from an earlier run, then start one worker per channel."""
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(follow_redirects=False)
         for lane in self._lanes.values():
             stored = await asyncio.to_thread(_read_outbox, lane.folder)
             known = {e.notification.id for e in lane.entries}
@@ -172,9 +171,6 @@ class Delivery:
         for lane in self._lanes.values():
             lane.task = None
             await asyncio.to_thread(_store, lane, list(lane.entries))
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
         self._loop = None
 
     def submit(self, notification: Notification) -> None:
@@ -196,8 +192,14 @@ class Delivery:
         result: list[DeliveryRecord] = []
 
         async def attempt() -> None:
-            async with httpx.AsyncClient(follow_redirects=False) as client:
-                outcome, detail, _ = await _attempt(lane.channel, notification, client)
+            try:
+                client = _client_for(lane.channel)
+            except ChannelError as exc:
+                outcome: DeliveryOutcome = "failed"
+                detail = exc.detail
+            else:
+                async with client:
+                    outcome, detail, _ = await _attempt(lane.channel, notification, client)
             result.append(DeliveryRecord(lane.channel.name, outcome, self._clock(), 1, detail))
 
         thread = threading.Thread(target=asyncio.run, args=(attempt(),), daemon=True)
@@ -238,8 +240,18 @@ class Delivery:
                          f"{limits.max_pending_bytes} bytes): the oldest is dropped")
 
     async def _work(self, lane: _Lane) -> None:
-        assert lane.wake is not None and self._client is not None
-        client = self._client
+        try:
+            client = _client_for(lane.channel)
+        except ChannelError as exc:
+            log.error("alerts: channel %s cannot deliver: %s; its notifications wait in %s",
+                      lane.channel.name, exc.detail, lane.folder)
+            await self._sync_outbox(lane)
+            return
+        async with client:
+            await self._serve(lane, client)
+
+    async def _serve(self, lane: _Lane, client: httpx.AsyncClient) -> None:
+        assert lane.wake is not None
         while True:
             lane.wake.clear()
             await self._sync_outbox(lane)
@@ -344,6 +356,19 @@ async def _attempt(channel: Channel, notification: Notification,
         log.exception("alerts: channel %s failed unexpectedly", channel.name)
         return "failed", f"internal error: {type(exc).__name__}", None
     return "sent", "", None
+
+
+def _client_for(channel: Channel) -> httpx.AsyncClient:
+    """An HTTP client of the channel's own (its connections, its trusted certificates);
+    redirects are not followed: a webhook that moved is a configuration to fix."""
+    verify: ssl.SSLContext | bool = True
+    if channel.ca_file is not None:
+        try:
+            verify = ssl.create_default_context(cafile=channel.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ChannelError(f"cannot read ca_file {channel.ca_file}: {exc}",
+                               retryable=False) from None
+    return httpx.AsyncClient(follow_redirects=False, verify=verify)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
