@@ -108,7 +108,7 @@ def test_a_wrong_channel_table_is_one_line_naming_the_key(tmp_path, table, key, 
     assert "\n" not in text
 
 
-@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "../up", "é"])
+@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "../up", "é", ".", "..", "-x"])
 def test_a_channel_name_that_cannot_name_a_folder_or_a_label_is_refused(tmp_path, name):
     path = write(tmp_path, f'[alerts.channels."{name}"]\ntype = "file"\npath = "a"\n')
 

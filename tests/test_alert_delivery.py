@@ -413,3 +413,12 @@ def test_a_closed_port_is_worth_retrying(tmp_path):
     record = delivery.send_now(notification("hook", 1))
 
     assert (record.outcome, record.detail) == ("retrying", "cannot connect: ConnectError")
+
+
+@pytest.mark.parametrize("name", ["..", "a/b", ""])
+def test_a_channel_whose_name_could_leave_the_outbox_folder_is_refused(tmp_path, name):
+    from neural_tui.alerts.channels.file import FileChannel
+
+    channel = FileChannel(name, file_channel(tmp_path / "a.jsonl"))
+    with pytest.raises(ValueError, match="is not valid or not unique"):
+        Delivery([channel], tmp_path)

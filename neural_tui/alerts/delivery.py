@@ -43,7 +43,7 @@ import orjson
 from neural_tui.alerts.channels import Channel, ChannelError, build_channel
 from neural_tui.alerts.notification import Alert, Notification
 from neural_tui.alerts.view import DeliveryOutcome, DeliveryRecord
-from neural_tui.config import ChannelSection
+from neural_tui.config import CHANNEL_NAME, ChannelSection
 from neural_tui.safe_text import plain
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class _Lane:
     in_flight: _Entry | None = None
     discarded: list[_Entry] = field(default_factory=list)
     wake: asyncio.Event | None = None
+    store_lock: asyncio.Lock | None = None
     task: asyncio.Task[None] | None = None
     last_contact: float = 0.0
 
@@ -110,7 +111,12 @@ class Delivery:
                  rng: random.Random | None = None) -> None:
         self.limits = limits or DeliveryLimits()
         self.outbox = storage / OUTBOX_FOLDER
-        self._lanes = {c.name: _Lane(c, self.outbox / c.name) for c in channels}
+        self._lanes: dict[str, _Lane] = {}
+        for channel in channels:
+            if not CHANNEL_NAME.fullmatch(channel.name) or channel.name in self._lanes:
+                raise ValueError(f"channel name {plain(channel.name)!r} is not valid or "
+                                 "not unique")
+            self._lanes[channel.name] = _Lane(channel, self.outbox / channel.name)
         self._listener = listener
         self._clock = clock
         self._rng = rng or random.Random()
@@ -118,6 +124,7 @@ class Delivery:
             (name, outcome): 0 for name in self._lanes for outcome in OUTCOMES}
         self._counts_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._storing: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(cls, channels: Mapping[str, ChannelSection], storage: Path, *,
@@ -158,6 +165,7 @@ class Delivery:
                          len(restored), lane.channel.name)
             self._enforce_bounds(lane)
             lane.wake = asyncio.Event()
+            lane.store_lock = asyncio.Lock()
             lane.last_contact = self._clock()
             lane.task = asyncio.create_task(self._work(lane), name=f"alerts-{lane.channel.name}")
 
@@ -167,7 +175,7 @@ class Delivery:
         tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._storing, return_exceptions=True)
         for lane in self._lanes.values():
             lane.task = None
             await asyncio.to_thread(_store, lane, list(lane.entries))
@@ -223,8 +231,11 @@ class Delivery:
         lane.entries.append(entry)
         lane.bytes += len(payload)
         self._enforce_bounds(lane)
-        if lane.wake is not None:
+        if lane.wake is not None and self._loop is not None:
             lane.wake.set()
+            storing = self._loop.create_task(self._sync_outbox(lane))
+            self._storing.add(storing)
+            storing.add_done_callback(self._storing.discard)
 
     def _enforce_bounds(self, lane: _Lane) -> None:
         """Drop the oldest entries not being attempted until both bounds hold again (a
@@ -303,11 +314,15 @@ class Delivery:
                         lane.channel.name, getattr(exc, "detail", "timed out"))
 
     async def _sync_outbox(self, lane: _Lane) -> None:
-        """Write new entries to the outbox and remove the files of finished ones."""
-        unstored = [e for e in lane.entries if not e.stored]
-        discarded, lane.discarded = lane.discarded, []
-        if unstored or discarded:
-            await asyncio.to_thread(_store, lane, unstored, discarded)
+        """Write new entries to the outbox and remove the files of finished ones; called by
+        `submit` at once (so an entry is on disk even while an attempt of another is under
+        way) and by the worker, one at a time per channel."""
+        assert lane.store_lock is not None
+        async with lane.store_lock:
+            unstored = [e for e in lane.entries if not e.stored]
+            discarded, lane.discarded = lane.discarded, []
+            if unstored or discarded:
+                await asyncio.to_thread(_store, lane, unstored, discarded)
 
     def _remove(self, lane: _Lane, entry: _Entry) -> None:
         lane.entries.remove(entry)
