@@ -204,6 +204,8 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
         await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 10,
                          what="ten lines in the file")
         stuck_pending = delivery.pending("stuck")
+        await eventually(lambda: len(outbox_files(tmp_path, "stuck")) == 11,
+                         what="the stuck channel's notifications on disk")
         await delivery.close()
 
     assert receiver.count() == 1
