@@ -424,3 +424,27 @@ def test_a_channel_whose_name_could_leave_the_outbox_folder_is_refused(tmp_path,
     channel = FileChannel(name, file_channel(tmp_path / "a.jsonl"))
     with pytest.raises(ValueError, match="is not valid or not unique"):
         Delivery([channel], tmp_path)
+
+
+async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_next_run(
+        tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    closing: list[asyncio.Task] = []
+
+    def close_at_once(notification: Notification, record: DeliveryRecord) -> None:
+        closing.append(asyncio.get_running_loop().create_task(first.close()))
+
+    first = Delivery.from_settings({"log": file_channel(lines)}, tmp_path,
+                                   listener=close_at_once)
+    await first.start()
+    first.submit(notification("log", 1))
+    await eventually(lambda: closing, what="the acknowledgement")
+    await closing[0]
+    leftover = outbox_files(tmp_path, "log")
+    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    await second.start()
+    await asyncio.sleep(0.2)
+    await second.close()
+
+    assert leftover == []
+    assert len(lines.read_text().splitlines()) == 1

@@ -95,6 +95,7 @@ class _Lane:
     discarded: list[_Entry] = field(default_factory=list)
     wake: asyncio.Event | None = None
     store_lock: asyncio.Lock | None = None
+    storing: asyncio.Future[None] | None = None
     task: asyncio.Task[None] | None = None
     last_contact: float = 0.0
 
@@ -178,7 +179,15 @@ class Delivery:
         await asyncio.gather(*tasks, *self._storing, return_exceptions=True)
         for lane in self._lanes.values():
             lane.task = None
-            await asyncio.to_thread(_store, lane, list(lane.entries))
+            if lane.storing is not None:
+                await asyncio.gather(lane.storing, return_exceptions=True)
+            try:
+                await asyncio.to_thread(_store, lane, list(lane.entries), list(lane.discarded))
+            except OSError as exc:
+                log.error("alerts: outbox %s: %s; %d notification(s) of channel %s lost",
+                          lane.folder, exc.strerror or exc, len(lane.entries),
+                          lane.channel.name)
+            lane.discarded = []
         self._loop = None
 
     def submit(self, notification: Notification) -> None:
@@ -316,13 +325,23 @@ class Delivery:
     async def _sync_outbox(self, lane: _Lane) -> None:
         """Write new entries to the outbox and remove the files of finished ones; called by
         `submit` at once (so an entry is on disk even while an attempt of another is under
-        way) and by the worker, one at a time per channel."""
+        way) and by the worker, one at a time per channel. The thread's work is shielded from
+        cancellation and awaited by `close`; a failed write is logged and tried again later."""
         assert lane.store_lock is not None
         async with lane.store_lock:
             unstored = [e for e in lane.entries if not e.stored]
-            discarded, lane.discarded = lane.discarded, []
-            if unstored or discarded:
-                await asyncio.to_thread(_store, lane, unstored, discarded)
+            discarded = list(lane.discarded)
+            if not unstored and not discarded:
+                return
+            lane.storing = asyncio.ensure_future(
+                asyncio.to_thread(_store, lane, unstored, discarded))
+            try:
+                await asyncio.shield(lane.storing)
+            except OSError as exc:
+                log.warning("alerts: outbox %s: %s", lane.folder, exc.strerror or exc)
+                return
+            done = {id(e) for e in discarded}
+            lane.discarded = [e for e in lane.discarded if id(e) not in done]
 
     def _remove(self, lane: _Lane, entry: _Entry) -> None:
         lane.entries.remove(entry)
