@@ -448,3 +448,21 @@ async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_
 
     assert leftover == []
     assert len(lines.read_text().splitlines()) == 1
+
+
+async def test_a_notification_both_in_the_outbox_and_submitted_again_before_start_is_sent_once(
+        tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    first = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    first.submit(notification("log", 1))
+    await first.close()
+
+    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    second.submit(notification("log", 1))
+    second.submit(notification("log", 2))
+    await second.start()
+    await eventually(lambda: second.counts()[("log", "sent")] == 2, what="two sent")
+    await second.close()
+
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
+    assert outbox_files(tmp_path, "log") == []

@@ -152,15 +152,15 @@ class Delivery:
         """Read what the outbox holds from an earlier run, then start one worker per channel."""
         self._loop = asyncio.get_running_loop()
         for lane in self._lanes.values():
-            stored = await asyncio.to_thread(_read_outbox, lane.folder)
-            known = {e.notification.id for e in lane.entries}
-            restored = [e for e in stored if e.notification.id not in known]
-            lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in stored)])
-            for entry in lane.entries:
+            restored = await asyncio.to_thread(_read_outbox, lane.folder)
+            known = {e.notification.id for e in restored}
+            submitted = [e for e in lane.entries if e.notification.id not in known]
+            lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in restored)])
+            for entry in submitted:
                 entry.seq = lane.next_seq
                 lane.next_seq += 1
-            lane.entries.extendleft(reversed(restored))
-            lane.bytes += sum(len(e.payload) for e in restored)
+            lane.entries = deque([*restored, *submitted])
+            lane.bytes = sum(len(e.payload) for e in lane.entries)
             if restored:
                 log.info("alerts: %d notification(s) for channel %s left from an earlier run",
                          len(restored), lane.channel.name)
@@ -321,6 +321,9 @@ class Delivery:
         except (ChannelError, TimeoutError) as exc:
             log.warning("alerts: channel %s: re-sending firing alerts failed: %s",
                         lane.channel.name, getattr(exc, "detail", "timed out"))
+        except Exception:
+            log.exception("alerts: channel %s: re-sending firing alerts failed unexpectedly",
+                          lane.channel.name)
 
     async def _sync_outbox(self, lane: _Lane) -> None:
         """Write new entries to the outbox and remove the files of finished ones; called by
