@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -56,6 +57,7 @@ DeliveryListener = Callable[[Notification, DeliveryRecord], None]
 """Called on the event loop after each attempt or drop of a notification (the alert lifecycle
 attaches the record to the notification's alerts); must not block."""
 
+HTTP_BACKENDS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
 _ENTRY_NAME = re.compile(r"(\d{12})\.json")
 
 
@@ -80,6 +82,7 @@ class _Entry:
     attempts: int = 0
     not_before: float = 0.0
     stored: bool = False
+    removed: bool = False
 
 
 @dataclass(slots=True)
@@ -89,6 +92,9 @@ class _Lane:
     channel: Channel
     folder: Path
     entries: deque[_Entry] = field(default_factory=deque)
+    ids: set[str] = field(default_factory=set)
+    unstored: list[_Entry] = field(default_factory=list)
+    store_scheduled: bool = False
     bytes: int = 0
     next_seq: int = 0
     in_flight: _Entry | None = None
@@ -151,6 +157,7 @@ class Delivery:
     async def start(self) -> None:
         """Read what the outbox holds from an earlier run, then start one worker per channel."""
         self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(_import_http_backends)
         for lane in self._lanes.values():
             restored = await asyncio.to_thread(_read_outbox, lane.folder)
             known = {e.notification.id for e in restored}
@@ -160,6 +167,8 @@ class Delivery:
                 entry.seq = lane.next_seq
                 lane.next_seq += 1
             lane.entries = deque([*restored, *submitted])
+            lane.ids = {e.notification.id for e in lane.entries}
+            lane.unstored = submitted
             lane.bytes = sum(len(e.payload) for e in lane.entries)
             if restored:
                 log.info("alerts: %d notification(s) for channel %s left from an earlier run",
@@ -232,19 +241,23 @@ class Delivery:
             log.error("alerts: notification for unknown channel %s dropped",
                       plain(notification.channel))
             return
-        if any(e.notification.id == notification.id for e in lane.entries):
+        if notification.id in lane.ids:
             return
         payload = orjson.dumps(notification_to_json(notification))
         entry = _Entry(notification, payload, lane.next_seq)
         lane.next_seq += 1
         lane.entries.append(entry)
+        lane.ids.add(notification.id)
+        lane.unstored.append(entry)
         lane.bytes += len(payload)
         self._enforce_bounds(lane)
         if lane.wake is not None and self._loop is not None:
             lane.wake.set()
-            storing = self._loop.create_task(self._sync_outbox(lane))
-            self._storing.add(storing)
-            storing.add_done_callback(self._storing.discard)
+            if not lane.store_scheduled:
+                lane.store_scheduled = True
+                storing = self._loop.create_task(self._sync_outbox(lane))
+                self._storing.add(storing)
+                storing.add_done_callback(self._storing.discard)
 
     def _enforce_bounds(self, lane: _Lane) -> None:
         """Drop the oldest entries not being attempted until both bounds hold again (a
@@ -261,7 +274,7 @@ class Delivery:
 
     async def _work(self, lane: _Lane) -> None:
         try:
-            client = _client_for(lane.channel)
+            client = await asyncio.to_thread(_client_for, lane.channel)
         except ChannelError as exc:
             log.error("alerts: channel %s cannot deliver: %s; its notifications wait in %s",
                       lane.channel.name, exc.detail, lane.folder)
@@ -332,7 +345,9 @@ class Delivery:
         cancellation and awaited by `close`; a failed write is logged and tried again later."""
         assert lane.store_lock is not None
         async with lane.store_lock:
-            unstored = [e for e in lane.entries if not e.stored]
+            lane.store_scheduled = False
+            unstored = [e for e in lane.unstored if not e.removed]
+            lane.unstored = []
             discarded = list(lane.discarded)
             if not unstored and not discarded:
                 return
@@ -342,12 +357,15 @@ class Delivery:
                 await asyncio.shield(lane.storing)
             except OSError as exc:
                 log.warning("alerts: outbox %s: %s", lane.folder, exc.strerror or exc)
+                lane.unstored[:0] = [e for e in unstored if not e.stored]
                 return
             done = {id(e) for e in discarded}
             lane.discarded = [e for e in lane.discarded if id(e) not in done]
 
     def _remove(self, lane: _Lane, entry: _Entry) -> None:
         lane.entries.remove(entry)
+        lane.ids.discard(entry.notification.id)
+        entry.removed = True
         lane.bytes -= len(entry.payload)
         lane.discarded.append(entry)
 
@@ -393,6 +411,13 @@ async def _attempt(channel: Channel, notification: Notification,
         log.exception("alerts: channel %s failed unexpectedly", channel.name)
         return "failed", f"internal error: {type(exc).__name__}", None
     return "sent", "", None
+
+
+def _import_http_backends() -> None:
+    """Import what httpx otherwise imports on its first request, on the event loop (a tenth
+    of a second): run in a thread at start, so the first alert holds nothing up."""
+    for module in HTTP_BACKENDS:
+        importlib.import_module(module)
 
 
 def _client_for(channel: Channel) -> httpx.AsyncClient:
