@@ -8,7 +8,9 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import threading
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -466,3 +468,38 @@ async def test_a_notification_both_in_the_outbox_and_submitted_again_before_star
 
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
     assert outbox_files(tmp_path, "log") == []
+
+
+async def test_a_label_from_a_log_that_is_not_valid_utf8_is_sent_with_a_replacement(tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    broken = alert(model="fraud\ud800", summary="drift \udfff high")
+
+    delivery.submit(notification("log", 1, broken))
+    record = delivery.send_now(notification("log", 2, broken))
+    await delivery.start()
+    await eventually(lambda: delivery.counts()[("log", "sent")] == 2, what="two sent")
+    await delivery.close()
+
+    assert record.outcome == "sent"
+    for line in lines.read_text().splitlines():
+        sent = json.loads(line)["alerts"][0]
+        assert (sent["labels"]["model"], sent["annotations"]["summary"]) == (
+            "fraud?", "drift ? high")
+
+
+async def test_a_429_with_an_http_date_retry_after_is_waited_out(tmp_path):
+    until = math.ceil(time.time()) + 2
+    when = format_datetime(datetime.fromtimestamp(until, UTC), usegmt=True)
+    records = Records()
+    with HttpReceiver(Reply(429, headers={"Retry-After": when})) as receiver:
+        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
+                                          listener=records, limits=FAST)
+        await delivery.start()
+        delivery.submit(notification("hook", 1))
+        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
+        await delivery.close()
+
+    first, second = receiver.received
+    assert second.at - first.at >= 1.0
+    assert time.time() >= until

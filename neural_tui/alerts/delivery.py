@@ -34,7 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +215,7 @@ class Delivery:
         if lane is None:
             return DeliveryRecord(notification.channel, "failed", self._clock(), 0,
                                   "no such channel")
+        notification = utf8_safe(notification)
         result: list[DeliveryRecord] = []
 
         async def attempt() -> None:
@@ -243,7 +244,11 @@ class Delivery:
             return
         if notification.id in lane.ids:
             return
-        payload = orjson.dumps(notification_to_json(notification))
+        try:
+            payload = orjson.dumps(notification_to_json(notification))
+        except TypeError:
+            notification = utf8_safe(notification)
+            payload = orjson.dumps(notification_to_json(notification))
         entry = _Entry(notification, payload, lane.next_seq)
         lane.next_seq += 1
         lane.entries.append(entry)
@@ -486,6 +491,23 @@ def _read_outbox(folder: Path) -> list[_Entry]:
             continue
         entries.append(_Entry(notification, payload, int(match.group(1)), stored=True))
     return entries
+
+
+def utf8_safe(notification: Notification) -> Notification:
+    """`notification` with every string encodable as UTF-8: a lone surrogate (a string from
+    a log may hold one) becomes '?', where JSON, SMTP and HTTP would all refuse it."""
+
+    def text(value: str) -> str:
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+    def table(mapping: Mapping[str, str]) -> dict[str, str]:
+        return {text(k): text(v) for k, v in mapping.items()}
+
+    alerts = tuple(replace(a, labels=table(a.labels), annotations=table(a.annotations),
+                           values={text(k): v for k, v in a.values.items()})
+                   for a in notification.alerts)
+    return replace(notification, id=text(notification.id), group_key=text(notification.group_key),
+                   group_labels=table(notification.group_labels), alerts=alerts)
 
 
 def notification_to_json(notification: Notification) -> dict[str, Any]:
