@@ -216,5 +216,4 @@ def test_a_server_that_never_answers_is_a_timeout_worth_retrying(tmp_path):
     for connection in accepted:
         connection.close()
 
-    assert record.outcome == "retrying"
-    assert record.detail in {"no answer within 0.5 s", "SMTP connection failed: TimeoutError"}
+    assert (record.outcome, record.detail) == ("retrying", "no answer within 0.5 s")

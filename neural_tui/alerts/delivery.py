@@ -406,7 +406,7 @@ async def _attempt(channel: Channel, notification: Notification,
                    client: httpx.AsyncClient) -> tuple[DeliveryOutcome, str, float | None]:
     """One attempt under the channel's timeout: (outcome, detail, the wait asked for)."""
     try:
-        async with asyncio.timeout(channel.timeout_seconds):
+        async with asyncio.timeout(channel.timeout_seconds + channel.attempt_grace):
             await channel.send(notification, client)
     except ChannelError as exc:
         return ("retrying" if exc.retryable else "failed"), exc.detail, exc.retry_after
