@@ -503,3 +503,19 @@ async def test_a_429_with_an_http_date_retry_after_is_waited_out(tmp_path):
     first, second = receiver.received
     assert second.at - first.at >= 1.0
     assert time.time() >= until
+
+
+async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    folder = tmp_path / "alerts" / "outbox" / "log"
+    folder.mkdir(parents=True)
+    (folder / "000000000007.tmp").write_text('{"id": "n-7", "chan')
+
+    delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    await delivery.start()
+    delivery.submit(notification("log", 1))
+    await eventually(lambda: delivery.counts()[("log", "sent")] == 1, what="sent")
+    await delivery.close()
+
+    assert sorted(p.name for p in folder.iterdir()) == []
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1"]

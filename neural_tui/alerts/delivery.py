@@ -59,6 +59,8 @@ attaches the record to the notification's alerts); must not block."""
 
 HTTP_BACKENDS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
 _ENTRY_NAME = re.compile(r"(\d{12})\.json")
+_PARTIAL_NAME = re.compile(r"\d{12}\.tmp")
+"""An entry whose write a stopped process left unfinished: never renamed, so never queued."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,11 +474,14 @@ def _store(lane: _Lane, unstored: list[_Entry], discarded: Iterable[_Entry] = ()
 
 def _read_outbox(folder: Path) -> list[_Entry]:
     """In a thread: the entries an earlier run left, oldest first; an unreadable file is
-    renamed `*.bad` and named in the log, and costs only itself."""
+    renamed `*.bad` and named in the log, and costs only itself; a half-written one is removed."""
     if not folder.is_dir():
         return []
     entries = []
     for path in sorted(folder.iterdir()):
+        if _PARTIAL_NAME.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+            continue
         match = _ENTRY_NAME.fullmatch(path.name)
         if match is None:
             continue
