@@ -11,15 +11,17 @@ values at all).
 from __future__ import annotations
 
 import difflib
+import keyword
 import math
 import os
 import re
 import tomllib
 import types
 from collections.abc import Iterable
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from neural_tui.keymap import BINDING_IDS
 
@@ -211,9 +213,42 @@ class AlertRuleSection:
 
 @dataclass(frozen=True, slots=True)
 class ChannelSection:
-    """One `[alerts.channels.NAME]` table (INTERFACE DRAFT: completed by the channels owner)."""
+    """One `[alerts.channels.NAME]` table; `type` says which keys it needs (`CHANNEL_KEYS`).
+
+    URLs, header values and the password are `Secret`s: a webhook URL is its own credential,
+    and any URL may carry a user and password. `from_` is the TOML key `from`.
+    """
 
     type: ChannelType
+    webhook_url: Secret | None = None
+    url: Secret | None = None
+    headers: dict[str, Secret] = field(default_factory=dict)
+    host: str | None = None
+    port: int | None = None
+    """SMTP port; unset: 587 with STARTTLS, else 25."""
+    starttls: bool = True
+    username: str | None = None
+    password: Secret | None = None
+    from_: str | None = None
+    to: tuple[str, ...] = ()
+    ca_file: Path | None = None
+    """Certificates (PEM) to trust besides the system's, for a receiver with a private CA."""
+    path: Path | None = None
+    timeout_seconds: float = 10.0
+    """How long one attempt may take before it counts as failed and is retried."""
+
+
+CHANNEL_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "slack": (frozenset({"webhook_url"}), frozenset({"ca_file"})),
+    "email": (frozenset({"host", "from_", "to"}),
+              frozenset({"port", "starttls", "username", "password", "ca_file"})),
+    "webhook": (frozenset({"url"}), frozenset({"headers", "ca_file"})),
+    "file": (frozenset({"path"}), frozenset()),
+    "alertmanager": (frozenset({"url"}), frozenset({"headers", "ca_file"})),
+}
+"""Per channel type: the keys it requires and the keys it also accepts (besides `type` and
+`timeout_seconds`, which every channel has)."""
+MAX_CHANNEL_TIMEOUT_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +414,7 @@ def load_settings(path: Path | None) -> Settings:
     _check_models(settings, path)
     _check_slos(settings, path)
     _check_keys(settings, path)
+    _check_channels(settings, path)
     return replace(settings, source=path)
 
 
@@ -409,17 +445,23 @@ class _Where:
 
 def _build(cls: type, table: dict[str, Any], where: _Where, base: Path) -> Any:
     hints = get_type_hints(cls)
-    known = {f.name: f for f in fields(cls) if f.name != "source"}
+    known = {_toml_key(f.name): f for f in fields(cls) if f.name != "source"}
     for key in table:
         if key not in known:
             raise where.child(key).error("unknown key" + _did_you_mean(key, known))
     values: dict[str, Any] = {}
-    for name, spec in known.items():
-        if name in table:
-            values[name] = _convert(hints[name], table[name], where.child(name), base)
+    for key, spec in known.items():
+        if key in table:
+            values[spec.name] = _convert(hints[spec.name], table[key], where.child(key), base)
         elif spec.default is MISSING and spec.default_factory is MISSING:
-            raise where.child(name).error("is required")
+            raise where.child(key).error("is required")
     return cls(**values)
+
+
+def _toml_key(field_name: str) -> str:
+    """The TOML key of a field: a Python keyword such as `from` is spelt `from_` as a field."""
+    stem = field_name.removesuffix("_")
+    return stem if stem != field_name and keyword.iskeyword(stem) else field_name
 
 
 def _did_you_mean(key: str, known: Iterable[str]) -> str:
@@ -576,3 +618,59 @@ def _check_keys(settings: Settings, path: Path) -> None:
             raise where.error(f"unknown binding id{hint} (known: {', '.join(BINDING_IDS)})")
         if not all(key.strip() for key in keys.split(",")):
             raise where.error("must name one key or more, separated by commas")
+
+
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A channel's name: it names its outbox folder and labels its metric."""
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_ADDRESS = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
+
+
+def _check_channels(settings: Settings, path: Path) -> None:
+    """Each channel's name, and the keys its type requires and accepts, with their values."""
+    for name, channel in settings.alerts.channels.items():
+        where = _Where(path, f"alerts.channels.{name}")
+        if not CHANNEL_NAME.fullmatch(name):
+            raise where.error("a channel name is 1 to 64 letters, digits, '_', '-' or '.', "
+                              "starting with a letter or digit")
+        required, optional = CHANNEL_KEYS[channel.type]
+        for spec in fields(channel):
+            key = where.child(_toml_key(spec.name))
+            value = getattr(channel, spec.name)
+            is_set = value != _default(spec)
+            if spec.name in required and not is_set:
+                raise key.error(f"is required for a {channel.type} channel")
+            if is_set and spec.name not in required | optional | {"type", "timeout_seconds"}:
+                raise key.error(f"is not a key of a {channel.type} channel")
+        _check_channel_values(channel, where)
+
+
+def _default(spec: Field[Any]) -> Any:
+    return spec.default if spec.default_factory is MISSING else spec.default_factory()
+
+
+def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
+    if not 0 < channel.timeout_seconds <= MAX_CHANNEL_TIMEOUT_SECONDS:
+        bound = _above_0(MAX_CHANNEL_TIMEOUT_SECONDS).describe()
+        raise where.child("timeout_seconds").error(f"must be {bound}")
+    for key in ("webhook_url", "url"):
+        secret = getattr(channel, key)
+        if secret is not None:
+            parts = urlsplit(secret.reveal())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise where.child(key).error("must be an http:// or https:// URL")
+    for header in channel.headers:
+        if not _HEADER_NAME.fullmatch(header):
+            raise where.child("headers").error("a header name is letters, digits or one of "
+                                               "-_.!#$%&'*+^`|~")
+    if channel.port is not None and not 1 <= channel.port <= 65535:
+        raise where.child("port").error("must be between 1 and 65535")
+    if (channel.username is None) != (channel.password is None):
+        raise where.child("username").error("username and password go together")
+    for index, address in enumerate(channel.to):
+        if not _ADDRESS.fullmatch(address):
+            raise where.child("to").child(index).error("must be one e-mail address")
+    if channel.from_ is not None and not _ADDRESS.fullmatch(channel.from_):
+        raise where.child("from").error("must be one e-mail address")
+    if channel.ca_file is not None and not channel.ca_file.is_file():
+        raise where.child("ca_file").error(f"is not a file: {channel.ca_file}")
