@@ -9,8 +9,8 @@ generates. Per SLO, one rule group:
 - `slo:objective:ratio`, `slo:error_budget:ratio`, `slo:period_burn_rate:ratio` and
   `slo:period_error_budget_remaining:ratio`;
 - one `slo_burn_rate` alert per burn tier (labels `severity`, `long_window`, `short_window`),
-  held back while a faster tier fires and, except for throughput, while the long window has
-  fewer than `min_events` events.
+  held back while a faster tier fires and while the long window has fewer than `min_events`
+  events (for throughput, whose events are minutes, at most the window's minutes).
 
 Every series carries `slo` and `model`: an SLO without `model` is computed `by (model)`, one
 series per model, each judged on its own traffic; with `model`, for that model only. Label
@@ -117,14 +117,18 @@ def _error_ratio(spec: SLOSpec, select: _Selector, window: str) -> str:
             f"[{window}:{THROUGHPUT_SLICE}])")
 
 
-def _events(spec: SLOSpec, select: _Selector, window: str) -> str | None:
-    """PromQL for the events over `window` that the low-traffic guard counts; None for
-    throughput, whose events are time slices that always pass."""
+def _events(spec: SLOSpec, select: _Selector, tier: BurnTier) -> str:
+    """PromQL: the long window of `tier` holds enough events for it to alert (the engine's
+    low-traffic guard); a throughput SLO's events are minutes, at most the window's count."""
+    if spec.type == "throughput":
+        slices = f"({select.rate(PREDICTIONS, THROUGHPUT_SLICE)})[{tier.long_window}:" \
+                 f"{THROUGHPUT_SLICE}]"
+        needed = min(spec.min_events, tier.long_seconds // MINUTE)
+        return f"count_over_time({slices}) >= {needed}"
     counter = {"availability": PREDICTIONS, "error_rate": PREDICTIONS, "latency": LATENCY_COUNT,
-               "accuracy": LABELS_JOINED}.get(spec.type)
-    if counter is None:
-        return None
-    return f"sum by (model) (increase({select.of(counter)}[{window}]))"
+               "accuracy": LABELS_JOINED}[spec.type]
+    return (f"sum by (model) (increase({select.of(counter)}[{tier.long_window}])) "
+            f">= {spec.min_events}")
 
 
 def _le(spec: SLOSpec) -> str:
@@ -202,16 +206,13 @@ def _alerts(spec: SLOSpec, select: _Selector, tiers: tuple[BurnTier, ...]) -> li
 
 
 def _tier_condition(spec: SLOSpec, select: _Selector, tier: BurnTier, budget: float) -> str:
-    """Both windows of `tier` burn faster than its factor, with enough events (for the
-    guard's types); the series keep the `slo` and `model` labels of the long window's."""
+    """Both windows of `tier` burn faster than its factor, with enough events; the series keep
+    the `slo` and `model` labels of the long window's."""
     limit = f"({_number(tier.factor)} * {_number(budget)})"
     long_ratio = select.of(sli_error_record(tier.long_window), slo=spec.name)
     short_ratio = select.of(sli_error_record(tier.short_window), slo=spec.name)
-    condition = f"{long_ratio} > {limit}\nand on (model)\n{short_ratio} > {limit}"
-    events = _events(spec, select, tier.long_window)
-    if events is not None:
-        condition += f"\nand on (model)\n{events} >= {spec.min_events}"
-    return condition
+    return (f"{long_ratio} > {limit}\nand on (model)\n{short_ratio} > {limit}\n"
+            f"and on (model)\n{_events(spec, select, tier)}")
 
 
 def slo_spec(section: SLOSection, index: int, source: Path | None) -> SLOSpec:

@@ -182,10 +182,14 @@ def test_a_slower_tier_is_held_back_while_a_faster_one_fires():
         (True, False), (False, True)]
 
 
-def test_a_throughput_slo_has_no_low_traffic_guard():
-    page = alerts(rules_of(EVERY_KIND[4]))[0]["expr"]
+def test_a_throughput_slo_guards_on_minutes_at_most_the_long_windows_count():
+    short_slo = SLOSection(name="busy", type="throughput", target=0.95, window="1h", min_rps=2.5)
+    page_30d = alerts(rules_of(EVERY_KIND[4]))[0]["expr"]
+    page_1h = alerts(rules_of(short_slo))[0]["expr"]
 
-    assert "increase(" not in page
+    guard = "count_over_time((sum by (model) (rate(neural_predictions_total[1m])))[{}:1m]) >= {}"
+    assert page_30d.endswith("\nand on (model)\n" + guard.format("1h", 20))
+    assert "\nand on (model)\n" + guard.format("1m", 1) in page_1h
 
 
 def test_a_1h_slo_whose_page_tiers_share_their_windows_gets_one_alert_for_both():
