@@ -203,17 +203,15 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     """
     tiers = burn_tiers(spec.window_seconds)
     window = max(1, spec.window_seconds // MINUTE)
-    windows = {name: seconds // MINUTE for tier in tiers for name, seconds in
-               ((tier.long_window, tier.long_seconds), (tier.short_window, tier.short_seconds))}
+    windows = _burn_windows(tiers)
     if not math.isfinite(now):
         return SLOStatus(spec, model, now, 0, 0, None, None, None, dict.fromkeys(windows),
                          None, (), ())
     current = math.floor(now / MINUTE)
-    span = max(2 * window - 1, *windows.values())
+    span = _span(window, windows)
     start = current - span + 1
-    good, total = _events(spec, counts, start, span, current)
-    good_sums = np.concatenate(([0.0], np.cumsum(good)))
-    total_sums = np.concatenate(([0.0], np.cumsum(total)))
+    good, total, requests = _events(spec, counts, start, span, current)
+    good_sums, total_sums = _prefix_sums(good), _prefix_sums(total)
 
     def last(minutes: int) -> tuple[float, float]:
         return (float(good_sums[span] - good_sums[span - minutes]),
@@ -230,7 +228,6 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     burn_rates = {name: _burn(*last(minutes), allowed) for name, minutes in windows.items()}
     page = next(tier for tier in tiers if tier.severity == "page")
     breaches = _breaches(good_sums, total_sums, window, span, start, now, spec.objective)
-    requests = _column(counts.requests, counts.first_minute, start, span)
     served = float(requests[span - window : span - 1].sum())
     return SLOStatus(
         spec=spec,
@@ -249,43 +246,78 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     )
 
 
+def history_minutes(window_seconds: int) -> int:
+    """Minutes of counts, up to the current one, that `evaluate` reads for an SLO window: the
+    window at each of its own minute ends (for breaches), so twice the window less a minute, and
+    every burn tier's windows (never longer). Older minutes can be forgotten."""
+    return _span(max(1, window_seconds // MINUTE), _burn_windows(burn_tiers(window_seconds)))
+
+
+def _span(window: int, burn_windows: Mapping[str, int]) -> int:
+    return max(2 * window - 1, *burn_windows.values())
+
+
+def _burn_windows(tiers: tuple[BurnTier, ...]) -> dict[str, int]:
+    """Every window of the tiers by name, in minutes, fastest tier first."""
+    return {name: seconds // MINUTE for tier in tiers for name, seconds in
+            ((tier.long_window, tier.long_seconds), (tier.short_window, tier.short_seconds))}
+
+
 def _column(values: np.ndarray, first_minute: int, start: int, length: int) -> np.ndarray:
-    """`values` for the minutes `start` .. `start + length - 1` as clean float64 counts: zero
-    where there is no data, NaN and negatives zeroed, the rest capped."""
-    out = np.zeros(length)
+    """`values` for the minutes `start` .. `start + length - 1` as clean counts (int64 stays
+    int64, anything else becomes float64): zero where there is no data, NaN and negatives
+    zeroed, the rest capped at `MINUTE_COUNT_CAP`."""
     offset = start - first_minute
     stored = len(values)
     low, high = min(max(offset, 0), stored), min(max(offset + length, 0), stored)
+    raw = np.asarray(values[low:high])
+    if raw.dtype.kind in "iu":
+        clean = raw.astype(np.int64, copy=False)
+        if clean.shape[0] and (clean.min() < 0 or clean.max() > MINUTE_COUNT_CAP):
+            clean = np.clip(clean, 0, int(MINUTE_COUNT_CAP))
+    else:
+        clean = np.nan_to_num(raw.astype(np.float64), nan=0.0, posinf=MINUTE_COUNT_CAP,
+                              neginf=0.0)
+        np.clip(clean, 0.0, MINUTE_COUNT_CAP, out=clean)
+    if high - low == length:
+        return clean
+    out = np.zeros(length, dtype=clean.dtype)
     if high > low:
-        raw = np.asarray(values[low:high], dtype=np.float64)
-        out[low - offset : high - offset] = np.clip(np.nan_to_num(raw, nan=0.0, neginf=0.0),
-                                                    0.0, MINUTE_COUNT_CAP)
+        out[low - offset : high - offset] = clean
     return out
 
 
 def _events(spec: SLOSpec, counts: MinuteCounts, start: int, span: int,
-            current: int) -> tuple[np.ndarray, np.ndarray]:
-    """Good and total events per minute of the span, in the SLO's terms."""
+            current: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Good and total events per minute of the span in the SLO's terms, and the requests."""
     def column(values: np.ndarray) -> np.ndarray:
         return _column(values, counts.first_minute, start, span)
 
     requests = column(counts.requests)
     if spec.type == "throughput":
-        minutes = np.arange(span)
-        alive = (minutes >= counts.first_minute - start) & (minutes < current - start)
-        total = alive.astype(np.float64)
-        rate_met = requests / MINUTE >= (spec.min_rps if spec.min_rps is not None else 0.0)
-        return (alive & rate_met).astype(np.float64), total
+        total = np.zeros(span, dtype=np.int64)
+        total[min(max(counts.first_minute - start, 0), span):max(current - start, 0)] = 1
+        rate = spec.min_rps if spec.min_rps is not None else 0.0
+        return total * (requests / MINUTE >= rate), total, requests
     if spec.type == "latency":
         within = counts.within_ms.get(spec.threshold_ms) if spec.threshold_ms is not None else None
         if within is None:
-            return np.zeros(span), np.zeros(span)
+            nothing = np.zeros(span, dtype=np.int64)
+            return nothing, nothing, requests
         total = requests if counts.timed is None else column(counts.timed)
-        return np.minimum(column(within), total), total
+        return np.minimum(column(within), total), total, requests
     if spec.type == "accuracy":
         labelled = column(counts.labelled)
-        return np.minimum(column(counts.correct), labelled), labelled
-    return requests - np.minimum(column(counts.errors), requests), requests
+        return np.minimum(column(counts.correct), labelled), labelled, requests
+    return requests - np.minimum(column(counts.errors), requests), requests, requests
+
+
+def _prefix_sums(values: np.ndarray) -> np.ndarray:
+    """0 followed by the running sums: the sum of minutes i .. j - 1 is `sums[j] - sums[i]`."""
+    sums = np.empty(values.shape[0] + 1, dtype=values.dtype)
+    sums[0] = 0
+    np.cumsum(values, out=sums[1:])
+    return sums
 
 
 def _burn(good: float, total: float, allowed: float) -> float | None:
@@ -312,20 +344,20 @@ def _breaches(good_sums: np.ndarray, total_sums: np.ndarray, window: int, span: 
     already running when the window opens begins at its first evaluation. An evaluation without
     events ends a breach (there is nothing to judge).
     """
-    ends = np.arange(window - 1, span)
-    total = total_sums[ends + 1] - total_sums[ends + 1 - window]
-    good = good_sums[ends + 1] - good_sums[ends + 1 - window]
+    # evaluation i judges minutes i .. i + window - 1 of the span, the last being minute
+    # start + window - 1 + i
+    total = total_sums[window:] - total_sums[: span + 1 - window]
+    good = good_sums[window:] - good_sums[: span + 1 - window]
     with np.errstate(divide="ignore", invalid="ignore"):
-        below = (total > 0) & (good / total < objective)
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], below, [False])).astype(np.int8)))
-    at = np.minimum((float(start) + ends + 1.0) * MINUTE, now)
+        below = good / total < objective  # NaN (no events) is never below
+    edges = np.flatnonzero(np.diff(below.view(np.int8), prepend=0, append=0))
+    at = np.minimum((float(start + window) + edges) * MINUTE, now).tolist()
+    evaluations = below.shape[0]
     breaches = []
-    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-        began = float(at[first])
-        if stop == len(ends):
+    for began, ended, stop in zip(at[::2], at[1::2], edges[1::2].tolist(), strict=True):
+        if stop == evaluations:
             breaches.append(Breach(began, None, max(0.0, now - began)))
         else:
-            ended = float(at[stop])
             breaches.append(Breach(began, ended, ended - began))
     return tuple(breaches)
 
