@@ -268,19 +268,15 @@ model_labelled_rows = _performance_family(
 )
 
 
-SLO_LABELS: tuple[str, str] = ("slo", "model")
+SLO_LABELS: tuple[str, str, str] = ("slo", *MODEL_LABELS)
 
 
-def _slo_statuses(snapshot: Snapshot) -> Iterator[SLOStatus]:
-    """Each SLO of each model once: a model logged under several versions carries its SLOs on
-    every version's snapshot, and a series must not be exported twice."""
-    seen: set[tuple[str, str]] = set()
+def _slo_statuses(snapshot: Snapshot) -> Iterator[tuple[list[str], SLOStatus]]:
+    """Each SLO status with its label values: the runtime judges each version of a model on
+    its own traffic, so `version` keeps two versions' figures apart."""
     for model in snapshot.models:
         for status in model.slos:
-            key = (status.spec.name, status.model)
-            if key not in seen:
-                seen.add(key)
-                yield status
+            yield [status.spec.name, *_model_label_values(model)], status
 
 
 def _slo_family(
@@ -290,10 +286,10 @@ def _slo_family(
 
     def build(snapshot: Snapshot) -> Metric:
         family = GaugeMetricFamily(name, documentation, labels=SLO_LABELS)
-        for status in _slo_statuses(snapshot):
+        for label_values, status in _slo_statuses(snapshot):
             figure = value(status)
             if figure is not None:
-                family.add_metric([status.spec.name, status.model], figure)
+                family.add_metric(label_values, figure)
         return family
 
     return build
@@ -319,10 +315,10 @@ def slo_burn_rate(snapshot: Snapshot) -> Metric:
         "(1 - objective); 1 spends it exactly over the SLO window.",
         labels=(*SLO_LABELS, "window"),
     )
-    for status in _slo_statuses(snapshot):
+    for label_values, status in _slo_statuses(snapshot):
         for window, rate in status.burn_rates.items():
             if rate is not None:
-                family.add_metric([status.spec.name, status.model, window], rate)
+                family.add_metric([*label_values, window], rate)
     return family
 
 

@@ -12,8 +12,9 @@ generates. Per SLO, one rule group:
   held back while a faster tier fires and while the long window has fewer than `min_events`
   events (for throughput, whose events are minutes, at most the window's minutes).
 
-Every series carries `slo` and `model`: an SLO without `model` is computed `by (model)`, one
-series per model, each judged on its own traffic; with `model`, for that model only. Label
+Every series carries `slo`, `model` and `version`: like the engine, the rules judge each
+version of a model on its own traffic. An SLO without `model` is computed for every model;
+with `model`, a matcher keeps that model only. Label
 values are written as PromQL string literals (quotes, backslashes and control characters
 escaped) and the YAML by PyYAML, so no SLO name can break out of either. Alert labels and
 annotations are Go templates in Prometheus: they hold only fixed text and `$labels`, never a
@@ -46,6 +47,9 @@ THROUGHPUT_SLICE = duration_name(MINUTE)
 """A throughput SLO's time slice: good when the request rate over it reached `min_rps`."""
 
 ALERT_NAME = "slo_burn_rate"
+BY = "model, version"
+"""The labels every SLO series is kept apart by: the engine judges each version of a model on
+its own traffic, and so do the rules."""
 
 
 def sli_error_record(window: str) -> str:
@@ -93,11 +97,12 @@ class _Selector:
         return f"{metric}{{{inside}}}" if inside else metric
 
     def rate(self, metric: str, window: str, **labels: str) -> str:
-        return f"sum by (model) (rate({self.of(metric, **labels)}[{window}]))"
+        return f"sum by ({BY}) (rate({self.of(metric, **labels)}[{window}]))"
 
 
 def _error_ratio(spec: SLOSpec, select: _Selector, window: str) -> str:
-    """PromQL for the bad fraction of `spec`'s events over `window`, one series per model."""
+    """PromQL for the bad fraction of `spec`'s events over `window`, one series per model
+    and version."""
     if spec.type in ("availability", "error_rate"):
         total = select.rate(PREDICTIONS, window)
         # A model that never failed has no error series: count its errors as zero.
@@ -127,7 +132,7 @@ def _events(spec: SLOSpec, select: _Selector, tier: BurnTier) -> str:
         return f"count_over_time({slices}) >= {needed}"
     counter = {"availability": PREDICTIONS, "error_rate": PREDICTIONS, "latency": LATENCY_COUNT,
                "accuracy": LABELS_JOINED}[spec.type]
-    return (f"sum by (model) (increase({select.of(counter)}[{tier.long_window}])) "
+    return (f"sum by ({BY}) (increase({select.of(counter)}[{tier.long_window}])) "
             f">= {spec.min_events}")
 
 
@@ -174,7 +179,7 @@ def _group(index: int, spec: SLOSpec) -> dict[str, Any]:
 
 
 def _alerts(spec: SLOSpec, select: _Selector, tiers: tuple[BurnTier, ...]) -> list[dict[str, Any]]:
-    """One alert per burn tier, unless a faster tier fires for the same model.
+    """One alert per burn tier, unless a faster tier fires for the same model and version.
 
     A short SLO window can scale two tiers to the same windows (a 1h SLO: both page tiers
     over 1m and 1m); such tiers become one alert, whose condition is the union of theirs.
@@ -185,7 +190,7 @@ def _alerts(spec: SLOSpec, select: _Selector, tiers: tuple[BurnTier, ...]) -> li
     for position, tier in enumerate(tiers):
         expr = conditions[position]
         for faster in conditions[:position]:
-            expr = f"({expr})\nunless on (model)\n({faster})"
+            expr = f"({expr})\nunless on ({BY})\n({faster})"
         merged.setdefault((tier.severity, tier.long_window, tier.short_window), []).append(
             (tier, expr))
     alerts = []
@@ -197,9 +202,10 @@ def _alerts(spec: SLOSpec, select: _Selector, tiers: tuple[BurnTier, ...]) -> li
             "labels": {"slo": go_template_text(spec.name), "severity": severity,
                        "long_window": long_window, "short_window": short_window},
             "annotations": {
-                "summary": "SLO {{ $labels.slo }} of model {{ $labels.model }}: the error "
-                           f"budget burns over {_number(factor)} times the sustainable rate "
-                           f"over {long_window} and {short_window}.",
+                "summary": "SLO {{ $labels.slo }} of model {{ $labels.model }} version "
+                           "{{ $labels.version }}: the error budget burns over "
+                           f"{_number(factor)} times the sustainable rate over {long_window} "
+                           f"and {short_window}.",
             },
         })
     return alerts
@@ -207,12 +213,12 @@ def _alerts(spec: SLOSpec, select: _Selector, tiers: tuple[BurnTier, ...]) -> li
 
 def _tier_condition(spec: SLOSpec, select: _Selector, tier: BurnTier, budget: float) -> str:
     """Both windows of `tier` burn faster than its factor, with enough events; the series keep
-    the `slo` and `model` labels of the long window's."""
+    the `slo`, `model` and `version` labels of the long window's."""
     limit = f"({_number(tier.factor)} * {_number(budget)})"
     long_ratio = select.of(sli_error_record(tier.long_window), slo=spec.name)
     short_ratio = select.of(sli_error_record(tier.short_window), slo=spec.name)
-    return (f"{long_ratio} > {limit}\nand on (model)\n{short_ratio} > {limit}\n"
-            f"and on (model)\n{_events(spec, select, tier)}")
+    return (f"{long_ratio} > {limit}\nand on ({BY})\n{short_ratio} > {limit}\n"
+            f"and on ({BY})\n{_events(spec, select, tier)}")
 
 
 def slo_spec(section: SLOSection, index: int, source: Path | None) -> SLOSpec:

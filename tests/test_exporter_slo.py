@@ -58,12 +58,12 @@ def test_each_slo_of_each_model_is_one_series_of_compliance_and_budget():
                       idle_model_snapshot("fraud", "2.0", slos=(fraud,)))
 
     assert samples(text, "neural_slo_compliance") == {
-        labels(slo="availability", model="churn"): 0.995,
-        labels(slo="availability", model="fraud"): 0.8,
+        labels(slo="availability", model="churn", version="1.0"): 0.995,
+        labels(slo="availability", model="fraud", version="2.0"): 0.8,
     }
     assert samples(text, "neural_slo_error_budget_remaining") == {
-        labels(slo="availability", model="churn"): 0.5,
-        labels(slo="availability", model="fraud"): -19.0,
+        labels(slo="availability", model="churn", version="1.0"): 0.5,
+        labels(slo="availability", model="fraud", version="2.0"): -19.0,
     }
 
 
@@ -72,8 +72,8 @@ def test_burn_rates_are_one_series_per_window_and_a_window_without_events_is_lef
     text = exposition(idle_model_snapshot("churn", "1.0", slos=(slo,)))
 
     assert samples(text, "neural_slo_burn_rate") == {
-        labels(slo="availability", model="churn", window="1h"): 0.5,
-        labels(slo="availability", model="churn", window="5m"): 14.4,
+        labels(slo="availability", model="churn", version="1.0", window="1h"): 0.5,
+        labels(slo="availability", model="churn", version="1.0", window="5m"): 14.4,
     }
 
 
@@ -93,17 +93,21 @@ def test_a_non_finite_figure_is_left_out_and_the_rest_stays():
     assert samples(text, "neural_slo_compliance") == {}
     assert samples(text, "neural_slo_error_budget_remaining") == {}
     assert samples(text, "neural_slo_burn_rate") == {
-        labels(slo="availability", model="churn", window="5m"): 2.0,
+        labels(slo="availability", model="churn", version="1.0", window="5m"): 2.0,
     }
 
 
-def test_an_slo_carried_by_two_versions_of_a_model_is_exported_once():
-    slo = status("availability", "churn", compliance=0.9)
-    text = exposition(idle_model_snapshot("churn", "1.0", slos=(slo,)),
-                      idle_model_snapshot("churn", "2.0", slos=(slo,)))
+def test_each_version_of_a_model_exports_its_own_slo_figures():
+    text = exposition(
+        idle_model_snapshot("churn", "1.0", slos=(status("availability", "churn",
+                                                         compliance=0.9),)),
+        idle_model_snapshot("churn", "2.0", slos=(status("availability", "churn",
+                                                         compliance=0.5),)),
+    )
 
     assert samples(text, "neural_slo_compliance") == {
-        labels(slo="availability", model="churn"): 0.9,
+        labels(slo="availability", model="churn", version="1.0"): 0.9,
+        labels(slo="availability", model="churn", version="2.0"): 0.5,
     }
 
 
@@ -111,9 +115,10 @@ def test_a_hostile_slo_name_comes_back_unchanged_from_the_scrape():
     slo = status(HOSTILE, 'a"b', compliance=0.25, burn_rates={"1h": 75.0})
     text = exposition(idle_model_snapshot('a"b', "1.0", slos=(slo,)))
 
-    assert samples(text, "neural_slo_compliance") == {labels(slo=HOSTILE, model='a"b'): 0.25}
+    assert samples(text, "neural_slo_compliance") == {
+        labels(slo=HOSTILE, model='a"b', version="1.0"): 0.25}
     assert samples(text, "neural_slo_burn_rate") == {
-        labels(slo=HOSTILE, model='a"b', window="1h"): 75.0,
+        labels(slo=HOSTILE, model='a"b', version="1.0", window="1h"): 75.0,
     }
 
 

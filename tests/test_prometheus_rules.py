@@ -99,9 +99,9 @@ def test_an_slo_for_every_model_is_computed_by_model_without_a_matcher():
     rule = records(rules_of(EVERY_KIND[0]))["slo:sli_error:ratio_rate5m"]
 
     assert rule["expr"] == (
-        "(sum by (model) (rate(neural_errors_total[5m])) or "
-        "sum by (model) (rate(neural_predictions_total[5m])) * 0) / "
-        "sum by (model) (rate(neural_predictions_total[5m]))"
+        "(sum by (model, version) (rate(neural_errors_total[5m])) or "
+        "sum by (model, version) (rate(neural_predictions_total[5m])) * 0) / "
+        "sum by (model, version) (rate(neural_predictions_total[5m]))"
     )
 
 
@@ -109,9 +109,9 @@ def test_an_slo_of_one_model_matches_that_model_only():
     rule = records(rules_of(EVERY_KIND[1]))["slo:sli_error:ratio_rate7d"]
 
     assert rule["expr"] == (
-        '(sum by (model) (rate(neural_errors_total{model="fraud"}[7d])) or '
-        'sum by (model) (rate(neural_predictions_total{model="fraud"}[7d])) * 0) / '
-        'sum by (model) (rate(neural_predictions_total{model="fraud"}[7d]))'
+        '(sum by (model, version) (rate(neural_errors_total{model="fraud"}[7d])) or '
+        'sum by (model, version) (rate(neural_predictions_total{model="fraud"}[7d])) * 0) / '
+        'sum by (model, version) (rate(neural_predictions_total{model="fraud"}[7d]))'
     )
 
 
@@ -127,9 +127,9 @@ def test_a_latency_slo_reads_the_bucket_at_its_threshold_as_the_exporter_writes_
     second = records(rules_of(EVERY_KIND[5]))["slo:sli_error:ratio_rate1m"]["expr"]
 
     assert fast == (
-        "(sum by (model) (rate(neural_prediction_latency_seconds_count[1m])) - "
-        'sum by (model) (rate(neural_prediction_latency_seconds_bucket{le="0.3"}[1m]))) / '
-        "sum by (model) (rate(neural_prediction_latency_seconds_count[1m]))"
+        "(sum by (model, version) (rate(neural_prediction_latency_seconds_count[1m])) - "
+        'sum by (model, version) (rate(neural_prediction_latency_seconds_bucket{le="0.3"}[1m]))) / '
+        "sum by (model, version) (rate(neural_prediction_latency_seconds_count[1m]))"
     )
     assert 'le="1.0"' in second
 
@@ -138,9 +138,9 @@ def test_an_accuracy_slo_reads_the_labelled_and_correct_counters():
     rule = records(rules_of(EVERY_KIND[3]))["slo:sli_error:ratio_rate7d"]
 
     assert rule["expr"] == (
-        '(sum by (model) (rate(neural_labels_joined_total{model="churn"}[7d])) - '
-        'sum by (model) (rate(neural_labels_correct_total{model="churn"}[7d]))) / '
-        'sum by (model) (rate(neural_labels_joined_total{model="churn"}[7d]))'
+        '(sum by (model, version) (rate(neural_labels_joined_total{model="churn"}[7d])) - '
+        'sum by (model, version) (rate(neural_labels_correct_total{model="churn"}[7d]))) / '
+        'sum by (model, version) (rate(neural_labels_joined_total{model="churn"}[7d]))'
     )
 
 
@@ -148,7 +148,7 @@ def test_a_throughput_slo_counts_the_share_of_minutes_below_min_rps():
     rule = records(rules_of(EVERY_KIND[4]))["slo:sli_error:ratio_rate1h"]
 
     assert rule["expr"] == (
-        "avg_over_time((sum by (model) (rate(neural_predictions_total[1m])) < bool 2.5)"
+        "avg_over_time((sum by (model, version) (rate(neural_predictions_total[1m])) < bool 2.5)"
         "[1h:1m])"
     )
 
@@ -166,17 +166,17 @@ def test_a_tier_fires_when_both_windows_burn_faster_than_its_factor_with_enough_
     assert page["alert"] == "slo_burn_rate"
     assert page["expr"] == (
         'slo:sli_error:ratio_rate1h{slo="available"} > (14.4 * 0.001)\n'
-        "and on (model)\n"
+        "and on (model, version)\n"
         'slo:sli_error:ratio_rate5m{slo="available"} > (14.4 * 0.001)\n'
-        "and on (model)\n"
-        "sum by (model) (increase(neural_predictions_total[1h])) >= 20"
+        "and on (model, version)\n"
+        "sum by (model, version) (increase(neural_predictions_total[1h])) >= 20"
     )
 
 
 def test_a_slower_tier_is_held_back_while_a_faster_one_fires():
     ticket = alerts(rules_of(EVERY_KIND[0]))[2]["expr"]
 
-    first, *held_back_by = ticket.split("\nunless on (model)\n")
+    first, *held_back_by = ticket.split("\nunless on (model, version)\n")
     assert "ratio_rate3d" in first
     assert [("ratio_rate1h" in faster, "ratio_rate6h" in faster) for faster in held_back_by] == [
         (True, False), (False, True)]
@@ -187,9 +187,10 @@ def test_a_throughput_slo_guards_on_minutes_at_most_the_long_windows_count():
     page_30d = alerts(rules_of(EVERY_KIND[4]))[0]["expr"]
     page_1h = alerts(rules_of(short_slo))[0]["expr"]
 
-    guard = "count_over_time((sum by (model) (rate(neural_predictions_total[1m])))[{}:1m]) >= {}"
-    assert page_30d.endswith("\nand on (model)\n" + guard.format("1h", 20))
-    assert "\nand on (model)\n" + guard.format("1m", 1) in page_1h
+    guard = ("count_over_time((sum by (model, version) (rate(neural_predictions_total[1m])))"
+             "[{}:1m]) >= {}")
+    assert page_30d.endswith("\nand on (model, version)\n" + guard.format("1h", 20))
+    assert "\nand on (model, version)\n" + guard.format("1m", 1) in page_1h
 
 
 def test_a_1h_slo_whose_page_tiers_share_their_windows_gets_one_alert_for_both():

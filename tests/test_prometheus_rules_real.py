@@ -227,7 +227,7 @@ def test_the_accuracy_ratio_is_the_share_of_joined_labels_not_correct(live):
 
 def exported_burn_rate(live: Live, slo: str, window: str) -> float:
     """The engine's `neural_slo_burn_rate` from the exporter, once it is published."""
-    key = ("neural_slo_burn_rate", tuple(sorted({"slo": slo, "model": MODEL,
+    key = ("neural_slo_burn_rate", tuple(sorted({"slo": slo, "model": MODEL, "version": "1.0",
                                                  "window": window}.items())))
     for _ in range(100):
         value = scraped(live.metrics_url).get(key)
