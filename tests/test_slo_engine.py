@@ -16,6 +16,7 @@ from neural_tui.engines.slo import (
     SLOType,
     burn_tiers,
     evaluate,
+    history_minutes,
 )
 
 DAY = 86_400
@@ -153,11 +154,33 @@ def test_a_throughput_slo_judges_minutes_past_the_last_record_as_too_quiet():
     assert (status.good, status.total) == (2, 6)
 
 
+def test_a_throughput_slo_of_an_hour_judges_the_sixty_minutes_before_the_current_one():
+    spec = slo("throughput", target=0.5, window=HOUR, min_rps=1.0)
+    # minute now-61 is out of the window, now-60 .. now-1 are in: 30 fast, 30 slow
+    data = counts(NOW_MINUTE - 61, [60] * 31 + [0] * 30 + [10_000])
+    for now in (NOW_MINUTE * MINUTE, NOW):
+        status = evaluate(spec, "m", data, now)
+        assert (status.good, status.total) == (30, 60)
+
+
 def test_a_throughput_slo_at_a_minute_boundary_counts_the_minute_just_ended():
     spec = slo("throughput", target=0.5, window=HOUR, min_rps=0.5)
     data = counts(NOW_MINUTE - 1, [30, 30])
     assert evaluate(spec, "m", data, NOW_MINUTE * MINUTE).total == 1
     assert evaluate(spec, "m", data, NOW_MINUTE * MINUTE - 0.001).total == 0
+
+
+def test_the_counts_read_reach_back_twice_the_window_less_a_minute():
+    assert history_minutes(30 * DAY) == 86_399
+    assert history_minutes(HOUR) == 119
+
+
+def test_minutes_older_than_the_history_change_nothing():
+    spec = slo(window=HOUR)
+    recent = [10.0] * 119
+    older = counts(NOW_MINUTE - 199, [500.0] * 81 + recent, [500.0] * 81 + [0.0] * 119)
+    assert evaluate(spec, "m", older, NOW) == evaluate(spec, "m",
+                                                       counts(NOW_MINUTE - 118, recent), NOW)
 
 
 # --- window edges -------------------------------------------------------------------------

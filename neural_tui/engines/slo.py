@@ -184,7 +184,7 @@ def duration_name(seconds: int) -> str:
 
 MINUTE_COUNT_CAP = 1e12
 """Most events one minute may hold (16 billion a second): a larger, negative or NaN count is
-corrupt input, capped or zeroed so sums stay exact float64 integers."""
+corrupt input, capped or zeroed so that sums stay exact."""
 
 _MIN_ALLOWED = 1e-9
 """The smallest budget fraction divided by: the config keeps `target` strictly between 0 and 1,
@@ -209,7 +209,8 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
                          None, (), ())
     current = math.floor(now / MINUTE)
     span = _span(window, windows)
-    start = current - span + 1
+    # a throughput window ends with the last complete minute, the others with the current one
+    start = current - span + (0 if spec.type == "throughput" else 1)
     good, total, requests = _events(spec, counts, start, span, current)
     good_sums, total_sums = _prefix_sums(good), _prefix_sums(total)
 
@@ -338,7 +339,8 @@ def _exhaustion(remaining: float | None, burn: float | None, window_seconds: int
 def _breaches(good_sums: np.ndarray, total_sums: np.ndarray, window: int, span: int,
               start: int, now: float, objective: float) -> tuple[Breach, ...]:
     """Stretches of the SLO window ending now where the SLI over the SLO window, evaluated at
-    each minute end (and at `now` for the current minute), is below the objective.
+    each minute end (and at `now` for the minute in progress, except for throughput), is below
+    the objective.
 
     A breach begins at the first evaluation below and ends at the first one meeting again; one
     already running when the window opens begins at its first evaluation. An evaluation without
