@@ -58,17 +58,26 @@ def sli_error_record(window: str) -> str:
 
 
 def promql_string(value: str) -> str:
-    """`value` as a double-quoted PromQL string literal (Go's escapes), safe for any text."""
+    """`value` as a double-quoted PromQL string literal (Go's escapes), safe for any text.
+
+    Every character that is not printable is escaped, not only control characters: YAML reads
+    U+0085, U+2028 and U+2029 as line breaks, which would split the literal in a block.
+    """
     escaped = []
     for char in value:
+        code = ord(char)
         if char in '"\\':
             escaped.append("\\" + char)
         elif char == "\n":
             escaped.append("\\n")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            escaped.append(f"\\x{ord(char):02x}")
-        else:
+        elif char.isprintable():
             escaped.append(char)
+        elif code < 0x80:
+            escaped.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            escaped.append(f"\\u{code:04x}")
+        else:
+            escaped.append(f"\\U{code:08x}")
     return '"' + "".join(escaped) + '"'
 
 

@@ -15,7 +15,7 @@ from neural_tui.cli import main
 from neural_tui.config import Settings, SLOSection
 from neural_tui.prometheus_rules import promql_string, render_rules, rule_document
 
-HOSTILE_NAME = 'p99 "fast" \\ {{ .Value }} }}\n{{ \x07 é'
+HOSTILE_NAME = 'p99 "fast" \\ {{ .Value }} }}\n{{ \x07 é\x85\u2028\t\x00 #: - &a *b'
 HOSTILE_MODEL = 'fr"aud\\\n{{'
 
 EVERY_KIND = (
@@ -54,6 +54,11 @@ def test_a_label_value_becomes_a_promql_string_with_go_escapes():
     assert promql_string('a"b\\c\nd\te\x7f é') == '"a\\"b\\\\c\\nd\\x09e\\x7f é"'
 
 
+def test_characters_yaml_reads_as_line_breaks_are_escaped_in_promql():
+    assert promql_string("a\x85b\u2028c\u2029d\U000e0001") == (
+        '"a\\u0085b\\u2028c\\u2029d\\U000e0001"')
+
+
 @pytest.mark.real_server
 def test_promtool_accepts_the_rules_of_every_kind_of_slo_and_hostile_names(tmp_path):
     promtool = require_binary("promtool", "apt-get install prometheus")
@@ -81,7 +86,8 @@ def test_an_alert_label_is_go_template_text_that_expands_to_the_name():
     # Prometheus expands alert labels as templates: only "{{" opens an action there.
     rule = alerts(rules_of(EVERY_KIND[5]))[0]
 
-    assert rule["labels"]["slo"] == ('p99 "fast" \\ {{ "{{" }} .Value }} }}\n{{ "{{" }} \x07 é')
+    assert rule["labels"]["slo"] == ('p99 "fast" \\ {{ "{{" }} .Value }} }}\n{{ "{{" }} \x07 é'
+                                     '\x85\u2028\t\x00 #: - &a *b')
     assert HOSTILE_NAME not in rule["annotations"]["summary"]
 
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.real_server
 
 NEURAL_TUI = str(Path(sys.executable).with_name("neural-tui"))
 MODEL = 'fr"a\\ud {{x}}'
-HOSTILE_SLO = 'errors "page" \\ {{ $value }}\nme'
+HOSTILE_SLO = 'errors "page" \\ {{ $value }}\nme\x85\u2028\t\x00'
 BATCHES = 4
 FAILED_SHARE = 10 / 40
 SLOW_SHARE = 5 / 40
