@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from realservers import require_binary
 
 from neural_tui.cli import main
@@ -52,6 +55,30 @@ def write_config(path: Path, body: str) -> Path:
 
 def test_a_label_value_becomes_a_promql_string_with_go_escapes():
     assert promql_string('a"b\\c\nd\te\x7f é') == '"a\\"b\\\\c\\nd\\x09e\\x7f é"'
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
+"""Any name a TOML file can hold (no lone surrogates)."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_any_name_is_a_promql_literal_that_reads_back_as_itself(name):
+    # Go's escapes as used here (\x below 0x80, \u, \U, \n, \\, \") read as Python's do.
+    literal = promql_string(name)
+
+    assert ast.literal_eval(literal) == name
+    assert all(char.isprintable() for char in literal)
+
+
+@settings(max_examples=30, deadline=None)
+@given(ANY_TEXT, ANY_TEXT)
+def test_any_slo_and_model_name_read_back_unchanged_from_the_rule_file(name, model):
+    slo = SLOSection(name=name, type="availability", target=0.99, window="1h", model=model)
+
+    group = yaml.safe_load(render_rules(Settings(slo=(slo,))))["groups"][0]["rules"]
+
+    assert records(group)["slo:objective:ratio"]["labels"] == {"slo": name, "model": model}
 
 
 def test_characters_yaml_reads_as_line_breaks_are_escaped_in_promql():
