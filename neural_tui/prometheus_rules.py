@@ -278,12 +278,17 @@ def render_rules(settings: Settings) -> str:
 
 
 class _Dumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, writing a multi-line PromQL expression as a literal block (where
-    its characters allow one; else quoted as usual)."""
+    """PyYAML's safe dumper, writing a multi-line PromQL expression as a literal block, and
+    any text with another character that is not printable double-quoted, escaped."""
 
 
 def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in text else None
+    # Left to choose, PyYAML writes a lone U+0085 unquoted, and reads it back as a line break.
+    style = None
+    if not text.replace("\n", "").isprintable():
+        style = '"'
+    elif "\n" in text:
+        style = "|"
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
