@@ -10,12 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neural_tui.engines.performance import json_equal
 from neural_tui.engines.slo import (
     MinuteCounts,
     SLOSpec,
     SLOType,
     burn_tiers,
     evaluate,
+    evaluate_all,
     history_minutes,
 )
 
@@ -183,6 +185,25 @@ def test_minutes_older_than_the_history_change_nothing():
                                                        counts(NOW_MINUTE - 118, recent), NOW)
 
 
+def test_slos_evaluated_together_get_what_each_gets_alone():
+    first = NOW_MINUTE - 400
+    rng = np.random.default_rng(5)
+    requests = rng.integers(0, 40, 401).astype(float)
+    data = counts(first, requests.tolist(), rng.binomial(requests.astype(int), 0.05).tolist(),
+                  labelled=requests.tolist(), correct=(requests // 2).tolist(),
+                  within_ms={100.0: requests // 3, 200.0: requests // 2}, timed=requests)
+    specs = [slo(target=0.99, window=HOUR), slo("error_rate", target=0.01, window=HOUR),
+             slo(target=0.9, window=HOUR), slo(target=0.99, window=2 * HOUR),
+             slo("latency", target=0.5, window=HOUR, threshold_ms=100.0),
+             slo("latency", target=0.5, window=HOUR, threshold_ms=200.0),
+             slo("accuracy", target=0.4, window=HOUR),
+             slo("throughput", target=0.5, window=HOUR, min_rps=0.3),
+             slo("throughput", target=0.5, window=HOUR, min_rps=0.5)]
+    together = evaluate_all(specs, "m", data, NOW)
+    assert together == tuple(evaluate(spec, "m", data, NOW) for spec in specs)
+    assert len({status.compliance for status in together}) >= 6
+
+
 # --- window edges -------------------------------------------------------------------------
 
 
@@ -342,6 +363,16 @@ def test_alert_summaries_carry_no_text_from_the_log():
     (alert,) = evaluate(spec, hostile, one_minute(50, 50), NOW).alerts
     assert "\x1b" not in alert.summary and "[red]" not in alert.summary
     assert alert.summary.isprintable()
+
+
+@pytest.mark.parametrize(("prediction", "label", "match"), [
+    (1, 1.0, True), (1, 1, True), ("1", 1, False), (True, 1, False), (False, 0, False),
+    (True, True, True), ("cat", "cat", True), ("cat", "Cat", False), (0.5, 0.5, True),
+    ([1, 2], [1, 2], True), ([1, 2], [2, 1], False), ({"a": 1}, {"a": 1}, True),
+    (10**400, 10**400, True), (10**400, 10**400 + 1, False), (None, 0, False),
+])
+def test_a_prediction_matches_its_label_when_equal_as_json_values(prediction, label, match):
+    assert json_equal(prediction, label) is match
 
 
 # --- untrusted input ----------------------------------------------------------------------

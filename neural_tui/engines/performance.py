@@ -290,6 +290,8 @@ def _json_key(value: Any) -> str:
 def json_equal(prediction: Any, label: Any) -> bool:
     """Whether a prediction matches its label as accuracy counts a match: equal as JSON values
     (1 == 1.0, "1" != 1, true != 1)."""
+    if type(prediction) is type(label) and type(prediction) in (int, str, bool):
+        return bool(prediction == label)
     return bool(_json_key(prediction) == _json_key(label))
 
 

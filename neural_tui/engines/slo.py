@@ -17,7 +17,7 @@ from the model's first minute on.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -201,6 +201,31 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     served requests in one of its complete minutes: latencies, labels or the threshold's counts
     stopped arriving, so the SLO cannot be judged at all.
     """
+    return evaluate_all((spec,), model, counts, now)[0]
+
+
+def evaluate_all(specs: Iterable[SLOSpec], model: str, counts: MinuteCounts,
+                 now: float) -> tuple[SLOStatus, ...]:
+    """`evaluate` for each SLO of one model; SLOs that count the same events over the same
+    window (availability and error_rate SLOs, latency SLOs of one threshold, ...) share their
+    sums, so a model's many SLOs cost little more than its kinds of events."""
+    shared: dict[tuple[object, ...], _Sums] = {}
+    return tuple(_evaluate(spec, model, counts, now, shared) for spec in specs)
+
+
+@dataclass(slots=True)
+class _Sums:
+    """Running sums of one kind of events over one span of minutes, and the SLI at each minute
+    end of the span's last window (computed once asked for)."""
+
+    good: np.ndarray
+    total: np.ndarray
+    requests: np.ndarray
+    window_sli: np.ndarray | None = None
+
+
+def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
+              shared: dict[tuple[object, ...], _Sums]) -> SLOStatus:
     tiers = burn_tiers(spec.window_seconds)
     window = max(1, spec.window_seconds // MINUTE)
     windows = _burn_windows(tiers)
@@ -211,8 +236,12 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     span = _span(window, windows)
     # a throughput window ends with the last complete minute, the others with the current one
     start = current - span + (0 if spec.type == "throughput" else 1)
-    good, total, requests = _events(spec, counts, start, span, current)
-    good_sums, total_sums = _prefix_sums(good), _prefix_sums(total)
+    key = (*_event_kind(spec), start, span)
+    sums = shared.get(key)
+    if sums is None:
+        good, total, requests = _events(spec, counts, start, span, current)
+        sums = shared[key] = _Sums(_prefix_sums(good), _prefix_sums(total), requests)
+    good_sums, total_sums = sums.good, sums.total
 
     def last(minutes: int) -> tuple[float, float]:
         return (float(good_sums[span] - good_sums[span - minutes]),
@@ -228,8 +257,7 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
     remaining = None if bad_fraction is None else 1.0 - bad_fraction / allowed
     burn_rates = {name: _burn(*last(minutes), allowed) for name, minutes in windows.items()}
     page = next(tier for tier in tiers if tier.severity == "page")
-    breaches = _breaches(good_sums, total_sums, window, span, start, now, spec.objective)
-    served = float(requests[span - window : span - 1].sum())
+    served = float(sums.requests[span - window : span - 1].sum())
     return SLOStatus(
         spec=spec,
         model=model,
@@ -242,9 +270,20 @@ def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLO
         burn_rates=burn_rates,
         time_to_exhaustion_seconds=_exhaustion(remaining, burn_rates[page.long_window],
                                                spec.window_seconds),
-        breaches=breaches,
+        breaches=_breaches(sums, window, span, start, now, spec.objective),
         alerts=_alerts(spec, model, tiers, burn_rates, last, window_total, served),
     )
+
+
+def _event_kind(spec: SLOSpec) -> tuple[object, ...]:
+    """What an SLO counts: SLOs of one kind have the same good and total events."""
+    if spec.type in ("availability", "error_rate"):
+        return ("errors",)
+    if spec.type == "latency":
+        return ("latency", spec.threshold_ms)
+    if spec.type == "throughput":
+        return ("throughput", spec.min_rps)
+    return (spec.type,)
 
 
 def history_minutes(window_seconds: int) -> int:
@@ -336,8 +375,8 @@ def _exhaustion(remaining: float | None, burn: float | None, window_seconds: int
     return remaining * window_seconds / burn
 
 
-def _breaches(good_sums: np.ndarray, total_sums: np.ndarray, window: int, span: int,
-              start: int, now: float, objective: float) -> tuple[Breach, ...]:
+def _breaches(sums: _Sums, window: int, span: int, start: int, now: float,
+              objective: float) -> tuple[Breach, ...]:
     """Stretches of the SLO window ending now where the SLI over the SLO window, evaluated at
     each minute end (and at `now` for the minute in progress, except for throughput), is below
     the objective.
@@ -346,12 +385,15 @@ def _breaches(good_sums: np.ndarray, total_sums: np.ndarray, window: int, span: 
     already running when the window opens begins at its first evaluation. An evaluation without
     events ends a breach (there is nothing to judge).
     """
-    # evaluation i judges minutes i .. i + window - 1 of the span, the last being minute
-    # start + window - 1 + i
-    total = total_sums[window:] - total_sums[: span + 1 - window]
-    good = good_sums[window:] - good_sums[: span + 1 - window]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        below = good / total < objective  # NaN (no events) is never below
+    if sums.window_sli is None:
+        # evaluation i judges minutes i .. i + window - 1 of the span, the last being minute
+        # start + window - 1 + i
+        total = sums.total[window:] - sums.total[: span + 1 - window]
+        good = sums.good[window:] - sums.good[: span + 1 - window]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sums.window_sli = good / total
+    with np.errstate(invalid="ignore"):
+        below = sums.window_sli < objective  # NaN (no events) is never below
     edges = np.flatnonzero(np.diff(below.view(np.int8), prepend=0, append=0))
     at = np.minimum((float(start + window) + edges) * MINUTE, now).tolist()
     evaluations = below.shape[0]

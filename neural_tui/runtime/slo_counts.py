@@ -33,7 +33,7 @@ from neural_tui.engines.slo import (
     MinuteCounts,
     SLOSpec,
     SLOStatus,
-    evaluate,
+    evaluate_all,
     history_minutes,
 )
 
@@ -67,8 +67,8 @@ class SLOCounts:
         self._label_times: list[float] = []
         self._label_correct: list[bool] = []
         self.changes = 0
-        """Counts of rows into the ring so far: the statuses of unchanged counts at an
-        unchanged record time need no new evaluation."""
+        """How many times rows were counted into the ring: unchanged counts at an unchanged
+        record time need no new evaluation."""
 
     @property
     def nbytes(self) -> int:
@@ -78,8 +78,8 @@ class SLOCounts:
     def add_predictions(self, timestamps: np.ndarray, failed: np.ndarray,
                         latency_ms: np.ndarray, admitted_until: int) -> None:
         """Count prediction rows; those past second `admitted_until` wait for admission."""
-        values = np.zeros((self._ring.shape[0], timestamps.shape[0]), dtype=np.int64)
-        values[REQUESTS] = 1
+        values = np.zeros((self._ring.shape[0], timestamps.shape[0]), dtype=bool)
+        values[REQUESTS] = True
         values[ERRORS] = failed
         if self._timed_row is not None:
             observed = (latency_ms >= 0.0) & (latency_ms <= MAX_LATENCY_MS)
@@ -101,8 +101,8 @@ class SLOCounts:
             row = self._labelled_row
             assert row is not None
             times = np.array(self._label_times, dtype=np.float64)
-            values = np.zeros((self._ring.shape[0], times.shape[0]), dtype=np.int64)
-            values[row] = 1
+            values = np.zeros((self._ring.shape[0], times.shape[0]), dtype=bool)
+            values[row] = True
             values[row + 1] = self._label_correct
             self._label_times, self._label_correct = [], []
             self._add(np.floor(times).astype(np.int64), values, admitted_until)
@@ -185,7 +185,11 @@ class SLOCounts:
 
 
 def _sums(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Per row of `values`, the sum of each group (0 .. size - 1)."""
+    """Per row of `values` (flags of rows, or counts held aside), the sum of each group
+    (0 .. size - 1)."""
+    if values.dtype == bool:
+        return np.stack([np.bincount(groups if row.all() else groups[row], minlength=size)
+                         for row in values])
     return np.stack([np.bincount(groups, weights=row, minlength=size) for row in values]
                     ).astype(np.int64)
 
@@ -201,5 +205,5 @@ def evaluate_models(work: Mapping[tuple[str, str],
                     ) -> dict[tuple[str, str], tuple[SLOStatus, ...]]:
     """Every SLO of each (model, version) at its record time: run in a worker thread on the
     counts `SLOCounts.minute_counts` handed out."""
-    return {key: tuple(evaluate(spec, key[0], counts, now) for spec in specs)
+    return {key: evaluate_all(specs, key[0], counts, now)
             for key, (specs, counts, now) in work.items()}
