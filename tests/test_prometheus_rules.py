@@ -128,7 +128,7 @@ def test_a_30_day_slo_records_its_error_ratio_over_every_burn_window_and_its_own
                if rule["record"].startswith("slo:sli_error:"))
 
 
-def test_an_slo_for_every_model_is_computed_by_model_without_a_matcher():
+def test_an_slo_for_every_model_is_computed_by_model_and_version_without_a_matcher():
     rule = records(rules_of(EVERY_KIND[0]))["slo:sli_error:ratio_rate5m"]
 
     assert rule["expr"] == (
