@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--fail-on-drift", action="store_true",
                                  help="exit 1 when a feature or the predictions drifted")
         command.set_defaults(handler=handler)
+
+    rules = commands.add_parser("rules", parents=[common],
+                                help="Prometheus recording and alerting rules for the SLOs")
+    rules.set_defaults(handler=_run_rules)
     return parser
 
 
@@ -216,6 +220,12 @@ def _run_quality(args: argparse.Namespace) -> int:
 
     return print_quality(settings_from(args), model=args.model, as_json=args.json,
                          reference=args.reference)
+
+
+def _run_rules(args: argparse.Namespace) -> int:
+    from neural_tui.prometheus_rules import print_rules
+
+    return print_rules(settings_from(args))
 
 
 if __name__ == "__main__":

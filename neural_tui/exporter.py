@@ -24,11 +24,12 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, ModelSnapshot, Snapshot
+from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 
 if TYPE_CHECKING:
     from neural_tui.engines.performance import PerformanceReport
     from neural_tui.engines.quality import QualityReport
+    from neural_tui.engines.slo import SLOStatus
 
 MODEL_LABELS: tuple[str, str] = ("model", "version")
 
@@ -54,19 +55,46 @@ def predictions_total(snapshot: Snapshot) -> Metric:
 
 
 def prediction_latency_seconds(snapshot: Snapshot) -> Metric:
+    """The bounds are prometheus-client's defaults plus every latency SLO's threshold
+    (`LatencyHistogram.bounds_seconds`), written as prometheus-client writes `le`."""
     family = HistogramMetricFamily(
         "neural_prediction_latency_seconds",
         "Prediction latency since the start of storage (records without a latency excluded).",
         labels=MODEL_LABELS,
     )
-    bounds = [floatToGoString(bound) for bound in LATENCY_BUCKETS_SECONDS]
     for model in snapshot.models:
         histogram = model.latency
+        bounds = [floatToGoString(bound) for bound in histogram.bounds_seconds]
         buckets = [
             *zip(bounds, histogram.cumulative_counts, strict=True),
             ("+Inf", histogram.count),
         ]
         family.add_metric(_model_label_values(model), buckets, histogram.sum_seconds)
+    return family
+
+
+def labels_joined_total(snapshot: Snapshot) -> Metric:
+    """With `neural_labels_correct_total`, what an accuracy SLO is computed from in Prometheus:
+    counters, so a rate over any window is exact (the accuracy gauge covers only the newest
+    labelled rows)."""
+    family = CounterMetricFamily(
+        "neural_labels_joined_total",
+        "Predictions joined with their label since the start of storage.",
+        labels=MODEL_LABELS,
+    )
+    for model in snapshot.models:
+        family.add_metric(_model_label_values(model), model.labels_joined)
+    return family
+
+
+def labels_correct_total(snapshot: Snapshot) -> Metric:
+    family = CounterMetricFamily(
+        "neural_labels_correct_total",
+        "Predictions joined with their label that matched it, since the start of storage.",
+        labels=MODEL_LABELS,
+    )
+    for model in snapshot.models:
+        family.add_metric(_model_label_values(model), model.labels_correct)
     return family
 
 
@@ -240,6 +268,60 @@ model_labelled_rows = _performance_family(
 )
 
 
+SLO_LABELS: tuple[str, str, str] = ("slo", *MODEL_LABELS)
+
+
+def _slo_statuses(snapshot: Snapshot) -> Iterator[tuple[list[str], SLOStatus]]:
+    """Each SLO status with its label values: the runtime judges each version of a model on
+    its own traffic, so `version` keeps two versions' figures apart."""
+    for model in snapshot.models:
+        for status in model.slos:
+            yield [status.spec.name, *_model_label_values(model)], status
+
+
+def _slo_family(
+    name: str, documentation: str, value: Callable[[SLOStatus], float | None]
+) -> FamilyBuilder:
+    """A gauge of one SLO figure, with a series only where it could be computed."""
+
+    def build(snapshot: Snapshot) -> Metric:
+        family = GaugeMetricFamily(name, documentation, labels=SLO_LABELS)
+        for label_values, status in _slo_statuses(snapshot):
+            figure = value(status)
+            if figure is not None:
+                family.add_metric(label_values, figure)
+        return family
+
+    return build
+
+
+slo_compliance = _slo_family(
+    "neural_slo_compliance",
+    "Good events / all events over the SLO's window (for throughput: good minutes).",
+    lambda status: status.compliance,
+)
+slo_error_budget_remaining = _slo_family(
+    "neural_slo_error_budget_remaining",
+    "Share of the SLO window's error budget left: 1 - (bad/total) / (1 - objective); "
+    "negative once overspent.",
+    lambda status: status.error_budget_remaining,
+)
+
+
+def slo_burn_rate(snapshot: Snapshot) -> Metric:
+    family = GaugeMetricFamily(
+        "neural_slo_burn_rate",
+        "How fast the SLO spends its error budget over a window: (bad/total) / "
+        "(1 - objective); 1 spends it exactly over the SLO window.",
+        labels=(*SLO_LABELS, "window"),
+    )
+    for label_values, status in _slo_statuses(snapshot):
+        for window, rate in status.burn_rates.items():
+            if rate is not None:
+                family.add_metric([*label_values, window], rate)
+    return family
+
+
 FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     predictions_total,
     prediction_latency_seconds,
@@ -258,6 +340,11 @@ FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     model_recall,
     model_f1,
     model_labelled_rows,
+    labels_joined_total,
+    labels_correct_total,
+    slo_compliance,
+    slo_error_budget_remaining,
+    slo_burn_rate,
 )
 
 

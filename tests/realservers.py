@@ -101,13 +101,15 @@ PrometheusResult = list[dict[str, Any]]
 
 
 class Prometheus:
-    """A real Prometheus scraping fixed targets every second, queried over its HTTP API."""
+    """A real Prometheus scraping fixed targets every second, and evaluating `rule_files`
+    every second, queried over its HTTP API."""
 
-    def __init__(self, binary: str, workdir: Path, targets: Sequence[str]) -> None:
+    def __init__(self, binary: str, workdir: Path, targets: Sequence[str],
+                 rule_files: Sequence[Path] = ()) -> None:
         port = free_port()
         self.url = f"http://{LOOPBACK}:{port}"
         config_path = workdir / "prometheus.yml"
-        config_path.write_text(_scrape_config(targets))
+        config_path.write_text(_scrape_config(targets, rule_files))
         self.server = RealServer(
             "prometheus",
             [
@@ -127,6 +129,12 @@ class Prometheus:
     def stop(self) -> None:
         self._client.close()
         self.server.stop()
+
+    def get(self, path: str) -> Any:
+        """The `data` of a successful answer of the HTTP API at `path` (`/api/v1/rules`)."""
+        response = self._client.get(path)
+        response.raise_for_status()
+        return response.json()["data"]
 
     def query(self, expr: str) -> PrometheusResult:
         """The instant-query result vector of `expr` (`/api/v1/query`)."""
@@ -158,13 +166,15 @@ class Prometheus:
         return result
 
 
-def _scrape_config(targets: Sequence[str]) -> str:
-    """prometheus.yml for one job scraping `targets` every second.
+def _scrape_config(targets: Sequence[str], rule_files: Sequence[Path]) -> str:
+    """prometheus.yml for one job scraping `targets` every second, with `rule_files`.
 
     Written as JSON, which is valid YAML, so no YAML library is needed.
     """
     config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
+                   "evaluation_interval": "1s"},
+        "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
             {"job_name": "neural-tui", "static_configs": [{"targets": list(targets)}]}
         ],

@@ -53,7 +53,7 @@ def modules_loaded_by(code: str) -> set[str]:
 def test_headless_mode_never_imports_textual():
     loaded = modules_loaded_by(
         "import neural_tui.cli, neural_tui.headless, neural_tui.exporter, "
-        "neural_tui.metrics_server, neural_tui.reports"
+        "neural_tui.metrics_server, neural_tui.reports, neural_tui.prometheus_rules"
     )
     assert "neural_tui.headless" in loaded
     assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}

@@ -46,6 +46,7 @@ from neural_tui.runtime.snapshot import (
     ModelSnapshot,
     Snapshot,
     SourceHealth,
+    latency_bounds_seconds,
 )
 from neural_tui.runtime.state import ModelState, RecentActivity, StateLimits
 from neural_tui.runtime.verdict import ModelAnalysis
@@ -84,7 +85,12 @@ class Runtime:
         self.settings = settings
         self.sources = tuple(sources)
         self.defaults = defaults or ModelDefaults.from_settings(settings)
-        self.limits = limits or state_limits(settings)
+        self.limits = limits or replace(
+            state_limits(settings),
+            latency_bounds_seconds=latency_bounds_seconds(
+                slo.threshold_ms for slo in settings.slo
+                if slo.type == "latency" and slo.threshold_ms is not None),
+        )
         self.clock = clock
         self.analysis = Analysis(settings)
         self.states: dict[tuple[str, str], ModelState] = {}

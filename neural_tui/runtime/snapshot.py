@@ -6,7 +6,8 @@ readers in other threads (the exporter's HTTP server) can hold a reference witho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -19,20 +20,43 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )
-"""Upper bounds of `neural_prediction_latency_seconds` (prometheus-client's defaults)."""
+"""The default upper bounds of `neural_prediction_latency_seconds` (prometheus-client's)."""
+
+MAX_LATENCY_BOUNDS = 64
+"""Most bucket bounds of the latency histogram: the defaults and up to 50 SLO thresholds. Each
+bound costs one series per model in Prometheus."""
+
+
+def latency_bounds_seconds(thresholds_ms: Iterable[float]) -> tuple[float, ...]:
+    """The histogram's bounds: the defaults plus each latency SLO's threshold, in seconds.
+
+    A latency SLO is computed in Prometheus from the bucket whose bound is its threshold, so
+    every threshold must be one. Sorted and without duplicates; a threshold that is not a
+    positive finite number is skipped, and past `MAX_LATENCY_BOUNDS` the later thresholds (in
+    the order given) are left out.
+    """
+    bounds = set(LATENCY_BUCKETS_SECONDS)
+    for threshold in thresholds_ms:
+        seconds = threshold / 1000.0
+        if len(bounds) >= MAX_LATENCY_BOUNDS:
+            break
+        if math.isfinite(seconds) and seconds > 0:
+            bounds.add(seconds)
+    return tuple(sorted(bounds))
 
 
 @dataclass(frozen=True, slots=True)
 class LatencyHistogram:
     """Cumulative latency histogram since the start of storage, in Prometheus' shape.
 
-    `cumulative_counts[i]` counts latencies <= `LATENCY_BUCKETS_SECONDS[i]`; `count` is the +Inf
-    bucket. Records without a latency are not observed.
+    `cumulative_counts[i]` counts latencies <= `bounds_seconds[i]`; `count` is the +Inf bucket.
+    Records without a latency are not observed.
     """
 
     cumulative_counts: tuple[int, ...]
     count: int
     sum_seconds: float
+    bounds_seconds: tuple[float, ...] = LATENCY_BUCKETS_SECONDS
 
 
 @dataclass(frozen=True, slots=True)

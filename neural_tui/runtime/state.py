@@ -42,7 +42,6 @@ from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.slo_counts import SLOCounts
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
 
-_BUCKET_BOUNDS = np.asarray(LATENCY_BUCKETS_SECONDS, dtype=np.float64)
 OTHER_ERROR_TYPE = "other"
 
 
@@ -90,6 +89,8 @@ class StateLimits:
     feature_rows: int = 1_000
     error_types: int = 50
     reference_rows: int = 1000
+    latency_bounds_seconds: tuple[float, ...] = LATENCY_BUCKETS_SECONDS
+    """Upper bounds of the latency histogram, which `LatencyHistogram.bounds_seconds` carries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,8 @@ class ModelState:
         """Minute counts for the model's SLOs, fed from admitted record time."""
         self.last_record_at: float | None = None
         self.first_record_at: float | None = None
-        self._histogram = np.zeros(len(_BUCKET_BOUNDS) + 1, dtype=np.int64)
+        self._bounds = np.asarray(self.limits.latency_bounds_seconds, dtype=np.float64)
+        self._histogram = np.zeros(len(self._bounds) + 1, dtype=np.int64)
         self._latency_sum = 0.0
         seconds = self.limits.seconds
         self._second_stamp = np.full(seconds, -1, dtype=np.int64)
@@ -223,7 +225,7 @@ class ModelState:
         observed = (latency_ms >= 0.0) & (latency_ms <= MAX_LATENCY_MS)
         if observed.any():
             seconds = latency_ms[observed] / 1000.0
-            slots = np.searchsorted(_BUCKET_BOUNDS, seconds, side="left")
+            slots = np.searchsorted(self._bounds, seconds, side="left")
             self._histogram += np.bincount(slots, minlength=self._histogram.shape[0])
             self._latency_sum += float(seconds.sum())
             self._remember_latencies(batch.timestamp[observed], latency_ms[observed])
@@ -449,6 +451,7 @@ class ModelState:
             cumulative_counts=tuple(int(c) for c in cumulative[:-1]),
             count=int(cumulative[-1]),
             sum_seconds=self._latency_sum,
+            bounds_seconds=self.limits.latency_bounds_seconds,
         )
 
     def recent(self, now: float, window_seconds: float, series_seconds: int) -> RecentActivity:
