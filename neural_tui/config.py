@@ -18,9 +18,10 @@ import re
 import tomllib
 import types
 from collections.abc import Iterable
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from neural_tui.alerts.condition import ConditionError, name_kind, parse, split_member
 from neural_tui.alerts.template import TemplateError, parse_template
@@ -231,9 +232,42 @@ class AlertRuleSection:
 
 @dataclass(frozen=True, slots=True)
 class ChannelSection:
-    """One `[alerts.channels.NAME]` table (INTERFACE DRAFT: completed by the channels owner)."""
+    """One `[alerts.channels.NAME]` table; `type` says which keys it needs (`CHANNEL_KEYS`).
+
+    URLs, header values and the password are `Secret`s: a webhook URL is its own credential,
+    and any URL may carry a user and password. `from_` is the TOML key `from`.
+    """
 
     type: ChannelType
+    webhook_url: Secret | None = None
+    url: Secret | None = None
+    headers: dict[str, Secret] = field(default_factory=dict)
+    host: str | None = None
+    port: int | None = None
+    """SMTP port; unset: 587 with STARTTLS, else 25."""
+    starttls: bool = True
+    username: str | None = None
+    password: Secret | None = None
+    from_: str | None = None
+    to: tuple[str, ...] = ()
+    ca_file: Path | None = None
+    """Certificates (PEM) to trust besides the system's, for a receiver with a private CA."""
+    path: Path | None = None
+    timeout_seconds: float = 10.0
+    """How long one attempt may take before it counts as failed and is retried."""
+
+
+CHANNEL_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "slack": (frozenset({"webhook_url"}), frozenset({"ca_file"})),
+    "email": (frozenset({"host", "from_", "to"}),
+              frozenset({"port", "starttls", "username", "password", "ca_file"})),
+    "webhook": (frozenset({"url"}), frozenset({"headers", "ca_file"})),
+    "file": (frozenset({"path"}), frozenset()),
+    "alertmanager": (frozenset({"url"}), frozenset({"headers", "ca_file"})),
+}
+"""Per channel type: the keys it requires and the keys it also accepts (besides `type` and
+`timeout_seconds`, which every channel has)."""
+MAX_CHANNEL_TIMEOUT_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +442,7 @@ def load_settings(path: Path | None) -> Settings:
     _check_ranges(settings, path)
     _check_models(settings, path)
     _check_keys(settings, path)
+    _check_channels(settings, path)
     _check_alerts(settings, path)
     return replace(settings, source=path)
 
@@ -666,3 +701,55 @@ def _check_rule(rule: AlertRuleSection, where: _Where, settings: Settings) -> No
 def _no_channel(channel: str, alerts: AlertsSection) -> str:
     known = ", ".join(sorted(alerts.channels)) or "none configured"
     return f"no channel {channel!r} in [alerts.channels] (known: {known})"
+
+
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_ADDRESS = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
+
+
+def _check_channels(settings: Settings, path: Path) -> None:
+    """Each channel's name, and the keys its type requires and accepts, with their values."""
+    for name, channel in settings.alerts.channels.items():
+        where = _Where(path, f"alerts.channels.{name}")
+        if not _CHANNEL_NAME.fullmatch(name):
+            raise where.error("a channel name is 1 to 64 letters, digits, '_', '-' or '.'")
+        required, optional = CHANNEL_KEYS[channel.type]
+        for spec in fields(channel):
+            key = where.child(_toml_key(spec.name))
+            value = getattr(channel, spec.name)
+            is_set = value != _default(spec)
+            if spec.name in required and not is_set:
+                raise key.error(f"is required for a {channel.type} channel")
+            if is_set and spec.name not in required | optional | {"type", "timeout_seconds"}:
+                raise key.error(f"is not a key of a {channel.type} channel")
+        _check_channel_values(channel, where)
+
+
+def _default(spec: Field[Any]) -> Any:
+    return spec.default if spec.default_factory is MISSING else spec.default_factory()
+
+
+def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
+    if not 0 < channel.timeout_seconds <= MAX_CHANNEL_TIMEOUT_SECONDS:
+        bound = _above_0(MAX_CHANNEL_TIMEOUT_SECONDS).describe()
+        raise where.child("timeout_seconds").error(f"must be {bound}")
+    for key in ("webhook_url", "url"):
+        secret = getattr(channel, key)
+        if secret is not None:
+            parts = urlsplit(secret.reveal())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise where.child(key).error("must be an http:// or https:// URL")
+    for header in channel.headers:
+        if not _HEADER_NAME.fullmatch(header):
+            raise where.child("headers").error("a header name is letters, digits or one of "
+                                               "-_.!#$%&'*+^`|~")
+    if channel.port is not None and not 1 <= channel.port <= 65535:
+        raise where.child("port").error("must be between 1 and 65535")
+    if (channel.username is None) != (channel.password is None):
+        raise where.child("username").error("username and password go together")
+    for index, address in enumerate(channel.to):
+        if not _ADDRESS.fullmatch(address):
+            raise where.child("to").child(index).error("must be one e-mail address")
+    if channel.from_ is not None and not _ADDRESS.fullmatch(channel.from_):
+        raise where.child("from").error("must be one e-mail address")
