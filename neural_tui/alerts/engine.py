@@ -128,7 +128,8 @@ class AlertEngine:
         self._listeners: list[Callable[[AlertsView], None]] = []
         self._now = 0.0
         self._silence_epoch = 0
-        self._saved_shape: object = None
+        self._saved_shape = self._shape()
+        """What the state on disk holds (nothing is written while nothing happened)."""
         self._saved_at = -math.inf
         self._failed_rules: set[str] = set()
         self._last_snapshot_at = -math.inf
@@ -148,8 +149,8 @@ class AlertEngine:
         with self._lock:
             load_state(self.folder, self.lifecycle)
             self.lifecycle.silences = load_silences(self.folder)
-            now = self.clock()
-            self._publish(now)
+            self._saved_shape = self._shape()
+            self._publish(self.clock())
 
     async def start(self) -> None:
         """`load()` in the writer's thread."""
@@ -273,8 +274,18 @@ class AlertEngine:
     def _save(self, now: float) -> None:
         """Write the state when what fires, what was sent or the silences changed, and at
         least every `SAVE_AT_LEAST_EVERY_SECONDS` while only figures moved."""
+        shape = self._shape()
+        if shape == self._saved_shape and (
+            not self.lifecycle.alerts or now - self._saved_at < SAVE_AT_LEAST_EVERY_SECONDS
+        ):
+            return
+        self._saved_shape, self._saved_at = shape, now
+        self._writer.save_state(encode_state(self.lifecycle))
+
+    def _shape(self) -> object:
+        """What, when it changes, is worth writing at once."""
         lifecycle = self.lifecycle
-        shape = (
+        return (
             tuple((f, t.fired_at, t.acknowledged_by) for f, t in lifecycle.alerts.items()
                   if t.firing),
             tuple((k, g.next_flush, len(g.members), len(g.resolved))
@@ -283,10 +294,6 @@ class AlertEngine:
             lifecycle.resolved[0].since if lifecycle.resolved else None,
             sum(len(d) for d in lifecycle.deliveries.values()),
         )
-        if shape == self._saved_shape and now - self._saved_at < SAVE_AT_LEAST_EVERY_SECONDS:
-            return
-        self._saved_shape, self._saved_at = shape, now
-        self._writer.save_state(encode_state(lifecycle))
 
     def record_delivery(self, notification: Notification, record: DeliveryRecord) -> None:
         """Delivery's listener: the outcome of one attempt, credited to the alerts it carried."""
