@@ -59,7 +59,7 @@ def _document(storage: Path, model_name: str, model_version: str) -> str:
         "server": {"host": server.host, "port": server.port},
     })
     model = tomli_w.dumps({"name": model_name, "version": model_version})
-    return f"{_HEADER}{sections}\n[[models]]\n{model}{_MODEL_OPTIONS}"
+    return f"{_HEADER}{sections}\n[[models]]\n{model}{_MODEL_OPTIONS}{_STARTER_SLOS}"
 
 
 _HEADER = """\
@@ -76,4 +76,35 @@ _MODEL_OPTIONS = """\
 # One more [[models]] table per further model:
 # [[models]]
 # name = "another-model"
+"""
+
+_STARTER_SLOS = """\
+
+# Service level objectives, none until uncommented (config.example.toml documents each key).
+# Without `model`, an SLO applies to every model, each judged on its own traffic.
+# [[slo]]
+# name = "availability"
+# type = "availability"
+# target = 0.999
+# window = "30d"
+#
+# [[slo]]
+# name = "latency-250ms"
+# type = "latency"
+# target = 0.95
+# window = "7d"
+# threshold_ms = 250.0
+#
+# [[slo]]
+# name = "accuracy"
+# type = "accuracy"
+# target = 0.9
+# window = "7d"
+#
+# [[slo]]
+# name = "traffic"
+# type = "throughput"
+# target = 0.99
+# window = "1d"
+# min_rps = 1.0
 """
