@@ -394,3 +394,25 @@ def test_the_view_lists_current_alerts_newest_first(tmp_path):
     alerting.on_snapshot(at(10, slow("fraud"), slow("churn")))
     assert [(e.alert.labels["model"], e.since) for e in alerting.view.current] == [
         ("churn", T0 + 10), ("fraud", T0)]
+
+
+def test_the_runtimes_listener_returns_at_once_and_evaluates_the_newest_snapshot(tmp_path):
+    import threading
+
+    calls: list[str] = []
+
+    class ThreadNoting(Outbox):
+        def submit(self, notification: Notification) -> None:
+            calls.append(threading.current_thread().name)
+            super().submit(notification)
+
+    outbox = ThreadNoting()
+    alerting = AlertEngine(settings(rule(), group_wait=Duration(0)), tmp_path, delivery=outbox,
+                           clock=lambda: T0)
+    alerting.load()
+    for second in range(200):
+        alerting.hand_over(at(second, slow() if second == 199 else fast()))
+    assert alerting.wait_idle(10)
+    assert states(alerting) == [("fraud", "firing")]
+    assert calls and all(name != threading.current_thread().name for name in calls)
+    assert len(outbox.take()) == 1

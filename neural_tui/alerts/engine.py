@@ -1,9 +1,10 @@
 """`AlertEngine`: the rules evaluated over every snapshot, the lifecycle moved on, notifications
 handed to delivery, and the `AlertsView` the surfaces read; the `AlertCommands` they send.
 
-It runs in the runtime's event loop and never blocks it: an evaluation is a walk over small
-condition trees (rules x models), the saved state is written in a thread of its own, and
-delivery only queues. Its clock is the snapshot's time, so a test drives it with snapshots.
+It never blocks the runtime's event loop: the listener (`hand_over`) only queues the snapshot
+for the engine's own thread, where the rules (compiled condition trees, rules x models) are
+evaluated; the saved state is written in another thread, and delivery only queues. Its clock
+is the snapshot's time, so a test drives it with snapshots (`on_snapshot` evaluates at once).
 
 Catch-up: while a snapshot says `catching_up` (the sources still read the history on disk at
 start, or the engines still describe it), rules are not evaluated at all, so an incident that
@@ -31,6 +32,7 @@ from neural_tui.alerts.lifecycle import MAX_SILENCES, Lifecycle, Observation, Ti
 from neural_tui.alerts.notification import Notification
 from neural_tui.alerts.store import (
     SILENCES_RELOAD_SECONDS,
+    WRITE_TIMEOUT_SECONDS,
     StateWriter,
     alerts_folder,
     delete_silence,
@@ -47,6 +49,7 @@ from neural_tui.config import AlertRuleSection, AlertsSection, Settings
 from neural_tui.engines.slo import SLOAlert
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import plain
+from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,10 @@ class AlertEngine:
         self._saved_at = -math.inf
         self._failed_rules: set[str] = set()
         self._last_snapshot_at = -math.inf
+        self._evaluator = DaemonExecutor(1, "alerts evaluation")
+        self._queue_lock = threading.Lock()
+        self._queued: Snapshot | None = None
+        self._evaluating = False
 
     @property
     def view(self) -> AlertsView:
@@ -171,7 +178,7 @@ class AlertEngine:
                 await self._reload_silences()
             if fallback is not None and (time.monotonic() - self._last_snapshot_at
                                          > 2 * every_seconds):
-                self._evaluate(fallback())
+                self.hand_over(fallback())
 
     async def _reload_silences(self) -> None:
         epoch = self._silence_epoch
@@ -204,15 +211,51 @@ class AlertEngine:
 
     def close(self) -> None:
         """Write the last state and wait (a bounded time) for it to reach the disk."""
+        self.wait_idle(WRITE_TIMEOUT_SECONDS)
         with self._lock:
             self._writer.save_state(encode_state(self.lifecycle))
         if not self._writer.wait():
             log.error("alerts: the last state was not written in time")
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        """The runtime's listener: evaluate, send what is due, publish."""
+        """Evaluate `snapshot` now, in the caller's thread: send what is due, publish."""
         self._last_snapshot_at = time.monotonic()
         self._evaluate(snapshot)
+
+    def hand_over(self, snapshot: Snapshot) -> None:
+        """The runtime's listener: evaluate `snapshot` in the engine's own thread and return
+        at once. While an evaluation runs, only the newest snapshot waits (the lifecycle reads
+        each snapshot's time, so skipping one only coarsens the steps)."""
+        self._last_snapshot_at = time.monotonic()
+        with self._queue_lock:
+            self._queued = snapshot
+            if self._evaluating:
+                return
+            self._evaluating = True
+        self._evaluator.submit(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._queue_lock:
+                snapshot, self._queued = self._queued, None
+                if snapshot is None:
+                    self._evaluating = False
+                    return
+            try:
+                self._evaluate(snapshot)
+            except Exception:
+                log.exception("alerts: an evaluation failed; the next snapshot is evaluated "
+                              "afresh")
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no snapshot is waiting or being evaluated (for tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._queue_lock:
+                if not self._evaluating:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def _evaluate(self, snapshot: Snapshot) -> None:
         if snapshot.catching_up:

@@ -55,11 +55,11 @@ class Alerting:
         await self.delivery.start()
         try:
             await self.engine.start()
-            feed.subscribe(self.engine.on_snapshot)
+            feed.subscribe(self.engine.hand_over)
             try:
                 await self.engine.run(fallback, self._every_seconds)
             finally:
-                feed.unsubscribe(self.engine.on_snapshot)
+                feed.unsubscribe(self.engine.hand_over)
                 await asyncio.to_thread(self.engine.close)
         finally:
             await self.delivery.close()
