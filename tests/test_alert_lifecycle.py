@@ -385,6 +385,7 @@ def test_a_delivery_outcome_is_shown_with_the_alerts_it_carried(tmp_path):
     (notification,) = outbox.take()
     record = DeliveryRecord(channel="pager", outcome="sent", at=T0 + 1, attempts=2)
     alerting.record_delivery(notification, record)
+    alerting.close()
     assert alerting.view.current[0].deliveries == (record,)
 
 

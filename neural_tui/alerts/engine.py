@@ -17,6 +17,7 @@ fired before the restart but no longer holds is resolved, with its resolved noti
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import math
 import threading
@@ -129,7 +130,6 @@ class AlertEngine:
         self._writer = StateWriter(self.folder)
         self._lock = threading.RLock()
         self._view = AlertsView.empty()
-        self._listeners: list[Callable[[AlertsView], None]] = []
         self._now = 0.0
         self._silence_epoch = 0
         self._saved_shape = self._shape()
@@ -146,11 +146,6 @@ class AlertEngine:
     def view(self) -> AlertsView:
         """The latest published view (immutable; safe to read from any thread)."""
         return self._view
-
-    def subscribe(self, listener: Callable[[AlertsView], None]) -> None:
-        """`listener` gets every view published from now on (called in the publishing
-        thread; it must return quickly)."""
-        self._listeners.append(listener)
 
     def load(self) -> None:
         """Read the saved state and silences (blocking)."""
@@ -248,14 +243,13 @@ class AlertEngine:
                               "afresh")
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until no snapshot is waiting or being evaluated (for tests and shutdown)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._queue_lock:
-                if not self._evaluating:
-                    return True
-            time.sleep(0.01)
-        return False
+        """Wait until what was handed to the engine's thread so far is done (for tests and
+        shutdown); False if it did not finish within `timeout` seconds."""
+        try:
+            self._evaluator.submit(lambda: None).result(timeout)
+        except concurrent.futures.TimeoutError:
+            return False
+        return True
 
     def _evaluate(self, snapshot: Snapshot) -> None:
         if snapshot.catching_up:
@@ -333,9 +327,9 @@ class AlertEngine:
                            channels=self._slo_channels)
 
     def _publish(self, now: float) -> None:
+        """Replace the view readers see (one reference swap: readers in any thread need no
+        lock)."""
         self._view = self.lifecycle.view(now)
-        for listener in tuple(self._listeners):
-            listener(self._view)
 
     def _save(self, now: float) -> None:
         """Write the state when what fires, what was sent or the silences changed, and at
@@ -362,7 +356,12 @@ class AlertEngine:
         )
 
     def record_delivery(self, notification: Notification, record: DeliveryRecord) -> None:
-        """Delivery's listener: the outcome of one attempt, credited to the alerts it carried."""
+        """Delivery's listener: the outcome of one attempt, credited to the alerts it carried
+        in the engine's thread (the caller, on the event loop, never waits for an
+        evaluation)."""
+        self._evaluator.submit(self._record_delivery, notification, record)
+
+    def _record_delivery(self, notification: Notification, record: DeliveryRecord) -> None:
         with self._lock:
             if self.lifecycle.record_delivery(notification.id, record):
                 self._publish(self._now or self.clock())
