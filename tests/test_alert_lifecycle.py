@@ -417,3 +417,25 @@ def test_the_runtimes_listener_returns_at_once_and_evaluates_the_newest_snapshot
     assert states(alerting) == [("fraud", "firing")]
     assert calls and all(name != threading.current_thread().name for name in calls)
     assert len(outbox.take()) == 1
+
+
+async def test_a_quiet_feed_such_as_a_paused_console_does_not_stop_the_alerting(tmp_path):
+    import asyncio
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0)
+    built: list[float] = []
+
+    def build() -> Snapshot:
+        built.append(len(built))
+        return at(len(built), slow())
+
+    watching = asyncio.create_task(alerting.run(build, every_seconds=0.02))
+    try:
+        async with asyncio.timeout(10):
+            while not outbox.sent:
+                await asyncio.sleep(0.02)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+    assert built
+    assert states(alerting) == [("fraud", "firing")]
