@@ -266,3 +266,10 @@ def test_a_silence_that_ended_while_down_is_not_loaded_and_its_file_goes(tmp_pat
     assert alerting.view.silences == ()
     alerting.close()
     assert list((folder / "silences").iterdir()) == []
+
+
+def test_nothing_is_written_to_the_storage_while_nothing_fires(tmp_path):
+    alerting, _ = start(tmp_path)
+    run(alerting, 0, 100, 10, fast())
+    alerting.close()
+    assert not (tmp_path / "alerts").exists()

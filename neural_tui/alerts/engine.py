@@ -179,6 +179,11 @@ class AlertEngine:
         epoch = self._silence_epoch
         silences = await asyncio.wrap_future(
             self._writer.submit(lambda: load_silences(self.folder)))
+        self._evaluator.submit(self._apply_silences, silences, epoch)
+
+    def _apply_silences(self, silences: Mapping[str, Silence], epoch: int) -> None:
+        """The silences read from the folder, unless a command changed them meanwhile (the
+        next reload then brings both)."""
         with self._lock:
             if epoch != self._silence_epoch:
                 return
@@ -208,7 +213,8 @@ class AlertEngine:
         """Write the last state and wait (a bounded time) for it to reach the disk."""
         self.wait_idle(WRITE_TIMEOUT_SECONDS)
         with self._lock:
-            self._writer.save_state(encode_state(self.lifecycle))
+            if self.lifecycle.alerts or self._shape() != self._saved_shape:
+                self._writer.save_state(encode_state(self.lifecycle))
         if not self._writer.wait():
             log.error("alerts: the last state was not written in time")
 
