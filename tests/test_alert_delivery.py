@@ -8,7 +8,9 @@ import asyncio
 import itertools
 import json
 import logging
+import math
 import threading
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -204,6 +206,8 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
         await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 10,
                          what="ten lines in the file")
         stuck_pending = delivery.pending("stuck")
+        await eventually(lambda: len(outbox_files(tmp_path, "stuck")) == 11,
+                         what="the stuck channel's notifications on disk")
         await delivery.close()
 
     assert receiver.count() == 1
@@ -413,3 +417,105 @@ def test_a_closed_port_is_worth_retrying(tmp_path):
     record = delivery.send_now(notification("hook", 1))
 
     assert (record.outcome, record.detail) == ("retrying", "cannot connect: ConnectError")
+
+
+@pytest.mark.parametrize("name", ["..", "a/b", ""])
+def test_a_channel_whose_name_could_leave_the_outbox_folder_is_refused(tmp_path, name):
+    from neural_tui.alerts.channels.file import FileChannel
+
+    channel = FileChannel(name, file_channel(tmp_path / "a.jsonl"))
+    with pytest.raises(ValueError, match="is not valid or not unique"):
+        Delivery([channel], tmp_path)
+
+
+async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_next_run(
+        tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    closing: list[asyncio.Task] = []
+
+    def close_at_once(notification: Notification, record: DeliveryRecord) -> None:
+        closing.append(asyncio.get_running_loop().create_task(first.close()))
+
+    first = Delivery.from_settings({"log": file_channel(lines)}, tmp_path,
+                                   listener=close_at_once)
+    await first.start()
+    first.submit(notification("log", 1))
+    await eventually(lambda: closing, what="the acknowledgement")
+    await closing[0]
+    leftover = outbox_files(tmp_path, "log")
+    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    await second.start()
+    await asyncio.sleep(0.2)
+    await second.close()
+
+    assert leftover == []
+    assert len(lines.read_text().splitlines()) == 1
+
+
+async def test_a_notification_both_in_the_outbox_and_submitted_again_before_start_is_sent_once(
+        tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    first = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    first.submit(notification("log", 1))
+    await first.close()
+
+    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    second.submit(notification("log", 1))
+    second.submit(notification("log", 2))
+    await second.start()
+    await eventually(lambda: second.counts()[("log", "sent")] == 2, what="two sent")
+    await second.close()
+
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
+    assert outbox_files(tmp_path, "log") == []
+
+
+async def test_a_label_from_a_log_that_is_not_valid_utf8_is_sent_with_a_replacement(tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    broken = alert(model="fraud\ud800", summary="drift \udfff high")
+
+    delivery.submit(notification("log", 1, broken))
+    record = delivery.send_now(notification("log", 2, broken))
+    await delivery.start()
+    await eventually(lambda: delivery.counts()[("log", "sent")] == 2, what="two sent")
+    await delivery.close()
+
+    assert record.outcome == "sent"
+    for line in lines.read_text().splitlines():
+        sent = json.loads(line)["alerts"][0]
+        assert (sent["labels"]["model"], sent["annotations"]["summary"]) == (
+            "fraud?", "drift ? high")
+
+
+async def test_a_429_with_an_http_date_retry_after_is_waited_out(tmp_path):
+    until = math.ceil(time.time()) + 2
+    when = format_datetime(datetime.fromtimestamp(until, UTC), usegmt=True)
+    records = Records()
+    with HttpReceiver(Reply(429, headers={"Retry-After": when})) as receiver:
+        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
+                                          listener=records, limits=FAST)
+        await delivery.start()
+        delivery.submit(notification("hook", 1))
+        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
+        await delivery.close()
+
+    first, second = receiver.received
+    assert second.at - first.at >= 1.0
+    assert time.time() >= until
+
+
+async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    folder = tmp_path / "alerts" / "outbox" / "log"
+    folder.mkdir(parents=True)
+    (folder / "000000000007.tmp").write_text('{"id": "n-7", "chan')
+
+    delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    await delivery.start()
+    delivery.submit(notification("log", 1))
+    await eventually(lambda: delivery.counts()[("log", "sent")] == 1, what="sent")
+    await delivery.close()
+
+    assert sorted(p.name for p in folder.iterdir()) == []
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1"]

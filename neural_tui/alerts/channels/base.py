@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import httpx
 
@@ -29,10 +30,17 @@ class Channel(ABC):
     """
 
     refresh_interval: float | None = None
+    attempt_grace: float = 0.0
+    """Added to `timeout_seconds` for the delivery's own limit on an attempt, by a channel that
+    works in a thread (which cannot be cancelled) and keeps its own deadline: its thread then
+    always reports how the attempt ended (sent, or not) before the delivery stops waiting, so a
+    slow acknowledgement is never taken for a failure and sent again."""
 
-    def __init__(self, name: str, timeout_seconds: float) -> None:
+    def __init__(self, name: str, timeout_seconds: float, ca_file: Path | None = None) -> None:
         self.name = name
         self.timeout_seconds = timeout_seconds
+        self.ca_file = ca_file
+        """Certificates an HTTPS receiver may be signed by, besides the system's."""
 
     @abstractmethod
     async def send(self, notification: Notification, client: httpx.AsyncClient) -> None:

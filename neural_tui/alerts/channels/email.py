@@ -14,9 +14,9 @@ import asyncio
 import html
 import smtplib
 import ssl
+import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 
 import httpx
 
@@ -33,8 +33,9 @@ MESSAGE_ID_DOMAIN = "neural-tui.invalid"
 
 
 class EmailChannel(Channel):
+    attempt_grace = 2.0
     def __init__(self, name: str, section: ChannelSection) -> None:
-        super().__init__(name, section.timeout_seconds)
+        super().__init__(name, section.timeout_seconds, section.ca_file)
         assert section.host is not None and section.from_ is not None, "checked at load"
         self.host = section.host
         self.port = section.port or (STARTTLS_PORT if section.starttls else PLAIN_PORT)
@@ -43,23 +44,42 @@ class EmailChannel(Channel):
         self.recipients = section.to
         self._username = section.username
         self._password: Secret | None = section.password
-        self._ca_file: Path | None = section.ca_file
 
     async def send(self, notification: Notification, client: httpx.AsyncClient) -> None:
         message = email_message(notification, self.sender, self.recipients)
         await asyncio.to_thread(self._deliver, message)
 
     def _deliver(self, message: EmailMessage) -> None:
+        """The SMTP session, within `timeout_seconds` in all: each step gets what is left, so
+        the thread ends and says how it went before the delivery stops waiting for it."""
+        deadline = time.monotonic() + self.timeout_seconds
+
+        def left(smtp: smtplib.SMTP | None = None) -> float:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if smtp is not None and smtp.sock is not None:
+                smtp.sock.settimeout(remaining)
+            return remaining
+
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
+            with smtplib.SMTP(self.host, self.port, timeout=left()) as smtp:
+                left(smtp)
                 smtp.ehlo()
                 if self.starttls:
-                    context = ssl.create_default_context(cafile=self._ca_file)
+                    context = ssl.create_default_context(cafile=self.ca_file)
+                    left(smtp)
                     smtp.starttls(context=context)
+                    left(smtp)
                     smtp.ehlo()
                 if self._username is not None and self._password is not None:
+                    left(smtp)
                     smtp.login(self._username, self._password.reveal())
+                left(smtp)
                 smtp.send_message(message)
+        except TimeoutError:
+            raise ChannelError(f"no answer within {self.timeout_seconds:g} s",
+                               retryable=True) from None
         except smtplib.SMTPNotSupportedError:
             raise ChannelError("the server does not offer STARTTLS", retryable=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
@@ -75,6 +95,9 @@ class EmailChannel(Channel):
             raise ChannelError(f"TLS: certificate not trusted ({exc.verify_message})",
                                retryable=False) from None
         except (smtplib.SMTPException, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise ChannelError(f"no answer within {self.timeout_seconds:g} s",
+                                   retryable=True) from None
             raise ChannelError(f"SMTP connection failed: {type(exc).__name__}",
                                retryable=True) from None
 
