@@ -652,11 +652,12 @@ def _columns(
         return RecordBatch.empty(), [], {}
     features, features_null, features_ok = _raw_column([row.input_features for row in rows])
     proba, _, proba_ok = _raw_column([row.prediction_proba for row in rows])
-    prediction = _objects([row.prediction for row in rows])
-    ground_truth = _objects([row.ground_truth for row in rows])
+    predictions = [row.prediction for row in rows]
+    labels = [row.ground_truth for row in rows]
     long_values: dict[int, list[str]] = {}
-    _bound_containers(prediction, "prediction", long_values)
-    _bound_containers(ground_truth, "ground_truth", long_values)
+    _bound_containers(predictions, "prediction", long_values)
+    _bound_containers(labels, "ground_truth", long_values)
+    prediction, ground_truth = _objects(predictions), _objects(labels)
     has_ground_truth = ground_truth != None  # noqa: E711 - elementwise on an object array
     ids = [row.prediction_id for row in rows]
     records = RecordBatch(
@@ -683,17 +684,17 @@ def _columns(
     return records, rejected, long_values
 
 
-def _bound_containers(column: np.ndarray, name: str, replaced: dict[int, list[str]]) -> None:
-    """Replace, in place, the lists and objects of `column` whose JSON is longer than
+def _bound_containers(values: list[Any], name: str, replaced: dict[int, list[str]]) -> None:
+    """Replace, in place, the lists and objects among `values` whose JSON is longer than
     `MAX_VALUE_LENGTH` by their stand-ins, noting each in `replaced` by row.
 
     One pass over the types finds whether there are any (rare): a clean column costs only that.
     """
-    if not any(kind in _CONTAINERS for kind in set(map(type, column))):
+    if not any(kind in _CONTAINERS for kind in set(map(type, values))):
         return
-    for row, value in enumerate(column.tolist()):
+    for row, value in enumerate(values):
         if value.__class__ in _CONTAINERS and len(msgspec.json.encode(value)) > MAX_VALUE_LENGTH:
-            column[row], size = _stand_in(value)
+            values[row], size = _stand_in(value)
             replaced.setdefault(row, []).append(f"{name} of {size} bytes")
 
 
