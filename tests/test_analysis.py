@@ -204,6 +204,34 @@ def test_while_a_source_reads_a_backlog_only_the_interval_starts_a_run(tmp_path)
     assert analysis.due(KEY, state), "caught up: the records read last get their run at once"
 
 
+def test_a_backlog_read_at_start_up_waits_an_interval_from_the_start_for_its_first_run(tmp_path):
+    now = [100.0]
+    settings = replace(settings_for(tmp_path),
+                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
+    analysis = Analysis(settings, clock=lambda: now[0])
+    state = state_for(settings)
+    analysis.catching_up = True
+    state.ingest(feature_batch(np.zeros(500)))
+    now[0] += 9.9
+    assert not analysis.due(KEY, state), "never ran, but the backlog is younger than an interval"
+    now[0] += 0.1
+    assert analysis.due(KEY, state), "an interval since the start: the backlog gets its run"
+
+
+def test_a_storage_read_within_an_interval_gets_its_first_run_once_read(tmp_path):
+    now = [100.0]
+    settings = replace(settings_for(tmp_path),
+                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
+    analysis = Analysis(settings, clock=lambda: now[0])
+    state = state_for(settings)
+    analysis.catching_up = True
+    state.ingest(feature_batch(np.zeros(5)))
+    now[0] += 1.0
+    assert not analysis.due(KEY, state)
+    analysis.catching_up = False
+    assert analysis.due(KEY, state), "never ran: the first records caught up get a run at once"
+
+
 def test_without_a_reference_file_the_reference_is_the_first_n_records(tmp_path):
     settings = settings_for(tmp_path, reference_rows=150, window=100)
     state = state_for(settings)

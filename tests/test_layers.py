@@ -59,6 +59,12 @@ def test_headless_mode_never_imports_textual():
     assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
 
 
+def test_the_exporter_starts_reading_without_importing_scipy():
+    loaded = modules_loaded_by("import neural_tui.cli, neural_tui.headless")
+    assert "neural_tui.engines.two_sample" in loaded
+    assert not {m for m in loaded if m.split(".")[0] == "scipy"}, "scipy waits for a first run"
+
+
 def test_the_producer_api_is_light_for_a_model_server():
     loaded = modules_loaded_by("from neural_tui import ModelMonitor, PredictionLogger")
     assert "neural_tui.producer" in loaded

@@ -70,6 +70,17 @@ def test_an_empty_model_name_or_version_takes_the_defaults_like_an_absent_one(tm
             for m in runtime.build_snapshot().models] == [("legacy", "0.9", 3)]
 
 
+def test_a_batch_whose_records_all_say_an_empty_model_takes_the_defaults(tmp_path):
+    (tmp_path / "monitor_config.json").write_text(
+        '{"model_name": "legacy", "model_version": "0.9", "storage_path": "x"}')
+    settings = fast_settings(tmp_path)
+    runtime = Runtime(settings, [], defaults=ModelDefaults.from_settings(settings))
+    runtime.ingest(IngestBatch(make_batch([T0] * 3, model="", version="")))
+    runtime.ingest(IngestBatch(make_batch([T0] * 2, model="legacy", version="")))
+    assert [(m.name, m.version, m.predictions_total)
+            for m in runtime.build_snapshot().models] == [("legacy", "0.9", 5)]
+
+
 def test_without_monitor_config_the_only_configured_model_is_the_default(tmp_path):
     settings = replace(fast_settings(tmp_path), models=(ModelSection("fraud", "3"),))
     runtime = Runtime(settings, [])

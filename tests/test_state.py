@@ -276,6 +276,18 @@ def test_probabilities_wait_for_a_label_only_among_the_newest_predictions():
     assert awaiting.pop("p5") == (5, None, T0)
 
 
+def test_probabilities_of_the_newest_predictions_survive_their_ring_wrapping_mid_batch():
+    awaiting = AwaitingLabels(capacity=100, probabilities_capacity=30)
+    for step in range(3):
+        ids = objects([f"s{step}-{i}" for i in range(45)])
+        awaiting.add(ids, objects([f"p{step}-{i}" for i in range(45)]),
+                     objects([f"proba{step}-{i}" for i in range(45)]))
+    assert awaiting.pop("s2-44") == ("p2-44", "proba2-44")
+    assert awaiting.pop("s2-15") == ("p2-15", "proba2-15"), "the 30th newest keeps its own"
+    assert awaiting.pop("s2-14") == ("p2-14", None)
+    assert awaiting.pop("s1-44") == ("p1-44", None)
+
+
 def test_an_absurd_latency_is_not_observed_and_the_sum_stays_finite():
     state = ModelState("m", "1")
     state.ingest(make_batch([T0] * 4, latency_ms=[1.7e308, 1.7e308, -1.7e308, 20.0]))

@@ -66,7 +66,6 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 import numpy as np
-from scipy import special
 
 from neural_tui.engines import two_sample
 from neural_tui.engines.columns import (
@@ -816,6 +815,8 @@ def _p_value_verdict(p_value: float, effect: float, settings: DriftSettings) -> 
 def _new_categories(n_reference: int, n_current: int, new: int) -> tuple[float, float]:
     """Share of the window in unseen categories, and Fisher's one-sided p-value that all `new`
     values fall in the window: C(n_current, new) / C(n_reference + n_current, new)."""
+    from scipy import special  # at first use: see `two_sample`
+
     if new == 0:
         return 0.0, 1.0
     total = n_reference + n_current

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import rankdata
 
 from neural_tui.engines.columns import numeric_mask, safe_text, to_categorical, to_numeric
 
@@ -438,6 +437,8 @@ def _auc(scores: np.ndarray, is_positive: np.ndarray) -> float | None:
     n_neg = int(is_positive.size) - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
+    from scipy.stats import rankdata  # at first use: see `two_sample`
+
     ranks = rankdata(scores)
     u = ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2
     return float(u / (n_pos * n_neg))
@@ -466,6 +467,8 @@ def _macro_auc(
     both = (n_pos > 0) & (n_neg > 0)
     if not both.any():
         return None
+    from scipy.stats import rankdata
+
     ranks = rankdata(matrix, axis=0)
     u = (ranks * is_class).sum(axis=0) - n_pos * (n_pos + 1) / 2
     aucs = u[both] / (n_pos[both] * n_neg[both])

@@ -4,6 +4,10 @@ Each function takes matrices whose rows are features, so the drift engine pays n
 cost once per block of features instead of once per feature; only the exact KS p-value, a
 lattice-path count per pair of sample sizes, is taken one feature at a time. Rows that cannot
 be compared (no value on one side) come back as NaN; the caller decides what that means.
+
+scipy is imported by each function that uses it, at its first call: importing `scipy.stats`
+costs about a second of CPU, which the exporter's start-up (reading its storage) does not wait
+for.
 """
 
 from __future__ import annotations
@@ -12,9 +16,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import special, stats
-from scipy.stats._stats_py import _compute_prob_outside_square
-from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
 
 EXACT_MAX_ROWS = 10_000
 """Largest sample for which `ks_2samp`'s default method computes the exact p-value."""
@@ -146,12 +147,15 @@ def _exact_p_value(d: float, n: int, m: int) -> tuple[float | None, float]:
     Equal sizes use the Gnedenko-Korolyuk sum, P = 2 * sum over k >= 1 of (-1)^(k-1)
     C(2n, n - kh) / C(2n, n); unequal sizes scipy's compiled count of lattice paths that leave
     the band |x/n - y/m| < d (Hodges' inside method, in Viehmann's form for 1 - p; a private
-    scipy function, so a scipy upgrade that moves it fails at import, not silently). Returns
+    scipy function, so a scipy upgrade that moves it fails at the first call, not silently). Returns
     None for the p-value where that count fails numerically; scipy then falls back to the
     asymptotic form with the snapped d, and so does the caller. For equal sizes scipy's own sum
     rounds above 1 only where the p-value is within `NEAR_ONE` of 1; there it is evaluated too
     (a loop of about n steps) so that the fallback happens exactly where scipy's does.
     """
+    from scipy.stats._stats_py import _compute_prob_outside_square
+    from scipy.stats._stats_pythran import _compute_outer_prob_inside_method
+
     gcd = math.gcd(n, m)
     lcm = (n // gcd) * m
     h = round(d * lcm)
@@ -198,6 +202,8 @@ def _asymptotic_p_values(d: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndar
     (twice the one-sided Smirnov tail, an O(n) sum) the same sum is evaluated here for all
     features at once.
     """
+    from scipy import stats
+
     n_float, m_float = n.astype(np.float64), m.astype(np.float64)
     effective = np.round(n_float * m_float / (n_float + m_float))
     steps = effective * d
@@ -220,6 +226,8 @@ def _smirnov(n: np.ndarray, x: np.ndarray) -> np.ndarray:
     P = x * sum over j = 0..floor(n(1-x)) of C(n, j) (1 - x - j/n)^(n-j) (x + j/n)^(j-1); the
     terms are positive, so summing them in log space keeps ~1e-10 relative accuracy.
     """
+    from scipy import special
+
     out = np.empty(n.shape)
     last = np.floor(n * (1 - x)).astype(np.int64)
     rows_per_block = max(1, POOLED_TERMS // max(int(last.max(initial=0)) + 1, 1))
@@ -258,6 +266,8 @@ def jensen_shannon(reference_shares: np.ndarray, current_shares: np.ndarray) -> 
     The natural log keeps the conventional 0.1 drift threshold comparable with other tools
     that use scipy's default; in base 2 the same distributions read 1/sqrt(ln 2) = 1.2 x higher.
     """
+    from scipy import special
+
     middle = (reference_shares + current_shares) / 2.0
     divergence = special.rel_entr(reference_shares, middle) + special.rel_entr(
         current_shares, middle
@@ -279,6 +289,8 @@ def chi_square(
     not count. Like scipy's default, Yates' continuity correction is applied when the table has
     one degree of freedom (two categories), and a single category gives statistic 0, p-value 1.
     """
+    from scipy import stats
+
     observed = np.stack([reference_counts, current_counts]).astype(np.float64)
     row_totals = observed.sum(axis=2, keepdims=True)
     column_totals = observed.sum(axis=0, keepdims=True)
@@ -310,6 +322,8 @@ def two_proportion_z(
     z squared equals the chi-square statistic without Yates' correction, and the two-sided
     p-values agree; this is the test for two-category features.
     """
+    from scipy import stats
+
     n_reference = reference_counts[:, :2].sum(axis=1).astype(np.float64)
     n_current = current_counts[:, :2].sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):

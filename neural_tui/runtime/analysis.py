@@ -3,9 +3,11 @@
 Each model is analysed every `[analysis] interval_seconds`, or as soon as `every_records` new
 records arrived, whichever comes first, and never while its previous run is still going. While a
 source reads a backlog (at start-up, a storage read from the beginning; later, a writer far
-ahead), only the interval counts: a run's window would be history overwritten a moment later,
-and runs every `every_records` would take the time the backlog needs; the count trigger is back
-as soon as the source has caught up, so the records read last get their run at once. The
+ahead), only the interval counts, from the analysis' start at the earliest: a run's window
+would be history overwritten a moment later, and runs every `every_records` would take the time
+the backlog needs (the first run also pays for importing scipy, about a second of CPU); the
+count trigger is back as soon as the source has caught up, so the records read last get their
+run at once. A storage read within one interval thus gets its first run when it is read. The
 rows a run needs are copied out of `ModelState` in the event loop (cheap, bounded), then the
 engines run in a worker thread, so ingest and publication never wait for them.
 
@@ -219,6 +221,7 @@ class Analysis:
         self.quality_settings = quality_settings(settings.quality, settings.drift.kinds)
         self._reference_override = reference
         self._clock = clock
+        self._started = clock()
         self._work: dict[ModelKey, _ModelWork] = {}
         self._files: dict[Path, ReferenceRows] = {}
         self.catching_up = False
@@ -292,8 +295,12 @@ class Analysis:
             return False
         new = state.predictions_total + state.labels_total - work.records_seen
         schedule = self.settings.analysis
+        if self.catching_up:
+            return new > 0 and (
+                self._clock() - max(work.last_run, self._started) >= schedule.interval_seconds
+            )
         return new > 0 and (
-            (new >= schedule.every_records and not self.catching_up)
+            new >= schedule.every_records
             or self._clock() - work.last_run >= schedule.interval_seconds
         )
 

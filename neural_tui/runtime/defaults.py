@@ -39,6 +39,12 @@ class ModelDefaults:
         configured.setdefault(name, version)
         return ModelDefaults(name=name, versions_by_name=configured)
 
+    def key(self, name: str | None, version: str | None) -> tuple[str, str]:
+        """The (model, version) of records that all say this `name` and `version` (either
+        absent or empty): what `names` and `versions` give each of them."""
+        name = name or self.name
+        return name, version or self.versions_by_name.get(name, FALLBACK_VERSION)
+
     def names(self, names: np.ndarray) -> np.ndarray:
         """Each record's model name; absent or empty takes the default."""
         missing = (names == None) | (names == "")  # noqa: E711 - elementwise on objects

@@ -59,11 +59,10 @@ class AwaitingLabels:
         self._predictions = _grown(self._predictions, self._ring, self._next + n)
         self._times = _grown(self._times, self._ring, self._next + n)
         self._probabilities = _grown(self._probabilities, self._probability_ring, self._next + n)
-        sequence = self._next + np.arange(n)
-        self._predictions[sequence % self._ring] = predictions
-        self._times[sequence % self._ring] = times
-        newest = slice(-self._probability_ring, None)
-        self._probabilities[sequence[newest] % self._probability_ring] = probabilities[newest]
+        _put(self._predictions, self._ring, self._next, predictions)
+        _put(self._times, self._ring, self._next, times)
+        newest = probabilities[-self._probability_ring:]
+        _put(self._probabilities, self._probability_ring, self._next + n - len(newest), newest)
         generations, starts = self._generations, self._starts
         if self._next - starts[-1] >= self._generation_size:
             generations.append({})
@@ -88,6 +87,15 @@ class AwaitingLabels:
                          if sequence >= self._next - self._probability_ring else None)
         slot = sequence % self._ring
         return self._predictions[slot], probabilities, float(self._times[slot])
+
+
+def _put(ring: np.ndarray, full_size: int, sequence: int, values: np.ndarray) -> None:
+    """Store `values` (at most `full_size`) at sequence numbers from `sequence` on: one or two
+    slice copies, where the positions wrap past the end of a full ring."""
+    start = sequence % full_size
+    first = min(len(values), full_size - start)
+    ring[start : start + first] = values[:first]
+    ring[: len(values) - first] = values[first:]
 
 
 def _grown(ring: np.ndarray, full_size: int, end: int) -> np.ndarray:

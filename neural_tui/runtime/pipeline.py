@@ -267,6 +267,9 @@ class Runtime:
     def _by_model(self, records: RecordBatch) -> list[tuple[tuple[str, str], RecordBatch]]:
         if len(records) == 0:
             return []
+        said, versions_said = records.model.tolist(), records.version.tolist()
+        if said.count(said[0]) == len(said) and versions_said.count(versions_said[0]) == len(said):
+            return [(self.defaults.key(said[0], versions_said[0]), records)]
         names = self.defaults.names(records.model)
         versions = self.defaults.versions(names, records.version)
         if (names == names[0]).all() and (versions == versions[0]).all():

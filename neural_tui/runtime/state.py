@@ -296,12 +296,11 @@ class ModelState:
         seconds, failed = seconds[keep], failed[keep]
         if seconds.shape[0] == 0:
             return
-        distinct = np.unique(seconds)
+        distinct, counts, errors = _tally_seconds(seconds, failed, {})
         self._clear_stale_slots(distinct)
-        row_slots = seconds % self.limits.seconds
-        size = self.limits.seconds
-        self._second_count += np.bincount(row_slots, minlength=size)
-        self._second_errors += np.bincount(row_slots[failed], minlength=size)
+        slots = distinct % self.limits.seconds
+        self._second_count[slots] += counts
+        self._second_errors[slots] += errors
 
     def _clear_stale_slots(self, distinct: np.ndarray) -> None:
         """Slots of these seconds (each newer than the ring's span) zeroed if they held older."""
