@@ -281,11 +281,11 @@ def test_probabilities_of_the_newest_predictions_survive_their_ring_wrapping_mid
     for step in range(3):
         ids = objects([f"s{step}-{i}" for i in range(45)])
         awaiting.add(ids, objects([f"p{step}-{i}" for i in range(45)]),
-                     objects([f"proba{step}-{i}" for i in range(45)]))
-    assert awaiting.pop("s2-44") == ("p2-44", "proba2-44")
-    assert awaiting.pop("s2-15") == ("p2-15", "proba2-15"), "the 30th newest keeps its own"
-    assert awaiting.pop("s2-14") == ("p2-14", None)
-    assert awaiting.pop("s1-44") == ("p1-44", None)
+                     objects([f"proba{step}-{i}" for i in range(45)]), T0 + step + np.arange(45))
+    assert awaiting.pop("s2-44") == ("p2-44", "proba2-44", T0 + 2 + 44)
+    assert awaiting.pop("s2-15") == ("p2-15", "proba2-15", T0 + 2 + 15), "the 30th newest"
+    assert awaiting.pop("s2-14") == ("p2-14", None, T0 + 2 + 14)
+    assert awaiting.pop("s1-44") == ("p1-44", None, T0 + 1 + 44)
 
 
 def test_an_absurd_latency_is_not_observed_and_the_sum_stays_finite():
