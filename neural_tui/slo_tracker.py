@@ -279,6 +279,8 @@ class _Tracked:
     """Minutes ahead of the host clock, by minute: counted once the clock reaches them, so one
     measurement stamped hours ahead neither moves the SLO's clock nor pushes the ring past the
     measurements of now (at most a day of minutes: later ones are refused)."""
+    soonest_ahead: float = math.inf
+    """The oldest minute in `ahead`: until the clock reaches it, nothing is to admit."""
 
     def count(self, minute: int, events: _Events) -> None:
         if self.ring.holds(minute):
@@ -286,10 +288,18 @@ class _Tracked:
             self.newest_at = events.newest_at if self.newest_at is None else max(
                 self.newest_at, events.newest_at)
 
+    def wait(self, minute: int, at: float, good: bool, value: float) -> None:
+        """Hold an event of a minute the host clock has not reached."""
+        self.ahead.setdefault(minute, _Events()).add(at, good, value)
+        self.soonest_ahead = min(self.soonest_ahead, minute)
+
     def admit(self, clock_minute: int) -> None:
         """Count the minutes ahead that the host clock has reached, oldest first."""
+        if clock_minute < self.soonest_ahead:
+            return
         for minute in sorted(m for m in self.ahead if m <= clock_minute):
             self.count(minute, self.ahead.pop(minute))
+        self.soonest_ahead = min(self.ahead, default=math.inf)
 
 
 class SLOTracker:
@@ -349,7 +359,7 @@ class SLOTracker:
         with self._lock:
             tracked.admit(clock_minute)
             if minute > clock_minute:
-                tracked.ahead.setdefault(minute, _Events()).add(at, good, value)
+                tracked.wait(minute, at, good, value)
             elif tracked.ring.holds(minute):
                 events = _Events()
                 events.add(at, good, value)

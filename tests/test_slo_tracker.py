@@ -420,3 +420,21 @@ def test_a_measurement_ahead_of_the_clock_is_still_refused_past_a_day():
     tracker.add_slo(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
     with pytest.raises(ValueError, match="more than a day ahead"):
         tracker.record_measurement("availability", 0.0, timestamp=NOW + 86_401)
+
+
+def test_a_day_of_minutes_waiting_ahead_of_the_clock_each_count_when_their_minute_comes():
+    """A measurement in each of the 1,440 minutes ahead, the last 60 failed; a day later the
+    1h window holds exactly those 60."""
+    clock = Clock(NOW)
+    tracker = SLOTracker(clock=clock)
+    tracker.add_slo(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    for minute in range(1, 1_441):
+        tracker.record_measurement("availability", 0.0 if minute > 1_380 else 1.0,
+                                   timestamp=NOW + 60 * minute)
+    assert tracker.get_slo_status("availability")["status"] == "no_data"
+
+    clock.now = NOW + 86_400
+    status = tracker.get_slo_status("availability")
+
+    assert (status["total_measurements"], status["compliance_rate"]) == (60, 0.0)
+    assert tracker.evaluate("availability").at == NOW + 86_400
