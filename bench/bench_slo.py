@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import time
 from collections.abc import Callable
@@ -28,14 +27,12 @@ from pathlib import Path
 
 import numpy as np
 from bench_decode import peak_rss_mib, timed, write_storage
-from bench_tail_to_snapshot import SNAPSHOT_EVERY
+from bench_tail_to_snapshot import tail_to_snapshot
 
 from neural_tui.config import Settings, SLOSection, StorageSection
 from neural_tui.engines.slo import MINUTE, MinuteCounts, evaluate, evaluate_all, history_minutes
 from neural_tui.runtime.engine_settings import slo_specs
-from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.slo_counts import SLOCounts
-from neural_tui.sources.tail import TailSource
 
 DATA = Path(__file__).parent / "data" / "slo"
 WINDOW = "30d"
@@ -120,26 +117,12 @@ def _seconds(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def tail_to_snapshot(storage: Path, slos: tuple[SLOSection, ...]) -> int:
-    """Ingest every record of the storage and build snapshots (SLOs evaluated in each);
+def ingest_with(slos: tuple[SLOSection, ...]) -> int:
+    """The path of `bench_tail_to_snapshot.py` with these SLOs (evaluated in each snapshot);
     returns the records ingested."""
-
-    async def run() -> int:
-        source = TailSource(storage)
-        runtime = Runtime(Settings(storage=StorageSection(storage), slo=slos), [source])
-        since_snapshot = 0
-        async with source:
-            async for batch in source.available():
-                runtime.ingest(batch)
-                since_snapshot += len(batch.records)
-                if since_snapshot >= SNAPSHOT_EVERY:
-                    runtime.build_snapshot()
-                    since_snapshot = 0
-        snapshot = runtime.build_snapshot()
-        assert all(len(model.slos) == len(slos) for model in snapshot.models)
-        return snapshot.ingest.records_total
-
-    return asyncio.run(run())
+    snapshot = tail_to_snapshot(Settings(storage=StorageSection(DATA), slo=slos))
+    assert all(len(model.slos) == len(slos) for model in snapshot.models)
+    return snapshot.ingest.records_total
 
 
 def bench_ingest(records: int, rounds: int, keep: bool) -> None:
@@ -148,8 +131,8 @@ def bench_ingest(records: int, rounds: int, keep: bool) -> None:
     print(f"{path}: {path.stat().st_size / (1 << 20):,.0f} MiB")
     try:
         rates = [
-            (timed("tail -> snapshot, no SLO", lambda: tail_to_snapshot(DATA, ())),
-             timed(f"same, {len(SLOS)} SLOs", lambda: tail_to_snapshot(DATA, SLOS)))
+            (timed("tail -> snapshot, no SLO", lambda: ingest_with(())),
+             timed(f"same, {len(SLOS)} SLOs", lambda: ingest_with(SLOS)))
             for _ in range(rounds)
         ]
         ratios = ", ".join(f"{on / off:.3f}x" for off, on in rates)
