@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import statistics
 import time
@@ -30,14 +29,12 @@ from pathlib import Path
 
 import numpy as np
 from bench_decode import peak_rss_mib, timed, write_storage
-from bench_tail_to_snapshot import SNAPSHOT_EVERY
+from bench_tail_to_snapshot import tail_to_snapshot
 
 from neural_tui.config import Settings, SLOSection, StorageSection
 from neural_tui.engines.slo import MINUTE, MinuteCounts, evaluate, evaluate_all, history_minutes
 from neural_tui.runtime.engine_settings import slo_specs
-from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.slo_counts import SLOCounts
-from neural_tui.sources.tail import TailSource
 
 DATA = Path(__file__).parent / "data" / "slo"
 WINDOW = "30d"
@@ -122,26 +119,12 @@ def _seconds(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def tail_to_snapshot(storage: Path, slos: tuple[SLOSection, ...]) -> int:
-    """Ingest every record of the storage and build snapshots (SLOs evaluated in each);
+def ingest_with(slos: tuple[SLOSection, ...]) -> int:
+    """The path of `bench_tail_to_snapshot.py` with these SLOs (evaluated in each snapshot);
     returns the records ingested."""
-
-    async def run() -> int:
-        source = TailSource(storage)
-        runtime = Runtime(Settings(storage=StorageSection(storage), slo=slos), [source])
-        since_snapshot = 0
-        async with source:
-            async for batch in source.available():
-                runtime.ingest(batch)
-                since_snapshot += len(batch.records)
-                if since_snapshot >= SNAPSHOT_EVERY:
-                    runtime.build_snapshot()
-                    since_snapshot = 0
-        snapshot = runtime.build_snapshot()
-        assert all(len(model.slos) == len(slos) for model in snapshot.models)
-        return snapshot.ingest.records_total
-
-    return asyncio.run(run())
+    snapshot = tail_to_snapshot(Settings(storage=StorageSection(DATA), slo=slos))
+    assert all(len(model.slos) == len(slos) for model in snapshot.models)
+    return snapshot.ingest.records_total
 
 
 def bench_ingest(records: int, rounds: int, keep: bool) -> None:
@@ -152,7 +135,7 @@ def bench_ingest(records: int, rounds: int, keep: bool) -> None:
     def measured(label: str, slos: tuple[SLOSection, ...]) -> tuple[float, float]:
         """Records a second of wall time and of this process's CPU time (every thread)."""
         cpu = time.process_time()
-        rate = timed(label, lambda: tail_to_snapshot(DATA, slos))
+        rate = timed(label, lambda: ingest_with(slos))
         cpu = time.process_time() - cpu
         print(f"{'':<28} CPU {cpu:7.2f} s {records / cpu:>12,.0f} records/CPU s")
         return rate, records / cpu

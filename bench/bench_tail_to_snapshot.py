@@ -25,18 +25,20 @@ from bench_decode import json_loads_loop, peak_rss_mib, timed, write_storage
 
 from neural_tui.config import Settings, StorageSection
 from neural_tui.runtime.pipeline import Runtime
+from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.sources.tail import TailSource
 
 DATA = Path(__file__).parent / "data" / "tail_to_snapshot"
 SNAPSHOT_EVERY = 100_000
 
 
-def tail_to_snapshot(storage: Path) -> int:
-    """Ingest every record of the storage and publish snapshots; returns the records ingested."""
+def tail_to_snapshot(settings: Settings) -> Snapshot:
+    """Ingest every record of `settings.storage` and build a snapshot every `SNAPSHOT_EVERY`
+    records as the publisher would; returns the last one, built at the end."""
 
-    async def run() -> int:
-        source = TailSource(storage)
-        runtime = Runtime(Settings(storage=StorageSection(storage)), [source])
+    async def run() -> Snapshot:
+        source = TailSource(settings.storage.path)
+        runtime = Runtime(settings, [source])
         since_snapshot = 0
         async with source:
             async for batch in source.available():
@@ -45,8 +47,7 @@ def tail_to_snapshot(storage: Path) -> int:
                 if since_snapshot >= SNAPSHOT_EVERY:
                     runtime.build_snapshot()
                     since_snapshot = 0
-        snapshot = runtime.build_snapshot()
-        return snapshot.ingest.records_total
+        return runtime.build_snapshot()
 
     return asyncio.run(run())
 
@@ -66,7 +67,8 @@ def main() -> None:
     try:
         rates = [
             (timed("json.loads loop (baseline)", lambda: json_loads_loop(path)),
-             timed("tail -> runtime -> snapshot", lambda: tail_to_snapshot(DATA)))
+             timed("tail -> runtime -> snapshot", lambda: tail_to_snapshot(
+                 Settings(storage=StorageSection(DATA))).ingest.records_total))
             for _ in range(args.rounds)
         ]
         ratios = ", ".join(f"{measured / baseline:.2f}x" for baseline, measured in rates)

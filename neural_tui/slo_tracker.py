@@ -6,8 +6,9 @@ time, so compliance is good events over all events in the window (the old module
 and compared the average with the threshold, so a latency SLO with 40% of requests too slow was
 "meeting"), the error budget is spent by bad events, and a breach is one stretch of time, counted
 once. Memory is bounded by the window: a fixed ring of the minutes the engine reads per SLO
-(`history_minutes`: about two windows), and the newest `MAX_KEPT_MEASUREMENTS` raw measurements
-for the report's list.
+(`history_minutes`: about two windows), the minutes ahead of the host clock (at most a day of
+them, waiting for their time), and the newest `MAX_KEPT_MEASUREMENTS` raw measurements for the
+report's list.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -172,10 +174,14 @@ class SLAReport:
     max_breach_duration: float
     error_budget_remaining: float | None
     status: SLOStatus | None = field(default=None, repr=False)
+    requested_start_time: float | None = None
+    """The start asked for when the tracker no longer held it (None otherwise): `start_time` is
+    then the oldest minute it holds, and the figures cover only `start_time` .. `end_time`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "start_time": self.start_time,
+            "requested_start_time": self.requested_start_time,
             "end_time": self.end_time,
             "slo_name": self.slo_name,
             "measurements": [m.to_dict() for m in self.measurements],
@@ -199,20 +205,21 @@ class _MinuteRing:
         self.value_sum = np.zeros(size, dtype=np.float64)
         self.newest: int | None = None
 
-    def add(self, minute: int, good: bool, value: float) -> bool:
-        """Count one event; False when its minute is older than the ring holds."""
-        if self.newest is not None and minute <= self.newest - self.size:
-            return False
+    def holds(self, minute: int) -> bool:
+        """Whether an event of `minute` can still be counted (not older than the ring)."""
+        return self.newest is None or minute > self.newest - self.size
+
+    def add(self, minute: int, events: _Events) -> None:
+        """Count a minute's events (its minute must be one the ring `holds`)."""
         slot = minute % self.size
         if self.stamp[slot] != minute:
             self.stamp[slot] = minute
             self.total[slot] = self.good[slot] = 0
             self.value_sum[slot] = 0.0
-        self.total[slot] += 1
-        self.good[slot] += good
-        self.value_sum[slot] += min(max(value, 0.0), MINUTE_COUNT_CAP)  # a rate, summed
+        self.total[slot] += events.total
+        self.good[slot] += events.good
+        self.value_sum[slot] += events.value_sum
         self.newest = minute if self.newest is None else max(self.newest, minute)
-        return True
 
     def counts(self, spec: SLOSpec, last_minute: int) -> MinuteCounts:
         """The ring as the engine's minute counts, from its oldest measured minute up to and
@@ -246,12 +253,53 @@ class _MinuteRing:
 
 
 @dataclass
+class _Events:
+    """Events of one minute not yet in the ring, and the newest time among them."""
+
+    total: int = 0
+    good: int = 0
+    value_sum: float = 0.0
+    newest_at: float = -math.inf
+
+    def add(self, at: float, good: bool, value: float) -> None:
+        self.total += 1
+        self.good += good
+        self.value_sum += min(max(value, 0.0), MINUTE_COUNT_CAP)  # a rate, summed
+        self.newest_at = max(self.newest_at, at)
+
+
+@dataclass
 class _Tracked:
     slo: SLO
     spec: SLOSpec
     ring: _MinuteRing
     recent: deque[tuple[float, float]]
     newest_at: float | None = None
+    ahead: dict[int, _Events] = field(default_factory=dict)
+    """Minutes ahead of the host clock, by minute: counted once the clock reaches them, so one
+    measurement stamped hours ahead neither moves the SLO's clock nor pushes the ring past the
+    measurements of now (at most a day of minutes: later ones are refused)."""
+    soonest_ahead: float = math.inf
+    """The oldest minute in `ahead`: until the clock reaches it, nothing is to admit."""
+
+    def count(self, minute: int, events: _Events) -> None:
+        if self.ring.holds(minute):
+            self.ring.add(minute, events)
+            self.newest_at = events.newest_at if self.newest_at is None else max(
+                self.newest_at, events.newest_at)
+
+    def wait(self, minute: int, at: float, good: bool, value: float) -> None:
+        """Hold an event of a minute the host clock has not reached."""
+        self.ahead.setdefault(minute, _Events()).add(at, good, value)
+        self.soonest_ahead = min(self.soonest_ahead, minute)
+
+    def admit(self, clock_minute: int) -> None:
+        """Count the minutes ahead that the host clock has reached, oldest first."""
+        if clock_minute < self.soonest_ahead:
+            return
+        for minute in sorted(m for m in self.ahead if m <= clock_minute):
+            self.count(minute, self.ahead.pop(minute))
+        self.soonest_ahead = min(self.ahead, default=math.inf)
 
 
 class SLOTracker:
@@ -259,11 +307,14 @@ class SLOTracker:
 
     `storage_path` (optional; the old default was `monitoring_data/slo`): where
     `generate_sla_report` writes each report as JSON, atomically. Measurements are no longer
-    written one file each. The clock is record time: figures are as of the newest measurement
-    unless a report names its end.
+    written one file each. The clock is record time: figures are as of the newest measurement,
+    or of the host clock (`clock`) when that is earlier, unless a report names its end; a
+    measurement stamped ahead of the host clock is counted once the clock reaches its minute.
     """
 
-    def __init__(self, storage_path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, storage_path: str | os.PathLike[str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.storage_path = Path(storage_path) if storage_path is not None else None
         if self.storage_path is not None:
             self.storage_path.mkdir(parents=True, exist_ok=True)
@@ -292,35 +343,54 @@ class SLOTracker:
         """Count one event: a request's availability (1 served, 0 failed), its error (1 failed,
         0 not), its latency in seconds, a labelled prediction's correctness (1 right, 0 wrong),
         or the request rate seen (throughput). It is good when it meets `target` as the old
-        module compared it; a measurement older than the kept minutes is ignored, and one
-        stamped more than a day ahead (the reader's tolerance) is refused: it would move the
-        SLO's clock past every later measurement."""
+        module compared it; a measurement older than the kept minutes is ignored, one ahead
+        of the host clock waits until the clock reaches its minute, and one stamped more than a
+        day ahead (the reader's tolerance) or before 1970 is refused."""
         tracked = self._get(slo_name)
         value = float(actual_value)
-        at = time.time() if timestamp is None else float(timestamp)
+        clock = self.clock()
+        at = clock if timestamp is None else float(timestamp)
         if not (math.isfinite(value) and math.isfinite(at)):
             raise ValueError(f"SLO {slo_name!r}: measurement and timestamp must be finite, "
                              f"got {actual_value!r} at {timestamp!r}")
-        if at > time.time() + FUTURE_TOLERANCE_SECONDS:
-            raise ValueError(f"SLO {slo_name!r}: timestamp {at!r} is more than a day ahead of "
-                             "this host's clock")
+        _check_time(slo_name, "timestamp", at, clock)
+        minute, clock_minute = math.floor(at / MINUTE), math.floor(clock / MINUTE)
+        good = tracked.slo.meets(value)
         with self._lock:
-            if tracked.ring.add(math.floor(at / MINUTE), tracked.slo.meets(value), value):
-                tracked.recent.append((at, value))
-                tracked.newest_at = at if tracked.newest_at is None else max(tracked.newest_at,
-                                                                             at)
+            tracked.admit(clock_minute)
+            if minute > clock_minute:
+                tracked.wait(minute, at, good, value)
+            elif tracked.ring.holds(minute):
+                events = _Events()
+                events.add(at, good, value)
+                tracked.count(minute, events)
+            else:
+                return
+            tracked.recent.append((at, value))
 
     def evaluate(self, slo_name: str, at: float | None = None,
                  window_seconds: int | None = None) -> SLOStatus | None:
-        """The engine's status of `slo_name` at `at` (default: its newest measurement) over
-        `window_seconds` (default: the SLO's window); None before any measurement."""
+        """The engine's status of `slo_name` at `at` (default: its newest measurement, or the
+        host clock if earlier) over `window_seconds` (default: the SLO's window, at most the
+        minutes the tracker keeps for it); None before any measurement."""
         tracked = self._get(slo_name)
+        clock = self.clock()
+        if at is not None:
+            _check_time(slo_name, "at", at, clock)
         with self._lock:
-            now = tracked.newest_at if at is None else at
+            tracked.admit(math.floor(clock / MINUTE))
+            now = at if at is not None else (
+                None if tracked.newest_at is None else min(tracked.newest_at, clock))
             if now is None or tracked.ring.newest is None:
                 return None
-            spec = tracked.spec if window_seconds is None else replace(
-                tracked.spec, window_seconds=window_seconds)
+            spec = tracked.spec
+            if window_seconds is not None:
+                kept = tracked.ring.size * MINUTE
+                if not (isinstance(window_seconds, int) and MINUTE <= window_seconds <= kept):
+                    raise ValueError(f"SLO {slo_name!r}: window_seconds must be a whole number "
+                                     f"between {MINUTE} and {kept} (the minutes kept), got "
+                                     f"{window_seconds!r}")
+                spec = replace(spec, window_seconds=window_seconds)
             counts = tracked.ring.counts(spec, math.floor(now / MINUTE))
         return evaluate(spec, MODEL, counts, now)
 
@@ -361,20 +431,53 @@ class SLOTracker:
         self, slo_name: str, start_time: float | None = None, end_time: float | None = None
     ) -> SLAReport:
         """The SLO's compliance over `start_time` .. `end_time` (default: its window up to its
-        newest measurement), judged by the engine over that range in whole minutes."""
+        newest measurement, or the host clock if earlier), judged by the engine over the whole
+        minutes the range touches (the window's minutes by default). A range older than the
+        minutes the tracker keeps (about two SLO windows) is cut to them: the report's
+        `start_time` is then the oldest minute kept and `requested_start_time` the one asked
+        for. A range of which nothing is kept, not finite, ending before it starts or more
+        than a day ahead of the host clock is refused."""
         tracked = self._get(slo_name)
+        clock = self.clock()
+        if start_time is not None:
+            _check_time(slo_name, "start_time", start_time, clock, since_1970=False)
         if end_time is not None:
-            end = end_time
-        else:
-            end = tracked.newest_at if tracked.newest_at is not None else time.time()
-        start = start_time if start_time is not None else end - tracked.spec.window_seconds
-        window = max(1, round((end - start) / MINUTE)) * MINUTE
-        status = self.evaluate(slo_name, at=end, window_seconds=window)
-        breaches = status.breaches if status is not None else ()
+            _check_time(slo_name, "end_time", end_time, clock)
         with self._lock:
-            kept = [(at, value) for at, value in tracked.recent if start <= at <= end]
+            tracked.admit(math.floor(clock / MINUTE))
+            newest_at, newest_minute = tracked.newest_at, tracked.ring.newest
+        if end_time is not None:
+            end = float(end_time)
+        else:
+            end = clock if newest_at is None else min(newest_at, clock)
+        start = float(start_time) if start_time is not None else (
+            end - tracked.spec.window_seconds)
+        if start > end:
+            raise ValueError(f"SLO {slo_name!r}: start_time {start!r} is after end_time "
+                             f"{end!r}")
+        requested = None
+        last = math.floor(end / MINUTE)
+        minutes = (tracked.spec.window_seconds // MINUTE if start_time is None
+                   else last - math.floor(start / MINUTE) + 1)
+        if newest_minute is not None:
+            oldest = max(last, newest_minute) - tracked.ring.size + 1
+            # the ring holds the minutes up to its newest, `counts` the ones up to `last`
+            if oldest > last:
+                raise ValueError(f"SLO {slo_name!r}: nothing is kept of {start!r} .. {end!r}; "
+                                 f"the oldest minute kept begins at {oldest * MINUTE}")
+            if last - minutes + 1 < oldest:
+                requested, minutes = start, last - oldest + 1
+                start = float(oldest * MINUTE)
+        status = self.evaluate(slo_name, at=end, window_seconds=minutes * MINUTE)
+        breaches = status.breaches if status is not None else ()
+        # the measurements of the minutes counted (none of those still waiting for the clock)
+        first, counted = last - minutes + 1, min(last, math.floor(clock / MINUTE))
+        with self._lock:
+            kept = [(at, value) for at, value in tracked.recent
+                    if first <= math.floor(at / MINUTE) <= counted]
         report = SLAReport(
             start_time=start,
+            requested_start_time=requested,
             end_time=end,
             slo_name=slo_name,
             measurements=_measurements(tracked.slo, kept, breaches),
@@ -443,6 +546,19 @@ def _measurements(
 def _shortest_window(spec: SLOSpec) -> str:
     """The name of the SLO's shortest burn window (5m for a 30-day SLO)."""
     return min(burn_tiers(spec.window_seconds), key=lambda t: t.short_seconds).short_window
+
+
+def _check_time(slo_name: str, what: str, at: float, clock: float, *,
+                since_1970: bool = True) -> None:
+    """Refuse a time that is not finite, more than a day ahead of the host clock (the reader's
+    tolerance) or, with `since_1970`, before 1970."""
+    if not math.isfinite(at):
+        raise ValueError(f"SLO {slo_name!r}: {what} must be finite, got {at!r}")
+    if at > clock + FUTURE_TOLERANCE_SECONDS:
+        raise ValueError(f"SLO {slo_name!r}: {what} {at!r} is more than a day ahead of this "
+                         "host's clock")
+    if since_1970 and at < 0:
+        raise ValueError(f"SLO {slo_name!r}: {what} {at!r} is before 1970")
 
 
 def _finite(value: Any) -> bool:

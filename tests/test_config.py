@@ -28,6 +28,16 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def assert_refused_at_load(path: Path, key: str, what: str) -> None:
+    """Loading `path` stops with one line naming the file, the key and what is wrong."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: key '{key}'")
+    assert what in message
+    assert "\n" not in message
+
+
 def test_no_config_gives_defaults():
     settings = load_settings(None)
     assert settings == Settings()
@@ -92,13 +102,7 @@ name = "churn"
     ("[analysis]\nevery_records = 1.5\n", "analysis.every_records", "must be an integer"),
 ])
 def test_a_mistake_stops_at_load_naming_file_and_key(tmp_path, text, key, what):
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: key '{key}'")
-    assert what in message
-    assert "\n" not in message
+    assert_refused_at_load(write(tmp_path, text), key, what)
 
 
 @pytest.mark.parametrize(("text", "key", "guess"), [
@@ -406,13 +410,7 @@ SLO = "[[slo]]\nname = 'api'\ntype = 'availability'\ntarget = 0.99\n"
      "between 0 and 1"),
 ])
 def test_an_slo_mistake_stops_at_load_naming_file_and_key(tmp_path, text, key, what):
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: key '{key}'")
-    assert what in message
-    assert "\n" not in message
+    assert_refused_at_load(write(tmp_path, text), key, what)
 
 
 def test_an_slo_mistake_is_exit_2_with_one_line(tmp_path, capsys):

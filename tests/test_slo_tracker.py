@@ -258,3 +258,183 @@ def test_a_huge_throughput_rate_is_a_good_minute_not_an_overflow():
     status = tracker.get_slo_status("throughput")
 
     assert (status["compliance_rate"], status["total_measurements"]) == (1.0, 2)
+
+
+def one_a_minute(tracker: SLOTracker, name: str, failed_minutes: int, minutes: int) -> None:
+    """One measurement in the middle of each of `minutes` minutes from T0, the first
+    `failed_minutes` of them failed."""
+    for minute in range(minutes):
+        tracker.record_measurement(name, 0.0 if minute < failed_minutes else 1.0,
+                                   timestamp=T0 + 60 * minute + 30)
+
+
+def test_a_report_longer_than_the_kept_minutes_is_cut_to_them_and_says_so():
+    """A 1h SLO keeps 119 minutes (twice the window less one). 300 minutes, the first 250
+    failed, reported from T0: the kept minutes are 181..299, of which 181..249 failed (69) and
+    250..299 were served (50)."""
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=250, minutes=300)
+
+    report = tracker.generate_sla_report("availability", start_time=T0)
+
+    assert (report.start_time, report.requested_start_time) == (T0 + 181 * 60, T0)
+    assert report.end_time == T0 + 299 * 60 + 30
+    assert report.status is not None
+    assert (report.status.good, report.status.total) == (50, 119)
+    assert report.compliance_rate == pytest.approx(50 / 119)
+    assert len(report.measurements) == 119
+    assert report.to_dict()["requested_start_time"] == T0
+
+
+def test_a_report_within_the_kept_minutes_is_not_cut():
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=250, minutes=300)
+
+    report = tracker.generate_sla_report("availability", start_time=T0 + 240 * 60,
+                                         end_time=T0 + 299 * 60 + 30)
+
+    # minutes 240..299: 10 failed, 50 served
+    assert (report.start_time, report.requested_start_time) == (T0 + 240 * 60, None)
+    assert report.compliance_rate == pytest.approx(50 / 60)
+
+
+@pytest.mark.parametrize("start", [0.0, -1e300])
+def test_a_report_from_the_dawn_of_time_is_cut_to_the_kept_minutes(start):
+    """The uncut range was 29 million minutes (start 0): gigabytes, then a MemoryError."""
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=0, minutes=300)
+
+    report = tracker.generate_sla_report("availability", start_time=start)
+
+    assert (report.start_time, report.requested_start_time) == (T0 + 181 * 60, start)
+    assert report.status is not None and report.status.total == 119
+
+
+def test_a_report_that_ends_before_the_kept_minutes_is_refused():
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=0, minutes=300)
+
+    with pytest.raises(ValueError, match=r"nothing is kept .*oldest minute kept begins at "
+                                         rf"{int(T0) + 181 * 60}"):
+        tracker.generate_sla_report("availability", start_time=T0, end_time=T0 + 3600)
+
+
+@pytest.mark.parametrize(("start", "end", "message"), [
+    (math.nan, None, "start_time must be finite"),
+    (-math.inf, None, "start_time must be finite"),
+    (None, math.nan, "end_time must be finite"),
+    (None, math.inf, "end_time must be finite"),
+    (None, 1e300, "end_time 1e\\+300 is more than a day ahead"),
+    (None, -1.0, "end_time -1.0 is before 1970"),
+    (T0 + 60, T0, "start_time .* is after end_time"),
+])
+def test_a_report_range_that_cannot_be_judged_is_refused_naming_it(start, end, message):
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=0, minutes=10)
+
+    with pytest.raises(ValueError, match=f"SLO 'availability': {message}"):
+        tracker.generate_sla_report("availability", start_time=start, end_time=end)
+
+
+@pytest.mark.parametrize("window", [0, 59, 119 * 60 + 1, 10**12, 3600.5])
+def test_an_evaluation_window_beyond_the_kept_minutes_is_refused(window):
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=0, minutes=10)
+
+    with pytest.raises(ValueError, match="window_seconds must be a whole number between 60 "
+                                         "and 7140"):
+        tracker.evaluate("availability", window_seconds=window)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("at", "message"), [
+    (math.nan, "at must be finite"),
+    (1e300, "more than a day ahead"),
+    (-1e300, "before 1970"),
+])
+def test_an_evaluation_time_that_cannot_be_judged_is_refused(at, message):
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    one_a_minute(tracker, "availability", failed_minutes=0, minutes=10)
+
+    with pytest.raises(ValueError, match=message):
+        tracker.evaluate("availability", at=at)
+
+
+def test_a_timestamp_before_1970_is_refused():
+    tracker = tracker_with(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    with pytest.raises(ValueError, match="timestamp -1e\\+300 is before 1970"):
+        tracker.record_measurement("availability", 1.0, timestamp=-1e300)
+
+
+class Clock:
+    """A host clock the test moves."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+NOW = T0 + 10 * 3600 + 30
+"""The host clock in the clock tests: half a minute into a minute."""
+
+
+def test_a_measurement_ahead_of_the_host_clock_moves_neither_the_clock_nor_the_counts():
+    """Before, the failure at now + 23h became the SLO's clock: the 2,000 good measurements
+    fell out of the window, leaving compliance 0.0 from 1 event and a budget of -99."""
+    tracker = SLOTracker(clock=Clock(NOW))
+    tracker.add_slo(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    record_spread(tracker, "availability", [1.0] * 1_000, span=300, start=NOW - 600)
+    tracker.record_measurement("availability", 0.0, timestamp=NOW + 23 * 3600)
+    record_spread(tracker, "availability", [1.0] * 1_000, span=300, start=NOW - 300)
+
+    status = tracker.get_slo_status("availability")
+    report = tracker.generate_sla_report("availability")
+
+    assert (status["total_measurements"], status["compliance_rate"]) == (2_000, 1.0)
+    assert status["error_budget_remaining"] == 1.0
+    assert report.end_time == NOW - 300 + 999 * 0.3
+    assert (report.compliance_rate, len(report.measurements)) == (1.0, 2_000)
+
+
+def test_a_measurement_ahead_of_the_host_clock_counts_once_the_clock_reaches_it():
+    clock = Clock(NOW)
+    tracker = SLOTracker(clock=clock)
+    tracker.add_slo(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    record_spread(tracker, "availability", [1.0] * 1_000, span=300, start=NOW - 300)
+    tracker.record_measurement("availability", 0.0, timestamp=NOW + 600)
+
+    clock.now = NOW + 599  # the failure's minute has begun
+    status = tracker.get_slo_status("availability")
+    report = tracker.generate_sla_report("availability")
+
+    assert (status["total_measurements"], status["compliance_rate"]) == (
+        1_001, pytest.approx(1_000 / 1_001))
+    assert tracker.evaluate("availability").at == NOW + 599  # the clock, not the failure
+    assert report.compliance_rate == pytest.approx(1_000 / 1_001)
+    assert sum(not m.is_meeting for m in report.measurements) == 1
+
+
+def test_a_measurement_ahead_of_the_clock_is_still_refused_past_a_day():
+    tracker = SLOTracker(clock=Clock(NOW))
+    tracker.add_slo(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    with pytest.raises(ValueError, match="more than a day ahead"):
+        tracker.record_measurement("availability", 0.0, timestamp=NOW + 86_401)
+
+
+def test_a_day_of_minutes_waiting_ahead_of_the_clock_each_count_when_their_minute_comes():
+    """A measurement in each of the 1,440 minutes ahead, the last 60 failed; a day later the
+    1h window holds exactly those 60."""
+    clock = Clock(NOW)
+    tracker = SLOTracker(clock=clock)
+    tracker.add_slo(SLO("availability", SLOType.AVAILABILITY, 0.99, 3600))
+    for minute in range(1, 1_441):
+        tracker.record_measurement("availability", 0.0 if minute > 1_380 else 1.0,
+                                   timestamp=NOW + 60 * minute)
+    assert tracker.get_slo_status("availability")["status"] == "no_data"
+
+    clock.now = NOW + 86_400
+    status = tracker.get_slo_status("availability")
+
+    assert (status["total_measurements"], status["compliance_rate"]) == (60, 0.0)
+    assert tracker.evaluate("availability").at == NOW + 86_400
