@@ -37,11 +37,10 @@ def silence_seconds(text: str) -> int:
     """The length of a silence written "2h", "90m" or "1d12h", within the allowed range."""
     seconds = parse_duration(text)
     if seconds is None:
-        raise SilenceRequestError(
-            f"duration {text.strip()[:40]!r} is not like 2h, 90m or 1d12h")
+        raise SilenceRequestError(f"duration {text.strip()[:20]!r} is not like 2h, 90m or 1d12h")
     if not MIN_SILENCE_SECONDS <= seconds <= MAX_SILENCE_SECONDS:
         raise SilenceRequestError(
-            f"duration {text.strip()[:40]!r} must be from 1m to {MAX_SILENCE_SECONDS // 86_400}d")
+            f"the duration must be from 1m to {MAX_SILENCE_SECONDS // 86_400}d")
     return seconds
 
 

@@ -90,10 +90,14 @@ def newest_first(entries: Iterable[AlertEntry]) -> list[AlertEntry]:
 
 
 def count_line(view: AlertsView) -> Text:
-    """`2 firing (1 critical, 1 warning) · 1 pending · 1 silenced`, or that none fire."""
+    """`2 firing (1 critical, 1 warning) · 1 pending · 1 silenced`, or that none fire.
+
+    Silenced and inhibited alerts still fire (and count as firing): they only send nothing.
+    """
     firing = [entry for entry in view.current if entry.state == "firing"]
     pending = sum(1 for entry in view.current if entry.state == "pending")
-    quiet = sum(1 for entry in firing if entry.silenced_by is not None or entry.inhibited)
+    silenced = sum(1 for entry in firing if entry.silenced_by is not None)
+    inhibited = sum(1 for entry in firing if entry.silenced_by is None and entry.inhibited)
     if not firing and not pending:
         return Text("no alerts firing")
     by_severity: dict[str, int] = {}
@@ -108,8 +112,10 @@ def count_line(view: AlertsView) -> Text:
         line.append_text(Text.assemble(" (", parts, ")"))
     if pending:
         line.append(f" · {pending} pending")
-    if quiet:
-        line.append(f" · {quiet} silenced or inhibited")
+    if silenced:
+        line.append(f" · {silenced} silenced")
+    if inhibited:
+        line.append(f" · {inhibited} inhibited")
     return line
 
 

@@ -85,10 +85,13 @@ class AlertFeed(Widget):
 
 
 def mark_panels(panels: Mapping[str, ModelPanel], view: AlertsView) -> None:
-    """Write each model's firing alerts under its panel, worst first, and colour the panel."""
+    """Write each model's firing alerts under its panel, worst first, and colour the panel.
+
+    A silenced or inhibited alert is left out: someone already decided it should not page.
+    """
     firing: dict[str, list[AlertEntry]] = {}
     for entry in view.current:
-        if entry.state == "firing" and alert_model(entry) in panels:
+        if state_word(entry) in ("firing", "acked") and alert_model(entry) in panels:
             firing.setdefault(alert_model(entry), []).append(entry)
     for name, panel in panels.items():
         entries = sorted(firing.get(name, ()), key=_worst_first)
