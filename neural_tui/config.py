@@ -11,16 +11,20 @@ values at all).
 from __future__ import annotations
 
 import difflib
+import keyword
 import math
 import os
 import re
 import tomllib
 import types
 from collections.abc import Iterable
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
+from neural_tui.alerts.condition import ConditionError, name_kind, parse, split_member
+from neural_tui.alerts.template import TemplateError, parse_template
 from neural_tui.keymap import BINDING_IDS
 
 DEFAULT_STORAGE = Path("monitoring_data")
@@ -190,30 +194,101 @@ AlertSeverity = Literal["info", "warning", "critical"]
 ChannelType = Literal["slack", "email", "webhook", "file", "alertmanager"]
 
 
+class Duration(float):
+    """Seconds, written in the file as a duration ("30s", "5m", "1h30m", "2d") or a number."""
+
+
+NO_DELAY = Duration(0)
+GROUP_WAIT = Duration(30)
+GROUP_INTERVAL = Duration(300)
+REPEAT_INTERVAL = Duration(4 * 3600)
+"""Alertmanager's defaults, which `[alerts]` keeps."""
+RESERVED_ALERT_LABELS = ("alertname", "severity", "model", "version")
+"""Labels every rule's alert carries, which a rule's own `labels` may not set."""
+DEFAULT_SUMMARY = "{rule} on {model}: {when}"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRuleSection:
-    """One `[[alerts.rules]]` entry (INTERFACE DRAFT: completed by the rules owner)."""
+    """One `[[alerts.rules]]` entry: a condition, for which models, and how it is sent.
+
+    `model` unset: every model, each its own alert. `for_` (TOML `for`) is how long `when`
+    must hold before the alert fires; `repeat` how often a still-firing alert is sent again
+    (unset: `[alerts] repeat_interval`). `summary` is a template (`neural_tui.alerts.template`)
+    over `rule`, `model`, `version`, `severity`, `when` and every figure name of `when`'s
+    grammar.
+    """
 
     name: str
     when: str
     severity: AlertSeverity = "warning"
     channels: tuple[str, ...] = ()
     model: str | None = None
+    for_: Duration = NO_DELAY
+    repeat: Duration | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    summary: str = DEFAULT_SUMMARY
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelSection:
-    """One `[alerts.channels.NAME]` table (INTERFACE DRAFT: completed by the channels owner)."""
+    """One `[alerts.channels.NAME]` table; `type` says which keys it needs (`CHANNEL_KEYS`).
+
+    URLs, header values and the password are `Secret`s: a webhook URL is its own credential,
+    and any URL may carry a user and password. `from_` is the TOML key `from`.
+    """
 
     type: ChannelType
+    webhook_url: Secret | None = None
+    url: Secret | None = None
+    headers: dict[str, Secret] = field(default_factory=dict)
+    host: str | None = None
+    port: int | None = None
+    """SMTP port; unset: 587 with STARTTLS, else 25."""
+    starttls: bool = True
+    username: str | None = None
+    password: Secret | None = None
+    from_: str | None = None
+    to: tuple[str, ...] = ()
+    ca_file: Path | None = None
+    """Certificates (PEM) to trust besides the system's, for a receiver with a private CA."""
+    path: Path | None = None
+    timeout_seconds: float = 10.0
+    """How long one attempt may take before it counts as failed and is retried."""
+
+
+CHANNEL_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "slack": (frozenset({"webhook_url"}), frozenset({"ca_file"})),
+    "email": (frozenset({"host", "from_", "to"}),
+              frozenset({"port", "starttls", "username", "password", "ca_file"})),
+    "webhook": (frozenset({"url"}), frozenset({"headers", "ca_file"})),
+    "file": (frozenset({"path"}), frozenset()),
+    "alertmanager": (frozenset({"url"}), frozenset({"headers", "ca_file"})),
+}
+"""Per channel type: the keys it requires and the keys it also accepts (besides `type` and
+`timeout_seconds`, which every channel has)."""
+MAX_CHANNEL_TIMEOUT_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
 class AlertsSection:
-    """The `[alerts]` section: rules, channels, and the lifecycle's timing."""
+    """The `[alerts]` section: rules, channels, and the lifecycle's timing (as Alertmanager's
+    route: alerts sharing the `group_by` labels travel in one notification per channel, first
+    `group_wait` after the group appears, then at most every `group_interval` when it changed,
+    and again every `repeat_interval` while it still fires).
+
+    `slo_channels`: where the SLO engine's burn-rate alerts go; unset, to every channel.
+    `send_resolved`: whether a group whose alerts resolved is notified of it.
+    """
 
     rules: tuple[AlertRuleSection, ...] = ()
     channels: dict[str, ChannelSection] = field(default_factory=dict)
+    group_by: tuple[str, ...] = ("alertname", "model")
+    group_wait: Duration = GROUP_WAIT
+    group_interval: Duration = GROUP_INTERVAL
+    repeat_interval: Duration = REPEAT_INTERVAL
+    slo_channels: tuple[str, ...] | None = None
+    send_resolved: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,8 +390,20 @@ BOUNDS: dict[str, Bound] = {
     "quality.mad_threshold": _above_0(1000),
     "quality.iqr_factor": _above_0(1000),
     **{f"quality.weights.{f.name}": _from_0(1000) for f in fields(QualityWeightsSection)},
+    "alerts.group_wait": _from_0(3600),
+    "alerts.group_interval": Bound(1, DAY_SECONDS),
+    "alerts.repeat_interval": Bound(60, 30 * DAY_SECONDS),
 }
 """The range of every numeric key, checked at load (an unset optional key is not checked)."""
+RULE_BOUNDS: dict[str, Bound] = {
+    "for": _from_0(7 * DAY_SECONDS),
+    "repeat": Bound(60, 30 * DAY_SECONDS),
+}
+"""The range of each `[[alerts.rules]]` duration."""
+MAX_ALERT_RULES = 500
+MAX_RULE_NAME_CHARS = 100
+MAX_LABEL_CHARS = 200
+_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
@@ -355,6 +442,8 @@ def load_settings(path: Path | None) -> Settings:
     _check_ranges(settings, path)
     _check_models(settings, path)
     _check_keys(settings, path)
+    _check_channels(settings, path)
+    _check_alerts(settings, path)
     return replace(settings, source=path)
 
 
@@ -385,17 +474,23 @@ class _Where:
 
 def _build(cls: type, table: dict[str, Any], where: _Where, base: Path) -> Any:
     hints = get_type_hints(cls)
-    known = {f.name: f for f in fields(cls) if f.name != "source"}
+    known = {_toml_key(f.name): f for f in fields(cls) if f.name != "source"}
     for key in table:
         if key not in known:
             raise where.child(key).error("unknown key" + _did_you_mean(key, known))
     values: dict[str, Any] = {}
-    for name, spec in known.items():
-        if name in table:
-            values[name] = _convert(hints[name], table[name], where.child(name), base)
+    for key, spec in known.items():
+        if key in table:
+            values[spec.name] = _convert(hints[spec.name], table[key], where.child(key), base)
         elif spec.default is MISSING and spec.default_factory is MISSING:
-            raise where.child(name).error("is required")
+            raise where.child(key).error("is required")
     return cls(**values)
+
+
+def _toml_key(field_name: str) -> str:
+    """The TOML key of a field: a Python keyword such as `from` is spelt `from_` as a field."""
+    stem = field_name.removesuffix("_")
+    return stem if stem != field_name and keyword.iskeyword(stem) else field_name
 
 
 def _did_you_mean(key: str, known: Iterable[str]) -> str:
@@ -451,6 +546,8 @@ def _scalar(hint: Any, value: Any, where: _Where, base: Path) -> Any:
         if not math.isfinite(number):
             raise where.error("must be a finite number")
         return number
+    if hint is Duration:
+        return _duration(value, where)
     if hint in (str, Path, Secret):
         if not isinstance(value, str):
             raise where.error(f"must be a string, got {_toml_type(value)}")
@@ -460,6 +557,23 @@ def _scalar(hint: Any, value: Any, where: _Where, base: Path) -> Any:
             return path if path.is_absolute() else base / path
         return Secret(text) if hint is Secret else text
     raise where.error(f"has an unsupported type {hint!r}")
+
+
+_DURATION_WITH_SECONDS = re.compile(r"(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})s)?")
+
+
+def _duration(value: Any, where: _Where) -> Duration:
+    if isinstance(value, str):
+        match = _DURATION_WITH_SECONDS.fullmatch(value.strip())
+        if match is None or not any(match.groups()):
+            raise where.error('must be a duration such as "30s", "5m", "1h30m" or "2d"')
+        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return Duration(days * 86_400 + hours * 3600 + minutes * 60 + seconds)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise where.error(f"must be a duration such as \"5m\", or seconds, got "
+                          f"{_toml_type(value)}")
+    number = _scalar(float, value, where, Path())
+    return Duration(number)
 
 
 def _expand_env(text: str, where: _Where) -> str:
@@ -521,3 +635,121 @@ def _check_keys(settings: Settings, path: Path) -> None:
             raise where.error(f"unknown binding id{hint} (known: {', '.join(BINDING_IDS)})")
         if not all(key.strip() for key in keys.split(",")):
             raise where.error("must name one key or more, separated by commas")
+
+
+def _check_alerts(settings: Settings, path: Path) -> None:
+    """Every rule's condition, summary, channels, labels and durations, and the `[alerts]`
+    keys naming labels or channels."""
+    alerts = settings.alerts
+    where = _Where(path, "alerts")
+    if len(alerts.rules) > MAX_ALERT_RULES:
+        raise where.child("rules").error(f"at most {MAX_ALERT_RULES} rules")
+    seen: set[tuple[str, str, str | None]] = set()
+    for index, rule in enumerate(alerts.rules):
+        _check_rule(rule, where.child("rules").child(index), settings)
+        key = (rule.name, rule.severity, rule.model)
+        if key in seen:
+            raise where.child("rules").child(index).error(
+                f"rule {rule.name!r}: a second rule of that name, severity and model")
+        seen.add(key)
+    for index, label in enumerate(alerts.group_by):
+        if not _LABEL_NAME.fullmatch(label):
+            raise where.child("group_by").child(index).error("must be a label name "
+                                                             "(letters, digits, _)")
+    for index, channel in enumerate(alerts.slo_channels or ()):
+        if channel not in alerts.channels:
+            raise where.child("slo_channels").child(index).error(_no_channel(channel, alerts))
+
+
+def _check_rule(rule: AlertRuleSection, where: _Where, settings: Settings) -> None:
+    if not rule.name.strip() or len(rule.name) > MAX_RULE_NAME_CHARS:
+        raise where.child("name").error(f"must be 1 to {MAX_RULE_NAME_CHARS} characters")
+    named = f"rule {rule.name!r}"
+    try:
+        condition = parse(rule.when)
+    except ConditionError as exc:
+        raise where.child("when").error(f"{named}: {exc}") from None
+    slos = {slo.name for slo in settings.slo}
+    for name in sorted(condition.names):
+        family, member = split_member(name)
+        if family.startswith("slo_") and member not in slos:
+            raise where.child("when").error(f"{named}: {name!r} names no [[slo]] "
+                                            f"(known: {', '.join(sorted(slos)) or 'none'})")
+    for index, channel in enumerate(rule.channels):
+        if channel not in settings.alerts.channels:
+            raise where.child("channels").child(index).error(
+                f"{named}: {_no_channel(channel, settings.alerts)}")
+    for key, duration in (("for", rule.for_), ("repeat", rule.repeat)):
+        bound = RULE_BOUNDS[key]
+        if duration is not None and not bound.accepts(duration):
+            raise where.child(key).error(f"{named}: must be {bound.describe()} seconds")
+    for label, value in rule.labels.items():
+        if not _LABEL_NAME.fullmatch(label) or label in RESERVED_ALERT_LABELS:
+            raise where.child("labels").child(label).error(
+                f"{named}: a label name is letters, digits and _, and not one of "
+                f"{', '.join(RESERVED_ALERT_LABELS)}")
+        if len(value) > MAX_LABEL_CHARS:
+            raise where.child("labels").child(label).error(
+                f"{named}: at most {MAX_LABEL_CHARS} characters")
+    fixed = {"rule", "model", "version", "severity", "when"}
+    try:
+        parse_template(rule.summary, lambda name: name in fixed or name_kind(name) is not None)
+    except TemplateError as exc:
+        raise where.child("summary").error(f"{named}: {exc}") from None
+
+
+def _no_channel(channel: str, alerts: AlertsSection) -> str:
+    known = ", ".join(sorted(alerts.channels)) or "none configured"
+    return f"no channel {channel!r} in [alerts.channels] (known: {known})"
+
+
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_ADDRESS = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
+
+
+def _check_channels(settings: Settings, path: Path) -> None:
+    """Each channel's name, and the keys its type requires and accepts, with their values."""
+    for name, channel in settings.alerts.channels.items():
+        where = _Where(path, f"alerts.channels.{name}")
+        if not _CHANNEL_NAME.fullmatch(name):
+            raise where.error("a channel name is 1 to 64 letters, digits, '_', '-' or '.'")
+        required, optional = CHANNEL_KEYS[channel.type]
+        for spec in fields(channel):
+            key = where.child(_toml_key(spec.name))
+            value = getattr(channel, spec.name)
+            is_set = value != _default(spec)
+            if spec.name in required and not is_set:
+                raise key.error(f"is required for a {channel.type} channel")
+            if is_set and spec.name not in required | optional | {"type", "timeout_seconds"}:
+                raise key.error(f"is not a key of a {channel.type} channel")
+        _check_channel_values(channel, where)
+
+
+def _default(spec: Field[Any]) -> Any:
+    return spec.default if spec.default_factory is MISSING else spec.default_factory()
+
+
+def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
+    if not 0 < channel.timeout_seconds <= MAX_CHANNEL_TIMEOUT_SECONDS:
+        bound = _above_0(MAX_CHANNEL_TIMEOUT_SECONDS).describe()
+        raise where.child("timeout_seconds").error(f"must be {bound}")
+    for key in ("webhook_url", "url"):
+        secret = getattr(channel, key)
+        if secret is not None:
+            parts = urlsplit(secret.reveal())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise where.child(key).error("must be an http:// or https:// URL")
+    for header in channel.headers:
+        if not _HEADER_NAME.fullmatch(header):
+            raise where.child("headers").error("a header name is letters, digits or one of "
+                                               "-_.!#$%&'*+^`|~")
+    if channel.port is not None and not 1 <= channel.port <= 65535:
+        raise where.child("port").error("must be between 1 and 65535")
+    if (channel.username is None) != (channel.password is None):
+        raise where.child("username").error("username and password go together")
+    for index, address in enumerate(channel.to):
+        if not _ADDRESS.fullmatch(address):
+            raise where.child("to").child(index).error("must be one e-mail address")
+    if channel.from_ is not None and not _ADDRESS.fullmatch(channel.from_):
+        raise where.child("from").error("must be one e-mail address")

@@ -1,4 +1,4 @@
-"""Headless mode: runtime and exporter only. This module must never import Textual."""
+"""Headless mode: runtime, alerting and exporter. This module must never import Textual."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+from neural_tui.alerts.service import Alerting
 from neural_tui.config import Settings
 from neural_tui.errors import UsageError
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
@@ -41,6 +42,8 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     server = MetricsServer(lambda: runtime.latest,
                            host=settings.server.host, port=settings.server.port,
                            stale_after_seconds=10 * settings.runtime.cadence_seconds)
+    alerting = Alerting(settings, storage)
+    alerting.register_metrics(server.registry)
     try:
         server.start()
     except MetricsServerBindError as exc:
@@ -53,6 +56,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
         traffic = DemoTraffic(demo_storage)
         traffic.start()
     layout_check = asyncio.create_task(_warn_if_misplaced(runtime, storage))
+    alerts = asyncio.create_task(alerting.run(runtime), name="alerting")
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -63,6 +67,8 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
         log.info("stopping")
     finally:
         layout_check.cancel()
+        alerts.cancel()
+        await asyncio.gather(alerts, return_exceptions=True)
         if traffic is not None:
             traffic.stop()
         server.stop()

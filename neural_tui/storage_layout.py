@@ -23,6 +23,8 @@ RECORDS_FOLDER = "predictions"
 """The folder of a storage directory that holds the JSONL records."""
 MONITOR_CONFIG = "monitor_config.json"
 """The file at the root of a storage directory naming its default model and version."""
+ALERTS_FOLDER = "alerts"
+"""The folder of a storage directory that holds the alerting's saved state."""
 MAX_ENTRIES = 10_000
 """Directory entries looked at per folder, so a huge storage costs a bounded scan."""
 MAX_SUBFOLDERS = 100

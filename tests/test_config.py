@@ -10,7 +10,7 @@ from typing import get_type_hints
 import pytest
 
 from neural_tui.cli import main
-from neural_tui.config import BOUNDS, ConfigError, Secret, Settings, load_settings
+from neural_tui.config import BOUNDS, ConfigError, Duration, Secret, Settings, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -250,6 +250,9 @@ UPPER_BOUNDS = [
     ("quality.iqr_factor", 1000, 1001),
     *((f"quality.weights.{name}", 1000, 1001) for name in
       ("missing", "type_violations", "out_of_range", "outliers", "new_categories", "schema")),
+    ("alerts.group_wait", 3600, 3601),
+    ("alerts.group_interval", 86_400, 86_401),
+    ("alerts.repeat_interval", 2_592_000, 2_592_001),
 ]
 
 EXCLUDED_UPPER = {"drift.alpha": 1}
@@ -264,7 +267,7 @@ def numeric_keys(cls: type = Settings, prefix: str = "") -> list[str]:
         hint = hints[spec.name]
         if is_dataclass(hint):
             keys += numeric_keys(hint, f"{prefix}{spec.name}.")  # type: ignore[arg-type]
-        elif hint in (int, float, float | None, int | None):
+        elif hint in (int, float, float | None, int | None, Duration, Duration | None):
             keys.append(f"{prefix}{spec.name}")
     return keys
 

@@ -260,6 +260,24 @@ class Analysis:
         work.result = self._analyse(key, work, self._inputs(work, state))
         return work.result
 
+    def hurry(self) -> None:
+        """Make every model with new records due at the next tick (the sources just caught
+        up: the results of runs over the backlog are out of date)."""
+        for work in self._work.values():
+            work.last_run = -math.inf
+
+    def current(self, key: ModelKey, state: ModelState, since: float) -> bool:
+        """Whether the model's result reflects its records: a run saw them all, or one that
+        started at `since` (this clock) or later has finished."""
+        work = self._work.get(key)
+        if work is None or work.running:
+            return False
+        new = state.predictions_total + state.labels_total - work.records_seen
+        return new == 0 or work.last_run >= since
+
+    def now(self) -> float:
+        return self._clock()
+
     def _work_for(self, key: ModelKey) -> _ModelWork:
         work = self._work.get(key)
         if work is None:

@@ -94,6 +94,8 @@ class Runtime:
         self.stuck_after_seconds = max(STUCK_MIN_SECONDS,
                                        STUCK_POLLS * settings.runtime.poll_interval_seconds)
         self._backlogged: set[Source] = set()
+        self._caught_up_at: float | None = None
+        """The analysis clock when the sources last caught up; None while they read a backlog."""
 
     @property
     def latest(self) -> Snapshot:
@@ -284,7 +286,22 @@ class Runtime:
             paused=self._paused,
             sources=tuple(source.label for source in self.sources),
             source_health=self.source_health(),
+            catching_up=self._catching_up(),
         )
+
+    def _catching_up(self) -> bool:
+        """Whether a source still reads the history on disk at its start (a source that can
+        say so reports `caught_up`) or a backlog, or a model's analysis still describes it
+        (the first runs after catching up are hurried)."""
+        if self._backlogged or not all(getattr(s, "caught_up", True) for s in self.sources):
+            self._caught_up_at = None
+            return True
+        if self._caught_up_at is None:
+            self._caught_up_at = self.analysis.now()
+            self.analysis.hurry()
+        since = self._caught_up_at
+        return not all(self.analysis.current(key, state, since)
+                       for key, state in self.states.items())
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot

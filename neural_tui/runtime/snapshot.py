@@ -149,6 +149,10 @@ class Snapshot:
     paused: bool = False
     sources: tuple[str, ...] = field(default_factory=tuple)
     source_health: tuple[SourceHealth, ...] = ()
+    catching_up: bool = False
+    """True while the sources still read what was on disk at start (or a backlog), or the
+    engines' results still describe that backlog: figures are history, not the live state
+    (alert rules wait for it to turn False)."""
 
     def model(self, name: str) -> ModelSnapshot | None:
         return next((m for m in self.models if m.name == name), None)

@@ -307,6 +307,13 @@ class TailSource:
         """Files (by name) a scan handed over that were not read to their end yet (a read
         error, a pass cut short): the next scan hands them over again even if unchanged."""
         self._progress_at = time.monotonic()
+        self._caught_up = False
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether a whole pass ended since the start: every file on disk then was read (or
+        the folder could not be listed, so there is nothing to wait for)."""
+        return self._caught_up
 
     @property
     def label(self) -> str:
@@ -399,11 +406,13 @@ class TailSource:
             if first:
                 yield self._handing_over(self._listing_error(exc))
             self._progress_at = time.monotonic()
+            self._caught_up = True
             return
         self._listing_problem = None
         async for batch in self._read_scanned(scan):
             yield self._handing_over(batch)
         self._progress_at = time.monotonic()
+        self._caught_up = True
 
     async def _read_scanned(self, scan: Scan) -> AsyncIterator[IngestBatch]:
         if scan.present is not None:

@@ -1,0 +1,352 @@
+"""`AlertEngine`: the rules evaluated over every snapshot, the lifecycle moved on, notifications
+handed to delivery, and the `AlertsView` the surfaces read; the `AlertCommands` they send.
+
+It runs in the runtime's event loop and never blocks it: an evaluation is a walk over small
+condition trees (rules x models), the saved state is written in a thread of its own, and
+delivery only queues. Its clock is the snapshot's time, so a test drives it with snapshots.
+
+Catch-up: while a snapshot says `catching_up` (the sources still read the history on disk at
+start, or the engines still describe it), rules are not evaluated at all, so an incident that
+is over by the time the history is read never pages. From the first live snapshot on, a
+condition that still holds fires as usual (after its `for`); an alert that the saved state
+shows as already sent is not sent again (its group's notification log says so), and one that
+fired before the restart but no longer holds is resolved, with its resolved notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from neural_tui.alerts.condition import Condition, name_kind, parse
+from neural_tui.alerts.lifecycle import Lifecycle, Observation, Timing
+from neural_tui.alerts.notification import Notification
+from neural_tui.alerts.store import (
+    SILENCES_RELOAD_SECONDS,
+    StateWriter,
+    alerts_folder,
+    delete_silence,
+    encode_state,
+    load_silences,
+    load_state,
+    new_silence_id,
+    save_silence,
+)
+from neural_tui.alerts.template import Template, parse_template
+from neural_tui.alerts.values import Figure, ModelFigures
+from neural_tui.alerts.view import AlertsView, DeliveryRecord, Silence
+from neural_tui.config import AlertRuleSection, AlertsSection, Settings
+from neural_tui.engines.slo import SLOAlert
+from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.safe_text import plain
+
+log = logging.getLogger(__name__)
+
+MAX_SILENCE_SECONDS = 90 * 86_400
+MAX_SILENCE_TEXT = 1000
+SAVE_AT_LEAST_EVERY_SECONDS = 60.0
+"""How often the state is written while only the figures of firing alerts change."""
+MAX_VALUE_CHARS = 200
+SLO_SEVERITY = {"page": "critical", "ticket": "warning"}
+"""The SLO engine's burn-tier severities as alert severities."""
+
+
+class NotificationSink(Protocol):
+    """Where notifications go: `Delivery.submit` queues one and returns at once."""
+
+    def submit(self, notification: Notification) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One `[[alerts.rules]]` entry with its condition and summary parsed."""
+
+    section: AlertRuleSection
+    condition: Condition
+    summary: Template
+
+    def applies_to(self, model: ModelSnapshot) -> bool:
+        return self.section.model is None or self.section.model == model.name
+
+
+_FIXED_PLACEHOLDERS = frozenset({"rule", "model", "version", "severity", "when"})
+
+
+def compile_rules(alerts: AlertsSection) -> tuple[Rule, ...]:
+    """The rules of a loaded config (which checked them: nothing here raises for them)."""
+    def known(name: str) -> bool:
+        return name in _FIXED_PLACEHOLDERS or name_kind(name) is not None
+
+    return tuple(Rule(rule, parse(rule.when), parse_template(rule.summary, known))
+                 for rule in alerts.rules)
+
+
+def timing_of(alerts: AlertsSection) -> Timing:
+    return Timing(group_by=alerts.group_by, group_wait=alerts.group_wait,
+                  group_interval=alerts.group_interval, repeat_interval=alerts.repeat_interval,
+                  send_resolved=alerts.send_resolved)
+
+
+def format_figure(value: Figure) -> str:
+    """A figure as a summary shows it: "n/a" without data, yes/no, or 4 significant digits."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.4g}"
+
+
+class AlertEngine:
+    """Evaluates the rules on each snapshot and implements `AlertCommands` (module docstring).
+
+    Call `load()` (blocking: from a thread, or `await start()`) before the first snapshot, so
+    the saved state is in place; `run()` keeps the silences in step with the folder (another
+    process's `neural-tui alerts silence`) until cancelled; `close()` writes the last state.
+    """
+
+    def __init__(self, settings: Settings, storage: Path, *,
+                 delivery: NotificationSink | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        alerts = settings.alerts
+        self.rules = compile_rules(alerts)
+        self.lifecycle = Lifecycle(timing_of(alerts))
+        self.delivery = delivery
+        self.folder = alerts_folder(storage)
+        self.clock = clock
+        self._slo_channels = (tuple(alerts.channels) if alerts.slo_channels is None
+                              else alerts.slo_channels)
+        self._writer = StateWriter(self.folder)
+        self._lock = threading.RLock()
+        self._view = AlertsView.empty()
+        self._listeners: list[Callable[[AlertsView], None]] = []
+        self._now = 0.0
+        self._silence_epoch = 0
+        self._saved_shape = self._shape()
+        """What the state on disk holds (nothing is written while nothing happened)."""
+        self._saved_at = -math.inf
+        self._failed_rules: set[str] = set()
+        self._last_snapshot_at = -math.inf
+
+    @property
+    def view(self) -> AlertsView:
+        """The latest published view (immutable; safe to read from any thread)."""
+        return self._view
+
+    def subscribe(self, listener: Callable[[AlertsView], None]) -> None:
+        """`listener` gets every view published from now on (called in the publishing
+        thread; it must return quickly)."""
+        self._listeners.append(listener)
+
+    def load(self) -> None:
+        """Read the saved state and silences (blocking)."""
+        with self._lock:
+            load_state(self.folder, self.lifecycle)
+            self.lifecycle.silences = load_silences(self.folder)
+            self._saved_shape = self._shape()
+            self._publish(self.clock())
+
+    async def start(self) -> None:
+        """`load()` in the writer's thread."""
+        await asyncio.wrap_future(self._writer.submit(self.load))
+
+    async def run(self, fallback: Callable[[], Snapshot] | None = None,
+                  every_seconds: float = 1.0) -> None:
+        """Reload the silences every `SILENCES_RELOAD_SECONDS` until cancelled; with
+        `fallback`, evaluate its snapshot when none arrived for `2 x every_seconds` (a paused
+        console stops publishing, the alerting must not stop with it)."""
+        reload_at = time.monotonic() + SILENCES_RELOAD_SECONDS
+        while True:
+            await asyncio.sleep(min(every_seconds, SILENCES_RELOAD_SECONDS))
+            if time.monotonic() >= reload_at:
+                reload_at = time.monotonic() + SILENCES_RELOAD_SECONDS
+                await self._reload_silences()
+            if fallback is not None and (time.monotonic() - self._last_snapshot_at
+                                         > 2 * every_seconds):
+                self._evaluate(fallback())
+
+    async def _reload_silences(self) -> None:
+        epoch = self._silence_epoch
+        silences = await asyncio.wrap_future(
+            self._writer.submit(lambda: load_silences(self.folder)))
+        with self._lock:
+            if epoch != self._silence_epoch or silences == self.lifecycle.silences:
+                return
+            self.lifecycle.silences = silences
+            self._publish(self._now or self.clock())
+
+    def close(self) -> None:
+        """Write the last state and wait (a bounded time) for it to reach the disk."""
+        with self._lock:
+            self._writer.save_state(encode_state(self.lifecycle))
+        if not self._writer.wait():
+            log.error("alerts: the last state was not written in time")
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """The runtime's listener: evaluate, send what is due, publish."""
+        self._last_snapshot_at = time.monotonic()
+        self._evaluate(snapshot)
+
+    def _evaluate(self, snapshot: Snapshot) -> None:
+        if snapshot.catching_up:
+            return
+        now = snapshot.generated_at
+        with self._lock:
+            self._now = now
+            self.lifecycle.observe(now, self._holding(snapshot))
+            if self.lifecycle.expire_silences(now):
+                self._silence_epoch += 1
+            notifications = self.lifecycle.flush(now)
+            self._publish(now)
+            self._save(now)
+        for notification in notifications:
+            self._submit(notification)
+
+    def _submit(self, notification: Notification) -> None:
+        if self.delivery is None:
+            return
+        try:
+            self.delivery.submit(notification)
+        except Exception:
+            log.exception("alerts: delivery refused notification %s for channel %s",
+                          notification.id, plain(notification.channel))
+
+    def _holding(self, snapshot: Snapshot) -> Iterator[Observation]:
+        for model in snapshot.models:
+            figures = ModelFigures(model, snapshot)
+            for rule in self.rules:
+                if rule.applies_to(model) and self._holds(rule, figures):
+                    yield self._observation(rule, model, figures)
+            for status in model.slos:
+                for alert in status.alerts:
+                    yield self._slo_observation(alert, model)
+
+    def _holds(self, rule: Rule, figures: ModelFigures) -> bool:
+        try:
+            return rule.condition.holds(figures)
+        except Exception:
+            if rule.section.name not in self._failed_rules:
+                self._failed_rules.add(rule.section.name)
+                log.exception("alerts: rule %r could not be evaluated; it is skipped where "
+                              "it fails", rule.section.name)
+            return False
+
+    def _observation(self, rule: Rule, model: ModelSnapshot,
+                     figures: ModelFigures) -> Observation:
+        section = rule.section
+        labels = {**section.labels, "alertname": section.name, "severity": section.severity,
+                  "model": model.name, "version": model.version}
+        read = {name: figures(name) for name in rule.condition.names}
+        values = {name: float(value) for name, value in read.items()
+                  if value is not None and math.isfinite(float(value))}
+        fields = {"rule": section.name, "model": _shown(model.name),
+                  "version": _shown(model.version), "severity": section.severity,
+                  "when": section.when}
+        for name in rule.summary.placeholders - _FIXED_PLACEHOLDERS:
+            fields[name] = format_figure(read[name] if name in read else figures(name))
+        annotations = {"summary": rule.summary.fill(fields), "when": section.when}
+        return Observation(labels=labels, annotations=annotations, values=values,
+                           for_seconds=section.for_, repeat_seconds=section.repeat,
+                           channels=section.channels)
+
+    def _slo_observation(self, alert: SLOAlert, model: ModelSnapshot) -> Observation:
+        labels = {**alert.labels, "alertname": alert.name,
+                  "severity": SLO_SEVERITY.get(alert.severity, "warning"),
+                  "model": model.name, "version": model.version}
+        values = {name: value for name, value in (("long_burn_rate", alert.long_burn_rate),
+                                                  ("short_burn_rate", alert.short_burn_rate))
+                  if value is not None and math.isfinite(value)}
+        return Observation(labels=labels, annotations={"summary": plain(alert.summary)},
+                           values=values, for_seconds=0.0, repeat_seconds=None,
+                           channels=self._slo_channels)
+
+    def _publish(self, now: float) -> None:
+        self._view = self.lifecycle.view(now)
+        for listener in tuple(self._listeners):
+            listener(self._view)
+
+    def _save(self, now: float) -> None:
+        """Write the state when what fires, what was sent or the silences changed, and at
+        least every `SAVE_AT_LEAST_EVERY_SECONDS` while only figures moved."""
+        shape = self._shape()
+        if shape == self._saved_shape and (
+            not self.lifecycle.alerts or now - self._saved_at < SAVE_AT_LEAST_EVERY_SECONDS
+        ):
+            return
+        self._saved_shape, self._saved_at = shape, now
+        self._writer.save_state(encode_state(self.lifecycle))
+
+    def _shape(self) -> object:
+        """What, when it changes, is worth writing at once."""
+        lifecycle = self.lifecycle
+        return (
+            tuple((f, t.fired_at, t.acknowledged_by) for f, t in lifecycle.alerts.items()
+                  if t.firing),
+            tuple((k, g.next_flush, len(g.members), len(g.resolved))
+                  for k, g in lifecycle.groups.items()),
+            tuple((k, e.notification_id) for k, e in lifecycle.sent.items()),
+            lifecycle.resolved[0].since if lifecycle.resolved else None,
+            sum(len(d) for d in lifecycle.deliveries.values()),
+        )
+
+    def record_delivery(self, notification: Notification, record: DeliveryRecord) -> None:
+        """Delivery's listener: the outcome of one attempt, credited to the alerts it carried."""
+        with self._lock:
+            if self.lifecycle.record_delivery(notification.id, record):
+                self._publish(self._now or self.clock())
+                self._save(self._now or self.clock())
+
+    def acknowledge(self, fingerprint: str, author: str) -> None:
+        with self._lock:
+            if self.lifecycle.acknowledge(fingerprint, author):
+                now = self._now or self.clock()
+                self._publish(now)
+                self._save(now)
+
+    def silence(self, matchers: Mapping[str, str], duration_seconds: float, comment: str,
+                author: str) -> Silence:
+        """Mute the alerts whose labels equal every matcher, for `duration_seconds`; kept on
+        disk, so a restart (or another process) sees it."""
+        silence = make_silence(matchers, duration_seconds, comment, author, self.clock())
+        with self._lock:
+            self._silence_epoch += 1
+            self.lifecycle.add_silence(silence)
+            self._writer.run(lambda: save_silence(self.folder, silence))
+            self._publish(self._now or self.clock())
+        return silence
+
+    def unsilence(self, silence_id: str) -> bool:
+        with self._lock:
+            known = self.lifecycle.silences.pop(silence_id, None) is not None
+            self._silence_epoch += 1
+            self._writer.run(lambda: delete_silence(self.folder, silence_id))
+            if known:
+                self._publish(self._now or self.clock())
+        return known
+
+
+def make_silence(matchers: Mapping[str, str], duration_seconds: float, comment: str,
+                 author: str, now: float) -> Silence:
+    """A new silence from `now`; `ValueError` for no matcher, a duration out of 0 to
+    `MAX_SILENCE_SECONDS`, or an overlong comment or author."""
+    if not matchers:
+        raise ValueError("a silence needs at least one matcher (label = value)")
+    if not (math.isfinite(duration_seconds) and 0 < duration_seconds <= MAX_SILENCE_SECONDS):
+        raise ValueError(f"a silence lasts more than 0 and at most {MAX_SILENCE_SECONDS} s")
+    if len(comment) > MAX_SILENCE_TEXT or len(author) > MAX_SILENCE_TEXT:
+        raise ValueError(f"comment and author are at most {MAX_SILENCE_TEXT} characters")
+    return Silence(id=new_silence_id(), matchers=dict(matchers), starts_at=now,
+                   ends_at=now + duration_seconds, comment=comment, author=author)
+
+
+def _shown(text: str) -> str:
+    """A name from a log as a summary shows it: controls visible, length bounded."""
+    shown = plain(text)
+    return shown if len(shown) <= MAX_VALUE_CHARS else shown[:MAX_VALUE_CHARS] + "…"
+

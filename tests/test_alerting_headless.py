@@ -1,0 +1,114 @@
+"""Alerting end to end: a real `neural-tui --serve-metrics` process pages through the file
+channel once, says so in `neural_alerts_firing`, does not page again after a restart, and
+resolves when the condition is over."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from headless_storage import log_records, samples
+from realservers import LOOPBACK, RealServer, free_port
+
+NEURAL_TUI = str(Path(sys.executable).with_name("neural-tui"))
+
+CONFIG = """
+[storage]
+path = "storage"
+[runtime]
+cadence_seconds = 0.2
+window_seconds = {window}
+[alerts]
+group_wait = "0s"
+group_interval = "1s"
+[alerts.channels.log]
+type = "file"
+path = "pages.jsonl"
+[[alerts.rules]]
+name = "errors"
+when = "error_rate > 0.1"
+severity = "critical"
+channels = ["log"]
+summary = "{{model}} fails {{error_rate}} of requests"
+"""
+
+
+def serve(tmp_path: Path, window: int = 60) -> tuple[RealServer, str]:
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(CONFIG.format(window=window))
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    server = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--config", str(config),
+                                       "--port", str(port)], tmp_path, f"{url}/healthz")
+    server.start()
+    return server, url
+
+
+def pages(tmp_path: Path) -> list[dict]:
+    path = tmp_path / "pages.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def wait_until(check, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+FIRING = ("neural_alerts_firing", (("model", "fraud"), ("rule", "errors"),
+                                   ("severity", "critical")))
+
+
+def test_a_failing_model_pages_once_through_the_file_channel_even_across_a_restart(tmp_path):
+    log_records(tmp_path / "storage", "fraud", 20, errors=10)
+    server, url = serve(tmp_path)
+    try:
+        (page,) = wait_until(lambda: pages(tmp_path), "the page")
+        assert page["status"] == "firing"
+        (alert,) = page["alerts"]
+        assert alert["labels"]["alertname"] == "errors"
+        assert alert["annotations"]["summary"] == "fraud fails 0.3333 of requests"
+        wait_until(lambda: samples(httpx.get(f"{url}/metrics", timeout=5).text).get(FIRING)
+                   == 1.0, "neural_alerts_firing 1")
+    finally:
+        server.stop()
+    saved = json.loads((tmp_path / "storage" / "alerts" / "state.json").read_text())
+    assert [a["labels"]["alertname"] for a in saved["alerts"]] == ["errors"]
+
+    server, url = serve(tmp_path)
+    try:
+        wait_until(lambda: samples(httpx.get(f"{url}/metrics", timeout=5).text).get(FIRING)
+                   == 1.0, "the alert firing again after the restart")
+        time.sleep(2.0)
+        assert len(pages(tmp_path)) == 1, "a restart must not page again"
+    finally:
+        server.stop()
+
+
+def test_an_incident_over_before_start_up_never_pages_and_a_new_one_resolves(tmp_path):
+    log_records(tmp_path / "storage", "fraud", 20, errors=10)
+    time.sleep(3.0)
+    server, url = serve(tmp_path, window=2)
+    try:
+        wait_until(lambda: ("neural_predictions_total",
+                            (("model", "fraud"), ("version", "1.0")))
+                   in samples(httpx.get(f"{url}/metrics", timeout=5).text), "the history read")
+        time.sleep(1.5)
+        assert pages(tmp_path) == []
+        log_records(tmp_path / "storage", "fraud", 5, start=100, errors=5)
+        wait_until(lambda: pages(tmp_path), "the page of the live incident")
+        statuses = wait_until(lambda: [p["status"] for p in pages(tmp_path)]
+                              if len(pages(tmp_path)) >= 2 else None, "the resolution")
+        assert statuses == ["firing", "resolved"]
+    finally:
+        server.stop()
