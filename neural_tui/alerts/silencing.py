@@ -7,6 +7,8 @@ model, a duration such as "2h" and a comment into the matchers and seconds that
 
 from __future__ import annotations
 
+import getpass
+
 from neural_tui.config import parse_duration
 
 MIN_SILENCE_SECONDS = 60
@@ -60,3 +62,12 @@ def silence_author(text: str) -> str:
     if len(author) > MAX_AUTHOR_CHARS:
         raise SilenceRequestError(f"the author is longer than {MAX_AUTHOR_CHARS} characters")
     return author
+
+
+def login_name() -> str:
+    """Who runs this process, to sign acknowledgements and silences; "unknown" if it cannot
+    say (no user database entry, as in some containers)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"

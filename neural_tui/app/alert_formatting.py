@@ -8,13 +8,11 @@ one of them goes through `safe_text`. Ages are measured against the view's own c
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Mapping
 
 from rich.text import Text
 
 from neural_tui.alerts.view import AlertEntry, AlertsView
-from neural_tui.app.formatting import MISSING
 from neural_tui.safe_text import safe_text
 
 SEVERITY_ORDER = ("critical", "warning", "info")
@@ -56,23 +54,6 @@ def state_word(entry: AlertEntry) -> str:
     if entry.acknowledged_by is not None:
         return "acked"
     return "firing"
-
-
-def format_age(seconds: float) -> str:
-    """`45s`, `12m`, `3h12m`, `2d4h`: how long ago, to the unit that matters."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "0s"
-    whole = int(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
 
 
 def format_alert_value(value: float) -> str:
@@ -117,14 +98,6 @@ def count_line(view: AlertsView) -> Text:
     if inhibited:
         line.append(f" · {inhibited} inhibited")
     return line
-
-
-def format_time_utc(unix_seconds: float) -> str:
-    """Date and UTC time: an alert may have started days ago, in another zone than the reader."""
-    try:
-        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix_seconds))
-    except (OverflowError, OSError, ValueError):
-        return MISSING
 
 
 def format_labels(labels: Mapping[str, str]) -> Text:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
@@ -16,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from neural_tui import keymap
+from neural_tui.alerts.silencing import login_name
 from neural_tui.alerts.view import AlertCommands, AlertsView
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
 from neural_tui.app.screens.alerts import AlertsScreen
@@ -87,7 +87,7 @@ class NeuralTuiApp(App[None]):
         self._alerts = alerts
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
-        self.user = user if user is not None else _login_name()
+        self.user = user if user is not None else login_name()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -207,11 +207,3 @@ class NeuralTuiApp(App[None]):
         """Ask the runtime to pause or resume; the status line shows what its snapshots say."""
         self._pause_requested = not self._pause_requested
         self._feed.set_paused(self._pause_requested)
-
-
-def _login_name() -> str:
-    """Who runs the console, to sign acknowledgements and silences; "unknown" if it cannot say."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"

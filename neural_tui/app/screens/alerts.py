@@ -14,12 +14,12 @@ from textual.widgets import DataTable, Footer, Label
 from neural_tui import keymap
 from neural_tui.alerts.silencing import silence_matchers
 from neural_tui.alerts.view import AlertEntry, AlertsView
+from neural_tui.alerts.wording import format_age
 from neural_tui.app.alert_formatting import (
     alert_model,
     alert_name,
     alert_severity,
     count_line,
-    format_age,
     newest_first,
     severity_word,
     state_word,

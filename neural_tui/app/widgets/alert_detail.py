@@ -9,13 +9,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from neural_tui.alerts.view import AlertEntry, AlertsView, DeliveryRecord
+from neural_tui.alerts.wording import format_age, format_time_utc
 from neural_tui.app.alert_formatting import (
     alert_model,
     alert_name,
     alert_severity,
-    format_age,
     format_labels,
-    format_time_utc,
     format_values,
     severity_word,
     state_word,

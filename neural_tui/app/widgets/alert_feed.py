@@ -13,12 +13,12 @@ from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from neural_tui.alerts.view import AlertEntry, AlertsView
+from neural_tui.alerts.wording import format_age
 from neural_tui.app.alert_formatting import (
     alert_model,
     alert_name,
     alert_severity,
     count_line,
-    format_age,
     newest_first,
     severity_rank,
     severity_word,
