@@ -167,7 +167,8 @@ SLOTypeName = Literal["availability", "error_rate", "latency", "accuracy", "thro
 
 @dataclass(frozen=True, slots=True)
 class SLOSection:
-    """One `[[slo]]` entry (INTERFACE DRAFT: validated and documented by the SLO owner).
+    """One `[[slo]]` entry, checked at load (`SLO_BOUNDS`, `SLO_WINDOWS`, and the keys
+    each type requires); `config.example.toml` documents every key.
 
     `model` unset: the SLO applies to every model, each judged on its own traffic. `window` is
     a duration such as "30d", "7d", "1h" or "90m".
@@ -181,6 +182,11 @@ class SLOSection:
     threshold_ms: float | None = None
     min_rps: float | None = None
     min_events: int = 20
+
+    @property
+    def window_seconds(self) -> int:
+        """`window` in seconds (a loaded config's window always parses)."""
+        return parse_duration(self.window) or 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,8 +411,23 @@ MAX_RULE_NAME_CHARS = 100
 MAX_LABEL_CHARS = 200
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+SLO_BOUNDS: dict[str, Bound] = {
+    "target": Bound(0, 1, low_open=True, high_open=True),
+    "threshold_ms": _above_0(3_600_000),
+    "min_rps": _above_0(1_000_000),
+    "min_events": _from_0(10_000_000),
+}
+"""The range of each numeric key of an `[[slo]]` entry, checked as `slo[i].key`."""
+SLO_WINDOWS = ("1h", "90d")
+"""Shortest and longest `[[slo]] window`: an hour holds the shortest burn tiers' minutes, and
+90 days bounds each model's minute counts (see `neural_tui.runtime.slo_counts`)."""
+SLO_TYPE_KEYS = {"threshold_ms": "latency", "min_rps": "throughput"}
+"""Keys that one SLO type requires and no other takes."""
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+_DURATION = re.compile(r"(?:([0-9]{1,9})d)?(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?")
+"""ASCII digits, at most 9 a unit: a 5000-digit count is not a duration (nor would int() read
+it)."""
 
 
 def parse_duration(text: str) -> int | None:
@@ -441,6 +462,7 @@ def load_settings(path: Path | None) -> Settings:
     settings = _build(Settings, {k: v for k, v in raw.items()}, _Where(path, ""), path.parent)
     _check_ranges(settings, path)
     _check_models(settings, path)
+    _check_slos(settings, path)
     _check_keys(settings, path)
     _check_channels(settings, path)
     _check_alerts(settings, path)
@@ -612,6 +634,37 @@ def _check_models(settings: Settings, path: Path) -> None:
         if model.name in seen:
             raise ConfigError(f"{path}: key 'models[{index}].name': duplicate model {model.name!r}")
         seen.add(model.name)
+
+
+def _check_slos(settings: Settings, path: Path) -> None:
+    seen: set[str] = set()
+    shortest, longest = SLO_WINDOWS
+    low, high = (parse_duration(window) or 0 for window in SLO_WINDOWS)
+    for index, slo in enumerate(settings.slo):
+        where = _Where(path, f"slo[{index}]")
+        if not slo.name.strip():
+            raise where.child("name").error("must not be empty")
+        if slo.name in seen:
+            raise where.child("name").error("duplicate SLO name")
+        seen.add(slo.name)
+        if slo.model is not None and not slo.model.strip():
+            raise where.child("model").error("must not be empty (leave it out for every model)")
+        seconds = parse_duration(slo.window)
+        if seconds is None:
+            raise where.child("window").error('must be a duration such as "30d", "7d", "1h" '
+                                              'or "90m"')
+        if not low <= seconds <= high:
+            raise where.child("window").error(f"must be between {shortest} and {longest}")
+        for key, slo_type in SLO_TYPE_KEYS.items():
+            given = getattr(slo, key) is not None
+            if slo.type == slo_type and not given:
+                raise where.child(key).error(f"is required for a {slo_type} SLO")
+            if slo.type != slo_type and given:
+                raise where.child(key).error(f"applies only to a {slo_type} SLO")
+        for key, bound in SLO_BOUNDS.items():
+            value = getattr(slo, key)
+            if value is not None and not bound.accepts(value):
+                raise where.child(key).error(f"must be {bound.describe()}")
 
 
 def _dotted(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -59,7 +59,8 @@ def _document(storage: Path, model_name: str, model_version: str) -> str:
         "server": {"host": server.host, "port": server.port},
     })
     model = tomli_w.dumps({"name": model_name, "version": model_version})
-    return f"{_HEADER}{sections}\n[[models]]\n{model}{_MODEL_OPTIONS}"
+    return (f"{_HEADER}{sections}\n[[models]]\n{model}{_MODEL_OPTIONS}{_STARTER_RULES}"
+            f"{_STARTER_SLOS}")
 
 
 _HEADER = """\
@@ -76,4 +77,87 @@ _MODEL_OPTIONS = """\
 # One more [[models]] table per further model:
 # [[models]]
 # name = "another-model"
+"""
+
+_STARTER_SLOS = """\
+
+# Service level objectives, none until uncommented (config.example.toml documents each key).
+# Without `model`, an SLO applies to every model, each judged on its own traffic.
+# [[slo]]
+# name = "availability"
+# type = "availability"
+# target = 0.999
+# window = "30d"
+#
+# [[slo]]
+# name = "latency-250ms"
+# type = "latency"
+# target = 0.95
+# window = "7d"
+# threshold_ms = 250.0
+#
+# [[slo]]
+# name = "accuracy"
+# type = "accuracy"
+# target = 0.9
+# window = "7d"
+#
+# [[slo]]
+# name = "traffic"
+# type = "throughput"
+# target = 0.99
+# window = "1d"
+# min_rps = 1.0
+"""
+
+_STARTER_RULES = """\
+
+# Alert rules, active: each shows in the console and in neural_alerts_firing while it fires,
+# and notifies nobody until a channel is named (config.example.toml documents every key).
+# Burn-rate alerts of the [[slo]] entries below need no rule: they go to `slo_channels`.
+# [alerts]
+# slo_channels = ["pager"]
+#
+# [alerts.channels.pager]
+# type = "webhook"
+# url = "${PAGER_WEBHOOK_URL}"
+
+[[alerts.rules]]
+name = "drift"
+when = "drifted"
+for = "10m"
+summary = "{model} drifted: {drift_score} of features, prediction drift {prediction_drift_score}"
+# channels = ["pager"]
+
+[[alerts.rules]]
+name = "data_quality"
+when = "quality_score < 0.7"
+for = "10m"
+summary = "{model}: data quality {quality_score}, missing {missing_rate}"
+
+[[alerts.rules]]
+name = "accuracy"
+when = "accuracy < 0.8"
+for = "15m"
+summary = "{model}: accuracy {accuracy} on labelled predictions"
+
+[[alerts.rules]]
+name = "latency"
+when = "p95_latency_ms > 500"
+for = "5m"
+summary = "{model}: p95 latency {p95_latency_ms} ms"
+
+[[alerts.rules]]
+name = "latency"
+when = "p95_latency_ms > 2000"
+severity = "critical"
+for = "5m"
+summary = "{model}: p95 latency {p95_latency_ms} ms"
+
+[[alerts.rules]]
+name = "error_rate"
+when = "error_rate > 0.05 and throughput_rps > 0.1"
+severity = "critical"
+for = "5m"
+summary = "{model}: {error_rate} of requests fail"
 """

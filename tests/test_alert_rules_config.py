@@ -176,3 +176,34 @@ def test_the_example_config_loads_with_its_rule_uncommented(tmp_path):
     (rule,) = settings.alerts.rules
     assert (rule.name, rule.for_, rule.repeat, rule.labels) == (
         "latency", 300.0, 3600.0, {"team": "ml"})
+
+
+def test_init_writes_active_built_in_rules_that_load_and_notify_nobody(tmp_path):
+    output = tmp_path / "neural-tui.toml"
+    assert main(["init", "--model-name", "fraud", "--storage", "data",
+                 "--output", str(output)]) == 0
+    rules = load_settings(output).alerts.rules
+    assert [(r.name, r.severity, r.when) for r in rules] == [
+        ("drift", "warning", "drifted"),
+        ("data_quality", "warning", "quality_score < 0.7"),
+        ("accuracy", "warning", "accuracy < 0.8"),
+        ("latency", "warning", "p95_latency_ms > 500"),
+        ("latency", "critical", "p95_latency_ms > 2000"),
+        ("error_rate", "critical", "error_rate > 0.05 and throughput_rps > 0.1"),
+    ]
+    assert all(r.channels == () for r in rules)
+
+
+def test_init_rules_page_once_the_commented_channel_is_uncommented(tmp_path, monkeypatch):
+    output = tmp_path / "neural-tui.toml"
+    assert main(["init", "--model-name", "fraud", "--storage", "data",
+                 "--output", str(output)]) == 0
+    text = output.read_text(encoding="utf-8")
+    for line in ("[alerts]", 'slo_channels = ["pager"]', "[alerts.channels.pager]",
+                 'type = "webhook"', 'url = "${PAGER_WEBHOOK_URL}"', 'channels = ["pager"]'):
+        text = text.replace(f"# {line}\n", f"{line}\n")
+    output.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PAGER_WEBHOOK_URL", "https://pager.invalid/hook")
+    alerts = load_settings(output).alerts
+    assert alerts.slo_channels == ("pager",)
+    assert alerts.rules[0].channels == ("pager",)

@@ -63,6 +63,20 @@ def test_init_leaves_the_optional_model_keys_commented_and_valid(tmp_path):
     assert load_settings(output).models[0].reference == tmp_path / "reference.jsonl"
 
 
+def test_init_writes_starter_slos_commented_so_the_config_has_none(tmp_path):
+    output = tmp_path / "neural-tui.toml"
+    assert main(["init", "--model-name", "fraud", "--storage", "data",
+                 "--output", str(output)]) == 0
+    assert load_settings(output).slo == ()
+    text = output.read_text(encoding="utf-8")
+    start = text.index("# [[slo]]")
+    output.write_text(text[:start] + text[start:].replace("# ", ""), encoding="utf-8")
+    slos = load_settings(output).slo
+    assert [(s.name, s.type) for s in slos] == [
+        ("availability", "availability"), ("latency-250ms", "latency"),
+        ("accuracy", "accuracy"), ("traffic", "throughput")]
+
+
 def test_init_refuses_to_overwrite_without_force(tmp_path, capsys):
     output = tmp_path / "neural-tui.toml"
     output.write_text("# mine\n")

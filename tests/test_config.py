@@ -10,7 +10,16 @@ from typing import get_type_hints
 import pytest
 
 from neural_tui.cli import main
-from neural_tui.config import BOUNDS, ConfigError, Duration, Secret, Settings, load_settings
+from neural_tui.config import (
+    BOUNDS,
+    SLO_BOUNDS,
+    ConfigError,
+    Duration,
+    Secret,
+    Settings,
+    load_settings,
+    parse_duration,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -192,7 +201,7 @@ def test_the_example_config_loads_and_documents_the_defaults():
 
 
 def test_the_example_config_documents_every_key():
-    from neural_tui.config import ModelSection
+    from neural_tui.config import ModelSection, SLOSection
 
     text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
 
@@ -214,6 +223,7 @@ def test_the_example_config_documents_every_key():
                     for key in documented(spec.name, sections[spec.name])]
     assert undocumented == []
     assert [key for key in documented("models", ModelSection)] == []
+    assert [key for key in documented("slo", SLOSection)] == []
 
 
 UPPER_BOUNDS = [
@@ -309,9 +319,10 @@ def test_the_example_config_states_every_bound():
         if header := re.match(r"^\[\[?([\w.]+)\]\]?$", line):
             section = header.group(1)
         key = re.match(r"^(?:# )?(\w+) = ", line)
-        if key is None or f"{section}.{key.group(1)}" not in BOUNDS:
+        bounds = {**BOUNDS, **{f"slo.{name}": bound for name, bound in SLO_BOUNDS.items()}}
+        if key is None or f"{section}.{key.group(1)}" not in bounds:
             continue
-        bound = BOUNDS[f"{section}.{key.group(1)}"]
+        bound = bounds[f"{section}.{key.group(1)}"]
         if bound.describe().lower() not in comment_above(lines, index).lower():
             unstated.append(f"{section}.{key.group(1)}")
     assert unstated == []
@@ -355,3 +366,106 @@ def test_the_example_config_names_every_binding_id():
 
     text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
     assert [binding_id for binding_id in BINDING_IDS if binding_id not in text] == []
+
+
+SLO = "[[slo]]\nname = 'api'\ntype = 'availability'\ntarget = 0.99\n"
+"""A valid SLO; each case below appends to it or replaces a line of it."""
+
+
+@pytest.mark.parametrize(("text", "key", "what"), [
+    ("[[slo]]\ntype = 'availability'\ntarget = 0.99\n", "slo[0].name", "is required"),
+    (SLO.replace("'api'", "' '"), "slo[0].name", "must not be empty"),
+    (SLO + SLO, "slo[1].name", "duplicate SLO name"),
+    (SLO.replace("availability", "uptime"), "slo[0].type", "must be one of"),
+    (SLO.replace("0.99", "1.0"), "slo[0].target", "between 0 and 1 (both excluded)"),
+    (SLO.replace("0.99", "0"), "slo[0].target", "between 0 and 1 (both excluded)"),
+    (SLO.replace("0.99", "nan"), "slo[0].target", "finite"),
+    (SLO + "window = '30 days'\n", "slo[0].window", "must be a duration"),
+    (SLO + "window = '90s'\n", "slo[0].window", "must be a duration"),
+    (SLO + "window = '59m'\n", "slo[0].window", "between 1h and 90d"),
+    (SLO + "window = '91d'\n", "slo[0].window", "between 1h and 90d"),
+    (SLO + "window = '" + "9" * 5000 + "d'\n", "slo[0].window", "must be a duration"),
+    (SLO + "window = 30\n", "slo[0].window", "must be a string"),
+    (SLO + "model = ''\n", "slo[0].model", "must not be empty"),
+    (SLO.replace("availability", "latency"), "slo[0].threshold_ms", "is required for a latency"),
+    (SLO + "threshold_ms = 100.0\n", "slo[0].threshold_ms", "applies only to a latency SLO"),
+    (SLO.replace("availability", "latency") + "threshold_ms = 0\n", "slo[0].threshold_ms",
+     "greater than 0 and at most 3600000"),
+    (SLO.replace("availability", "latency") + "threshold_ms = 1e300\n", "slo[0].threshold_ms",
+     "at most 3600000"),
+    (SLO.replace("availability", "throughput"), "slo[0].min_rps",
+     "is required for a throughput SLO"),
+    (SLO + "min_rps = 1.0\n", "slo[0].min_rps", "applies only to a throughput SLO"),
+    (SLO.replace("availability", "throughput") + "min_rps = -1\n", "slo[0].min_rps",
+     "greater than 0"),
+    (SLO + "min_events = -1\n", "slo[0].min_events", "between 0 and 10000000"),
+    (SLO + "min_events = 10000001\n", "slo[0].min_events", "between 0 and 10000000"),
+    (SLO + "min_events = 2.5\n", "slo[0].min_events", "must be an integer"),
+    (SLO + "windw = '1h'\n", "slo[0].windw", "did you mean 'window'"),
+    (SLO + "[[slo]]\nname = 'b'\ntype = 'accuracy'\ntarget = 2\n", "slo[1].target",
+     "between 0 and 1"),
+])
+def test_an_slo_mistake_stops_at_load_naming_file_and_key(tmp_path, text, key, what):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: key '{key}'")
+    assert what in message
+    assert "\n" not in message
+
+
+def test_an_slo_mistake_is_exit_2_with_one_line(tmp_path, capsys):
+    path = write(tmp_path, SLO.replace("0.99", "99.9"))
+    assert main(["status", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"neural-tui: {path}: key 'slo[0].target': must be between 0 and 1")
+    assert err.count("\n") == 1
+
+
+def test_slos_of_every_type_load_with_their_windows_in_seconds(tmp_path):
+    path = write(tmp_path, SLO + """
+[[slo]]
+name = "fast"
+type = "latency"
+target = 0.95
+window = "1d12h"
+threshold_ms = 250
+model = "fraud"
+[[slo]]
+name = "busy"
+type = "throughput"
+target = 0.9
+window = "1h"
+min_rps = 0.5
+min_events = 0
+[[slo]]
+name = "right"
+type = "accuracy"
+target = 0.8
+window = "90d"
+[[slo]]
+name = "errors"
+type = "error_rate"
+target = 0.01
+window = "90m"
+""")
+    slos = load_settings(path).slo
+    assert [s.name for s in slos] == ["api", "fast", "busy", "right", "errors"]
+    assert [s.window_seconds for s in slos] == [30 * 86_400, 36 * 3600, 3600, 90 * 86_400,
+                                                5400]
+    assert (slos[1].threshold_ms, slos[1].model, slos[2].min_rps) == (250.0, "fraud", 0.5)
+    assert slos[0].model is None and slos[0].min_events == 20
+
+
+def test_a_config_without_slos_has_none():
+    assert load_settings(None).slo == ()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("30d", 2_592_000), ("1h", 3600), ("90m", 5400), ("1d12h", 129_600), (" 7d ", 604_800),
+    ("", None), ("1h30", None), ("1.5h", None), ("-1h", None), ("1s", None), ("\u0661h", None),
+    ("1" * 10 + "d", None),
+])
+def test_durations_are_days_hours_and_minutes_in_ascii_digits(text, seconds):
+    assert parse_duration(text) == seconds

@@ -183,10 +183,10 @@ def test_the_newest_predictions_always_await_their_label_and_old_ones_are_forgot
     awaiting = AwaitingLabels(capacity=100)
     for step in range(10):
         ids = objects([f"s{step}-{i}" for i in range(60)])
-        awaiting.add(ids, objects([step] * 60), objects([None] * 60))
+        awaiting.add(ids, objects([step] * 60), objects([None] * 60), np.full(60, T0 + step))
     assert len(awaiting) <= 200
-    assert awaiting.pop("s9-59") == (9, None)
-    assert awaiting.pop("s8-0") == (8, None)
+    assert awaiting.pop("s9-59") == (9, None, T0 + 9)
+    assert awaiting.pop("s8-0") == (8, None, T0 + 8)
     assert awaiting.pop("s0-0") is None
     assert awaiting.pop("s9-59") is None
 
@@ -195,9 +195,10 @@ def test_the_label_rings_grow_and_wrap_without_mixing_up_predictions():
     awaiting = AwaitingLabels(capacity=5000)
     for step in range(30):
         ids = objects([f"s{step}-{i}" for i in range(700)])
-        awaiting.add(ids, objects([f"p{step}-{i}" for i in range(700)]), objects([None] * 700))
-        assert awaiting.pop(f"s{step}-699") == (f"p{step}-699", None)
-    assert awaiting.pop("s25-3") == ("p25-3", None)
+        awaiting.add(ids, objects([f"p{step}-{i}" for i in range(700)]), objects([None] * 700),
+                     T0 + step * 1000 + np.arange(700.0))
+        assert awaiting.pop(f"s{step}-699") == (f"p{step}-699", None, T0 + step * 1000 + 699)
+    assert awaiting.pop("s25-3") == ("p25-3", None, T0 + 25_003)
     assert awaiting.pop("s1-3") is None
 
 
@@ -212,10 +213,10 @@ def test_the_label_index_stays_bounded_when_late_labels_keep_it_half_empty():
     awaiting = AwaitingLabels(capacity=1000)
     for step in range(400):
         awaiting.add(objects([f"s{step}-{i}" for i in range(50)]), objects([1] * 50),
-                     objects([None] * 50))
+                     objects([None] * 50), np.full(50, T0))
         if step >= 5:
             for i in range(50):
-                assert awaiting.pop(f"s{step - 5}-{i}") == (1, None)
+                assert awaiting.pop(f"s{step - 5}-{i}") == (1, None, T0)
     assert len(awaiting._generations) <= 10
     assert len(awaiting) <= 1000
 
@@ -269,9 +270,10 @@ def test_worst_case_records_keep_the_rings_under_a_byte_bound():
 def test_probabilities_wait_for_a_label_only_among_the_newest_predictions():
     awaiting = AwaitingLabels(capacity=100, probabilities_capacity=10)
     ids = objects([f"p{i}" for i in range(50)])
-    awaiting.add(ids, objects(list(range(50))), objects([f"proba{i}" for i in range(50)]))
-    assert awaiting.pop("p45") == (45, "proba45")
-    assert awaiting.pop("p5") == (5, None)
+    awaiting.add(ids, objects(list(range(50))), objects([f"proba{i}" for i in range(50)]),
+                 np.full(50, T0))
+    assert awaiting.pop("p45") == (45, "proba45", T0)
+    assert awaiting.pop("p5") == (5, None, T0)
 
 
 def test_an_absurd_latency_is_not_observed_and_the_sum_stays_finite():

@@ -287,6 +287,12 @@ def _json_key(value: Any) -> str:
     return "o" + safe_text(value)
 
 
+def json_equal(prediction: Any, label: Any) -> bool:
+    """Whether a prediction matches its label as accuracy counts a match: equal as JSON values
+    (1 == 1.0, "1" != 1, true != 1)."""
+    return bool(_json_key(prediction) == _json_key(label))
+
+
 def _number_text(value: int | float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

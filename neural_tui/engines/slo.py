@@ -1,18 +1,23 @@
 """Service level objectives: compliance, error budget, burn rates, breaches and burn alerts.
 
-INTERFACE DRAFT (the lead's): the types below are the contract between the SLO engine, the
-runtime, the exporter, the console and the reports. The functions are filled in by the SLO
-engine's owner; nobody else changes a type here without saying so.
+The types here are the contract between this engine, the runtime, the exporter, the console
+and the reports.
 
 Every SLO counts good and total events in one-minute buckets of record time, so the SLI of any
-window is an exact ratio of sums. `objective` is the good fraction the SLO promises (for an
-`error_rate` SLO, 1 - the configured maximum error fraction); `target` is the number as
-configured, for display.
+window is an exact ratio of sums (never an average of ratios). `objective` is the good fraction
+the SLO promises (for an `error_rate` SLO, 1 - the configured maximum error fraction); `target`
+is the number as configured, for display.
+
+Windows end at `now` on the minute grid: a window of n minutes holds the minute containing
+`now` (its events so far) and the n - 1 minutes before it. A throughput SLO's events are
+one-minute slices, so it only counts complete minutes: the n minutes before the current one,
+from the model's first minute on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,7 +66,9 @@ class MinuteCounts:
     `first_minute` .. `first_minute + len - 1` (minute = floor(unix seconds / 60)).
 
     `within_ms[t]` counts requests with a latency of at most `t` ms, for each threshold an SLO
-    of the model names; `labelled`/`correct` count predictions by the minute of the
+    of the model names; `timed` counts requests with a latency at all (a latency SLO's total,
+    as in the exporter's histogram: a request that logged no latency is no latency event;
+    None counts every request). `labelled`/`correct` count predictions by the minute of the
     prediction (a late label counts when it arrives, in its prediction's minute).
     """
 
@@ -71,6 +78,7 @@ class MinuteCounts:
     labelled: np.ndarray
     correct: np.ndarray
     within_ms: Mapping[float, np.ndarray] = field(default_factory=dict)
+    timed: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +182,207 @@ def duration_name(seconds: int) -> str:
     return "".join(parts) or "0s"
 
 
+MINUTE_COUNT_CAP = 1e12
+"""Most events one minute may hold (16 billion a second): a larger, negative or NaN count is
+corrupt input, capped or zeroed so sums stay exact float64 integers."""
+
+_MIN_ALLOWED = 1e-9
+"""The smallest budget fraction divided by: the config keeps `target` strictly between 0 and 1,
+this only keeps a hand-made spec from dividing by zero."""
+
+
 def evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float) -> SLOStatus:
-    """The SLO's figures at record time `now` from the model's minute counts."""
-    raise NotImplementedError
+    """The SLO's figures at record time `now` from the model's minute counts.
+
+    Burn alerts need both windows of a tier above its factor and at least `min_events` events
+    in the long window (for throughput, whose events are minutes, at most the long window's
+    length in minutes); the first tier that fires holds back every slower one. The no-data
+    alert (a ticket) fires when the SLO window holds no event of the SLO although the model
+    served requests in one of its complete minutes: latencies, labels or the threshold's counts
+    stopped arriving, so the SLO cannot be judged at all.
+    """
+    tiers = burn_tiers(spec.window_seconds)
+    window = max(1, spec.window_seconds // MINUTE)
+    windows = _burn_windows(tiers)
+    if not math.isfinite(now):
+        return SLOStatus(spec, model, now, 0, 0, None, None, None, dict.fromkeys(windows),
+                         None, (), ())
+    current = math.floor(now / MINUTE)
+    span = _span(window, windows)
+    start = current - span + 1
+    good, total, requests = _events(spec, counts, start, span, current)
+    good_sums, total_sums = _prefix_sums(good), _prefix_sums(total)
+
+    def last(minutes: int) -> tuple[float, float]:
+        return (float(good_sums[span] - good_sums[span - minutes]),
+                float(total_sums[span] - total_sums[span - minutes]))
+
+    allowed = 1.0 - spec.objective
+    if not allowed > 0.0:
+        allowed = _MIN_ALLOWED
+    window_good, window_total = last(window)
+    compliance = window_good / window_total if window_total > 0 else None
+    bad_fraction = None if compliance is None else (window_total - window_good) / window_total
+    sli = bad_fraction if spec.type == "error_rate" else compliance
+    remaining = None if bad_fraction is None else 1.0 - bad_fraction / allowed
+    burn_rates = {name: _burn(*last(minutes), allowed) for name, minutes in windows.items()}
+    page = next(tier for tier in tiers if tier.severity == "page")
+    breaches = _breaches(good_sums, total_sums, window, span, start, now, spec.objective)
+    served = float(requests[span - window : span - 1].sum())
+    return SLOStatus(
+        spec=spec,
+        model=model,
+        at=now,
+        good=round(window_good),
+        total=round(window_total),
+        sli=sli,
+        compliance=compliance,
+        error_budget_remaining=remaining,
+        burn_rates=burn_rates,
+        time_to_exhaustion_seconds=_exhaustion(remaining, burn_rates[page.long_window],
+                                               spec.window_seconds),
+        breaches=breaches,
+        alerts=_alerts(spec, model, tiers, burn_rates, last, window_total, served),
+    )
+
+
+def history_minutes(window_seconds: int) -> int:
+    """Minutes of counts, up to the current one, that `evaluate` reads for an SLO window: the
+    window at each of its own minute ends (for breaches), so twice the window less a minute, and
+    every burn tier's windows (never longer). Older minutes can be forgotten."""
+    return _span(max(1, window_seconds // MINUTE), _burn_windows(burn_tiers(window_seconds)))
+
+
+def _span(window: int, burn_windows: Mapping[str, int]) -> int:
+    return max(2 * window - 1, *burn_windows.values())
+
+
+def _burn_windows(tiers: tuple[BurnTier, ...]) -> dict[str, int]:
+    """Every window of the tiers by name, in minutes, fastest tier first."""
+    return {name: seconds // MINUTE for tier in tiers for name, seconds in
+            ((tier.long_window, tier.long_seconds), (tier.short_window, tier.short_seconds))}
+
+
+def _column(values: np.ndarray, first_minute: int, start: int, length: int) -> np.ndarray:
+    """`values` for the minutes `start` .. `start + length - 1` as clean counts (int64 stays
+    int64, anything else becomes float64): zero where there is no data, NaN and negatives
+    zeroed, the rest capped at `MINUTE_COUNT_CAP`."""
+    offset = start - first_minute
+    stored = len(values)
+    low, high = min(max(offset, 0), stored), min(max(offset + length, 0), stored)
+    raw = np.asarray(values[low:high])
+    if raw.dtype.kind in "iu":
+        clean = raw.astype(np.int64, copy=False)
+        if clean.shape[0] and (clean.min() < 0 or clean.max() > MINUTE_COUNT_CAP):
+            clean = np.clip(clean, 0, int(MINUTE_COUNT_CAP))
+    else:
+        clean = np.nan_to_num(raw.astype(np.float64), nan=0.0, posinf=MINUTE_COUNT_CAP,
+                              neginf=0.0)
+        np.clip(clean, 0.0, MINUTE_COUNT_CAP, out=clean)
+    if high - low == length:
+        return clean
+    out = np.zeros(length, dtype=clean.dtype)
+    if high > low:
+        out[low - offset : high - offset] = clean
+    return out
+
+
+def _events(spec: SLOSpec, counts: MinuteCounts, start: int, span: int,
+            current: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Good and total events per minute of the span in the SLO's terms, and the requests."""
+    def column(values: np.ndarray) -> np.ndarray:
+        return _column(values, counts.first_minute, start, span)
+
+    requests = column(counts.requests)
+    if spec.type == "throughput":
+        total = np.zeros(span, dtype=np.int64)
+        total[min(max(counts.first_minute - start, 0), span):max(current - start, 0)] = 1
+        rate = spec.min_rps if spec.min_rps is not None else 0.0
+        return total * (requests / MINUTE >= rate), total, requests
+    if spec.type == "latency":
+        within = counts.within_ms.get(spec.threshold_ms) if spec.threshold_ms is not None else None
+        if within is None:
+            nothing = np.zeros(span, dtype=np.int64)
+            return nothing, nothing, requests
+        total = requests if counts.timed is None else column(counts.timed)
+        return np.minimum(column(within), total), total, requests
+    if spec.type == "accuracy":
+        labelled = column(counts.labelled)
+        return np.minimum(column(counts.correct), labelled), labelled, requests
+    return requests - np.minimum(column(counts.errors), requests), requests, requests
+
+
+def _prefix_sums(values: np.ndarray) -> np.ndarray:
+    """0 followed by the running sums: the sum of minutes i .. j - 1 is `sums[j] - sums[i]`."""
+    sums = np.empty(values.shape[0] + 1, dtype=values.dtype)
+    sums[0] = 0
+    np.cumsum(values, out=sums[1:])
+    return sums
+
+
+def _burn(good: float, total: float, allowed: float) -> float | None:
+    return None if total <= 0 else (total - good) / total / allowed
+
+
+def _exhaustion(remaining: float | None, burn: float | None, window_seconds: int) -> float | None:
+    """Seconds until the budget is spent at `burn` (budgets per window): 0 once spent."""
+    if remaining is None:
+        return None
+    if remaining <= 0:
+        return 0.0
+    if burn is None or burn <= 0:
+        return None
+    return remaining * window_seconds / burn
+
+
+def _breaches(good_sums: np.ndarray, total_sums: np.ndarray, window: int, span: int,
+              start: int, now: float, objective: float) -> tuple[Breach, ...]:
+    """Stretches of the SLO window ending now where the SLI over the SLO window, evaluated at
+    each minute end (and at `now` for the current minute), is below the objective.
+
+    A breach begins at the first evaluation below and ends at the first one meeting again; one
+    already running when the window opens begins at its first evaluation. An evaluation without
+    events ends a breach (there is nothing to judge).
+    """
+    # evaluation i judges minutes i .. i + window - 1 of the span, the last being minute
+    # start + window - 1 + i
+    total = total_sums[window:] - total_sums[: span + 1 - window]
+    good = good_sums[window:] - good_sums[: span + 1 - window]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = good / total < objective  # NaN (no events) is never below
+    edges = np.flatnonzero(np.diff(below.view(np.int8), prepend=0, append=0))
+    at = np.minimum((float(start + window) + edges) * MINUTE, now).tolist()
+    evaluations = below.shape[0]
+    breaches = []
+    for began, ended, stop in zip(at[::2], at[1::2], edges[1::2].tolist(), strict=True):
+        if stop == evaluations:
+            breaches.append(Breach(began, None, max(0.0, now - began)))
+        else:
+            breaches.append(Breach(began, ended, ended - began))
+    return tuple(breaches)
+
+
+def _alerts(spec: SLOSpec, model: str, tiers: tuple[BurnTier, ...],
+            burn_rates: Mapping[str, float | None],
+            last: Callable[[int], tuple[float, float]], window_total: float,
+            served: float) -> tuple[SLOAlert, ...]:
+    base = {"slo": spec.name, "model": model}
+    for tier in tiers:
+        long_burn, short_burn = burn_rates[tier.long_window], burn_rates[tier.short_window]
+        long_minutes = tier.long_seconds // MINUTE
+        needed = spec.min_events
+        if spec.type == "throughput":
+            needed = min(needed, long_minutes)
+        if (long_burn is not None and short_burn is not None and long_burn > tier.factor
+                and short_burn > tier.factor and last(long_minutes)[1] >= needed):
+            labels = {**base, "severity": tier.severity, "long_window": tier.long_window,
+                      "short_window": tier.short_window}
+            summary = (f"error budget burning {long_burn:.3g}x over {tier.long_window} and "
+                       f"{short_burn:.3g}x over {tier.short_window} (limit {tier.factor:g}x)")
+            return (SLOAlert("slo_burn_rate", tier.severity, labels, summary, long_burn,
+                             short_burn),)
+    if window_total == 0 and served > 0:
+        window_name = duration_name(spec.window_seconds)
+        summary = f"no SLO events in {window_name} although the model served requests"
+        return (SLOAlert("slo_no_data", "ticket", {**base, "severity": "ticket"}, summary),)
+    return ()

@@ -1,13 +1,14 @@
-"""The config's `[drift]` and `[quality]` sections as the engines' own settings."""
+"""The config's `[drift]`, `[quality]` and `[[slo]]` sections as the engines' own settings."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from neural_tui.config import DriftSection, QualitySection
+from neural_tui.config import DriftSection, QualitySection, SLOSection
 from neural_tui.engines.drift import DriftSettings
 from neural_tui.engines.quality import QualitySettings, QualityWeights
+from neural_tui.engines.slo import SLOSpec
 
 
 def drift_settings(config: DriftSection) -> DriftSettings:
@@ -44,4 +45,15 @@ def quality_settings(config: QualitySection, kinds: Mapping[str, Any]) -> Qualit
         mad_threshold=config.mad_threshold,
         iqr_factor=config.iqr_factor,
         kinds=dict(kinds),
+    )
+
+
+def slo_specs(slos: Sequence[SLOSection], model: str) -> tuple[SLOSpec, ...]:
+    """The `[[slo]]` entries that apply to `model` (those naming it and those naming no
+    model), in config order, as the SLO engine's specs."""
+    return tuple(
+        SLOSpec(name=slo.name, type=slo.type, target=slo.target,
+                window_seconds=slo.window_seconds, model=slo.model,
+                threshold_ms=slo.threshold_ms, min_rps=slo.min_rps, min_events=slo.min_events)
+        for slo in slos if slo.model is None or slo.model == model
     )

@@ -4,8 +4,8 @@ Ids map to a sequence number in generations of plain dicts, each taking about an
 capacity in predictions: the oldest is dropped whole once every id in it is older than the
 newest `capacity` predictions, so eviction costs nothing per record and about ten generations
 live at most, however late or few the labels. Small dicts stay cheap to fill (one big dict
-costs about twice as much per insert, in resizes and cache misses). Predictions and
-probabilities sit in ring arrays
+costs about twice as much per insert, in resizes and cache misses). Predictions, their record
+times (a late label counts against its prediction's time) and probabilities sit in ring arrays
 indexed by that number. A sequence number older than the ring is stale: its prediction was
 overwritten, so the label finds nothing, as if evicted. The rings grow to their full size only as
 predictions arrive, so a quiet model costs little. Probabilities, the bulky part, are kept only
@@ -37,6 +37,7 @@ class AwaitingLabels:
         """The first sequence number of each generation, oldest first."""
         self._ring = 2 * capacity
         self._predictions = np.empty(min(self._ring, _FIRST_RING_SIZE), dtype=object)
+        self._times = np.empty(min(self._ring, _FIRST_RING_SIZE), dtype=np.float64)
         self._probability_ring = min(self._ring, probabilities_capacity or self._ring)
         self._probabilities = np.empty(min(self._probability_ring, _FIRST_RING_SIZE),
                                        dtype=object)
@@ -48,15 +49,19 @@ class AwaitingLabels:
     def __contains__(self, prediction_id: object) -> bool:
         return any(prediction_id in generation for generation in self._generations)
 
-    def add(self, ids: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> None:
-        """Remember rows (object arrays of equal length); only the newest `capacity` count."""
+    def add(self, ids: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray,
+            times: np.ndarray) -> None:
+        """Remember rows (arrays of equal length; `times` their record times); only the newest
+        `capacity` count."""
         ids, predictions = ids[-self.capacity:], predictions[-self.capacity:]
-        probabilities = probabilities[-self.capacity:]
+        probabilities, times = probabilities[-self.capacity:], times[-self.capacity:]
         n = ids.shape[0]
         self._predictions = _grown(self._predictions, self._ring, self._next + n)
+        self._times = _grown(self._times, self._ring, self._next + n)
         self._probabilities = _grown(self._probabilities, self._probability_ring, self._next + n)
         sequence = self._next + np.arange(n)
         self._predictions[sequence % self._ring] = predictions
+        self._times[sequence % self._ring] = times
         newest = slice(-self._probability_ring, None)
         self._probabilities[sequence[newest] % self._probability_ring] = probabilities[newest]
         generations, starts = self._generations, self._starts
@@ -69,8 +74,9 @@ class AwaitingLabels:
             generations.popleft()
             starts.popleft()
 
-    def pop(self, prediction_id: str) -> tuple[Any, Any] | None:
-        """The (prediction, probabilities) of that id, forgotten once found; None if unknown."""
+    def pop(self, prediction_id: str) -> tuple[Any, Any, float] | None:
+        """The (prediction, probabilities, record time) of that id, forgotten once found; None
+        if unknown."""
         sequence = None
         for generation in reversed(self._generations):
             sequence = generation.pop(prediction_id, None)
@@ -80,7 +86,8 @@ class AwaitingLabels:
             return None
         probabilities = (self._probabilities[sequence % self._probability_ring]
                          if sequence >= self._next - self._probability_ring else None)
-        return self._predictions[sequence % self._ring], probabilities
+        slot = sequence % self._ring
+        return self._predictions[slot], probabilities, float(self._times[slot])
 
 
 def _grown(ring: np.ndarray, full_size: int, end: int) -> np.ndarray:
@@ -92,6 +99,6 @@ def _grown(ring: np.ndarray, full_size: int, end: int) -> np.ndarray:
     size = ring.shape[0]
     if end <= size or size == full_size:
         return ring
-    grown = np.empty(min(full_size, max(end, 2 * size)), dtype=object)
+    grown = np.empty(min(full_size, max(end, 2 * size)), dtype=ring.dtype)
     grown[:size] = ring
     return grown

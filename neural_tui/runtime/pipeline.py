@@ -13,6 +13,10 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
   such as a predictions folder that cannot be listed), with that as `detail`;
 - `ok` otherwise. Lines or files a source cannot read (`read_error`) are counted in the ingest
   errors, not judged here: the source still sees the rest.
+
+Each model's SLOs (`ModelSnapshot.slos`) are judged at its own record time (`robust_now`, never
+past the clock). The publisher evaluates them in a worker thread, on copies of the minute
+counts, just before each snapshot; a one-shot `build_snapshot` evaluates them in place.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import fields, replace
 from functools import partial
 
@@ -30,10 +34,13 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.decode import KEPT_LINE_REASONS
+from neural_tui.engines.slo import SLOStatus
 from neural_tui.records import IngestBatch, RecordBatch
-from neural_tui.runtime.analysis import Analysis, state_limits
+from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
+from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import SnapshotListener
+from neural_tui.runtime.slo_counts import evaluate_models, slo_now
 from neural_tui.runtime.snapshot import (
     IngestStats,
     ModelSnapshot,
@@ -96,6 +103,10 @@ class Runtime:
         self._backlogged: set[Source] = set()
         self._caught_up_at: float | None = None
         """The analysis clock when the sources last caught up; None while they read a backlog."""
+        self._slo_statuses: dict[ModelKey, tuple[SLOStatus, ...]] = {}
+        """The publisher's latest SLO evaluation of each model with SLOs."""
+        self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
+        """The counts' `changes` and the record time behind each model's latest statuses."""
 
     @property
     def latest(self) -> Snapshot:
@@ -205,6 +216,7 @@ class Runtime:
         cadence = self.settings.runtime.cadence_seconds
         while True:
             if not self._paused:
+                await self._refresh_slos()
                 self._publish(self._build())
             await asyncio.sleep(cadence)
 
@@ -232,7 +244,8 @@ class Runtime:
         """State for a new (model, version), or None past `max_models`: its rows are skipped."""
         limit = self.settings.runtime.max_models
         if len(self.states) < limit:
-            state = self.states[(name, version)] = ModelState(name, version, self.limits)
+            state = self.states[(name, version)] = ModelState(
+                name, version, self.limits, slo_specs(self.settings.slo, name))
             return state
         self.records_total -= rows
         self.skipped[TOO_MANY_MODELS] += rows
@@ -263,15 +276,41 @@ class Runtime:
         return groups
 
     def build_snapshot(self) -> Snapshot:
-        """A snapshot of the state now, regardless of pause (for the one-shot subcommands)."""
-        return self._build()
+        """A snapshot of the state now, regardless of pause, its SLOs evaluated now (for the
+        one-shot subcommands)."""
+        clock = self.clock()
+        work = {key: (state.slo_counts.specs, state.slo_counts.minute_counts(),
+                      slo_now(state.robust_now(), clock))
+                for key, state in self.states.items() if state.slo_counts is not None}
+        return self._build(evaluate_models(work))
 
-    def _build(self) -> Snapshot:
+    async def _refresh_slos(self) -> None:
+        """Evaluate, in a worker thread, the SLOs of each model whose counts or record time
+        moved since its last evaluation, on copies so that ingest goes on meanwhile."""
+        clock = self.clock()
+        work = {}
+        for key, state in self.states.items():
+            counts = state.slo_counts
+            if counts is None:
+                continue
+            now = slo_now(state.robust_now(), clock)
+            judged = (counts.changes, now)
+            if self._slo_judged.get(key) != judged:
+                work[key] = (counts.specs, counts.minute_counts(), now)
+                self._slo_judged[key] = judged
+        if work:
+            fresh = await asyncio.to_thread(evaluate_models, work)
+            self._slo_statuses = {**self._slo_statuses, **fresh}
+
+    def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None) -> Snapshot:
+        """A snapshot with the SLO statuses given, else the publisher's latest."""
         now = self.clock()
         runtime = self.settings.runtime
+        slos = slos if slos is not None else self._slo_statuses
         models = tuple(
             _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds,
-                            self.analysis.result(key), self.analysis.waiting(key, state))
+                            self.analysis.result(key), self.analysis.waiting(key, state),
+                            slos.get(key, ()))
             for key, state in sorted(self.states.items())
         )
         return Snapshot(
@@ -316,6 +355,7 @@ def _model_snapshot(
     series: int,
     analysis: ModelAnalysis | None,
     waiting: tuple[str | None, str | None],
+    slos: tuple[SLOStatus, ...],
 ) -> ModelSnapshot:
     recent = state.recent(now, window, series)
     analysis = analysis or ModelAnalysis()
@@ -330,6 +370,8 @@ def _model_snapshot(
         latency=state.histogram(),
         labels_total=state.labels_total,
         labels_joined=state.labels_joined,
+        labels_correct=state.labels_correct,
+        slos=slos,
         last_record_at=state.last_record_at,
         window_seconds=window,
         drift=analysis.drift,

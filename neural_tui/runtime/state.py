@@ -19,7 +19,8 @@ aside until the records in the `SUPPORT_SECONDS` up to it reach `SUPPORT_SHARE` 
 known (at least one). A lone record two hours ahead of a 33 rps stream is thus held back and
 never evicts the window, while a stream that resumes after a pause is taken within seconds.
 A model quieter than about one record per `SUPPORT_SECONDS` cannot tell an outlier from its
-next record. `last_record_at` and `robust_now()` only count admitted time.
+next record. `last_record_at` and `robust_now()` only count admitted time, and so do the minute
+counts of a model's SLOs (`neural_tui.runtime.slo_counts`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from typing import Any
 import numpy as np
 
 from neural_tui.decode import MAX_LATENCY_MS, decode_objects
+from neural_tui.engines.performance import json_equal
+from neural_tui.engines.slo import SLOSpec
 from neural_tui.records import RecordBatch
 from neural_tui.runtime.label_join import AwaitingLabels
+from neural_tui.runtime.slo_counts import SLOCounts
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
 
 _BUCKET_BOUNDS = np.asarray(LATENCY_BUCKETS_SECONDS, dtype=np.float64)
@@ -130,7 +134,8 @@ class FeatureRows:
 class ModelState:
     """Counters, rings and the label join for one (model, version)."""
 
-    def __init__(self, name: str, version: str, limits: StateLimits | None = None) -> None:
+    def __init__(self, name: str, version: str, limits: StateLimits | None = None,
+                 slos: tuple[SLOSpec, ...] = ()) -> None:
         self.name = name
         self.version = version
         self.limits = limits or StateLimits()
@@ -138,6 +143,10 @@ class ModelState:
         self.errors: Counter[str] = Counter()
         self.labels_total = 0
         self.labels_joined = 0
+        self.labels_correct = 0
+        """Joined labels their prediction matched (`json_equal`, as accuracy judges)."""
+        self.slo_counts = SLOCounts(slos) if slos else None
+        """Minute counts for the model's SLOs, fed from admitted record time."""
         self.last_record_at: float | None = None
         self.first_record_at: float | None = None
         self._histogram = np.zeros(len(_BUCKET_BOUNDS) + 1, dtype=np.int64)
@@ -188,6 +197,8 @@ class ModelState:
                 self._count_predictions(predictions)
             self._join_labels(batch.take(labels))
         self._note_newest(batch.timestamp)
+        if self.slo_counts is not None:
+            self.slo_counts.settle(self._newest_second + AHEAD_TOLERANCE_SECONDS)
 
     def _note_newest(self, timestamps: np.ndarray) -> None:
         """`last_record_at` moves to the newest record the ring admitted (any record while
@@ -217,6 +228,9 @@ class ModelState:
             self._latency_sum += float(seconds.sum())
             self._remember_latencies(batch.timestamp[observed], latency_ms[observed])
         self._bucket_seconds(batch.timestamp, failed)
+        if self.slo_counts is not None:
+            self.slo_counts.add_predictions(batch.timestamp, failed, latency_ms,
+                                            self._newest_second + AHEAD_TOLERANCE_SECONDS)
         batch = self._bounded_probabilities(batch)
         self._remember_for_join(batch)
         self._remember_features(batch)
@@ -350,7 +364,8 @@ class ModelState:
 
     def _remember_for_join(self, batch: RecordBatch) -> None:
         labelled_inline = batch.ground_truth != None  # noqa: E711 - elementwise on objects
-        self._awaiting_label.add(batch.prediction_id, batch.prediction, batch.prediction_proba)
+        self._awaiting_label.add(batch.prediction_id, batch.prediction, batch.prediction_proba,
+                                 batch.timestamp)
         if labelled_inline.any():
             inline = batch.take(labelled_inline)
             self._join_labels(inline)
@@ -383,8 +398,12 @@ class ModelState:
         found = self._awaiting_label.pop(prediction_id)
         if found is None:
             return False
-        prediction, proba = found
+        prediction, proba, predicted_at = found
         self.labels_joined += 1
+        correct = json_equal(prediction, ground_truth)
+        self.labels_correct += correct
+        if self.slo_counts is not None:
+            self.slo_counts.add_label(predicted_at, correct)
         pair = (timestamp, prediction, ground_truth, proba)
         self._labelled.append(pair)
         if len(self._first_labelled) < self.limits.reference_rows:

@@ -1,0 +1,173 @@
+"""SLOs: the engine over 30 days of one-minute buckets, and what SLOs cost the read path.
+
+    .venv/bin/python bench/bench_slo.py [--records N] [--rounds N] [--keep]
+
+1. Engine: `evaluate` of 20 SLOs with 30-day windows (availability, error_rate, latency at four
+   thresholds, accuracy, throughput) over the minute counts a model keeps for them: 86,399
+   minutes (twice the window less one, for breaches) of steady traffic with a bad day of 5%
+   errors. A round evaluates all 20; printed in ms per round, against a baseline measured in the
+   same process: one `np.cumsum` of the request column per SLO, the least an exact SLI at each
+   minute end needs, so the ratio says how many such passes the engine costs an SLO. The
+   runtime's ordered copy of the ring for its worker thread is printed beside it.
+2. Ingest: the path of `bench_tail_to_snapshot.py` (storage file -> tail -> runtime -> a
+   snapshot every 100,000 records, SLOs evaluated in each) over one seeded file of N records
+   (default 1,000,000), with no SLO and with the same 20 SLOs on every model, alternating for
+   `--rounds` rounds (default 3). The best rate of each gives the headline ratio; the issue's
+   target: SLOs cost at most 10% of the path (SLOs on at least 0.91x the rate without).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from bench_decode import peak_rss_mib, timed, write_storage
+from bench_tail_to_snapshot import SNAPSHOT_EVERY
+
+from neural_tui.config import Settings, SLOSection, StorageSection
+from neural_tui.engines.slo import MINUTE, MinuteCounts, evaluate, history_minutes
+from neural_tui.runtime.engine_settings import slo_specs
+from neural_tui.runtime.pipeline import Runtime
+from neural_tui.runtime.slo_counts import SLOCounts
+from neural_tui.sources.tail import TailSource
+
+DATA = Path(__file__).parent / "data" / "slo"
+WINDOW = "30d"
+SLOS = (
+    *(SLOSection(name=f"availability-{t}", type="availability", target=t, window=WINDOW)
+      for t in (0.99, 0.995, 0.999, 0.9995, 0.9999, 0.95)),
+    *(SLOSection(name=f"errors-{t}", type="error_rate", target=t, window=WINDOW)
+      for t in (0.01, 0.005, 0.001, 0.05)),
+    *(SLOSection(name=f"latency-{ms}", type="latency", target=0.95, window=WINDOW,
+                 threshold_ms=float(ms)) for ms in (50, 100, 250, 500)),
+    *(SLOSection(name=f"accuracy-{t}", type="accuracy", target=t, window=WINDOW)
+      for t in (0.6, 0.7, 0.8, 0.9)),
+    SLOSection(name="throughput-1", type="throughput", target=0.99, window=WINDOW, min_rps=1.0),
+    SLOSection(name="throughput-50", type="throughput", target=0.9, window=WINDOW, min_rps=50.0),
+)
+
+
+def thirty_days(minutes: int, seed: int = 3) -> MinuteCounts:
+    """Steady traffic of about 100 requests a second, 0.1% failing, and a day at 5%."""
+    rng = np.random.default_rng(seed)
+    requests = rng.poisson(6000, minutes)
+    error_share = np.full(minutes, 0.001)
+    error_share[minutes // 2 : minutes // 2 + 1440] = 0.05
+    labelled = rng.binomial(requests, 0.1)
+    return MinuteCounts(
+        first_minute=29_000_000,
+        requests=requests,
+        errors=rng.binomial(requests, error_share),
+        labelled=labelled,
+        correct=rng.binomial(labelled, 0.85),
+        within_ms={float(ms): rng.binomial(requests, share)
+                   for ms, share in ((50, 0.5), (100, 0.9), (250, 0.97), (500, 0.995))},
+        timed=requests,
+    )
+
+
+def bench_engine(repeats: int = 20) -> None:
+    specs = slo_specs(SLOS, "bench")
+    minutes = max(history_minutes(spec.window_seconds) for spec in specs)
+    counts = thirty_days(minutes)
+    now = (counts.first_minute + minutes - 1) * MINUTE + 30.0
+
+    def engine_round() -> None:
+        for spec in specs:
+            evaluate(spec, "bench", counts, now)
+
+    def baseline_round() -> None:
+        for _ in specs:
+            np.cumsum(counts.requests)
+
+    ring = SLOCounts(specs)
+    ring.add_predictions(np.arange(minutes) * float(MINUTE), np.zeros(minutes, dtype=bool),
+                         np.full(minutes, 20.0), admitted_until=minutes * MINUTE)
+
+    def copy_round() -> None:
+        ring.minute_counts()
+
+    engine_round()
+    best = {name: min(_seconds(run) for _ in range(repeats))
+            for name, run in (("engine", engine_round), ("baseline", baseline_round),
+                              ("copy", copy_round))}
+    status = evaluate(specs[2], "bench", counts, now)  # 99.9%: the bad day breaches it
+    print(f"engine: {len(specs)} SLOs over {minutes:,} one-minute buckets: "
+          f"{best['engine'] * 1e3:.1f} ms a round, best of {repeats} "
+          f"({best['engine'] / len(specs) * 1e3:.2f} ms an SLO; {status.spec.name}: "
+          f"{len(status.breaches)} breach(es), compliance {status.compliance:.5f})")
+    print(f"baseline: one np.cumsum of the request column per SLO: "
+          f"{best['baseline'] * 1e3:.1f} ms a round; the engine costs "
+          f"{best['engine'] / best['baseline']:.1f}x that")
+    print(f"runtime: copying one model's ring ({ring.nbytes / 2**20:.1f} MiB, "
+          f"{len(ring.thresholds)} thresholds) for the worker thread and "
+          f"ordering it: {best['copy'] * 1e3:.2f} ms")
+
+
+def _seconds(run: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def tail_to_snapshot(storage: Path, slos: tuple[SLOSection, ...]) -> int:
+    """Ingest every record of the storage and build snapshots (SLOs evaluated in each);
+    returns the records ingested."""
+
+    async def run() -> int:
+        source = TailSource(storage)
+        runtime = Runtime(Settings(storage=StorageSection(storage), slo=slos), [source])
+        since_snapshot = 0
+        async with source:
+            async for batch in source.available():
+                runtime.ingest(batch)
+                since_snapshot += len(batch.records)
+                if since_snapshot >= SNAPSHOT_EVERY:
+                    runtime.build_snapshot()
+                    since_snapshot = 0
+        snapshot = runtime.build_snapshot()
+        assert all(len(model.slos) == len(slos) for model in snapshot.models)
+        return snapshot.ingest.records_total
+
+    return asyncio.run(run())
+
+
+def bench_ingest(records: int, rounds: int, keep: bool) -> None:
+    shutil.rmtree(DATA, ignore_errors=True)
+    path = write_storage(DATA, records)
+    print(f"{path}: {path.stat().st_size / (1 << 20):,.0f} MiB")
+    try:
+        rates = [
+            (timed("tail -> snapshot, no SLO", lambda: tail_to_snapshot(DATA, ())),
+             timed(f"same, {len(SLOS)} SLOs", lambda: tail_to_snapshot(DATA, SLOS)))
+            for _ in range(rounds)
+        ]
+        ratios = ", ".join(f"{on / off:.3f}x" for off, on in rates)
+        off, on = max(rate for rate, _ in rates), max(rate for _, rate in rates)
+        print(f"rounds: {ratios}")
+        print(f"best of {rounds}: {on:,.0f} records/s with SLOs against {off:,.0f} without: "
+              f"{on / off:.3f}x (target >= 0.91x: SLOs cost at most 10%); "
+              f"peak RSS {peak_rss_mib():.0f} MiB")
+    finally:
+        if not keep:
+            shutil.rmtree(DATA, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate without and with SLOs this many times; best of each")
+    parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    args = parser.parse_args()
+    bench_engine()
+    bench_ingest(args.records, args.rounds, args.keep)
+
+
+if __name__ == "__main__":
+    main()
