@@ -1,8 +1,9 @@
 """neural-tui: watch machine-learning models in production from a terminal.
 
-The producer API (`ModelMonitor`, `PredictionLogger`) and the library engines
-(`DriftDetector`, `DataQualityMonitor`) are imported lazily, so that `import neural_tui`
-stays cheap for a model server and never pulls in the console.
+The producer API (`ModelMonitor`, `PredictionLogger`), the library engines
+(`DriftDetector`, `DataQualityMonitor`) and the alerting (`AlertManager`, `AlertRule`,
+`AlertChannel`, `AlertSeverity`) are imported lazily, so that `import neural_tui` stays cheap
+for a model server and never pulls in the console.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from neural_tui.alert_manager import AlertChannel, AlertManager, AlertRule, AlertSeverity
     from neural_tui.engines.drift import DriftDetector
     from neural_tui.engines.quality import DataQualityMonitor
     from neural_tui.producer import ModelMonitor, PredictionLogger
 
-__all__ = ["DataQualityMonitor", "DriftDetector", "ModelMonitor", "PredictionLogger"]
+__all__ = ["AlertChannel", "AlertManager", "AlertRule", "AlertSeverity", "DataQualityMonitor",
+           "DriftDetector", "ModelMonitor", "PredictionLogger"]
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -23,6 +26,10 @@ _LAZY = {
     "PredictionLogger": "neural_tui.producer",
     "DriftDetector": "neural_tui.engines.drift",
     "DataQualityMonitor": "neural_tui.engines.quality",
+    "AlertManager": "neural_tui.alert_manager",
+    "AlertRule": "neural_tui.alert_manager",
+    "AlertChannel": "neural_tui.alert_manager",
+    "AlertSeverity": "neural_tui.alert_manager",
 }
 
 
