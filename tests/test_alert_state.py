@@ -244,3 +244,25 @@ def test_a_silence_id_cannot_name_a_path_outside_the_folder(tmp_path):
     assert outside.exists()
     with pytest.raises(ValueError):
         save_silence(tmp_path / "alerts", Silence("../x", {"a": "b"}, 0, 1, "", ""))
+
+
+def test_an_ended_silence_is_forgotten_and_its_file_deleted(tmp_path):
+    first, _ = start(tmp_path)
+    silence = first.silence({"alertname": "slow"}, 60, "", "ana")
+    first.close()
+    folder = tmp_path / "alerts" / "silences"
+    assert [p.name for p in folder.iterdir()] == [f"{silence.id}.json"]
+    second, _ = start(tmp_path)
+    run(second, 0, 70, 10, fast())
+    assert second.view.silences == ()
+    second.close()
+    assert list(folder.iterdir()) == []
+
+
+def test_a_silence_that_ended_while_down_is_not_loaded_and_its_file_goes(tmp_path):
+    folder = tmp_path / "alerts"
+    save_silence(folder, Silence("old1", {"model": "fraud"}, T0 - 7200, T0 - 3600, "", "bob"))
+    alerting, _ = start(tmp_path)
+    assert alerting.view.silences == ()
+    alerting.close()
+    assert list((folder / "silences").iterdir()) == []

@@ -112,3 +112,45 @@ def test_an_incident_over_before_start_up_never_pages_and_a_new_one_resolves(tmp
         assert statuses == ["firing", "resolved"]
     finally:
         server.stop()
+
+
+SLO_CONFIG = """
+[storage]
+path = "storage"
+[runtime]
+cadence_seconds = 0.2
+[[slo]]
+name = "availability"
+type = "availability"
+target = 0.99
+window = "1h"
+[alerts]
+group_wait = "0s"
+group_interval = "1s"
+slo_channels = ["log"]
+[alerts.channels.log]
+type = "file"
+path = "pages.jsonl"
+"""
+
+
+def test_an_slo_burning_its_budget_pages_through_the_slo_channels(tmp_path):
+    log_records(tmp_path / "storage", "fraud", 30, errors=15)
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(SLO_CONFIG)
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    server = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--config", str(config),
+                                       "--port", str(port)], tmp_path, f"{url}/healthz")
+    server.start()
+    try:
+        found = wait_until(lambda: [a for p in pages(tmp_path) for a in p["alerts"]],
+                           "the burn-rate page")
+        labels = found[0]["labels"]
+        assert (labels["alertname"], labels["slo"], labels["model"], labels["severity"]) == (
+            "slo_burn_rate", "availability", "fraud", "critical")
+        metrics = samples(httpx.get(f"{url}/metrics", timeout=5).text)
+        assert metrics[("neural_alerts_firing", (("model", "fraud"), ("rule", "slo_burn_rate"),
+                                                 ("severity", "critical")))] >= 1
+    finally:
+        server.stop()

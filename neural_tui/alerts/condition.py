@@ -135,52 +135,93 @@ class Or:
 Node = Compare | Not | And | Or | Name
 
 
+Check = Callable[[Lookup], Truth]
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """A parsed `when`: its text, its tree and every name it reads."""
+    """A parsed `when`: its text, its tree, every name it reads, and the tree turned into
+    nested closures once (`compile_node`), so an evaluation dispatches on nothing."""
 
     text: str
     root: Node
     names: frozenset[str]
+    check: Check
 
     def holds(self, lookup: Lookup) -> bool:
         """Whether the condition is true; unknown (no data) is not."""
-        return evaluate(self.root, lookup) is True
+        return self.check(lookup) is True
 
 
-def evaluate(node: Node, lookup: Lookup) -> Truth:
-    """The node's three-valued truth (module docstring)."""
+def compile_node(node: Node) -> Check:
+    """The node's three-valued truth (module docstring) as a function of the figures."""
     if isinstance(node, Compare):
-        left, right = _operand(node.left, lookup), _operand(node.right, lookup)
-        if left is None or right is None:
-            return None
-        return _COMPARE[node.op](left, right)
+        return _compare(_COMPARE[node.op], _operand(node.left), _operand(node.right))
     if isinstance(node, Name):
-        value = lookup(node.name)
-        return None if value is None else bool(value)
+        name = node.name
+
+        def flag(lookup: Lookup) -> Truth:
+            value = lookup(name)
+            return None if value is None else bool(value)
+
+        return flag
     if isinstance(node, Not):
-        inner = evaluate(node.operand, lookup)
-        return None if inner is None else not inner
-    left = evaluate(node.left, lookup)
-    if isinstance(node, And):
-        if left is False:
+        inner = compile_node(node.operand)
+
+        def negation(lookup: Lookup) -> Truth:
+            truth = inner(lookup)
+            return None if truth is None else not truth
+
+        return negation
+    left, right = compile_node(node.left), compile_node(node.right)
+    return _conjunction(left, right) if isinstance(node, And) else _disjunction(left, right)
+
+
+def _compare(operator: Callable[[float, float], bool], left: Callable[[Lookup], float | None],
+             right: Callable[[Lookup], float | None]) -> Check:
+    def comparison(lookup: Lookup) -> Truth:
+        a, b = left(lookup), right(lookup)
+        return None if a is None or b is None else operator(a, b)
+
+    return comparison
+
+
+def _conjunction(left: Check, right: Check) -> Check:
+    def conjunction(lookup: Lookup) -> Truth:
+        first = left(lookup)
+        if first is False:
             return False
-        right = evaluate(node.right, lookup)
-        return False if right is False else (None if left is None or right is None else True)
-    if left is True:
-        return True
-    right = evaluate(node.right, lookup)
-    return True if right is True else (None if left is None or right is None else False)
+        second = right(lookup)
+        return False if second is False else (None if first is None or second is None else True)
+
+    return conjunction
 
 
-def _operand(operand: Number | Name, lookup: Lookup) -> float | None:
+def _disjunction(left: Check, right: Check) -> Check:
+    def disjunction(lookup: Lookup) -> Truth:
+        first = left(lookup)
+        if first is True:
+            return True
+        second = right(lookup)
+        return True if second is True else (None if first is None or second is None else False)
+
+    return disjunction
+
+
+def _operand(operand: Number | Name) -> Callable[[Lookup], float | None]:
     if isinstance(operand, Number):
-        return operand.value
-    value = lookup(operand.name)
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+        constant = operand.value
+        return lambda _: constant
+    name = operand.name
+
+    def figure(lookup: Lookup) -> float | None:
+        value = lookup(name)
+        if value is None:
+            return None
+        number = float(value)
+        return number if math.isfinite(number) else None
+
+    return figure
 
 
 _COMPARE: dict[Operator, Callable[[float, float], bool]] = {
@@ -246,7 +287,8 @@ def parse(text: str) -> Condition:
     if not _is_truth(root):
         raise ConditionError(f"{_describe(root)} is a number, not a condition: compare it, "
                              f"e.g. {_describe(root)} > 0")
-    return Condition(text=text, root=root, names=frozenset(parser.names))
+    return Condition(text=text, root=root, names=frozenset(parser.names),
+                     check=compile_node(root))
 
 
 def _tokens(text: str) -> list[_Token]:

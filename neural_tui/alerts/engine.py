@@ -22,11 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from neural_tui.alerts.condition import Condition, name_kind, parse
-from neural_tui.alerts.lifecycle import Lifecycle, Observation, Timing
+from neural_tui.alerts.lifecycle import MAX_SILENCES, Lifecycle, Observation, Timing
 from neural_tui.alerts.notification import Notification
 from neural_tui.alerts.store import (
     SILENCES_RELOAD_SECONDS,
@@ -148,9 +149,10 @@ class AlertEngine:
         """Read the saved state and silences (blocking)."""
         with self._lock:
             load_state(self.folder, self.lifecycle)
-            self.lifecycle.silences = load_silences(self.folder)
+            now = self.clock()
+            self._take_silences(load_silences(self.folder), now)
             self._saved_shape = self._shape()
-            self._publish(self.clock())
+            self._publish(now)
 
     async def start(self) -> None:
         """`load()` in the writer's thread."""
@@ -176,10 +178,29 @@ class AlertEngine:
         silences = await asyncio.wrap_future(
             self._writer.submit(lambda: load_silences(self.folder)))
         with self._lock:
-            if epoch != self._silence_epoch or silences == self.lifecycle.silences:
+            if epoch != self._silence_epoch:
                 return
-            self.lifecycle.silences = silences
-            self._publish(self._now or self.clock())
+            now = self._now or self.clock()
+            if self._take_silences(silences, now):
+                self._publish(now)
+
+    def _take_silences(self, silences: Mapping[str, Silence], now: float) -> bool:
+        """Hold the silences read from the folder that have not ended (the `MAX_SILENCES`
+        ending last); forget the files of the others. Whether anything changed."""
+        ended = [s.id for s in silences.values() if s.ends_at <= now]
+        live = sorted((s for s in silences.values() if s.ends_at > now),
+                      key=lambda s: s.ends_at)[-MAX_SILENCES:]
+        self._forget_silences(ended)
+        kept = {s.id: s for s in live}
+        if kept == self.lifecycle.silences:
+            return False
+        self.lifecycle.silences = kept
+        return True
+
+    def _forget_silences(self, ended: list[str]) -> None:
+        """Delete the files of silences that ended, so the folder does not grow."""
+        for silence_id in ended:
+            self._writer.run(partial(delete_silence, self.folder, silence_id))
 
     def close(self) -> None:
         """Write the last state and wait (a bounded time) for it to reach the disk."""
@@ -200,8 +221,10 @@ class AlertEngine:
         with self._lock:
             self._now = now
             self.lifecycle.observe(now, self._holding(snapshot))
-            if self.lifecycle.expire_silences(now):
+            ended = self.lifecycle.expire_silences(now)
+            if ended:
                 self._silence_epoch += 1
+                self._forget_silences(ended)
             notifications = self.lifecycle.flush(now)
             self._publish(now)
             self._save(now)
@@ -317,7 +340,7 @@ class AlertEngine:
         with self._lock:
             self._silence_epoch += 1
             self.lifecycle.add_silence(silence)
-            self._writer.run(lambda: save_silence(self.folder, silence))
+            self._writer.run(partial(save_silence, self.folder, silence))
             self._publish(self._now or self.clock())
         return silence
 
@@ -325,7 +348,7 @@ class AlertEngine:
         with self._lock:
             known = self.lifecycle.silences.pop(silence_id, None) is not None
             self._silence_epoch += 1
-            self._writer.run(lambda: delete_silence(self.folder, silence_id))
+            self._writer.run(partial(delete_silence, self.folder, silence_id))
             if known:
                 self._publish(self._now or self.clock())
         return known

@@ -20,13 +20,22 @@ Figure = float | bool | None
 class ModelFigures:
     """Lookup of one model's figures by condition name; features and SLOs found on demand."""
 
-    __slots__ = ("model", "snapshot")
+    __slots__ = ("_read", "model", "snapshot")
 
     def __init__(self, model: ModelSnapshot, snapshot: Snapshot) -> None:
         self.model = model
         self.snapshot = snapshot
+        self._read: dict[str, Figure] = {}
+        """Figures read so far: the rules of one evaluation share them."""
 
     def __call__(self, name: str) -> Figure:
+        try:
+            return self._read[name]
+        except KeyError:
+            value = self._read[name] = self._figure(name)
+            return value
+
+    def _figure(self, name: str) -> Figure:
         reader = _FIGURES.get(name)
         if reader is not None:
             return _finite(reader(self.model, self.snapshot))
