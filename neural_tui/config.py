@@ -756,7 +756,8 @@ def _no_channel(channel: str, alerts: AlertsSection) -> str:
     return f"no channel {channel!r} in [alerts.channels] (known: {known})"
 
 
-_CHANNEL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A channel's name: it names its outbox folder and labels its metric."""
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
 _ADDRESS = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
 
@@ -777,8 +778,9 @@ def _check_channels(settings: Settings, path: Path) -> None:
     """Each channel's name, and the keys its type requires and accepts, with their values."""
     for name, channel in settings.alerts.channels.items():
         where = _Where(path, f"alerts.channels.{name}")
-        if not _CHANNEL_NAME.fullmatch(name):
-            raise where.error("a channel name is 1 to 64 letters, digits, '_', '-' or '.'")
+        if not CHANNEL_NAME.fullmatch(name):
+            raise where.error("a channel name is 1 to 64 letters, digits, '_', '-' or '.', "
+                              "starting with a letter or digit")
         required, optional = CHANNEL_KEYS[channel.type]
         for spec in fields(channel):
             key = where.child(_toml_key(spec.name))
@@ -818,3 +820,5 @@ def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
             raise where.child("to").child(index).error("must be one e-mail address")
     if channel.from_ is not None and not _ADDRESS.fullmatch(channel.from_):
         raise where.child("from").error("must be one e-mail address")
+    if channel.ca_file is not None and not channel.ca_file.is_file():
+        raise where.child("ca_file").error(f"is not a file: {channel.ca_file}")

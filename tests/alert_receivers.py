@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+import subprocess
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from neural_tui.alerts.notification import Alert, Notification
@@ -44,7 +47,8 @@ class HttpReceiver:
     """A threaded HTTP server recording every POST and answering from `script` in order, then
     with `default`."""
 
-    def __init__(self, *script: Reply, default: Reply = Reply()) -> None:
+    def __init__(self, *script: Reply, default: Reply = Reply(),
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.script = deque(script)
         self.default = default
         self.received: list[Received] = []
@@ -75,11 +79,17 @@ class HttpReceiver:
 
         self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        return f"{self._scheme}://{LOOPBACK}:{self._server.server_address[1]}"
 
     def __enter__(self) -> HttpReceiver:
         self._thread.start()
@@ -93,6 +103,17 @@ class HttpReceiver:
     def count(self) -> int:
         with self._lock:
             return len(self.received)
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by `openssl req`."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True)
+    return cert, key
 
 
 async def eventually(predicate: Any, timeout: float = 10.0, what: str = "condition") -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from realservers import Prometheus, require_binary
+from realservers import Alertmanager, Prometheus, require_binary
 
 from neural_tui.config import CONFIG_ENV
 from neural_tui.sources.tail import TailSource
@@ -64,6 +64,26 @@ def start_prometheus(tmp_path: Path) -> Iterator[StartPrometheus]:
     yield start
     for prometheus in started:
         prometheus.stop()
+
+
+@pytest.fixture
+def start_alertmanager(tmp_path: Path) -> Iterator[Callable[[str], Alertmanager]]:
+    """Start a real Alertmanager whose notifications go to the given webhook URL; stopped at
+    teardown."""
+    binary = require_binary("prometheus-alertmanager", "apt-get install prometheus-alertmanager")
+    started: list[Alertmanager] = []
+
+    def start(webhook_url: str) -> Alertmanager:
+        workdir = tmp_path / f"alertmanager-{len(started)}"
+        workdir.mkdir()
+        alertmanager = Alertmanager(binary, workdir, webhook_url)
+        started.append(alertmanager)
+        alertmanager.start()
+        return alertmanager
+
+    yield start
+    for alertmanager in started:
+        alertmanager.stop()
 
 
 @pytest.fixture

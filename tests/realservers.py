@@ -170,3 +170,50 @@ def _scrape_config(targets: Sequence[str]) -> str:
         ],
     }
     return json.dumps(config, indent=2)
+
+
+class Alertmanager:
+    """A real Alertmanager, clustering off, routing every alert to one webhook receiver with
+    resolved notifications, grouping within a second."""
+
+    def __init__(self, binary: str, workdir: Path, webhook_url: str) -> None:
+        port = free_port()
+        self.url = f"http://{LOOPBACK}:{port}"
+        config_path = workdir / "alertmanager.yml"
+        config_path.write_text(_alertmanager_config(webhook_url))
+        self.server = RealServer(
+            "alertmanager",
+            [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.path={workdir / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{port}",
+                "--cluster.listen-address=",
+            ],
+            workdir,
+            ready_url=f"{self.url}/-/ready",
+        )
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """What `/api/v2/alerts` lists now (the alerts not yet resolved)."""
+        response = httpx.get(f"{self.url}/api/v2/alerts", timeout=5.0)
+        response.raise_for_status()
+        listed: list[dict[str, Any]] = response.json()
+        return listed
+
+
+def _alertmanager_config(webhook_url: str) -> str:
+    """alertmanager.yml as JSON (valid YAML): one route, one webhook receiver."""
+    config = {
+        "route": {"receiver": "hook", "group_by": ["alertname"], "group_wait": "1s",
+                  "group_interval": "1s", "repeat_interval": "1h"},
+        "receivers": [{"name": "hook", "webhook_configs": [
+            {"url": webhook_url, "send_resolved": True}]}],
+    }
+    return json.dumps(config, indent=2)

@@ -204,6 +204,8 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
         await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 10,
                          what="ten lines in the file")
         stuck_pending = delivery.pending("stuck")
+        await eventually(lambda: len(outbox_files(tmp_path, "stuck")) == 11,
+                         what="the stuck channel's notifications on disk")
         await delivery.close()
 
     assert receiver.count() == 1
@@ -413,3 +415,54 @@ def test_a_closed_port_is_worth_retrying(tmp_path):
     record = delivery.send_now(notification("hook", 1))
 
     assert (record.outcome, record.detail) == ("retrying", "cannot connect: ConnectError")
+
+
+@pytest.mark.parametrize("name", ["..", "a/b", ""])
+def test_a_channel_whose_name_could_leave_the_outbox_folder_is_refused(tmp_path, name):
+    from neural_tui.alerts.channels.file import FileChannel
+
+    channel = FileChannel(name, file_channel(tmp_path / "a.jsonl"))
+    with pytest.raises(ValueError, match="is not valid or not unique"):
+        Delivery([channel], tmp_path)
+
+
+async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_next_run(
+        tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    closing: list[asyncio.Task] = []
+
+    def close_at_once(notification: Notification, record: DeliveryRecord) -> None:
+        closing.append(asyncio.get_running_loop().create_task(first.close()))
+
+    first = Delivery.from_settings({"log": file_channel(lines)}, tmp_path,
+                                   listener=close_at_once)
+    await first.start()
+    first.submit(notification("log", 1))
+    await eventually(lambda: closing, what="the acknowledgement")
+    await closing[0]
+    leftover = outbox_files(tmp_path, "log")
+    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    await second.start()
+    await asyncio.sleep(0.2)
+    await second.close()
+
+    assert leftover == []
+    assert len(lines.read_text().splitlines()) == 1
+
+
+async def test_a_notification_both_in_the_outbox_and_submitted_again_before_start_is_sent_once(
+        tmp_path):
+    lines = tmp_path / "alerts.jsonl"
+    first = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    first.submit(notification("log", 1))
+    await first.close()
+
+    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
+    second.submit(notification("log", 1))
+    second.submit(notification("log", 2))
+    await second.start()
+    await eventually(lambda: second.counts()[("log", "sent")] == 2, what="two sent")
+    await second.close()
+
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
+    assert outbox_files(tmp_path, "log") == []

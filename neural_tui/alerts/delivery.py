@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import os
 import random
 import re
+import ssl
 import threading
 import time
 from collections import deque
@@ -42,7 +44,7 @@ import orjson
 from neural_tui.alerts.channels import Channel, ChannelError, build_channel
 from neural_tui.alerts.notification import Alert, Notification
 from neural_tui.alerts.view import DeliveryOutcome, DeliveryRecord
-from neural_tui.config import ChannelSection
+from neural_tui.config import CHANNEL_NAME, ChannelSection
 from neural_tui.safe_text import plain
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ DeliveryListener = Callable[[Notification, DeliveryRecord], None]
 """Called on the event loop after each attempt or drop of a notification (the alert lifecycle
 attaches the record to the notification's alerts); must not block."""
 
+HTTP_BACKENDS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
 _ENTRY_NAME = re.compile(r"(\d{12})\.json")
 
 
@@ -79,6 +82,7 @@ class _Entry:
     attempts: int = 0
     not_before: float = 0.0
     stored: bool = False
+    removed: bool = False
 
 
 @dataclass(slots=True)
@@ -88,11 +92,16 @@ class _Lane:
     channel: Channel
     folder: Path
     entries: deque[_Entry] = field(default_factory=deque)
+    ids: set[str] = field(default_factory=set)
+    unstored: list[_Entry] = field(default_factory=list)
+    store_scheduled: bool = False
     bytes: int = 0
     next_seq: int = 0
     in_flight: _Entry | None = None
     discarded: list[_Entry] = field(default_factory=list)
     wake: asyncio.Event | None = None
+    store_lock: asyncio.Lock | None = None
+    storing: asyncio.Future[None] | None = None
     task: asyncio.Task[None] | None = None
     last_contact: float = 0.0
 
@@ -109,7 +118,12 @@ class Delivery:
                  rng: random.Random | None = None) -> None:
         self.limits = limits or DeliveryLimits()
         self.outbox = storage / OUTBOX_FOLDER
-        self._lanes = {c.name: _Lane(c, self.outbox / c.name) for c in channels}
+        self._lanes: dict[str, _Lane] = {}
+        for channel in channels:
+            if not CHANNEL_NAME.fullmatch(channel.name) or channel.name in self._lanes:
+                raise ValueError(f"channel name {plain(channel.name)!r} is not valid or "
+                                 "not unique")
+            self._lanes[channel.name] = _Lane(channel, self.outbox / channel.name)
         self._listener = listener
         self._clock = clock
         self._rng = rng or random.Random()
@@ -117,7 +131,7 @@ class Delivery:
             (name, outcome): 0 for name in self._lanes for outcome in OUTCOMES}
         self._counts_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._storing: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(cls, channels: Mapping[str, ChannelSection], storage: Path, *,
@@ -143,22 +157,25 @@ class Delivery:
     async def start(self) -> None:
         """Read what the outbox holds from an earlier run, then start one worker per channel."""
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(follow_redirects=False)
+        await asyncio.to_thread(_import_http_backends)
         for lane in self._lanes.values():
-            stored = await asyncio.to_thread(_read_outbox, lane.folder)
-            known = {e.notification.id for e in lane.entries}
-            restored = [e for e in stored if e.notification.id not in known]
-            lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in stored)])
-            for entry in lane.entries:
+            restored = await asyncio.to_thread(_read_outbox, lane.folder)
+            known = {e.notification.id for e in restored}
+            submitted = [e for e in lane.entries if e.notification.id not in known]
+            lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in restored)])
+            for entry in submitted:
                 entry.seq = lane.next_seq
                 lane.next_seq += 1
-            lane.entries.extendleft(reversed(restored))
-            lane.bytes += sum(len(e.payload) for e in restored)
+            lane.entries = deque([*restored, *submitted])
+            lane.ids = {e.notification.id for e in lane.entries}
+            lane.unstored = submitted
+            lane.bytes = sum(len(e.payload) for e in lane.entries)
             if restored:
                 log.info("alerts: %d notification(s) for channel %s left from an earlier run",
                          len(restored), lane.channel.name)
             self._enforce_bounds(lane)
             lane.wake = asyncio.Event()
+            lane.store_lock = asyncio.Lock()
             lane.last_contact = self._clock()
             lane.task = asyncio.create_task(self._work(lane), name=f"alerts-{lane.channel.name}")
 
@@ -168,13 +185,18 @@ class Delivery:
         tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._storing, return_exceptions=True)
         for lane in self._lanes.values():
             lane.task = None
-            await asyncio.to_thread(_store, lane, list(lane.entries))
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+            if lane.storing is not None:
+                await asyncio.gather(lane.storing, return_exceptions=True)
+            try:
+                await asyncio.to_thread(_store, lane, list(lane.entries), list(lane.discarded))
+            except OSError as exc:
+                log.error("alerts: outbox %s: %s; %d notification(s) of channel %s lost",
+                          lane.folder, exc.strerror or exc, len(lane.entries),
+                          lane.channel.name)
+            lane.discarded = []
         self._loop = None
 
     def submit(self, notification: Notification) -> None:
@@ -196,8 +218,14 @@ class Delivery:
         result: list[DeliveryRecord] = []
 
         async def attempt() -> None:
-            async with httpx.AsyncClient(follow_redirects=False) as client:
-                outcome, detail, _ = await _attempt(lane.channel, notification, client)
+            try:
+                client = _client_for(lane.channel)
+            except ChannelError as exc:
+                outcome: DeliveryOutcome = "failed"
+                detail = exc.detail
+            else:
+                async with client:
+                    outcome, detail, _ = await _attempt(lane.channel, notification, client)
             result.append(DeliveryRecord(lane.channel.name, outcome, self._clock(), 1, detail))
 
         thread = threading.Thread(target=asyncio.run, args=(attempt(),), daemon=True)
@@ -213,16 +241,23 @@ class Delivery:
             log.error("alerts: notification for unknown channel %s dropped",
                       plain(notification.channel))
             return
-        if any(e.notification.id == notification.id for e in lane.entries):
+        if notification.id in lane.ids:
             return
         payload = orjson.dumps(notification_to_json(notification))
         entry = _Entry(notification, payload, lane.next_seq)
         lane.next_seq += 1
         lane.entries.append(entry)
+        lane.ids.add(notification.id)
+        lane.unstored.append(entry)
         lane.bytes += len(payload)
         self._enforce_bounds(lane)
-        if lane.wake is not None:
+        if lane.wake is not None and self._loop is not None:
             lane.wake.set()
+            if not lane.store_scheduled:
+                lane.store_scheduled = True
+                storing = self._loop.create_task(self._sync_outbox(lane))
+                self._storing.add(storing)
+                storing.add_done_callback(self._storing.discard)
 
     def _enforce_bounds(self, lane: _Lane) -> None:
         """Drop the oldest entries not being attempted until both bounds hold again (a
@@ -238,8 +273,18 @@ class Delivery:
                          f"{limits.max_pending_bytes} bytes): the oldest is dropped")
 
     async def _work(self, lane: _Lane) -> None:
-        assert lane.wake is not None and self._client is not None
-        client = self._client
+        try:
+            client = await asyncio.to_thread(_client_for, lane.channel)
+        except ChannelError as exc:
+            log.error("alerts: channel %s cannot deliver: %s; its notifications wait in %s",
+                      lane.channel.name, exc.detail, lane.folder)
+            await self._sync_outbox(lane)
+            return
+        async with client:
+            await self._serve(lane, client)
+
+    async def _serve(self, lane: _Lane, client: httpx.AsyncClient) -> None:
+        assert lane.wake is not None
         while True:
             lane.wake.clear()
             await self._sync_outbox(lane)
@@ -289,16 +334,38 @@ class Delivery:
         except (ChannelError, TimeoutError) as exc:
             log.warning("alerts: channel %s: re-sending firing alerts failed: %s",
                         lane.channel.name, getattr(exc, "detail", "timed out"))
+        except Exception:
+            log.exception("alerts: channel %s: re-sending firing alerts failed unexpectedly",
+                          lane.channel.name)
 
     async def _sync_outbox(self, lane: _Lane) -> None:
-        """Write new entries to the outbox and remove the files of finished ones."""
-        unstored = [e for e in lane.entries if not e.stored]
-        discarded, lane.discarded = lane.discarded, []
-        if unstored or discarded:
-            await asyncio.to_thread(_store, lane, unstored, discarded)
+        """Write new entries to the outbox and remove the files of finished ones; called by
+        `submit` at once (so an entry is on disk even while an attempt of another is under
+        way) and by the worker, one at a time per channel. The thread's work is shielded from
+        cancellation and awaited by `close`; a failed write is logged and tried again later."""
+        assert lane.store_lock is not None
+        async with lane.store_lock:
+            lane.store_scheduled = False
+            unstored = [e for e in lane.unstored if not e.removed]
+            lane.unstored = []
+            discarded = list(lane.discarded)
+            if not unstored and not discarded:
+                return
+            lane.storing = asyncio.ensure_future(
+                asyncio.to_thread(_store, lane, unstored, discarded))
+            try:
+                await asyncio.shield(lane.storing)
+            except OSError as exc:
+                log.warning("alerts: outbox %s: %s", lane.folder, exc.strerror or exc)
+                lane.unstored[:0] = [e for e in unstored if not e.stored]
+                return
+            done = {id(e) for e in discarded}
+            lane.discarded = [e for e in lane.discarded if id(e) not in done]
 
     def _remove(self, lane: _Lane, entry: _Entry) -> None:
         lane.entries.remove(entry)
+        lane.ids.discard(entry.notification.id)
+        entry.removed = True
         lane.bytes -= len(entry.payload)
         lane.discarded.append(entry)
 
@@ -344,6 +411,26 @@ async def _attempt(channel: Channel, notification: Notification,
         log.exception("alerts: channel %s failed unexpectedly", channel.name)
         return "failed", f"internal error: {type(exc).__name__}", None
     return "sent", "", None
+
+
+def _import_http_backends() -> None:
+    """Import what httpx otherwise imports on its first request, on the event loop (a tenth
+    of a second): run in a thread at start, so the first alert holds nothing up."""
+    for module in HTTP_BACKENDS:
+        importlib.import_module(module)
+
+
+def _client_for(channel: Channel) -> httpx.AsyncClient:
+    """An HTTP client of the channel's own (its connections, its trusted certificates);
+    redirects are not followed: a webhook that moved is a configuration to fix."""
+    verify: ssl.SSLContext | bool = True
+    if channel.ca_file is not None:
+        try:
+            verify = ssl.create_default_context(cafile=channel.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ChannelError(f"cannot read ca_file {channel.ca_file}: {exc}",
+                               retryable=False) from None
+    return httpx.AsyncClient(follow_redirects=False, verify=verify)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

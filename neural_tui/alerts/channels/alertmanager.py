@@ -42,7 +42,7 @@ class AlertmanagerChannel(Channel):
     refresh_interval = REFRESH_SECONDS
 
     def __init__(self, name: str, section: ChannelSection, state_dir: Path) -> None:
-        super().__init__(name, section.timeout_seconds)
+        super().__init__(name, section.timeout_seconds, section.ca_file)
         assert section.url is not None, "checked at load"
         self._url = section.url
         self._headers = section.headers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import httpx
 
@@ -30,9 +31,11 @@ class Channel(ABC):
 
     refresh_interval: float | None = None
 
-    def __init__(self, name: str, timeout_seconds: float) -> None:
+    def __init__(self, name: str, timeout_seconds: float, ca_file: Path | None = None) -> None:
         self.name = name
         self.timeout_seconds = timeout_seconds
+        self.ca_file = ca_file
+        """Certificates an HTTPS receiver may be signed by, besides the system's."""
 
     @abstractmethod
     async def send(self, notification: Notification, client: httpx.AsyncClient) -> None:

@@ -16,7 +16,6 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 
 import httpx
 
@@ -34,7 +33,7 @@ MESSAGE_ID_DOMAIN = "neural-tui.invalid"
 
 class EmailChannel(Channel):
     def __init__(self, name: str, section: ChannelSection) -> None:
-        super().__init__(name, section.timeout_seconds)
+        super().__init__(name, section.timeout_seconds, section.ca_file)
         assert section.host is not None and section.from_ is not None, "checked at load"
         self.host = section.host
         self.port = section.port or (STARTTLS_PORT if section.starttls else PLAIN_PORT)
@@ -43,7 +42,6 @@ class EmailChannel(Channel):
         self.recipients = section.to
         self._username = section.username
         self._password: Secret | None = section.password
-        self._ca_file: Path | None = section.ca_file
 
     async def send(self, notification: Notification, client: httpx.AsyncClient) -> None:
         message = email_message(notification, self.sender, self.recipients)
@@ -54,7 +52,7 @@ class EmailChannel(Channel):
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds) as smtp:
                 smtp.ehlo()
                 if self.starttls:
-                    context = ssl.create_default_context(cafile=self._ca_file)
+                    context = ssl.create_default_context(cafile=self.ca_file)
                     smtp.starttls(context=context)
                     smtp.ehlo()
                 if self._username is not None and self._password is not None:

@@ -38,7 +38,7 @@ RESOLVED_ICON = ":white_check_mark:"
 
 class SlackChannel(Channel):
     def __init__(self, name: str, section: ChannelSection) -> None:
-        super().__init__(name, section.timeout_seconds)
+        super().__init__(name, section.timeout_seconds, section.ca_file)
         assert section.webhook_url is not None, "checked at load"
         self._url = section.webhook_url
         self._parts_sent: dict[str, int] = {}

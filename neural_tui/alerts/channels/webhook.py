@@ -14,7 +14,7 @@ from neural_tui.config import ChannelSection
 
 class WebhookChannel(Channel):
     def __init__(self, name: str, section: ChannelSection) -> None:
-        super().__init__(name, section.timeout_seconds)
+        super().__init__(name, section.timeout_seconds, section.ca_file)
         assert section.url is not None, "checked at load"
         self._url = section.url
         self._headers = section.headers
