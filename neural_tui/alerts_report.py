@@ -14,9 +14,11 @@ import json
 import math
 import secrets
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -191,7 +193,12 @@ def unsilence_alerts(settings: Settings, *, silence_id: str, as_json: bool) -> i
 
 def test_channel(settings: Settings, *, channel: str, as_json: bool,
                  now: float | None = None) -> int:
-    """Send one test notification through `channel`, waited for; exit 1 unless it was sent."""
+    """Send one test notification through `channel`, waited for; exit 1 unless it was sent.
+
+    The channel keeps its state in a scratch folder, not in the storage: the Alertmanager
+    channel's list of alerts to re-send belongs to the running alerting, and the test alert
+    must not join it.
+    """
     from neural_tui.alerts.delivery import Delivery
 
     channels = settings.alerts.channels
@@ -200,8 +207,10 @@ def test_channel(settings: Settings, *, channel: str, as_json: bool,
         source = settings.source or "the config"
         raise UsageError(f"{source}: no channel {plain(channel)[:64]!r} in [alerts.channels] "
                          f"(known: {known})")
-    delivery = Delivery.from_settings({channel: channels[channel]}, settings.storage.path)
-    record = delivery.send_now(test_notification(channel, time.time() if now is None else now))
+    with tempfile.TemporaryDirectory(prefix="neural-tui-alerts-test-") as scratch:
+        delivery = Delivery.from_settings({channel: channels[channel]}, Path(scratch))
+        record = delivery.send_now(test_notification(channel,
+                                                     time.time() if now is None else now))
     if as_json:
         print(json.dumps(delivery_json(record)))
     else:

@@ -347,6 +347,18 @@ async def test_s_silences_the_rule_on_the_model_for_the_duration_with_the_commen
         assert isinstance(pilot.app.screen, AlertsScreen)
 
 
+async def test_silencing_an_slo_burn_alert_mutes_that_slo_only() -> None:
+    burn = alert_entry("slo_burn_rate", severity="critical",
+                       labels={"slo": "availability", "long_window": "1h"})
+    alerting = FakeAlerting(alerts_view(burn))
+    async with run(console(alerting)) as pilot:
+        await silence_dialog(pilot)
+        await pilot.press(*"known", "enter")
+        await wait_for(pilot, lambda: alerting.calls)
+    assert alerting.calls[0][1] == {"alertname": "slo_burn_rate", "model": "fraud-detector",
+                                    "slo": "availability"}
+
+
 @pytest.mark.parametrize(("duration", "comment", "error"), [
     ("soon", "why", "duration 'soon' is not like 2h, 90m or 1d12h"),
     ("0m", "why", "the duration must be from 1m to 90d"),

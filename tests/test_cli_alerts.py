@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from alert_receivers import HttpReceiver
 from factories import model_snapshot
 
 import neural_tui.alerts.engine as engine_module
@@ -331,3 +332,20 @@ def test_usage_errors_of_an_action_exit_2() -> None:
 def test_parse_since_refuses_a_time_out_of_range() -> None:
     with pytest.raises(UsageError, match="not a duration"):
         parse_since("-5", 1000.0)
+
+
+def test_testing_an_alertmanager_channel_leaves_the_running_alertings_state_alone(
+    config, capsys
+):
+    with HttpReceiver() as receiver:
+        config.write_text(CONFIG + f"""
+[alerts.channels.am]
+type = "alertmanager"
+url = "{receiver.url}"
+""", encoding="utf-8")
+        assert main(["alerts", "test", "am", "--config", str(config)]) == 0
+        (posted,) = receiver.received
+    assert posted.path == "/api/v2/alerts"
+    assert posted.json()[0]["labels"]["alertname"] == "NeuralTuiTest"
+    assert "test notification to am: sent" in capsys.readouterr().out
+    assert not (config.parent / "monitoring_data" / "alerts").exists()

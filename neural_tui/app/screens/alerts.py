@@ -181,12 +181,17 @@ class AlertsScreen(Screen[None]):
 
 
 def _matchers(entry: AlertEntry) -> dict[str, str]:
-    """The alert's rule on its model, as `neural-tui alerts silence --rule --model` makes it;
-    an alert without a rule name is matched by all its labels."""
+    """The alert's rule on its model, as `neural-tui alerts silence --rule --model` makes it
+    (an SLO burn alert: on its SLO only, as every SLO shares the rule name); an alert without
+    a rule name is matched by all its labels."""
     name = alert_name(entry)
     if not name:
         return dict(entry.alert.labels)
-    return silence_matchers(name, alert_model(entry) or None)
+    matchers = silence_matchers(name, alert_model(entry) or None)
+    slo = entry.alert.labels.get("slo")
+    if slo is not None:
+        matchers["slo"] = slo
+    return matchers
 
 
 def _unsilence(lifted: bool, silence_id: str) -> None:
