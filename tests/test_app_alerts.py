@@ -16,7 +16,7 @@ from fake_alerting import FakeAlerting
 from fake_feed import FakeFeed
 from textual.app import App
 from textual.color import Color
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
 from neural_tui.alerts.view import AlertsView
 from neural_tui.app.app import NeuralTuiApp
@@ -362,7 +362,7 @@ async def test_silencing_an_slo_burn_alert_mutes_that_slo_only() -> None:
 @pytest.mark.parametrize(("duration", "comment", "error"), [
     ("soon", "why", "duration 'soon' is not like 2h, 90m or 1d12h"),
     ("0m", "why", "the duration must be from 1m to 90d"),
-    ("9" * 400 + "d", "why", "the duration must be from 1m to 90d"),
+    ("9" * 400 + "d", "why", "is not like 2h, 90m or 1d12h"),
     ("2h", "   ", "a silence needs a comment saying why"),
 ])
 async def test_a_wrong_duration_or_a_missing_comment_keeps_the_dialog_open_and_says_why(
@@ -376,7 +376,7 @@ async def test_a_wrong_duration_or_a_missing_comment_keeps_the_dialog_open_and_s
         await pilot.press("enter")
         await pilot.pause()
         assert pilot.app.screen is dialog
-        assert error in screen_text(pilot.app)
+        assert error in str(dialog.query_one("#silence-error", Label).render())
         assert alerting.calls == []
 
 
