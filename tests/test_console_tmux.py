@@ -151,7 +151,9 @@ def test_a_firing_alert_reaches_the_feed_the_alerts_screen_and_is_silenced_from_
     config.write_text(ALERT_CONFIG, encoding="utf-8")
     terminal.wait_for("the shell prompt", lambda screen: PROMPT in screen)
 
-    terminal.type_line(f"'{console_script()}' --config '{config}' --storage '{storage}'")
+    exit_file = tmp_path / "exit-status"
+    terminal.type_line(f"'{console_script()}' --config '{config}' --storage '{storage}'; "
+                       f"echo EXIT=$? > '{exit_file}'")
     terminal.wait_for("the alert in the feed", lambda s: "ALERTS  1 firing (1 critical)" in s
                       and "CRIT  firing    slow · fraud" in s and "● 1 firing: slow" in s)
     terminal.press("a")
@@ -169,4 +171,5 @@ def test_a_firing_alert_reaches_the_feed_the_alerts_screen_and_is_silenced_from_
     terminal.wait_for("the overview again", lambda s: "ALERTS  1 firing (1 critical) · 1 "
                       "silenced" in s and "● 1 firing" not in s)
     terminal.press("q")
-    terminal.wait_for("the shell prompt again", lambda s: PROMPT in s and "ALERTS" not in s)
+    terminal.wait_for("the console to exit", lambda _: exit_file.exists())
+    assert exit_file.read_text().strip() == "EXIT=0"
