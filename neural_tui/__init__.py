@@ -1,9 +1,10 @@
 """neural-tui: watch machine-learning models in production from a terminal.
 
 The producer API (`ModelMonitor`, `PredictionLogger`), the library engines
-(`DriftDetector`, `DataQualityMonitor`) and the old module's SLO API (`SLOTracker`, `SLO`,
-`SLOType`, `SLAReport`) are imported lazily, so that `import neural_tui` stays cheap for a
-model server and never pulls in the console.
+(`DriftDetector`, `DataQualityMonitor`), the old module's SLO API (`SLOTracker`, `SLO`,
+`SLOType`, `SLAReport`) and the alerting (`AlertManager`, `AlertRule`, `AlertChannel`,
+`AlertSeverity`) are imported lazily, so that `import neural_tui` stays cheap for a model
+server and never pulls in the console.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from neural_tui.alert_manager import AlertChannel, AlertManager, AlertRule, AlertSeverity
     from neural_tui.engines.drift import DriftDetector
     from neural_tui.engines.quality import DataQualityMonitor
     from neural_tui.producer import ModelMonitor, PredictionLogger
@@ -19,6 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SLO",
+    "AlertChannel",
+    "AlertManager",
+    "AlertRule",
+    "AlertSeverity",
     "DataQualityMonitor",
     "DriftDetector",
     "ModelMonitor",
@@ -38,6 +44,10 @@ _LAZY = {
     "SLO": "neural_tui.slo_tracker",
     "SLOType": "neural_tui.slo_tracker",
     "SLAReport": "neural_tui.slo_tracker",
+    "AlertManager": "neural_tui.alert_manager",
+    "AlertRule": "neural_tui.alert_manager",
+    "AlertChannel": "neural_tui.alert_manager",
+    "AlertSeverity": "neural_tui.alert_manager",
 }
 
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from neural_tui import __version__
 from neural_tui.config import (
@@ -125,7 +126,42 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", parents=[common],
                                 help="Prometheus recording and alerting rules for the SLOs")
     rules.set_defaults(handler=_run_rules)
+    _add_alerts_command(commands, common)
     return parser
+
+
+def _add_alerts_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """`alerts` lists; its actions `silence`, `unsilence` and `test` change or try things."""
+    alerts = commands.add_parser("alerts", parents=[common],
+                                 help="current and past alerts, silences, a test notification")
+    alerts.add_argument("--model", help="only this model's alerts")
+    alerts.add_argument("--json", action="store_true", help="machine-readable output")
+    alerts.add_argument("--severity", action="append", default=[], metavar="LEVEL",
+                        help="only info, warning or critical (repeat, or separate by commas)")
+    alerts.add_argument("--since", metavar="WHEN",
+                        help="what fired since: a duration back (2h, 1d) or a time "
+                        "(2026-12-02T03:00:00Z, unix seconds)")
+    alerts.set_defaults(handler=_run_alerts)
+    actions = alerts.add_subparsers(title="actions", metavar="ACTION")
+    silence = actions.add_parser("silence", parents=[common],
+                                 help="mute a rule's alerts (on one model) for a while")
+    silence.add_argument("--rule", required=True, help="the rule (alertname) to mute")
+    silence.add_argument("--model", help="only on this model (default: every model)")
+    silence.add_argument("--for", dest="duration", required=True, metavar="DURATION",
+                         help="how long: 30m, 2h, 1d12h (at most 90d)")
+    silence.add_argument("--comment", required=True, help="why (shown wherever it mutes)")
+    silence.add_argument("--author", help="who asks (default: the login name)")
+    silence.add_argument("--json", action="store_true", help="machine-readable output")
+    silence.set_defaults(handler=_run_alerts_silence)
+    unsilence = actions.add_parser("unsilence", parents=[common], help="lift a silence")
+    unsilence.add_argument("silence_id", metavar="ID", help="the silence's id (see `alerts`)")
+    unsilence.add_argument("--json", action="store_true", help="machine-readable output")
+    unsilence.set_defaults(handler=_run_alerts_unsilence)
+    test = actions.add_parser("test", parents=[common],
+                              help="send a test notification; exit 1 if it failed")
+    test.add_argument("channel", metavar="CHANNEL", help="a name from [alerts.channels]")
+    test.add_argument("--json", action="store_true", help="machine-readable output")
+    test.set_defaults(handler=_run_alerts_test)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -226,6 +262,35 @@ def _run_rules(args: argparse.Namespace) -> int:
     from neural_tui.prometheus_rules import print_rules
 
     return print_rules(settings_from(args))
+
+
+def _run_alerts(args: argparse.Namespace) -> int:
+    from neural_tui.alerts_report import print_alerts
+
+    return print_alerts(settings_from(args), model=args.model, as_json=args.json,
+                        severities=args.severity, since=args.since)
+
+
+def _run_alerts_silence(args: argparse.Namespace) -> int:
+    from neural_tui.alerts.silencing import login_name
+    from neural_tui.alerts_report import silence_alerts
+
+    return silence_alerts(settings_from(args), rule=args.rule, model=args.model,
+                          duration=args.duration, comment=args.comment,
+                          author=args.author if args.author is not None else login_name(),
+                          as_json=args.json)
+
+
+def _run_alerts_unsilence(args: argparse.Namespace) -> int:
+    from neural_tui.alerts_report import unsilence_alerts
+
+    return unsilence_alerts(settings_from(args), silence_id=args.silence_id, as_json=args.json)
+
+
+def _run_alerts_test(args: argparse.Namespace) -> int:
+    from neural_tui.alerts_report import test_channel
+
+    return test_channel(settings_from(args), channel=args.channel, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ import os
 import re
 import tomllib
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, cast, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 from neural_tui.alerts.condition import ConditionError, name_kind, parse, split_member
@@ -762,6 +762,18 @@ CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A channel's name: it names its outbox folder and labels its metric."""
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
 _ADDRESS = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
+
+
+def channel_from_table(name: str, table: Mapping[str, Any], source: Path,
+                       base: Path) -> ChannelSection:
+    """One channel from a table shaped as `[alerts.channels.NAME]` (its TOML keys: `from`,
+    not `from_`), converted and checked as at load, with `source` named where a file would
+    be: how the library's `AlertManager` builds its channels. Relative paths are from `base`.
+    """
+    channel = _build(ChannelSection, dict(table), _Where(source, f"alerts.channels.{name}"),
+                     base)
+    _check_channels(Settings(alerts=AlertsSection(channels={name: channel})), source)
+    return cast(ChannelSection, channel)
 
 
 def _check_channels(settings: Settings, path: Path) -> None:

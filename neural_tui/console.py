@@ -39,9 +39,11 @@ def _run(settings: Settings, storage: Path, *, label: str) -> int:
 
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     feed = AlertingFeed(Runtime(settings, [source]), Alerting(settings, storage))
+    engine = feed.alerting.engine
     app = NeuralTuiApp(feed, source_label=label,
                        engine_interval_seconds=settings.analysis.interval_seconds,
-                       health=settings.health, keys=settings.keys)
+                       health=settings.health, keys=settings.keys,
+                       alerts=lambda: engine.view, alert_commands=engine)
     app.run()
     return 0
 

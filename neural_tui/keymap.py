@@ -19,9 +19,14 @@ QUALITY = "model.quality"
 SLO = "model.slo"
 BACK = "drill_down.back"
 CLOSE_HELP = "help.close"
+ALERTS = "app.alerts"
+ACKNOWLEDGE = "alerts.acknowledge"
+SILENCE = "alerts.silence"
+UNSILENCE = "alerts.unsilence"
+CANCEL_SILENCE = "silence.cancel"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, DRIFT, QUALITY, SLO, BACK,
-    CLOSE_HELP,
+    CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
 )
 """Every id a `[keys]` table may name."""

@@ -18,10 +18,12 @@ from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.messages import SnapshotArrived
+from neural_tui.app.screens.alerts import AlertsScreen
 from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.screens.quality import QualityScreen
+from neural_tui.app.screens.silence import SilenceScreen
 from neural_tui.app.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
     HIGH_ERROR_RATE_CLASS,
@@ -329,8 +331,8 @@ async def test_one_binding_id_rebinds_a_key_on_the_overview_and_on_the_drill_dow
 
 
 def test_every_binding_of_the_console_has_a_known_id_and_every_id_is_bound() -> None:
-    bindings = [binding for owner in (NeuralTuiApp, DrillDownScreen, HelpScreen, ModelPanel)
-                for binding in owner.BINDINGS]
+    owners = (NeuralTuiApp, DrillDownScreen, HelpScreen, ModelPanel, AlertsScreen, SilenceScreen)
+    bindings = [binding for owner in owners for binding in owner.BINDINGS]
     assert all(isinstance(binding, Binding) for binding in bindings)
     ids = [binding.id for binding in bindings if isinstance(binding, Binding)]
     assert None not in ids

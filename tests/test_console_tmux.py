@@ -165,3 +165,54 @@ def test_a_burning_slo_shows_on_the_panel_and_s_opens_its_budget_and_burn(
     terminal.press("q")
     terminal.wait_for("the console to exit", lambda _: exit_file.exists())
     assert exit_file.read_text().strip() == "EXIT=0"
+
+
+ALERT_CONFIG = """
+[alerts]
+group_wait = "0s"
+
+[alerts.channels.pager]
+type = "file"
+path = "pages.jsonl"
+
+[[alerts.rules]]
+name = "slow"
+when = "p95_latency_ms > 500"
+severity = "critical"
+channels = ["pager"]
+"""
+
+
+def test_a_firing_alert_reaches_the_feed_the_alerts_screen_and_is_silenced_from_the_keys(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    storage = tmp_path / "monitoring_data"
+    with ModelMonitor("fraud", "1.0", storage, flush_interval=60.0) as monitor:
+        for index in range(20):
+            monitor.log_prediction(f"p-{index}", {"amount": 1.0}, 0, latency_ms=812.0)
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(ALERT_CONFIG, encoding="utf-8")
+    terminal.wait_for("the shell prompt", lambda screen: PROMPT in screen)
+
+    exit_file = tmp_path / "exit-status"
+    terminal.type_line(f"'{console_script()}' --config '{config}' --storage '{storage}'; "
+                       f"echo EXIT=$? > '{exit_file}'")
+    terminal.wait_for("the alert in the feed", lambda s: "ALERTS  1 firing (1 critical)" in s
+                      and "CRIT  firing    slow · fraud" in s and "● 1 firing: slow" in s)
+    terminal.press("a")
+    terminal.wait_for("the alerts screen", lambda s: "Alerts · 1 firing" in s
+                      and "labels: alertname=slow" in s and "pager  sent" in s)
+    terminal.press("s")
+    terminal.wait_for("the silence dialog", lambda s: "alerts matching alertname=slow, "
+                      "model=fraud" in s)
+    terminal.type_line("deploying a fix")
+    terminal.wait_for("the alert silenced", lambda s: "silenced" in s and "1 silenced" in s)
+    silences = list((storage / "alerts" / "silences").glob("*.json"))
+    assert len(silences) == 1
+    assert "deploying a fix" in silences[0].read_text(encoding="utf-8")
+    terminal.press("Escape")
+    terminal.wait_for("the overview again", lambda s: "ALERTS  1 firing (1 critical) · 1 "
+                      "silenced" in s and "● 1 firing" not in s)
+    terminal.press("q")
+    terminal.wait_for("the console to exit", lambda _: exit_file.exists())
+    assert exit_file.read_text().strip() == "EXIT=0"

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any, ClassVar
 
@@ -16,8 +16,11 @@ from textual.command import Provider
 from textual.screen import Screen
 
 from neural_tui import keymap
+from neural_tui.alerts.silencing import login_name
+from neural_tui.alerts.view import AlertCommands, AlertsView
 from neural_tui.app.commands import SLOCommands
-from neural_tui.app.messages import DrillView, SnapshotArrived
+from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
+from neural_tui.app.screens.alerts import AlertsScreen
 from neural_tui.app.screens.drift import DriftScreen
 from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.screens.help import HelpScreen, describe_bindings
@@ -27,9 +30,14 @@ from neural_tui.app.screens.slo import SLOScreen
 from neural_tui.config import HealthSection
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
+from neural_tui.safe_text import plain
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 """What `signal.getsignal` returns."""
+AlertsProvider = Callable[[], AlertsView]
+"""The alerting's latest published view; called often, so it must only return a reference."""
+ALERTS_POLL_SECONDS = 0.5
+"""How often the console looks for a newer alerts view (it redraws only when there is one)."""
 
 
 DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
@@ -46,13 +54,15 @@ class NeuralTuiApp(App[None]):
     snapshot and posts a message, so publication never waits on rendering.
     """
 
-    CSS_PATH = Path(__file__).with_name("app.tcss")
+    CSS_PATH: ClassVar[list[str | PurePath]] = [Path(__file__).with_name("app.tcss"),
+                                                Path(__file__).with_name("alerts.tcss")]
     """Absolute, so that subclasses defined elsewhere (demo, tests) find it too."""
     TITLE = "neural-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id=keymap.QUIT),
         Binding("question_mark", "help", "Help", id=keymap.HELP),
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
+        Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {SLOCommands}
@@ -67,8 +77,15 @@ class NeuralTuiApp(App[None]):
         engine_interval_seconds: float = 10.0,
         health: HealthSection | None = None,
         keys: Mapping[str, str] | None = None,
+        alerts: AlertsProvider | None = None,
+        alert_commands: AlertCommands | None = None,
+        user: str | None = None,
     ) -> None:
-        """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs."""
+        """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
+
+        `alerts` and `alert_commands` connect the alerting (none: the console shows no alert
+        feed); `user` signs acknowledgements and silences (default: the login name).
+        """
         super().__init__()
         self.set_keymap(keys or {})
         self.source_label = source_label
@@ -81,11 +98,25 @@ class NeuralTuiApp(App[None]):
         self._pause_requested = False
         self._handling_hangup = False
         self._hangup_handler_before: SignalHandler = None
+        self._alerts = alerts
+        self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
+        self.alert_commands = alert_commands
+        self.user = user if user is not None else login_name()
 
     @property
     def snapshot(self) -> Snapshot:
         """The latest snapshot received, for screens that open between two publications."""
         return self._snapshot
+
+    @property
+    def alerting(self) -> bool:
+        """Whether the alerting is connected (else no feed, and the alert keys say so)."""
+        return self._alerts is not None
+
+    @property
+    def alerts_view(self) -> AlertsView:
+        """The latest alerts view, for screens that open between two publications."""
+        return self._alerts_view
 
     def get_default_screen(self) -> Screen[None]:
         return OverviewScreen()
@@ -94,6 +125,8 @@ class NeuralTuiApp(App[None]):
         self._feed.subscribe(self._receive)
         self.run_worker(self._feed.run(), name="snapshot feed", exit_on_error=True)
         self._exit_on_hangup()
+        if self._alerts is not None:
+            self.set_interval(ALERTS_POLL_SECONDS, self.poll_alerts, name="alerts poll")
 
     def on_unmount(self) -> None:
         self._feed.unsubscribe(self._receive)
@@ -125,6 +158,49 @@ class NeuralTuiApp(App[None]):
         A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
         """
         self.screen.post_message(SnapshotArrived(message.snapshot))
+
+    def poll_alerts(self) -> None:
+        """Hand a newer alerts view, if the alerting published one, to the screen on top."""
+        if self._alerts is None:
+            return
+        view = self._alerts()
+        if view is not self._alerts_view:
+            self._alerts_view = view
+            self.post_message(AlertsArrived(view))
+
+    def on_alerts_arrived(self, message: AlertsArrived) -> None:
+        self.screen.post_message(AlertsArrived(message.view))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without the alerting the alerts key is neither shown nor bound."""
+        return self.alerting if action == "open_alerts" else True
+
+    def action_open_alerts(self) -> None:
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
+
+    def run_alert_command(self, done: str, command: Callable[[AlertCommands], object]) -> None:
+        """Ask the alerting for something in a thread, then say `done` or what went wrong.
+
+        The alerting may write its state to disk before it answers; the console keeps drawing.
+        """
+        commands = self.alert_commands
+        if commands is None:
+            self.notify("Alerting is not running in this console.", severity="warning")
+            return
+
+        def ask() -> None:
+            try:
+                command(commands)
+            except Exception as exc:  # any failure is reported, none is fatal
+                self.call_from_thread(self.notify, plain(f"{done} failed: {exc}"),
+                                      severity="error", markup=False)
+                return
+            self.call_from_thread(self.notify, plain(done), markup=False)
+            self.call_from_thread(self.poll_alerts)
+
+        self.run_worker(ask, name="alert command", group="alert commands", thread=True,
+                        exit_on_error=False)
 
     def open_drill_down(self, model_name: str, view: DrillView) -> None:
         """Show `view` of a model; over another drill-down it takes that one's place.

@@ -7,7 +7,21 @@ from typing import Literal
 
 from textual.message import Message
 
+from neural_tui.alerts.view import AlertsView
 from neural_tui.runtime.snapshot import Snapshot
+
+
+@dataclass
+class AlertsArrived(Message, bubble=False):
+    """The alerting published a new `view`; the overview's feed and the alerts screen redraw.
+
+    Like a snapshot, a newer view queued behind this one takes its place.
+    """
+
+    view: AlertsView
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AlertsArrived)
 
 
 @dataclass

@@ -10,7 +10,9 @@ from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from neural_tui.app.messages import SnapshotArrived
+from neural_tui.alerts.view import AlertsView
+from neural_tui.app.messages import AlertsArrived, SnapshotArrived
+from neural_tui.app.widgets.alert_feed import AlertFeed, mark_panels
 from neural_tui.app.widgets.model_panel import ModelPanel
 from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
@@ -34,6 +36,7 @@ class OverviewScreen(Screen[None]):
         return cast("NeuralTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
+        yield AlertFeed(id="alert-feed")
         with VerticalScroll(id="overview", can_focus=False):
             yield Static(id="waiting")
             yield Container(id="panels")
@@ -54,6 +57,18 @@ class OverviewScreen(Screen[None]):
             waiting.display = not snapshot.models
             waiting.update(self._waiting_text(snapshot))
             self.query_one(StatusLine).show(snapshot)
+            self.show_alerts(self.console_app.alerts_view)
+
+    def on_alerts_arrived(self, message: AlertsArrived) -> None:
+        self.show_alerts(message.view)
+
+    def show_alerts(self, view: AlertsView) -> None:
+        """The feed (only while the alerting runs) and each panel's firing alerts."""
+        feed = self.query_one(AlertFeed)
+        feed.display = self.console_app.alerting
+        if self.console_app.alerting:
+            feed.show(view)
+            mark_panels(self._panels, view)
 
     def _show_models(self, models: tuple[ModelSnapshot, ...]) -> None:
         """Update known panels, mount new ones in name order, drop models no longer reported."""

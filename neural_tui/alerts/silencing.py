@@ -1,0 +1,73 @@
+"""What a person asks for when they silence an alert, checked the same way wherever they ask.
+
+The console's silence dialog and `neural-tui alerts silence` both turn a rule name, an optional
+model, a duration such as "2h" and a comment into the matchers and seconds that
+`AlertCommands.silence` takes, with the same limits and the same one-line errors.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+from neural_tui.config import parse_duration
+
+MIN_SILENCE_SECONDS = 60
+MAX_SILENCE_SECONDS = 90 * 86_400
+"""A silence longer than a quarter is a rule that should be changed, not muted."""
+MAX_COMMENT_CHARS = 1_000
+MAX_AUTHOR_CHARS = 200
+
+
+class SilenceRequestError(ValueError):
+    """A silence that cannot be made, with a message fit for one line."""
+
+
+def silence_matchers(rule: str, model: str | None = None) -> dict[str, str]:
+    """Matchers for one rule, on one model or (without `model`) on every model.
+
+    `alertname` is the label every alert of a rule carries, SLO burn alerts included.
+    """
+    if not rule.strip():
+        raise SilenceRequestError("the rule name is empty")
+    matchers = {"alertname": rule}
+    if model:
+        matchers["model"] = model
+    return matchers
+
+
+def silence_seconds(text: str) -> int:
+    """The length of a silence written "2h", "90m" or "1d12h", within the allowed range."""
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise SilenceRequestError(f"duration {text.strip()[:20]!r} is not like 2h, 90m or 1d12h")
+    if not MIN_SILENCE_SECONDS <= seconds <= MAX_SILENCE_SECONDS:
+        raise SilenceRequestError(
+            f"the duration must be from 1m to {MAX_SILENCE_SECONDS // 86_400}d")
+    return seconds
+
+
+def silence_comment(text: str) -> str:
+    """The comment, which says why the alert is muted: required, and of a readable length."""
+    comment = text.strip()
+    if not comment:
+        raise SilenceRequestError("a silence needs a comment saying why")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise SilenceRequestError(f"the comment is longer than {MAX_COMMENT_CHARS} characters")
+    return comment
+
+
+def silence_author(text: str) -> str:
+    """Who asked; "unknown" when nobody is named."""
+    author = text.strip() or "unknown"
+    if len(author) > MAX_AUTHOR_CHARS:
+        raise SilenceRequestError(f"the author is longer than {MAX_AUTHOR_CHARS} characters")
+    return author
+
+
+def login_name() -> str:
+    """Who runs this process, to sign acknowledgements and silences; "unknown" if it cannot
+    say (no user database entry, as in some containers)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
