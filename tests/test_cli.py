@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -290,3 +291,25 @@ def test_one_record_hours_ahead_does_not_become_now_for_health_and_status(tmp_pa
     health = json.loads(capsys.readouterr().out)
     assert health["healthy"] is False
     assert "error rate" in health["models"][0]["problems"][0]
+
+
+@pytest.mark.parametrize("command", [["status", "--json"], ["health", "--json"], ["rules"]])
+def test_a_reader_that_stopped_reading_ends_the_command_quietly(tmp_path, command):
+    """`neural-tui rules | promtool check rules` (promtool reads no stdin): no traceback."""
+    storage = tmp_path / "monitoring_data"
+    write_storage(storage)
+    config = tmp_path / "neural-tui.toml"
+    config.write_text("".join(f'[[slo]]\nname = "s{i}"\ntype = "availability"\ntarget = 0.99\n'
+                              for i in range(3)), encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "neural_tui.cli", *command, "--config", str(config),
+             "--storage", str(storage)],
+            stdout=write_end, stderr=subprocess.PIPE, timeout=60, check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == b""
