@@ -257,3 +257,29 @@ def test_an_older_record_read_later_moves_the_models_first_minute_back():
     counts = state.slo_counts.minute_counts()
     assert counts.first_minute == int(T0 // MINUTE)
     assert counts.requests.tolist() == [1] + [0] * 9 + [1]
+
+
+async def test_a_failing_slo_evaluation_keeps_publishing_and_says_so(tmp_path, monkeypatch):
+    def broken(work):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr("neural_tui.runtime.pipeline.evaluate_models", broken)
+    source = ListSource(traffic(T0, 2))
+    runtime = Runtime(settings(tmp_path, AVAILABILITY), [source], clock=lambda: T0 + 200)
+    seen: list[Snapshot] = []
+    runtime.subscribe(seen.append)
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(5):
+            while not seen or not seen[-1].models or seen[-1].models[0].predictions_total < 120:
+                await asyncio.sleep(0.01)
+            count = len(seen)
+            while len(seen) < count + 3:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert seen[-1].models[0].slos == ()
+    said = [m for m in seen[-1].ingest.last_messages if "SLO evaluation failed" in m]
+    assert len(said) == 1

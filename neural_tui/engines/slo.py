@@ -229,13 +229,25 @@ def evaluate_all(specs: Iterable[SLOSpec], model: str, counts: MinuteCounts,
 
 @dataclass(slots=True)
 class _Sums:
-    """Running sums of one kind of events over one span of minutes, and the SLI at each minute
-    end of the span's last window (computed once asked for)."""
+    """Running sums of one kind of events over a span of minutes, kept from minute `lead` of
+    the span on (the model's first: every minute before holds nothing), and the SLI at each
+    minute end of the span's last window that sees any data (computed once asked for)."""
 
+    lead: int
     good: np.ndarray
+    """`good[j]`: the good events of minutes `lead` .. `lead + j - 1`; `total` likewise."""
     total: np.ndarray
     requests: np.ndarray
+    """Requests per minute from minute `lead` on."""
     window_sli: np.ndarray | None = None
+    first_evaluation: int = 0
+
+    def between(self, low: int, high: int) -> tuple[float, float]:
+        """Good and total events of minutes `low` .. `high - 1` of the span."""
+        last = self.good.shape[0] - 1
+        high, low = (min(max(k - self.lead, 0), last) for k in (high, low))
+        return (float(self.good[high] - self.good[low]),
+                float(self.total[high] - self.total[low]))
 
 
 def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
@@ -253,13 +265,12 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
     key = (*_event_kind(spec), start, span)
     sums = shared.get(key)
     if sums is None:
-        good, total, requests = _events(spec, counts, start, span, current)
-        sums = shared[key] = _Sums(_prefix_sums(good), _prefix_sums(total), requests)
-    good_sums, total_sums = sums.good, sums.total
+        lead = min(max(counts.first_minute - start, 0), span)
+        good, total, requests = _events(spec, counts, start + lead, span - lead, current)
+        sums = shared[key] = _Sums(lead, _prefix_sums(good), _prefix_sums(total), requests)
 
     def last(minutes: int) -> tuple[float, float]:
-        return (float(good_sums[span] - good_sums[span - minutes]),
-                float(total_sums[span] - total_sums[span - minutes]))
+        return sums.between(span - minutes, span)
 
     allowed = 1.0 - spec.objective
     if not allowed > 0.0:
@@ -271,7 +282,8 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
     remaining = _remaining(window_good, window_total, allowed)
     burn_rates = {name: _burn(*last(minutes), allowed) for name, minutes in windows.items()}
     page = next(tier for tier in tiers if tier.severity == "page")
-    served = float(sums.requests[span - window : span - 1].sum())
+    served = float(sums.requests[max(span - window - sums.lead, 0):
+                                 max(span - 1 - sums.lead, 0)].sum())
     shown, breach_count, breached_seconds, longest = _breaches(sums, window, span, start, now,
                                                                spec.objective)
     return SLOStatus(
@@ -416,19 +428,22 @@ def _breaches(sums: _Sums, window: int, span: int, start: int, now: float,
     events ends a breach (there is nothing to judge).
     """
     if sums.window_sli is None:
-        # evaluation i judges minutes i .. i + window - 1 of the span, the last being minute
-        # start + window - 1 + i
-        total = sums.total[window:] - sums.total[: span + 1 - window]
-        good = sums.good[window:] - sums.good[: span + 1 - window]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sums.window_sli = good / total
-    with np.errstate(invalid="ignore"):
-        below = sums.window_sli < objective  # NaN (no events) is never below
-    edges = np.flatnonzero(np.diff(below.view(np.int8), prepend=0, append=0))
+        sums.first_evaluation, sums.window_sli = _window_sli(sums, window, span)
+    below = sums.window_sli < objective  # NaN (no events) is never below
+    if not below.shape[0]:
+        return (), 0, 0.0, 0.0
+    evaluations = span - window + 1
+    # where a stretch below begins or ends: every change, and the ends when below there
+    edges = np.flatnonzero(below[1:] != below[:-1]) + 1
+    if below[0]:
+        edges = np.concatenate(([0], edges))
+    if below[-1]:
+        edges = np.concatenate((edges, [below.shape[0]]))
+    edges += sums.first_evaluation
     at = np.minimum((float(start + window) + edges) * MINUTE, now)
     began, ended = at[::2], at[1::2]
     durations = ended - began  # an ongoing breach "ends" at now: it has lasted now - began
-    ongoing = bool(edges.shape[0]) and int(edges[-1]) == below.shape[0]
+    ongoing = bool(edges.shape[0]) and int(edges[-1]) == evaluations
     newest = slice(max(0, began.shape[0] - SHOWN_BREACHES), None)
     shown = [Breach(start_at, end_at, lasted) for start_at, end_at, lasted in
              zip(began[newest].tolist(), ended[newest].tolist(), durations[newest].tolist(),
@@ -437,6 +452,28 @@ def _breaches(sums: _Sums, window: int, span: int, start: int, now: float,
         shown[-1] = Breach(shown[-1].start, None, shown[-1].duration_seconds)
     return (tuple(shown), int(began.shape[0]), float(durations.sum()),
             float(durations.max(initial=0.0)))
+
+
+def _window_sli(sums: _Sums, window: int, span: int) -> tuple[int, np.ndarray]:
+    """The SLI over the window at each evaluation that sees data, and the first of them.
+
+    Evaluation i judges minutes i .. i + window - 1 of the span, the last being minute
+    start + window - 1 + i; those ending before the data (minute `lead`) judge nothing.
+    """
+    lead, last = sums.lead, span - window
+    first = max(lead - window + 1, 0)
+    if first > last:
+        return first, np.zeros(0)
+    empty = min(lead, last + 1) - first  # evaluations whose window opens before the data
+    bounds = []
+    for running in (sums.good, sums.total):
+        upper = running[first + window - lead : span - lead + 1]
+        lower = running[max(first, lead) - lead : max(last - lead + 1, 0)]
+        if empty > 0:
+            lower = np.concatenate((np.zeros(empty, dtype=running.dtype), lower))
+        bounds.append(upper - lower)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return first, bounds[0] / bounds[1]
 
 
 def _alerts(spec: SLOSpec, model: str, tiers: tuple[BurnTier, ...],

@@ -105,6 +105,8 @@ class Runtime:
         """The publisher's latest SLO evaluation of each model with SLOs."""
         self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
         """The counts' `changes` and the record time behind each model's latest statuses."""
+        self._slo_failing = False
+        """Whether the last SLO evaluation failed (said once, until one succeeds)."""
 
     @property
     def latest(self) -> Snapshot:
@@ -296,9 +298,21 @@ class Runtime:
             if self._slo_judged.get(key) != judged:
                 work[key] = (counts.specs, counts.minute_counts(), now)
                 self._slo_judged[key] = judged
-        if work:
+        if not work:
+            return
+        try:
             fresh = await asyncio.to_thread(evaluate_models, work)
-            self._slo_statuses = {**self._slo_statuses, **fresh}
+        except Exception as exc:  # a bug in the SLO engine must not stop publishing
+            if not self._slo_failing:
+                message = f"SLO evaluation failed, the previous statuses are kept: {exc!r}"
+                log.error("%s", message, exc_info=exc)
+                self.messages.append(message)
+            self._slo_failing = True
+            for key in work:
+                self._slo_judged.pop(key, None)
+            return
+        self._slo_failing = False
+        self._slo_statuses = {**self._slo_statuses, **fresh}
 
     def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None) -> Snapshot:
         """A snapshot with the SLO statuses given, else the publisher's latest."""
