@@ -277,7 +277,7 @@ def _slo_check(status: SLOStatus) -> Check:
         return Check("fail_on_slo", None, f"SLO {name}: no event in its "
                      f"{duration_name(status.spec.window_seconds)} window", slo=name)
     remaining = status.error_budget_remaining
-    left = "—" if remaining is None else f"{remaining:.1%}"
+    left = "—" if remaining is None else f"{remaining:z.1%}"
     problems = [f"error budget exhausted ({left} left)"] if status.exhausted else []
     problems += [alert.summary for alert in status.alerts
                  if alert.name == "slo_burn_rate" and alert.severity == "page"]

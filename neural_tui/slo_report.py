@@ -34,7 +34,8 @@ from neural_tui.safe_text import safe_text
 
 NO_SLO = "no SLO configured: add [[slo]] tables to the config (see config.example.toml)"
 SHOWN_BREACHES = 5
-"""Breaches listed under the table per SLO and model, newest first (`--json` has them all)."""
+"""Breaches listed under the table per SLO and model, newest first (`--json` has the newest
+hundred the engine keeps, with the count and total duration of them all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +132,8 @@ def row_entry(row: SLORow) -> dict[str, Any]:
         entry.update({"at": None, "good": None, "total": None, "sli": None, "compliance": None,
                       "error_budget_remaining": None, "burn_rates": {},
                       "time_to_exhaustion_seconds": None, "meeting": None, "exhausted": False,
-                      "paging": False, "breaches": [], "alerts": []})
+                      "paging": False, "breach_count": 0, "breached_seconds": 0.0,
+                      "longest_breach_seconds": 0.0, "breaches": [], "alerts": []})
         return entry
     entry.update({
         "at": _number(status.at),
@@ -145,6 +147,9 @@ def row_entry(row: SLORow) -> dict[str, Any]:
         "meeting": status.meeting,
         "exhausted": status.exhausted,
         "paging": status.paging,
+        "breach_count": max(status.breach_count, len(status.breaches)),
+        "breached_seconds": _number(status.breached_seconds),
+        "longest_breach_seconds": _number(status.longest_breach_seconds),
         "breaches": [{"start": _number(b.start), "end": _number(b.end),
                       "duration_seconds": _number(b.duration_seconds)}
                      for b in status.breaches],
@@ -222,9 +227,10 @@ def _print_details(console: Console, row: SLORow) -> None:
         end = "ongoing" if breach.end is None else _when(breach.end)
         console.print(Text.assemble("breach ", who, f": {_when(breach.start)} → {end} "
                                     f"({_duration(breach.duration_seconds)})"))
-    if len(breaches) > SHOWN_BREACHES:
-        console.print(Text.assemble(who, f": {len(breaches) - SHOWN_BREACHES} earlier "
-                                    "breaches (see --json)"))
+    earlier = max(row.status.breach_count, len(breaches)) - min(len(breaches), SHOWN_BREACHES)
+    if earlier > 0:
+        console.print(Text.assemble(who, f": {earlier:,} earlier breaches (--json lists the "
+                                    f"newest {len(breaches):,})"))
 
 
 def _percent(value: float | None) -> str:
@@ -236,7 +242,7 @@ def _percent(value: float | None) -> str:
 def _budget(value: float | None) -> str | Text:
     if value is None or not math.isfinite(value):
         return "—"
-    text = f"{value:.1%}"
+    text = f"{value:z.1%}"
     return Text(text, style="bold red") if value <= 0 else text
 
 

@@ -161,7 +161,7 @@ class SLAReport:
     `compliance_rate` is good events over all events (None without any);
     `error_budget_remaining` is negative once overspent (the old module clamped it at 0);
     `measurements` holds the newest `MAX_KEPT_MEASUREMENTS` in the range. `status` (new) is the
-    engine's full result: burn rates, time to exhaustion, each breach and alert.
+    engine's full result: burn rates, time to exhaustion, the newest breaches, each alert.
     """
 
     start_time: float
@@ -413,9 +413,9 @@ class SLOTracker:
             "compliance_rate": status.compliance,
             "is_meeting": status.meeting,
             "total_measurements": status.total,
-            "total_breaches": len(breaches),
-            "total_breach_duration": sum(b.duration_seconds for b in breaches),
-            "max_breach_duration": max((b.duration_seconds for b in breaches), default=0.0),
+            "total_breaches": status.breach_count,
+            "total_breach_duration": status.breached_seconds,
+            "max_breach_duration": status.longest_breach_seconds,
             "error_budget_remaining": status.error_budget_remaining,
             "recent_compliance": None if recent_burn is None
             else 1.0 - recent_burn * (1.0 - status.spec.objective),
@@ -482,9 +482,9 @@ class SLOTracker:
             slo_name=slo_name,
             measurements=_measurements(tracked.slo, kept, breaches),
             compliance_rate=status.compliance if status is not None else None,
-            total_breaches=len(breaches),
-            total_breach_duration=sum(b.duration_seconds for b in breaches),
-            max_breach_duration=max((b.duration_seconds for b in breaches), default=0.0),
+            total_breaches=status.breach_count if status is not None else 0,
+            total_breach_duration=status.breached_seconds if status is not None else 0.0,
+            max_breach_duration=status.longest_breach_seconds if status is not None else 0.0,
             error_budget_remaining=status.error_budget_remaining if status is not None else None,
             status=status,
         )

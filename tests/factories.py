@@ -387,6 +387,9 @@ def overspent_latency_slo(name: str = "latency-250ms", model: str = "fraud-detec
             Breach(FIXED_TIME - 86_400, FIXED_TIME - 86_400 + 45 * 60, 45 * 60.0),
             Breach(ONGOING_BREACH_START, None, FIXED_TIME - ONGOING_BREACH_START),
         ),
+        breach_count=2,
+        breached_seconds=45 * 60.0 + FIXED_TIME - ONGOING_BREACH_START,
+        longest_breach_seconds=FIXED_TIME - ONGOING_BREACH_START,
         alerts=(
             SLOAlert(
                 "slo_burn_rate",

@@ -323,6 +323,7 @@ def test_json_never_carries_a_figure_that_is_not_finite(worst):
     row = SLORow(SLOSpec("availability", "availability", 0.99, 3600), "fraud", "1.0", status(
         sli=worst, compliance=worst, error_budget_remaining=worst, burn_rates={"1m": worst},
         time_to_exhaustion_seconds=worst, breaches=(Breach(0.0, None, worst),),
+        breached_seconds=worst, longest_breach_seconds=worst,
         alerts=(SLOAlert("slo_burn_rate", "page", {"slo": "availability"}, "burning",
                          worst, worst),)), None)
 
@@ -334,5 +335,34 @@ def test_json_never_carries_a_figure_that_is_not_finite(worst):
                                "time_to_exhaustion_seconds")] == [None] * 4
     assert entry["burn_rates"] == {"1m": None}
     assert entry["breaches"] == [{"start": 0.0, "end": None, "duration_seconds": None}]
+    assert (entry["breach_count"], entry["breached_seconds"],
+            entry["longest_breach_seconds"]) == (1, None, None)
     assert (entry["alerts"][0]["long_burn_rate"], entry["alerts"][0]["short_burn_rate"]) == (
         None, None)
+
+
+def test_a_flapping_slo_reports_every_breach_in_its_counts_and_lists_the_newest(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    # record i (0 .. 480) opens minute M-481+i, M the current minute; the odd ones fail
+    write_traffic(tmp_path / "data", "fraud", minute_ago(481), 481, span=481 * 60,
+                  failed=set(range(1, 481, 2)))
+    config = '[[slo]]\nname = "flap"\ntype = "availability"\ntarget = 0.5\nwindow = "4h1m"\n'
+
+    code, report = slo_json(capsys, tmp_path, config)
+
+    assert code == 0
+    (entry,) = report["slos"]
+    # now is the last record, opening minute M-1. The 241-minute window ending with record j
+    # (j = 240 .. 480) holds 121 failures, below 0.5, when j is odd: 120 breaches, each lasting
+    # until the next minute end (60 s), but the newest (j = 479): its minute ends at now, where
+    # the window ending with record 480 already meets again (0 s).
+    assert entry["breach_count"] == 120
+    assert entry["breached_seconds"] == 119 * 60
+    assert entry["longest_breach_seconds"] == 60
+    assert len(entry["breaches"]) == 100
+
+    code, out = run(capsys, tmp_path, config, "slo")
+
+    assert out.count("breach flap on fraud 1.0:") == 5
+    assert "flap on fraud 1.0: 115 earlier breaches (--json lists the newest 100)" in out

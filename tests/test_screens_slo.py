@@ -24,6 +24,7 @@ from factories import (
     snapshot,
 )
 from fake_feed import FakeFeed
+from rich.style import Style
 from textual.app import App
 from textual.command import CommandPalette
 
@@ -32,11 +33,17 @@ from neural_tui.app.formatting import format_datetime_utc, format_duration
 from neural_tui.app.screens.drift import DriftScreen
 from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.screens.slo import SLOScreen
-from neural_tui.app.slo_text import concern, format_budget, format_burn_rate, format_fraction
+from neural_tui.app.screens.slo import SLOScreen, budget_bar, unique_keys
+from neural_tui.app.slo_text import (
+    concern,
+    format_budget,
+    format_burn_rate,
+    format_fraction,
+    headline,
+)
 from neural_tui.app.widgets.keyed_table import KeyedTable
 from neural_tui.app.widgets.model_panel import SLO_PAGE_CLASS, SLO_TICKET_CLASS
-from neural_tui.engines.slo import Breach, SLOAlert, SLOStatus
+from neural_tui.engines.slo import SHOWN_BREACHES, Breach, SLOAlert, SLOStatus
 from neural_tui.runtime.snapshot import ModelSnapshot
 
 
@@ -95,13 +102,32 @@ def test_an_exhausted_budget_and_a_page_alert_are_pages_the_rest_are_tickets() -
 
 @pytest.mark.parametrize(
     ("remaining", "written"),
-    [(0.5, "50.0 %"), (0.0, "0.0 %"), (-2.5, "-250.0 % overspent"),
-     (-9999.0, "-999,900.0 % overspent"), (None, "n/a"), (float("nan"), "n/a")],
+    [(0.5, "50.0 %"), (0.0, "0.0 %"), (-0.0, "0.0 %"), (-2.5, "-250.0 % overspent"),
+     (-2.2e-16, "0.0 % overspent"), (-9999.0, "-999,900.0 % overspent"), (None, "n/a"),
+     (float("nan"), "n/a")],
 )
 def test_the_budget_is_a_share_of_the_whole_and_negative_reads_overspent(
     remaining: float | None, written: str
 ) -> None:
     assert format_budget(remaining) == written
+
+
+def test_a_budget_overspent_by_a_hair_never_reads_negative_zero() -> None:
+    hair = -2.2e-16
+    bar = budget_bar(hair, {name: Style() for name in ("overspent", "page", "budget", "muted")})
+    assert bar.plain == " OVERSPENT 0.0 %"
+    line = headline((slo_status(error_budget_remaining=hair),))
+    assert line is not None and "budget 0.0 %" in line[0].plain
+
+
+def test_row_keys_number_repeats_and_skip_names_already_taken() -> None:
+    assert unique_keys(["a", "a", "a #2", "b", "a"]) == ["a", "a #2", "a #2 #2", "b", "a #3"]
+
+
+def test_row_keys_of_twenty_thousand_equal_names_are_all_distinct() -> None:
+    keys = unique_keys(["same"] * 20_000)
+    assert len(set(keys)) == 20_000
+    assert keys[:3] == ["same", "same #2", "same #3"] and keys[-1] == "same #20000"
 
 
 def test_burn_rates_and_fractions_keep_the_digits_that_matter() -> None:
@@ -190,7 +216,8 @@ async def test_the_selected_slo_shows_its_page_alert_and_breaches_newest_first()
         assert "compliance 99.65 % (19,930 good of 20,000) · SLI 99.65 %" in text
         assert ("▲ PAGE burn rate: error budget burning 18x over 14m and 22.5x over 1m "
                 "(limit 14.4x)") in text
-        assert "breaches: 2 (1 ongoing)" in text
+        assert "breaches: 2 (1 ongoing) · 3h 25m in all, longest 2h 40m" in text
+        assert "more" not in text
         breaches = pilot.app.screen.query_one("#breach-table", KeyedTable)
         assert [breaches.coordinate_to_cell_key((row, 0)).row_key.value
                 for row in range(breaches.row_count)] == [
@@ -268,6 +295,40 @@ async def test_figures_that_are_not_numbers_are_written_n_a_and_duplicate_breach
         assert "1h n/a  5m n/a" in row
         assert pilot.app.screen.query_one("#breach-table", KeyedTable).row_count == 4
         assert "breaches: 4 (3 ongoing)" in screen_text(pilot.app)
+
+
+def flapping(count: int) -> SLOStatus:
+    """`count` one-minute breaches every other minute before `FIXED_TIME`, all listed (as a
+    hand-made status may), the newest ongoing."""
+    starts = [FIXED_TIME - 120.0 * (count - i) for i in range(count)]
+    listed = tuple(Breach(start, start + 60, 60.0) for start in starts[:-1])
+    return slo_status(breaches=(*listed, Breach(starts[-1], None, 60.0)), breach_count=count,
+                      breached_seconds=60.0 * count, longest_breach_seconds=60.0)
+
+
+async def test_twenty_thousand_breaches_list_the_newest_hundred_and_count_the_rest() -> None:
+    feed = FakeFeed(snapshot(fraud(flapping(20_000))))
+    async with NeuralTuiApp(feed).run_test(size=(160, 40)) as pilot:
+        await open_slo_screen(pilot)
+        table = pilot.app.screen.query_one("#breach-table", KeyedTable)
+        assert table.row_count == SHOWN_BREACHES == 100
+        assert table.coordinate_to_cell_key((0, 0)).row_key.value == repr(FIXED_TIME - 120.0)
+        # 20,000 minutes of breach: 13 days 21 hours 20 minutes
+        text = screen_text(pilot.app)
+        assert "breaches: 20,000 (1 ongoing) · 13d 21h in all, longest 1m" in text
+        assert "the newest 100 below, and 19,900 more" in text
+
+
+async def test_the_newest_hundred_of_many_breaches_say_how_many_more_at_80_columns() -> None:
+    status = replace(flapping(SHOWN_BREACHES), breach_count=21_600,
+                     breached_seconds=21_599 * 60 + 30.0)
+    feed = FakeFeed(snapshot(fraud(status)))
+    async with NeuralTuiApp(feed).run_test(size=(80, 24)) as pilot:
+        await open_slo_screen(pilot)
+        assert pilot.app.screen.query_one("#breach-table", KeyedTable).row_count == 100
+        text = screen_text(pilot.app)
+        assert "breaches: 21,600 (1 ongoing) · 14d 23h in all, longest 1m" in text
+        assert "the newest 100 below, and 21,500 more" in text
 
 
 async def test_a_model_without_slos_says_none_applies() -> None:

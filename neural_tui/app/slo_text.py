@@ -64,8 +64,14 @@ def format_budget(remaining: float | None) -> str:
     """Remaining error budget as a percentage of the whole budget; negative once overspent."""
     if remaining is None or not math.isfinite(remaining):
         return MISSING
-    figure = f"{remaining * 100:,.1f} %"
+    figure = budget_percent(remaining)
     return f"{figure} overspent" if remaining < 0 else figure
+
+
+def budget_percent(remaining: float) -> str:
+    """`-12.5 %`: never "-0.0 %" (a budget overspent by less than 0.05 % reads 0.0 %, its
+    "overspent" or colour says the rest)."""
+    return f"{remaining * 100:z,.1f} %"
 
 
 def format_fraction(fraction: float | None) -> str:
@@ -124,7 +130,7 @@ def headline(statuses: tuple[SLOStatus, ...]) -> tuple[Text, Severity] | None:
     line = Text.assemble(f"{sign}SLO ", safe_text(status.spec.name), f": {found.word}")
     remaining = status.error_budget_remaining
     if remaining is not None and math.isfinite(remaining):
-        line.append(f" · budget {remaining * 100:,.1f} %")
+        line.append(f" · budget {budget_percent(remaining)}")
     if len(concerned) > 1:
         line.append(f" (+{len(concerned) - 1} more)")
     return line, found.severity

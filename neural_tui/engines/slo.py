@@ -114,6 +114,10 @@ class SLOStatus:
     `sli` is stated in the SLO's own terms (an error_rate SLO's SLI is the error fraction);
     `compliance` is always the good fraction over the window. Burn rates are keyed by window
     name ("1h", "5m", ...); a figure over a window without events is None.
+
+    `breaches` holds only the newest `SHOWN_BREACHES` of the window (a flapping SLO breaches
+    every other minute); `breach_count`, `breached_seconds` and `longest_breach_seconds` cover
+    all of them.
     """
 
     spec: SLOSpec
@@ -128,6 +132,9 @@ class SLOStatus:
     time_to_exhaustion_seconds: float | None
     breaches: tuple[Breach, ...]
     alerts: tuple[SLOAlert, ...]
+    breach_count: int = 0
+    breached_seconds: float = 0.0
+    longest_breach_seconds: float = 0.0
 
     @property
     def meeting(self) -> bool | None:
@@ -185,6 +192,13 @@ def duration_name(seconds: int) -> str:
 MINUTE_COUNT_CAP = 1e12
 """Most events one minute may hold (16 billion a second): a larger, negative or NaN count is
 corrupt input, capped or zeroed so that sums stay exact."""
+
+SHOWN_BREACHES = 100
+"""Most breaches an `SLOStatus` lists, the newest: enough for any screen or report."""
+
+_BUDGET_TOLERANCE = 1e-12
+"""Relative error of the budget absorbed: an objective like 0.9 is not exact in binary, so a
+window exactly at it would otherwise read a budget of -2e-16 and count as overspent."""
 
 _MIN_ALLOWED = 1e-9
 """The smallest budget fraction divided by: the config keeps `target` strictly between 0 and 1,
@@ -265,11 +279,13 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
     compliance = window_good / window_total if window_total > 0 else None
     bad_fraction = None if compliance is None else (window_total - window_good) / window_total
     sli = bad_fraction if spec.type == "error_rate" else compliance
-    remaining = None if bad_fraction is None else 1.0 - bad_fraction / allowed
+    remaining = _remaining(window_good, window_total, allowed)
     burn_rates = {name: _burn(*last(minutes), allowed) for name, minutes in windows.items()}
     page = next(tier for tier in tiers if tier.severity == "page")
     served = float(sums.requests[max(span - window - sums.lead, 0):
                                  max(span - 1 - sums.lead, 0)].sum())
+    shown, breach_count, breached_seconds, longest = _breaches(sums, window, span, start, now,
+                                                               spec.objective)
     return SLOStatus(
         spec=spec,
         model=model,
@@ -282,8 +298,11 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
         burn_rates=burn_rates,
         time_to_exhaustion_seconds=_exhaustion(remaining, burn_rates[page.long_window],
                                                spec.window_seconds),
-        breaches=_breaches(sums, window, span, start, now, spec.objective),
+        breaches=shown,
         alerts=_alerts(spec, model, tiers, burn_rates, last, window_total, served),
+        breach_count=breach_count,
+        breached_seconds=breached_seconds,
+        longest_breach_seconds=longest,
     )
 
 
@@ -376,6 +395,16 @@ def _burn(good: float, total: float, allowed: float) -> float | None:
     return None if total <= 0 else (total - good) / total / allowed
 
 
+def _remaining(good: float, total: float, allowed: float) -> float | None:
+    """1 - (bad/total)/allowed from the counts, exactly 0 (never -0) when the bad events are
+    exactly the budget: `allowed * total` events may go bad."""
+    if not total > 0:
+        return None
+    budget = allowed * total
+    remaining = (budget - (total - good)) / budget
+    return 0.0 if abs(remaining) <= _BUDGET_TOLERANCE else remaining
+
+
 def _exhaustion(remaining: float | None, burn: float | None, window_seconds: int) -> float | None:
     """Seconds until the budget is spent at `burn` (budgets per window): 0 once spent."""
     if remaining is None:
@@ -388,10 +417,11 @@ def _exhaustion(remaining: float | None, burn: float | None, window_seconds: int
 
 
 def _breaches(sums: _Sums, window: int, span: int, start: int, now: float,
-              objective: float) -> tuple[Breach, ...]:
-    """Stretches of the SLO window ending now where the SLI over the SLO window, evaluated at
-    each minute end (and at `now` for the minute in progress, except for throughput), is below
-    the objective.
+              objective: float) -> tuple[tuple[Breach, ...], int, float, float]:
+    """The newest `SHOWN_BREACHES` stretches of the SLO window ending now where the SLI over
+    the SLO window, evaluated at each minute end (and at `now` for the minute in progress,
+    except for throughput), is below the objective; and the count, total seconds and longest
+    duration of them all (a flapping SLO may breach every other minute: only numpy per breach).
 
     A breach begins at the first evaluation below and ends at the first one meeting again; one
     already running when the window opens begins at its first evaluation. An evaluation without
@@ -401,7 +431,7 @@ def _breaches(sums: _Sums, window: int, span: int, start: int, now: float,
         sums.first_evaluation, sums.window_sli = _window_sli(sums, window, span)
     below = sums.window_sli < objective  # NaN (no events) is never below
     if not below.shape[0]:
-        return ()
+        return (), 0, 0.0, 0.0
     evaluations = span - window + 1
     # where a stretch below begins or ends: every change, and the ends when below there
     edges = np.flatnonzero(below[1:] != below[:-1]) + 1
@@ -410,14 +440,18 @@ def _breaches(sums: _Sums, window: int, span: int, start: int, now: float,
     if below[-1]:
         edges = np.concatenate((edges, [below.shape[0]]))
     edges += sums.first_evaluation
-    at = np.minimum((float(start + window) + edges) * MINUTE, now).tolist()
-    breaches = []
-    for began, ended, stop in zip(at[::2], at[1::2], edges[1::2].tolist(), strict=True):
-        if stop == evaluations:
-            breaches.append(Breach(began, None, max(0.0, now - began)))
-        else:
-            breaches.append(Breach(began, ended, ended - began))
-    return tuple(breaches)
+    at = np.minimum((float(start + window) + edges) * MINUTE, now)
+    began, ended = at[::2], at[1::2]
+    durations = ended - began  # an ongoing breach "ends" at now: it has lasted now - began
+    ongoing = bool(edges.shape[0]) and int(edges[-1]) == evaluations
+    newest = slice(max(0, began.shape[0] - SHOWN_BREACHES), None)
+    shown = [Breach(start_at, end_at, lasted) for start_at, end_at, lasted in
+             zip(began[newest].tolist(), ended[newest].tolist(), durations[newest].tolist(),
+                 strict=True)]
+    if ongoing:
+        shown[-1] = Breach(shown[-1].start, None, shown[-1].duration_seconds)
+    return (tuple(shown), int(began.shape[0]), float(durations.sum()),
+            float(durations.max(initial=0.0)))
 
 
 def _window_sli(sums: _Sums, window: int, span: int) -> tuple[int, np.ndarray]:

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from neural_tui.app.formatting import format_count, format_datetime_utc, format_duration
 from neural_tui.app.screens.drill_down import DrillDownScreen
 from neural_tui.app.slo_text import (
+    budget_percent,
     burn_rates_text,
     concern,
     format_budget,
@@ -23,7 +24,7 @@ from neural_tui.app.slo_text import (
     worst_first,
 )
 from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
-from neural_tui.engines.slo import Breach, SLOAlert, SLOStatus, duration_name
+from neural_tui.engines.slo import SHOWN_BREACHES, Breach, SLOAlert, SLOStatus, duration_name
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
@@ -120,7 +121,7 @@ class SLOScreen(DrillDownScreen):
             return
         styles = self._styles()
         self.query_one("#slo-detail-text", Label).update(_detail(status, styles))
-        newest_first = sorted(status.breaches, key=lambda breach: -breach.start)
+        newest_first = sorted(status.breaches, key=lambda breach: -breach.start)[:SHOWN_BREACHES]
         keys = unique_keys([repr(breach.start) for breach in newest_first])
         self.query_one("#breach-table", KeyedTable).sync(
             [_breach_row(key, breach, styles) for key, breach in zip(keys, newest_first,
@@ -136,13 +137,18 @@ class SLOScreen(DrillDownScreen):
 
 def unique_keys(names: list[str]) -> list[str]:
     """One row key per name: the name, numbered from the second time it repeats (a table
-    refuses two rows with one key)."""
+    refuses two rows with one key). Linear in the names, however many repeat."""
     keys: list[str] = []
+    taken: set[str] = set()
+    repeats: dict[str, int] = {}
     for name in names:
-        key, count = name, 1
-        while key in keys:
+        count = repeats.get(name, 0) + 1
+        key = name if count == 1 else f"{name} #{count}"
+        while key in taken:
             count += 1
             key = f"{name} #{count}"
+        repeats[name] = count
+        taken.add(key)
         keys.append(key)
     return keys
 
@@ -202,7 +208,7 @@ def budget_bar(remaining: float | None, styles: dict[str, Style]) -> Text:
                              f" {format_budget(remaining)}")
     if remaining < 0:
         return Text.assemble((OVERSPENT_BAR, styles["overspent"]), " ",
-                             (f"{remaining * 100:,.1f} %", styles["page"]))
+                             (budget_percent(remaining), styles["page"]))
     filled = round(min(remaining, 1.0) * BUDGET_BAR_WIDTH)
     style = styles["budget"] if filled else styles["page"]
     return Text.assemble((BUDGET_FULL * filled, style),
@@ -241,15 +247,27 @@ def _detail(status: SLOStatus, styles: dict[str, Style]) -> Text:
         detail.append("\nno alert firing")
     for alert in sorted(status.alerts, key=lambda alert: alert.severity != "page"):
         detail.append_text(Text.assemble("\n", _alert(alert, styles)))
-    detail.append(f"\n{_breach_count(status.breaches)}")
+    detail.append(f"\n{_breach_count(status)}")
     return detail
 
 
-def _breach_count(breaches: tuple[Breach, ...]) -> str:
-    if not breaches:
+def _breach_count(status: SLOStatus) -> str:
+    """How many breaches the window holds, how long they lasted, and how many the table leaves
+    out: the status lists only the newest (a flapping SLO breaches every other minute). A status
+    made without the counts still counts the breaches it lists."""
+    breaches = status.breaches
+    count = max(status.breach_count, len(breaches))
+    if not count:
         return "breaches: none in the window"
     ongoing = sum(breach.end is None for breach in breaches)
-    return f"breaches: {len(breaches)}" + (f" ({ongoing} ongoing)" if ongoing else "")
+    line = f"breaches: {format_count(count)}" + (f" ({ongoing} ongoing)" if ongoing else "")
+    line += (f" · {format_duration(status.breached_seconds)} in all,"
+             f" longest {format_duration(status.longest_breach_seconds)}")
+    listed = min(len(breaches), SHOWN_BREACHES)
+    if count > listed:
+        line += (f"\nthe newest {format_count(listed)} below,"
+                 f" and {format_count(count - listed)} more")
+    return line
 
 
 def _alert(alert: SLOAlert, styles: dict[str, Style]) -> Text:
