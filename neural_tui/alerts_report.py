@@ -214,7 +214,8 @@ def test_channel(settings: Settings, *, channel: str, as_json: bool,
     if as_json:
         print(json.dumps(delivery_json(record)))
     else:
-        attempt = "sent" if record.outcome == "sent" else f"failed ({record.outcome})"
+        # One attempt, never queued: an outcome the channel would retry is still a failure here.
+        attempt = "sent" if record.outcome == "sent" else "failed (not retried)"
         detail = f": {record.detail}" if record.detail else ""
         print(plain(f"test notification to {channel}: {attempt}{detail}"))
     return EXIT_OK if record.outcome == "sent" else EXIT_FAILED

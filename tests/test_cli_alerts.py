@@ -349,3 +349,17 @@ url = "{receiver.url}"
     assert posted.json()[0]["labels"]["alertname"] == "NeuralTuiTest"
     assert "test notification to am: sent" in capsys.readouterr().out
     assert not (config.parent / "monitoring_data" / "alerts").exists()
+
+
+def test_a_failed_test_notification_says_it_is_not_retried(config, capsys):
+    """The test is one attempt, never queued: "retrying" would promise a delivery later."""
+    config.write_text(CONFIG + f"""
+[alerts.channels.hook]
+type = "webhook"
+url = "http://127.0.0.1:{closed_port()}/hook"
+timeout_seconds = 2
+""", encoding="utf-8")
+    assert main(["alerts", "test", "hook", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("test notification to hook: failed (not retried): ")
+    assert "retrying" not in out
