@@ -91,17 +91,18 @@ async def wait_for(pilot: Any, condition: Any) -> None:
 # --- the overview's feed --------------------------------------------------------------------
 
 
-async def test_the_feed_counts_what_fires_and_lists_the_newest_alert_first() -> None:
+async def test_the_feed_lists_firing_then_pending_then_resolved_alerts_newest_first() -> None:
+    """The pending error_rate alert is the newest, yet the firing ones come before it."""
     async with run(console(FakeAlerting(incident()))) as pilot:
         await pilot.pause()
         lines = feed_text(pilot.app).splitlines()
         assert "ALERTS  2 firing (1 critical, 1 warning) · 1 pending" in lines[0]
         order = [name for line in lines[1:] for name in
                  ("error_rate", "p95_latency", "drift_high", "quality_low") if name in line]
-        assert order == ["error_rate", "p95_latency", "drift_high", "quality_low"]
-        assert "CRIT  firing    p95_latency · fraud-detector · 1m" in lines[2]
+        assert order == ["p95_latency", "drift_high", "error_rate", "quality_low"]
+        assert "CRIT  firing    p95_latency · fraud-detector · 1m" in lines[1]
+        assert "drift 0.31 above 0.2" in lines[2]
         assert "WARN  resolved  quality_low · fraud-detector · 50m" in lines[4]
-        assert "drift 0.31 above 0.2" in lines[3]
 
 
 def near(color: Color | None, theme_color: str | None) -> bool:
@@ -480,3 +481,14 @@ def test_the_feed_says_nan_and_infinite_values_by_name() -> None:
 
     assert [format_alert_value(v) for v in (float("nan"), float("inf"), -float("inf"), 1e300,
                                             0.31)] == ["NaN", "inf", "-inf", "1e+300", "0.31"]
+
+
+async def test_the_feed_names_the_slo_of_each_burn_alert() -> None:
+    """Every SLO of a model shares the rule name `slo_burn_rate`: the SLO tells them apart."""
+    burns = [alert_entry("slo_burn_rate", severity="critical", labels={"slo": name})
+             for name in ("availability", "latency-250ms")]
+    async with run(console(FakeAlerting(alerts_view(*burns)))) as pilot:
+        await pilot.pause()
+        text = feed_text(pilot.app)
+    assert "slo_burn_rate availability" in text
+    assert "slo_burn_rate latency-250ms" in text

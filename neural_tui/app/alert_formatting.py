@@ -25,6 +25,13 @@ def alert_name(entry: AlertEntry) -> str:
     return entry.alert.labels.get("alertname", "")
 
 
+def alert_title(entry: AlertEntry) -> str:
+    """The rule's name, and for an SLO's alert the SLO too (`slo_burn_rate latency-250ms`):
+    alerts of several SLOs of one model would otherwise read alike."""
+    slo = entry.alert.labels.get("slo")
+    return f"{alert_name(entry)} {slo}" if slo is not None else alert_name(entry)
+
+
 def alert_model(entry: AlertEntry) -> str:
     return entry.alert.labels.get("model", "")
 
@@ -63,6 +70,14 @@ def format_alert_value(value: float) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.4g}"
+
+
+def most_urgent_first(view: AlertsView) -> list[AlertEntry]:
+    """Firing, then pending, then recently resolved alerts; newest first within each, so a
+    burst of resolved or pending alerts never pushes a firing one out of a short list."""
+    firing = [entry for entry in view.current if entry.state == "firing"]
+    pending = [entry for entry in view.current if entry.state != "firing"]
+    return [*newest_first(firing), *newest_first(pending), *newest_first(view.resolved)]
 
 
 def newest_first(entries: Iterable[AlertEntry]) -> list[AlertEntry]:

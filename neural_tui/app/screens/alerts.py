@@ -19,6 +19,7 @@ from neural_tui.app.alert_formatting import (
     alert_model,
     alert_name,
     alert_severity,
+    alert_title,
     count_line,
     newest_first,
     severity_word,
@@ -114,7 +115,7 @@ class AlertsScreen(Screen[None]):
         return KeyedRow(key, (
             marked,
             Text(state, style=style),
-            safe_text(alert_name(entry)),
+            safe_text(alert_title(entry)),
             safe_text(alert_model(entry)),
             Text(format_age(now - entry.since), justify="right"),
             safe_text(entry.alert.annotations.get("summary", "")),
@@ -146,7 +147,7 @@ class AlertsScreen(Screen[None]):
         user = self.console_app.user
         fingerprint = entry.alert.fingerprint
         self.console_app.run_alert_command(
-            f"acknowledged {alert_name(entry)}",
+            f"acknowledged {alert_title(entry)}",
             lambda commands: commands.acknowledge(fingerprint, user),
         )
 

@@ -12,8 +12,8 @@ from neural_tui.alerts.view import AlertEntry, AlertsView, DeliveryRecord
 from neural_tui.alerts.wording import format_age, format_time_utc
 from neural_tui.app.alert_formatting import (
     alert_model,
-    alert_name,
     alert_severity,
+    alert_title,
     format_labels,
     format_values,
     severity_word,
@@ -35,7 +35,7 @@ class AlertDetail(VerticalScroll, can_focus=False):
 def describe_alert(entry: AlertEntry, view: AlertsView) -> Text:
     """Every line of the detail, as plain `Text` with the untrusted parts made safe."""
     alert = entry.alert
-    heading = Text.assemble(safe_text(alert_name(entry)), style="bold")
+    heading = Text.assemble(safe_text(alert_title(entry)), style="bold")
     model = alert_model(entry)
     if model:
         heading.append_text(Text.assemble(" · ", safe_text(model)))

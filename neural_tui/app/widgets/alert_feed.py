@@ -16,10 +16,10 @@ from neural_tui.alerts.view import AlertEntry, AlertsView
 from neural_tui.alerts.wording import format_age
 from neural_tui.app.alert_formatting import (
     alert_model,
-    alert_name,
     alert_severity,
+    alert_title,
     count_line,
-    newest_first,
+    most_urgent_first,
     severity_rank,
     severity_word,
     state_word,
@@ -37,7 +37,8 @@ FIRING_SIGN = "●"
 
 
 class AlertFeed(Widget):
-    """A count of firing and pending alerts, then the newest alerts, firing or resolved."""
+    """A count of firing and pending alerts, then the alerts: firing, pending, then resolved,
+    newest first within each."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "alert-feed--critical", "alert-feed--warning", "alert-feed--info", "alert-feed--quiet",
@@ -51,7 +52,7 @@ class AlertFeed(Widget):
         firing = any(entry.state == "firing" for entry in view.current)
         self.set_class(firing, FIRING_CLASS)
         self.query_one("#alert-count", Label).update(Text.assemble("ALERTS  ", count_line(view)))
-        entries = newest_first((*view.current, *view.resolved))
+        entries = most_urgent_first(view)
         lines = [self._line(entry, view.generated_at) for entry in entries[:FEED_ROWS]]
         if len(entries) > FEED_ROWS:
             lines.append(Text(f"… {len(entries) - FEED_ROWS} more: press a for every alert",
@@ -64,7 +65,7 @@ class AlertFeed(Widget):
         """`CRIT  firing    drift_high · fraud · 12m · summary`, in its severity's colour."""
         state = state_word(entry)
         head = Text.assemble(severity_word(alert_severity(entry)), "  ", f"{state:<9} ",
-                             safe_text(alert_name(entry)))
+                             safe_text(alert_title(entry)))
         head.stylize(self._style(entry, state))
         line = Text.assemble(head)
         model = alert_model(entry)
@@ -103,10 +104,10 @@ def mark_panels(panels: Mapping[str, ModelPanel], view: AlertsView) -> None:
 
 
 def _worst_first(entry: AlertEntry) -> tuple[int, str]:
-    return severity_rank(alert_severity(entry)), alert_name(entry)
+    return severity_rank(alert_severity(entry)), alert_title(entry)
 
 
 def _panel_subtitle(entries: list[AlertEntry]) -> Text:
     """`● 2 firing: drift_high, p95_latency` (the border cuts it where the panel ends)."""
-    names = Text(", ").join(safe_text(alert_name(entry)) for entry in entries)
+    names = Text(", ").join(safe_text(alert_title(entry)) for entry in entries)
     return Text.assemble(f"{FIRING_SIGN} {len(entries)} firing: ", names)
