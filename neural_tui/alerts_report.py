@@ -41,7 +41,7 @@ from neural_tui.alerts.store import (
     save_silence,
 )
 from neural_tui.alerts.view import AlertEntry, AlertsView, DeliveryRecord, Silence
-from neural_tui.alerts.wording import format_age, format_time_utc
+from neural_tui.alerts.wording import alert_title, format_age, format_time_utc
 from neural_tui.config import Settings, parse_duration
 from neural_tui.errors import UsageError
 from neural_tui.reports import report_console
@@ -279,7 +279,7 @@ def _alerts_table(entries: list[AlertEntry], *, storage_label: str, now: float) 
     for entry in entries:
         labels = entry.alert.labels
         table.add_row(_cell(labels.get("severity", "")), _cell(_state(entry)),
-                      _cell(labels.get("alertname", "")), _cell(labels.get("model", "")),
+                      _cell(alert_title(labels)), _cell(labels.get("model", "")),
                       format_time_utc(entry.since), format_age(now - entry.since),
                       _cell(entry.alert.annotations.get("summary", "")),
                       _cell(_deliveries(entry.deliveries)))

@@ -1,12 +1,21 @@
-"""How alert times are written for people, alike in the console and in `neural-tui alerts`:
-an age rounded to the unit that matters, and a date with its UTC time."""
+"""How alerts are written for people, alike in the console and in `neural-tui alerts`: an
+alert's title, an age rounded to the unit that matters, and a date with its UTC time."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 
 MISSING_TIME = "n/a"
+
+
+def alert_title(labels: Mapping[str, str]) -> str:
+    """The rule's name, and for an SLO's alert the SLO too (`slo_burn_rate latency-250ms`):
+    alerts of several SLOs of one model share the rule name and would otherwise read alike."""
+    name = labels.get("alertname", "")
+    slo = labels.get("slo")
+    return f"{name} {slo}" if slo is not None else name
 
 
 def format_age(seconds: float) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from rich.text import Text
 
 from neural_tui.alerts.view import AlertEntry, AlertsView
+from neural_tui.alerts.wording import alert_title as title_of
 from neural_tui.safe_text import safe_text
 
 SEVERITY_ORDER = ("critical", "warning", "info")
@@ -26,10 +27,7 @@ def alert_name(entry: AlertEntry) -> str:
 
 
 def alert_title(entry: AlertEntry) -> str:
-    """The rule's name, and for an SLO's alert the SLO too (`slo_burn_rate latency-250ms`):
-    alerts of several SLOs of one model would otherwise read alike."""
-    slo = entry.alert.labels.get("slo")
-    return f"{alert_name(entry)} {slo}" if slo is not None else alert_name(entry)
+    return title_of(entry.alert.labels)
 
 
 def alert_model(entry: AlertEntry) -> str:
