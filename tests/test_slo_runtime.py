@@ -283,3 +283,19 @@ async def test_a_failing_slo_evaluation_keeps_publishing_and_says_so(tmp_path, m
     assert seen[-1].models[0].slos == ()
     said = [m for m in seen[-1].ingest.last_messages if "SLO evaluation failed" in m]
     assert len(said) == 1
+
+
+def test_a_quiet_models_history_read_in_one_batch_gives_its_live_statuses(tmp_path):
+    stamps = T0 + 10.0 * np.arange(20_000)
+    errors = ["boom" if i % 50 == 0 else None for i in range(20_000)]
+    whole = make_batch(stamps, ids=[f"q{i}" for i in range(20_000)], errors=errors)
+    clock = lambda: float(stamps[-1]) + 5  # noqa: E731
+    live = Runtime(settings(tmp_path, AVAILABILITY), [], clock=clock)
+    for start in range(0, 20_000, 100):
+        live.ingest(IngestBatch(whole.take(np.arange(start, start + 100))))
+    history = Runtime(settings(tmp_path, AVAILABILITY), [], clock=clock)
+    history.ingest(IngestBatch(whole))
+    assert statuses(history) == statuses(live)
+    ((up,),) = statuses(history).values()
+    assert up.total > 300
+    assert up.exhausted
