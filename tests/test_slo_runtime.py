@@ -299,3 +299,37 @@ def test_a_quiet_models_history_read_in_one_batch_gives_its_live_statuses(tmp_pa
     ((up,),) = statuses(history).values()
     assert up.total > 300
     assert up.exhausted
+
+
+def steady(start: float, seconds: int, *, model: str = "m", version: str = "1",
+           failing: bool = False) -> IngestBatch:
+    """One request a second for `seconds`, all failed or none."""
+    times = start + np.arange(seconds, dtype=np.float64)
+    ids = [f"{model}-{version}-{start + i}" for i in range(seconds)]
+    return IngestBatch(make_batch(times, model=model, version=version, ids=ids,
+                                  errors=["boom" if failing else None] * seconds))
+
+
+def test_a_model_gone_silent_fails_its_throughput_slo_at_the_others_time(tmp_path):
+    runtime = Runtime(settings(tmp_path, THROUGHPUT), [], clock=lambda: T0 + 3 * 3600)
+    for minute in range(120):
+        runtime.ingest(steady(T0 + minute * MINUTE, MINUTE, model="a"))
+        if minute < 10:
+            runtime.ingest(steady(T0 + minute * MINUTE, MINUTE, model="b"))
+    ((a,), (b,)) = (statuses(runtime)[key] for key in (("a", "1"), ("b", "1")))
+    assert a.at == b.at > T0 + 119 * MINUTE
+    assert a.compliance == 1.0
+    assert (b.good, b.total) == (0, 60)
+    assert b.meeting is False
+    assert b.alerts
+
+
+def test_a_retired_version_stops_failing_once_its_window_holds_no_event(tmp_path):
+    runtime = Runtime(settings(tmp_path, AVAILABILITY), [], clock=lambda: T0 + 50 * 3600)
+    runtime.ingest(steady(T0, 10 * MINUTE, version="1", failing=True))
+    for hour in range(46):
+        runtime.ingest(steady(T0 + 10 * MINUTE + hour * 3600, 3600, version="2"))
+    ((old,), (new,)) = (statuses(runtime)[key] for key in (("m", "1"), ("m", "2")))
+    assert old.total == 0 and old.compliance is None
+    assert not old.exhausted and not old.paging
+    assert new.compliance == 1.0

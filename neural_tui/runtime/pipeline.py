@@ -14,9 +14,10 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 - `ok` otherwise. Lines or files a source cannot read (`read_error`) are counted in the ingest
   errors, not judged here: the source still sees the rest.
 
-Each model's SLOs (`ModelSnapshot.slos`) are judged at its own record time (`robust_now`, never
-past the clock). The publisher evaluates them in a worker thread, on copies of the minute
-counts, just before each snapshot; a one-shot `build_snapshot` evaluates them in place.
+Every model's SLOs (`ModelSnapshot.slos`) are judged at the runtime's record clock
+(`record_clock`: the newest record time any model's traffic agrees with, never past the
+clock). The publisher evaluates them in a worker thread, on copies of the minute counts, just
+before each snapshot; a one-shot `build_snapshot` evaluates them in place.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import SnapshotListener
-from neural_tui.runtime.slo_counts import evaluate_models, slo_now
+from neural_tui.runtime.slo_counts import evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
     IngestStats,
     ModelSnapshot,
@@ -289,22 +290,24 @@ class Runtime:
     def build_snapshot(self) -> Snapshot:
         """A snapshot of the state now, regardless of pause, its SLOs evaluated now (for the
         one-shot subcommands)."""
-        clock = self.clock()
-        work = {key: (state.slo_counts.specs, state.slo_counts.minute_counts(),
-                      slo_now(state.robust_now(), clock))
+        now = self._record_clock()
+        work = {key: (state.slo_counts.specs, state.slo_counts.minute_counts(), now)
                 for key, state in self.states.items() if state.slo_counts is not None}
         return self._build(evaluate_models(work))
+
+    def _record_clock(self) -> float:
+        return record_clock((state.robust_now() for state in self.states.values()),
+                            self.clock())
 
     async def _refresh_slos(self) -> None:
         """Evaluate, in a worker thread, the SLOs of each model whose counts or record time
         moved since its last evaluation, on copies so that ingest goes on meanwhile."""
-        clock = self.clock()
+        now = self._record_clock()
         work = {}
         for key, state in self.states.items():
             counts = state.slo_counts
             if counts is None:
                 continue
-            now = slo_now(state.robust_now(), clock)
             judged = (counts.changes, now)
             if self._slo_judged.get(key) != judged:
                 work[key] = (counts.specs, counts.minute_counts(), now)

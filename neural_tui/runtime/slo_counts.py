@@ -194,10 +194,14 @@ def _sums(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
                     ).astype(np.int64)
 
 
-def slo_now(robust_now: float | None, clock: float) -> float:
-    """The record time a model's SLOs are judged at: the newest record time its traffic agrees
-    with, never past the runtime's clock; NaN (nothing to judge) before any record."""
-    return math.nan if robust_now is None else min(robust_now, clock)
+def record_clock(newest: Iterable[float | None], clock: float) -> float:
+    """The record time every model's SLOs are judged at: the newest record time any model's
+    traffic agrees with (`robust_now`), never past the runtime's clock; NaN before any record.
+    One clock for all, so a model gone silent is judged at the others' time (its throughput
+    SLO fails, an old version's window empties), and history read at start-up still gives the
+    figures live ingest gave."""
+    known = [now for now in newest if now is not None]
+    return min(max(known), clock) if known else math.nan
 
 
 def evaluate_models(work: Mapping[tuple[str, str],
