@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.reports import load_runtime
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.pipeline import Runtime
-from neural_tui.runtime.slo_counts import SLOCounts
+from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.runtime.state import ModelState
 from tests.batches import ListSource, make_batch
@@ -333,3 +334,37 @@ def test_a_retired_version_stops_failing_once_its_window_holds_no_event(tmp_path
     assert old.total == 0 and old.compliance is None
     assert not old.exhausted and not old.paging
     assert new.compliance == 1.0
+
+
+async def test_the_worker_thread_copies_the_counts_not_the_event_loop(tmp_path, monkeypatch):
+    copied_in: list[str] = []
+    copy = SLOCounts.minute_counts
+
+    def watched(counts: SLOCounts):
+        copied_in.append(threading.current_thread().name)
+        return copy(counts)
+
+    monkeypatch.setattr(SLOCounts, "minute_counts", watched)
+    runtime = Runtime(settings(tmp_path, AVAILABILITY), [], clock=lambda: T0 + 3600)
+    runtime.ingest(steady(T0, 600, model="a"))
+    runtime.ingest(steady(T0, 600, model="b"))
+    await runtime._refresh_slos()
+    assert len(copied_in) == 2
+    assert threading.main_thread().name not in copied_in
+
+
+async def test_models_too_costly_for_one_refresh_are_evaluated_in_turn(tmp_path, monkeypatch):
+    evaluated: list[list[str]] = []
+
+    def one_second_each(work):
+        evaluated.append(sorted(name for name, _ in work))
+        return {key: (statuses, 1.0) for key, (statuses, _) in evaluate_models(work).items()}
+
+    monkeypatch.setattr("neural_tui.runtime.pipeline.evaluate_models", one_second_each)
+    runtime = Runtime(settings(tmp_path, AVAILABILITY), [], clock=lambda: T0 + 3600)
+    for second in range(5):
+        for model in "abc":
+            runtime.ingest(steady(T0 + second, 1, model=model))
+        await runtime._refresh_slos()
+    assert evaluated == [["a", "b", "c"], ["a"], ["b"], ["c"], ["a"]]
+    assert runtime.build_snapshot().models[0].slos[0].total == 5

@@ -23,6 +23,8 @@ inline.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -69,6 +71,9 @@ class SLOCounts:
         self.changes = 0
         """How many times rows were counted into the ring: unchanged counts at an unchanged
         record time need no new evaluation."""
+        self._lock = threading.Lock()
+        """Held while the ring changes or is copied: a worker thread copies it while ingest
+        goes on in the event loop, which so waits at most one model's copy."""
 
     @property
     def nbytes(self) -> int:
@@ -114,7 +119,12 @@ class SLOCounts:
     def minute_counts(self) -> MinuteCounts:
         """The counts, oldest minute first, from the model's first minute the ring still holds
         (none before it: a throughput SLO counts minutes from there); fresh arrays, so another
-        thread may evaluate them while ingest goes on."""
+        thread may evaluate them while ingest goes on (call it from that thread: a 30-day ring
+        is megabytes)."""
+        with self._lock:
+            return self._minute_counts()
+
+    def _minute_counts(self) -> MinuteCounts:
         if self._newest is None or self._first is None:
             empty = np.zeros(0, dtype=np.int64)
             return MinuteCounts(0, empty, empty, empty, empty)
@@ -157,6 +167,10 @@ class SLOCounts:
 
     def _count(self, minutes: np.ndarray, values: np.ndarray) -> None:
         """Add rows into their minutes, moving the ring forward to the newest of them."""
+        with self._lock:
+            self._count_locked(minutes, values)
+
+    def _count_locked(self, minutes: np.ndarray, values: np.ndarray) -> None:
         top = int(minutes.max())
         if self._newest is None or top > self._newest:
             self._advance(top)
@@ -204,10 +218,13 @@ def record_clock(newest: Iterable[float | None], clock: float) -> float:
     return min(max(known), clock) if known else math.nan
 
 
-def evaluate_models(work: Mapping[tuple[str, str],
-                                  tuple[Iterable[SLOSpec], MinuteCounts, float]]
-                    ) -> dict[tuple[str, str], tuple[SLOStatus, ...]]:
-    """Every SLO of each (model, version) at its record time: run in a worker thread on the
-    counts `SLOCounts.minute_counts` handed out."""
-    return {key: evaluate_all(specs, key[0], counts, now)
-            for key, (specs, counts, now) in work.items()}
+def evaluate_models(work: Mapping[tuple[str, str], tuple[SLOCounts, float]]
+                    ) -> dict[tuple[str, str], tuple[tuple[SLOStatus, ...], float]]:
+    """Every SLO of each (model, version) at its record time, with the seconds it took: run in
+    a worker thread, which copies each model's counts itself (`SLOCounts.minute_counts`)."""
+    done = {}
+    for key, (counts, now) in work.items():
+        started = time.perf_counter()
+        statuses = evaluate_all(counts.specs, key[0], counts.minute_counts(), now)
+        done[key] = (statuses, time.perf_counter() - started)
+    return done
