@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neural_tui.config import RuntimeSection, Settings, SLOSection, StorageSection
+from neural_tui.config import (
+    RuntimeSection,
+    Settings,
+    SLOSection,
+    StorageSection,
+    slo_counts_bytes,
+)
 from neural_tui.engines.slo import SLOSpec
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.reports import load_runtime
@@ -368,3 +374,16 @@ async def test_models_too_costly_for_one_refresh_are_evaluated_in_turn(tmp_path,
         await runtime._refresh_slos()
     assert evaluated == [["a", "b", "c"], ["a"], ["b"], ["c"], ["a"]]
     assert runtime.build_snapshot().models[0].slos[0].total == 5
+
+
+def test_the_bytes_the_config_bounds_are_the_bytes_a_model_keeps():
+    sections = (
+        SLOSection(name="up", type="availability", target=0.99, window="7d"),
+        SLOSection(name="fast", type="latency", target=0.9, window="90d", threshold_ms=100.0),
+        SLOSection(name="fast-too", type="latency", target=0.8, window="1h", threshold_ms=100.0),
+        SLOSection(name="slow", type="latency", target=0.9, window="1d", threshold_ms=900.0),
+        SLOSection(name="right", type="accuracy", target=0.8, window="30d"),
+        THROUGHPUT,
+    )
+    counts = SLOCounts(slo_specs(sections, "m"))
+    assert counts.nbytes == slo_counts_bytes(sections) == 8 * 7 * (2 * 90 * 1440 - 1)

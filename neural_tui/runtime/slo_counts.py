@@ -7,7 +7,8 @@ latency SLO adds requests with a latency and one row per threshold any latency S
 names; an accuracy SLO adds labelled and correct predictions. That is 8 bytes x rows x
 minutes: a 30-day availability SLO costs 2 x 86,399 x 8 bytes = 1.4 MB, the same with a latency
 and an accuracy SLO (6 rows) 4.1 MB; the longest window the config allows (90 days) triples
-that.
+that, and the config refuses SLOs that would keep more than `MAX_SLO_BYTES_PER_MODEL` (24 MiB)
+for one model.
 
 Record time is untrusted, so the ring follows the time `ModelState` admitted: a record past the
 state's newest admitted second (plus its tolerance) is held aside, by second, until the state
