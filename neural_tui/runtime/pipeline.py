@@ -17,8 +17,8 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 Every model's SLOs (`ModelSnapshot.slos`) are judged at the runtime's record clock
 (`record_clock`: the newest record time any model's traffic agrees with, never past the
 clock). The publisher evaluates them in a worker thread, which copies the minute counts
-itself, just before each snapshot, within `SLO_SHARE` of the cadence (many 30-day models are
-refreshed in turn); a one-shot `build_snapshot` evaluates them in place.
+itself, just before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day
+models are refreshed in turn); a one-shot `build_snapshot` evaluates them in place.
 """
 
 from __future__ import annotations
@@ -67,8 +67,7 @@ FAILING_FOR_SECONDS = 2 * RESTART_LAST_PAUSE_SECONDS
 STUCK_MIN_SECONDS = 30.0
 STUCK_POLLS = 40
 SLO_SHARE = 0.1
-"""Share of the snapshot cadence one SLO refresh may spend evaluating (by the models' latest
-costs; at least one model a refresh)."""
+"""Share of the snapshot cadence the SLO refreshes may spend evaluating, on average."""
 
 
 class Runtime:
@@ -121,6 +120,9 @@ class Runtime:
         self._slo_cost: dict[ModelKey, tuple[float, int]] = {}
         """Each model's latest evaluation: the seconds it took and the refresh it ran in."""
         self._slo_refreshes = 0
+        self._slo_credit = 0.0
+        """Seconds of evaluation the refreshes may still spend: each adds `SLO_SHARE` of the
+        cadence (up to that much), each evaluation takes what it cost."""
         self._slo_failing = False
         """Whether the last SLO evaluation failed (said once, until one succeeds)."""
 
@@ -310,18 +312,20 @@ class Runtime:
     async def _refresh_slos(self) -> None:
         """Evaluate, in a worker thread, the SLOs of models whose counts or record time moved
         since their last evaluation: the longest unevaluated first, as many as the latest
-        costs say fit `SLO_SHARE` of the cadence (at least one), so that SLOs cost a bounded
-        share of the runtime however many models and windows there are. The worker copies the
-        counts itself: nothing of their size is copied on the event loop."""
+        costs say the credit allows (at least one, if there is credit), so that SLOs take at
+        most `SLO_SHARE` of the runtime on average however many models and windows there are.
+        The worker copies the counts itself: nothing of their size is copied on the loop."""
+        share = SLO_SHARE * self.settings.runtime.cadence_seconds
+        self._slo_credit = min(self._slo_credit + share, share)
         now = self._record_clock()
         stale = []
         for key, state in self.states.items():
             counts = state.slo_counts
             if counts is not None and self._slo_judged.get(key) != (counts.changes, now):
                 stale.append((self._slo_cost.get(key, (0.0, -1))[1], key, counts))
-        if not stale:
+        if not stale or self._slo_credit <= 0:
             return
-        budget = SLO_SHARE * self.settings.runtime.cadence_seconds
+        budget = self._slo_credit
         work: dict[ModelKey, tuple[SLOCounts, float]] = {}
         for _, key, counts in sorted(stale, key=lambda item: item[0]):
             cost = self._slo_cost.get(key, (0.0, -1))[0]
@@ -347,6 +351,7 @@ class Runtime:
                               **{key: statuses for key, (statuses, _) in fresh.items()}}
         self._slo_cost.update((key, (seconds, self._slo_refreshes))
                               for key, (_, seconds) in fresh.items())
+        self._slo_credit -= sum(seconds for _, seconds in fresh.values())
 
     def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None) -> Snapshot:
         """A snapshot with the SLO statuses given, else the publisher's latest."""
