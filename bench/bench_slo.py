@@ -10,7 +10,12 @@
    measured in the same process: one `np.cumsum` of the request column per SLO, the least an
    exact SLI at each minute end needs, so the ratio says how many such passes the engine costs
    an SLO. The runtime's ordered copy of the ring for its worker thread is printed beside it.
-2. Ingest: the path of `bench_tail_to_snapshot.py` (storage file -> tail -> runtime -> a
+2. Many models: 20 models, each with the 20 SLOs and 60 days of minute counts, refreshed as
+   the publisher does each cadence after one new second of records per model: the longest the
+   event loop was held during a refresh (a task probing it at every turn) and the refresh's
+   wall time, the mean and the worst over `--ticks` refreshes (default 30), and the worker's
+   seconds a refresh on average. The SLO share of a 1 s cadence is that mean over 1 s.
+3. Ingest: the path of `bench_tail_to_snapshot.py` (storage file -> tail -> runtime -> a
    snapshot every 100,000 records, SLOs evaluated in each) over one seeded file of N records
    (default 1,000,000), with no SLO and with the same 20 SLOs on every model, alternating for
    `--rounds` rounds (default 3). Rates in wall time and in the process's CPU time (steadier
@@ -21,6 +26,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import time
@@ -33,7 +39,9 @@ from bench_tail_to_snapshot import tail_to_snapshot
 
 from neural_tui.config import Settings, SLOSection, StorageSection
 from neural_tui.engines.slo import MINUTE, MinuteCounts, evaluate, evaluate_all, history_minutes
+from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.runtime.engine_settings import slo_specs
+from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.slo_counts import SLOCounts
 
 DATA = Path(__file__).parent / "data" / "slo"
@@ -119,6 +127,68 @@ def _seconds(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
+MANY_MODELS = 20
+
+
+def bench_many_models(ticks: int) -> None:
+    start = 29_000_000 * MINUTE
+    minutes = 2 * 30 * 1440
+    stamps = start + MINUTE * np.arange(minutes, dtype=np.float64)
+    end = float(stamps[-1])
+    runtime = Runtime(Settings(storage=StorageSection(DATA), slo=SLOS), [],
+                      clock=lambda: end + 10 * 86_400)
+    for model in range(MANY_MODELS):
+        runtime.ingest(_batch(stamps, f"model-{model}", failed_every=100))
+
+    async def refreshes() -> tuple[list[float], list[float]]:
+        stalls, walls = [], []
+        for tick in range(ticks):
+            second = end + 1 + tick
+            for model in range(MANY_MODELS):
+                runtime.ingest(_batch(np.array([second]), f"model-{model}"))
+            stop = asyncio.Event()
+            prober = asyncio.create_task(_longest_turn(stop))
+            await asyncio.sleep(0)
+            began = time.perf_counter()
+            await runtime._refresh_slos()
+            walls.append(time.perf_counter() - began)
+            stop.set()
+            stalls.append(await prober)
+        return stalls, walls
+
+    stalls, walls = asyncio.run(refreshes())
+    print(f"many models: {MANY_MODELS} models x {len(SLOS)} SLOs x 30d ({minutes:,} minutes "
+          f"of counts each), {ticks} refreshes, one new second of records each: event loop "
+          f"held at most {max(stalls) * 1e3:.1f} ms (mean of the per-refresh worst "
+          f"{statistics.mean(stalls) * 1e3:.1f} ms); refresh wall {statistics.mean(walls):.3f} s "
+          f"mean, {max(walls):.3f} s worst: {statistics.mean(walls) * 100:.1f}% of a 1 s "
+          f"cadence; after the first: {statistics.mean(walls[1:]) * 100:.1f}% "
+          f"(worst {max(walls[1:]):.3f} s)")
+
+
+async def _longest_turn(stop: asyncio.Event) -> float:
+    """The longest the event loop was held from this task until `stop` is set."""
+    longest = 0.0
+    while not stop.is_set():
+        turn = time.perf_counter()
+        await asyncio.sleep(0)
+        longest = max(longest, time.perf_counter() - turn)
+    return longest
+
+
+def _batch(stamps: np.ndarray, model: str, failed_every: int = 0) -> IngestBatch:
+    """Prediction rows of one model at these times, every `failed_every`-th failed, 20 ms."""
+    rows = stamps.shape[0]
+    column = lambda value: np.full(rows, value, dtype=object)  # noqa: E731
+    failed = (np.arange(rows) % failed_every == 0) if failed_every else np.zeros(rows, bool)
+    return IngestBatch(RecordBatch(
+        timestamp=stamps, model=column(model), version=column("1"),
+        prediction_id=np.array([f"{model}-{t}" for t in stamps.tolist()], dtype=object),
+        latency_ms=np.full(rows, 20.0), error=np.where(failed, "boom", None).astype(object),
+        is_label=np.zeros(rows, dtype=bool), prediction=column(1), ground_truth=column(None),
+        input_features=column(None), prediction_proba=column(None)))
+
+
 def ingest_with(slos: tuple[SLOSection, ...]) -> int:
     """The path of `bench_tail_to_snapshot.py` with these SLOs (evaluated in each snapshot);
     returns the records ingested."""
@@ -162,8 +232,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternate without and with SLOs this many times; best of each")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    parser.add_argument("--ticks", type=int, default=30, help="refreshes of the many models")
+    parser.add_argument("--only-models", action="store_true", help="run only part 2")
     args = parser.parse_args()
+    if args.only_models:
+        bench_many_models(args.ticks)
+        return
     bench_engine()
+    bench_many_models(args.ticks)
     bench_ingest(args.records, args.rounds, args.keep)
 
 

@@ -425,6 +425,16 @@ SLO_WINDOWS = ("1h", "90d")
 90 days bounds each model's minute counts (see `neural_tui.runtime.slo_counts`)."""
 SLO_TYPE_KEYS = {"threshold_ms": "latency", "min_rps": "throughput"}
 """Keys that one SLO type requires and no other takes."""
+MAX_SLOS = 100
+"""Most `[[slo]]` entries."""
+MAX_SLO_THRESHOLDS = 50
+"""Most distinct latency thresholds among the SLOs: each is also a bound of the latency
+histogram, which keeps its 14 default bounds and at most 64 in all
+(`neural_tui.runtime.snapshot.MAX_LATENCY_BOUNDS`)."""
+MAX_SLO_BYTES_PER_MODEL = 24 << 20
+"""Most bytes of SLO minute counts one model may keep (`slo_counts_bytes`): 12 counted columns
+over a 90-day window (requests, errors, timed requests, 7 latency thresholds and accuracy's
+two), 36 over 30 days; times `[runtime] max_models` it bounds the memory SLOs take."""
 
 
 _DURATION = re.compile(r"(?:([0-9]{1,9})d)?(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?")
@@ -638,10 +648,27 @@ def _check_models(settings: Settings, path: Path) -> None:
         seen.add(model.name)
 
 
+def slo_counts_bytes(slos: Iterable[SLOSection]) -> int:
+    """Bytes of the minute counts a model with these SLOs keeps: 8 a minute for twice the
+    longest window less a minute (`neural_tui.engines.slo.history_minutes`) for each counted
+    column: requests and errors, the requests with a latency and one per latency threshold,
+    labelled and correct predictions."""
+    slos = tuple(slos)
+    if not slos:
+        return 0
+    thresholds = {slo.threshold_ms for slo in slos if slo.type == "latency"}
+    rows = 2 + (1 + len(thresholds) if thresholds else 0)
+    rows += 2 if any(slo.type == "accuracy" for slo in slos) else 0
+    return 8 * rows * (2 * max(slo.window_seconds // 60 for slo in slos) - 1)
+
+
 def _check_slos(settings: Settings, path: Path) -> None:
     seen: set[str] = set()
     shortest, longest = SLO_WINDOWS
     low, high = (parse_duration(window) or 0 for window in SLO_WINDOWS)
+    if len(settings.slo) > MAX_SLOS:
+        raise _Where(path, "slo").error(f"at most {MAX_SLOS} SLOs, got {len(settings.slo)}")
+    thresholds: set[float] = set()
     for index, slo in enumerate(settings.slo):
         where = _Where(path, f"slo[{index}]")
         if not slo.name.strip():
@@ -667,6 +694,26 @@ def _check_slos(settings: Settings, path: Path) -> None:
             value = getattr(slo, key)
             if value is not None and not bound.accepts(value):
                 raise where.child(key).error(f"must be {bound.describe()}")
+        if slo.threshold_ms is not None:
+            thresholds.add(slo.threshold_ms)
+            if len(thresholds) > MAX_SLO_THRESHOLDS:
+                raise where.child("threshold_ms").error(
+                    f"at most {MAX_SLO_THRESHOLDS} distinct latency thresholds among the SLOs")
+        _check_slo_bytes(settings.slo[:index + 1], slo, where)
+
+
+def _check_slo_bytes(slos: tuple[SLOSection, ...], slo: SLOSection, where: _Where) -> None:
+    """The SLOs up to `slo` that apply to its model (all models' if it names none) must keep
+    at most `MAX_SLO_BYTES_PER_MODEL` of minute counts."""
+    models = {slo.model} if slo.model is not None else {s.model for s in slos} | {None}
+    for model in models:
+        kept = slo_counts_bytes(s for s in slos if s.model in (None, model))
+        if kept > MAX_SLO_BYTES_PER_MODEL:
+            named = f"model {model!r}" if model is not None else "every model"
+            raise where.error(
+                f"the SLOs of {named} would keep {kept / 2**20:.1f} MiB of minute counts a "
+                f"model, more than {MAX_SLO_BYTES_PER_MODEL >> 20} MiB (use fewer latency "
+                "thresholds or a shorter window)")
 
 
 def _dotted(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -20,6 +20,7 @@ from neural_tui.config import (
     load_settings,
     parse_duration,
 )
+from neural_tui.runtime.snapshot import MAX_LATENCY_BOUNDS, latency_bounds_seconds
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -467,3 +468,52 @@ def test_a_config_without_slos_has_none():
 ])
 def test_durations_are_days_hours_and_minutes_in_ascii_digits(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def latency_slos(count: int, window: str, *, first: int = 0, model: str | None = None) -> str:
+    """`count` latency SLOs at distinct thresholds (none a default histogram bound)."""
+    scope = f"model = '{model}'\n" if model else ""
+    return "".join(f"[[slo]]\nname = 'fast-{first + i}'\ntype = 'latency'\ntarget = 0.9\n"
+                   f"window = '{window}'\nthreshold_ms = {first + i + 1001}\n{scope}"
+                   for i in range(count))
+
+
+def test_more_slos_than_the_bound_stop_at_load(tmp_path):
+    path = write(tmp_path, "".join(SLO.replace("'api'", f"'api-{i}'") for i in range(101)))
+    with pytest.raises(ConfigError, match=r"key 'slo': at most 100 SLOs, got 101"):
+        load_settings(path)
+
+
+def test_more_distinct_latency_thresholds_than_the_histogram_holds_stop_at_load(tmp_path):
+    load_settings(write(tmp_path, latency_slos(50, "1h")))
+    with pytest.raises(ConfigError, match=r"key 'slo\[50\].threshold_ms': at most 50 distinct"):
+        load_settings(write(tmp_path, latency_slos(51, "1h")))
+
+
+def test_every_latency_threshold_the_config_takes_is_a_histogram_bound(tmp_path):
+    slos = load_settings(write(tmp_path, latency_slos(50, "1h"))).slo
+    bounds = latency_bounds_seconds(slo.threshold_ms for slo in slos)
+    assert len(bounds) == MAX_LATENCY_BOUNDS
+    assert {slo.threshold_ms / 1000 for slo in slos} <= set(bounds)
+
+
+def test_slos_keeping_more_than_the_bytes_a_model_may_keep_are_exit_2(tmp_path, capsys):
+    # 90 days: 2 x 129,600 - 1 = 259,199 minutes of 8 bytes a counted column. Nine thresholds
+    # (requests, errors, timed requests and nine: 12 columns) keep 24,883,104 bytes, under
+    # 24 MiB; a tenth, 13 columns, 26,956,696 bytes = 25.7 MiB.
+    load_settings(write(tmp_path, latency_slos(9, "90d")))
+    path = write(tmp_path, latency_slos(50, "90d"))
+    assert main(["status", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"neural-tui: {path}: key 'slo[9]': the SLOs of every model would keep "
+                   "25.7 MiB of minute counts a model, more than 24 MiB (use fewer latency "
+                   "thresholds or a shorter window)\n")
+
+
+def test_the_bytes_bound_counts_a_models_own_slos_with_those_of_every_model(tmp_path):
+    text = latency_slos(5, "90d") + latency_slos(4, "90d", first=5, model="x")
+    load_settings(write(tmp_path, text))
+    text += latency_slos(1, "90d", first=9, model="x") + latency_slos(4, "90d", first=10,
+                                                                       model="y")
+    with pytest.raises(ConfigError, match=r"key 'slo\[9\]': the SLOs of model 'x' would keep"):
+        load_settings(write(tmp_path, text))

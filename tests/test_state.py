@@ -342,3 +342,20 @@ def test_a_long_probability_object_that_is_odd_costs_only_its_probabilities():
     assert next(iter(json.loads(kept[0]))) == "c1"
     assert kept[1] is None
     assert state.labels_joined == 2
+
+
+def test_two_days_of_a_quiet_model_read_in_one_batch_are_all_admitted():
+    state = ModelState("m", "1")
+    stamps = T0 + 10.0 * np.arange(20_000)
+    state.ingest(make_batch(stamps, ids=[f"q{i}" for i in range(20_000)]))
+    assert state.robust_now() == state.last_record_at == stamps[-1]
+    assert state.recent(stamps[-1] + 1, 600, 60).throughput_rps == pytest.approx(0.1)
+
+
+def test_a_record_a_year_ahead_in_the_first_batch_is_held_back():
+    state = ModelState("m", "1")
+    stamps = T0 + np.arange(33 * 600) / 33
+    state.ingest(make_batch([*stamps, T0 + 365 * 86_400.0],
+                            ids=[f"s{i}" for i in range(stamps.shape[0] + 1)]))
+    assert state.last_record_at == pytest.approx(stamps[-1])
+    assert state.recent(T0 + 600, 60, 60).throughput_rps == pytest.approx(33, rel=0.05)

@@ -14,9 +14,11 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 - `ok` otherwise. Lines or files a source cannot read (`read_error`) are counted in the ingest
   errors, not judged here: the source still sees the rest.
 
-Each model's SLOs (`ModelSnapshot.slos`) are judged at its own record time (`robust_now`, never
-past the clock). The publisher evaluates them in a worker thread, on copies of the minute
-counts, just before each snapshot; a one-shot `build_snapshot` evaluates them in place.
+Every model's SLOs (`ModelSnapshot.slos`) are judged at the runtime's record clock
+(`record_clock`: the newest record time any model's traffic agrees with, never past the
+clock). The publisher evaluates them in a worker thread, which copies the minute counts
+itself, just before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day
+models are refreshed in turn); a one-shot `build_snapshot` evaluates them in place.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import SnapshotListener
-from neural_tui.runtime.slo_counts import evaluate_models, slo_now
+from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
     IngestStats,
     ModelSnapshot,
@@ -64,6 +66,8 @@ TOO_MANY_MODELS = "too_many_models"
 FAILING_FOR_SECONDS = 2 * RESTART_LAST_PAUSE_SECONDS
 STUCK_MIN_SECONDS = 30.0
 STUCK_POLLS = 40
+SLO_SHARE = 0.1
+"""Share of the snapshot cadence the SLO refreshes may spend evaluating, on average."""
 
 
 class Runtime:
@@ -113,6 +117,12 @@ class Runtime:
         """The publisher's latest SLO evaluation of each model with SLOs."""
         self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
         """The counts' `changes` and the record time behind each model's latest statuses."""
+        self._slo_cost: dict[ModelKey, tuple[float, int]] = {}
+        """Each model's latest evaluation: the seconds it took and the refresh it ran in."""
+        self._slo_refreshes = 0
+        self._slo_credit = 0.0
+        """Seconds of evaluation the refreshes may still spend: each adds `SLO_SHARE` of the
+        cadence (up to that much), each evaluation takes what it cost."""
         self._slo_failing = False
         """Whether the last SLO evaluation failed (said once, until one succeeds)."""
 
@@ -289,28 +299,42 @@ class Runtime:
     def build_snapshot(self) -> Snapshot:
         """A snapshot of the state now, regardless of pause, its SLOs evaluated now (for the
         one-shot subcommands)."""
-        clock = self.clock()
-        work = {key: (state.slo_counts.specs, state.slo_counts.minute_counts(),
-                      slo_now(state.robust_now(), clock))
+        now = self._record_clock()
+        work = {key: (state.slo_counts, now)
                 for key, state in self.states.items() if state.slo_counts is not None}
-        return self._build(evaluate_models(work))
+        return self._build({key: statuses
+                            for key, (statuses, _) in evaluate_models(work).items()})
+
+    def _record_clock(self) -> float:
+        return record_clock((state.robust_now() for state in self.states.values()),
+                            self.clock())
 
     async def _refresh_slos(self) -> None:
-        """Evaluate, in a worker thread, the SLOs of each model whose counts or record time
-        moved since its last evaluation, on copies so that ingest goes on meanwhile."""
-        clock = self.clock()
-        work = {}
+        """Evaluate, in a worker thread, the SLOs of models whose counts or record time moved
+        since their last evaluation: the longest unevaluated first, as many as the latest
+        costs say the credit allows (at least one, if there is credit), so that SLOs take at
+        most `SLO_SHARE` of the runtime on average however many models and windows there are.
+        The worker copies the counts itself: nothing of their size is copied on the loop."""
+        share = SLO_SHARE * self.settings.runtime.cadence_seconds
+        self._slo_credit = min(self._slo_credit + share, share)
+        now = self._record_clock()
+        stale = []
         for key, state in self.states.items():
             counts = state.slo_counts
-            if counts is None:
-                continue
-            now = slo_now(state.robust_now(), clock)
-            judged = (counts.changes, now)
-            if self._slo_judged.get(key) != judged:
-                work[key] = (counts.specs, counts.minute_counts(), now)
-                self._slo_judged[key] = judged
-        if not work:
+            if counts is not None and self._slo_judged.get(key) != (counts.changes, now):
+                stale.append((self._slo_cost.get(key, (0.0, -1))[1], key, counts))
+        if not stale or self._slo_credit <= 0:
             return
+        budget = self._slo_credit
+        work: dict[ModelKey, tuple[SLOCounts, float]] = {}
+        for _, key, counts in sorted(stale, key=lambda item: item[0]):
+            cost = self._slo_cost.get(key, (0.0, -1))[0]
+            if work and cost > budget:
+                break
+            budget -= cost
+            work[key] = (counts, now)
+            self._slo_judged[key] = (counts.changes, now)
+        self._slo_refreshes += 1
         try:
             fresh = await asyncio.to_thread(evaluate_models, work)
         except Exception as exc:  # a bug in the SLO engine must not stop publishing
@@ -323,7 +347,11 @@ class Runtime:
                 self._slo_judged.pop(key, None)
             return
         self._slo_failing = False
-        self._slo_statuses = {**self._slo_statuses, **fresh}
+        self._slo_statuses = {**self._slo_statuses,
+                              **{key: statuses for key, (statuses, _) in fresh.items()}}
+        self._slo_cost.update((key, (seconds, self._slo_refreshes))
+                              for key, (_, seconds) in fresh.items())
+        self._slo_credit -= sum(seconds for _, seconds in fresh.values())
 
     def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None) -> Snapshot:
         """A snapshot with the SLO statuses given, else the publisher's latest."""

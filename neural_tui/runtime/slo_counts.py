@@ -7,7 +7,8 @@ latency SLO adds requests with a latency and one row per threshold any latency S
 names; an accuracy SLO adds labelled and correct predictions. That is 8 bytes x rows x
 minutes: a 30-day availability SLO costs 2 x 86,399 x 8 bytes = 1.4 MB, the same with a latency
 and an accuracy SLO (6 rows) 4.1 MB; the longest window the config allows (90 days) triples
-that.
+that, and the config refuses SLOs that would keep more than `MAX_SLO_BYTES_PER_MODEL` (24 MiB)
+for one model.
 
 Record time is untrusted, so the ring follows the time `ModelState` admitted: a record past the
 state's newest admitted second (plus its tolerance) is held aside, by second, until the state
@@ -23,6 +24,8 @@ inline.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -69,6 +72,9 @@ class SLOCounts:
         self.changes = 0
         """How many times rows were counted into the ring: unchanged counts at an unchanged
         record time need no new evaluation."""
+        self._lock = threading.Lock()
+        """Held while the ring changes or is copied: a worker thread copies it while ingest
+        goes on in the event loop, which so waits at most one model's copy."""
 
     @property
     def nbytes(self) -> int:
@@ -114,7 +120,12 @@ class SLOCounts:
     def minute_counts(self) -> MinuteCounts:
         """The counts, oldest minute first, from the model's first minute the ring still holds
         (none before it: a throughput SLO counts minutes from there); fresh arrays, so another
-        thread may evaluate them while ingest goes on."""
+        thread may evaluate them while ingest goes on (call it from that thread: a 30-day ring
+        is megabytes)."""
+        with self._lock:
+            return self._minute_counts()
+
+    def _minute_counts(self) -> MinuteCounts:
         if self._newest is None or self._first is None:
             empty = np.zeros(0, dtype=np.int64)
             return MinuteCounts(0, empty, empty, empty, empty)
@@ -157,6 +168,10 @@ class SLOCounts:
 
     def _count(self, minutes: np.ndarray, values: np.ndarray) -> None:
         """Add rows into their minutes, moving the ring forward to the newest of them."""
+        with self._lock:
+            self._count_locked(minutes, values)
+
+    def _count_locked(self, minutes: np.ndarray, values: np.ndarray) -> None:
         top = int(minutes.max())
         if self._newest is None or top > self._newest:
             self._advance(top)
@@ -194,16 +209,23 @@ def _sums(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
                     ).astype(np.int64)
 
 
-def slo_now(robust_now: float | None, clock: float) -> float:
-    """The record time a model's SLOs are judged at: the newest record time its traffic agrees
-    with, never past the runtime's clock; NaN (nothing to judge) before any record."""
-    return math.nan if robust_now is None else min(robust_now, clock)
+def record_clock(newest: Iterable[float | None], clock: float) -> float:
+    """The record time every model's SLOs are judged at: the newest record time any model's
+    traffic agrees with (`robust_now`), never past the runtime's clock; NaN before any record.
+    One clock for all, so a model gone silent is judged at the others' time (its throughput
+    SLO fails, an old version's window empties), and history read at start-up still gives the
+    figures live ingest gave."""
+    known = [now for now in newest if now is not None]
+    return min(max(known), clock) if known else math.nan
 
 
-def evaluate_models(work: Mapping[tuple[str, str],
-                                  tuple[Iterable[SLOSpec], MinuteCounts, float]]
-                    ) -> dict[tuple[str, str], tuple[SLOStatus, ...]]:
-    """Every SLO of each (model, version) at its record time: run in a worker thread on the
-    counts `SLOCounts.minute_counts` handed out."""
-    return {key: evaluate_all(specs, key[0], counts, now)
-            for key, (specs, counts, now) in work.items()}
+def evaluate_models(work: Mapping[tuple[str, str], tuple[SLOCounts, float]]
+                    ) -> dict[tuple[str, str], tuple[tuple[SLOStatus, ...], float]]:
+    """Every SLO of each (model, version) at its record time, with the seconds it took: run in
+    a worker thread, which copies each model's counts itself (`SLOCounts.minute_counts`)."""
+    done = {}
+    for key, (counts, now) in work.items():
+        started = time.perf_counter()
+        statuses = evaluate_all(counts.specs, key[0], counts.minute_counts(), now)
+        done[key] = (statuses, time.perf_counter() - started)
+    return done

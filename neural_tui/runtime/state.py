@@ -16,8 +16,10 @@ counted in `dropped`, and the first of each kind is said once in `notices`.
 Record time is untrusted, so the per-second ring only moves forward to a second that traffic
 agrees with: a second more than `AHEAD_TOLERANCE_SECONDS` past the ring's newest is held
 aside until the records in the `SUPPORT_SECONDS` up to it reach `SUPPORT_SHARE` of the records
-known (at least one). A lone record two hours ahead of a 33 rps stream is thus held back and
-never evicts the window, while a stream that resumes after a pause is taken within seconds.
+known by then (at least one): those in the ring's span up to the last record before that window,
+so a batch's later records never count against its earlier ones. A lone record two hours ahead
+of a 33 rps stream is thus held back and never evicts the window, a stream that resumes after a
+pause is taken within seconds, and two days of a 0.1 rps model read in one batch are all taken.
 A model quieter than about one record per `SUPPORT_SECONDS` cannot tell an outlier from its
 next record. `last_record_at` and `robust_now()` only count admitted time, and so do the minute
 counts of a model's SLOs (`neural_tui.runtime.slo_counts`).
@@ -314,17 +316,25 @@ class ModelState:
         """Admit the held-aside seconds (and these new ones) that traffic supports.
 
         Support of a second is the records in the `SUPPORT_SECONDS` up to it, in the ring and
-        among those held aside; the ring moves to the newest supported second, and everything
-        up to `AHEAD_TOLERANCE_SECONDS` past it is admitted with it.
+        among those held aside, against those known by then; the ring moves to the newest
+        supported second, and everything up to `AHEAD_TOLERANCE_SECONDS` past it is admitted
+        with it.
         """
         candidates, counts, errors = _tally_seconds(seconds, failed, self._ahead)
         ring = self._second_stamp >= 0
-        ring_seconds, ring_counts = self._second_stamp[ring], self._second_count[ring]
-        order = np.argsort(ring_seconds)
-        support = (_count_within(ring_seconds[order], ring_counts[order], candidates)
-                   + _count_within(candidates, counts, candidates))
-        known = int(ring_counts.sum()) + int(counts.sum())
-        supported = support >= max(1, math.ceil(SUPPORT_SHARE * known))
+        order = np.argsort(self._second_stamp[ring])
+        # Ring seconds are all before the candidates: together they stay in time order.
+        every = np.concatenate((self._second_stamp[ring][order], candidates))
+        cumulative = np.concatenate(([0], np.cumsum(np.concatenate(
+            (self._second_count[ring][order], counts)))))
+        upper = np.searchsorted(every, candidates, side="right")
+        window = np.searchsorted(every, candidates - SUPPORT_SECONDS, side="right")
+        support = cumulative[upper] - cumulative[window]
+        # The records known by then: the ring's span up to the last record before the window.
+        since = np.where(window > 0, every[np.maximum(window - 1, 0)] - self.limits.seconds,
+                         np.iinfo(np.int64).min)
+        known = cumulative[upper] - cumulative[np.searchsorted(every, since, side="right")]
+        supported = support >= np.maximum(1, np.ceil(SUPPORT_SHARE * known))
         newest = self._newest_second
         if supported.any():
             newest = max(newest, int(candidates[supported].max()))
@@ -592,15 +602,6 @@ def _tally_seconds(
     return (merged,
             np.bincount(inverse, np.concatenate([counts, held_counts]), size).astype(np.int64),
             np.bincount(inverse, np.concatenate([errors, held_errors]), size).astype(np.int64))
-
-
-def _count_within(seconds: np.ndarray, counts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """For each second in `ends`, the records of (sorted) `seconds` in the `SUPPORT_SECONDS`
-    up to it."""
-    cumulative = np.concatenate([[0], np.cumsum(counts)])
-    upper = np.searchsorted(seconds, ends, side="right")
-    lower = np.searchsorted(seconds, ends - SUPPORT_SECONDS, side="right")
-    return cumulative[upper] - cumulative[lower]
 
 
 def _newest(rows: deque[tuple[Any, ...]], count: int | None) -> list[tuple[Any, ...]]:
