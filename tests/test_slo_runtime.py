@@ -241,13 +241,43 @@ async def test_every_published_snapshot_carries_the_slos_evaluated_off_the_loop(
             while not seen or not seen[-1].models or seen[-1].models[0].predictions_total < 180:
                 await asyncio.sleep(0.01)
             # refreshes take turns within a tenth of the cadence: the statuses catch up
-            while seen[-1].models[0].slos != runtime.build_snapshot().models[0].slos:
+            while not seen[-1].models[0].slos or seen[-1].models[0].slos[0].total < 180:
                 await asyncio.sleep(0.01)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert seen[-1].models[0].slos[0].total == 180
+    live = seen[-1].models[0].slos
+    assert [status.spec.name for status in live] == [slo.name for slo in EVERY_TYPE]
+    assert live[0].total == 180
+    assert live[0].at == T0 + 200, "judged at the runtime's clock once the source caught up"
+
+
+async def test_a_live_throughput_slo_fails_when_traffic_stops(tmp_path):
+    """Three busy minutes, then silence for 27: the live console counts the silent minutes as
+    the outage they are (3 good slices of 30), while a report on the files judges them at
+    their newest record (every slice good)."""
+    source = ListSource(traffic(T0, 3))
+    runtime = Runtime(settings(tmp_path, THROUGHPUT), [source], clock=lambda: T0 + 30 * MINUTE)
+    seen: list[Snapshot] = []
+    runtime.subscribe(seen.append)
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(5):
+            while not seen or not seen[-1].models or not seen[-1].models[0].slos \
+                    or seen[-1].models[0].predictions_total < 180:
+                await asyncio.sleep(0.01)
+            while seen[-1].models[0].slos[0].total < 30:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    (live,) = seen[-1].models[0].slos
+    assert (live.good, live.total) == (3, 30)
+    assert live.meeting is False
+    (report,) = runtime.build_snapshot().models[0].slos
+    assert report.compliance == 1.0
 
 
 def _spec(section: SLOSection) -> SLOSpec:

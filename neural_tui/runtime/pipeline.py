@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -36,7 +37,7 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.decode import KEPT_LINE_REASONS
-from neural_tui.engines.slo import SLOStatus
+from neural_tui.engines.slo import MINUTE, SLOStatus
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
@@ -309,6 +310,16 @@ class Runtime:
         return record_clock((state.robust_now() for state in self.states.values()),
                             self.clock())
 
+    def _slo_clock(self) -> float:
+        """Record time while the sources read the history on disk (so it gives the figures
+        live ingest gave); once they have caught up, the runtime's own clock, so that minutes
+        without any record count as the outage they are (a throughput SLO fails when traffic
+        stops, as Prometheus, judging the exported counters in real time, would say)."""
+        record = self._record_clock()
+        reading = self._backlogged or not all(getattr(s, "caught_up", True)
+                                              for s in self.sources)
+        return record if reading or not math.isfinite(record) else self.clock()
+
     async def _refresh_slos(self) -> None:
         """Evaluate, in a worker thread, the SLOs of models whose counts or record time moved
         since their last evaluation: the longest unevaluated first, as many as the latest
@@ -317,11 +328,12 @@ class Runtime:
         The worker copies the counts itself: nothing of their size is copied on the loop."""
         share = SLO_SHARE * self.settings.runtime.cadence_seconds
         self._slo_credit = min(self._slo_credit + share, share)
-        now = self._record_clock()
+        now = self._slo_clock()
+        minute = math.floor(now / MINUTE) if math.isfinite(now) else -1
         stale = []
         for key, state in self.states.items():
             counts = state.slo_counts
-            if counts is not None and self._slo_judged.get(key) != (counts.changes, now):
+            if counts is not None and self._slo_judged.get(key) != (counts.changes, minute):
                 stale.append((self._slo_cost.get(key, (0.0, -1))[1], key, counts))
         if not stale or self._slo_credit <= 0:
             return
@@ -333,7 +345,7 @@ class Runtime:
                 break
             budget -= cost
             work[key] = (counts, now)
-            self._slo_judged[key] = (counts.changes, now)
+            self._slo_judged[key] = (counts.changes, minute)
         self._slo_refreshes += 1
         try:
             fresh = await asyncio.to_thread(evaluate_models, work)
