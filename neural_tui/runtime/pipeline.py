@@ -14,9 +14,9 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 - `ok` otherwise. Lines or files a source cannot read (`read_error`) are counted in the ingest
   errors, not judged here: the source still sees the rest.
 
-Every model's SLOs (`ModelSnapshot.slos`) are judged at the runtime's record clock
+Every model's SLOs (`ModelSnapshot.slos`) are judged at one clock: the runtime's record clock
 (`record_clock`: the newest record time any model's traffic agrees with, never past the
-clock). The publisher evaluates them in a worker thread, which copies the minute counts
+clock) while the sources read history, then the runtime's clock (`_slo_clock`). The publisher evaluates them in a worker thread, which copies the minute counts
 itself, just before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day
 models are refreshed in turn); a one-shot `build_snapshot` evaluates them in place.
 """
