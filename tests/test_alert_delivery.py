@@ -11,6 +11,7 @@ import logging
 import math
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -213,6 +214,36 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
     assert receiver.count() == 1
     assert stuck_pending == 11
     assert [nid for nid, _ in records.seen] == [f"n-{n}" for n in range(2, 12)]
+
+
+async def test_a_hung_file_channel_holds_one_thread_and_never_asyncios_default_executor(
+        tmp_path, monkeypatch):
+    release = threading.Event()
+    appends: list[bytes] = []
+
+    def hung_append(path: Path, line: bytes) -> None:
+        appends.append(line)
+        release.wait(60)
+
+    monkeypatch.setattr("neural_tui.alerts.channels.file.append_line", hung_append)
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
+    records = Records()
+    section = ChannelSection(type="file", path=tmp_path / "alerts.jsonl", timeout_seconds=0.5)
+    delivery = Delivery.from_settings({"log": section}, tmp_path, listener=records, limits=FAST)
+    try:
+        await delivery.start()
+        delivery.submit(notification("log", 1))
+        await eventually(lambda: len(records.seen) >= 6, what="six attempts", timeout=30)
+        await asyncio.wait_for(asyncio.to_thread(lambda: None), timeout=10)
+        await delivery.close()
+    finally:
+        release.set()
+
+    assert len(appends) == 1
+    assert {record.outcome for _, record in records.seen} == {"retrying"}
+    assert records.seen[0][1].detail.startswith("no answer within 0.5 s")
+    assert records.seen[-1][1].detail.startswith("the previous attempt has not ended yet")
 
 
 async def test_submit_from_another_thread_is_queued_on_the_loop(tmp_path):

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -46,6 +46,7 @@ from neural_tui.alerts.notification import Alert, Notification
 from neural_tui.alerts.view import DeliveryOutcome, DeliveryRecord
 from neural_tui.config import CHANNEL_NAME, ChannelSection
 from neural_tui.safe_text import plain
+from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ DeliveryListener = Callable[[Notification, DeliveryRecord], None]
 """Called on the event loop after each attempt or drop of a notification (the alert lifecycle
 attaches the record to the notification's alerts); must not block."""
 
+_T = TypeVar("_T")
 HTTP_BACKENDS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
 _ENTRY_NAME = re.compile(r"(\d{12})\.json")
 _PARTIAL_NAME = re.compile(r"\d{12}\.tmp")
@@ -134,6 +136,10 @@ class Delivery:
         self._counts_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._storing: set[asyncio.Task[None]] = set()
+        self._executor = DaemonExecutor(len(self._lanes) + 1, "alerts-outbox")
+        """The outbox's file work (one thread per channel at most, as each channel writes its
+        folder one call at a time, and one to start): never asyncio's default executor, which
+        the analysis shares."""
 
     @classmethod
     def from_settings(cls, channels: Mapping[str, ChannelSection], storage: Path, *,
@@ -159,9 +165,9 @@ class Delivery:
     async def start(self) -> None:
         """Read what the outbox holds from an earlier run, then start one worker per channel."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(_import_http_backends)
+        await self._in_thread(_import_http_backends)
         for lane in self._lanes.values():
-            restored = await asyncio.to_thread(_read_outbox, lane.folder)
+            restored = await self._in_thread(_read_outbox, lane.folder)
             known = {e.notification.id for e in restored}
             submitted = [e for e in lane.entries if e.notification.id not in known]
             lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in restored)])
@@ -193,7 +199,8 @@ class Delivery:
             if lane.storing is not None:
                 await asyncio.gather(lane.storing, return_exceptions=True)
             try:
-                await asyncio.to_thread(_store, lane, list(lane.entries), list(lane.discarded))
+                await self._in_thread(_store, lane, list(lane.entries),
+                                      list(lane.discarded))
             except OSError as exc:
                 log.error("alerts: outbox %s: %s; %d notification(s) of channel %s lost",
                           lane.folder, exc.strerror or exc, len(lane.entries),
@@ -238,6 +245,9 @@ class Delivery:
         self._count(record.channel, record.outcome)
         return record
 
+    async def _in_thread(self, call: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.wrap_future(self._executor.submit(call, *args))
+
     def _submit(self, notification: Notification) -> None:
         lane = self._lanes.get(notification.channel)
         if lane is None:
@@ -281,7 +291,7 @@ class Delivery:
 
     async def _work(self, lane: _Lane) -> None:
         try:
-            client = await asyncio.to_thread(_client_for, lane.channel)
+            client = await self._in_thread(_client_for, lane.channel)
         except ChannelError as exc:
             log.error("alerts: channel %s cannot deliver: %s; its notifications wait in %s",
                       lane.channel.name, exc.detail, lane.folder)
@@ -358,8 +368,7 @@ class Delivery:
             discarded = list(lane.discarded)
             if not unstored and not discarded:
                 return
-            lane.storing = asyncio.ensure_future(
-                asyncio.to_thread(_store, lane, unstored, discarded))
+            lane.storing = asyncio.ensure_future(self._in_thread(_store, lane, unstored, discarded))
             try:
                 await asyncio.shield(lane.storing)
             except OSError as exc:
