@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -264,6 +265,35 @@ async def test_submit_from_another_thread_is_queued_on_the_loop(tmp_path):
     assert ids == sorted(f"n-{n}" for n in range(20))
 
 
+async def test_two_deliveries_on_one_storage_keep_each_others_outbox_entries(tmp_path):
+    with HttpReceiver(default=Reply(503)) as down:
+        first = Delivery.from_settings({"hook": webhook(down.url)}, tmp_path,
+                                       limits=DeliveryLimits(backoff_initial=10))
+        second = Delivery.from_settings({"hook": webhook(down.url)}, tmp_path,
+                                        limits=DeliveryLimits(backoff_initial=10))
+        await first.start()
+        await second.start()
+        for number in range(3):
+            first.submit(notification("hook", number))
+            second.submit(notification("hook", 10 + number))
+        await eventually(lambda: len(outbox_files(tmp_path, "hook")) == 6,
+                         what="six entries in the outbox")
+        await first.close()
+        await second.close()
+
+    records = Records()
+    with HttpReceiver() as up:
+        third = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, listener=records)
+        await third.start()
+        await eventually(lambda: len(records.seen) == 6, what="six notifications sent")
+        await third.close()
+
+    sent = [nid for nid, _ in records.seen]
+    assert sorted(sent) == sorted(f"n-{n}" for n in (0, 1, 2, 10, 11, 12))
+    assert [nid for nid in sent if nid in ("n-0", "n-1", "n-2")] == ["n-0", "n-1", "n-2"]
+    assert outbox_files(tmp_path, "hook") == []
+
+
 async def test_the_outbox_survives_a_restart_and_nothing_acknowledged_is_sent_again(tmp_path):
     with HttpReceiver(default=Reply(503)) as down:
         first = Delivery.from_settings({"hook": webhook(down.url)}, tmp_path,
@@ -353,7 +383,8 @@ async def test_an_unreadable_outbox_entry_is_set_aside_and_the_others_are_sent(t
     first.submit(notification("log", 2))
     await first.close()
     folder = tmp_path / "alerts" / "outbox" / "log"
-    (folder / "000000000000.json").write_text('{"id": "n-1", "alerts": [')
+    oldest = sorted(folder.glob("*.json"))[0]
+    oldest.write_text('{"id": "n-1", "alerts": [')
 
     second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
     with caplog.at_level(logging.WARNING):
@@ -362,7 +393,7 @@ async def test_an_unreadable_outbox_entry_is_set_aside_and_the_others_are_sent(t
         await second.close()
 
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-2"]
-    assert (folder / "000000000000.bad").exists()
+    assert oldest.with_suffix(".bad").exists()
     assert "unreadable outbox entry set aside" in caplog.text
 
 
@@ -540,7 +571,11 @@ async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(t
     lines = tmp_path / "alerts.jsonl"
     folder = tmp_path / "alerts" / "outbox" / "log"
     folder.mkdir(parents=True)
-    (folder / "000000000007.tmp").write_text('{"id": "n-7", "chan')
+    crashed = folder / "01700000000000000000-000000007-00112233aabbccdd.tmp"
+    crashed.write_text('{"id": "n-7", "chan')
+    os.utime(crashed, (time.time() - 7200, time.time() - 7200))
+    being_written = folder / f"{time.time_ns():020d}-000000003-8899aabbccddeeff.tmp"
+    being_written.write_text('{"id": "n-3", "chan')
 
     delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
     await delivery.start()
@@ -548,5 +583,5 @@ async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(t
     await eventually(lambda: delivery.counts()[("log", "sent")] == 1, what="sent")
     await delivery.close()
 
-    assert sorted(p.name for p in folder.iterdir()) == []
+    assert sorted(p.name for p in folder.iterdir()) == [being_written.name]
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1"]

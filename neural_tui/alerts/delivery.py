@@ -2,8 +2,10 @@
 
 `Delivery.submit` only appends to a channel's queue and returns. Each channel has its own
 asyncio task (a slow or dead receiver delays only its own channel) which first writes what was
-submitted to the outbox on disk, `<storage>/alerts/outbox/<channel>/<seq>.json` (a temporary
-name, then a rename, in a thread), then attempts the oldest notification under a timeout, and
+submitted to the outbox on disk, `<storage>/alerts/outbox/<channel>/<name>.json` (a temporary
+name, then a rename, in a thread; the name is the submission time, a counter and a token of the
+process, so it sorts in submission order and two processes on one storage never write the same
+file), then attempts the oldest notification under a timeout, and
 removes its file once the channel acknowledged it. A notification left in the outbox by a
 stopped process is sent by the next one on the same storage; one acknowledged is never sent
 again (the one exception: the process dies between the acknowledgement and the removal of the
@@ -24,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import itertools
 import logging
 import math
 import os
 import random
 import re
+import secrets
 import ssl
 import threading
 import time
@@ -60,9 +64,14 @@ attaches the record to the notification's alerts); must not block."""
 
 _T = TypeVar("_T")
 HTTP_BACKENDS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
-_ENTRY_NAME = re.compile(r"(\d{12})\.json")
-_PARTIAL_NAME = re.compile(r"\d{12}\.tmp")
-"""An entry whose write a stopped process left unfinished: never renamed, so never queued."""
+_ENTRY_NAME = re.compile(r"(\d{20}-\d{9}-[0-9a-f]{16})\.json")
+_PARTIAL_NAME = re.compile(r"\d{20}-\d{9}-[0-9a-f]{16}\.tmp")
+"""An entry being written, or whose write a stopped process left unfinished: never renamed,
+so never queued; removed once older than `PARTIAL_SECONDS`."""
+PARTIAL_SECONDS = 3600.0
+"""Older than this, a temporary entry is a crash's leftover, not another process's write."""
+_PROCESS_TOKEN = secrets.token_hex(8)
+_entry_numbers = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,7 @@ class DeliveryLimits:
 class _Entry:
     notification: Notification
     payload: bytes
-    seq: int
+    name: str
     first_attempt: float | None = None
     attempts: int = 0
     not_before: float = 0.0
@@ -100,7 +109,6 @@ class _Lane:
     unstored: list[_Entry] = field(default_factory=list)
     store_scheduled: bool = False
     bytes: int = 0
-    next_seq: int = 0
     in_flight: _Entry | None = None
     discarded: list[_Entry] = field(default_factory=list)
     wake: asyncio.Event | None = None
@@ -170,10 +178,6 @@ class Delivery:
             restored = await self._in_thread(_read_outbox, lane.folder)
             known = {e.notification.id for e in restored}
             submitted = [e for e in lane.entries if e.notification.id not in known]
-            lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in restored)])
-            for entry in submitted:
-                entry.seq = lane.next_seq
-                lane.next_seq += 1
             lane.entries = deque([*restored, *submitted])
             lane.ids = {e.notification.id for e in lane.entries}
             lane.unstored = submitted
@@ -261,8 +265,7 @@ class Delivery:
         except TypeError:
             notification = utf8_safe(notification)
             payload = orjson.dumps(notification_to_json(notification))
-        entry = _Entry(notification, payload, lane.next_seq)
-        lane.next_seq += 1
+        entry = _Entry(notification, payload, entry_name())
         lane.entries.append(entry)
         lane.ids.add(notification.id)
         lane.unstored.append(entry)
@@ -468,7 +471,7 @@ def _store(lane: _Lane, unstored: list[_Entry], discarded: Iterable[_Entry] = ()
     for entry in unstored:
         if entry.stored:
             continue
-        target = lane.folder / f"{entry.seq:012d}.json"
+        target = lane.folder / f"{entry.name}.json"
         temporary = target.with_suffix(".tmp")
         with temporary.open("wb") as handle:
             handle.write(entry.payload)
@@ -478,18 +481,26 @@ def _store(lane: _Lane, unstored: list[_Entry], discarded: Iterable[_Entry] = ()
         entry.stored = True
     for entry in discarded:
         if entry.stored:
-            (lane.folder / f"{entry.seq:012d}.json").unlink(missing_ok=True)
+            (lane.folder / f"{entry.name}.json").unlink(missing_ok=True)
+
+
+def entry_name() -> str:
+    """A new outbox entry's name: unique across processes, sorting in submission order."""
+    return f"{time.time_ns():020d}-{next(_entry_numbers) % 10**9:09d}-{_PROCESS_TOKEN}"
 
 
 def _read_outbox(folder: Path) -> list[_Entry]:
     """In a thread: the entries an earlier run left, oldest first; an unreadable file is
-    renamed `*.bad` and named in the log, and costs only itself; a half-written one is removed."""
+    renamed `*.bad` and named in the log, and costs only itself; a half-written one left long
+    ago is removed."""
     if not folder.is_dir():
         return []
     entries = []
     for path in sorted(folder.iterdir()):
         if _PARTIAL_NAME.fullmatch(path.name):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > PARTIAL_SECONDS:
+                    path.unlink()
             continue
         match = _ENTRY_NAME.fullmatch(path.name)
         if match is None:
@@ -503,7 +514,7 @@ def _read_outbox(folder: Path) -> list[_Entry]:
             with contextlib.suppress(OSError):
                 path.replace(path.with_suffix(".bad"))
             continue
-        entries.append(_Entry(notification, payload, int(match.group(1)), stored=True))
+        entries.append(_Entry(notification, payload, match.group(1), stored=True))
     return entries
 
 
