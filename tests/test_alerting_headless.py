@@ -37,12 +37,13 @@ summary = "{{model}} fails {{error_rate}} of requests"
 """
 
 
-def serve(tmp_path: Path, window: int = 3600) -> tuple[RealServer, str]:
+def serve(tmp_path: Path, window: int = 3600, name: str = "neural-tui"
+          ) -> tuple[RealServer, str]:
     config = tmp_path / "neural-tui.toml"
     config.write_text(CONFIG.format(window=window))
     port = free_port()
     url = f"http://{LOOPBACK}:{port}"
-    server = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--config", str(config),
+    server = RealServer(name, [NEURAL_TUI, "--serve-metrics", "--config", str(config),
                                        "--port", str(port)], tmp_path, f"{url}/healthz")
     server.start(ready_timeout=60)
     return server, url
@@ -94,6 +95,32 @@ def test_a_failing_model_pages_once_through_the_file_channel_even_across_a_resta
             "a restart must not page again")
     finally:
         server.stop()
+
+
+SENT = ("neural_alert_notifications_total", (("channel", "log"), ("outcome", "sent")))
+
+
+def test_two_processes_on_one_storage_page_once_and_the_other_says_it_sends_none(tmp_path):
+    log_records(tmp_path / "storage", "fraud", 20, errors=10)
+    first, first_url = serve(tmp_path, name="first")
+    try:
+        second, second_url = serve(tmp_path, name="second")
+        try:
+            for url in (first_url, second_url):
+                wait_until(lambda url=url: samples(httpx.get(f"{url}/metrics", timeout=5).text)
+                           .get(FIRING) == 1.0, "the alert firing in both processes")
+            wait_until(lambda: pages(tmp_path), "the page")
+            muted = [server for server in (first, second)
+                     if "this one evaluates alerts and sends none" in server.log_path.read_text()]
+            assert len(muted) == 1
+            muted_url = first_url if muted[0] is first else second_url
+            sent = samples(httpx.get(f"{muted_url}/metrics", timeout=5).text)[SENT]
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+    assert sent == 0.0
+    assert [p["status"] for p in pages(tmp_path)] == ["firing"]
 
 
 def test_an_incident_over_before_start_up_never_pages_and_a_new_one_resolves(tmp_path):
