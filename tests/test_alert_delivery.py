@@ -417,6 +417,24 @@ async def test_errors_and_logs_never_show_the_url_or_a_header_value(tmp_path, ca
     assert "S3CRET" not in shown
 
 
+async def test_an_unexpected_error_is_logged_by_its_type_without_the_secret_it_quotes(
+        tmp_path, caplog):
+    records = Records()
+    section = webhook("http://h:99999SEKRET123/")
+    delivery = Delivery.from_settings({"hook": section}, tmp_path, listener=records, limits=FAST)
+    with caplog.at_level(logging.DEBUG):
+        await delivery.start()
+        delivery.submit(notification("hook", 1))
+        await eventually(lambda: records.seen, what="an outcome")
+        await delivery.close()
+        record = await asyncio.to_thread(delivery.send_now, notification("hook", 2))
+
+    assert records.outcomes() == [("n-1", "failed")]
+    assert record.detail == "internal error: InvalidURL"
+    assert "channel hook failed unexpectedly: InvalidURL" in caplog.text
+    assert "SEKRET123" not in caplog.text + repr(records.seen) + repr(record)
+
+
 def test_send_now_reports_the_outcome_of_one_attempt(tmp_path):
     with HttpReceiver(Reply(200), Reply(404, b"no_service")) as receiver:
         delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path)

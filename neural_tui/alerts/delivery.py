@@ -354,9 +354,9 @@ class Delivery:
         except (ChannelError, TimeoutError) as exc:
             log.warning("alerts: channel %s: re-sending firing alerts failed: %s",
                         lane.channel.name, getattr(exc, "detail", "timed out"))
-        except Exception:
-            log.exception("alerts: channel %s: re-sending firing alerts failed unexpectedly",
-                          lane.channel.name)
+        except Exception as exc:
+            log.error("alerts: channel %s: re-sending firing alerts failed unexpectedly: %s",
+                      lane.channel.name, type(exc).__name__)
 
     async def _sync_outbox(self, lane: _Lane) -> None:
         """Write new entries to the outbox and remove the files of finished ones; called by
@@ -427,7 +427,8 @@ async def _attempt(channel: Channel, notification: Notification,
     except TimeoutError:
         return "retrying", f"no answer within {channel.timeout_seconds:g} s", None
     except Exception as exc:
-        log.exception("alerts: channel %s failed unexpectedly", channel.name)
+        # The type only: a message or traceback may quote the URL or a header (a secret).
+        log.error("alerts: channel %s failed unexpectedly: %s", channel.name, type(exc).__name__)
         return "failed", f"internal error: {type(exc).__name__}", None
     return "sent", "", None
 
