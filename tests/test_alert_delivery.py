@@ -66,16 +66,17 @@ async def test_a_500_then_a_200_is_delivered_once_and_both_attempts_are_counted(
         await delivery.start()
         delivery.submit(notification("hook", 1))
         await eventually(lambda: records.outcomes()[-1:] == [("n-1", "sent")], what="sent")
-        await asyncio.sleep(0.2)
+        delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
+        await eventually(lambda: records.outcomes()[-1:] == [("n-2", "sent")], what="n-2 sent")
         await delivery.close()
 
-    assert receiver.count() == 2
+    assert receiver.count() == 3
     assert receiver.received[0].body == receiver.received[1].body
-    assert records.outcomes() == [("n-1", "retrying"), ("n-1", "sent")]
+    assert records.outcomes() == [("n-1", "retrying"), ("n-1", "sent"), ("n-2", "sent")]
     assert records.seen[0][1].detail.startswith("HTTP 500: busy; next attempt in")
     assert records.seen[1][1].attempts == 2
     assert delivery.counts()[("hook", "retrying")] == 1
-    assert delivery.counts()[("hook", "sent")] == 1
+    assert delivery.counts()[("hook", "sent")] == 2
     assert outbox_files(tmp_path, "hook") == []
 
 
@@ -151,11 +152,12 @@ async def test_a_4xx_rejection_is_not_retried(tmp_path):
         await delivery.start()
         delivery.submit(notification("hook", 1))
         await eventually(lambda: records.seen, what="an outcome")
-        await asyncio.sleep(0.3)
+        delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
+        await eventually(lambda: ("n-2", "sent") in records.outcomes(), what="n-2 sent")
         await delivery.close()
 
-    assert receiver.count() == 1
-    assert records.outcomes() == [("n-1", "failed")]
+    assert receiver.count() == 2
+    assert records.outcomes() == [("n-1", "failed"), ("n-2", "sent")]
     assert records.seen[0][1].detail == "HTTP 400: invalid_payload"
     assert outbox_files(tmp_path, "hook") == []
 
@@ -315,12 +317,13 @@ async def test_the_outbox_survives_a_restart_and_nothing_acknowledged_is_sent_ag
         await second.close()
         third = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, limits=FAST)
         await third.start()
-        await asyncio.sleep(0.2)
+        third.submit(notification("hook", 4))  # queued behind whatever the outbox held
+        await eventually(lambda: third.counts()[("hook", "sent")] >= 1, what="n-4 sent")
         await third.close()
 
-    assert [r.json()["alerts"][0]["labels"]["alertname"] for r in up.received] == ["drift"] * 3
+    assert [r.json()["alerts"][0]["labels"]["alertname"] for r in up.received] == ["drift"] * 4
     assert [nid for nid, _ in records.seen] == ["n-1", "n-2", "n-3"]
-    assert up.count() == 3
+    assert third.counts()[("hook", "sent")] == 1
     assert outbox_files(tmp_path, "hook") == []
 
 
@@ -525,11 +528,12 @@ async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_
     leftover = outbox_files(tmp_path, "log")
     second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
     await second.start()
-    await asyncio.sleep(0.2)
+    second.submit(notification("log", 2))  # queued behind whatever the outbox held
+    await eventually(lambda: second.counts()[("log", "sent")] >= 1, what="n-2 sent")
     await second.close()
 
     assert leftover == []
-    assert len(lines.read_text().splitlines()) == 1
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
 
 
 async def test_a_notification_both_in_the_outbox_and_submitted_again_before_start_is_sent_once(
