@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alert_receivers import HANG, HttpReceiver
 from headless_storage import log_records, samples
 from realservers import LOOPBACK, RealServer, free_port
 
@@ -188,3 +189,52 @@ def test_an_slo_burning_its_budget_pages_through_the_slo_channels(tmp_path):
                                                  ("severity", "critical")))] >= 1
     finally:
         server.stop()
+
+
+HOOK_CONFIG = """
+[storage]
+path = "storage"
+[runtime]
+cadence_seconds = 0.2
+[alerts]
+group_wait = "0s"
+group_interval = "1s"
+[alerts.channels.hook]
+type = "webhook"
+url = "{url}"
+timeout_seconds = 60
+[[alerts.rules]]
+name = "errors"
+when = "error_rate > 0.1"
+channels = ["hook"]
+"""
+
+
+def test_a_webhook_receiver_that_never_answers_does_not_slow_ingest(tmp_path):
+    log_records(tmp_path / "storage", "fraud", 20, errors=10)
+    with HttpReceiver(default=HANG) as receiver:
+        config = tmp_path / "neural-tui.toml"
+        config.write_text(HOOK_CONFIG.format(url=f"{receiver.url}/hook"))
+        port = free_port()
+        url = f"http://{LOOPBACK}:{port}"
+        server = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--config",
+                                           str(config), "--port", str(port)],
+                            tmp_path, f"{url}/healthz")
+        server.start(ready_timeout=60)
+        try:
+            wait_until(lambda: receiver.count() == 1, "the page reaching the hung receiver")
+            counted = ("neural_predictions_total", (("model", "fraud"), ("version", "1.0")))
+            before = wait_until(lambda: samples(httpx.get(f"{url}/metrics", timeout=5).text)
+                                .get(counted), "the history counted")
+            for batch in range(1, 6):
+                log_records(tmp_path / "storage", "fraud", 10, start=100 * batch)
+                wait_until(lambda batch=batch: samples(
+                    httpx.get(f"{url}/metrics", timeout=5).text).get(counted)
+                    == before + 10 * batch,
+                    f"batch {batch} counted while the receiver hangs", timeout=30)
+            metrics = samples(httpx.get(f"{url}/metrics", timeout=5).text)
+            hook_sent = ("neural_alert_notifications_total",
+                         (("channel", "hook"), ("outcome", "sent")))
+            assert metrics[hook_sent] == 0.0
+        finally:
+            server.stop()
