@@ -808,6 +808,7 @@ def _no_channel(channel: str, alerts: AlertsSection) -> str:
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 """A channel's name: it names its outbox folder and labels its metric."""
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _ADDRESS = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+")
 
 
@@ -842,6 +843,21 @@ def _check_channels(settings: Settings, path: Path) -> None:
         _check_channel_values(channel, where)
 
 
+def _is_http_url(text: str) -> bool:
+    """Whether both the standard library and httpx (which sends it) read `text` as an
+    http(s) URL with a host and a real port; neither's error is kept, as it quotes the URL."""
+    import httpx  # only where a channel posts: the console starts without it
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+        httpx.URL(text)
+    except (ValueError, httpx.InvalidURL):
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and (port is None or 1 <= port <= 65535))
+
+
 def _default(spec: Field[Any]) -> Any:
     return spec.default if spec.default_factory is MISSING else spec.default_factory()
 
@@ -852,14 +868,16 @@ def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
         raise where.child("timeout_seconds").error(f"must be {bound}")
     for key in ("webhook_url", "url"):
         secret = getattr(channel, key)
-        if secret is not None:
-            parts = urlsplit(secret.reveal())
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise where.child(key).error("must be an http:// or https:// URL")
-    for header in channel.headers:
+        if secret is not None and not _is_http_url(secret.reveal()):
+            raise where.child(key).error("must be an http:// or https:// URL with a port, "
+                                         "if any, between 1 and 65535")
+    for header, value in channel.headers.items():
         if not _HEADER_NAME.fullmatch(header):
             raise where.child("headers").error("a header name is letters, digits or one of "
                                                "-_.!#$%&'*+^`|~")
+        if not _HEADER_VALUE.fullmatch(value.reveal()):
+            raise where.child("headers").child(header).error(
+                "a header value is printable ASCII characters, spaces and tabs")
     if channel.port is not None and not 1 <= channel.port <= 65535:
         raise where.child("port").error("must be between 1 and 65535")
     if (channel.username is None) != (channel.password is None):

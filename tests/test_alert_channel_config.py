@@ -172,3 +172,27 @@ def test_the_example_channels_uncommented_load(tmp_path, monkeypatch):
     channels = load_settings(write(tmp_path, tables)).alerts.channels
 
     assert sorted(c.type for c in channels.values()) == sorted(CHANNEL_KEYS)
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ('url = "http://h:99999${HOOKTOK}/"', "url"),
+    ('url = "http://[${HOOKTOK}/x"', "url"),
+    ('url = "http://h:99999/${HOOKTOK}"', "url"),
+    ('url = "http://h:0/${HOOKTOK}"', "url"),
+    ('url = "http://h/\\u0000${HOOKTOK}"', "url"),
+    ('url = "http://h/x"\nheaders = { Authorization = "Bearer ${HOOKTOK}\u00e9" }',
+     "headers.Authorization"),
+    ('url = "http://h/x"\nheaders = { Authorization = "Bearer ${HOOKTOK}\\r\\nX: y" }',
+     "headers.Authorization"),
+])
+def test_a_url_or_header_httpx_cannot_send_stops_the_load_with_exit_2_and_hides_the_secret(
+        tmp_path, monkeypatch, capsys, caplog, table, key):
+    monkeypatch.setenv("HOOKTOK", "SEKRET123")
+    path = write(tmp_path, f'[alerts.channels.hook]\ntype = "webhook"\n{table}\n')
+
+    assert main(["alerts", "test", "hook", "--config", str(path)]) == 2
+
+    out, err = capsys.readouterr()
+    assert err.startswith(f"neural-tui: {path}: key 'alerts.channels.hook.{key}': ")
+    assert err.count("\n") == 1
+    assert "SEKRET123" not in out + err + caplog.text

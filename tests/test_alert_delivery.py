@@ -9,8 +9,10 @@ import itertools
 import json
 import logging
 import math
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -64,16 +66,17 @@ async def test_a_500_then_a_200_is_delivered_once_and_both_attempts_are_counted(
         await delivery.start()
         delivery.submit(notification("hook", 1))
         await eventually(lambda: records.outcomes()[-1:] == [("n-1", "sent")], what="sent")
-        await asyncio.sleep(0.2)
+        delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
+        await eventually(lambda: records.outcomes()[-1:] == [("n-2", "sent")], what="n-2 sent")
         await delivery.close()
 
-    assert receiver.count() == 2
+    assert receiver.count() == 3
     assert receiver.received[0].body == receiver.received[1].body
-    assert records.outcomes() == [("n-1", "retrying"), ("n-1", "sent")]
+    assert records.outcomes() == [("n-1", "retrying"), ("n-1", "sent"), ("n-2", "sent")]
     assert records.seen[0][1].detail.startswith("HTTP 500: busy; next attempt in")
     assert records.seen[1][1].attempts == 2
     assert delivery.counts()[("hook", "retrying")] == 1
-    assert delivery.counts()[("hook", "sent")] == 1
+    assert delivery.counts()[("hook", "sent")] == 2
     assert outbox_files(tmp_path, "hook") == []
 
 
@@ -149,11 +152,12 @@ async def test_a_4xx_rejection_is_not_retried(tmp_path):
         await delivery.start()
         delivery.submit(notification("hook", 1))
         await eventually(lambda: records.seen, what="an outcome")
-        await asyncio.sleep(0.3)
+        delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
+        await eventually(lambda: ("n-2", "sent") in records.outcomes(), what="n-2 sent")
         await delivery.close()
 
-    assert receiver.count() == 1
-    assert records.outcomes() == [("n-1", "failed")]
+    assert receiver.count() == 2
+    assert records.outcomes() == [("n-1", "failed"), ("n-2", "sent")]
     assert records.seen[0][1].detail == "HTTP 400: invalid_payload"
     assert outbox_files(tmp_path, "hook") == []
 
@@ -215,6 +219,36 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
     assert [nid for nid, _ in records.seen] == [f"n-{n}" for n in range(2, 12)]
 
 
+async def test_a_hung_file_channel_holds_one_thread_and_never_asyncios_default_executor(
+        tmp_path, monkeypatch):
+    release = threading.Event()
+    appends: list[bytes] = []
+
+    def hung_append(path: Path, line: bytes) -> None:
+        appends.append(line)
+        release.wait(60)
+
+    monkeypatch.setattr("neural_tui.alerts.channels.file.append_line", hung_append)
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
+    records = Records()
+    section = ChannelSection(type="file", path=tmp_path / "alerts.jsonl", timeout_seconds=0.5)
+    delivery = Delivery.from_settings({"log": section}, tmp_path, listener=records, limits=FAST)
+    try:
+        await delivery.start()
+        delivery.submit(notification("log", 1))
+        await eventually(lambda: len(records.seen) >= 6, what="six attempts", timeout=30)
+        await asyncio.wait_for(asyncio.to_thread(lambda: None), timeout=10)
+        await delivery.close()
+    finally:
+        release.set()
+
+    assert len(appends) == 1
+    assert {record.outcome for _, record in records.seen} == {"retrying"}
+    assert records.seen[0][1].detail.startswith("no answer within 0.5 s")
+    assert records.seen[-1][1].detail.startswith("the previous attempt has not ended yet")
+
+
 async def test_submit_from_another_thread_is_queued_on_the_loop(tmp_path):
     lines = tmp_path / "alerts.jsonl"
     delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path, limits=FAST)
@@ -231,6 +265,35 @@ async def test_submit_from_another_thread_is_queued_on_the_loop(tmp_path):
 
     ids = sorted(json.loads(line)["id"] for line in lines.read_text().splitlines())
     assert ids == sorted(f"n-{n}" for n in range(20))
+
+
+async def test_two_deliveries_on_one_storage_keep_each_others_outbox_entries(tmp_path):
+    with HttpReceiver(default=Reply(503)) as down:
+        first = Delivery.from_settings({"hook": webhook(down.url)}, tmp_path,
+                                       limits=DeliveryLimits(backoff_initial=10))
+        second = Delivery.from_settings({"hook": webhook(down.url)}, tmp_path,
+                                        limits=DeliveryLimits(backoff_initial=10))
+        await first.start()
+        await second.start()
+        for number in range(3):
+            first.submit(notification("hook", number))
+            second.submit(notification("hook", 10 + number))
+        await eventually(lambda: len(outbox_files(tmp_path, "hook")) == 6,
+                         what="six entries in the outbox")
+        await first.close()
+        await second.close()
+
+    records = Records()
+    with HttpReceiver() as up:
+        third = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, listener=records)
+        await third.start()
+        await eventually(lambda: len(records.seen) == 6, what="six notifications sent")
+        await third.close()
+
+    sent = [nid for nid, _ in records.seen]
+    assert sorted(sent) == sorted(f"n-{n}" for n in (0, 1, 2, 10, 11, 12))
+    assert [nid for nid in sent if nid in ("n-0", "n-1", "n-2")] == ["n-0", "n-1", "n-2"]
+    assert outbox_files(tmp_path, "hook") == []
 
 
 async def test_the_outbox_survives_a_restart_and_nothing_acknowledged_is_sent_again(tmp_path):
@@ -254,12 +317,13 @@ async def test_the_outbox_survives_a_restart_and_nothing_acknowledged_is_sent_ag
         await second.close()
         third = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, limits=FAST)
         await third.start()
-        await asyncio.sleep(0.2)
+        third.submit(notification("hook", 4))  # queued behind whatever the outbox held
+        await eventually(lambda: third.counts()[("hook", "sent")] >= 1, what="n-4 sent")
         await third.close()
 
-    assert [r.json()["alerts"][0]["labels"]["alertname"] for r in up.received] == ["drift"] * 3
+    assert [r.json()["alerts"][0]["labels"]["alertname"] for r in up.received] == ["drift"] * 4
     assert [nid for nid, _ in records.seen] == ["n-1", "n-2", "n-3"]
-    assert up.count() == 3
+    assert third.counts()[("hook", "sent")] == 1
     assert outbox_files(tmp_path, "hook") == []
 
 
@@ -322,7 +386,8 @@ async def test_an_unreadable_outbox_entry_is_set_aside_and_the_others_are_sent(t
     first.submit(notification("log", 2))
     await first.close()
     folder = tmp_path / "alerts" / "outbox" / "log"
-    (folder / "000000000000.json").write_text('{"id": "n-1", "alerts": [')
+    oldest = sorted(folder.glob("*.json"))[0]
+    oldest.write_text('{"id": "n-1", "alerts": [')
 
     second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
     with caplog.at_level(logging.WARNING):
@@ -331,7 +396,7 @@ async def test_an_unreadable_outbox_entry_is_set_aside_and_the_others_are_sent(t
         await second.close()
 
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-2"]
-    assert (folder / "000000000000.bad").exists()
+    assert oldest.with_suffix(".bad").exists()
     assert "unreadable outbox entry set aside" in caplog.text
 
 
@@ -353,6 +418,24 @@ async def test_errors_and_logs_never_show_the_url_or_a_header_value(tmp_path, ca
     shown = caplog.text + repr(records.seen) + repr(record) + repr(section)
     assert "T0KEN-IN-PATH" not in shown
     assert "S3CRET" not in shown
+
+
+async def test_an_unexpected_error_is_logged_by_its_type_without_the_secret_it_quotes(
+        tmp_path, caplog):
+    records = Records()
+    section = webhook("http://h:99999SEKRET123/")
+    delivery = Delivery.from_settings({"hook": section}, tmp_path, listener=records, limits=FAST)
+    with caplog.at_level(logging.DEBUG):
+        await delivery.start()
+        delivery.submit(notification("hook", 1))
+        await eventually(lambda: records.seen, what="an outcome")
+        await delivery.close()
+        record = await asyncio.to_thread(delivery.send_now, notification("hook", 2))
+
+    assert records.outcomes() == [("n-1", "failed")]
+    assert record.detail == "internal error: InvalidURL"
+    assert "channel hook failed unexpectedly: InvalidURL" in caplog.text
+    assert "SEKRET123" not in caplog.text + repr(records.seen) + repr(record)
 
 
 def test_send_now_reports_the_outcome_of_one_attempt(tmp_path):
@@ -445,11 +528,12 @@ async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_
     leftover = outbox_files(tmp_path, "log")
     second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
     await second.start()
-    await asyncio.sleep(0.2)
+    second.submit(notification("log", 2))  # queued behind whatever the outbox held
+    await eventually(lambda: second.counts()[("log", "sent")] >= 1, what="n-2 sent")
     await second.close()
 
     assert leftover == []
-    assert len(lines.read_text().splitlines()) == 1
+    assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
 
 
 async def test_a_notification_both_in_the_outbox_and_submitted_again_before_start_is_sent_once(
@@ -509,7 +593,11 @@ async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(t
     lines = tmp_path / "alerts.jsonl"
     folder = tmp_path / "alerts" / "outbox" / "log"
     folder.mkdir(parents=True)
-    (folder / "000000000007.tmp").write_text('{"id": "n-7", "chan')
+    crashed = folder / "01700000000000000000-000000007-00112233aabbccdd.tmp"
+    crashed.write_text('{"id": "n-7", "chan')
+    os.utime(crashed, (time.time() - 7200, time.time() - 7200))
+    being_written = folder / f"{time.time_ns():020d}-000000003-8899aabbccddeeff.tmp"
+    being_written.write_text('{"id": "n-3", "chan')
 
     delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
     await delivery.start()
@@ -517,5 +605,5 @@ async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(t
     await eventually(lambda: delivery.counts()[("log", "sent")] == 1, what="sent")
     await delivery.close()
 
-    assert sorted(p.name for p in folder.iterdir()) == []
+    assert sorted(p.name for p in folder.iterdir()) == [being_written.name]
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1"]

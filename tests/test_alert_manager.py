@@ -218,7 +218,9 @@ def test_added_channels_are_named_and_chosen_by_type_or_name(tmp_path):
         manager.send_alert(alert, [AlertChannel.FILE, "nobody", AlertChannel.SLACK])
         wait_until(lambda: all((tmp_path / f).exists() for f in ("a.jsonl", "b.jsonl")),
                    "both file channels written")
-        wait_until(lambda: (tmp_path / "c.jsonl").exists(), "the named channel written")
+        wait_until(lambda: (tmp_path / "c.jsonl").exists()
+                   and len((tmp_path / "c.jsonl").read_text().splitlines()) == 2,
+                   "both alerts written to the named channel")
     assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 2
     assert not (tmp_path / "alerts.jsonl").exists()
 

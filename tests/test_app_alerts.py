@@ -5,6 +5,7 @@ the acknowledge, silence and lift-silence keys, which never hold the console up.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -81,7 +82,8 @@ def notified(app: App[Any]) -> str:
 
 async def wait_for(pilot: Any, condition: Any) -> None:
     """Let the console run until `condition()` holds (a command finishes in its thread)."""
-    for _ in range(200):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         await pilot.pause(0.02)
         if condition():
             return

@@ -2,8 +2,10 @@
 
 `Delivery.submit` only appends to a channel's queue and returns. Each channel has its own
 asyncio task (a slow or dead receiver delays only its own channel) which first writes what was
-submitted to the outbox on disk, `<storage>/alerts/outbox/<channel>/<seq>.json` (a temporary
-name, then a rename, in a thread), then attempts the oldest notification under a timeout, and
+submitted to the outbox on disk, `<storage>/alerts/outbox/<channel>/<name>.json` (a temporary
+name, then a rename, in a thread; the name is the submission time, a counter and a token of the
+process, so it sorts in submission order and two processes on one storage never write the same
+file), then attempts the oldest notification under a timeout, and
 removes its file once the channel acknowledged it. A notification left in the outbox by a
 stopped process is sent by the next one on the same storage; one acknowledged is never sent
 again (the one exception: the process dies between the acknowledgement and the removal of the
@@ -24,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import itertools
 import logging
 import math
 import os
 import random
 import re
+import secrets
 import ssl
 import threading
 import time
@@ -36,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -46,6 +50,7 @@ from neural_tui.alerts.notification import Alert, Notification
 from neural_tui.alerts.view import DeliveryOutcome, DeliveryRecord
 from neural_tui.config import CHANNEL_NAME, ChannelSection
 from neural_tui.safe_text import plain
+from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +62,16 @@ DeliveryListener = Callable[[Notification, DeliveryRecord], None]
 """Called on the event loop after each attempt or drop of a notification (the alert lifecycle
 attaches the record to the notification's alerts); must not block."""
 
+_T = TypeVar("_T")
 HTTP_BACKENDS = ("anyio._backends._asyncio", "h11", "httpcore._async.http11")
-_ENTRY_NAME = re.compile(r"(\d{12})\.json")
-_PARTIAL_NAME = re.compile(r"\d{12}\.tmp")
-"""An entry whose write a stopped process left unfinished: never renamed, so never queued."""
+_ENTRY_NAME = re.compile(r"(\d{20}-\d{9}-[0-9a-f]{16})\.json")
+_PARTIAL_NAME = re.compile(r"\d{20}-\d{9}-[0-9a-f]{16}\.tmp")
+"""An entry being written, or whose write a stopped process left unfinished: never renamed,
+so never queued; removed once older than `PARTIAL_SECONDS`."""
+PARTIAL_SECONDS = 3600.0
+"""Older than this, a temporary entry is a crash's leftover, not another process's write."""
+_PROCESS_TOKEN = secrets.token_hex(8)
+_entry_numbers = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ class DeliveryLimits:
 class _Entry:
     notification: Notification
     payload: bytes
-    seq: int
+    name: str
     first_attempt: float | None = None
     attempts: int = 0
     not_before: float = 0.0
@@ -98,7 +109,6 @@ class _Lane:
     unstored: list[_Entry] = field(default_factory=list)
     store_scheduled: bool = False
     bytes: int = 0
-    next_seq: int = 0
     in_flight: _Entry | None = None
     discarded: list[_Entry] = field(default_factory=list)
     wake: asyncio.Event | None = None
@@ -134,6 +144,10 @@ class Delivery:
         self._counts_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._storing: set[asyncio.Task[None]] = set()
+        self._executor = DaemonExecutor(len(self._lanes) + 1, "alerts-outbox")
+        """The outbox's file work (one thread per channel at most, as each channel writes its
+        folder one call at a time, and one to start): never asyncio's default executor, which
+        the analysis shares."""
 
     @classmethod
     def from_settings(cls, channels: Mapping[str, ChannelSection], storage: Path, *,
@@ -159,15 +173,11 @@ class Delivery:
     async def start(self) -> None:
         """Read what the outbox holds from an earlier run, then start one worker per channel."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(_import_http_backends)
+        await self._in_thread(_import_http_backends)
         for lane in self._lanes.values():
-            restored = await asyncio.to_thread(_read_outbox, lane.folder)
+            restored = await self._in_thread(_read_outbox, lane.folder)
             known = {e.notification.id for e in restored}
             submitted = [e for e in lane.entries if e.notification.id not in known]
-            lane.next_seq = max([lane.next_seq, *(e.seq + 1 for e in restored)])
-            for entry in submitted:
-                entry.seq = lane.next_seq
-                lane.next_seq += 1
             lane.entries = deque([*restored, *submitted])
             lane.ids = {e.notification.id for e in lane.entries}
             lane.unstored = submitted
@@ -193,7 +203,8 @@ class Delivery:
             if lane.storing is not None:
                 await asyncio.gather(lane.storing, return_exceptions=True)
             try:
-                await asyncio.to_thread(_store, lane, list(lane.entries), list(lane.discarded))
+                await self._in_thread(_store, lane, list(lane.entries),
+                                      list(lane.discarded))
             except OSError as exc:
                 log.error("alerts: outbox %s: %s; %d notification(s) of channel %s lost",
                           lane.folder, exc.strerror or exc, len(lane.entries),
@@ -238,6 +249,9 @@ class Delivery:
         self._count(record.channel, record.outcome)
         return record
 
+    async def _in_thread(self, call: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.wrap_future(self._executor.submit(call, *args))
+
     def _submit(self, notification: Notification) -> None:
         lane = self._lanes.get(notification.channel)
         if lane is None:
@@ -251,8 +265,7 @@ class Delivery:
         except TypeError:
             notification = utf8_safe(notification)
             payload = orjson.dumps(notification_to_json(notification))
-        entry = _Entry(notification, payload, lane.next_seq)
-        lane.next_seq += 1
+        entry = _Entry(notification, payload, entry_name())
         lane.entries.append(entry)
         lane.ids.add(notification.id)
         lane.unstored.append(entry)
@@ -281,7 +294,7 @@ class Delivery:
 
     async def _work(self, lane: _Lane) -> None:
         try:
-            client = await asyncio.to_thread(_client_for, lane.channel)
+            client = await self._in_thread(_client_for, lane.channel)
         except ChannelError as exc:
             log.error("alerts: channel %s cannot deliver: %s; its notifications wait in %s",
                       lane.channel.name, exc.detail, lane.folder)
@@ -341,9 +354,9 @@ class Delivery:
         except (ChannelError, TimeoutError) as exc:
             log.warning("alerts: channel %s: re-sending firing alerts failed: %s",
                         lane.channel.name, getattr(exc, "detail", "timed out"))
-        except Exception:
-            log.exception("alerts: channel %s: re-sending firing alerts failed unexpectedly",
-                          lane.channel.name)
+        except Exception as exc:
+            log.error("alerts: channel %s: re-sending firing alerts failed unexpectedly: %s",
+                      lane.channel.name, type(exc).__name__)
 
     async def _sync_outbox(self, lane: _Lane) -> None:
         """Write new entries to the outbox and remove the files of finished ones; called by
@@ -358,8 +371,7 @@ class Delivery:
             discarded = list(lane.discarded)
             if not unstored and not discarded:
                 return
-            lane.storing = asyncio.ensure_future(
-                asyncio.to_thread(_store, lane, unstored, discarded))
+            lane.storing = asyncio.ensure_future(self._in_thread(_store, lane, unstored, discarded))
             try:
                 await asyncio.shield(lane.storing)
             except OSError as exc:
@@ -415,7 +427,8 @@ async def _attempt(channel: Channel, notification: Notification,
     except TimeoutError:
         return "retrying", f"no answer within {channel.timeout_seconds:g} s", None
     except Exception as exc:
-        log.exception("alerts: channel %s failed unexpectedly", channel.name)
+        # The type only: a message or traceback may quote the URL or a header (a secret).
+        log.error("alerts: channel %s failed unexpectedly: %s", channel.name, type(exc).__name__)
         return "failed", f"internal error: {type(exc).__name__}", None
     return "sent", "", None
 
@@ -459,7 +472,7 @@ def _store(lane: _Lane, unstored: list[_Entry], discarded: Iterable[_Entry] = ()
     for entry in unstored:
         if entry.stored:
             continue
-        target = lane.folder / f"{entry.seq:012d}.json"
+        target = lane.folder / f"{entry.name}.json"
         temporary = target.with_suffix(".tmp")
         with temporary.open("wb") as handle:
             handle.write(entry.payload)
@@ -469,18 +482,26 @@ def _store(lane: _Lane, unstored: list[_Entry], discarded: Iterable[_Entry] = ()
         entry.stored = True
     for entry in discarded:
         if entry.stored:
-            (lane.folder / f"{entry.seq:012d}.json").unlink(missing_ok=True)
+            (lane.folder / f"{entry.name}.json").unlink(missing_ok=True)
+
+
+def entry_name() -> str:
+    """A new outbox entry's name: unique across processes, sorting in submission order."""
+    return f"{time.time_ns():020d}-{next(_entry_numbers) % 10**9:09d}-{_PROCESS_TOKEN}"
 
 
 def _read_outbox(folder: Path) -> list[_Entry]:
     """In a thread: the entries an earlier run left, oldest first; an unreadable file is
-    renamed `*.bad` and named in the log, and costs only itself; a half-written one is removed."""
+    renamed `*.bad` and named in the log, and costs only itself; a half-written one left long
+    ago is removed."""
     if not folder.is_dir():
         return []
     entries = []
     for path in sorted(folder.iterdir()):
         if _PARTIAL_NAME.fullmatch(path.name):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > PARTIAL_SECONDS:
+                    path.unlink()
             continue
         match = _ENTRY_NAME.fullmatch(path.name)
         if match is None:
@@ -494,7 +515,7 @@ def _read_outbox(folder: Path) -> list[_Entry]:
             with contextlib.suppress(OSError):
                 path.replace(path.with_suffix(".bad"))
             continue
-        entries.append(_Entry(notification, payload, int(match.group(1)), stored=True))
+        entries.append(_Entry(notification, payload, match.group(1), stored=True))
     return entries
 
 

@@ -4,14 +4,21 @@ One place that wires the engine to a snapshot feed and to `Delivery` (whose outc
 back to the engine), registers both metric collectors, and starts and stops them in order:
 the saved state and the outbox are read before the first snapshot is evaluated, and the last
 state is written after the feed stopped.
+
+Only one `Alerting` per storage sends notifications: it holds `<storage>/alerts/sender.lock`
+(`flock`, released by the kernel when the process ends). A second one (a console beside the
+headless exporter on the same storage) evaluates and shows alerts but pages nobody, and says so
+once in the log, so an incident is paged once and one outbox is read by one process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from prometheus_client import CollectorRegistry
 
@@ -19,11 +26,14 @@ from neural_tui.alerts.delivery import Delivery
 from neural_tui.alerts.delivery_metrics import register_delivery_metrics
 from neural_tui.alerts.engine import AlertEngine
 from neural_tui.alerts.metrics import AlertsCollector
+from neural_tui.alerts.store import alerts_folder
 from neural_tui.config import Settings
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
+SENDER_LOCK = "sender.lock"
 
 
 class Alerting:
@@ -35,6 +45,7 @@ class Alerting:
                                                listener=self.engine.record_delivery)
         self.engine.delivery = self.delivery
         self._every_seconds = settings.runtime.cadence_seconds
+        self._lock_path = alerts_folder(storage) / SENDER_LOCK
 
     def register_metrics(self, registry: CollectorRegistry) -> None:
         """`neural_alerts_firing` and `neural_alert_notifications_total` on `registry`."""
@@ -52,14 +63,47 @@ class Alerting:
             log.exception("alerting stopped after an error; metrics and the console go on")
 
     async def _run(self, feed: SnapshotFeed, fallback: Callable[[], Snapshot] | None) -> None:
-        await self.delivery.start()
+        lock: IO[bytes] | None = None
         try:
-            await self.engine.start()
-            feed.subscribe(self.engine.hand_over)
+            lock = await asyncio.to_thread(_take_lock, self._lock_path)
+        except BlockingIOError:
+            log.warning("alerts: another neural-tui process sends the notifications of this "
+                        "storage (it holds %s); this one evaluates alerts and sends none",
+                        self._lock_path)
+            self.engine.delivery = None
+            await self._evaluate(feed, fallback)
+            return
+        except OSError as exc:
+            log.warning("alerts: cannot lock %s (%s); sending without the lock",
+                        self._lock_path, exc.strerror or exc)
+        try:
+            await self.delivery.start()
             try:
-                await self.engine.run(fallback, self._every_seconds)
+                await self._evaluate(feed, fallback)
             finally:
-                feed.unsubscribe(self.engine.hand_over)
-                await asyncio.to_thread(self.engine.close)
+                await self.delivery.close()
         finally:
-            await self.delivery.close()
+            if lock is not None:
+                lock.close()
+
+    async def _evaluate(self, feed: SnapshotFeed,
+                        fallback: Callable[[], Snapshot] | None) -> None:
+        await self.engine.start()
+        feed.subscribe(self.engine.hand_over)
+        try:
+            await self.engine.run(fallback, self._every_seconds)
+        finally:
+            feed.unsubscribe(self.engine.hand_over)
+            await asyncio.to_thread(self.engine.close)
+
+
+def _take_lock(path: Path) -> IO[bytes]:
+    """The open, exclusively locked `path`; BlockingIOError when another holder has it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise
+    return handle

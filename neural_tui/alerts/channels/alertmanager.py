@@ -11,7 +11,6 @@ ahead: four refreshes, as Prometheus does.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -62,7 +61,7 @@ class AlertmanagerChannel(Channel):
         others = [_extended(body, now) for key, body in after.items() if key not in posted]
         await self._post([*posted.values(), *others], client)
         self._firing = dict(list(after.items())[-MAX_FIRING:])
-        await asyncio.to_thread(_save, self._state_path, self._firing)
+        await self.in_thread(_save, self._state_path, self._firing)
 
     async def refresh(self, client: httpx.AsyncClient) -> None:
         firing = await self._load()
@@ -77,7 +76,7 @@ class AlertmanagerChannel(Channel):
 
     async def _load(self) -> dict[str, dict[str, Any]]:
         if self._firing is None:
-            self._firing = await asyncio.to_thread(_read, self._state_path)
+            self._firing = await self.in_thread(_read, self._state_path)
         return self._firing
 
 

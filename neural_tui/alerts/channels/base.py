@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 from neural_tui.alerts.notification import Notification
+from neural_tui.sources.workers import DaemonExecutor
+
+_T = TypeVar("_T")
 
 
 class ChannelError(Exception):
@@ -41,6 +48,19 @@ class Channel(ABC):
         self.timeout_seconds = timeout_seconds
         self.ca_file = ca_file
         """Certificates an HTTPS receiver may be signed by, besides the system's."""
+        self.executor: Executor = DaemonExecutor(1, f"alerts-{name}")
+        """Where `in_thread` runs blocking work: never asyncio's default executor, which the
+        analysis shares, so a receiver that hangs a thread stalls nothing but this channel."""
+        self._thread: Future[Any] | None = None
+
+    async def in_thread(self, call: Callable[..., _T], *args: Any) -> _T:
+        """`call(*args)` in the channel's thread. A thread cannot be cancelled: while the one
+        of an attempt that timed out still runs, a new attempt fails at once (and is retried
+        later) rather than pile another thread behind it."""
+        if self._thread is not None and not self._thread.done():
+            raise ChannelError("the previous attempt has not ended yet", retryable=True)
+        self._thread = self.executor.submit(call, *args)
+        return await asyncio.wrap_future(self._thread)
 
     @abstractmethod
     async def send(self, notification: Notification, client: httpx.AsyncClient) -> None:

@@ -10,7 +10,6 @@ they are made plain for the headers (no line break can add a header) and escaped
 
 from __future__ import annotations
 
-import asyncio
 import html
 import smtplib
 import ssl
@@ -47,7 +46,7 @@ class EmailChannel(Channel):
 
     async def send(self, notification: Notification, client: httpx.AsyncClient) -> None:
         message = email_message(notification, self.sender, self.recipients)
-        await asyncio.to_thread(self._deliver, message)
+        await self.in_thread(self._deliver, message)
 
     def _deliver(self, message: EmailMessage) -> None:
         """The SMTP session, within `timeout_seconds` in all: each step gets what is left, so

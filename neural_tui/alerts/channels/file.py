@@ -8,7 +8,6 @@ never interleave and an acknowledged line is on disk.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -31,7 +30,7 @@ class FileChannel(Channel):
         line = orjson.dumps(notification_line(notification, self.name),
                             option=orjson.OPT_APPEND_NEWLINE)
         try:
-            await asyncio.to_thread(append_line, self.path, line)
+            await self.in_thread(append_line, self.path, line)
         except OSError as exc:
             raise ChannelError(f"cannot append to the file: {exc.strerror or exc}",
                                retryable=True) from None
