@@ -16,9 +16,10 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 
 Every model's SLOs (`ModelSnapshot.slos`) are judged at one clock: the runtime's record clock
 (`record_clock`: the newest record time any model's traffic agrees with, never past the
-clock) while the sources read history, then the runtime's clock (`_slo_clock`). The publisher evaluates them in a worker thread, which copies the minute counts
-itself, just before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day
-models are refreshed in turn); a one-shot `build_snapshot` evaluates them in place.
+clock) while the sources read history, then the runtime's clock (`_slo_clock`). The
+publisher evaluates them in a worker thread, which copies the minute counts itself, just
+before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day models are
+refreshed in turn); a one-shot `build_snapshot` evaluates them in place, at record time.
 """
 
 from __future__ import annotations
