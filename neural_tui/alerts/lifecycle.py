@@ -194,6 +194,7 @@ class Lifecycle:
                     group = self.groups[(channel, key)] = Group(
                         channel, key, labels, next_flush=now + self.timing.group_wait)
                 group.members.add(fingerprint)
+                group.resolved.pop(fingerprint, None)
 
     def muting(self, now: float) -> dict[str, tuple[str | None, bool]]:
         """Per alert: the id of the silence muting it, and whether it is inhibited."""
