@@ -29,3 +29,26 @@ def test_an_alert_that_fires_again_before_the_flush_is_not_also_sent_as_resolved
     lifecycle.observe(30, [holding()])
     assert told(lifecycle.flush(70)) == []
     assert told(lifecycle.flush(20_000)) == [("a", "firing", "fraud")]
+
+
+def test_a_channel_removed_from_the_rule_gets_no_more_repeats():
+    lifecycle = Lifecycle(Timing(group_wait=10, group_interval=60, repeat_interval=100))
+    lifecycle.observe(0, [holding(("a",))])
+    assert told(lifecycle.flush(10)) == [("a", "firing", "fraud")]
+    sent: list[Notification] = []
+    for moment in range(20, 1000, 10):
+        lifecycle.observe(moment, [holding(("b",))])
+        sent += lifecycle.flush(moment)
+    assert {channel for channel, _, _ in told(sent)} == {"b"}
+    assert {channel for channel, _ in lifecycle.groups} == {"b"}
+
+
+def test_a_changed_group_by_leaves_no_group_of_the_old_key():
+    lifecycle = Lifecycle(Timing(group_by=("alertname", "model"), group_wait=10))
+    lifecycle.observe(0, [holding()])
+    lifecycle.flush(10)
+    lifecycle.timing = Timing(group_by=("alertname",), group_wait=10)
+    lifecycle.observe(20, [holding()])
+    lifecycle.flush(10_000)
+    assert [key for _, key in lifecycle.groups] == ['{alertname="slow"}']
+    assert [key for _, key in lifecycle.sent] == ['{alertname="slow"}']

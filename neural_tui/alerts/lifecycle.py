@@ -182,12 +182,17 @@ class Lifecycle:
         self.deliveries.pop(fingerprint, None)
 
     def _join_groups(self, now: float) -> None:
+        """Put each firing alert in the groups of its current channels and `group_by` values,
+        and take it out of any other (a channel removed from its rule, a changed `group_by`):
+        as on an Alertmanager reload, the old group just stops, with no resolved sent."""
+        placed: dict[str, set[tuple[str, str]]] = {}
         for fingerprint, tracked in self.alerts.items():
             if not tracked.firing:
                 continue
             labels = {name: tracked.labels[name] for name in self.timing.group_by
                       if name in tracked.labels}
             key = group_key(labels)
+            placed[fingerprint] = {(channel, key) for channel in tracked.channels}
             for channel in tracked.channels:
                 group = self.groups.get((channel, key))
                 if group is None:
@@ -195,6 +200,8 @@ class Lifecycle:
                         channel, key, labels, next_flush=now + self.timing.group_wait)
                 group.members.add(fingerprint)
                 group.resolved.pop(fingerprint, None)
+        for where, group in self.groups.items():
+            group.members = {f for f in group.members if where in placed.get(f, ())}
 
     def muting(self, now: float) -> dict[str, tuple[str | None, bool]]:
         """Per alert: the id of the silence muting it, and whether it is inhibited."""
