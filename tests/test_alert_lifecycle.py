@@ -439,3 +439,53 @@ async def test_a_quiet_feed_such_as_a_paused_console_does_not_stop_the_alerting(
         await asyncio.gather(watching, return_exceptions=True)
     assert built
     assert states(alerting) == [("fraud", "firing")]
+
+
+@pytest.mark.parametrize("outcome", ["failed", "dropped"])
+def test_a_notification_delivery_gave_up_on_is_sent_again_at_the_next_flush(tmp_path, outcome):
+    from neural_tui.alerts.view import DeliveryRecord
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0, group_interval=60)
+    alerting.on_snapshot(at(0, slow()))
+    (notification,) = outbox.take()
+    alerting.acknowledge(notification.alerts[0].fingerprint, "ana")
+    alerting.record_delivery(notification, DeliveryRecord("pager", outcome, T0 + 5, 3))
+    assert alerting.wait_idle(10)
+    run(alerting, 10, 50, 10, slow())
+    assert outbox.take() == []
+    alerting.on_snapshot(at(60, slow()))
+    (again,) = outbox.take()
+    assert [a.status for a in again.alerts] == ["firing"]
+
+
+def test_a_resolved_notification_delivery_gave_up_on_is_sent_again(tmp_path):
+    from neural_tui.alerts.view import DeliveryRecord
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0, group_interval=60)
+    alerting.on_snapshot(at(0, slow()))
+    outbox.take()
+    alerting.on_snapshot(at(60, fast()))
+    (resolved,) = outbox.take()
+    assert resolved.status == "resolved"
+    alerting.record_delivery(resolved, DeliveryRecord("pager", "failed", T0 + 61, 1))
+    assert alerting.wait_idle(10)
+    alerting.on_snapshot(at(120, fast()))
+    (again,) = outbox.take()
+    assert [a.status for a in again.alerts] == ["resolved"]
+    alerting.on_snapshot(at(180, fast()))
+    assert outbox.take() == []
+
+
+def test_a_failure_of_an_older_notification_does_not_undo_a_newer_one(tmp_path):
+    from neural_tui.alerts.view import DeliveryRecord
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0, group_interval=60,
+                              group_by=("alertname",))
+    alerting.on_snapshot(at(0, slow("fraud")))
+    (first,) = outbox.take()
+    alerting.on_snapshot(at(60, slow("fraud"), slow("churn")))
+    assert len(outbox.take()) == 1
+    alerting.record_delivery(first, DeliveryRecord("pager", "failed", T0 + 61, 3))
+    assert alerting.wait_idle(10)
+    run(alerting, 120, 600, 60, slow("fraud"), slow("churn"))
+    assert outbox.take() == []

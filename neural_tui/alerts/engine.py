@@ -369,9 +369,10 @@ class AlertEngine:
 
     def _record_delivery(self, notification: Notification, record: DeliveryRecord) -> None:
         with self._lock:
-            if self.lifecycle.record_delivery(notification.id, record):
-                self._publish(self._now or self.clock())
-                self._save(self._now or self.clock())
+            now = self._now or self.clock()
+            if self.lifecycle.record_delivery(notification, record, now):
+                self._publish(now)
+                self._save(now)
 
     def acknowledge(self, fingerprint: str, author: str) -> None:
         with self._lock:
