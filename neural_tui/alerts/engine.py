@@ -7,11 +7,12 @@ evaluated; the saved state is written in another thread, and delivery only queue
 is the snapshot's time, so a test drives it with snapshots (`on_snapshot` evaluates at once).
 
 Catch-up: while a snapshot says `catching_up` (the sources still read the history on disk at
-start, or the engines still describe it), rules are not evaluated at all, so an incident that
-is over by the time the history is read never pages. From the first live snapshot on, a
-condition that still holds fires as usual (after its `for`); an alert that the saved state
-shows as already sent is not sent again (its group's notification log says so), and one that
-fired before the restart but no longer holds is resolved, with its resolved notification.
+start, or the engines still describe it; start-up only, never a later backlog), rules are not
+evaluated at all, so an incident that is over by the time the history is read never pages.
+From the first live snapshot on, a condition that still holds fires as usual (after its
+`for`); an alert that the saved state shows as already sent is not sent again (its group's
+notification log says so), and one that fired before the restart but no longer holds is
+resolved, with its resolved notification.
 """
 
 from __future__ import annotations

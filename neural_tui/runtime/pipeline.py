@@ -109,6 +109,8 @@ class Runtime:
         self._backlogged: set[Source] = set()
         self._caught_up_at: float | None = None
         """The analysis clock when the sources last caught up; None while they read a backlog."""
+        self._live = False
+        """Whether a snapshot was live once (`catching_up` is then false for good)."""
         self._slo_statuses: dict[ModelKey, tuple[SLOStatus, ...]] = {}
         """The publisher's latest SLO evaluation of each model with SLOs."""
         self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
@@ -352,18 +354,22 @@ class Runtime:
         )
 
     def _catching_up(self) -> bool:
-        """Whether a source still reads the history on disk at its start (a source that can
-        say so reports `caught_up`) or a backlog, or a model's analysis still describes it
-        (the first runs after catching up are hurried)."""
+        """Whether the start-up is still under way: a source still reads the history on disk at
+        its start (a source that can say so reports `caught_up`), or a model's analysis still
+        describes it (the first runs after catching up are hurried). Once false it stays
+        false: a later backlog, or a new model's first analysis, is live traffic, and the
+        alerting must not go quiet then."""
         if self._backlogged or not all(getattr(s, "caught_up", True) for s in self.sources):
             self._caught_up_at = None
-            return True
+            return not self._live
         if self._caught_up_at is None:
             self._caught_up_at = self.analysis.now()
             self.analysis.hurry()
-        since = self._caught_up_at
-        return not all(self.analysis.current(key, state, since)
-                       for key, state in self.states.items())
+        if not self._live:
+            since = self._caught_up_at
+            self._live = all(self.analysis.current(key, state, since)
+                             for key, state in self.states.items())
+        return not self._live
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
