@@ -66,7 +66,8 @@ NUMBER_NAMES: dict[str, str] = {
     "predictions_total": "predictions read since the start of storage",
     "errors_total": "failed requests read since the start of storage",
     "seconds_since_last_record": "age of the model's newest record at the snapshot's time",
-    "ingest_errors": "lines skipped by the sources since start (every model sees the same)",
+    "ingest_errors": ("lines skipped by the sources in the last [runtime] window_seconds, "
+                      "the history read at start not counted (every model sees the same)"),
     "sources_failing": "sources failing or stuck now (every model sees the same)",
 }
 """The figures a rule can compare, with what each means (README "Alerting" lists them)."""

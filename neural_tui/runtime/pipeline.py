@@ -111,6 +111,8 @@ class Runtime:
         """The analysis clock when the sources last caught up; None while they read a backlog."""
         self._live = False
         """Whether a snapshot was live once (`catching_up` is then false for good)."""
+        self._recent_skips: deque[list[int]] = deque()
+        """Per second of the clock since the start-up read: [second, lines skipped]."""
         self._slo_statuses: dict[ModelKey, tuple[SLOStatus, ...]] = {}
         """The publisher's latest SLO evaluation of each model with SLOs."""
         self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
@@ -234,6 +236,7 @@ class Runtime:
         """Fold one source batch into the per-model state."""
         self.records_total += len(batch.records)
         self.skipped.update(batch.skipped)
+        self._note_skips(batch.skipped)
         for message in batch.messages:
             log.warning("%s", message)
             self.messages.append(message)
@@ -243,6 +246,23 @@ class Runtime:
                 state.ingest(rows)
                 if state.notices:
                     self._note(state.notices)
+
+    def _note_skips(self, skipped: Mapping[str, int]) -> None:
+        """Count lines skipped live (not the history read at start) by second, for
+        `IngestStats.skipped_recently`."""
+        lines = sum(n for reason, n in skipped.items() if reason not in KEPT_LINE_REASONS)
+        if not lines or not self._live:
+            return
+        second = int(self.clock())
+        if self._recent_skips and self._recent_skips[-1][0] == second:
+            self._recent_skips[-1][1] += lines
+        else:
+            self._recent_skips.append([second, lines])
+
+    def _skipped_recently(self, now: float, window: float) -> int:
+        while self._recent_skips and self._recent_skips[0][0] <= now - window:
+            self._recent_skips.popleft()
+        return sum(lines for _, lines in self._recent_skips)
 
     def _note(self, notices: list[str]) -> None:
         for message in notices:
@@ -346,6 +366,7 @@ class Runtime:
                 line_problems=dict(self.skipped),
                 last_messages=tuple(self.messages),
                 kept_reasons=KEPT_LINE_REASONS,
+                skipped_recently=self._skipped_recently(now, runtime.window_seconds),
             ),
             paused=self._paused,
             sources=tuple(source.label for source in self.sources),

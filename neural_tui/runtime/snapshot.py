@@ -138,6 +138,9 @@ class IngestStats:
     line_problems: dict[str, int]
     last_messages: tuple[str, ...] = ()
     kept_reasons: frozenset[str] = frozenset()
+    skipped_recently: int = 0
+    """Lines skipped in the last `[runtime] window_seconds` since the start-up read (history
+    read at start is not counted): what an alert on ingest errors can see resolve."""
 
     @property
     def skipped_lines(self) -> dict[str, int]:
