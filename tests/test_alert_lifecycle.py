@@ -258,17 +258,20 @@ def test_lifting_a_silence_lets_the_alert_through_at_the_next_flush(tmp_path):
     assert [n.created_at - T0 for n in outbox.take()] == [120]
 
 
-@pytest.mark.parametrize(("matchers", "seconds", "message"), [
-    ({}, 60, "at least one matcher"),
-    ({"model": "m"}, 0, "more than 0"),
-    ({"model": "m"}, float("inf"), "more than 0"),
-    ({"model": "m"}, 91 * 86_400, "at most"),
+@pytest.mark.parametrize(("matchers", "seconds", "author", "message"), [
+    ({}, 60, "ana", "at least one matcher"),
+    ({"model": "m"}, 0, "ana", "from 1m to 90d"),
+    ({"model": "m"}, 59, "ana", "from 1m to 90d"),
+    ({"model": "m"}, float("inf"), "ana", "from 1m to 90d"),
+    ({"model": "m"}, float("nan"), "ana", "from 1m to 90d"),
+    ({"model": "m"}, 91 * 86_400, "ana", "from 1m to 90d"),
+    ({"model": "m"}, 60, "a" * 201, "author is longer than 200"),
 ])
-def test_a_silence_without_matchers_or_with_a_bad_duration_is_refused(tmp_path, matchers,
-                                                                      seconds, message):
+def test_a_silence_the_request_checks_would_refuse_is_refused_by_the_engine_too(
+        tmp_path, matchers, seconds, author, message):
     alerting, _ = engine(tmp_path, rule())
     with pytest.raises(ValueError, match=message):
-        alerting.silence(matchers, seconds, "", "ana")
+        alerting.silence(matchers, seconds, "", author)
 
 
 def test_a_critical_alert_inhibits_the_warning_of_the_same_rule_and_model(tmp_path):

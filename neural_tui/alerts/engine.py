@@ -32,6 +32,7 @@ from typing import Protocol
 from neural_tui.alerts.condition import Condition, name_kind, parse
 from neural_tui.alerts.lifecycle import MAX_SILENCES, Lifecycle, Observation, Timing
 from neural_tui.alerts.notification import Notification
+from neural_tui.alerts.silencing import check_silence
 from neural_tui.alerts.store import (
     SILENCES_RELOAD_SECONDS,
     WRITE_TIMEOUT_SECONDS,
@@ -55,8 +56,6 @@ from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
-MAX_SILENCE_SECONDS = 90 * 86_400
-MAX_SILENCE_TEXT = 1000
 SAVE_AT_LEAST_EVERY_SECONDS = 60.0
 """How often the state is written while only the figures of firing alerts change."""
 MAX_VALUE_CHARS = 200
@@ -406,14 +405,9 @@ class AlertEngine:
 
 def make_silence(matchers: Mapping[str, str], duration_seconds: float, comment: str,
                  author: str, now: float) -> Silence:
-    """A new silence from `now`; `ValueError` for no matcher, a duration out of 0 to
-    `MAX_SILENCE_SECONDS`, or an overlong comment or author."""
-    if not matchers:
-        raise ValueError("a silence needs at least one matcher (label = value)")
-    if not (math.isfinite(duration_seconds) and 0 < duration_seconds <= MAX_SILENCE_SECONDS):
-        raise ValueError(f"a silence lasts more than 0 and at most {MAX_SILENCE_SECONDS} s")
-    if len(comment) > MAX_SILENCE_TEXT or len(author) > MAX_SILENCE_TEXT:
-        raise ValueError(f"comment and author are at most {MAX_SILENCE_TEXT} characters")
+    """A new silence from `now`; `SilenceRequestError` (a `ValueError`) for what
+    `check_silence` refuses."""
+    check_silence(matchers, duration_seconds, comment, author)
     return Silence(id=new_silence_id(), matchers=dict(matchers), starts_at=now,
                    ends_at=now + duration_seconds, comment=comment, author=author)
 
