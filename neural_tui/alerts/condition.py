@@ -242,8 +242,10 @@ _TOKEN = re.compile(
       | (?P<paren>[()])
       | (?P<minus>-)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
+"""ASCII only: `\\d` would otherwise take any Unicode digit ("٣" as 3), which no reader of the
+rule would see as a number."""
 _KEYWORDS = frozenset({"and", "or", "not"})
 
 
