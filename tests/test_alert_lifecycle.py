@@ -492,3 +492,22 @@ def test_a_failure_of_an_older_notification_does_not_undo_a_newer_one(tmp_path):
     assert alerting.wait_idle(10)
     run(alerting, 120, 600, 60, slow("fraud"), slow("churn"))
     assert outbox.take() == []
+
+
+def test_a_rule_on_process_wide_figures_fires_once_without_a_model(tmp_path):
+    alerting, _ = engine(tmp_path, rule("skipping", "ingest_errors > 0",
+                                        summary="{ingest_errors} lines skipped"))
+    snapshot = replace(at(0, slow("fraud"), slow("churn")),
+                       ingest=IngestStats(0, {"not_json": 7}, skipped_recently=7))
+    alerting.on_snapshot(snapshot)
+    (entry,) = alerting.view.current
+    assert entry.alert.labels == {"alertname": "skipping", "severity": "warning"}
+    assert entry.alert.annotations["summary"] == "7 lines skipped"
+
+
+def test_a_rule_on_process_wide_figures_for_one_model_is_labelled_with_it(tmp_path):
+    alerting, _ = engine(tmp_path, rule("skipping", "ingest_errors > 0", model="fraud"))
+    snapshot = replace(at(0, slow("fraud"), slow("churn")),
+                       ingest=IngestStats(0, {"not_json": 7}, skipped_recently=7))
+    alerting.on_snapshot(snapshot)
+    assert states(alerting) == [("fraud", "firing")]

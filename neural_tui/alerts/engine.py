@@ -46,7 +46,7 @@ from neural_tui.alerts.store import (
     save_silence,
 )
 from neural_tui.alerts.template import Template, parse_template
-from neural_tui.alerts.values import Figure, ModelFigures
+from neural_tui.alerts.values import PROCESS_FIGURES, Figure, ModelFigures
 from neural_tui.alerts.view import AlertsView, DeliveryRecord, Silence
 from neural_tui.config import AlertRuleSection, AlertsSection, Settings
 from neural_tui.engines.slo import SLOAlert
@@ -79,6 +79,13 @@ class Rule:
 
     def applies_to(self, model: ModelSnapshot) -> bool:
         return self.section.model is None or self.section.model == model.name
+
+    @property
+    def process_wide(self) -> bool:
+        """Whether it reads only figures of the whole process, for no model in particular
+        (`PROCESS_FIGURES`): it is then evaluated once per snapshot, not once per model."""
+        read = self.condition.names | (self.summary.placeholders - _FIXED_PLACEHOLDERS)
+        return self.section.model is None and read <= PROCESS_FIGURES
 
 
 _FIXED_PLACEHOLDERS = frozenset({"rule", "model", "version", "severity", "when"})
@@ -287,11 +294,17 @@ class AlertEngine:
         for model in snapshot.models:
             figures = ModelFigures(model, snapshot)
             for rule in self.rules:
-                if rule.applies_to(model) and self._holds(rule, figures):
+                if (not rule.process_wide and rule.applies_to(model)
+                        and self._holds(rule, figures)):
                     yield self._observation(rule, model, figures)
             for status in model.slos:
                 for alert in status.alerts:
                     yield self._slo_observation(alert, model)
+        if snapshot.models:
+            figures = ModelFigures(snapshot.models[0], snapshot)
+            for rule in self.rules:
+                if rule.process_wide and self._holds(rule, figures):
+                    yield self._observation(rule, None, figures)
 
     def _holds(self, rule: Rule, figures: ModelFigures) -> bool:
         try:
@@ -303,17 +316,19 @@ class AlertEngine:
                               "it fails", rule.section.name)
             return False
 
-    def _observation(self, rule: Rule, model: ModelSnapshot,
+    def _observation(self, rule: Rule, model: ModelSnapshot | None,
                      figures: ModelFigures) -> Observation:
+        """One alert of `rule`, on `model` (None: a process-wide rule, without model labels)."""
         section = rule.section
-        labels = {**section.labels, "alertname": section.name, "severity": section.severity,
-                  "model": model.name, "version": model.version}
+        labels = {**section.labels, "alertname": section.name, "severity": section.severity}
+        if model is not None:
+            labels.update(model=model.name, version=model.version)
         read = {name: figures(name) for name in rule.condition.names}
         values = {name: float(value) for name, value in read.items()
                   if value is not None and math.isfinite(float(value))}
-        fields = {"rule": section.name, "model": _shown(model.name),
-                  "version": _shown(model.version), "severity": section.severity,
-                  "when": section.when}
+        fields = {"rule": section.name, "model": _shown(model.name) if model else "",
+                  "version": _shown(model.version) if model else "",
+                  "severity": section.severity, "when": section.when}
         for name in rule.summary.placeholders - _FIXED_PLACEHOLDERS:
             fields[name] = format_figure(read[name] if name in read else figures(name))
         annotations = {"summary": rule.summary.fill(fields), "when": section.when}

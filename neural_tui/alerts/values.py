@@ -120,4 +120,8 @@ _FIGURES: dict[str, Callable[[ModelSnapshot, Snapshot], Figure]] = {
 }
 """How each plain name is read (`neural_tui.alerts.condition` lists and explains them)."""
 
+PROCESS_FIGURES = frozenset({"ingest_errors", "sources_failing"})
+"""Figures of the whole process, the same for every model: a rule that reads only these (and
+names no model) is one alert, without `model` and `version` labels, not one per model."""
+
 FIGURE_NAMES = frozenset(_FIGURES)
