@@ -139,6 +139,9 @@ def test_condition_lists_every_name_it_reads():
     ("error_rate = 1", "unexpected character '='"),
     ("error_rate > 0x10", "unknown name 'x10'"),
     ("error_rate\x00 > 1", "unexpected character '\\x00'"),
+    ("drift_score > \u0663", "unexpected character '\u0663'"),
+    ("drift_score > 1\uff13", "unexpected character '\uff13'"),
+    ("drift_score > 0.\u0663", "unexpected character '.'"),
 ])
 def test_hostile_or_broken_text_is_refused_with_the_reason(text, message):
     with pytest.raises(ConditionError, match=None) as error:

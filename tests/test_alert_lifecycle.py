@@ -258,17 +258,20 @@ def test_lifting_a_silence_lets_the_alert_through_at_the_next_flush(tmp_path):
     assert [n.created_at - T0 for n in outbox.take()] == [120]
 
 
-@pytest.mark.parametrize(("matchers", "seconds", "message"), [
-    ({}, 60, "at least one matcher"),
-    ({"model": "m"}, 0, "more than 0"),
-    ({"model": "m"}, float("inf"), "more than 0"),
-    ({"model": "m"}, 91 * 86_400, "at most"),
+@pytest.mark.parametrize(("matchers", "seconds", "author", "message"), [
+    ({}, 60, "ana", "at least one matcher"),
+    ({"model": "m"}, 0, "ana", "from 1m to 90d"),
+    ({"model": "m"}, 59, "ana", "from 1m to 90d"),
+    ({"model": "m"}, float("inf"), "ana", "from 1m to 90d"),
+    ({"model": "m"}, float("nan"), "ana", "from 1m to 90d"),
+    ({"model": "m"}, 91 * 86_400, "ana", "from 1m to 90d"),
+    ({"model": "m"}, 60, "a" * 201, "author is longer than 200"),
 ])
-def test_a_silence_without_matchers_or_with_a_bad_duration_is_refused(tmp_path, matchers,
-                                                                      seconds, message):
+def test_a_silence_the_request_checks_would_refuse_is_refused_by_the_engine_too(
+        tmp_path, matchers, seconds, author, message):
     alerting, _ = engine(tmp_path, rule())
     with pytest.raises(ValueError, match=message):
-        alerting.silence(matchers, seconds, "", "ana")
+        alerting.silence(matchers, seconds, "", author)
 
 
 def test_a_critical_alert_inhibits_the_warning_of_the_same_rule_and_model(tmp_path):
@@ -438,4 +441,73 @@ async def test_a_quiet_feed_such_as_a_paused_console_does_not_stop_the_alerting(
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
     assert built
+    assert states(alerting) == [("fraud", "firing")]
+
+
+@pytest.mark.parametrize("outcome", ["failed", "dropped"])
+def test_a_notification_delivery_gave_up_on_is_sent_again_at_the_next_flush(tmp_path, outcome):
+    from neural_tui.alerts.view import DeliveryRecord
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0, group_interval=60)
+    alerting.on_snapshot(at(0, slow()))
+    (notification,) = outbox.take()
+    alerting.acknowledge(notification.alerts[0].fingerprint, "ana")
+    alerting.record_delivery(notification, DeliveryRecord("pager", outcome, T0 + 5, 3))
+    assert alerting.wait_idle(10)
+    run(alerting, 10, 50, 10, slow())
+    assert outbox.take() == []
+    alerting.on_snapshot(at(60, slow()))
+    (again,) = outbox.take()
+    assert [a.status for a in again.alerts] == ["firing"]
+
+
+def test_a_resolved_notification_delivery_gave_up_on_is_sent_again(tmp_path):
+    from neural_tui.alerts.view import DeliveryRecord
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0, group_interval=60)
+    alerting.on_snapshot(at(0, slow()))
+    outbox.take()
+    alerting.on_snapshot(at(60, fast()))
+    (resolved,) = outbox.take()
+    assert resolved.status == "resolved"
+    alerting.record_delivery(resolved, DeliveryRecord("pager", "failed", T0 + 61, 1))
+    assert alerting.wait_idle(10)
+    alerting.on_snapshot(at(120, fast()))
+    (again,) = outbox.take()
+    assert [a.status for a in again.alerts] == ["resolved"]
+    alerting.on_snapshot(at(180, fast()))
+    assert outbox.take() == []
+
+
+def test_a_failure_of_an_older_notification_does_not_undo_a_newer_one(tmp_path):
+    from neural_tui.alerts.view import DeliveryRecord
+
+    alerting, outbox = engine(tmp_path, rule(), group_wait=0, group_interval=60,
+                              group_by=("alertname",))
+    alerting.on_snapshot(at(0, slow("fraud")))
+    (first,) = outbox.take()
+    alerting.on_snapshot(at(60, slow("fraud"), slow("churn")))
+    assert len(outbox.take()) == 1
+    alerting.record_delivery(first, DeliveryRecord("pager", "failed", T0 + 61, 3))
+    assert alerting.wait_idle(10)
+    run(alerting, 120, 600, 60, slow("fraud"), slow("churn"))
+    assert outbox.take() == []
+
+
+def test_a_rule_on_process_wide_figures_fires_once_without_a_model(tmp_path):
+    alerting, _ = engine(tmp_path, rule("skipping", "ingest_errors > 0",
+                                        summary="{ingest_errors} lines skipped"))
+    snapshot = replace(at(0, slow("fraud"), slow("churn")),
+                       ingest=IngestStats(0, {"not_json": 7}, skipped_recently=7))
+    alerting.on_snapshot(snapshot)
+    (entry,) = alerting.view.current
+    assert entry.alert.labels == {"alertname": "skipping", "severity": "warning"}
+    assert entry.alert.annotations["summary"] == "7 lines skipped"
+
+
+def test_a_rule_on_process_wide_figures_for_one_model_is_labelled_with_it(tmp_path):
+    alerting, _ = engine(tmp_path, rule("skipping", "ingest_errors > 0", model="fraud"))
+    snapshot = replace(at(0, slow("fraud"), slow("churn")),
+                       ingest=IngestStats(0, {"not_json": 7}, skipped_recently=7))
+    alerting.on_snapshot(snapshot)
     assert states(alerting) == [("fraud", "firing")]

@@ -42,8 +42,9 @@ def test_every_plain_figure_is_read_from_its_field():
         drifted=True,
         quality=quality_report(score=0.81, missing_values_rate=0.04, outlier_rate=0.03),
         performance=performance_report(accuracy=0.77, precision=0.7, recall=0.6, f1=0.65))
-    read = figures(model, ingest=IngestStats(10, {"not_json": 4, "long_value": 2},
-                                             kept_reasons=frozenset({"long_value"})),
+    read = figures(model, ingest=IngestStats(10, {"not_json": 9, "long_value": 2},
+                                             kept_reasons=frozenset({"long_value"}),
+                                             skipped_recently=4),
                    source_health=(SourceHealth("a", "ok", ""), SourceHealth("b", "stuck", "x"),
                                   SourceHealth("c", "failing", "y")))
     assert {name: read(name) for name in (

@@ -1,5 +1,6 @@
 """`Snapshot.catching_up`: true while the history on disk at start is being read, or while the
-engines' results still describe it; the alert rules act only on snapshots where it is false."""
+engines' results still describe it, and never again once false; the alert rules act only on
+snapshots where it is false."""
 
 from __future__ import annotations
 
@@ -80,3 +81,28 @@ async def test_an_empty_storage_is_live_after_its_first_pass(predictions):
 def test_a_source_that_cannot_say_is_taken_as_caught_up():
     runtime = Runtime(settings(), [])
     assert not runtime.build_snapshot().catching_up
+
+
+class Reading:
+    """A source that says whether it read the history on disk at its start."""
+
+    label = "reading"
+
+    def __init__(self) -> None:
+        self.caught_up = False
+
+
+def test_a_backlog_after_the_start_up_read_does_not_make_snapshots_catch_up_again():
+    from neural_tui.records import IngestBatch
+    from tests.batches import make_batch
+
+    source = Reading()
+    runtime = Runtime(settings(), [source])  # type: ignore[list-item]
+    assert runtime.build_snapshot().catching_up
+    source.caught_up = True
+    assert not runtime.build_snapshot().catching_up
+    runtime._note_backlog(source, True)  # type: ignore[arg-type]
+    assert not runtime.build_snapshot().catching_up
+    runtime._note_backlog(source, False)  # type: ignore[arg-type]
+    runtime.ingest(IngestBatch(make_batch([time.time()], model="new")))
+    assert not runtime.build_snapshot().catching_up, "a new model's first analysis is live"

@@ -379,3 +379,31 @@ def test_records_cut_to_bound_memory_are_counted_and_said_once(tmp_path):
     assert model.dropped == {"probability_classes": 6 * 90}
     messages = runtime.build_snapshot().ingest.last_messages
     assert sum("prediction_proba with more than 10 classes" in m for m in messages) == 1
+
+
+def test_lines_skipped_recently_count_the_live_window_only_not_the_start_up_history(tmp_path):
+    class Reading:
+        label = "reading"
+        caught_up = False
+
+    now = [T0]
+    source = Reading()
+    settings = Settings(storage=StorageSection(tmp_path),
+                        runtime=RuntimeSection(window_seconds=60.0))
+    runtime = Runtime(settings, [source], clock=lambda: now[0])  # type: ignore[list-item]
+    runtime.ingest(IngestBatch(make_batch([]), Counter(not_json=500)))
+    assert runtime.build_snapshot().ingest.skipped_recently == 0
+    source.caught_up = True
+    assert not runtime.build_snapshot().catching_up
+    assert runtime.build_snapshot().ingest.skipped_recently == 0
+    now[0] = T0 + 10
+    runtime.ingest(IngestBatch(make_batch([T0]), Counter(not_json=3, long_value=2)))
+    now[0] = T0 + 30
+    runtime.ingest(IngestBatch(make_batch([T0]), Counter(too_long=1)))
+    assert runtime.build_snapshot().ingest.skipped_recently == 4
+    now[0] = T0 + 71
+    assert runtime.build_snapshot().ingest.skipped_recently == 1
+    now[0] = T0 + 91
+    ingest = runtime.build_snapshot().ingest
+    assert ingest.skipped_recently == 0
+    assert ingest.skipped_lines == {"not_json": 503, "too_long": 1}

@@ -66,8 +66,10 @@ NUMBER_NAMES: dict[str, str] = {
     "predictions_total": "predictions read since the start of storage",
     "errors_total": "failed requests read since the start of storage",
     "seconds_since_last_record": "age of the model's newest record at the snapshot's time",
-    "ingest_errors": "lines skipped by the sources since start (every model sees the same)",
-    "sources_failing": "sources failing or stuck now (every model sees the same)",
+    "ingest_errors": ("lines skipped by the sources in the last [runtime] window_seconds, "
+                      "the history read at start not counted (the whole process: see below)"),
+    "sources_failing": ("sources failing or stuck now (the whole process: a rule reading only "
+                        "these two, without `model`, is one alert without a model label)"),
 }
 """The figures a rule can compare, with what each means (README "Alerting" lists them)."""
 
@@ -241,8 +243,10 @@ _TOKEN = re.compile(
       | (?P<paren>[()])
       | (?P<minus>-)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
+"""ASCII only: `\\d` would otherwise take any Unicode digit ("٣" as 3), which no reader of the
+rule would see as a number."""
 _KEYWORDS = frozenset({"and", "or", "not"})
 
 

@@ -7,11 +7,12 @@ evaluated; the saved state is written in another thread, and delivery only queue
 is the snapshot's time, so a test drives it with snapshots (`on_snapshot` evaluates at once).
 
 Catch-up: while a snapshot says `catching_up` (the sources still read the history on disk at
-start, or the engines still describe it), rules are not evaluated at all, so an incident that
-is over by the time the history is read never pages. From the first live snapshot on, a
-condition that still holds fires as usual (after its `for`); an alert that the saved state
-shows as already sent is not sent again (its group's notification log says so), and one that
-fired before the restart but no longer holds is resolved, with its resolved notification.
+start, or the engines still describe it; start-up only, never a later backlog), rules are not
+evaluated at all, so an incident that is over by the time the history is read never pages.
+From the first live snapshot on, a condition that still holds fires as usual (after its
+`for`); an alert that the saved state shows as already sent is not sent again (its group's
+notification log says so), and one that fired before the restart but no longer holds is
+resolved, with its resolved notification.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Protocol
 from neural_tui.alerts.condition import Condition, name_kind, parse
 from neural_tui.alerts.lifecycle import MAX_SILENCES, Lifecycle, Observation, Timing
 from neural_tui.alerts.notification import Notification
+from neural_tui.alerts.silencing import check_silence
 from neural_tui.alerts.store import (
     SILENCES_RELOAD_SECONDS,
     WRITE_TIMEOUT_SECONDS,
@@ -44,7 +46,7 @@ from neural_tui.alerts.store import (
     save_silence,
 )
 from neural_tui.alerts.template import Template, parse_template
-from neural_tui.alerts.values import Figure, ModelFigures
+from neural_tui.alerts.values import PROCESS_FIGURES, Figure, ModelFigures
 from neural_tui.alerts.view import AlertsView, DeliveryRecord, Silence
 from neural_tui.config import AlertRuleSection, AlertsSection, Settings
 from neural_tui.engines.slo import SLOAlert
@@ -54,8 +56,6 @@ from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
-MAX_SILENCE_SECONDS = 90 * 86_400
-MAX_SILENCE_TEXT = 1000
 SAVE_AT_LEAST_EVERY_SECONDS = 60.0
 """How often the state is written while only the figures of firing alerts change."""
 MAX_VALUE_CHARS = 200
@@ -79,6 +79,13 @@ class Rule:
 
     def applies_to(self, model: ModelSnapshot) -> bool:
         return self.section.model is None or self.section.model == model.name
+
+    @property
+    def process_wide(self) -> bool:
+        """Whether it reads only figures of the whole process, for no model in particular
+        (`PROCESS_FIGURES`): it is then evaluated once per snapshot, not once per model."""
+        read = self.condition.names | (self.summary.placeholders - _FIXED_PLACEHOLDERS)
+        return self.section.model is None and read <= PROCESS_FIGURES
 
 
 _FIXED_PLACEHOLDERS = frozenset({"rule", "model", "version", "severity", "when"})
@@ -287,11 +294,17 @@ class AlertEngine:
         for model in snapshot.models:
             figures = ModelFigures(model, snapshot)
             for rule in self.rules:
-                if rule.applies_to(model) and self._holds(rule, figures):
+                if (not rule.process_wide and rule.applies_to(model)
+                        and self._holds(rule, figures)):
                     yield self._observation(rule, model, figures)
             for status in model.slos:
                 for alert in status.alerts:
                     yield self._slo_observation(alert, model)
+        if snapshot.models:
+            figures = ModelFigures(snapshot.models[0], snapshot)
+            for rule in self.rules:
+                if rule.process_wide and self._holds(rule, figures):
+                    yield self._observation(rule, None, figures)
 
     def _holds(self, rule: Rule, figures: ModelFigures) -> bool:
         try:
@@ -303,17 +316,19 @@ class AlertEngine:
                               "it fails", rule.section.name)
             return False
 
-    def _observation(self, rule: Rule, model: ModelSnapshot,
+    def _observation(self, rule: Rule, model: ModelSnapshot | None,
                      figures: ModelFigures) -> Observation:
+        """One alert of `rule`, on `model` (None: a process-wide rule, without model labels)."""
         section = rule.section
-        labels = {**section.labels, "alertname": section.name, "severity": section.severity,
-                  "model": model.name, "version": model.version}
+        labels = {**section.labels, "alertname": section.name, "severity": section.severity}
+        if model is not None:
+            labels.update(model=model.name, version=model.version)
         read = {name: figures(name) for name in rule.condition.names}
         values = {name: float(value) for name, value in read.items()
                   if value is not None and math.isfinite(float(value))}
-        fields = {"rule": section.name, "model": _shown(model.name),
-                  "version": _shown(model.version), "severity": section.severity,
-                  "when": section.when}
+        fields = {"rule": section.name, "model": _shown(model.name) if model else "",
+                  "version": _shown(model.version) if model else "",
+                  "severity": section.severity, "when": section.when}
         for name in rule.summary.placeholders - _FIXED_PLACEHOLDERS:
             fields[name] = format_figure(read[name] if name in read else figures(name))
         annotations = {"summary": rule.summary.fill(fields), "when": section.when}
@@ -369,9 +384,10 @@ class AlertEngine:
 
     def _record_delivery(self, notification: Notification, record: DeliveryRecord) -> None:
         with self._lock:
-            if self.lifecycle.record_delivery(notification.id, record):
-                self._publish(self._now or self.clock())
-                self._save(self._now or self.clock())
+            now = self._now or self.clock()
+            if self.lifecycle.record_delivery(notification, record, now):
+                self._publish(now)
+                self._save(now)
 
     def acknowledge(self, fingerprint: str, author: str) -> None:
         with self._lock:
@@ -404,14 +420,9 @@ class AlertEngine:
 
 def make_silence(matchers: Mapping[str, str], duration_seconds: float, comment: str,
                  author: str, now: float) -> Silence:
-    """A new silence from `now`; `ValueError` for no matcher, a duration out of 0 to
-    `MAX_SILENCE_SECONDS`, or an overlong comment or author."""
-    if not matchers:
-        raise ValueError("a silence needs at least one matcher (label = value)")
-    if not (math.isfinite(duration_seconds) and 0 < duration_seconds <= MAX_SILENCE_SECONDS):
-        raise ValueError(f"a silence lasts more than 0 and at most {MAX_SILENCE_SECONDS} s")
-    if len(comment) > MAX_SILENCE_TEXT or len(author) > MAX_SILENCE_TEXT:
-        raise ValueError(f"comment and author are at most {MAX_SILENCE_TEXT} characters")
+    """A new silence from `now`; `SilenceRequestError` (a `ValueError`) for what
+    `check_silence` refuses."""
+    check_silence(matchers, duration_seconds, comment, author)
     return Silence(id=new_silence_id(), matchers=dict(matchers), starts_at=now,
                    ends_at=now + duration_seconds, comment=comment, author=author)
 

@@ -18,7 +18,9 @@ notifications to send, so the engine can run it in the event loop and tests with
   one resolved), or when the group's repeat interval passed (the smallest `repeat` of its
   alerts' rules) and an alert in it is not acknowledged. Otherwise nothing is sent: that is the
   deduplication, and `SentEntry` (what was sent, per channel and group) is what a restart reads
-  to avoid paging again.
+  to avoid paging again. It is written when the notification is handed to delivery, and put
+  back as it was when delivery gives it up (`failed`, `dropped`), so the next flush sends again:
+  Alertmanager logs a notification only once it was delivered.
 - Acknowledging an alert stops its repeats; a new alert in its group, or its resolution, is
   still sent. The acknowledgement ends with the alert.
 """
@@ -139,6 +141,8 @@ class Lifecycle:
         self.deliveries: dict[str, list[DeliveryRecord]] = {}
         self.notified: dict[str, tuple[str, ...]] = {}
         """Notification id to the fingerprints it carried (the newest ones only)."""
+        self.replaced: dict[str, SentEntry | None] = {}
+        """Notification id to the log entry it replaced, put back if its delivery fails."""
 
     def observe(self, now: float, holding: Iterable[Observation]) -> None:
         """Move every alert on: `holding` is every alert whose condition holds at `now`."""
@@ -182,18 +186,26 @@ class Lifecycle:
         self.deliveries.pop(fingerprint, None)
 
     def _join_groups(self, now: float) -> None:
+        """Put each firing alert in the groups of its current channels and `group_by` values,
+        and take it out of any other (a channel removed from its rule, a changed `group_by`):
+        as on an Alertmanager reload, the old group just stops, with no resolved sent."""
+        placed: dict[str, set[tuple[str, str]]] = {}
         for fingerprint, tracked in self.alerts.items():
             if not tracked.firing:
                 continue
             labels = {name: tracked.labels[name] for name in self.timing.group_by
                       if name in tracked.labels}
             key = group_key(labels)
+            placed[fingerprint] = {(channel, key) for channel in tracked.channels}
             for channel in tracked.channels:
                 group = self.groups.get((channel, key))
                 if group is None:
                     group = self.groups[(channel, key)] = Group(
                         channel, key, labels, next_flush=now + self.timing.group_wait)
                 group.members.add(fingerprint)
+                group.resolved.pop(fingerprint, None)
+        for where, group in self.groups.items():
+            group.members = {f for f in group.members if where in placed.get(f, ())}
 
     def muting(self, now: float) -> dict[str, tuple[str | None, bool]]:
         """Per alert: the id of the silence muting it, and whether it is inhibited."""
@@ -244,6 +256,7 @@ class Lifecycle:
                 self.sent[key] = replace(entry, firing=entry.firing - set(resolved))
             return None
         notification_id = secrets.token_hex(8)
+        self.replaced[notification_id] = entry
         self.sent[key] = SentEntry(frozenset(firing), frozenset(resolved), now, notification_id)
         sent_resolved = tuple(resolved.values()) if self.timing.send_resolved else ()
         alerts = (*(self.alerts[f].alert() for f in sorted(firing)), *sent_resolved)
@@ -271,21 +284,53 @@ class Lifecycle:
 
     def _remember(self, notification_id: str, fingerprints: tuple[str, ...]) -> None:
         self.notified[notification_id] = fingerprints
-        while len(self.notified) > NOTIFICATIONS_REMEMBERED:
-            del self.notified[next(iter(self.notified))]
+        for remembered in (self.notified, self.replaced):
+            while len(remembered) > NOTIFICATIONS_REMEMBERED:
+                del remembered[next(iter(remembered))]
 
-    def record_delivery(self, notification_id: str, record: DeliveryRecord) -> bool:
-        """Credit a delivery outcome to the alerts the notification carried; False if it is
-        unknown (too old, or from before a restart)."""
+    def record_delivery(self, notification: Notification, record: DeliveryRecord,
+                        now: float) -> bool:
+        """Credit a delivery outcome to the alerts the notification carried, and undo its log
+        entry if delivery gave it up; False if it is unknown (too old, or from before a
+        restart)."""
+        notification_id = notification.id
         fingerprints = self.notified.get(notification_id)
         if fingerprints is None:
             return False
+        if record.outcome in ("failed", "dropped"):
+            self._undo(notification, now)
         for fingerprint in fingerprints:
             if fingerprint in self.alerts:
                 records = self.deliveries.setdefault(fingerprint, [])
                 records.append(record)
                 del records[:-DELIVERIES_KEPT]
         return True
+
+    def _undo(self, notification: Notification, now: float) -> None:
+        """Put the group's log entry back as before `notification`, unless a newer one was
+        sent since, and its resolved alerts back in the group, so the next flush sends them."""
+        key = (notification.channel, notification.group_key)
+        if notification.id not in self.replaced:
+            return
+        previous = self.replaced.pop(notification.id)
+        entry = self.sent.get(key)
+        if entry is not None and entry.notification_id != notification.id:
+            return
+        if previous is None:
+            self.sent.pop(key, None)
+        else:
+            self.sent[key] = previous
+        resolved = [a for a in notification.alerts
+                    if a.status == "resolved" and a.fingerprint not in self.alerts]
+        if not resolved:
+            return
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = Group(
+                notification.channel, notification.group_key, dict(notification.group_labels),
+                next_flush=now + self.timing.group_interval)
+        for alert in resolved:
+            group.resolved.setdefault(alert.fingerprint, alert)
 
     def acknowledge(self, fingerprint: str, author: str) -> bool:
         tracked = self.alerts.get(fingerprint)

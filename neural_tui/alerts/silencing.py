@@ -2,12 +2,15 @@
 
 The console's silence dialog and `neural-tui alerts silence` both turn a rule name, an optional
 model, a duration such as "2h" and a comment into the matchers and seconds that
-`AlertCommands.silence` takes, with the same limits and the same one-line errors.
+`AlertCommands.silence` takes, with the same limits and the same one-line errors; the engine
+checks every silence it makes with `check_silence`, so no caller gets around them.
 """
 
 from __future__ import annotations
 
 import getpass
+import math
+from collections.abc import Mapping
 
 from neural_tui.config import parse_duration
 
@@ -16,10 +19,25 @@ MAX_SILENCE_SECONDS = 90 * 86_400
 """A silence longer than a quarter is a rule that should be changed, not muted."""
 MAX_COMMENT_CHARS = 1_000
 MAX_AUTHOR_CHARS = 200
+_DURATION_RANGE = f"the duration must be from 1m to {MAX_SILENCE_SECONDS // 86_400}d"
 
 
 class SilenceRequestError(ValueError):
     """A silence that cannot be made, with a message fit for one line."""
+
+
+def check_silence(matchers: Mapping[str, str], seconds: float, comment: str,
+                  author: str) -> None:
+    """Refuse a silence without matcher, of a length out of range, or with an overlong comment
+    or author (the limits above, for every way of making one)."""
+    if not matchers:
+        raise SilenceRequestError("a silence needs at least one matcher (label = value)")
+    if not (math.isfinite(seconds) and MIN_SILENCE_SECONDS <= seconds <= MAX_SILENCE_SECONDS):
+        raise SilenceRequestError(_DURATION_RANGE)
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise SilenceRequestError(f"the comment is longer than {MAX_COMMENT_CHARS} characters")
+    if len(author) > MAX_AUTHOR_CHARS:
+        raise SilenceRequestError(f"the author is longer than {MAX_AUTHOR_CHARS} characters")
 
 
 def silence_matchers(rule: str, model: str | None = None) -> dict[str, str]:
@@ -41,8 +59,7 @@ def silence_seconds(text: str) -> int:
     if seconds is None:
         raise SilenceRequestError(f"duration {text.strip()[:20]!r} is not like 2h, 90m or 1d12h")
     if not MIN_SILENCE_SECONDS <= seconds <= MAX_SILENCE_SECONDS:
-        raise SilenceRequestError(
-            f"the duration must be from 1m to {MAX_SILENCE_SECONDS // 86_400}d")
+        raise SilenceRequestError(_DURATION_RANGE)
     return seconds
 
 

@@ -87,7 +87,9 @@ def _sources_failing(_: ModelSnapshot, snapshot: Snapshot) -> Figure:
 
 
 def _ingest_errors(_: ModelSnapshot, snapshot: Snapshot) -> Figure:
-    return float(sum(snapshot.ingest.skipped_lines.values()))
+    """Lines skipped in the last window, not since start: an alert on it resolves once the
+    bad lines stop, and the history read at start never pages."""
+    return float(snapshot.ingest.skipped_recently)
 
 
 _FIGURES: dict[str, Callable[[ModelSnapshot, Snapshot], Figure]] = {
@@ -117,5 +119,9 @@ _FIGURES: dict[str, Callable[[ModelSnapshot, Snapshot], Figure]] = {
     "drifted": lambda m, _: m.drifted,
 }
 """How each plain name is read (`neural_tui.alerts.condition` lists and explains them)."""
+
+PROCESS_FIGURES = frozenset({"ingest_errors", "sources_failing"})
+"""Figures of the whole process, the same for every model: a rule that reads only these (and
+names no model) is one alert, without `model` and `version` labels, not one per model."""
 
 FIGURE_NAMES = frozenset(_FIGURES)

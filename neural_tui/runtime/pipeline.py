@@ -115,6 +115,10 @@ class Runtime:
         self._backlogged: set[Source] = set()
         self._caught_up_at: float | None = None
         """The analysis clock when the sources last caught up; None while they read a backlog."""
+        self._live = False
+        """Whether a snapshot was live once (`catching_up` is then false for good)."""
+        self._recent_skips: deque[list[int]] = deque()
+        """Per second of the clock since the start-up read: [second, lines skipped]."""
         self._slo_statuses: dict[ModelKey, tuple[SLOStatus, ...]] = {}
         """The publisher's latest SLO evaluation of each model with SLOs."""
         self._slo_judged: dict[ModelKey, tuple[int, float]] = {}
@@ -244,6 +248,7 @@ class Runtime:
         """Fold one source batch into the per-model state."""
         self.records_total += len(batch.records)
         self.skipped.update(batch.skipped)
+        self._note_skips(batch.skipped)
         for message in batch.messages:
             log.warning("%s", message)
             self.messages.append(message)
@@ -253,6 +258,23 @@ class Runtime:
                 state.ingest(rows)
                 if state.notices:
                     self._note(state.notices)
+
+    def _note_skips(self, skipped: Mapping[str, int]) -> None:
+        """Count lines skipped live (not the history read at start) by second, for
+        `IngestStats.skipped_recently`."""
+        lines = sum(n for reason, n in skipped.items() if reason not in KEPT_LINE_REASONS)
+        if not lines or not self._live:
+            return
+        second = int(self.clock())
+        if self._recent_skips and self._recent_skips[-1][0] == second:
+            self._recent_skips[-1][1] += lines
+        else:
+            self._recent_skips.append([second, lines])
+
+    def _skipped_recently(self, now: float, window: float) -> int:
+        while self._recent_skips and self._recent_skips[0][0] <= now - window:
+            self._recent_skips.popleft()
+        return sum(lines for _, lines in self._recent_skips)
 
     def _note(self, notices: list[str]) -> None:
         for message in notices:
@@ -385,6 +407,7 @@ class Runtime:
                 line_problems=dict(self.skipped),
                 last_messages=tuple(self.messages),
                 kept_reasons=KEPT_LINE_REASONS,
+                skipped_recently=self._skipped_recently(now, runtime.window_seconds),
             ),
             paused=self._paused,
             sources=tuple(source.label for source in self.sources),
@@ -393,18 +416,22 @@ class Runtime:
         )
 
     def _catching_up(self) -> bool:
-        """Whether a source still reads the history on disk at its start (a source that can
-        say so reports `caught_up`) or a backlog, or a model's analysis still describes it
-        (the first runs after catching up are hurried)."""
+        """Whether the start-up is still under way: a source still reads the history on disk at
+        its start (a source that can say so reports `caught_up`), or a model's analysis still
+        describes it (the first runs after catching up are hurried). Once false it stays
+        false: a later backlog, or a new model's first analysis, is live traffic, and the
+        alerting must not go quiet then."""
         if self._backlogged or not all(getattr(s, "caught_up", True) for s in self.sources):
             self._caught_up_at = None
-            return True
+            return not self._live
         if self._caught_up_at is None:
             self._caught_up_at = self.analysis.now()
             self.analysis.hurry()
-        since = self._caught_up_at
-        return not all(self.analysis.current(key, state, since)
-                       for key, state in self.states.items())
+        if not self._live:
+            since = self._caught_up_at
+            self._live = all(self.analysis.current(key, state, since)
+                             for key, state in self.states.items())
+        return not self._live
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot

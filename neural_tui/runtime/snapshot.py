@@ -138,6 +138,9 @@ class IngestStats:
     line_problems: dict[str, int]
     last_messages: tuple[str, ...] = ()
     kept_reasons: frozenset[str] = frozenset()
+    skipped_recently: int = 0
+    """Lines skipped in the last `[runtime] window_seconds` since the start-up read (history
+    read at start is not counted): what an alert on ingest errors can see resolve."""
 
     @property
     def skipped_lines(self) -> dict[str, int]:
@@ -174,9 +177,9 @@ class Snapshot:
     sources: tuple[str, ...] = field(default_factory=tuple)
     source_health: tuple[SourceHealth, ...] = ()
     catching_up: bool = False
-    """True while the sources still read what was on disk at start (or a backlog), or the
-    engines' results still describe that backlog: figures are history, not the live state
-    (alert rules wait for it to turn False)."""
+    """True while the sources still read what was on disk at start, or the engines' results
+    still describe that history: figures are history, not the live state (alert rules wait
+    for it to turn False). Only at start-up: once False it stays False."""
 
     def model(self, name: str) -> ModelSnapshot | None:
         return next((m for m in self.models if m.name == name), None)
