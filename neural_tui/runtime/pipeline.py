@@ -16,7 +16,8 @@ Each snapshot says how every source is doing (`Snapshot.source_health`, read by 
 
 Every model's SLOs (`ModelSnapshot.slos`) are judged at one clock: the runtime's record clock
 (`record_clock`: the newest record time any model's traffic agrees with, never past the
-clock) while the sources read history, then the runtime's clock (`_slo_clock`). The
+clock), run on by the time since records last arrived once the sources have caught up
+(`_slo_clock`). The
 publisher evaluates them in a worker thread, which copies the minute counts itself, just
 before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day models are
 refreshed in turn); a one-shot `build_snapshot` evaluates them in place, at record time.
@@ -98,6 +99,8 @@ class Runtime:
                 if slo.type == "latency" and slo.threshold_ms is not None),
         )
         self.clock = clock
+        self._records_arrived_at: float | None = None
+        """The runtime's clock when records last arrived: the SLO clock runs on from there."""
         self.analysis = Analysis(settings)
         self.states: dict[tuple[str, str], ModelState] = {}
         self.records_total = 0
@@ -247,6 +250,8 @@ class Runtime:
     def ingest(self, batch: IngestBatch) -> None:
         """Fold one source batch into the per-model state."""
         self.records_total += len(batch.records)
+        if len(batch.records):
+            self._records_arrived_at = self.clock()
         self.skipped.update(batch.skipped)
         self._note_skips(batch.skipped)
         for message in batch.messages:
@@ -334,14 +339,21 @@ class Runtime:
                             self.clock())
 
     def _slo_clock(self) -> float:
-        """Record time while the sources read the history on disk (so it gives the figures
-        live ingest gave); once they have caught up, the runtime's own clock, so that minutes
-        without any record count as the outage they are (a throughput SLO fails when traffic
-        stops, as Prometheus, judging the exported counters in real time, would say)."""
+        """Record time, run on by the time that passed since records last arrived (never past
+        the runtime's clock), once the sources have read the history on disk.
+
+        Records arriving keep it at record time, so history and a replay of old records give
+        the figures they gave live; minutes in which nothing arrives at all still pass, and
+        count as the outage they are (a throughput SLO fails when every model stops, as
+        Prometheus, judging the exported counters in real time, would say).
+        """
         record = self._record_clock()
         reading = self._backlogged or not all(getattr(s, "caught_up", True)
                                               for s in self.sources)
-        return record if reading or not math.isfinite(record) else self.clock()
+        if reading or not math.isfinite(record) or self._records_arrived_at is None:
+            return record
+        now = self.clock()
+        return min(record + max(0.0, now - self._records_arrived_at), now)
 
     async def _refresh_slos(self) -> None:
         """Evaluate, in a worker thread, the SLOs of models whose counts or record time moved
