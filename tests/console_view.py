@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
 
 from neural_tui.app.widgets.keyed_table import KeyedTable
 from neural_tui.app.widgets.model_panel import ModelPanel
+
+ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 
 
 def screen_lines(app: App[Any]) -> list[str]:
@@ -40,3 +44,14 @@ def table_keys(app: App[Any]) -> list[str]:
     table = app.screen.query_one(KeyedTable)
     return [str(table.coordinate_to_cell_key((row, 0)).row_key.value)
             for row in range(table.row_count)]
+
+
+async def open_screen(pilot: Pilot[Any], key: str, kind: type[ScreenT]) -> ScreenT:
+    """Press `key` once the app has settled and return the screen it opened, which must be a
+    `kind`."""
+    await pilot.pause()
+    await pilot.press(key)
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen

@@ -12,7 +12,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from alert_receivers import HANG, HttpReceiver, Reply, alert, eventually, notifi
 from prometheus_client import CollectorRegistry, generate_latest
 
 from neural_tui.alerts.channels.http import parse_retry_after
-from neural_tui.alerts.delivery import Delivery, DeliveryLimits
+from neural_tui.alerts.delivery import Delivery, DeliveryLimits, DeliveryListener
 from neural_tui.alerts.delivery_metrics import register_delivery_metrics
 from neural_tui.alerts.notification import Notification
 from neural_tui.alerts.view import DeliveryRecord
@@ -58,17 +60,29 @@ def outbox_files(storage: Path, channel: str) -> list[str]:
     return sorted(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
+@asynccontextmanager
+async def running(channels: dict[str, ChannelSection], storage: Path, *,
+                  listener: DeliveryListener | None = None,
+                  limits: DeliveryLimits | None = None) -> AsyncIterator[Delivery]:
+    """A started Delivery for the block, closed on leaving it (even when the block fails, so a
+    failing test leaves no worker behind)."""
+    delivery = Delivery.from_settings(channels, storage, listener=listener, limits=limits)
+    await delivery.start()
+    try:
+        yield delivery
+    finally:
+        await delivery.close()
+
+
 async def test_a_500_then_a_200_is_delivered_once_and_both_attempts_are_counted(tmp_path):
     records = Records()
     with HttpReceiver(Reply(500, b"busy")) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: records.outcomes()[-1:] == [("n-1", "sent")], what="sent")
-        delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
-        await eventually(lambda: records.outcomes()[-1:] == [("n-2", "sent")], what="n-2 sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: records.outcomes()[-1:] == [("n-1", "sent")], what="sent")
+            delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
+            await eventually(lambda: records.outcomes()[-1:] == [("n-2", "sent")], what="n-2 sent")
 
     assert receiver.count() == 3
     assert receiver.received[0].body == receiver.received[1].body
@@ -83,12 +97,10 @@ async def test_a_500_then_a_200_is_delivered_once_and_both_attempts_are_counted(
 async def test_every_attempt_is_exported_as_neural_alert_notifications_total(tmp_path):
     records = Records()
     with HttpReceiver(Reply(503), Reply(503)) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
     registry = CollectorRegistry()
     register_delivery_metrics(registry, delivery.counts)
 
@@ -103,12 +115,10 @@ async def test_every_attempt_is_exported_as_neural_alert_notifications_total(tmp
 async def test_a_429_with_retry_after_is_waited_out_before_the_next_attempt(tmp_path):
     records = Records()
     with HttpReceiver(Reply(429, b"slow down", {"Retry-After": "1"})) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
 
     first, second = receiver.received
     assert second.at - first.at >= 1.0
@@ -119,12 +129,10 @@ async def test_a_retry_after_far_in_the_future_is_bounded(tmp_path):
     limits = DeliveryLimits(backoff_initial=0.02, max_retry_after=0.2)
     records = Records()
     with HttpReceiver(Reply(429, headers={"Retry-After": "9" * 40})) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=limits)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=limits) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
 
     assert receiver.count() == 2
 
@@ -147,14 +155,12 @@ def test_retry_after_is_read_in_seconds_and_as_an_http_date():
 async def test_a_4xx_rejection_is_not_retried(tmp_path):
     records = Records()
     with HttpReceiver(Reply(400, b"invalid_payload")) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: records.seen, what="an outcome")
-        delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
-        await eventually(lambda: ("n-2", "sent") in records.outcomes(), what="n-2 sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: records.seen, what="an outcome")
+            delivery.submit(notification("hook", 2))  # sent after any further attempt of n-1
+            await eventually(lambda: ("n-2", "sent") in records.outcomes(), what="n-2 sent")
 
     assert receiver.count() == 2
     assert records.outcomes() == [("n-1", "failed"), ("n-2", "sent")]
@@ -166,12 +172,10 @@ async def test_retries_back_off_exponentially_with_jitter(tmp_path):
     limits = DeliveryLimits(backoff_initial=0.1, backoff_max=10)
     records = Records()
     with HttpReceiver(Reply(500), Reply(500), Reply(500)) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=limits)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=limits) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
 
     times = [r.at for r in receiver.received]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
@@ -183,12 +187,10 @@ async def test_a_notification_still_failing_after_give_up_after_fails(tmp_path):
     limits = DeliveryLimits(backoff_initial=0.02, backoff_max=0.05, give_up_after=0.3)
     records = Records()
     with HttpReceiver(default=Reply(500)) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=limits)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "failed") in records.outcomes(), what="given up")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=limits) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "failed") in records.outcomes(), what="given up")
 
     assert "gave up after" in records.seen[-1][1].detail
     assert outbox_files(tmp_path, "hook") == []
@@ -198,21 +200,19 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
     records = Records()
     lines = tmp_path / "alerts.jsonl"
     with HttpReceiver(default=HANG) as receiver:
-        delivery = Delivery.from_settings(
-            {"stuck": webhook(receiver.url, timeout=30), "log": file_channel(lines)},
-            tmp_path, listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("stuck", 1))
-        await eventually(lambda: receiver.count() == 1, what="the stuck receiver's request")
-        for number in range(2, 12):
-            delivery.submit(notification("stuck", number))
-            delivery.submit(notification("log", number))
-        await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 10,
-                         what="ten lines in the file")
-        stuck_pending = delivery.pending("stuck")
-        await eventually(lambda: len(outbox_files(tmp_path, "stuck")) == 11,
-                         what="the stuck channel's notifications on disk")
-        await delivery.close()
+        async with running(
+                {"stuck": webhook(receiver.url, timeout=30), "log": file_channel(lines)},
+                tmp_path, listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("stuck", 1))
+            await eventually(lambda: receiver.count() == 1, what="the stuck receiver's request")
+            for number in range(2, 12):
+                delivery.submit(notification("stuck", number))
+                delivery.submit(notification("log", number))
+            await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 10,
+                             what="ten lines in the file")
+            stuck_pending = delivery.pending("stuck")
+            await eventually(lambda: len(outbox_files(tmp_path, "stuck")) == 11,
+                             what="the stuck channel's notifications on disk")
 
     assert receiver.count() == 1
     assert stuck_pending == 11
@@ -251,17 +251,15 @@ async def test_a_hung_file_channel_holds_one_thread_and_never_asyncios_default_e
 
 async def test_submit_from_another_thread_is_queued_on_the_loop(tmp_path):
     lines = tmp_path / "alerts.jsonl"
-    delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path, limits=FAST)
-    await delivery.start()
-    threads = [threading.Thread(target=delivery.submit, args=(notification("log", n),))
-               for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 20,
-                     what="twenty lines")
-    await delivery.close()
+    async with running({"log": file_channel(lines)}, tmp_path, limits=FAST) as delivery:
+        threads = [threading.Thread(target=delivery.submit, args=(notification("log", n),))
+                   for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 20,
+                         what="twenty lines")
 
     ids = sorted(json.loads(line)["id"] for line in lines.read_text().splitlines())
     assert ids == sorted(f"n-{n}" for n in range(20))
@@ -285,10 +283,8 @@ async def test_two_deliveries_on_one_storage_keep_each_others_outbox_entries(tmp
 
     records = Records()
     with HttpReceiver() as up:
-        third = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, listener=records)
-        await third.start()
-        await eventually(lambda: len(records.seen) == 6, what="six notifications sent")
-        await third.close()
+        async with running({"hook": webhook(up.url)}, tmp_path, listener=records):
+            await eventually(lambda: len(records.seen) == 6, what="six notifications sent")
 
     sent = [nid for nid, _ in records.seen]
     assert sorted(sent) == sorted(f"n-{n}" for n in (0, 1, 2, 10, 11, 12))
@@ -298,28 +294,22 @@ async def test_two_deliveries_on_one_storage_keep_each_others_outbox_entries(tmp
 
 async def test_the_outbox_survives_a_restart_and_nothing_acknowledged_is_sent_again(tmp_path):
     with HttpReceiver(default=Reply(503)) as down:
-        first = Delivery.from_settings({"hook": webhook(down.url)}, tmp_path,
-                                       limits=DeliveryLimits(backoff_initial=10))
-        await first.start()
-        first.submit(notification("hook", 1))
-        first.submit(notification("hook", 2))
-        await eventually(lambda: down.count() == 1 and len(outbox_files(tmp_path, "hook")) == 2,
-                         what="two notifications in the outbox")
-        await first.close()
+        async with running({"hook": webhook(down.url)}, tmp_path,
+                           limits=DeliveryLimits(backoff_initial=10)) as first:
+            first.submit(notification("hook", 1))
+            first.submit(notification("hook", 2))
+            await eventually(lambda: down.count() == 1 and len(outbox_files(tmp_path, "hook")) == 2,
+                             what="two notifications in the outbox")
 
     with HttpReceiver() as up:
         records = Records()
-        second = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, listener=records,
-                                        limits=FAST)
-        await second.start()
-        second.submit(notification("hook", 3))
-        await eventually(lambda: len(records.seen) == 3, what="three sent")
-        await second.close()
-        third = Delivery.from_settings({"hook": webhook(up.url)}, tmp_path, limits=FAST)
-        await third.start()
-        third.submit(notification("hook", 4))  # queued behind whatever the outbox held
-        await eventually(lambda: third.counts()[("hook", "sent")] >= 1, what="n-4 sent")
-        await third.close()
+        async with running({"hook": webhook(up.url)}, tmp_path, listener=records,
+                           limits=FAST) as second:
+            second.submit(notification("hook", 3))
+            await eventually(lambda: len(records.seen) == 3, what="three sent")
+        async with running({"hook": webhook(up.url)}, tmp_path, limits=FAST) as third:
+            third.submit(notification("hook", 4))  # queued behind whatever the outbox held
+            await eventually(lambda: third.counts()[("hook", "sent")] >= 1, what="n-4 sent")
 
     assert [r.json()["alerts"][0]["labels"]["alertname"] for r in up.received] == ["drift"] * 4
     assert [nid for nid, _ in records.seen] == ["n-1", "n-2", "n-3"]
@@ -334,11 +324,9 @@ async def test_notifications_submitted_before_start_are_kept_by_close_for_the_ne
     unstarted.submit(notification("log", 2))
     await unstarted.close()
 
-    after = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
-    await after.start()
-    await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 2,
-                     what="two lines")
-    await after.close()
+    async with running({"log": file_channel(lines)}, tmp_path):
+        await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 2,
+                         what="two lines")
 
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
 
@@ -473,12 +461,10 @@ def test_a_notification_for_an_unknown_channel_is_logged_and_dropped(tmp_path, c
 async def test_statuses_worth_retrying_are_retried(tmp_path, status):
     records = Records()
     with HttpReceiver(Reply(status)) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
 
     assert records.outcomes() == [("n-1", "retrying"), ("n-1", "sent")]
 
@@ -526,11 +512,9 @@ async def test_a_notification_acknowledged_just_before_close_is_not_sent_by_the_
     await eventually(lambda: closing, what="the acknowledgement")
     await closing[0]
     leftover = outbox_files(tmp_path, "log")
-    second = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
-    await second.start()
-    second.submit(notification("log", 2))  # queued behind whatever the outbox held
-    await eventually(lambda: second.counts()[("log", "sent")] >= 1, what="n-2 sent")
-    await second.close()
+    async with running({"log": file_channel(lines)}, tmp_path) as second:
+        second.submit(notification("log", 2))  # queued behind whatever the outbox held
+        await eventually(lambda: second.counts()[("log", "sent")] >= 1, what="n-2 sent")
 
     assert leftover == []
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1", "n-2"]
@@ -577,12 +561,10 @@ async def test_a_429_with_an_http_date_retry_after_is_waited_out(tmp_path):
     when = format_datetime(datetime.fromtimestamp(until, UTC), usegmt=True)
     records = Records()
     with HttpReceiver(Reply(429, headers={"Retry-After": when})) as receiver:
-        delivery = Delivery.from_settings({"hook": webhook(receiver.url)}, tmp_path,
-                                          listener=records, limits=FAST)
-        await delivery.start()
-        delivery.submit(notification("hook", 1))
-        await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
-        await delivery.close()
+        async with running({"hook": webhook(receiver.url)}, tmp_path,
+                           listener=records, limits=FAST) as delivery:
+            delivery.submit(notification("hook", 1))
+            await eventually(lambda: ("n-1", "sent") in records.outcomes(), what="sent")
 
     first, second = receiver.received
     assert second.at - first.at >= 1.0
@@ -599,11 +581,9 @@ async def test_a_half_written_outbox_entry_left_by_a_crash_is_removed_not_sent(t
     being_written = folder / f"{time.time_ns():020d}-000000003-8899aabbccddeeff.tmp"
     being_written.write_text('{"id": "n-3", "chan')
 
-    delivery = Delivery.from_settings({"log": file_channel(lines)}, tmp_path)
-    await delivery.start()
-    delivery.submit(notification("log", 1))
-    await eventually(lambda: delivery.counts()[("log", "sent")] == 1, what="sent")
-    await delivery.close()
+    async with running({"log": file_channel(lines)}, tmp_path) as delivery:
+        delivery.submit(notification("log", 1))
+        await eventually(lambda: delivery.counts()[("log", "sent")] == 1, what="sent")
 
     assert sorted(p.name for p in folder.iterdir()) == [being_written.name]
     assert [json.loads(line)["id"] for line in lines.read_text().splitlines()] == ["n-1"]

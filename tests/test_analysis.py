@@ -161,12 +161,17 @@ async def test_a_model_is_never_analysed_twice_at_once(tmp_path, monkeypatch):
     assert calls == 2, "the records that came in meanwhile get their run afterwards"
 
 
-def test_a_run_is_due_after_every_records_or_the_interval_whichever_first(tmp_path):
+def scheduled(tmp_path: Path) -> tuple[list[float], Analysis, ModelState]:
+    """An Analysis due every 10 s or 50 records on a clock the test moves by hand (`now[0]`,
+    starting at 100 s), and a model state for it."""
     now = [100.0]
     settings = replace(settings_for(tmp_path),
                        analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
-    analysis = Analysis(settings, clock=lambda: now[0])
-    state = state_for(settings)
+    return now, Analysis(settings, clock=lambda: now[0]), state_for(settings)
+
+
+def test_a_run_is_due_after_every_records_or_the_interval_whichever_first(tmp_path):
+    now, analysis, state = scheduled(tmp_path)
     assert not analysis.due(KEY, state)
     state.ingest(feature_batch(np.zeros(5)))
     assert analysis.due(KEY, state)
@@ -185,11 +190,7 @@ def test_a_run_is_due_after_every_records_or_the_interval_whichever_first(tmp_pa
 
 
 def test_while_a_source_reads_a_backlog_only_the_interval_starts_a_run(tmp_path):
-    now = [100.0]
-    settings = replace(settings_for(tmp_path),
-                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
-    analysis = Analysis(settings, clock=lambda: now[0])
-    state = state_for(settings)
+    now, analysis, state = scheduled(tmp_path)
     state.ingest(feature_batch(np.zeros(5)))
     analysis.analyse_now(KEY, state)
     analysis.catching_up = True
@@ -205,11 +206,7 @@ def test_while_a_source_reads_a_backlog_only_the_interval_starts_a_run(tmp_path)
 
 
 def test_a_backlog_read_at_start_up_waits_an_interval_from_the_start_for_its_first_run(tmp_path):
-    now = [100.0]
-    settings = replace(settings_for(tmp_path),
-                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
-    analysis = Analysis(settings, clock=lambda: now[0])
-    state = state_for(settings)
+    now, analysis, state = scheduled(tmp_path)
     analysis.catching_up = True
     state.ingest(feature_batch(np.zeros(500)))
     now[0] += 9.9
@@ -219,11 +216,7 @@ def test_a_backlog_read_at_start_up_waits_an_interval_from_the_start_for_its_fir
 
 
 def test_a_storage_read_within_an_interval_gets_its_first_run_once_read(tmp_path):
-    now = [100.0]
-    settings = replace(settings_for(tmp_path),
-                       analysis=AnalysisSection(interval_seconds=10.0, every_records=50))
-    analysis = Analysis(settings, clock=lambda: now[0])
-    state = state_for(settings)
+    now, analysis, state = scheduled(tmp_path)
     analysis.catching_up = True
     state.ingest(feature_batch(np.zeros(5)))
     now[0] += 1.0

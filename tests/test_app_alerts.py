@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from alert_views import alert_entry, alerts_view, delivery, silence
-from console_view import panel_named, rendered, screen_lines, screen_text, table_keys
+from console_view import open_screen, panel_named, rendered, screen_lines, screen_text, table_keys
 from factories import FIXED_TIME, model_snapshot, snapshot
 from fake_alerting import FakeAlerting
 from fake_feed import FakeFeed
@@ -191,12 +191,7 @@ async def test_a_panel_loses_its_alerts_once_they_resolve() -> None:
 
 
 async def open_alerts(pilot: Any) -> AlertsScreen:
-    await pilot.pause()
-    await pilot.press("a")
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, AlertsScreen)
-    return screen
+    return await open_screen(pilot, "a", AlertsScreen)
 
 
 async def test_a_opens_every_alert_current_first_then_resolved_each_newest_first() -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from console_view import panel_named, rendered, screen_lines, screen_text, table_keys
+from console_view import open_screen, panel_named, rendered, screen_lines, screen_text, table_keys
 from factories import (
     FIXED_TIME,
     ONGOING_BREACH_START,
@@ -52,12 +52,7 @@ def fraud(*slos: SLOStatus, name: str = "fraud-detector") -> ModelSnapshot:
 
 
 async def open_slo_screen(pilot: Any) -> SLOScreen:
-    await pilot.pause()
-    await pilot.press("s")
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, SLOScreen)
-    return screen
+    return await open_screen(pilot, "s", SLOScreen)
 
 
 def slo_table(app: App[Any]) -> KeyedTable:
