@@ -369,6 +369,45 @@ def test_slo_burn_alerts_travel_the_same_path_to_the_slo_channels(tmp_path):
     assert [n.status for n in outbox.take()] == ["resolved"]
 
 
+def burn(severity: str, long_window: str, short_window: str) -> SLOAlert:
+    return SLOAlert(name="slo_burn_rate", severity=severity,  # type: ignore[arg-type]
+                    labels={"slo": "availability", "model": "fraud", "severity": severity,
+                            "long_window": long_window, "short_window": short_window},
+                    summary=f"burning over {long_window}")
+
+
+def test_a_slo_escalating_to_a_faster_tier_never_says_the_slower_one_is_over(tmp_path):
+    """The ticket fires, then the page takes over (the SLO engine holds the ticket back): the
+    pager hears of the page, nobody hears the ticket resolved while it burns; when the SLO
+    stops burning, both end and the page is resolved."""
+    alerting, outbox = engine(tmp_path, slo_channels=("chat",))
+    ticket, page = burn("ticket", "3d", "6h"), burn("page", "1h", "5m")
+    run(alerting, 0, 30, 10, replace(fast(), slos=(slo_status("fraud", (ticket,)),)))
+    assert [(n.status, n.alerts[0].labels["severity"]) for n in outbox.take()] == [
+        ("firing", "warning")]
+    run(alerting, 40, 400, 10, replace(fast(), slos=(slo_status("fraud", (page,)),)))
+    sent = [(n.status, a.status, a.labels["severity"]) for n in outbox.take() for a in n.alerts]
+    assert ("resolved", "resolved", "warning") not in sent
+    assert all(status == "firing" for _, status, _ in sent)
+    assert ("firing", "firing", "critical") in sent
+    run(alerting, 410, 800, 10, replace(fast(), slos=(slo_status("fraud", ()),)))
+    ended = {a.labels["severity"] for n in outbox.take() for a in n.alerts
+             if a.status == "resolved"}
+    assert "critical" in ended
+    assert alerting.view.current == ()
+
+
+def test_a_slo_calming_to_a_slower_tier_resolves_the_faster_one(tmp_path):
+    alerting, outbox = engine(tmp_path, slo_channels=("chat",))
+    ticket, page = burn("ticket", "3d", "6h"), burn("page", "1h", "5m")
+    run(alerting, 0, 30, 10, replace(fast(), slos=(slo_status("fraud", (page,)),)))
+    outbox.take()
+    run(alerting, 40, 400, 10, replace(fast(), slos=(slo_status("fraud", (ticket,)),)))
+    resolved = {a.labels["severity"] for n in outbox.take() for a in n.alerts
+                if a.status == "resolved"}
+    assert resolved == {"critical"}
+
+
 def test_slo_alerts_go_to_every_channel_when_slo_channels_is_unset(tmp_path):
     burn = SLOAlert(name="slo_burn_rate", severity="ticket",
                     labels={"slo": "availability", "model": "fraud", "severity": "ticket"},

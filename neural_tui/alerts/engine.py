@@ -48,7 +48,7 @@ from neural_tui.alerts.store import (
 from neural_tui.alerts.template import Template, parse_template
 from neural_tui.alerts.values import PROCESS_FIGURES, Figure, ModelFigures
 from neural_tui.alerts.view import AlertsView, DeliveryRecord, Silence
-from neural_tui.config import AlertRuleSection, AlertsSection, Settings
+from neural_tui.config import AlertRuleSection, AlertsSection, Settings, parse_duration
 from neural_tui.engines.slo import SLOAlert
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import plain
@@ -134,6 +134,8 @@ class AlertEngine:
         self.clock = clock
         self._slo_channels = (tuple(alerts.channels) if alerts.slo_channels is None
                               else alerts.slo_channels)
+        self._slo_burning: dict[tuple[str, str, str], dict[str, Observation]] = {}
+        """Per (SLO, model, version) that burns, its burn alerts that fired, by fingerprint."""
         self._writer = StateWriter(self.folder)
         self._lock = threading.RLock()
         self._view = AlertsView.empty()
@@ -298,8 +300,7 @@ class AlertEngine:
                         and self._holds(rule, figures)):
                     yield self._observation(rule, model, figures)
             for status in model.slos:
-                for alert in status.alerts:
-                    yield self._slo_observation(alert, model)
+                yield from self._slo_observations(status.spec.name, status.alerts, model)
         if snapshot.models:
             figures = ModelFigures(snapshot.models[0], snapshot)
             for rule in self.rules:
@@ -335,6 +336,29 @@ class AlertEngine:
         return Observation(labels=labels, annotations=annotations, values=values,
                            for_seconds=section.for_, repeat_seconds=section.repeat,
                            channels=section.channels)
+
+    def _slo_observations(self, slo: str, alerts: tuple[SLOAlert, ...],
+                          model: ModelSnapshot) -> Iterator[Observation]:
+        """The SLO's alerts, and the burn alerts of its slower tiers that fired before a
+        faster one took over: the SLO engine holds a slower tier back while a faster one fires,
+        and that is no reason to tell anyone the slower one is over. They stay firing (muted
+        by the faster one when its severity is higher) until the SLO stops burning."""
+        key = (slo, model.name, model.version)
+        observations = [self._slo_observation(alert, model) for alert in alerts]
+        burning = [o for o in observations if o.labels.get("alertname") == "slo_burn_rate"]
+        if not burning:
+            self._slo_burning.pop(key, None)
+            yield from observations
+            return
+        current = min(burning, key=lambda observation: _window_seconds(observation.labels))
+        faster = _window_seconds(current.labels)
+        held = {fingerprint: observation
+                for fingerprint, observation in self._slo_burning.get(key, {}).items()
+                if fingerprint != current.fingerprint
+                and _window_seconds(observation.labels) > faster}
+        self._slo_burning[key] = {**held, current.fingerprint: current}
+        yield from observations
+        yield from held.values()
 
     def _slo_observation(self, alert: SLOAlert, model: ModelSnapshot) -> Observation:
         labels = {**alert.labels, "alertname": alert.name,
@@ -432,3 +456,7 @@ def _shown(text: str) -> str:
     shown = plain(text)
     return shown if len(shown) <= MAX_VALUE_CHARS else shown[:MAX_VALUE_CHARS] + "…"
 
+
+def _window_seconds(labels: Mapping[str, str]) -> int:
+    """The long window of a burn alert in seconds (its tier: the longer, the slower)."""
+    return parse_duration(labels.get("long_window", "")) or 0
