@@ -273,3 +273,16 @@ def test_nothing_is_written_to_the_storage_while_nothing_fires(tmp_path):
     run(alerting, 0, 100, 10, fast())
     alerting.close()
     assert not (tmp_path / "alerts").exists()
+
+
+def test_an_engine_that_another_process_sends_for_never_writes_the_state(tmp_path):
+    """A console beside the headless sender: what fires and what was sent is the sender's to
+    save; the console's own view of it (it sent nothing) must not overwrite that."""
+    fired_and_sent(tmp_path)
+    saved = (tmp_path / "alerts" / "state.json").read_bytes()
+    follower, _ = start(tmp_path)
+    follower.writes_state = False
+    run(follower, 200, 400, 10, fast())
+    run(follower, 410, 600, 10, slow())
+    follower.close()
+    assert (tmp_path / "alerts" / "state.json").read_bytes() == saved

@@ -117,7 +117,7 @@ def test_two_processes_on_one_storage_page_once_and_the_other_says_it_sends_none
                            .get(FIRING) == 1.0, "the alert firing in both processes")
             wait_until(lambda: pages(tmp_path), "the page")
             muted = [server for server in (first, second)
-                     if "this one evaluates alerts and sends none" in server.log_path.read_text()]
+                     if "this one evaluates alerts, sends none" in server.log_path.read_text()]
             assert len(muted) == 1
             muted_url = first_url if muted[0] is first else second_url
             sent = samples(httpx.get(f"{muted_url}/metrics", timeout=5).text)[SENT]

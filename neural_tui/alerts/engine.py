@@ -137,6 +137,9 @@ class AlertEngine:
         self._slo_burning: dict[tuple[str, str, str], dict[str, Observation]] = {}
         """Per (SLO, model, version) that burns, its burn alerts that fired, by fingerprint."""
         self._writer = StateWriter(self.folder)
+        self.writes_state = True
+        """False in a process that another one's alerting sends for: the sender's state file
+        (what fires, what was sent to whom) is the sender's alone to write."""
         self._lock = threading.RLock()
         self._view = AlertsView.empty()
         self._now = 0.0
@@ -222,7 +225,8 @@ class AlertEngine:
         """Write the last state and wait (a bounded time) for it to reach the disk."""
         self.wait_idle(WRITE_TIMEOUT_SECONDS)
         with self._lock:
-            if self.lifecycle.alerts or self._shape() != self._saved_shape:
+            if self.writes_state and (self.lifecycle.alerts
+                                      or self._shape() != self._saved_shape):
                 self._writer.save_state(encode_state(self.lifecycle))
         if not self._writer.wait():
             log.error("alerts: the last state was not written in time")
@@ -379,6 +383,8 @@ class AlertEngine:
     def _save(self, now: float) -> None:
         """Write the state when what fires, what was sent or the silences changed, and at
         least every `SAVE_AT_LEAST_EVERY_SECONDS` while only figures moved."""
+        if not self.writes_state:
+            return
         shape = self._shape()
         if shape == self._saved_shape and (
             not self.lifecycle.alerts or now - self._saved_at < SAVE_AT_LEAST_EVERY_SECONDS

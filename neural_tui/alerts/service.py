@@ -68,9 +68,11 @@ class Alerting:
             lock = await asyncio.to_thread(_take_lock, self._lock_path)
         except BlockingIOError:
             log.warning("alerts: another neural-tui process sends the notifications of this "
-                        "storage (it holds %s); this one evaluates alerts and sends none",
+                        "storage (it holds %s); this one evaluates alerts, sends none and "
+                        "leaves the saved state to it",
                         self._lock_path)
             self.engine.delivery = None
+            self.engine.writes_state = False
             await self._evaluate(feed, fallback)
             return
         except OSError as exc:
