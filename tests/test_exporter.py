@@ -12,8 +12,8 @@ import sys
 import httpx
 import numpy as np
 import pytest
+from exposition import exposition, labels, samples
 from factories import idle_model_snapshot
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from neural_tui.config import Settings, StorageSection
@@ -31,29 +31,9 @@ from neural_tui.runtime.snapshot import (
 )
 from tests.batches import make_batch
 
-Labels = frozenset[tuple[str, str]]
-
 
 def snapshot_of(*models: ModelSnapshot, generated_at: float = 1_000.0) -> Snapshot:
     return Snapshot(generated_at=generated_at, models=models, ingest=IngestStats(0, {}))
-
-
-def exposition(snapshot: Snapshot) -> str:
-    return generate_latest(build_registry(lambda: snapshot)).decode()
-
-
-def samples(text: str, sample_name: str) -> dict[Labels, float]:
-    """Values of every sample called `sample_name`, keyed by their label set."""
-    return {
-        frozenset(sample.labels.items()): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == sample_name
-    }
-
-
-def labels(**pairs: str) -> Labels:
-    return frozenset(pairs.items())
 
 
 def model_lines(text: str) -> list[str]:

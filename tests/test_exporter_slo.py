@@ -6,34 +6,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from exposition import exposition as snapshot_exposition
+from exposition import labels, samples
 from factories import idle_model_snapshot
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from neural_tui.engines.slo import SLOSpec, SLOStatus
-from neural_tui.exporter import build_registry
 from neural_tui.runtime.snapshot import IngestStats, ModelSnapshot, Snapshot
 
-Labels = frozenset[tuple[str, str]]
 HOSTILE = 'p99 "fast"\\ {{ $x }}\nnext'
 
 
 def exposition(*models: ModelSnapshot) -> str:
-    snapshot = Snapshot(generated_at=1_000.0, models=models, ingest=IngestStats(0, {}))
-    return generate_latest(build_registry(lambda: snapshot)).decode()
-
-
-def samples(text: str, sample_name: str) -> dict[Labels, float]:
-    return {
-        frozenset(sample.labels.items()): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == sample_name
-    }
-
-
-def labels(**pairs: str) -> Labels:
-    return frozenset(pairs.items())
+    return snapshot_exposition(Snapshot(generated_at=1_000.0, models=models,
+                                        ingest=IngestStats(0, {})))
 
 
 def status(name: str, model: str, **figures: Any) -> SLOStatus:
