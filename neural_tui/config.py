@@ -210,6 +210,10 @@ NO_DELAY = Duration(0)
 GROUP_WAIT = Duration(30)
 GROUP_INTERVAL = Duration(300)
 REPEAT_INTERVAL = Duration(4 * 3600)
+POLL_INTERVAL = Duration(5)
+TARGET_TIMEOUT = Duration(2)
+PROMETHEUS_TIMEOUT = Duration(5)
+RATE_WINDOW = Duration(60)
 """Alertmanager's defaults, which `[alerts]` keeps."""
 RESERVED_ALERT_LABELS = ("alertname", "severity", "model", "version")
 """Labels every rule's alert carries, which a rule's own `labels` may not set."""
@@ -299,6 +303,55 @@ class AlertsSection:
     send_resolved: bool = True
 
 
+DEFAULT_LATENCY_BUCKETS_MS: tuple[float, ...] = (
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0,
+    1000.0, 2500.0, 5000.0, 7500.0, 10000.0,
+)
+"""The latency histogram's default upper bounds, in ms: from 0.1 ms, for models that answer
+in under a millisecond, then prometheus-client's defaults (5 ms to 10 s), so dashboards built
+on those keep working."""
+MAX_LATENCY_BUCKETS = 40
+"""Most `[exporter] latency_buckets_ms`: each bound is one series per model in Prometheus, and
+the SLO thresholds add theirs (64 bounds in all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExporterSection:
+    """`[exporter]`: the shape of what `/metrics` serves."""
+
+    latency_buckets_ms: tuple[float, ...] = DEFAULT_LATENCY_BUCKETS_MS
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSection:
+    """One `[[targets]]` entry: a remote `/metrics` endpoint (any exporter of neural-tui's
+    metric names) the console polls. Its name labels it everywhere (empty: the URL's host and
+    port); credentials are `Secret`s, best written as `${ENV_VAR}`."""
+
+    url: str
+    name: str = ""
+    interval: Duration = POLL_INTERVAL
+    timeout: Duration = TARGET_TIMEOUT
+    bearer_token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusSection:
+    """`[prometheus]`: a Prometheus server whose HTTP API gives the fleet's figures (unset
+    `url`: none). `rate_window` is the range of its `rate()` queries; the credentials are as a
+    target's."""
+
+    url: str | None = None
+    interval: Duration = POLL_INTERVAL
+    timeout: Duration = PROMETHEUS_TIMEOUT
+    rate_window: Duration = RATE_WINDOW
+    bearer_token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The whole file, one `*Section` per TOML table."""
@@ -314,6 +367,9 @@ class Settings:
     slo: tuple[SLOSection, ...] = ()
     alerts: AlertsSection = field(default_factory=AlertsSection)
     keys: dict[str, str] = field(default_factory=dict)
+    exporter: ExporterSection = field(default_factory=ExporterSection)
+    targets: tuple[TargetSection, ...] = ()
+    prometheus: PrometheusSection = field(default_factory=PrometheusSection)
     """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
     own, comma-separated."""
     source: Path | None = None
@@ -401,6 +457,9 @@ BOUNDS: dict[str, Bound] = {
     "alerts.group_wait": _from_0(3600),
     "alerts.group_interval": Bound(1, DAY_SECONDS),
     "alerts.repeat_interval": Bound(60, 30 * DAY_SECONDS),
+    "prometheus.interval": Bound(1, 3600),
+    "prometheus.timeout": _above_0(60),
+    "prometheus.rate_window": Bound(10, DAY_SECONDS),
 }
 """The range of every numeric key, checked at load (an unset optional key is not checked)."""
 RULE_BOUNDS: dict[str, Bound] = {
@@ -478,6 +537,8 @@ def load_settings(path: Path | None) -> Settings:
     _check_keys(settings, path)
     _check_channels(settings, path)
     _check_alerts(settings, path)
+    check_fleet(settings, path)
+    _check_exporter(settings, path)
     return replace(settings, source=path)
 
 
@@ -889,3 +950,85 @@ def _check_channel_values(channel: ChannelSection, where: _Where) -> None:
         raise where.child("from").error("must be one e-mail address")
     if channel.ca_file is not None and not channel.ca_file.is_file():
         raise where.child("ca_file").error(f"is not a file: {channel.ca_file}")
+
+
+MAX_TARGETS = 1000
+"""Most `[[targets]]`: past a handful of hosts, `[prometheus]` is the way."""
+MAX_TARGET_NAME_CHARS = 100
+FLEET_BOUNDS: dict[str, Bound] = {
+    "interval": Bound(1, 3600),
+    "timeout": Bound(0, 60, low_open=True),
+    "rate_window": Bound(10, DAY_SECONDS),
+}
+"""The range of the durations of a `[[targets]]` entry and of `[prometheus]`."""
+_TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/-]*")
+
+
+def check_fleet(settings: Settings, path: Path) -> None:
+    """Every `[[targets]]` entry and `[prometheus]`: URLs httpx can use (credentials in their
+    own keys, not in the URL), unique names, durations in range, one kind of auth. The command
+    line's `--target` and `--prometheus` are checked here too, named as these keys."""
+    if len(settings.targets) > MAX_TARGETS:
+        raise _Where(path, "targets").error(f"at most {MAX_TARGETS} targets, got "
+                                            f"{len(settings.targets)}")
+    names: set[str] = set()
+    for index, target in enumerate(settings.targets):
+        where = _Where(path, f"targets[{index}]")
+        _check_remote(target, where)
+        name = target_name(target)
+        if len(name) > MAX_TARGET_NAME_CHARS or not _TARGET_NAME.fullmatch(name):
+            raise where.child("name").error(
+                f"must be 1 to {MAX_TARGET_NAME_CHARS} letters, digits or _.:@/-, starting "
+                "with a letter or digit")
+        if name in names:
+            raise where.child("name").error(f"duplicate target name {name!r}")
+        names.add(name)
+    if settings.prometheus.url is not None:
+        _check_remote(settings.prometheus, _Where(path, "prometheus"))
+
+
+def target_name(target: TargetSection) -> str:
+    """The target's name: its own, else its URL's host and port."""
+    if target.name:
+        return target.name
+    parts = urlsplit(target.url)
+    return parts.netloc.rsplit("@", 1)[-1] or target.url
+
+
+def _check_remote(section: TargetSection | PrometheusSection, where: _Where) -> None:
+    url = section.url or ""
+    if not _is_http_url(url):
+        raise where.child("url").error("must be an http:// or https:// URL with a port, if "
+                                       "any, between 1 and 65535")
+    if "@" in urlsplit(url).netloc:
+        raise where.child("url").error("must not hold credentials: use bearer_token, or "
+                                       "username and password")
+    for key, bound in FLEET_BOUNDS.items():
+        value = getattr(section, key, None)
+        if value is not None and not bound.accepts(value):
+            raise where.child(key).error(f"must be {bound.describe()} seconds")
+    if section.timeout > section.interval:
+        raise where.child("timeout").error("must not be longer than interval")
+    if (section.username is None) != (section.password is None):
+        raise where.child("username").error("username and password go together")
+    if section.bearer_token is not None and section.username is not None:
+        raise where.child("bearer_token").error("use a bearer token or a username and "
+                                                "password, not both")
+    if section.bearer_token is not None and not _HEADER_VALUE.fullmatch(
+            section.bearer_token.reveal()):
+        raise where.child("bearer_token").error("must be printable ASCII characters")
+
+
+def _check_exporter(settings: Settings, path: Path) -> None:
+    """`[exporter] latency_buckets_ms`: 1 to `MAX_LATENCY_BUCKETS` finite bounds in ms,
+    strictly increasing, each above 0 and at most an hour."""
+    buckets = settings.exporter.latency_buckets_ms
+    where = _Where(path, "exporter.latency_buckets_ms")
+    if not 1 <= len(buckets) <= MAX_LATENCY_BUCKETS:
+        raise where.error(f"must hold 1 to {MAX_LATENCY_BUCKETS} bounds, got {len(buckets)}")
+    bound = _above_0(3_600_000)
+    for index, value in enumerate(buckets):
+        if not bound.accepts(value):
+            raise where.child(index).error(f"must be {bound.describe()} ms")
+        if index and value <= buckets[index - 1]:
+            raise where.child(index).error("the bounds must be strictly increasing")

@@ -234,6 +234,9 @@ def test_the_example_config_documents_every_key():
 UPPER_BOUNDS = [
     # key, the largest accepted value, a value just above it
     ("server.port", 65535, 65536),
+    ("prometheus.interval", 3600, 3601),
+    ("prometheus.timeout", 60, 61),
+    ("prometheus.rate_window", 86400, 86401),
     ("runtime.cadence_seconds", 60, 60.5),
     ("runtime.window_seconds", 3600, 1e12),
     ("runtime.series_seconds", 3600, 1_000_000_000),

@@ -125,12 +125,13 @@ def top_level_parts() -> set[str]:
 @pytest.mark.parametrize(("contract", "allowed"), [
     ("engines-pure", {"neural_tui.engines"}),
     ("sources-below-runtime", {"neural_tui.sources", "neural_tui.records", "neural_tui.decode",
-                               "neural_tui.errors", "neural_tui.storage_layout"}),
+                               "neural_tui.errors", "neural_tui.storage_layout",
+                               "neural_tui.remote_models"}),
     ("producer-light", {"neural_tui.producer", "neural_tui.storage_layout", "neural_tui.errors"}),
     ("console-renders-snapshots", {"neural_tui.alerts", "neural_tui.app", "neural_tui.config",
                                    "neural_tui.engines",
                                    "neural_tui.errors", "neural_tui.keymap", "neural_tui.runtime",
-                                   "neural_tui.safe_text"}),
+                                   "neural_tui.remote_models", "neural_tui.safe_text"}),
 ])
 def test_an_only_rule_names_every_other_part_of_the_package(contract, allowed):
     forbidden = set(contracts()[contract]["forbidden_modules"])

@@ -297,7 +297,10 @@ class AlertEngine:
                           notification.id, plain(notification.channel))
 
     def _holding(self, snapshot: Snapshot) -> Iterator[Observation]:
-        for model in snapshot.models:
+        """Rules hold over the local models only: a remote model's alerts are its own
+        exporter's (`neural_alerts_firing`), routed by Alertmanager."""
+        local = snapshot.local_models
+        for model in local:
             figures = ModelFigures(model, snapshot)
             for rule in self.rules:
                 if (not rule.process_wide and rule.applies_to(model)
@@ -305,8 +308,8 @@ class AlertEngine:
                     yield self._observation(rule, model, figures)
             for status in model.slos:
                 yield from self._slo_observations(status.spec.name, status.alerts, model)
-        if snapshot.models:
-            figures = ModelFigures(snapshot.models[0], snapshot)
+        if local:
+            figures = ModelFigures(local[0], snapshot)
             for rule in self.rules:
                 if rule.process_wide and self._holds(rule, figures):
                     yield self._observation(rule, None, figures)

@@ -41,10 +41,12 @@ from neural_tui.config import Settings
 from neural_tui.decode import KEPT_LINE_REASONS
 from neural_tui.engines.slo import MINUTE, SLOStatus
 from neural_tui.records import IngestBatch, RecordBatch
+from neural_tui.remote_models import RemoteSource, RemoteView
 from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import SnapshotListener
+from neural_tui.runtime.remote_snapshot import remote_model_snapshots
 from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
     IngestStats,
@@ -85,12 +87,16 @@ class Runtime:
         settings: Settings,
         sources: Sequence[Source],
         *,
+        remote_sources: Sequence[RemoteSource] = (),
         defaults: ModelDefaults | None = None,
         limits: StateLimits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.sources = tuple(sources)
+        self.remote_sources = tuple(remote_sources)
+        self._remote_views: dict[str, RemoteView] = {}
+        """Each remote source's latest round, by label."""
         self.defaults = defaults or ModelDefaults.from_settings(settings)
         self.limits = limits or replace(
             state_limits(settings),
@@ -162,6 +168,10 @@ class Runtime:
                 group.create_task(self._supervised(f"source {source.label}",
                                                    partial(self._consume, source),
                                                    source.label))
+            for remote in self.remote_sources:
+                group.create_task(self._supervised(f"source {remote.label}",
+                                                   partial(self._follow, remote),
+                                                   remote.label))
             group.create_task(self._publish_forever(), name="publisher")
             group.create_task(self._supervised("analysis",
                                                partial(self.analysis.run, self.states)))
@@ -199,6 +209,16 @@ class Runtime:
             self._backlogged.discard(source)
             self.analysis.catching_up = bool(self._backlogged)
 
+    async def _follow(self, source: RemoteSource) -> None:
+        """Keep each round of a remote source for the next snapshot."""
+        async for view in source.views():
+            self._failures.pop(source.label, None)
+            self.note_remote(view)
+
+    def note_remote(self, view: RemoteView) -> None:
+        """Show `view` in the next snapshot, in place of the previous view of its label."""
+        self._remote_views[view.label] = view
+
     def _note_backlog(self, source: Source, backlog: bool) -> None:
         """The engines follow their interval only while a source reads a backlog; once every
         source caught up, a snapshot goes out at once with the totals of all that was read."""
@@ -213,7 +233,20 @@ class Runtime:
     def source_health(self) -> tuple[SourceHealth, ...]:
         """How each source is doing now (see the module docstring)."""
         now = time.monotonic()
-        return tuple(self._health_of(source, now) for source in self.sources)
+        return (tuple(self._health_of(source, now) for source in self.sources)
+                + tuple(self._remote_health(remote.label, now)
+                        for remote in self.remote_sources))
+
+    def _remote_health(self, label: str, now: float) -> SourceHealth:
+        """A remote source is failing while its task keeps raising or its latest round says
+        it could not read; a target that is down is the target's state, not the source's."""
+        failure = self._failures.get(label)
+        if failure is not None and now - failure[0] < FAILING_FOR_SECONDS:
+            return SourceHealth(label, "failing", failure[1][:300])
+        view = self._remote_views.get(label)
+        if view is not None and view.problem:
+            return SourceHealth(label, "failing", view.problem[:300])
+        return SourceHealth(label, "ok", "")
 
     def _health_of(self, source: Source, now: float) -> SourceHealth:
         progress = self._progress_at(source)
@@ -411,6 +444,8 @@ class Runtime:
                             slos.get(key, ()))
             for key, state in sorted(self.states.items())
         )
+        views = [self._remote_views[label] for label in sorted(self._remote_views)]
+        models += tuple(model for view in views for model in remote_model_snapshots(view))
         return Snapshot(
             generated_at=now,
             models=models,
@@ -422,9 +457,11 @@ class Runtime:
                 skipped_recently=self._skipped_recently(now, runtime.window_seconds),
             ),
             paused=self._paused,
-            sources=tuple(source.label for source in self.sources),
+            sources=(tuple(source.label for source in self.sources)
+                     + tuple(remote.label for remote in self.remote_sources)),
             source_health=self.source_health(),
             catching_up=self._catching_up(),
+            targets=tuple(target for view in views for target in view.targets),
         )
 
     def _catching_up(self) -> bool:

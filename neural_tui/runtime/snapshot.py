@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from neural_tui.engines.performance import PerformanceReport
     from neural_tui.engines.quality import QualityReport
     from neural_tui.engines.slo import SLOStatus
+    from neural_tui.remote_models import RemoteFigures, TargetStatus
 
 LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -114,10 +115,22 @@ class ModelSnapshot:
     judges a match), since the start of storage."""
     slos: tuple[SLOStatus, ...] = ()
     """The model's SLOs (those naming it and those for every model), in config order."""
+    source: str = ""
+    """Where the model is read: empty for local storage, else the remote source's label
+    (`target NAME`, `prometheus`)."""
+    remote: RemoteFigures | None = None
+    """A remote model's exported figures (it has no records, so no engine reports); None for
+    a local model."""
 
     @property
     def errors_count(self) -> int:
         return sum(self.errors_total.values())
+
+    @property
+    def uid(self) -> str:
+        """The model's key in the console: its name locally, `name @ source` when remote, so
+        a fleet may hold one name on several hosts."""
+        return self.name if not self.source else f"{self.name} @ {self.source}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +181,8 @@ class SourceHealth:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Everything known at `generated_at` (unix seconds), models sorted by name."""
+    """Everything known at `generated_at` (unix seconds): the local models sorted by name,
+    then each remote source's models, by source label and name."""
 
     generated_at: float
     models: tuple[ModelSnapshot, ...]
@@ -180,9 +194,17 @@ class Snapshot:
     """True while the sources still read what was on disk at start, or the engines' results
     still describe that history: figures are history, not the live state (alert rules wait
     for it to turn False). Only at start-up: once False it stays False."""
+    targets: tuple[TargetStatus, ...] = ()
+    """Every polled remote endpoint, up or down, in source order."""
 
-    def model(self, name: str) -> ModelSnapshot | None:
-        return next((m for m in self.models if m.name == name), None)
+    def model(self, uid: str) -> ModelSnapshot | None:
+        """The model whose `uid` is `uid` (a local model's is its name)."""
+        return next((m for m in self.models if m.uid == uid), None)
+
+    @property
+    def local_models(self) -> tuple[ModelSnapshot, ...]:
+        """The models read from local storage: what the exporter and the alert rules see."""
+        return tuple(m for m in self.models if not m.source)
 
     @staticmethod
     def empty(generated_at: float = 0.0) -> Snapshot:
