@@ -166,3 +166,10 @@ def test_an_empty_snapshot_declares_the_fleet_families_without_series():
                  "neural_feature_drift_p_value", "neural_target_up"):
         assert f"# TYPE {name} gauge" in text
         assert samples(text, name) == {}
+
+
+def test_a_hostile_target_name_comes_back_unchanged_from_the_exposition():
+    hostile = 'a"b\nc\\d' + "x" * 10_000
+    text = exposition(snapshot_of(targets=(TargetStatus(hostile, "http://a:1/metrics", up=True),)))
+
+    assert samples(text, "neural_target_up") == {labels(target=hostile): 1.0}
