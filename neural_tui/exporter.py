@@ -189,8 +189,9 @@ FEATURE_LABELS: tuple[str, ...] = (*MODEL_LABELS, "feature", "test")
 
 
 def _tested_features(snapshot: Snapshot) -> Iterator[tuple[list[str], FeatureDrift, DriftReport]]:
-    """Each local feature a test measured (a finite statistic), with its label values and its
-    report: the four per-feature families share these series, so a rule can join them."""
+    """Each feature of a local model that a test measured (a finite statistic), with its label
+    values and its report: the four per-feature families share these series, so a rule can
+    join them."""
     for model in snapshot.local_models:
         if model.drift is None:
             continue
