@@ -3,6 +3,7 @@ producer API, and the test reads the screen as a user would."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ class Terminal:
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
     tmux = require_binary("tmux", "apt-get install tmux")
-    session = Terminal(tmux, f"neural-tui-test-{tmp_path.name}")
+    session = Terminal(tmux, f"neural-tui-test-{os.getpid()}-{tmp_path.name}")
     session.start()
     yield session
     session.stop()
