@@ -23,7 +23,13 @@ from pathlib import Path
 
 from neural_tui.alerts.engine import AlertEngine
 from neural_tui.config import AlertRuleSection, AlertsSection, Duration, Settings
-from neural_tui.runtime.snapshot import IngestStats, LatencyHistogram, ModelSnapshot, Snapshot
+from neural_tui.runtime.snapshot import (
+    LATENCY_BUCKETS_SECONDS,
+    IngestStats,
+    LatencyHistogram,
+    ModelSnapshot,
+    Snapshot,
+)
 
 CONDITIONS = [
     ("p95_latency_ms > 500", lambda m: m.latency_p95_ms is not None and m.latency_p95_ms > 500),
@@ -39,7 +45,8 @@ def models(count: int) -> tuple[ModelSnapshot, ...]:
     """`count` models of steady traffic, every tenth slow (so its latency rule holds)."""
     base = ModelSnapshot(
         name="m", version="1", predictions_total=12_000, errors_total={},
-        latency=LatencyHistogram((12_000,) * 14, 12_000, 240.0), labels_total=3_000,
+        latency=LatencyHistogram((12_000,) * len(LATENCY_BUCKETS_SECONDS), 12_000, 240.0),
+        labels_total=3_000,
         labels_joined=2_900, last_record_at=time.time(), window_seconds=300.0,
         throughput_rps=20.0, error_rate=0.0, latency_p50_ms=18.0, latency_p95_ms=42.5,
         latency_p99_ms=80.0, throughput_series=(20.0,) * 60, error_rate_series=(0.0,) * 60,

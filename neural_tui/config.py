@@ -312,7 +312,7 @@ in under a millisecond, then prometheus-client's defaults (5 ms to 10 s), so das
 on those keep working."""
 MAX_LATENCY_BUCKETS = 40
 """Most `[exporter] latency_buckets_ms`: each bound is one series per model in Prometheus, and
-the SLO thresholds add theirs (64 bounds in all)."""
+the SLO thresholds add theirs (`neural_tui.runtime.snapshot.MAX_LATENCY_BOUNDS` in all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +488,7 @@ MAX_SLOS = 100
 """Most `[[slo]]` entries."""
 MAX_SLO_THRESHOLDS = 50
 """Most distinct latency thresholds among the SLOs: each is also a bound of the latency
-histogram, which keeps its 14 default bounds and at most 64 in all
+histogram, beside `[exporter] latency_buckets_ms`
 (`neural_tui.runtime.snapshot.MAX_LATENCY_BOUNDS`)."""
 MAX_SLO_BYTES_PER_MODEL = 24 << 20
 """Most bytes of SLO minute counts one model may keep (`slo_counts_bytes`): 12 counted columns

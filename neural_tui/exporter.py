@@ -7,6 +7,10 @@ sets left behind when a model disappears. Each family is built by one small func
 
 Every exported number is finite: a sample that is NaN or infinite (however it got into a
 snapshot) is left out of the scrape rather than poisoning a series for good.
+
+Only the local models are exported (`Snapshot.local_models`): a model read from a remote
+endpoint or Prometheus is already in Prometheus, and exporting it again would loop it back in
+under a second name. The remote endpoints themselves are exported as `neural_target_up`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from prometheus_client.utils import floatToGoString
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 
 if TYPE_CHECKING:
+    from neural_tui.engines.drift import DriftReport, FeatureDrift
     from neural_tui.engines.performance import PerformanceReport
     from neural_tui.engines.quality import QualityReport
     from neural_tui.engines.slo import SLOStatus
@@ -49,7 +54,7 @@ def predictions_total(snapshot: Snapshot) -> Metric:
         "Predictions recorded since the start of storage.",
         labels=MODEL_LABELS,
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         family.add_metric(_model_label_values(model), model.predictions_total)
     return family
 
@@ -62,7 +67,7 @@ def prediction_latency_seconds(snapshot: Snapshot) -> Metric:
         "Prediction latency since the start of storage (records without a latency excluded).",
         labels=MODEL_LABELS,
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         histogram = model.latency
         bounds = [floatToGoString(bound) for bound in histogram.bounds_seconds]
         buckets = [
@@ -82,7 +87,7 @@ def labels_joined_total(snapshot: Snapshot) -> Metric:
         "Predictions joined with their label since the start of storage.",
         labels=MODEL_LABELS,
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         family.add_metric(_model_label_values(model), model.labels_joined)
     return family
 
@@ -93,7 +98,7 @@ def labels_correct_total(snapshot: Snapshot) -> Metric:
         "Predictions joined with their label that matched it, since the start of storage.",
         labels=MODEL_LABELS,
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         family.add_metric(_model_label_values(model), model.labels_correct)
     return family
 
@@ -104,7 +109,7 @@ def errors_total(snapshot: Snapshot) -> Metric:
         "Failed requests since the start of storage, by error type.",
         labels=(*MODEL_LABELS, "error_type"),
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         for error_type, count in sorted(model.errors_total.items()):
             family.add_metric([*_model_label_values(model), error_type], count)
     return family
@@ -119,7 +124,7 @@ def active_models(snapshot: Snapshot) -> Metric:
     since = snapshot.generated_at - ACTIVE_MODEL_SECONDS
     active = sum(
         1
-        for model in snapshot.models
+        for model in snapshot.local_models
         if model.last_record_at is not None and model.last_record_at >= since
     )
     return GaugeMetricFamily(
@@ -161,7 +166,7 @@ def drift_score(snapshot: Snapshot) -> Metric:
         "accuracy, or relative rise of RMSE, against the reference period).",
         labels=(*MODEL_LABELS, "drift_type"),
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         for drift_type, score in sorted(model.drift_scores.items()):
             family.add_metric([*_model_label_values(model), drift_type], score)
     return family
@@ -174,26 +179,82 @@ def drift_detected(snapshot: Snapshot) -> Metric:
         "1 if the model drifted (a feature, the predictions, concept, or performance), else 0.",
         labels=MODEL_LABELS,
     )
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         if model.drifted is not None:
             family.add_metric(_model_label_values(model), float(model.drifted))
     return family
 
 
-def feature_drift(snapshot: Snapshot) -> Metric:
-    family = GaugeMetricFamily(
-        "neural_feature_drift",
-        "Statistic of the test that decides each feature's drift, against the reference.",
-        labels=(*MODEL_LABELS, "feature", "test"),
-    )
-    for model in snapshot.models:
+FEATURE_LABELS: tuple[str, ...] = (*MODEL_LABELS, "feature", "test")
+
+
+def _tested_features(snapshot: Snapshot) -> Iterator[tuple[list[str], FeatureDrift, DriftReport]]:
+    """Each local feature a test measured (a finite statistic), with its label values and its
+    report: the four per-feature families share these series, so a rule can join them."""
+    for model in snapshot.local_models:
         if model.drift is None:
             continue
         for feature in model.drift.features:
             if feature.statistic is not None and math.isfinite(feature.statistic):
-                family.add_metric([*_model_label_values(model), feature.name, feature.test],
-                                  feature.statistic)
-    return family
+                label_values = [*_model_label_values(model), feature.name, feature.test]
+                yield label_values, feature, model.drift
+
+
+def _feature_family(
+    name: str, documentation: str, value: Callable[[FeatureDrift, DriftReport], float | None]
+) -> FamilyBuilder:
+    """A gauge of one figure of each tested feature, with a series only where it exists."""
+
+    def build(snapshot: Snapshot) -> Metric:
+        family = GaugeMetricFamily(name, documentation, labels=FEATURE_LABELS)
+        for label_values, feature, report in _tested_features(snapshot):
+            figure = value(feature, report)
+            if figure is not None:
+                family.add_metric(label_values, figure)
+        return family
+
+    return build
+
+
+def _deciding_p_value(feature: FeatureDrift, report: DriftReport) -> float | None:
+    """The p-value the verdict compares with alpha, after the report's correction; None for
+    a distance test, which has none."""
+    if feature.p_value is None:
+        return None
+    return {
+        "none": feature.p_value,
+        "bonferroni": feature.p_value_bonferroni,
+        "bh": feature.p_value_bh,
+    }[report.correction]
+
+
+feature_drift = _feature_family(
+    "neural_feature_drift",
+    "Statistic of the test that decides each feature's drift, against the reference.",
+    lambda feature, _report: feature.statistic,
+)
+feature_drifted = _feature_family(
+    "neural_feature_drifted",
+    "1 if the drift engine judged the feature drifted (its deciding test, under the "
+    "configured correction, or new categories), else 0.",
+    lambda feature, _report: float(feature.drifted),
+)
+feature_drift_threshold = _feature_family(
+    "neural_feature_drift_threshold",
+    "Threshold of each feature's deciding test. For psi, wasserstein and jensen_shannon it is "
+    "on neural_feature_drift's scale: drifted at statistic >= threshold. For ks, chi2 and z it "
+    "is alpha, compared with neural_feature_drift_p_value, not with the statistic: drifted at "
+    "p < alpha with an effect size of at least [drift] min_effect_size. "
+    "neural_feature_drifted is the verdict.",
+    lambda feature, _report: feature.threshold,
+)
+feature_drift_p_value = _feature_family(
+    "neural_feature_drift_p_value",
+    "P-value of each feature's deciding test where it decides by p-value (ks, chi2, z), after "
+    "the configured [drift] correction: what alpha (neural_feature_drift_threshold) is "
+    "compared with.",
+    _deciding_p_value,
+)
 
 
 def _quality_family(
@@ -203,7 +264,7 @@ def _quality_family(
 
     def build(snapshot: Snapshot) -> Metric:
         family = GaugeMetricFamily(name, documentation, labels=MODEL_LABELS)
-        for model in snapshot.models:
+        for model in snapshot.local_models:
             if model.quality is not None:
                 family.add_metric(_model_label_values(model), value(model.quality))
         return family
@@ -218,7 +279,7 @@ def _performance_family(
 
     def build(snapshot: Snapshot) -> Metric:
         family = GaugeMetricFamily(name, documentation, labels=MODEL_LABELS)
-        for model in snapshot.models:
+        for model in snapshot.local_models:
             figure = value(model.performance) if model.performance is not None else None
             if figure is not None:
                 family.add_metric(_model_label_values(model), figure)
@@ -274,7 +335,7 @@ SLO_LABELS: tuple[str, str, str] = ("slo", *MODEL_LABELS)
 def _slo_statuses(snapshot: Snapshot) -> Iterator[tuple[list[str], SLOStatus]]:
     """Each SLO status with its label values: the runtime judges each version of a model on
     its own traffic, so `version` keeps two versions' figures apart."""
-    for model in snapshot.models:
+    for model in snapshot.local_models:
         for status in model.slos:
             yield [status.spec.name, *_model_label_values(model)], status
 
@@ -322,6 +383,24 @@ def slo_burn_rate(snapshot: Snapshot) -> Metric:
     return family
 
 
+def target_up(snapshot: Snapshot) -> Metric:
+    """Each remote endpoint this process polls; a name listed twice is up only if every
+    endpoint of that name is."""
+    up: dict[str, bool] = {}
+    for target in snapshot.targets:
+        up[target.name] = up.get(target.name, True) and target.up
+    family = GaugeMetricFamily(
+        "neural_target_up",
+        "1 if the last poll of the remote /metrics endpoint answered within its timeout with "
+        "metrics that could be read, else 0 (unreachable, slow, an error status or an "
+        "unreadable body).",
+        labels=("target",),
+    )
+    for name, is_up in up.items():
+        family.add_metric([name], float(is_up))
+    return family
+
+
 FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     predictions_total,
     prediction_latency_seconds,
@@ -332,6 +411,9 @@ FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     drift_score,
     drift_detected,
     feature_drift,
+    feature_drifted,
+    feature_drift_threshold,
+    feature_drift_p_value,
     data_quality_score,
     missing_values_rate,
     outlier_rate,
@@ -345,6 +427,7 @@ FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
     slo_compliance,
     slo_error_budget_remaining,
     slo_burn_rate,
+    target_up,
 )
 
 

@@ -257,7 +257,8 @@ def rule_document(settings: Settings) -> dict[str, Any]:
     specs = [slo_spec(section, i, settings.source) for i, section in enumerate(settings.slo)]
     names: set[str] = set()
     bounds = latency_bounds_seconds(
-        s.threshold_ms for s in specs if s.type == "latency" and s.threshold_ms is not None)
+        (s.threshold_ms for s in specs if s.type == "latency" and s.threshold_ms is not None),
+        settings.exporter.latency_buckets_ms)
     for index, spec in enumerate(specs):
         where = f"{settings.source or 'config'}: key 'slo[{index}]"
         if spec.name in names:

@@ -494,10 +494,15 @@ def test_more_distinct_latency_thresholds_than_the_histogram_holds_stop_at_load(
 
 
 def test_every_latency_threshold_the_config_takes_is_a_histogram_bound(tmp_path):
-    slos = load_settings(write(tmp_path, latency_slos(50, "1h"))).slo
-    bounds = latency_bounds_seconds(slo.threshold_ms for slo in slos)
-    assert len(bounds) == MAX_LATENCY_BOUNDS
-    assert {slo.threshold_ms / 1000 for slo in slos} <= set(bounds)
+    buckets = ", ".join(str(0.1 * (i + 1)) for i in range(40))
+    settings = load_settings(write(tmp_path, f"[exporter]\nlatency_buckets_ms = [{buckets}]\n"
+                                             + latency_slos(50, "1h")))
+    thresholds = [slo.threshold_ms for slo in settings.slo]
+
+    bounds = latency_bounds_seconds(thresholds, settings.exporter.latency_buckets_ms)
+
+    assert len(bounds) == 90 == MAX_LATENCY_BOUNDS
+    assert {threshold / 1000 for threshold in thresholds} <= set(bounds)
 
 
 def test_slos_keeping_more_than_the_bytes_a_model_may_keep_are_exit_2(tmp_path, capsys):

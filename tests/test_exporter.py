@@ -60,15 +60,17 @@ def test_predictions_total_is_one_counter_series_per_model_and_version():
 
 
 def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count():
-    # Latencies 0.003, 0.02, 0.02, 0.3, 4.0 and 12.0 s, bucketed by hand (upper bounds inclusive).
+    # Latencies 0.0002, 0.003, 0.02, 0.3, 4.0 and 12.0 s, bucketed by hand (upper bounds
+    # inclusive).
     by_bound = {
-        0.005: 1, 0.01: 1, 0.025: 3, 0.05: 3, 0.075: 3, 0.1: 3, 0.25: 3,
+        0.0001: 0, 0.00025: 1, 0.0005: 1, 0.001: 1, 0.0025: 1,
+        0.005: 2, 0.01: 2, 0.025: 3, 0.05: 3, 0.075: 3, 0.1: 3, 0.25: 3,
         0.5: 4, 0.75: 4, 1.0: 4, 2.5: 4, 5.0: 5, 7.5: 5, 10.0: 5,
     }  # fmt: skip
     histogram = LatencyHistogram(
         cumulative_counts=tuple(by_bound[bound] for bound in LATENCY_BUCKETS_SECONDS),
         count=6,
-        sum_seconds=16.343,
+        sum_seconds=16.3232,
     )
     text = exposition(snapshot_of(idle_model_snapshot("churn", "1.0", latency=histogram)))
 
@@ -84,7 +86,7 @@ def test_latency_histogram_buckets_are_cumulative_and_inf_equals_count():
     assert ordered == sorted(ordered)
     model = labels(model="churn", version="1.0")
     assert samples(text, "neural_prediction_latency_seconds_count") == {model: 6}
-    assert samples(text, "neural_prediction_latency_seconds_sum") == {model: 16.343}
+    assert samples(text, "neural_prediction_latency_seconds_sum") == {model: 16.3232}
 
 
 def test_errors_total_has_one_series_per_error_type():

@@ -1,13 +1,21 @@
-"""The latency histogram's buckets: the defaults plus every latency SLO's threshold, so that
-Prometheus can compute a latency SLO from the bucket at its threshold."""
+"""The latency histogram's buckets: `[exporter] latency_buckets_ms` (by default from 0.1 ms)
+plus every latency SLO's threshold, so that Prometheus can compute a latency SLO from the
+bucket at its threshold."""
 
 from __future__ import annotations
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from neural_tui.config import Settings, SLOSection, StorageSection
+from neural_tui.config import (
+    MAX_LATENCY_BUCKETS,
+    ExporterSection,
+    Settings,
+    SLOSection,
+    StorageSection,
+)
 from neural_tui.exporter import build_registry
+from neural_tui.prometheus_rules import render_rules
 from neural_tui.records import IngestBatch
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import (
@@ -42,8 +50,8 @@ def test_without_thresholds_the_bounds_are_the_defaults():
 def test_thresholds_join_the_defaults_sorted_and_once():
     bounds = latency_bounds_seconds([300.0, 250.0, 300.0, 0.5, 12_000.0])
 
-    assert bounds == (0.0005, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.3, 0.5, 0.75, 1.0,
-                      2.5, 5.0, 7.5, 10.0, 12.0)
+    assert bounds == (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075,
+                      0.1, 0.25, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 12.0)
 
 
 def test_a_threshold_that_is_not_a_positive_finite_number_adds_no_bound():
@@ -98,3 +106,40 @@ def test_without_latency_slos_the_exported_buckets_are_the_defaults(tmp_path):
     buckets = exported_buckets(runtime)
 
     assert list(buckets) == [str(bound) for bound in LATENCY_BUCKETS_SECONDS] + ["+Inf"]
+
+
+def test_the_configured_buckets_replace_the_defaults_and_the_thresholds_join_them(tmp_path):
+    settings = Settings(storage=StorageSection(tmp_path),
+                        exporter=ExporterSection(latency_buckets_ms=(0.5, 2.0)),
+                        slo=(latency_slo("fast", 1.0),))
+    runtime = Runtime(settings, [])
+    runtime.ingest(IngestBatch(make_batch([T0] * 4, latency_ms=[0.2, 0.5, 0.9, 30.0])))
+
+    assert exported_buckets(runtime) == {"0.0005": 2, "0.001": 3, "0.002": 3, "+Inf": 4}
+
+
+def test_the_default_buckets_start_at_a_tenth_of_a_millisecond():
+    assert LATENCY_BUCKETS_SECONDS[:5] == (0.0001, 0.00025, 0.0005, 0.001, 0.0025)
+    assert {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+            10.0} <= set(LATENCY_BUCKETS_SECONDS)
+
+
+def test_past_the_most_buckets_the_first_are_kept_and_thresholds_still_join():
+    buckets = [float(ms) for ms in range(1, 201)]
+
+    bounds = latency_bounds_seconds([0.5], buckets)
+
+    assert bounds == (0.0005, *(ms / 1000 for ms in range(1, MAX_LATENCY_BUCKETS + 1)))
+
+
+def test_a_bucket_that_is_not_a_positive_finite_number_adds_no_bound():
+    assert latency_bounds_seconds([], [float("nan"), -1.0, 0.0, float("inf"), 2.0]) == (0.002,)
+
+
+def test_the_rules_take_a_threshold_beside_configured_buckets():
+    settings = Settings(exporter=ExporterSection(latency_buckets_ms=(0.1, 0.25)),
+                        slo=(latency_slo("fast", 0.3),))
+
+    text = render_rules(settings)
+
+    assert 'le="0.0003"' in text

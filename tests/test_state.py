@@ -48,7 +48,7 @@ def test_latency_histogram_is_cumulative_with_prometheus_le_semantics():
     bounds = LATENCY_BUCKETS_SECONDS
     expected = [sum(1 for v in (0.005, 0.0050001, 0.1, 20.0) if v <= b) for b in bounds]
     assert list(histogram.cumulative_counts) == expected
-    assert histogram.cumulative_counts[0] == 1
+    assert histogram.cumulative_counts[bounds.index(0.005)] == 1
     assert histogram.count == 4
     assert histogram.sum_seconds == pytest.approx(0.005 + 0.0050001 + 0.1 + 20.0)
 

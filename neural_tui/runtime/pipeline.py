@@ -101,8 +101,9 @@ class Runtime:
         self.limits = limits or replace(
             state_limits(settings),
             latency_bounds_seconds=latency_bounds_seconds(
-                slo.threshold_ms for slo in settings.slo
-                if slo.type == "latency" and slo.threshold_ms is not None),
+                (slo.threshold_ms for slo in settings.slo
+                 if slo.type == "latency" and slo.threshold_ms is not None),
+                settings.exporter.latency_buckets_ms),
         )
         self.clock = clock
         self._records_arrived_at: float | None = None

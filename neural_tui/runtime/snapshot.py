@@ -11,6 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from neural_tui.config import (
+    DEFAULT_LATENCY_BUCKETS_MS,
+    MAX_LATENCY_BUCKETS,
+    MAX_SLO_THRESHOLDS,
+)
+
 if TYPE_CHECKING:
     from neural_tui.engines.drift import DriftReport
     from neural_tui.engines.performance import PerformanceReport
@@ -18,31 +24,39 @@ if TYPE_CHECKING:
     from neural_tui.engines.slo import SLOStatus
     from neural_tui.remote_models import RemoteFigures, TargetStatus
 
-LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-)
-"""The default upper bounds of `neural_prediction_latency_seconds` (prometheus-client's)."""
+LATENCY_BUCKETS_SECONDS: tuple[float, ...] = tuple(
+    ms / 1000.0 for ms in DEFAULT_LATENCY_BUCKETS_MS)
+"""The default upper bounds of `neural_prediction_latency_seconds`: from 0.1 ms, then
+prometheus-client's defaults (5 ms to 10 s)."""
 
-MAX_LATENCY_BOUNDS = 64
-"""Most bucket bounds of the latency histogram: the defaults and up to 50 SLO thresholds. Each
-bound costs one series per model in Prometheus."""
+MAX_LATENCY_BOUNDS = MAX_LATENCY_BUCKETS + MAX_SLO_THRESHOLDS
+"""Most bucket bounds of the latency histogram: the configured buckets and every distinct
+latency SLO threshold a valid config can hold, so each threshold is a bound. Each bound costs
+one series per model in Prometheus."""
 
 
-def latency_bounds_seconds(thresholds_ms: Iterable[float]) -> tuple[float, ...]:
-    """The histogram's bounds: the defaults plus each latency SLO's threshold, in seconds.
+def latency_bounds_seconds(
+    thresholds_ms: Iterable[float],
+    buckets_ms: Iterable[float] = DEFAULT_LATENCY_BUCKETS_MS,
+) -> tuple[float, ...]:
+    """The histogram's bounds: the buckets (`[exporter] latency_buckets_ms`) plus each latency
+    SLO's threshold, in seconds.
 
     A latency SLO is computed in Prometheus from the bucket whose bound is its threshold, so
-    every threshold must be one. Sorted and without duplicates; a threshold that is not a
-    positive finite number is skipped, and past `MAX_LATENCY_BOUNDS` the later thresholds (in
-    the order given) are left out.
+    every threshold must be one. Milliseconds become seconds as the state converts each
+    latency (`ms / 1000`), so a latency equal to a bound counts within it. Sorted and without
+    duplicates; a value that is not a positive finite number is skipped; of the buckets at most
+    `MAX_LATENCY_BUCKETS` are kept (the first), and past `MAX_LATENCY_BOUNDS` in all the later
+    thresholds (in the order given) are left out. A valid config never reaches either cap.
     """
-    bounds = set(LATENCY_BUCKETS_SECONDS)
-    for threshold in thresholds_ms:
-        seconds = threshold / 1000.0
-        if len(bounds) >= MAX_LATENCY_BOUNDS:
-            break
-        if math.isfinite(seconds) and seconds > 0:
-            bounds.add(seconds)
+    bounds: set[float] = set()
+    for values, cap in ((buckets_ms, MAX_LATENCY_BUCKETS), (thresholds_ms, MAX_LATENCY_BOUNDS)):
+        for value in values:
+            seconds = value / 1000.0
+            if len(bounds) >= cap:
+                break
+            if math.isfinite(seconds) and seconds > 0:
+                bounds.add(seconds)
     return tuple(sorted(bounds))
 
 
