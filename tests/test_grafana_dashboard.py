@@ -431,7 +431,7 @@ def answers(live: Live) -> dict[str, dict[str, Answer]]:
 def wait_for_models(prometheus: Prometheus) -> None:
     prometheus.wait_for("count(neural_predictions_total)",
                         lambda result: bool(result) and result[0]["value"][1] == "3",
-                        timeout=60)
+                        timeout=30)
 
 
 @pytest.mark.real_server
