@@ -109,9 +109,9 @@ def every_panel(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def every_target(dashboard: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(panel title, target) of every query of every panel."""
-    return [(panel["title"], target) for panel in every_panel(dashboard["panels"])
-            for target in panel.get("targets", [])]
+    """(where, target) of every query of every panel; `where` names the panel and query."""
+    return [(f"panel {panel['id']} {panel['title']!r} {target['refId']}", target)
+            for panel in every_panel(dashboard["panels"]) for target in panel.get("targets", [])]
 
 
 def variables(dashboard: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -231,7 +231,7 @@ def test_the_dashboard_is_importable_json_on_a_datasource_variable():
     assert dashboard["uid"] == "neural-tui-models"
     assert dashboard["id"] is None
     assert (datasource["type"], datasource["query"]) == ("datasource", "prometheus")
-    assert [title for title, target in every_target(dashboard)
+    assert [where for where, target in every_target(dashboard)
             if target["datasource"] != DATASOURCE] == []
     assert [panel["title"] for panel in every_panel(dashboard["panels"])
             if panel["type"] != "row" and panel["datasource"] != DATASOURCE] == []
@@ -268,13 +268,15 @@ def cells(panel: dict[str, Any]) -> set[tuple[int, int]]:
             for y in range(grid["y"], grid["y"] + grid["h"])}
 
 
-def test_panel_ids_are_unique_and_no_two_panels_overlap():
+def test_panel_ids_and_query_ids_are_unique_and_no_two_panels_overlap():
     dashboard = load_dashboard()
     ids = [panel["id"] for panel in every_panel(dashboard["panels"])]
+    queries = [where for where, _ in every_target(dashboard)]
     layers = [dashboard["panels"]] + [panel["panels"] for panel in dashboard["panels"]
                                       if panel.get("collapsed")]
 
     assert len(ids) == len(set(ids))
+    assert len(queries) == len(set(queries))
     for layer in layers:
         taken: set[tuple[int, int]] = set()
         for panel in layer:
@@ -399,8 +401,8 @@ def selections(prometheus: Prometheus, dashboard: dict[str, Any]) -> dict[str, S
 
 def queries(dashboard: dict[str, Any], selection: Selection) -> list[tuple[str, str]]:
     """(where, PromQL) of every target and of every variable's series selector."""
-    found = [(f"panel {title!r} {target['refId']}", interpolate(target["expr"], selection))
-             for title, target in every_target(dashboard)]
+    found = [(where, interpolate(target["expr"], selection))
+             for where, target in every_target(dashboard)]
     found += [(f"variable {name}", interpolate(label_values_query(variable)[0], selection))
               for name, variable in variables(dashboard).items() if variable["type"] == "query"]
     return found
@@ -476,12 +478,12 @@ LEGEND_LABEL = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 @pytest.mark.real_server
 def test_every_label_a_legend_shows_is_on_the_series_its_query_returns(answers):
     missing = {}
-    for title, target in every_target(load_dashboard()):
+    for where, target in every_target(load_dashboard()):
         shown = set(LEGEND_LABEL.findall(target.get("legendFormat", "")))
-        answer = answers["all"][f"panel {title!r} {target['refId']}"]
+        answer = answers["all"][where]
         lacking = {label for series in answer.series for label in shown - set(series["metric"])}
         if lacking:
-            missing[f"{title} {target['refId']}"] = lacking
+            missing[where] = lacking
 
     assert missing == {}
 
@@ -503,7 +505,10 @@ def known_names(live: Live) -> set[str]:
 @pytest.mark.real_server
 def test_every_metric_the_dashboard_names_is_exported_or_recorded(live, answers):
     known = known_names(live)
-    exprs = [target["expr"] for _, target in every_target(load_dashboard())]
+    dashboard = load_dashboard()
+    exprs = [target["expr"] for _, target in every_target(dashboard)]
+    exprs += [label_values_query(variable)[0] for variable in variables(dashboard).values()
+              if variable["type"] == "query"]
     named = [metric_names(expr) for expr in exprs]
 
     assert sorted({name for names, _ in named for name in names} - known) == []
