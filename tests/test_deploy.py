@@ -223,7 +223,8 @@ def test_the_probes_and_the_scrape_annotations_name_the_exporters_port():
     named = {p["name"]: p["containerPort"] for p in exporter["ports"]}
     annotations = manifest()["Deployment"]["spec"]["template"]["metadata"]["annotations"]
 
-    for probe in ("livenessProbe", "readinessProbe"):
+    assert "readinessProbe" not in exporter, "the sidecar's readiness would be the pod's"
+    for probe in ("livenessProbe", "startupProbe"):
         check = exporter[probe]["httpGet"]
         assert check["path"] == "/healthz"
         assert named.get(check["port"], check["port"]) == port
