@@ -53,7 +53,7 @@ class ReplyServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 request = Request(time.monotonic(), self.path, dict(self.headers.items()))
                 server.requests.append(request)
                 answer = server.reply(request)
@@ -77,7 +77,7 @@ class ReplyServer:
                 except OSError:
                     return
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         self._httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
