@@ -149,6 +149,16 @@ async def test_a_page_that_is_not_metrics_is_the_reason():
     assert "\n" not in view.targets[0].detail
 
 
+async def test_a_reason_quoting_the_body_is_one_printable_line():
+    hostile = b'neural_predictions_total{model="\x1b]0;owned\x07' + b"x" * 300 + b"\n"
+    with ReplyServer(lambda r: Reply(hostile)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    detail = view.targets[0].detail
+    assert detail.startswith("not a /metrics body: ")
+    assert detail.isprintable()
+    assert len(detail) <= 200
+
+
 async def test_a_refused_connection_is_the_reason():
     with ReplyServer(lambda r: Reply(b"")) as server:
         url = server.url

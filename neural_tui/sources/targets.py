@@ -203,7 +203,7 @@ class TargetSource:
                 name=endpoint.name,
                 url=endpoint.url,
                 up=up,
-                detail=" ".join(detail.split())[:MAX_DETAIL_CHARS],
+                detail=_one_line(detail),
                 last_success_at=target.last_success_at,
                 last_poll_seconds=time.monotonic() - started,
             )
@@ -252,6 +252,12 @@ def _read(target: _Target, body: bytes, content_type: str, received_at: float
     if not models:
         notes.append("no neural-tui model metrics in the body")
     return models, "; ".join(notes)
+
+
+def _one_line(detail: str) -> str:
+    """`detail` on one line of printable characters (a parser's message quotes the body)."""
+    line = " ".join(detail[:MAX_DETAIL_CHARS * 4].split())[:MAX_DETAIL_CHARS]
+    return "".join(char if char.isprintable() else "\ufffd" for char in line)
 
 
 def _size(n_bytes: int) -> str:
