@@ -32,8 +32,11 @@ from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 32 * 1024 * 1024
-"""Largest `/metrics` body read (after decompression); a larger one is refused as it streams."""
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Largest `/metrics` body read (after decompression); a larger one is refused as it streams.
+Our exporter's body for 500 models (the most a body keeps) of 50 features is about 4 MiB; the
+parser costs about a second of CPU per 2 to 4 MiB (more for hostile lines), so this also
+bounds what one hostile target costs the parser threads per poll."""
 ACCEPT = "text/plain;version=0.0.4;q=1.0,application/openmetrics-text;q=0.5,*/*;q=0.1"
 """The Prometheus text format first; OpenMetrics is read too when a server sends it."""
 FIRST_ROUND_SPREAD_SECONDS = 1.0
