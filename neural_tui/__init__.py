@@ -5,6 +5,10 @@ The producer API (`ModelMonitor`, `PredictionLogger`), the library engines
 `SLOType`, `SLAReport`) and the alerting (`AlertManager`, `AlertRule`, `AlertChannel`,
 `AlertSeverity`) are imported lazily, so that `import neural_tui` stays cheap for a model
 server and never pulls in the console.
+
+So are the old module's analysis of stored predictions (`PredictionAnalyzer`), its other name
+for the quality engine (`DataQualityChecker`) and its in-process metrics (`MetricsRegistry`,
+`PrometheusExporter`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from neural_tui.alert_manager import AlertChannel, AlertManager, AlertRule, AlertSeverity
     from neural_tui.engines.drift import DriftDetector
-    from neural_tui.engines.quality import DataQualityMonitor
+    from neural_tui.engines.quality import DataQualityChecker, DataQualityMonitor
+    from neural_tui.metrics_registry import MetricsRegistry, PrometheusExporter
+    from neural_tui.prediction_analyzer import PredictionAnalyzer
     from neural_tui.producer import ModelMonitor, PredictionLogger
     from neural_tui.slo_tracker import SLO, SLAReport, SLOTracker, SLOType
 
@@ -25,10 +31,14 @@ __all__ = [
     "AlertManager",
     "AlertRule",
     "AlertSeverity",
+    "DataQualityChecker",
     "DataQualityMonitor",
     "DriftDetector",
+    "MetricsRegistry",
     "ModelMonitor",
+    "PredictionAnalyzer",
     "PredictionLogger",
+    "PrometheusExporter",
     "SLAReport",
     "SLOTracker",
     "SLOType",
@@ -48,6 +58,10 @@ _LAZY = {
     "AlertRule": "neural_tui.alert_manager",
     "AlertChannel": "neural_tui.alert_manager",
     "AlertSeverity": "neural_tui.alert_manager",
+    "DataQualityChecker": "neural_tui.engines.quality",
+    "PredictionAnalyzer": "neural_tui.prediction_analyzer",
+    "MetricsRegistry": "neural_tui.metrics_registry",
+    "PrometheusExporter": "neural_tui.metrics_registry",
 }
 
 
