@@ -13,7 +13,8 @@ Methods, as the old module named them (`model`, `version` label every series but
 - `update_performance_metrics(model, version, accuracy, precision, recall, f1)`:
   `neural_model_accuracy`, `neural_model_precision`, `neural_model_recall`, `neural_model_f1`
   (each only when given).
-- `update_drift_metrics(model, version, drift_scores)`: `neural_drift_score{drift_type}`.
+- `update_drift_metrics(model, version, drift_scores)`: `neural_drift_score{drift_type}`; a
+  score of None (a kind not computed) is left as it was.
 - `update_quality_metrics(model, version, quality_score, missing_rate, outlier_rate)`:
   `neural_data_quality_score`, `neural_missing_values_rate`, `neural_outlier_rate`.
 - `record_error(model, version, error_type)`: `neural_errors_total{error_type}` + 1.
@@ -128,7 +129,7 @@ class MetricsRegistry:
         self, model: str, version: str, drift_scores: Mapping[str, float]
     ) -> None:
         scores = {_label("drift_type", kind): _number(f"drift_scores[{kind!r}]", value)
-                  for kind, value in drift_scores.items()}
+                  for kind, value in drift_scores.items() if value is not None}
         labels = self._model(model, version)
         with self._lock:
             known = self._drift_types.setdefault(labels, set())

@@ -314,6 +314,16 @@ def test_the_registry_exposes_the_old_metric_names_and_labels():
     assert values[("neural_active_models", frozenset())] == 1
 
 
+def test_a_drift_score_of_none_leaves_that_kind_as_it_was():
+    registry = MetricsRegistry()
+    registry.update_drift_metrics("m", "1", {"prediction": 0.2, "concept": 0.1})
+    registry.update_drift_metrics("m", "1", {"prediction": 0.3, "concept": None})
+    values = scrape(registry.get_metrics().decode())
+    model = labels(model="m", version="1")
+    assert values[("neural_drift_score", model | labels(drift_type="prediction"))] == 0.3
+    assert values[("neural_drift_score", model | labels(drift_type="concept"))] == 0.1
+
+
 def test_each_registry_is_its_own_and_never_the_global_one():
     first, second = MetricsRegistry(), MetricsRegistry()
     first.record_prediction("m", "1")
