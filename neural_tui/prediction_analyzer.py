@@ -40,7 +40,7 @@ from neural_tui.records import RecordBatch
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.state import MAX_FEATURES_BYTES
 from neural_tui.sources.tail import TailSource
-from neural_tui.storage_layout import RECORDS_FOLDER
+from neural_tui.storage_layout import RECORDS_FOLDER, misplaced_records
 
 MAX_WINDOW_ROWS = 100_000
 """Most predictions a window holds, whatever `window` or `time_window` asks."""
@@ -144,11 +144,14 @@ class PredictionAnalyzer:
     ) -> dict[str, Any]:
         """The old module's analysis of the newest `window` predictions (or those of the last
         `time_window` seconds), in its keys, plus `errors`, `window`, `skipped_lines` and the
-        engine's whole `performance` report."""
+        engine's whole `performance` report; without predictions, `warnings` says where records
+        one folder off lie."""
         rows, skipped, capped = self._read_window(window, time_window)
         if len(rows) == 0:
+            misplaced = misplaced_records(self.storage_path)
             return {"status": "no_data", "message": "No predictions available",
-                    "skipped_lines": skipped}
+                    "skipped_lines": skipped,
+                    "warnings": [misplaced.describe()] if misplaced is not None else []}
         failed = rows.error != None  # noqa: E711 - elementwise on an object array
         analysis: dict[str, Any] = {
             "status": "ok",
@@ -225,6 +228,8 @@ class PredictionAnalyzer:
         flush = getattr(self.logger, "flush", None)
         if callable(flush):
             flush()
+        if not self.storage_path.is_dir():
+            raise FileNotFoundError(f"{self.storage_path}: storage directory does not exist")
         now = self._clock()
         since = -math.inf if time_window is None else now - time_window
         limit = MAX_WINDOW_ROWS if time_window is not None else window

@@ -218,7 +218,28 @@ def test_model_name_selects_one_models_records(tmp_path):
 def test_an_empty_storage_says_no_data_in_the_old_words(tmp_path):
     write_lines(tmp_path, [])
     assert analyzer(tmp_path).analyze_predictions() == {
-        "status": "no_data", "message": "No predictions available", "skipped_lines": {}}
+        "status": "no_data", "message": "No predictions available", "skipped_lines": {},
+        "warnings": []}
+
+
+def test_records_one_folder_off_are_named_instead_of_a_silent_no_data(tmp_path):
+    write_lines(tmp_path / "predictions", [prediction(1)])
+    result = analyzer(tmp_path).analyze_predictions()
+    assert result["status"] == "no_data"
+    assert "predictions/predictions" in result["warnings"][0]
+
+
+def test_a_storage_that_does_not_exist_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing: storage directory does not exist"):
+        analyzer(tmp_path / "missing").analyze_predictions()
+
+
+def test_a_time_window_past_the_row_bound_keeps_the_newest_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr("neural_tui.prediction_analyzer.MAX_WINDOW_ROWS", 5)
+    write_lines(tmp_path, [prediction(i, latency_ms=float(i)) for i in range(20)])
+    result = analyzer(tmp_path).analyze_predictions(time_window=3600)
+    assert result["window"]["capped"] is True
+    assert (result["total_predictions"], result["latency"]["min"]) == (5, 15.0)
 
 
 def test_hostile_lines_cost_only_themselves(tmp_path):
