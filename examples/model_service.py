@@ -170,7 +170,8 @@ def main() -> None:
     args = parser.parse_args()
 
     model = ToyFraudModel()
-    with ModelMonitor(model.name, model.version, args.storage, flush_interval=1.0) as monitor:
+    with ModelMonitor(model.name, model.version, storage_path=args.storage,
+                      flush_interval=1.0) as monitor:
         service = PredictionService(monitor, model)
         if args.requests is not None:
             simulate(service, args.requests, args.rate, args.seed)
