@@ -154,7 +154,8 @@ class ModelMonitor:
         self._pending_errors: list[float] = []
         self._drift_history: deque[DriftMetrics] = deque(maxlen=HISTORY_CHECKS)
         self._quality_history: deque[QualityReport] = deque(maxlen=HISTORY_CHECKS)
-        self._feature_names: tuple[str, ...] | None = None
+        self._reference_columns: tuple[str, ...] | None = None
+        """The columns of an array reference, which name an array's columns after it."""
         self._drift_reference: ReferenceProfile | None = None
         self._quality_reference: QualityReference | None = None
         self._prediction_profile: PredictionProfile | None = None
@@ -286,7 +287,7 @@ class ModelMonitor:
         quality = build_quality_reference(columns, QualitySettings())
         profile = None if outputs is None else prediction_profile(outputs)
         with self._lock:
-            self._feature_names = None if feature_names is None else tuple(feature_names)
+            self._reference_columns = None if _dicts(data) else tuple(columns)
             self._drift_reference = drift
             self._quality_reference = quality
             self._prediction_profile = profile
@@ -308,10 +309,10 @@ class ModelMonitor:
 
         what = "check_drift"
         if self._drift_reference is None:
-            self.set_reference_data(data, predictions, performance, self._feature_names)
+            self.set_reference_data(data, predictions, performance)
             return DriftMetrics(timestamp=self.clock()).to_dict()
-        columns = feature_columns(data, self._feature_names, what=what,
-                                  max_features=self.max_features)
+        columns = feature_columns(data, None, what=what, max_features=self.max_features,
+                                  reference_names=self._reference_columns)
         rows = _rows(columns)
         outputs = None if predictions is None else one_per_row(predictions, rows, what=what,
                                                                name="predictions")
@@ -359,8 +360,9 @@ class ModelMonitor:
         from neural_tui.engines.quality import QualitySettings, build_quality_reference, check
         from neural_tui.monitor_results import quality_report
 
-        columns = feature_columns(data, self._feature_names, what="check_data_quality",
-                                  max_features=self.max_features)
+        columns = feature_columns(data, None, what="check_data_quality",
+                                  max_features=self.max_features,
+                                  reference_names=self._reference_columns)
         settings = QualitySettings()
         reference = self._quality_reference or build_quality_reference(columns, settings)
         result = quality_report(check(reference, columns, settings), columns, self.clock())
@@ -808,6 +810,11 @@ def _correct(prediction: Any, label: Any) -> bool:
     from neural_tui.engines.performance import json_equal
 
     return json_equal(prediction, label)
+
+
+def _dicts(data: Any) -> bool:
+    """Whether `data` is a list of dicts (whose keys name the features)."""
+    return isinstance(data, Sequence) and bool(data) and isinstance(data[0], Mapping)
 
 
 def _rows(columns: Mapping[str, np.ndarray]) -> int:

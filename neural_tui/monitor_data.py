@@ -38,8 +38,12 @@ def feature_columns(
     *,
     what: str,
     max_features: int,
+    reference_names: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """`data` as one array per feature, all of one length (see the module docstring)."""
+    """`data` as one array per feature, all of one length (see the module docstring).
+
+    `reference_names` are the columns of an array reference: an array's columns are named
+    by them (when `feature_names` is None) and must be as many."""
     import numpy as np
 
     if not _is_rows(data):
@@ -47,8 +51,13 @@ def feature_columns(
             f"{what}: data must be a 2-D array (rows x features) or a list of dicts, "
             f"got {type(data).__name__}"
         )
+    if feature_names is None and reference_names is not None:
+        feature_names, source = reference_names, "the reference has"
+    else:
+        source = "feature_names has"
     if isinstance(data, np.ndarray):
-        return _array_columns(data, feature_names, what=what, max_features=max_features)
+        return _array_columns(data, feature_names, what=what, max_features=max_features,
+                              source=source)
     rows = list(data)
     if not rows:
         raise ValueError(f"{what}: data has no rows")
@@ -75,7 +84,7 @@ def feature_columns(
     for index, row in enumerate(rows):
         table[index, :] = list(row)
     return _array_columns(_numeric_if_possible(table), feature_names, what=what,
-                          max_features=max_features)
+                          max_features=max_features, source=source)
 
 
 def one_per_row(values: Any, rows: int, *, what: str, name: str) -> np.ndarray:
@@ -133,7 +142,8 @@ def _is_rows(data: Any) -> bool:
 
 
 def _array_columns(
-    data: np.ndarray, feature_names: Sequence[str] | None, *, what: str, max_features: int
+    data: np.ndarray, feature_names: Sequence[str] | None, *, what: str, max_features: int,
+    source: str,
 ) -> dict[str, np.ndarray]:
     if data.ndim == 1:
         data = data[:, None]
@@ -151,7 +161,7 @@ def _array_columns(
     if rows == 0:
         raise ValueError(f"{what}: data has no rows")
     _check_size(rows, width, what=what, max_features=max_features)
-    names = _names(feature_names, width, what=what)
+    names = _names(feature_names, width, what=what, source=source)
     if data.dtype.kind == "b":
         data = data.astype(object)
     return {name: data[:, i] for i, name in enumerate(names)}
@@ -195,14 +205,17 @@ def _check_size(rows: int, width: int, *, what: str, max_features: int) -> None:
                          "in one call; pass it in parts")
 
 
-def _names(feature_names: Sequence[str] | None, width: int, *, what: str) -> tuple[str, ...]:
+def _names(
+    feature_names: Sequence[str] | None, width: int, *, what: str, source: str
+) -> tuple[str, ...]:
     if feature_names is None:
         return tuple(f"feature_{i}" for i in range(width))
     if isinstance(feature_names, str):
         raise ValueError(f"{what}: feature_names must be a list of names, got a str")
     names = tuple(feature_names)
     if len(names) != width:
-        raise ValueError(f"{what}: {len(names)} feature_names for {width} columns of data")
+        raise ValueError(f"{what}: data has {width} columns but {source} {len(names)} "
+                         f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
     for name in names:
         if not isinstance(name, str) or not name:
             raise ValueError(f"{what}: feature name {name!r} must be a non-empty str")
