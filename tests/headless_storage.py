@@ -1,4 +1,4 @@
-"""A storage written through `ModelMonitor`, and a scrape read back, for the headless tests."""
+"""A storage written through `ModelLogger`, and a scrape read back, for the headless tests."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 
 
 def log_records(storage: Path, model: str, n: int, *, start: int = 0, errors: int = 0) -> None:
-    with ModelMonitor(model, "1.0", storage_path=storage) as monitor:
+    with ModelLogger(model, "1.0", storage_path=storage) as monitor:
         for i in range(start, start + n):
             monitor.log_prediction(f"{model}-{i}", {"x": float(i)}, 1, latency_ms=20.0)
         for _ in range(errors):
