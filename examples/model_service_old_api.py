@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from model_service import (
-    FEATURES,
     PredictionService,
     ToyFraudModel,
     random_features,
@@ -101,7 +100,7 @@ def main() -> None:
         enable_slo_tracking=True,
     )
     rows, predictions = reference_data(args.seed)
-    monitor.set_reference_data(rows, predictions=predictions, feature_names=list(FEATURES))
+    monitor.set_reference_data(rows, predictions=predictions)
     if args.metrics_port is not None:
         monitor.start_prometheus_server(port=args.metrics_port)
     service = OldApiService(monitor, model)

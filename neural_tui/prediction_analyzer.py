@@ -26,7 +26,6 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -36,11 +35,12 @@ from neural_tui.decode import decode_objects
 from neural_tui.engines.columns import to_categorical
 from neural_tui.engines.drift import top_probabilities
 from neural_tui.engines.performance import confidence_outliers, performance
+from neural_tui.producer import storage_root
 from neural_tui.records import RecordBatch
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.state import MAX_FEATURES_BYTES
 from neural_tui.sources.tail import TailSource
-from neural_tui.storage_layout import RECORDS_FOLDER, misplaced_records
+from neural_tui.storage_layout import misplaced_records
 
 MAX_WINDOW_ROWS = 100_000
 """Most predictions a window holds, whatever `window` or `time_window` asks."""
@@ -100,16 +100,6 @@ class _Window:
         probabilities[:] = decode_objects(rows.prediction_proba.tolist())
         return _Window(rows.timestamp, rows.prediction_id, rows.prediction, rows.ground_truth,
                        rows.latency_ms, rows.error, top_probabilities(probabilities))
-
-
-def storage_root(path: str | os.PathLike[str]) -> Path:
-    """The storage directory meant by `path`: the old module was given the predictions folder
-    itself, so a path named `predictions` without a `predictions` folder of its own is that
-    folder, and its parent the storage."""
-    path = Path(path)
-    if path.name == RECORDS_FOLDER and not (path / RECORDS_FOLDER).is_dir():
-        return path.parent
-    return path
 
 
 class PredictionAnalyzer:

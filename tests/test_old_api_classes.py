@@ -25,6 +25,7 @@ from neural_tui import (
     DataQualityChecker,
     DataQualityMonitor,
     MetricsRegistry,
+    ModelMonitor,
     PredictionAnalyzer,
     PredictionLogger,
     PrometheusExporter,
@@ -200,6 +201,22 @@ def test_a_logger_is_flushed_first_so_its_buffered_records_count(tmp_path):
         assert PredictionAnalyzer(logger).analyze_predictions()["total_predictions"] == 3
     finally:
         logger.close()
+
+
+def test_an_old_style_model_monitor_is_analysed_for_its_own_model(tmp_path):
+    write_lines(tmp_path, [prediction(i, model_name="other", model_version="9")
+                           for i in range(4)])
+    monitor = ModelMonitor(model_name="fraud", model_version="2.0", storage_path=str(tmp_path),
+                           enable_prometheus=False, enable_alerting=False,
+                           enable_slo_tracking=False, flush_interval=3600)
+    try:
+        for i in range(3):
+            monitor.log_prediction(f"f{i}", {"x": i}, 0, ground_truth=0, latency_ms=3.0)
+        result = PredictionAnalyzer(monitor).analyze_predictions()
+    finally:
+        monitor.close()
+    assert result["total_predictions"] == 3
+    assert result["accuracy"] == {"total_labeled": 3, "correct": 3, "accuracy": 1.0}
 
 
 def test_the_predictions_folder_itself_is_accepted_as_the_old_logger_took_it(tmp_path):
