@@ -10,7 +10,8 @@ statistic of its own. What the old keys now hold is in `monitor_results.py`.
   `neural-tui` and its exporter read what the server logs; `prediction_logger` is it.
 - `enable_slo_tracking` tracks `default_slos()` (the old module's four defaults) on an
   `SLOTracker`: each logged prediction is one event of availability and error rate (and of
-  latency when `latency_ms` > 0, and of accuracy when it carries `ground_truth`), each
+  latency when `latency_ms` > 0, and of accuracy when it and its `ground_truth` are classes:
+  a str, a bool, an int or an integral float), each
   `record_error` a failed one. `update_performance_metrics` no longer counts an accuracy
   figure as one event.
 - `enable_alerting` makes an `AlertManager` whose channels come from `alert_config`
@@ -342,9 +343,7 @@ class ModelMonitor:
                 self._anomalies = anomalies
         if metrics.is_drifting:
             self._check_rules({
-                "drift_score": max(metrics.data_distribution_drift, metrics.prediction_drift,
-                                   metrics.performance_drift,
-                                   min(metrics.concept_drift_score, 1.0)),
+                "drift_score": metrics.drift_score,
                 "prediction_drift": metrics.prediction_drift,
                 "performance_drift": metrics.performance_drift,
                 "data_distribution_drift": metrics.data_distribution_drift,
@@ -411,7 +410,7 @@ class ModelMonitor:
         }
         if drift is not None:
             metrics.update(
-                drift_score=drift.data_distribution_drift,
+                drift_score=drift.drift_score,
                 is_drifting=drift.is_drifting,
                 drift_severity=drift.drift_severity,
                 prediction_drift=drift.prediction_drift,
@@ -797,7 +796,7 @@ def _small(value: Any) -> bool:
         return len(value) <= MAX_LABEL_CHARS
     if isinstance(value, float):
         return not math.isnan(value)
-    return isinstance(value, int) and value.bit_length() <= 64
+    return isinstance(value, int)  # the writer refused integers beyond 64 bits
 
 
 def _is_class(value: Any) -> bool:

@@ -375,3 +375,19 @@ def test_detect_anomalies_names_a_high_error_rate_and_a_shifted_class_mix(tmp_pa
     assert "total variation 0.500" in anomalies["prediction_mix"]["message"]
     assert health["status"] == "critical"
     assert "High error rate: 10.00%" in health["issues"]
+
+
+def test_the_old_faces_own_limits_are_the_configs_defaults():
+    from neural_tui import config, monitor, monitor_data, monitor_results
+
+    assert config.RuntimeSection().max_features == monitor_data.DEFAULT_MAX_FEATURES
+    assert monitor_data.MAX_FEATURES_LIMIT == config.MAX_FEATURES_LIMIT
+    assert config.HealthSection().min_quality_score == monitor_results.MIN_QUALITY_SCORE
+    assert config.HealthSection().max_error_rate == monitor.ERROR_RATE_CRITICAL
+
+
+def test_the_drift_score_is_the_largest_score_with_concept_capped_at_one():
+    metrics = DriftMetrics(timestamp=0.0, prediction_drift=0.3, data_distribution_drift=0.1,
+                           concept_drift_score=4.0)
+    assert metrics.drift_score == 1.0
+    assert DriftMetrics(timestamp=0.0, prediction_drift=0.3).drift_score == 0.3
