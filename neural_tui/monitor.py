@@ -52,7 +52,7 @@ from neural_tui.monitor_data import (
     one_per_row,
 )
 from neural_tui.monitor_results import DriftMetrics, QualityReport, json_safe
-from neural_tui.producer import MiB, ModelLogger, storage_root
+from neural_tui.producer import DEFAULT_STORAGE, MiB, ModelLogger, storage_root
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,7 +71,6 @@ __all__ = ["DriftMetrics", "ModelMonitor", "QualityReport"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORAGE = "monitoring_data"
 ALERT_CONFIG_KEYS = ("slack_webhook", "email_config", "webhook_url")
 RECENT_ROWS = 1000
 """Latencies and labelled predictions kept for the in-process figures (the old window)."""

@@ -168,6 +168,13 @@ def test_prediction_logger_takes_the_predictions_folder_the_old_module_was_given
     assert not (old_path / "predictions").exists()
 
 
+def test_prediction_logger_given_no_path_writes_to_the_old_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with PredictionLogger(None) as logger:
+        assert logger.predictions_dir.resolve() == (tmp_path / "monitoring_data" /
+                                                    "predictions").resolve()
+
+
 def test_prediction_logger_takes_the_old_sampling_arguments_in_their_old_order(tmp_path):
     with PredictionLogger(tmp_path, 100, True, 0.25) as logger:
         assert logger.sample_rate == 0.25
