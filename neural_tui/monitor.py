@@ -639,6 +639,8 @@ class ModelMonitor:
         }
 
     def _predictions_summary(self) -> dict[str, Any]:
+        """The old `predictions` summary of the newest `RECENT_ROWS` logged: `latency` (ms)
+        and `accuracy` with the old keys, and the performance engine's full report."""
         with self._lock:
             latencies = list(self._latencies)
         performance = self._performance()
@@ -646,9 +648,16 @@ class ModelMonitor:
             return {"status": "no_data", "message": "No predictions available"}
         summary: dict[str, Any] = {"status": "ok", "latency_rows": len(latencies)}
         if latencies:
-            summary["latency_ms"] = _percentiles(latencies)
+            spread = _percentiles(latencies)
+            summary["latency"] = {**spread, "median": spread["p50"]}
         if performance is not None:
             summary["performance"] = performance.to_dict()
+            if performance.accuracy is not None:
+                summary["accuracy"] = {
+                    "total_labeled": performance.n_labelled,
+                    "correct": round(performance.accuracy * performance.n_labelled),
+                    "accuracy": performance.accuracy,
+                }
         return summary
 
 

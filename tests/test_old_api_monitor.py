@@ -355,6 +355,10 @@ def test_the_readers_summarise_the_checks_and_predictions_with_the_old_keys(tmp_
     performance = summary["predictions"]["performance"]
     # prediction 1 everywhere, label 0 for every fourth: 75 of 100 right
     assert (performance["n_labelled"], performance["accuracy"]) == (100, 0.75)
+    assert summary["predictions"]["accuracy"] == {"total_labeled": 100, "correct": 75,
+                                                  "accuracy": 0.75}
+    latency = summary["predictions"]["latency"]
+    assert (latency["median"], latency["mean"], latency["max"]) == (50.5, 50.5, 100.0)
     assert strict_json(summary) == summary
 
 
