@@ -10,7 +10,8 @@ statistic of its own. What the old keys now hold is in `monitor_results.py`.
   `neural-tui` and its exporter read what the server logs; `prediction_logger` is it.
 - `enable_slo_tracking` tracks `default_slos()` (the old module's four defaults) on an
   `SLOTracker`: each logged prediction is one event of availability and error rate (and of
-  latency when `latency_ms` > 0, and of accuracy when it carries `ground_truth`), each
+  latency when `latency_ms` > 0, and of accuracy when it and its `ground_truth` are classes:
+  a str, a bool, an int or an integral float), each
   `record_error` a failed one. `update_performance_metrics` no longer counts an accuracy
   figure as one event.
 - `enable_alerting` makes an `AlertManager` whose channels come from `alert_config`
@@ -51,7 +52,7 @@ from neural_tui.monitor_data import (
     one_per_row,
 )
 from neural_tui.monitor_results import DriftMetrics, QualityReport, json_safe
-from neural_tui.producer import MiB, ModelLogger, storage_root
+from neural_tui.producer import DEFAULT_STORAGE, MiB, ModelLogger, storage_root
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,7 +71,6 @@ __all__ = ["DriftMetrics", "ModelMonitor", "QualityReport"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORAGE = "monitoring_data"
 ALERT_CONFIG_KEYS = ("slack_webhook", "email_config", "webhook_url")
 RECENT_ROWS = 1000
 """Latencies and labelled predictions kept for the in-process figures (the old window)."""
@@ -342,9 +342,7 @@ class ModelMonitor:
                 self._anomalies = anomalies
         if metrics.is_drifting:
             self._check_rules({
-                "drift_score": max(metrics.data_distribution_drift, metrics.prediction_drift,
-                                   metrics.performance_drift,
-                                   min(metrics.concept_drift_score, 1.0)),
+                "drift_score": metrics.drift_score,
                 "prediction_drift": metrics.prediction_drift,
                 "performance_drift": metrics.performance_drift,
                 "data_distribution_drift": metrics.data_distribution_drift,
@@ -411,7 +409,7 @@ class ModelMonitor:
         }
         if drift is not None:
             metrics.update(
-                drift_score=drift.data_distribution_drift,
+                drift_score=drift.drift_score,
                 is_drifting=drift.is_drifting,
                 drift_severity=drift.drift_severity,
                 prediction_drift=drift.prediction_drift,
@@ -641,6 +639,8 @@ class ModelMonitor:
         }
 
     def _predictions_summary(self) -> dict[str, Any]:
+        """The old `predictions` summary of the newest `RECENT_ROWS` logged: `latency` (ms)
+        and `accuracy` with the old keys, and the performance engine's full report."""
         with self._lock:
             latencies = list(self._latencies)
         performance = self._performance()
@@ -648,9 +648,16 @@ class ModelMonitor:
             return {"status": "no_data", "message": "No predictions available"}
         summary: dict[str, Any] = {"status": "ok", "latency_rows": len(latencies)}
         if latencies:
-            summary["latency_ms"] = _percentiles(latencies)
+            spread = _percentiles(latencies)
+            summary["latency"] = {**spread, "median": spread["p50"]}
         if performance is not None:
             summary["performance"] = performance.to_dict()
+            if performance.accuracy is not None:
+                summary["accuracy"] = {
+                    "total_labeled": performance.n_labelled,
+                    "correct": round(performance.accuracy * performance.n_labelled),
+                    "accuracy": performance.accuracy,
+                }
         return summary
 
 
@@ -797,7 +804,7 @@ def _small(value: Any) -> bool:
         return len(value) <= MAX_LABEL_CHARS
     if isinstance(value, float):
         return not math.isnan(value)
-    return isinstance(value, int) and value.bit_length() <= 64
+    return isinstance(value, int)  # the writer refused integers beyond 64 bits
 
 
 def _is_class(value: Any) -> bool:

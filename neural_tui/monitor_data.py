@@ -4,16 +4,17 @@ when they cannot be.
 `data` is what a model server written for the old module passes to `set_reference_data`,
 `check_drift` and `check_data_quality`: a 2-D array whose columns are the features (named by
 `feature_names`, else `feature_0`, `feature_1`, ...), a list of rows (lists of the same
-length), or a list of dicts (feature name to value; a key absent from a row is a missing
-value). Values are what the engines take: numbers (NaN and infinities are missing values),
-and in a list of dicts or an object array also strings (category labels), booleans and None.
+length), a list of values (one feature, as a 1-D array is), or a list of dicts (feature name
+to value; a key absent from a row is a missing value). Values are what the engines take:
+numbers (NaN and infinities are missing values), and in rows, dicts or an object array also
+strings (category labels), booleans and None.
 
 Refused with `ValueError` naming what is wrong, before any engine runs: a string or a scalar
 for `data`, an array of more than two dimensions, an array of strings (numbers written as text
 would silently become categories; a list of dicts carries real categories), rows of unequal
-length, a row that is neither a list nor a dict (or dicts mixed with lists), no rows, no
-features, more features than `max_features`, more than `MAX_CELLS` values, feature names that
-are not unique non-empty strings, and predictions that are not one value per row.
+length, rows mixed with dicts or values, no rows, no features, more features than
+`max_features`, more than `MAX_CELLS` values, feature names that are not unique non-empty
+strings, and predictions that are not one value per row.
 """
 
 from __future__ import annotations
@@ -51,12 +52,11 @@ def feature_columns(
             f"{what}: data must be a 2-D array (rows x features) or a list of dicts, "
             f"got {type(data).__name__}"
         )
-    if feature_names is None and reference_names is not None:
-        feature_names, source = reference_names, "the reference has"
-    else:
-        source = "feature_names has"
+    names, source = feature_names, "feature_names has"
+    if names is None and reference_names is not None:
+        names, source = reference_names, "the reference has"
     if isinstance(data, np.ndarray):
-        return _array_columns(data, feature_names, what=what, max_features=max_features,
+        return _array_columns(data, names, what=what, max_features=max_features,
                               source=source)
     rows = list(data)
     if not rows:
@@ -66,13 +66,18 @@ def feature_columns(
             raise ValueError(f"{what}: feature_names apply to an array; a list of dicts "
                              "names its features by its keys")
         return _record_columns(rows, what=what, max_features=max_features)
+    if not any(isinstance(row, Mapping) or _is_rows(row) for row in rows):
+        return _array_columns(_numeric_if_possible(_object_array(rows)), names, what=what,
+                              max_features=max_features, source=source)
+    first = type(rows[0]).__name__
     dicts = isinstance(rows[0], Mapping)
     for index, row in enumerate(rows):
-        if dicts != isinstance(row, Mapping) or not (dicts or _is_rows(row)):
-            first = type(rows[0]).__name__
+        if (not isinstance(row, Mapping)) if dicts else not _is_rows(row):
+            shape = "a dict" if dicts else "a list of values"
             raise ValueError(
-                f"{what}: row {index} is a {type(row).__name__} and row 0 a {first}; data "
-                "must be rows of values (lists of one length) or dicts"
+                f"{what}: row {index} is a {type(row).__name__} and row 0 {shape} ({first}); "
+                "data must be rows of values (lists of one length), dicts, or values of one "
+                "feature"
             )
         if len(row) != len(rows[0]):
             raise ValueError(
@@ -83,7 +88,7 @@ def feature_columns(
     _check_size(len(rows), len(rows[0]), what=what, max_features=max_features)
     for index, row in enumerate(rows):
         table[index, :] = list(row)
-    return _array_columns(_numeric_if_possible(table), feature_names, what=what,
+    return _array_columns(_numeric_if_possible(table), names, what=what,
                           max_features=max_features, source=source)
 
 

@@ -91,6 +91,13 @@ class DriftMetrics:
     drift_kinds: tuple[str, ...] = ()
     report: dict[str, Any] | None = None
 
+    @property
+    def drift_score(self) -> float:
+        """The largest of the four scores, the concept score capped at 1 (each in [0, 1]):
+        what `get_metrics` reports and the default drift rule (above 0.2) reads."""
+        return max(self.data_distribution_drift, self.prediction_drift,
+                   self.performance_drift, min(self.concept_drift_score, 1.0))
+
     def to_dict(self) -> dict[str, Any]:
         """The old keys and `drift_kinds` and `report`; JSON-safe (non-finite numbers null)."""
         return json_safe({

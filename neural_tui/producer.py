@@ -56,6 +56,8 @@ import orjson
 from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
 
 MiB = 1 << 20
+DEFAULT_STORAGE = "monitoring_data"
+"""The storage a writer given none uses (the old module's default too)."""
 
 _log = logging.getLogger(__name__)
 _ENCODE_OPTIONS = (
@@ -82,7 +84,7 @@ class PredictionLogger:
 
     def __init__(
         self,
-        storage_path: str | os.PathLike[str] = "monitoring_data",
+        storage_path: str | os.PathLike[str] | None = DEFAULT_STORAGE,
         batch_size: int = 1000,
         enable_sampling: bool | None = None,
         sampling_rate: float | None = None,
@@ -109,7 +111,7 @@ class PredictionLogger:
                 f"max_buffered_records ({max_buffered_records!r}) must be >= batch_size "
                 f"({batch_size!r})"
             )
-        self.storage_path = storage_root(storage_path)
+        self.storage_path = storage_root(DEFAULT_STORAGE if storage_path is None else storage_path)
         self.predictions_dir = self.storage_path / RECORDS_FOLDER
         self.predictions_dir.mkdir(parents=True, exist_ok=True)
         self.sample_rate = sample_rate
@@ -423,7 +425,7 @@ class ModelLogger(PredictionLogger):
         self,
         model_name: str,
         model_version: str,
-        storage_path: str | os.PathLike[str] = "monitoring_data",
+        storage_path: str | os.PathLike[str] = DEFAULT_STORAGE,
         *,
         sample_rate: float = 1.0,
         flush_interval: float = 5.0,

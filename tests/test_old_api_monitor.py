@@ -270,7 +270,9 @@ def test_a_feature_the_reference_lacks_is_a_schema_violation(tmp_path):
     (np.empty((0, 3)), "no rows"),
     (np.empty((5, 0)), "no features"),
     ([[1.0, 2.0], [3.0]], "row 1 has 1 values but row 0 has 2"),
-    ([{"a": 1.0}, [1.0]], "row 1 is a list and row 0 a dict"),
+    ([{"a": 1.0}, [1.0]], r"row 1 is a list and row 0 a dict \(dict\)"),
+    ([[1.0], {"a": 1.0}], r"row 1 is a dict and row 0 a list of values \(list\)"),
+    ([[1.0], 2.0], r"row 1 is a float and row 0 a list of values"),
     ([{}, {}], "no features"),
     (np.array([["a", "b"], ["c", "d"]]), "text"),
     (np.zeros((2, 2, 2)), "2-D"),
@@ -298,6 +300,25 @@ def test_garbage_data_is_refused_with_what_is_wrong(tmp_path, data, message):
 def test_bad_companions_of_the_data_are_refused_naming_them(tmp_path, arguments, message):
     with quiet_monitor(tmp_path) as monitor, pytest.raises(ValueError, match=message):
         monitor.set_reference_data(np.zeros((3, 2)), **arguments)
+
+
+def test_a_list_of_values_is_one_feature_as_a_1d_array_is(tmp_path):
+    rng = np.random.default_rng(12)
+    reference, current = rng.normal(size=300), rng.normal(size=200) + 0.5
+    with quiet_monitor(tmp_path) as monitor:
+        monitor.set_reference_data(reference.tolist())
+        from_list = monitor.check_drift(current.tolist())
+        from_array = monitor.check_drift(current)
+    expected = stats.ks_2samp(reference, current).statistic
+    assert from_list["feature_drift"] == from_array["feature_drift"] == {
+        "feature_0": pytest.approx(expected)}
+
+
+def test_dicts_are_checked_by_their_keys_after_an_array_reference(tmp_path):
+    with quiet_monitor(tmp_path) as monitor:
+        monitor.set_reference_data(np.arange(20.0).reshape(10, 2), feature_names=["a", "b"])
+        result = monitor.check_data_quality([{"a": 1.0, "b": 2.0}] * 5)
+    assert result["schema_violations"] == []
 
 
 def test_a_window_with_other_columns_than_the_reference_is_refused(tmp_path):
@@ -355,6 +376,10 @@ def test_the_readers_summarise_the_checks_and_predictions_with_the_old_keys(tmp_
     performance = summary["predictions"]["performance"]
     # prediction 1 everywhere, label 0 for every fourth: 75 of 100 right
     assert (performance["n_labelled"], performance["accuracy"]) == (100, 0.75)
+    assert summary["predictions"]["accuracy"] == {"total_labeled": 100, "correct": 75,
+                                                  "accuracy": 0.75}
+    latency = summary["predictions"]["latency"]
+    assert (latency["median"], latency["mean"], latency["max"]) == (50.5, 50.5, 100.0)
     assert strict_json(summary) == summary
 
 
@@ -375,3 +400,19 @@ def test_detect_anomalies_names_a_high_error_rate_and_a_shifted_class_mix(tmp_pa
     assert "total variation 0.500" in anomalies["prediction_mix"]["message"]
     assert health["status"] == "critical"
     assert "High error rate: 10.00%" in health["issues"]
+
+
+def test_the_old_faces_own_limits_are_the_configs_defaults():
+    from neural_tui import config, monitor, monitor_data, monitor_results
+
+    assert config.RuntimeSection().max_features == monitor_data.DEFAULT_MAX_FEATURES
+    assert monitor_data.MAX_FEATURES_LIMIT == config.MAX_FEATURES_LIMIT
+    assert config.HealthSection().min_quality_score == monitor_results.MIN_QUALITY_SCORE
+    assert config.HealthSection().max_error_rate == monitor.ERROR_RATE_CRITICAL
+
+
+def test_the_drift_score_is_the_largest_score_with_concept_capped_at_one():
+    metrics = DriftMetrics(timestamp=0.0, prediction_drift=0.3, data_distribution_drift=0.1,
+                           concept_drift_score=4.0)
+    assert metrics.drift_score == 1.0
+    assert DriftMetrics(timestamp=0.0, prediction_drift=0.3).drift_score == 0.3

@@ -168,6 +168,13 @@ def test_prediction_logger_takes_the_predictions_folder_the_old_module_was_given
     assert not (old_path / "predictions").exists()
 
 
+def test_prediction_logger_given_no_path_writes_to_the_old_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with PredictionLogger(None) as logger:
+        assert logger.predictions_dir.resolve() == (tmp_path / "monitoring_data" /
+                                                    "predictions").resolve()
+
+
 def test_prediction_logger_takes_the_old_sampling_arguments_in_their_old_order(tmp_path):
     with PredictionLogger(tmp_path, 100, True, 0.25) as logger:
         assert logger.sample_rate == 0.25
@@ -207,3 +214,52 @@ def test_the_old_face_keeps_the_writers_options(tmp_path: Path):
         monitor.log_prediction("p1", {"a": 1.0}, 1)
         assert (monitor.sample_rate, monitor.buffered_records) == (0.0, 0)
         assert monitor.total_predictions == 1
+
+
+def test_threads_logging_while_drift_is_checked_lose_no_count(tmp_path, capsys):
+    import threading
+
+    import numpy as np
+
+    data = np.random.default_rng(6).normal(size=(300, 2))
+    with ModelMonitor("fraud", "2.0", storage_path=str(tmp_path), enable_alerting=False,
+                      batch_size=64) as monitor:
+        monitor.set_reference_data(data)
+
+        def serve(worker: int) -> None:
+            for i in range(500):
+                monitor.log_prediction(f"w{worker}-{i}", {"x": float(i)}, i % 2,
+                                       ground_truth=1, latency_ms=5.0)
+
+        threads = [threading.Thread(target=serve, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for _ in range(5):
+            monitor.check_drift(data)
+        for thread in threads:
+            thread.join()
+        result = monitor.check_drift(data)
+        slos = monitor.get_monitoring_summary()["slos"]
+    assert monitor.total_predictions == 2000
+    assert slos["model_availability"]["total_measurements"] == 2000
+    assert result["report"]["concept"]["samples"] == 2000
+    assert main(["status", "--storage", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"][0]["predictions_total"] == 2000
+
+
+def test_worst_values_of_a_prediction_are_written_and_left_out_of_the_figures(tmp_path):
+    with ModelMonitor(storage_path=str(tmp_path), enable_alerting=False) as monitor:
+        monitor.log_prediction("nan", {"x": float("nan")}, 1, latency_ms=float("nan"))
+        monitor.log_prediction("inf", {"x": 1.0}, 1, latency_ms=float("inf"))
+        with pytest.raises(TypeError, match="cannot be written as JSON"):
+            monitor.log_prediction("huge", {"x": 1.0}, 10**400, ground_truth=10**400)
+        monitor.log_prediction("long", {"x": 1.0}, "x" * 10_000, ground_truth="x" * 10_000)
+        monitor.log_prediction("nested", {"x": 1.0}, [1, 2], ground_truth={"a": 1})
+        metrics = monitor.get_metrics()
+        slos = monitor.get_monitoring_summary()["slos"]
+    assert metrics["total_predictions"] == 4
+    assert metrics["latency_p99"] is None
+    assert slos["model_availability"]["total_measurements"] == 4
+    assert slos["prediction_latency_p95"]["status"] == "no_data"
+    assert slos["model_accuracy"]["status"] == "no_data"
+    assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics

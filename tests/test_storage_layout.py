@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from headless_storage import write_files_as_the_old_module
 
 from neural_tui import ModelLogger
 from neural_tui.cli import main
@@ -16,16 +17,6 @@ def log_records(storage_path: Path, n: int = 5) -> None:
     with ModelLogger("fraud", "1.0", storage_path=storage_path) as monitor:
         for i in range(n):
             monitor.log_prediction(f"p{i}", {"x": float(i)}, 1, latency_ms=5.0)
-
-
-def write_files_as_the_old_module(folder: Path, n: int = 5) -> None:
-    """One more `predictions_*.jsonl` file in `folder`, as the old module's logger wrote it
-    (today's writers take a path ending in `predictions` to be that folder itself)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"predictions_{1700000000 + len(list(folder.glob('*.jsonl')))}.jsonl"
-    path.write_text("".join(json.dumps({"timestamp": 1700000000.0 + i, "prediction_id": f"p{i}",
-                                        "input_features": {"x": float(i)}, "prediction": 1,
-                                        "latency_ms": 5.0}) + "\n" for i in range(n)))
 
 
 def test_the_writer_uses_the_layout_the_readers_and_older_tools_know(tmp_path):
