@@ -1,6 +1,8 @@
-"""Per-call cost of `ModelMonitor.log_prediction` against a naive `json.dumps` writer.
+"""Per-call cost of `ModelLogger.log_prediction` against a naive `json.dumps` writer, and of
+`ModelMonitor.log_prediction` (the old module's face: the same writer plus its default SLO
+tracking, one event each of availability, error rate and latency per call).
 
-Both log the same pre-built records in the same run. The monitor runs as a server would run
+All log the same pre-built records in the same run. The monitor runs as a server would run
 it: thread-safe, batched, with a small `max_file_bytes` so that files rotate during the run.
 The naive baseline has the same signature, builds the same record, `json.dumps` it and writes
 it to one open file. Target: the monitor is no slower than the baseline.
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger, ModelMonitor
 
 Call = tuple[str, dict[str, Any], int, dict[str, float], None, float, dict[str, str]]
 
@@ -95,7 +97,20 @@ def run_naive(calls: list[Call], directory: Path) -> tuple[float, float]:
 
 def run_monitor(calls: list[Call], directory: Path, max_file_bytes: int) -> tuple[float, float]:
     """Seconds spent in the calls, and in calls plus `close()` (the final flush)."""
-    monitor = ModelMonitor("bench-model", "1.0", directory, max_file_bytes=max_file_bytes)
+    monitor = ModelLogger("bench-model", "1.0", directory, max_file_bytes=max_file_bytes)
+    start = time.perf_counter()
+    log = monitor.log_prediction
+    for call in calls:
+        log(*call)
+    calls_done = time.perf_counter()
+    monitor.close()
+    return calls_done - start, time.perf_counter() - start
+
+
+def run_old_face(calls: list[Call], directory: Path, max_file_bytes: int) -> tuple[float, float]:
+    """As `run_monitor`, through `ModelMonitor` with its defaults (SLO tracking, alerting)."""
+    monitor = ModelMonitor("bench-model", "1.0", storage_path=directory,
+                           max_file_bytes=max_file_bytes)
     start = time.perf_counter()
     log = monitor.log_prediction
     for call in calls:
@@ -137,11 +152,14 @@ def main() -> None:
     monitor_calls, monitor_total = best_of(
         args.repeat, lambda d: run_monitor(calls, d, args.max_file_bytes)
     )
+    old_calls, _ = best_of(args.repeat, lambda d: run_old_face(calls, d, args.max_file_bytes))
     per_call = 1e6 / len(calls)
     print(f"{len(calls):,} calls, best of {args.repeat}; monitor rotated into {files} files")
     print(f"naive json.dumps + write : {naive_calls * per_call:6.2f} us/call")
-    print(f"ModelMonitor.log_prediction: {monitor_calls * per_call:6.2f} us/call")
+    print(f"ModelLogger.log_prediction: {monitor_calls * per_call:6.2f} us/call")
     print(f"ratio naive / monitor (per call)  : {naive_calls / monitor_calls:5.2f}x")
+    print(f"ModelMonitor.log_prediction (SLOs): {old_calls * per_call:6.2f} us/call, "
+          f"ratio naive / it {naive_calls / old_calls:5.2f}x")
     print(f"end to end (calls + close): naive {naive_total:.3f} s, monitor {monitor_total:.3f} s")
     print(f"ratio naive / monitor (end to end): {naive_total / monitor_total:5.2f}x")
 

@@ -1,4 +1,4 @@
-"""Built-in demo traffic: three synthetic models that write to storage through `ModelMonitor`.
+"""Built-in demo traffic: three synthetic models that write to storage through `ModelLogger`.
 
 `neural-tui --demo` and `make demo` run this beside the console so that every panel has
 something real to show: a fraud classifier with probabilities, a churn classifier without,
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from neural_tui.producer import ModelMonitor
+from neural_tui.producer import ModelLogger
 
 _log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class DemoRequest:
     """One request to a demo model, with what its late label will say.
 
     A failed request (`error` set) has no prediction and no label; it is logged with
-    `ModelMonitor.record_error`, which gives it a fresh id.
+    `ModelLogger.record_error`, which gives it a fresh id.
     """
 
     timestamp: float
@@ -306,7 +306,7 @@ class DemoTraffic:
         self._rng = np.random.default_rng(seed)
         self._record_time = 0.0
         self._monitors = {
-            name: ModelMonitor(name, version, storage, clock=self._stamp)
+            name: ModelLogger(name, version, storage, clock=self._stamp)
             for name, version in MODEL_VERSIONS.items()
         }
         self._pending_labels: list[tuple[float, str, str, Any]] = []
@@ -364,7 +364,7 @@ class DemoTraffic:
             return [(start, end, True)]
         return [(start, drift_at, False), (drift_at, end, True)]
 
-    def _write(self, model: str, monitor: ModelMonitor, requests: tuple[DemoRequest, ...]) -> None:
+    def _write(self, model: str, monitor: ModelLogger, requests: tuple[DemoRequest, ...]) -> None:
         for request in requests:
             self._record_time = request.timestamp
             if request.error is not None:

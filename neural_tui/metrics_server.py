@@ -248,7 +248,9 @@ class MetricsServer:
     generated longer ago than that (the runtime stalled; the caller picks the bound, typically
     ten times the runtime's cadence); 503 with `"status": "unhealthy"` and `reasons` while a
     source of the snapshot is failing or stuck. Every other path is 404. Extra collectors (for
-    example the alerts') can be registered on `registry`.
+    example the alerts') can be registered on `registry`. Given a `registry`, the server
+    serves it instead of the snapshot's metrics (the old API's in-process registry), and
+    `get_snapshot` only answers `/healthz`.
     """
 
     def __init__(
@@ -260,9 +262,11 @@ class MetricsServer:
         stale_after_seconds: float | None = None,
         clock: Callable[[], float] = time.time,
         read_timeout_seconds: float = READ_TIMEOUT_SECONDS,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.host = host
-        self.registry: CollectorRegistry = build_registry(get_snapshot)
+        self.registry: CollectorRegistry = (
+            registry if registry is not None else build_registry(get_snapshot))
         self._requested_port = port
         self._get_snapshot = get_snapshot
         self._stale_after_seconds = stale_after_seconds

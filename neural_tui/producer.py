@@ -3,8 +3,13 @@
 `PredictionLogger` turns each call into one contract line (see ARCHITECTURE.md, "Contract") and
 buffers it; lines reach `<storage>/predictions/*.jsonl` in batches, from the calling thread
 when a batch fills, from a daemon thread every `flush_interval` seconds, and at `close()` or
-interpreter exit. `ModelMonitor` is the same writer bound to one model: every record carries
+interpreter exit. `ModelLogger` is the same writer bound to one model: every record carries
 `model_name`/`model_version`, and `monitor_config.json` names the model for old readers.
+`neural_tui.ModelMonitor` (the old module's face, in `monitor.py`) writes through a `ModelLogger`.
+
+`PredictionLogger` also takes the old module's arguments: a `storage_path` whose last part is
+`predictions` is that folder itself (the old module was handed `monitoring_data/predictions`),
+so the storage is its parent; `enable_sampling=True` with `sampling_rate` is `sample_rate`.
 
 Guarantees, because a model server must never pay for its monitoring with an outage or with
 silently lost data:
@@ -51,6 +56,8 @@ import orjson
 from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
 
 MiB = 1 << 20
+DEFAULT_STORAGE = "monitoring_data"
+"""The storage a writer given none uses (the old module's default too)."""
 
 _log = logging.getLogger(__name__)
 _ENCODE_OPTIONS = (
@@ -77,17 +84,20 @@ class PredictionLogger:
 
     def __init__(
         self,
-        storage_path: str | os.PathLike[str] = "monitoring_data",
-        *,
-        sample_rate: float = 1.0,
-        flush_interval: float = 5.0,
+        storage_path: str | os.PathLike[str] | None = DEFAULT_STORAGE,
         batch_size: int = 1000,
+        enable_sampling: bool | None = None,
+        sampling_rate: float | None = None,
+        *,
+        sample_rate: float | None = None,
+        flush_interval: float = 5.0,
         max_file_bytes: int = 64 * MiB,
         max_buffered_records: int = 100_000,
         model_name: str | None = None,
         model_version: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        sample_rate = _sample_rate(sample_rate, enable_sampling, sampling_rate)
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate!r}")
         if not flush_interval > 0:
@@ -101,7 +111,7 @@ class PredictionLogger:
                 f"max_buffered_records ({max_buffered_records!r}) must be >= batch_size "
                 f"({batch_size!r})"
             )
-        self.storage_path = Path(storage_path)
+        self.storage_path = storage_root(DEFAULT_STORAGE if storage_path is None else storage_path)
         self.predictions_dir = self.storage_path / RECORDS_FOLDER
         self.predictions_dir.mkdir(parents=True, exist_ok=True)
         self.sample_rate = sample_rate
@@ -404,7 +414,7 @@ class PredictionLogger:
             self._flusher.start()
 
 
-class ModelMonitor(PredictionLogger):
+class ModelLogger(PredictionLogger):
     """A `PredictionLogger` for one model: records carry its name and version.
 
     It also writes `monitor_config.json` in the storage root as the old module did, unless
@@ -415,7 +425,7 @@ class ModelMonitor(PredictionLogger):
         self,
         model_name: str,
         model_version: str,
-        storage_path: str | os.PathLike[str] = "monitoring_data",
+        storage_path: str | os.PathLike[str] = DEFAULT_STORAGE,
         *,
         sample_rate: float = 1.0,
         flush_interval: float = 5.0,
@@ -461,6 +471,38 @@ class ModelMonitor(PredictionLogger):
             _log.warning("%s: cannot write (%s); records still name the model", path, error)
             with contextlib.suppress(OSError):
                 temporary.unlink()
+
+
+def storage_root(storage_path: str | os.PathLike[str]) -> Path:
+    """The storage directory: `storage_path`, or its parent when its last part is the records
+    folder itself (`monitoring_data/predictions`, as the old module was given it)."""
+    path = Path(storage_path)
+    return path.parent if path.name == RECORDS_FOLDER else path
+
+
+def _sample_rate(
+    sample_rate: float | None, enable_sampling: bool | None, sampling_rate: float | None
+) -> float:
+    """`sample_rate`, or the old module's `enable_sampling`/`sampling_rate` pair (which
+    sampled only when `enable_sampling` was true); both ways given must agree."""
+    old: float | None = None
+    if enable_sampling:
+        old = 1.0 if sampling_rate is None else sampling_rate
+    elif sampling_rate is not None and sampling_rate != 1.0:
+        raise ValueError(
+            f"sampling_rate={sampling_rate!r} needs enable_sampling=True (the old module "
+            "ignored it without); or pass sample_rate"
+        )
+    elif enable_sampling is not None:
+        old = 1.0
+    if sample_rate is not None and old is not None and sample_rate != old:
+        raise ValueError(
+            f"sample_rate={sample_rate!r} disagrees with the old arguments "
+            f"enable_sampling={enable_sampling!r}, sampling_rate={sampling_rate!r}; pass one"
+        )
+    if sample_rate is not None:
+        return sample_rate
+    return 1.0 if old is None else old
 
 
 def _read_config(path: Path) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 from neural_tui.cli import main
 from neural_tui.config import load_settings
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def write_storage(storage: Path, *, model: str = "fraud", n: int = 50, errors: int = 0,
                   latency_ms: float = 12.0) -> None:
-    with ModelMonitor(model, "2.0", storage_path=storage) as monitor:
+    with ModelLogger(model, "2.0", storage_path=storage) as monitor:
         for i in range(n):
             monitor.log_prediction(f"{model}-{i}", {"amount": float(i)}, i % 2,
                                    latency_ms=latency_ms)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 from neural_tui.cli import main
 from neural_tui.runtime.reference_file import MAX_REFERENCE_BYTES
 
@@ -29,7 +29,7 @@ def write_storage(storage: Path, *, shift: float, rows: int = 300, model: str = 
     rng = np.random.default_rng(seed)
     amount = np.concatenate([rng.normal(100, 10, rows), rng.normal(100 + shift, 10, rows)])
     channel = rng.choice(["web", "app", "store"], 2 * rows)
-    with ModelMonitor(model, "2.0", storage_path=storage) as monitor:
+    with ModelLogger(model, "2.0", storage_path=storage) as monitor:
         for i in range(2 * rows):
             monitor.log_prediction(f"{model}-{i}", {"amount": float(amount[i]),
                                                     "channel": str(channel[i])},
@@ -201,7 +201,7 @@ def test_a_non_positive_window_is_bad_usage(tmp_path, capsys):
 def test_feature_names_from_the_log_are_printed_literally(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     hostile = "[red]amount[/] \x1b[31m"
-    with ModelMonitor("fraud", "2.0", storage_path=tmp_path / "data") as monitor:
+    with ModelLogger("fraud", "2.0", storage_path=tmp_path / "data") as monitor:
         for i in range(600):
             monitor.log_prediction(str(i), {hostile: float(i)}, 0)
     config = write_config(tmp_path)
@@ -215,7 +215,7 @@ def test_feature_names_from_the_log_are_printed_literally(tmp_path, capsys, monk
 
 
 def test_quality_json_counts_missing_values_and_new_categories(tmp_path, capsys):
-    with ModelMonitor("fraud", "2.0", storage_path=tmp_path / "data") as monitor:
+    with ModelLogger("fraud", "2.0", storage_path=tmp_path / "data") as monitor:
         for i in range(300):
             monitor.log_prediction(str(i), {"amount": float(i % 50), "channel": "web"}, 0)
         for i in range(300, 600):
@@ -246,7 +246,7 @@ def test_the_installed_command_exits_1_on_drift_and_prints_json(tmp_path):
 
 def test_concept_drift_alone_sets_the_top_level_flag_and_fails_the_gate(tmp_path, capsys):
     storage = tmp_path / "data"
-    with ModelMonitor("fraud", "2.0", storage_path=storage) as monitor:
+    with ModelLogger("fraud", "2.0", storage_path=storage) as monitor:
         for i in range(400):
             label = None if i >= 150 else (i % 2 if i < 50 else 1 - i % 2)
             monitor.log_prediction(f"p{i}", {"x": float(i % 10)}, i % 2, ground_truth=label,

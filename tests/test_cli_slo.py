@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 from neural_tui.cli import main
 from neural_tui.engines.slo import Breach, SLOAlert, SLOSpec, SLOStatus
 from neural_tui.slo_report import NO_SLO, SLORow, row_entry
@@ -39,7 +39,7 @@ def write_traffic(storage: Path, model: str, start: float, n: int, *, span: int,
     exactly on it); those numbered in `failed` fail."""
     failed = failed or set()
     stamps: Iterator[float] = (start + i * span / n for i in range(n))
-    with ModelMonitor(model, "1.0", storage_path=storage,
+    with ModelLogger(model, "1.0", storage_path=storage,
                       clock=lambda: next(stamps)) as monitor:
         for i in range(n):
             if i in failed:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from realservers import POLL_SECONDS, require_binary
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 
 pytestmark = pytest.mark.real_server
 
@@ -82,7 +82,7 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
 def write_storage(storage: Path) -> None:
     """Two models' predictions, one model named with Rich markup, through the producer API."""
     for name, version in (("fraud", "1.0"), (HOSTILE_MODEL, "2.0")):
-        monitor = ModelMonitor(name, version, storage, flush_interval=60.0)
+        monitor = ModelLogger(name, version, storage, flush_interval=60.0)
         for index in range(20):
             monitor.log_prediction(
                 f"{name}-{index}", {"amount": float(index), "channel": "web"}, index % 2,
@@ -142,7 +142,7 @@ def test_a_burning_slo_shows_on_the_panel_and_s_opens_its_budget_and_burn(
     """15 predictions and 5 failed requests: availability 0.75 against 0.99, so the budget is
     1 - 0.25 / 0.01 = -24, overspent by 2,400%."""
     storage = tmp_path / "monitoring_data"
-    monitor = ModelMonitor("fraud", "1.0", storage, flush_interval=60.0)
+    monitor = ModelLogger("fraud", "1.0", storage, flush_interval=60.0)
     for index in range(15):
         monitor.log_prediction(f"fraud-{index}", {"amount": float(index)}, 1, latency_ms=12.5)
     for _ in range(5):
@@ -188,7 +188,7 @@ def test_a_firing_alert_reaches_the_feed_the_alerts_screen_and_is_silenced_from_
     terminal: Terminal, tmp_path: Path
 ) -> None:
     storage = tmp_path / "monitoring_data"
-    with ModelMonitor("fraud", "1.0", storage, flush_interval=60.0) as monitor:
+    with ModelLogger("fraud", "1.0", storage, flush_interval=60.0) as monitor:
         for index in range(20):
             monitor.log_prediction(f"p-{index}", {"amount": 1.0}, 0, latency_ms=812.0)
     config = tmp_path / "neural-tui.toml"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from headless_storage import log_records, samples
+from headless_storage import log_records, samples, write_files_as_the_old_module
 from realservers import LOOPBACK, RealServer, free_port
 
 NEURAL_TUI = str(Path(sys.executable).with_name("neural-tui"))
@@ -150,7 +150,7 @@ def test_a_storage_that_is_not_a_directory_is_one_line_and_exit_2(tmp_path, make
 
 def test_records_one_level_down_are_logged_once_with_the_right_storage(tmp_path):
     storage = tmp_path / "storage"
-    log_records(storage / "predictions", "fraud", 3)
+    write_files_as_the_old_module(storage / "predictions" / "predictions", 3)
     port = free_port()
     server = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
                                        "--port", str(port)], tmp_path,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 from neural_tui.cli import main
 
 ROWS = 300
@@ -33,7 +33,7 @@ def write_shifted(storage: Path, shift: float) -> None:
     """ROWS reference rows of three features, then ROWS with `a` and `b` moved by `shift`
     standard deviations (`c` unchanged)."""
     rng = np.random.default_rng(5)
-    with ModelMonitor("fraud", "1.0", storage_path=storage) as monitor:
+    with ModelLogger("fraud", "1.0", storage_path=storage) as monitor:
         for i in range(2 * ROWS):
             moved = shift if i >= ROWS else 0.0
             features = {"a": rng.normal(moved, 1.0), "b": rng.normal(moved, 1.0),
@@ -61,7 +61,7 @@ def test_a_drifted_share_within_the_limit_passes(tmp_path, capsys):
 
 
 def test_a_quality_score_below_the_limit_fails_naming_the_check(tmp_path, capsys):
-    with ModelMonitor("fraud", "1.0", storage_path=tmp_path / "data") as monitor:
+    with ModelLogger("fraud", "1.0", storage_path=tmp_path / "data") as monitor:
         for i in range(2 * ROWS):
             missing = i >= ROWS and i % 2 == 0
             monitor.log_prediction(f"p{i}", {"a": None if missing else float(i % 7)}, 0,
@@ -77,7 +77,7 @@ def test_a_quality_score_below_the_limit_fails_naming_the_check(tmp_path, capsys
 
 
 def write_labelled(storage: Path, labels: int, correct: int) -> None:
-    with ModelMonitor("fraud", "1.0", storage_path=storage) as monitor:
+    with ModelLogger("fraud", "1.0", storage_path=storage) as monitor:
         for i in range(labels):
             monitor.log_prediction(f"p{i}", {"a": float(i)}, 1,
                                    ground_truth=1 if i < correct else 0, latency_ms=5.0)
@@ -130,7 +130,7 @@ def test_the_text_report_names_each_failed_check(tmp_path, capsys, monkeypatch):
 
 def test_concept_drift_alone_fails_health_as_it_fails_the_drift_gate(tmp_path, capsys):
     """The one drift verdict: concept drift with no feature drifted is drift for health too."""
-    with ModelMonitor("fraud", "1.0", storage_path=tmp_path / "data") as monitor:
+    with ModelLogger("fraud", "1.0", storage_path=tmp_path / "data") as monitor:
         for i in range(400):
             label = None if i >= 150 else (i % 2 if i < 50 else 1 - i % 2)
             monitor.log_prediction(f"p{i}", {"x": float(i % 10)}, i % 2, ground_truth=label,

@@ -66,8 +66,8 @@ def test_the_exporter_starts_reading_without_importing_scipy():
 
 
 def test_the_producer_api_is_light_for_a_model_server():
-    loaded = modules_loaded_by("from neural_tui import ModelMonitor, PredictionLogger")
-    assert "neural_tui.producer" in loaded
+    loaded = modules_loaded_by("from neural_tui import ModelMonitor, ModelLogger, PredictionLogger")
+    assert {"neural_tui.producer", "neural_tui.monitor"} <= loaded
     heavy = {"textual", "scipy", "prometheus_client", "httpx", "neural_tui.app"}
     assert not {m for m in loaded if m.split(".")[0] in heavy or m.startswith("neural_tui.app")}
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neural_tui import ModelMonitor, PredictionLogger
+from neural_tui import ModelLogger, PredictionLogger
 
 NOW = 1_700_000_000.25
 NEVER = 3600.0  # a flush interval that never fires during a test
@@ -41,10 +41,10 @@ def read_records(storage: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in read_lines(storage)]
 
 
-def monitor(storage: Path, **options: Any) -> ModelMonitor:
+def monitor(storage: Path, **options: Any) -> ModelLogger:
     options.setdefault("flush_interval", NEVER)
     options.setdefault("clock", frozen_clock)
-    return ModelMonitor("fraud", "1.2.0", storage, **options)
+    return ModelLogger("fraud", "1.2.0", storage, **options)
 
 
 def test_a_prediction_round_trips_with_every_contract_field(tmp_path: Path) -> None:
@@ -332,9 +332,9 @@ def test_monitor_config_of_another_model_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_monitor_config_follows_a_new_version_of_the_same_model(tmp_path: Path) -> None:
-    with ModelMonitor("fraud", "1.0", tmp_path, flush_interval=NEVER):
+    with ModelLogger("fraud", "1.0", tmp_path, flush_interval=NEVER):
         pass
-    with ModelMonitor("fraud", "2.0", tmp_path, flush_interval=NEVER):
+    with ModelLogger("fraud", "2.0", tmp_path, flush_interval=NEVER):
         pass
 
     assert json.loads((tmp_path / "monitor_config.json").read_text())["model_version"] == "2.0"
@@ -384,7 +384,7 @@ def test_invalid_settings_are_refused_at_construction(tmp_path: Path, options: A
 
 def test_an_empty_model_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="model_name"):
-        ModelMonitor("", "1", tmp_path)
+        ModelLogger("", "1", tmp_path)
 
 
 def break_storage(storage: Path) -> Path:
@@ -487,8 +487,8 @@ def test_a_write_cut_short_leaves_no_partial_line_and_loses_nothing(tmp_path: Pa
 def test_records_still_buffered_at_interpreter_exit_are_written(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "from neural_tui import ModelMonitor\n"
-        "writer = ModelMonitor('fraud', '1', sys.argv[1], flush_interval=3600)\n"
+        "from neural_tui import ModelLogger\n"
+        "writer = ModelLogger('fraud', '1', sys.argv[1], flush_interval=3600)\n"
         "writer.log_prediction('at-exit', {'x': 1}, 0)\n"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, timeout=60)
@@ -498,7 +498,7 @@ def test_records_still_buffered_at_interpreter_exit_are_written(tmp_path: Path) 
 
 def test_probabilities_keyed_by_class_numbers_are_written_as_the_old_module_did(tmp_path):
     classes = np.array([0, 1])
-    with ModelMonitor("m", "1", storage_path=tmp_path) as monitor:
+    with ModelLogger("m", "1", storage_path=tmp_path) as monitor:
         monitor.log_prediction("a", {"x": 1.0}, 1, prediction_proba={0: 0.2, 1: 0.8})
         monitor.log_prediction("b", {"x": float("nan")}, 1,
                                prediction_proba=dict(zip(classes, [0.3, 0.7], strict=True)))

@@ -28,7 +28,7 @@ import yaml
 from headless_storage import samples
 from realservers import LOOPBACK, Prometheus, RealServer, free_port, require_binary
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 
 pytestmark = pytest.mark.real_server
 
@@ -93,7 +93,7 @@ class Live:
 
 
 def write_batch(storage: Path, batch: int) -> None:
-    with ModelMonitor(MODEL, "1.0", storage_path=storage) as monitor:
+    with ModelLogger(MODEL, "1.0", storage_path=storage) as monitor:
         for i in range(40):
             latency = 500.0 if i % 8 == 1 else 100.0
             if i % 4 == 0:
@@ -102,7 +102,7 @@ def write_batch(storage: Path, batch: int) -> None:
                 monitor.log_prediction(f"{batch}-{i}", {"x": float(i)}, i % 2,
                                        latency_ms=latency)
                 monitor.log_ground_truth(f"{batch}-{i}", 1 - i % 2 if i % 5 == 0 else i % 2)
-    with ModelMonitor("churn", "1.0", storage_path=storage) as monitor:
+    with ModelLogger("churn", "1.0", storage_path=storage) as monitor:
         for i in range(10):
             monitor.log_prediction(f"churn-{batch}-{i}", {"x": float(i)}, 0, latency_ms=50.0)
 

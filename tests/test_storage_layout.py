@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from headless_storage import write_files_as_the_old_module
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelLogger
 from neural_tui.cli import main
 from neural_tui.storage_layout import MONITOR_CONFIG, RECORDS_FOLDER
 
 
 def log_records(storage_path: Path, n: int = 5) -> None:
-    with ModelMonitor("fraud", "1.0", storage_path=storage_path) as monitor:
+    with ModelLogger("fraud", "1.0", storage_path=storage_path) as monitor:
         for i in range(n):
             monitor.log_prediction(f"p{i}", {"x": float(i)}, 1, latency_ms=5.0)
 
@@ -28,12 +29,12 @@ def test_the_writer_uses_the_layout_the_readers_and_older_tools_know(tmp_path):
 @pytest.mark.parametrize("command", ["status", "health", "drift", "quality"])
 def test_records_one_level_down_are_named_with_the_right_storage(tmp_path, capsys, command):
     storage = tmp_path / "monitoring_data"
-    log_records(storage / "predictions")  # the old logger given the predictions folder
+    write_files_as_the_old_module(storage / "predictions" / "predictions")
     assert main([command, "--storage", str(storage), "--json"]) == 2
     warning = (f"{storage}: no record in {storage}/predictions/, but 1 .jsonl file in "
                f"{storage}/predictions/predictions/: use --storage {storage}/predictions")
     assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
-    log_records(storage / "predictions")
+    write_files_as_the_old_module(storage / "predictions" / "predictions")
     assert main([command, "--storage", str(storage)]) == 2
     assert capsys.readouterr().err == f"neural-tui: warning: {warning}\n".replace(
         "1 .jsonl file in", "2 .jsonl files in")
@@ -70,7 +71,7 @@ def test_an_empty_storage_with_no_jsonl_anywhere_has_no_warning(tmp_path, capsys
 
 def test_records_where_expected_silence_stray_files_elsewhere(tmp_path, capsys):
     log_records(tmp_path)
-    log_records(tmp_path / "predictions")
+    write_files_as_the_old_module(tmp_path / "predictions" / "predictions")
     assert main(["status", "--storage", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["records_total"], report["warnings"]) == (5, [])

@@ -562,3 +562,20 @@ def _total_variation(
         np.array([after.get(n, 0.0) for n in names]) - np.array([before.get(n, 0.0) for n in names])
     )
     return float(0.5 * gaps.sum())
+
+
+def confidence_outliers(confidence: np.ndarray, threshold: float) -> np.ndarray:
+    """Rows whose confidence lies more than `threshold` population standard deviations from
+    the mean of the finite ones (the old module's anomalous predictions); False where the
+    confidence is NaN, and everywhere when the confidences do not vary."""
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    values = np.asarray(confidence, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape[0], dtype=bool)
+    spread = float(values[finite].std())
+    if spread == 0.0 or not math.isfinite(spread):
+        return np.zeros(values.shape[0], dtype=bool)
+    scores = np.abs(values - values[finite].mean()) / spread
+    return finite & (scores > threshold)

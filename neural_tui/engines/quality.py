@@ -616,3 +616,7 @@ class DataQualityMonitor:
         if self._reference is None:
             raise RuntimeError("call set_reference(data) before check_quality(data)")
         return check(self._reference, as_columns(data, self.feature_names), self.settings)
+
+
+DataQualityChecker = DataQualityMonitor
+"""The old module's other name for `DataQualityMonitor`."""
