@@ -249,6 +249,11 @@ class MetricsServer:
     ten times the runtime's cadence); 503 with `"status": "unhealthy"` and `reasons` while a
     source of the snapshot is failing or stuck. Every other path is 404. Extra collectors (for
     example the alerts') can be registered on `registry`.
+
+    The body lists the polled remote targets (`targets`: name, up, detail), but a target that
+    is down leaves the verdict alone: the probe says whether this process serves its own
+    metrics, and restarting it would not bring another host back (`neural_target_up` and
+    `neural-tui health` are what judge the targets).
     """
 
     def __init__(
@@ -371,6 +376,8 @@ class MetricsServer:
                 "snapshot_age_seconds": round(age, 3),
                 "sources": [{"label": h.label, "status": h.status, "detail": h.detail}
                             for h in snapshot.source_health],
+                "targets": [{"name": t.name, "up": t.up, "detail": t.detail}
+                            for t in snapshot.targets],
             }
         ).encode()
         status = "200 OK" if verdict == "ok" else "503 Service Unavailable"
