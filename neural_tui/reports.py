@@ -304,9 +304,9 @@ def _print_remote_status(console: Console, rounds: tuple[RemoteRound, ...],
             table.add_row(safe_text(m.name), safe_text(m.version),
                           _count_text(m.predictions_total),
                           _count_text(sum(m.errors_total.values())),
-                          _share(m.error_rate), _rate(m.throughput_rps),
-                          _remote_ms(m.latency_p50_ms), _remote_ms(m.latency_p95_ms),
-                          _remote_ms(m.latency_p99_ms),
+                          _share(m.error_rate), _tenths(m.throughput_rps),
+                          _tenths(m.latency_p50_ms), _tenths(m.latency_p95_ms),
+                          _tenths(m.latency_p99_ms),
                           _drifted_text(m.figures), _figure(_finite(m.figures.quality_score)),
                           _share(m.figures.accuracy), _budget_text(m.figures.slos),
                           safe_text(_alerts_text(m.figures.alerts_firing)))
@@ -321,7 +321,7 @@ def _print_remote_status(console: Console, rounds: tuple[RemoteRound, ...],
         for _, t in targets:
             table.add_row(safe_text(t.name), Text("up", style="green") if t.up
                           else Text("DOWN", style="bold red"), safe_text(t.detail),
-                          _figure(_finite(t.last_poll_seconds)))
+                          _seconds(t.last_poll_seconds))
         console.print(table)
     for r in rounds:
         for problem in r.problems:
@@ -397,14 +397,15 @@ def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
 
-def _rate(value: float | None) -> str:
+def _tenths(value: float | None) -> str:
+    """A rate or a latency in ms of a remote model: n/a until its source can compute it."""
     value = _finite(value)
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def _remote_ms(value: float | None) -> str:
+def _seconds(value: float | None) -> str:
     value = _finite(value)
-    return "n/a" if value is None else f"{value:.1f}"
+    return "—" if value is None else f"{value:.3f}"
 
 
 def _drifted_text(figures: RemoteFigures) -> str:

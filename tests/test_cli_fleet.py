@@ -285,3 +285,32 @@ def test_a_storage_asked_for_must_exist_even_with_remote_sources(tmp_path, capsy
     line = refused(capsys, ["status", "--storage", str(tmp_path / "missing"),
                             "--prometheus", "http://p:9090"])
     assert line.endswith("storage directory does not exist")
+
+
+def test_a_target_url_of_a_megabyte_is_one_short_line(tmp_path, capsys):
+    config = write_config(tmp_path)
+    line = refused(capsys, ["status", "--config", str(config),
+                            "--target", "http://" + "a" * 1_000_000 + ":1/metrics"])
+    assert line.startswith("neural-tui: --target: ")
+    assert len(line) < 300
+
+
+def test_more_targets_than_the_config_allows_is_exit_2(tmp_path, capsys):
+    config = write_config(tmp_path)
+    flags = [arg for i in range(1001) for arg in ("--target", f"http://h{i}:1/metrics")]
+    line = refused(capsys, ["status", "--config", str(config), *flags])
+    assert line == "neural-tui: --target: at most 1000 targets, got 1001"
+
+
+def test_control_characters_from_an_endpoint_never_reach_the_terminal(tmp_path, capsys,
+                                                                      monkeypatch):
+    hostile = "\x1b[2J\x1b]0;owned\x07"
+    use_sources(monkeypatch, FakeSource("targets", [
+        target_view("a:9108", remote_model(name=f"fraud{hostile}")),
+        target_view("b:9108", up=False, detail=f"refused{hostile}")]))
+    config = write_config(tmp_path)
+    assert main(["status", "--config", str(config)]) == 0
+    assert main(["health", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "fraud" in out and "refused" in out
+    assert "\x1b" not in out and "\x07" not in out
