@@ -92,15 +92,6 @@ def load_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
-def select_models(snapshot: Snapshot, model: str | None) -> tuple[ModelSnapshot, ...]:
-    if model is None:
-        return snapshot.models
-    chosen = tuple(m for m in snapshot.models if m.name == model)
-    if not chosen:
-        raise unknown_model(model, [m.name for m in snapshot.models])
-    return chosen
-
-
 def unknown_model(model: str, names: Iterable[str]) -> UsageError:
     known = ", ".join(sorted(set(names))) or "none"
     return UsageError(f"--model {model!r}: no such model in storage (known: {known})")
@@ -185,13 +176,12 @@ def fetch_deadline(settings: Settings) -> float:
     return 2 * max(timeouts, default=0.0) + FETCH_GRACE_SECONDS
 
 
-def fetch_remote(settings: Settings) -> tuple[RemoteRound, ...]:
-    """One round of every remote source, all at once; a source that raises or outlasts
-    `fetch_deadline` gives a round with its problem instead of views."""
-    sources = make_remote_sources(settings)
+def fetch_remote(sources: tuple[RemoteSource, ...], deadline: float
+                 ) -> tuple[RemoteRound, ...]:
+    """One round of every source, all at once; a source that raises or outlasts `deadline`
+    gives a round with its problem instead of views."""
     if not sources:
         return ()
-    deadline = fetch_deadline(settings)
 
     async def fetch_all() -> tuple[RemoteRound, ...]:
         return tuple(await asyncio.gather(*(_fetch(s, deadline) for s in sources)))
@@ -209,14 +199,47 @@ async def _fetch(source: RemoteSource, deadline: float) -> RemoteRound:
     return RemoteRound(source.label, tuple(views))
 
 
-def load_local(settings: Settings, rounds: tuple[RemoteRound, ...]) -> Runtime | None:
-    """`load_runtime`, or None when only remote sources are asked for: remote sources given
-    with the default storage, which does not exist (storage asked for by `--storage` or the
-    config must exist)."""
-    if (rounds and settings.storage == StorageSection()
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """What `status` and `health` report on: the local storage read once (`runtime` and
+    `snapshot` None when only remote sources are asked for) and one round of each remote
+    source, with the models `--model` selects."""
+
+    runtime: Runtime | None
+    snapshot: Snapshot | None
+    rounds: tuple[RemoteRound, ...]
+    local: tuple[ModelSnapshot, ...]
+    remote: tuple[tuple[str, RemoteModel], ...]
+    warnings: list[str]
+
+    @property
+    def records_total(self) -> int:
+        return self.snapshot.ingest.records_total if self.snapshot is not None else 0
+
+    @property
+    def targets(self) -> tuple[tuple[str, TargetStatus], ...]:
+        return tuple(pair for r in self.rounds for pair in r.targets)
+
+
+def read_fleet(settings: Settings, model: str | None) -> Fleet:
+    """Storage first (a bad one stops the command before any network round), then the
+    remote sources.
+
+    The storage may be missing only when remote sources are asked for and the storage is the
+    default one: a storage named by `--storage` or the config must exist.
+    """
+    sources = make_remote_sources(settings)
+    runtime = None
+    if not (sources and settings.storage == StorageSection()
             and not settings.storage.path.exists()):
-        return None
-    return load_runtime(settings)
+        runtime = load_runtime(settings)
+    snapshot = runtime.build_snapshot() if runtime is not None else None
+    rounds = fetch_remote(sources, fetch_deadline(settings))
+    local = snapshot.models if snapshot is not None else ()
+    local, remote = select_fleet(local, rounds, model)
+    warnings = (storage_warnings(settings, snapshot.ingest.records_total)
+                if snapshot is not None else [])
+    return Fleet(runtime, snapshot, rounds, local, remote, warnings)
 
 
 def select_fleet(
@@ -229,6 +252,8 @@ def select_fleet(
         return local, remote
     chosen = (tuple(m for m in local if m.name == model),
               tuple(pair for pair in remote if pair[1].name == model))
+    if not any(chosen) and not rounds:
+        raise unknown_model(model, (m.name for m in local))
     if not any(chosen):
         known = [m.name for m in local] + [m.name for _, m in remote]
         raise UsageError(f"--model {model!r}: no such model in storage or the remote sources "
@@ -237,35 +262,26 @@ def select_fleet(
 
 
 def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    rounds = fetch_remote(settings)
-    runtime = load_local(settings, rounds)
-    snapshot = runtime.build_snapshot() if runtime is not None else None
-    local = snapshot.models if snapshot is not None else ()
-    if rounds:
-        local, remote = select_fleet(local, rounds, model)
-    else:
-        local, remote = select_models(snapshot, model) if snapshot else (), ()
-    records = snapshot.ingest.records_total if snapshot is not None else 0
-    warnings = storage_warnings(settings, records) if snapshot is not None else []
-    targets = [pair for r in rounds for pair in r.targets]
+    fleet = read_fleet(settings, model)
+    snapshot = fleet.snapshot
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path) if snapshot is not None else None,
-            "records_total": records,
+            "records_total": fleet.records_total,
             "skipped_lines": snapshot.ingest.skipped_lines if snapshot is not None else {},
             "kept_lines_altered": snapshot.ingest.kept_lines if snapshot is not None else {},
-            "models": ([{**model_status(m), "source": ""} for m in local]
-                       + [remote_status(label, m) for label, m in remote]),
-            "sources": [_source_entry(r) for r in rounds],
-            "targets": [_target_entry(label, t) for label, t in targets],
-            "warnings": warnings,
+            "models": ([{**model_status(m), "source": ""} for m in fleet.local]
+                       + [remote_status(label, m) for label, m in fleet.remote]),
+            "sources": [_source_entry(r) for r in fleet.rounds],
+            "targets": [_target_entry(label, t) for label, t in fleet.targets],
+            "warnings": fleet.warnings,
         }))
-        return finish(EXIT_OK, warnings)
+        return finish(EXIT_OK, fleet.warnings)
     console = report_console()
     if snapshot is not None:
-        _print_local_status(console, settings, snapshot, local)
-    _print_remote_status(console, rounds, remote, targets)
-    return finish(EXIT_OK, warnings)
+        _print_local_status(console, settings, snapshot, fleet.local)
+    _print_remote_status(console, fleet)
+    return finish(EXIT_OK, fleet.warnings)
 
 
 def _print_local_status(console: Console, settings: Settings, snapshot: Snapshot,
@@ -287,10 +303,9 @@ def _print_local_status(console: Console, settings: Settings, snapshot: Snapshot
                   markup=False)
 
 
-def _print_remote_status(console: Console, rounds: tuple[RemoteRound, ...],
-                         models: tuple[tuple[str, RemoteModel], ...],
-                         targets: list[tuple[str, TargetStatus]]) -> None:
+def _print_remote_status(console: Console, fleet: Fleet) -> None:
     """One table per source label, then the targets, then what each failing source said."""
+    models, targets = fleet.remote, fleet.targets
     for label in sorted({label for label, _ in models}):
         title = safe_text(f"source {label}")
         title.end = "\n"
@@ -323,7 +338,7 @@ def _print_remote_status(console: Console, rounds: tuple[RemoteRound, ...],
                           else Text("DOWN", style="bold red"), safe_text(t.detail),
                           _seconds(t.last_poll_seconds))
         console.print(table)
-    for r in rounds:
+    for r in fleet.rounds:
         for problem in r.problems:
             console.print(safe_text(f"source {r.label} failing: {problem}", style="bold red"))
 
@@ -602,37 +617,28 @@ def target_check(t: TargetStatus) -> Check:
 
 
 def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    rounds = fetch_remote(settings)
-    runtime = load_local(settings, rounds)
-    snapshot = runtime.build_snapshot() if runtime is not None else None
-    local = snapshot.models if snapshot is not None else ()
-    if rounds:
-        local, remote = select_fleet(local, rounds, model)
-    else:
-        local, remote = select_models(snapshot, model) if snapshot else (), ()
+    fleet = read_fleet(settings, model)
     analyses: dict[ModelKey, ModelAnalysis] = {}
-    if runtime is not None and _needs_analysis(settings.health):
-        keys = [(m.name, m.version) for m in local]
-        analyses = dict(analyse_models(settings, runtime, keys, reference=None))
+    if fleet.runtime is not None and _needs_analysis(settings.health):
+        keys = [(m.name, m.version) for m in fleet.local]
+        analyses = dict(analyse_models(settings, fleet.runtime, keys, reference=None))
     verdicts = [judge(m, settings.health, time.time(),
                       analyses.get((m.name, m.version), ModelAnalysis()))
-                for m in local]
-    verdicts += [judge_remote(label, m, settings.health) for label, m in remote]
-    sources = [(r.label, source_check(r)) for r in rounds]
-    targets = [(label, t, target_check(t)) for r in rounds for label, t in r.targets]
+                for m in fleet.local]
+    verdicts += [judge_remote(label, m, settings.health) for label, m in fleet.remote]
+    sources = [(r.label, source_check(r)) for r in fleet.rounds]
+    targets = [(label, t, target_check(t)) for label, t in fleet.targets]
     problems = [] if verdicts else [
-        "no model in storage or from the remote sources" if rounds
+        "no model in storage or from the remote sources" if fleet.rounds
         else "no model has any record in storage"]
     problems += [c.detail for _, c in sources if c.passed is False]
     problems += [c.detail for _, _, c in targets if c.passed is False]
     healthy = not problems and all(v.healthy for v in verdicts)
-    records = snapshot.ingest.records_total if snapshot is not None else 0
-    warnings = storage_warnings(settings, records) if snapshot is not None else []
     if as_json:
         print(json.dumps({
             "healthy": healthy,
             "problems": problems,
-            "warnings": warnings,
+            "warnings": fleet.warnings,
             "models": [{"name": v.name, "version": v.version, "source": v.source,
                         "healthy": v.healthy, "problems": list(v.problems),
                         "waiting": list(v.waiting),
@@ -644,7 +650,7 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
         }))
     else:
         _print_health(verdicts, problems)
-    return finish(EXIT_OK if healthy else EXIT_UNHEALTHY, warnings)
+    return finish(EXIT_OK if healthy else EXIT_UNHEALTHY, fleet.warnings)
 
 
 def _print_health(verdicts: list[ModelHealth], problems: list[str]) -> None:

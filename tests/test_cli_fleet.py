@@ -279,12 +279,14 @@ def test_with_only_remote_sources_a_missing_default_storage_is_no_error(
     assert [m["source"] for m in out["models"]] == ["prometheus"]
 
 
-def test_a_storage_asked_for_must_exist_even_with_remote_sources(tmp_path, capsys,
-                                                                 monkeypatch):
-    use_sources(monkeypatch, FakeSource("prometheus", [prometheus_view(remote_model())]))
+def test_a_storage_asked_for_must_exist_even_with_remote_sources_and_is_checked_first(
+        tmp_path, capsys, monkeypatch):
+    source = FakeSource("prometheus", hang=True)
+    use_sources(monkeypatch, source)
     line = refused(capsys, ["status", "--storage", str(tmp_path / "missing"),
                             "--prometheus", "http://p:9090"])
     assert line.endswith("storage directory does not exist")
+    assert source.fetches == 0
 
 
 def test_a_target_url_of_a_megabyte_is_one_short_line(tmp_path, capsys):
