@@ -167,8 +167,8 @@ class RemoteRound:
 
 
 def fetch_deadline(settings: Settings) -> float:
-    """How long a remote source's round may take: twice the longest timeout of its kind
-    (a source may need a second request, e.g. Prometheus' range queries after the instant
+    """How long a remote source's round may take: twice the longest configured timeout (a
+    source may need a second request, e.g. Prometheus' range queries after the instant
     ones), plus `FETCH_GRACE_SECONDS`."""
     timeouts = [float(t.timeout) for t in settings.targets]
     if settings.prometheus.url is not None:
