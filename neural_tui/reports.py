@@ -246,7 +246,8 @@ def select_fleet(
     local: tuple[ModelSnapshot, ...], rounds: tuple[RemoteRound, ...], model: str | None
 ) -> tuple[tuple[ModelSnapshot, ...], tuple[tuple[str, RemoteModel], ...]]:
     """The local and the remote models named `model` (all when None); an unknown name is
-    bad usage naming the known ones."""
+    bad usage naming the known ones, unless a source or a target could not answer (the
+    model may be there: `health` then fails on that, not on the name)."""
     remote = tuple(pair for r in rounds for pair in r.models)
     if model is None:
         return local, remote
@@ -254,7 +255,8 @@ def select_fleet(
               tuple(pair for pair in remote if pair[1].name == model))
     if not any(chosen) and not rounds:
         raise unknown_model(model, (m.name for m in local))
-    if not any(chosen):
+    unanswered = any(r.problems or any(not t.up for _, t in r.targets) for r in rounds)
+    if not any(chosen) and not unanswered:
         known = [m.name for m in local] + [m.name for _, m in remote]
         raise UsageError(f"--model {model!r}: no such model in storage or the remote sources "
                          f"(known: {', '.join(sorted(set(known))) or 'none'})")
@@ -629,8 +631,9 @@ def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int
     sources = [(r.label, source_check(r)) for r in fleet.rounds]
     targets = [(label, t, target_check(t)) for label, t in fleet.targets]
     problems = [] if verdicts else [
-        "no model in storage or from the remote sources" if fleet.rounds
-        else "no model has any record in storage"]
+        "no model has any record in storage" if not fleet.rounds
+        else "no model in storage or from the remote sources" if model is None
+        else f"no model {model!r} in storage or from the remote sources that answered"]
     problems += [c.detail for _, c in sources if c.passed is False]
     problems += [c.detail for _, _, c in targets if c.passed is False]
     healthy = not problems and all(v.healthy for v in verdicts)

@@ -205,3 +205,21 @@ def test_healthz_lists_a_down_target_without_failing_the_probe():
     body = answer.json()
     assert body["status"] == "ok"
     assert body["targets"] == [{"name": "b:9108", "up": False, "detail": "connection refused"}]
+
+
+def test_a_model_asked_for_while_a_target_is_down_is_unhealthy_not_unknown(tmp_path, capsys,
+                                                                          monkeypatch):
+    use_sources(monkeypatch, FakeSource("targets", [
+        target_view("a:9108", remote_model("churn")),
+        target_view("b:9108", up=False, detail="connection refused")]))
+    storage = tmp_path / "data"
+    storage.mkdir()
+    config = tmp_path / "neural-tui.toml"
+    config.write_text("[storage]\npath = 'data'\n", encoding="utf-8")
+    code = main(["health", "--config", str(config), "--json", "--model", "fraud"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["models"] == []
+    assert report["problems"] == [
+        "no model 'fraud' in storage or from the remote sources that answered",
+        "target b:9108 down: connection refused"]
