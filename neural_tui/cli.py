@@ -24,8 +24,11 @@ from neural_tui.config import (
     ConfigError,
     Settings,
     StorageSection,
+    TargetSection,
+    check_fleet,
     find_config,
     load_settings,
+    target_name,
 )
 from neural_tui.errors import UsageError
 from neural_tui.safe_text import PlainFormatter, plain
@@ -79,10 +82,29 @@ def _common_options(default: object) -> argparse.ArgumentParser:
     return common
 
 
+def _fleet_options(after_command: bool) -> argparse.ArgumentParser:
+    """`--target` and `--prometheus`, for the commands that read remote sources.
+
+    A subcommand's `--target`s are kept apart (`targets_after`) and added to those given
+    before it, which argparse would otherwise replace.
+    """
+    fleet = argparse.ArgumentParser(add_help=False)
+    fleet.add_argument("--target", action="append", metavar="URL",
+                       dest="targets_after" if after_command else "targets",
+                       default=argparse.SUPPRESS if after_command else [],
+                       help="a remote /metrics endpoint to poll, beside [[targets]] (repeat "
+                       "for more)")
+    fleet.add_argument("--prometheus", metavar="URL",
+                       default=argparse.SUPPRESS if after_command else None,
+                       help="a Prometheus server to read the fleet from (overrides "
+                       "[prometheus] url)")
+    return fleet
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="neural-tui", parents=[_common_options(None)],
+        prog="neural-tui", parents=[_common_options(None), _fleet_options(False)],
         description="Watch machine-learning models in production from a terminal.",
     )
     parser.add_argument("--version", action="version", version=f"neural-tui {__version__}")
@@ -108,12 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--json", action="store_true", help="machine-readable output")
     init.set_defaults(handler=_run_init)
 
-    for name, handler, summary in (
-        ("status", _run_status, "per-model totals, throughput, latency and errors"),
-        ("health", _run_health, "check every model; exit 1 when one is unhealthy"),
-        ("slo", _run_slo, "each SLO per model: compliance, error budget, burn rates, alerts"),
+    fleet = _fleet_options(True)
+    for name, handler, summary, parents in (
+        ("status", _run_status, "per-model totals, throughput, latency and errors, local and "
+         "remote", [common, fleet]),
+        ("health", _run_health, "check every model and target; exit 1 when one is unhealthy",
+         [common, fleet]),
+        ("slo", _run_slo, "each SLO per model: compliance, error budget, burn rates, alerts",
+         [common]),
     ):
-        command = commands.add_parser(name, parents=[common], help=summary)
+        command = commands.add_parser(name, parents=parents, help=summary)
         command.add_argument("--model", help="only this model")
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.set_defaults(handler=handler)
@@ -178,9 +204,13 @@ def _add_alerts_command(commands: Any, common: argparse.ArgumentParser) -> None:
     test.set_defaults(handler=_run_alerts_test)
 
 
+FLEET_COMMANDS = "the console, --serve-metrics, status and health"
+"""Where `--target` and `--prometheus` are read; anywhere else they are refused."""
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The config file's settings with command-line overrides applied."""
-    settings = load_settings(find_config(args.config))
+    settings = with_fleet(load_settings(find_config(args.config)), args)
     if args.storage is not None:
         settings = replace(settings, storage=StorageSection(path=args.storage))
     window = getattr(args, "window", None)
@@ -197,6 +227,60 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def with_fleet(settings: Settings, args: argparse.Namespace) -> Settings:
+    """`settings` polling the `--target`s too, and reading the `--prometheus` given.
+
+    Each flag is checked as the config key it stands for, and its error names the flag, never
+    the URL (which may hold credentials): a target by its place among the `--target`s.
+    """
+    urls = [*getattr(args, "targets", []), *getattr(args, "targets_after", [])]
+    prometheus = getattr(args, "prometheus", None)
+    if not urls and prometheus is None:
+        return settings
+    if args.handler not in _FLEET_HANDLERS:
+        flag = "--target" if urls else "--prometheus"
+        raise UsageError(f"{flag}: only for {FLEET_COMMANDS}")
+    where = settings.source or Path("the command line")
+    taken = {target_name(t) for t in settings.targets}
+    added = []
+    for place, url in enumerate(urls, start=1):
+        flag = f"--target #{place}" if len(urls) > 1 else "--target"
+        target = TargetSection(url=url)
+        _check_flag(flag, Settings(targets=(target,)))
+        name = target_name(target)
+        if name in taken:
+            raise UsageError(f"{flag}: duplicate target name {name!r} (another --target or a "
+                             f"[[targets]] entry of {where} has it; give that one a name)")
+        taken.add(name)
+        added.append(target)
+    settings = replace(settings, targets=(*settings.targets, *added))
+    if prometheus is not None:
+        section = replace(settings.prometheus, url=prometheus)
+        _check_flag("--prometheus", Settings(prometheus=section))
+        settings = replace(settings, prometheus=section)
+    try:
+        check_fleet(settings, where)
+    except ConfigError as exc:
+        raise UsageError(f"--target: {_without_key(str(exc))}") from None
+    return settings
+
+
+def _check_flag(flag: str, settings: Settings) -> None:
+    """`config.check_fleet` on what one flag sets, its error worded for that flag."""
+    try:
+        check_fleet(settings, Path(flag))
+    except ConfigError as exc:
+        message = _without_key(str(exc))
+        if ".name'" in str(exc):
+            message = f"the name taken from its host and port {message}"
+        raise UsageError(f"{flag}: {message}") from None
+
+
+def _without_key(message: str) -> str:
+    """A config error's message without the file and key it names."""
+    return message.split("': ", 1)[-1]
+
+
 def _check_option(flag: str, key: str, value: float) -> None:
     """A numeric option obeys the bound of the config key it overrides."""
     bound = BOUNDS[key]
@@ -208,6 +292,11 @@ def _run_main(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.serve_metrics:
         from neural_tui.headless import serve
+
+        if args.prometheus is not None:
+            raise UsageError("--prometheus: not with --serve-metrics, which exports local "
+                             "models and the state of the targets only (the console, status "
+                             "and health read Prometheus)")
 
         _log_to_stderr(args.log_level)
         return serve(settings, demo=args.demo)
@@ -305,6 +394,10 @@ def _run_alerts_test(args: argparse.Namespace) -> int:
     from neural_tui.alerts_report import test_channel
 
     return test_channel(settings_from(args), channel=args.channel, as_json=args.json)
+
+
+_FLEET_HANDLERS = (_run_main, _run_status, _run_health)
+"""The handlers of `FLEET_COMMANDS`."""
 
 
 if __name__ == "__main__":

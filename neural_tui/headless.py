@@ -1,4 +1,10 @@
-"""Headless mode: runtime, alerting and exporter. This module must never import Textual."""
+"""Headless mode: runtime, alerting and exporter. This module must never import Textual.
+
+It polls the `[[targets]]` (and `--target`s) so that `/metrics` says which are up
+(`neural_target_up`) and `/healthz` lists them; their models are never re-exported. A
+`[prometheus]` section is left to the console and the reports: the exporter has nothing to
+export from it, and a probe of this process should not fail because that server is away.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ import contextlib
 import logging
 import signal
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from neural_tui.alerts.service import Alerting
-from neural_tui.config import Settings
+from neural_tui.config import PrometheusSection, Settings
 from neural_tui.errors import UsageError
+from neural_tui.fleet import remote_sources
 from neural_tui.metrics_server import MetricsServer, MetricsServerBindError
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources.tail import TailSource
@@ -37,8 +45,10 @@ def serve(settings: Settings, *, demo: bool = False) -> int:
 
 async def _serve(settings: Settings, demo_storage: Path | None) -> int:
     storage = demo_storage or settings.storage.path
-    runtime = Runtime(settings, [TailSource(storage,
-                                            poll_interval=settings.runtime.poll_interval_seconds)])
+    runtime = Runtime(settings,
+                      [TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)],
+                      remote_sources=remote_sources(replace(settings,
+                                                            prometheus=PrometheusSection())))
     server = MetricsServer(lambda: runtime.latest,
                            host=settings.server.host, port=settings.server.port,
                            stale_after_seconds=10 * settings.runtime.cadence_seconds)

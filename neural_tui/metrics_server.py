@@ -251,6 +251,11 @@ class MetricsServer:
     example the alerts') can be registered on `registry`. Given a `registry`, the server
     serves it instead of the snapshot's metrics (the old API's in-process registry), and
     `get_snapshot` only answers `/healthz`.
+
+    The body lists the polled remote targets (`targets`: name, up, detail), but a target that
+    is down leaves the verdict alone: the probe says whether this process serves its own
+    metrics, and restarting it would not bring another host back (`neural_target_up` and
+    `neural-tui health` are what judge the targets).
     """
 
     def __init__(
@@ -375,6 +380,8 @@ class MetricsServer:
                 "snapshot_age_seconds": round(age, 3),
                 "sources": [{"label": h.label, "status": h.status, "detail": h.detail}
                             for h in snapshot.source_health],
+                "targets": [{"name": t.name, "up": t.up, "detail": t.detail}
+                            for t in snapshot.targets],
             }
         ).encode()
         status = "200 OK" if verdict == "ok" else "503 Service Unavailable"

@@ -1,4 +1,11 @@
-"""One-shot reports for scripts and CI: read storage once, print a table or JSON, exit."""
+"""One-shot reports for scripts and CI: read storage once, print a table or JSON, exit.
+
+`status` and `health` also make one round of every remote source the settings ask for
+(`neural_tui.fleet`): each source's `fetch()` once, all at once, each bounded in time. A
+target's rates and quantiles need two scrapes, so from one round they are n/a (null): its
+totals and exported figures are shown, and the console (or `--prometheus`, whose rates
+Prometheus computes) gives the rates.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +24,21 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neural_tui.config import HealthSection, Settings
+from neural_tui.config import HealthSection, Settings, StorageSection
 from neural_tui.engines.drift import DriftReport
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
 from neural_tui.engines.slo import SLOStatus, duration_name
 from neural_tui.errors import UsageError
+from neural_tui.fleet import remote_sources
+from neural_tui.remote_models import (
+    RemoteFigures,
+    RemoteModel,
+    RemoteSource,
+    RemoteView,
+    SLOFigure,
+    TargetStatus,
+)
 from neural_tui.runtime.analysis import Analysis, ModelKey
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
@@ -76,15 +92,6 @@ def load_runtime(settings: Settings) -> Runtime:
     return runtime
 
 
-def select_models(snapshot: Snapshot, model: str | None) -> tuple[ModelSnapshot, ...]:
-    if model is None:
-        return snapshot.models
-    chosen = tuple(m for m in snapshot.models if m.name == model)
-    if not chosen:
-        raise unknown_model(model, [m.name for m in snapshot.models])
-    return chosen
-
-
 def unknown_model(model: str, names: Iterable[str]) -> UsageError:
     known = ", ".join(sorted(set(names))) or "none"
     return UsageError(f"--model {model!r}: no such model in storage (known: {known})")
@@ -125,20 +132,162 @@ def finish(code: int, warnings: list[str]) -> int:
     return EXIT_BAD_INPUT if warnings else code
 
 
+make_remote_sources: Callable[[Settings], tuple[RemoteSource, ...]] = remote_sources
+"""What builds a report's remote sources from its settings (a test puts fakes here)."""
+FETCH_GRACE_SECONDS = 5.0
+"""What a remote source's round may take beyond twice its longest timeout before it is
+reported failing (`fetch_deadline`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRound:
+    """One round of one remote source: its views, or why it gave none (`problem`)."""
+
+    label: str
+    views: tuple[RemoteView, ...]
+    problem: str | None = None
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Why the source, or one of its views, could not read (a target that is down is
+        the target's state, judged on its own)."""
+        views = tuple(v.problem for v in self.views if v.problem)
+        return (self.problem, *views) if self.problem else views
+
+    @property
+    def models(self) -> tuple[tuple[str, RemoteModel], ...]:
+        """Every model of the round with its view's label, by label, name and version."""
+        return tuple(sorted(((v.label, m) for v in self.views for m in v.models),
+                            key=lambda pair: (pair[0], pair[1].name, pair[1].version)))
+
+    @property
+    def targets(self) -> tuple[tuple[str, TargetStatus], ...]:
+        return tuple((v.label, t) for v in sorted(self.views, key=lambda v: v.label)
+                     for t in v.targets)
+
+
+def fetch_deadline(settings: Settings) -> float:
+    """How long a remote source's round may take: twice the longest configured timeout (a
+    source may need a second request, e.g. Prometheus' range queries after the instant
+    ones), plus `FETCH_GRACE_SECONDS`."""
+    timeouts = [float(t.timeout) for t in settings.targets]
+    if settings.prometheus.url is not None:
+        timeouts.append(float(settings.prometheus.timeout))
+    return 2 * max(timeouts, default=0.0) + FETCH_GRACE_SECONDS
+
+
+def fetch_remote(sources: tuple[RemoteSource, ...], deadline: float
+                 ) -> tuple[RemoteRound, ...]:
+    """One round of every source, all at once; a source that raises or outlasts `deadline`
+    gives a round with its problem instead of views."""
+    if not sources:
+        return ()
+
+    async def fetch_all() -> tuple[RemoteRound, ...]:
+        return tuple(await asyncio.gather(*(_fetch(s, deadline) for s in sources)))
+
+    return asyncio.run(fetch_all())
+
+
+async def _fetch(source: RemoteSource, deadline: float) -> RemoteRound:
+    try:
+        views = await asyncio.wait_for(source.fetch(), deadline)
+    except TimeoutError:
+        return RemoteRound(source.label, (), f"no answer within {deadline:g} s")
+    except Exception as exc:  # one failing source must not hide the others
+        return RemoteRound(source.label, (), " ".join(repr(exc).split())[:300])
+    return RemoteRound(source.label, tuple(views))
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """What `status` and `health` report on: the local storage read once (`runtime` and
+    `snapshot` None when only remote sources are asked for) and one round of each remote
+    source, with the models `--model` selects."""
+
+    runtime: Runtime | None
+    snapshot: Snapshot | None
+    rounds: tuple[RemoteRound, ...]
+    local: tuple[ModelSnapshot, ...]
+    remote: tuple[tuple[str, RemoteModel], ...]
+    warnings: list[str]
+
+    @property
+    def records_total(self) -> int:
+        return self.snapshot.ingest.records_total if self.snapshot is not None else 0
+
+    @property
+    def targets(self) -> tuple[tuple[str, TargetStatus], ...]:
+        return tuple(pair for r in self.rounds for pair in r.targets)
+
+
+def read_fleet(settings: Settings, model: str | None) -> Fleet:
+    """Storage first (a bad one stops the command before any network round), then the
+    remote sources.
+
+    The storage may be missing only when remote sources are asked for and the storage is the
+    default one: a storage named by `--storage` or the config must exist.
+    """
+    sources = make_remote_sources(settings)
+    runtime = None
+    if not (sources and settings.storage == StorageSection()
+            and not settings.storage.path.exists()):
+        runtime = load_runtime(settings)
+    snapshot = runtime.build_snapshot() if runtime is not None else None
+    rounds = fetch_remote(sources, fetch_deadline(settings))
+    local = snapshot.models if snapshot is not None else ()
+    local, remote = select_fleet(local, rounds, model)
+    warnings = (storage_warnings(settings, snapshot.ingest.records_total)
+                if snapshot is not None else [])
+    return Fleet(runtime, snapshot, rounds, local, remote, warnings)
+
+
+def select_fleet(
+    local: tuple[ModelSnapshot, ...], rounds: tuple[RemoteRound, ...], model: str | None
+) -> tuple[tuple[ModelSnapshot, ...], tuple[tuple[str, RemoteModel], ...]]:
+    """The local and the remote models named `model` (all when None); an unknown name is
+    bad usage naming the known ones, unless a source or a target could not answer (the
+    model may be there: `health` then fails on that, not on the name)."""
+    remote = tuple(pair for r in rounds for pair in r.models)
+    if model is None:
+        return local, remote
+    chosen = (tuple(m for m in local if m.name == model),
+              tuple(pair for pair in remote if pair[1].name == model))
+    if not any(chosen) and not rounds:
+        raise unknown_model(model, (m.name for m in local))
+    unanswered = any(r.problems or any(not t.up for _, t in r.targets) for r in rounds)
+    if not any(chosen) and not unanswered:
+        known = [m.name for m in local] + [m.name for _, m in remote]
+        raise UsageError(f"--model {model!r}: no such model in storage or the remote sources "
+                         f"(known: {', '.join(sorted(set(known))) or 'none'})")
+    return chosen
+
+
 def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    snapshot = load_runtime(settings).build_snapshot()
-    models = select_models(snapshot, model)
-    warnings = storage_warnings(settings, snapshot.ingest.records_total)
+    fleet = read_fleet(settings, model)
+    snapshot = fleet.snapshot
     if as_json:
         print(json.dumps({
-            "storage": str(settings.storage.path),
-            "records_total": snapshot.ingest.records_total,
-            "skipped_lines": snapshot.ingest.skipped_lines,
-            "kept_lines_altered": snapshot.ingest.kept_lines,
-            "models": [model_status(m) for m in models],
-            "warnings": warnings,
+            "storage": str(settings.storage.path) if snapshot is not None else None,
+            "records_total": fleet.records_total,
+            "skipped_lines": snapshot.ingest.skipped_lines if snapshot is not None else {},
+            "kept_lines_altered": snapshot.ingest.kept_lines if snapshot is not None else {},
+            "models": ([{**model_status(m), "source": ""} for m in fleet.local]
+                       + [remote_status(label, m) for label, m in fleet.remote]),
+            "sources": [_source_entry(r) for r in fleet.rounds],
+            "targets": [_target_entry(label, t) for label, t in fleet.targets],
+            "warnings": fleet.warnings,
         }))
-        return finish(EXIT_OK, warnings)
+        return finish(EXIT_OK, fleet.warnings)
+    console = report_console()
+    if snapshot is not None:
+        _print_local_status(console, settings, snapshot, fleet.local)
+    _print_remote_status(console, fleet)
+    return finish(EXIT_OK, fleet.warnings)
+
+
+def _print_local_status(console: Console, settings: Settings, snapshot: Snapshot,
+                        models: tuple[ModelSnapshot, ...]) -> None:
     title = safe_text(f"neural-tui status — {settings.storage.path}")
     title.end = "\n"
     table = Table(title=title, title_justify="left")
@@ -150,12 +299,147 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
                       f"{m.errors_count:,}", f"{m.error_rate:.2%}", f"{m.throughput_rps:.1f}",
                       _ms(m.latency_p50_ms), _ms(m.latency_p95_ms), _ms(m.latency_p99_ms),
                       f"{m.labels_joined:,}/{m.labels_total:,}")
-    console = report_console()
     console.print(table)
     skipped = sum(snapshot.ingest.skipped_lines.values())
     console.print(f"{snapshot.ingest.records_total:,} records read, {skipped:,} lines skipped",
                   markup=False)
-    return finish(EXIT_OK, warnings)
+
+
+def _print_remote_status(console: Console, fleet: Fleet) -> None:
+    """One table per source label, then the targets, then what each failing source said."""
+    models, targets = fleet.remote, fleet.targets
+    for label in sorted({label for label, _ in models}):
+        title = safe_text(f"source {label}")
+        title.end = "\n"
+        table = Table(title=title, title_justify="left")
+        for column in ("model", "version", "predictions", "errors", "error rate", "rps",
+                       "p50 ms", "p95 ms", "p99 ms", "drifted", "quality", "accuracy",
+                       "SLO budget", "alerts"):
+            table.add_column(column, justify="left" if column in ("model", "version")
+                             else "right")
+        for _, m in (pair for pair in models if pair[0] == label):
+            table.add_row(safe_text(m.name), safe_text(m.version),
+                          _count_text(m.predictions_total),
+                          _count_text(sum(m.errors_total.values())),
+                          _share(m.error_rate), _tenths(m.throughput_rps),
+                          _tenths(m.latency_p50_ms), _tenths(m.latency_p95_ms),
+                          _tenths(m.latency_p99_ms),
+                          _drifted_text(m.figures), _figure(_finite(m.figures.quality_score)),
+                          _share(m.figures.accuracy), _budget_text(m.figures.slos),
+                          safe_text(_alerts_text(m.figures.alerts_firing)))
+        console.print(table)
+    if any(m.throughput_rps is None for _, m in models):
+        console.print("n/a: a target's rates and quantiles need two scrapes; one-shot "
+                      "reports make one (the console shows them)", markup=False)
+    if targets:
+        table = Table(title="targets", title_justify="left")
+        for column in ("target", "state", "detail", "poll s"):
+            table.add_column(column, justify="right" if column == "poll s" else "left")
+        for _, t in targets:
+            table.add_row(safe_text(t.name), Text("up", style="green") if t.up
+                          else Text("DOWN", style="bold red"), safe_text(t.detail),
+                          _seconds(t.last_poll_seconds))
+        console.print(table)
+    for r in fleet.rounds:
+        for problem in r.problems:
+            console.print(safe_text(f"source {r.label} failing: {problem}", style="bold red"))
+
+
+def remote_status(label: str, model: RemoteModel) -> dict[str, Any]:
+    """A remote model under `status --json`: as a local one where it can (rates and
+    quantiles null until its source can compute them), then the figures its exporter
+    published. Numbers that are not finite are null."""
+    figures = model.figures
+    return {
+        "name": model.name,
+        "version": model.version,
+        "source": label,
+        "instance": model.instance,
+        "predictions_total": _count(model.predictions_total),
+        "errors_total": {kind: _count(n) for kind, n in model.errors_total.items()},
+        "window_seconds": _finite(model.window_seconds),
+        "throughput_rps": _finite(model.throughput_rps),
+        "error_rate": _finite(model.error_rate),
+        "latency_p50_ms": _finite(model.latency_p50_ms),
+        "latency_p95_ms": _finite(model.latency_p95_ms),
+        "latency_p99_ms": _finite(model.latency_p99_ms),
+        "drift_scores": {kind: _finite(v) for kind, v in model.drift_scores.items()},
+        "feature_drift": [{"feature": f.feature, "test": f.test,
+                           "statistic": _finite(f.statistic), "drifted": f.drifted,
+                           "threshold": _finite(f.threshold)}
+                          for f in figures.feature_drift],
+        **{key: _finite(getattr(figures, key)) for key in (
+            "quality_score", "missing_rate", "outlier_rate", "accuracy", "precision",
+            "recall", "f1")},
+        "slos": [{"slo": f.slo, "compliance": _finite(f.compliance),
+                  "budget_remaining": _finite(f.budget_remaining),
+                  "burn_rates": {w: _finite(v) for w, v in f.burn_rates.items()}}
+                 for f in figures.slos],
+        "alerts_firing": [{"rule": rule, "severity": severity, "count": _count(n)}
+                          for (rule, severity), n in sorted(figures.alerts_firing.items())],
+    }
+
+
+def _source_entry(r: RemoteRound) -> dict[str, Any]:
+    return {"source": r.label, "status": "failing" if r.problems else "ok",
+            "detail": "; ".join(r.problems)}
+
+
+def _target_entry(label: str, t: TargetStatus) -> dict[str, Any]:
+    """A target by name, never by URL (which may carry a token in its query)."""
+    return {"target": t.name, "source": label, "up": t.up, "detail": t.detail,
+            "last_success_at": _finite(t.last_success_at),
+            "last_poll_seconds": _finite(t.last_poll_seconds)}
+
+
+def _finite(value: float | None) -> float | None:
+    """`value`, or None when it is missing or not a finite number (JSON has neither NaN nor
+    infinity, and an endpoint may send either)."""
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _count(value: float) -> int | float | None:
+    """An exported counter: an int when it is a whole number, else as `_finite`."""
+    finite = _finite(value)
+    return int(finite) if finite is not None and finite.is_integer() else finite
+
+
+def _count_text(value: float) -> str:
+    count = _count(value)
+    return "—" if count is None else f"{count:,}"
+
+
+def _share(value: float | None) -> str:
+    value = _finite(value)
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def _tenths(value: float | None) -> str:
+    """A rate or a latency in ms of a remote model: n/a until its source can compute it."""
+    value = _finite(value)
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _seconds(value: float | None) -> str:
+    value = _finite(value)
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _drifted_text(figures: RemoteFigures) -> str:
+    """How many exported features drifted, of those the exporter judged."""
+    judged = [f.drifted for f in figures.feature_drift if f.drifted is not None]
+    return f"{sum(judged)}/{len(judged)}" if judged else "—"
+
+
+def _budget_text(slos: tuple[SLOFigure, ...]) -> str:
+    """The smallest error budget left among the exported SLOs."""
+    left = [b for b in (_finite(f.budget_remaining) for f in slos) if b is not None]
+    return f"{min(left):z.1%}" if left else "—"
+
+
+def _alerts_text(firing: Mapping[tuple[str, str], float]) -> str:
+    names = sorted({f"{rule} ({severity})" for (rule, severity), n in firing.items() if n > 0})
+    return ", ".join(names) or "—"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +463,8 @@ class ModelHealth:
     name: str
     version: str
     checks: tuple[Check, ...]
+    source: str = ""
+    """The remote source's label ("" for local storage)."""
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -291,46 +577,101 @@ def _needs_analysis(limits: HealthSection) -> bool:
         limits.max_drifted_share, limits.min_quality_score, limits.min_accuracy))
 
 
+def judge_remote(label: str, model: RemoteModel, limits: HealthSection) -> ModelHealth:
+    """A remote model judged on what its exporter publishes: no critical alert firing
+    (`critical_alert`) and, with `fail_on_slo`, no SLO whose error budget is exhausted (at or
+    below 0). Its rates are the exporter's own business: its `[health]` is not ours."""
+    firing = sorted({rule for (rule, severity), n in model.figures.alerts_firing.items()
+                     if severity == "critical" and n > 0})
+    checks = [Check("critical_alert", not firing,
+                    f"critical alert firing: {', '.join(firing)}" if firing
+                    else "no critical alert firing")]
+    if limits.fail_on_slo:
+        checks += [_remote_slo_check(figure) for figure in model.figures.slos]
+    return ModelHealth(model.name, model.version, tuple(checks), source=label)
+
+
+def _remote_slo_check(figure: SLOFigure) -> Check:
+    left = _finite(figure.budget_remaining)
+    if left is None:
+        return Check("fail_on_slo", None, f"SLO {figure.slo}: no error budget exported",
+                     slo=figure.slo)
+    if left <= 0:
+        return Check("fail_on_slo", False, f"SLO {figure.slo}: error budget exhausted "
+                     f"({left:z.1%} left)", slo=figure.slo)
+    return Check("fail_on_slo", True, f"SLO {figure.slo}: {left:z.1%} of the error budget "
+                 "left", slo=figure.slo)
+
+
+def source_check(r: RemoteRound) -> Check:
+    """`source_reachable`: the source answered its round (Prometheus reachable, no error)."""
+    if r.problems:
+        return Check("source_reachable", False, f"source {r.label} failing: "
+                     + "; ".join(r.problems))
+    return Check("source_reachable", True, f"source {r.label} answered")
+
+
+def target_check(t: TargetStatus) -> Check:
+    """`target_up`: the target's `/metrics` answered its last poll."""
+    if t.up:
+        return Check("target_up", True, f"target {t.name} up")
+    return Check("target_up", False, f"target {t.name} down: {t.detail or 'no reason given'}")
+
+
 def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    runtime = load_runtime(settings)
-    snapshot = runtime.build_snapshot()
-    models = select_models(snapshot, model)
+    fleet = read_fleet(settings, model)
     analyses: dict[ModelKey, ModelAnalysis] = {}
-    if _needs_analysis(settings.health):
-        keys = [(m.name, m.version) for m in models]
-        analyses = dict(analyse_models(settings, runtime, keys, reference=None))
+    if fleet.runtime is not None and _needs_analysis(settings.health):
+        keys = [(m.name, m.version) for m in fleet.local]
+        analyses = dict(analyse_models(settings, fleet.runtime, keys, reference=None))
     verdicts = [judge(m, settings.health, time.time(),
                       analyses.get((m.name, m.version), ModelAnalysis()))
-                for m in models]
-    problems = [] if verdicts else ["no model has any record in storage"]
-    healthy = bool(verdicts) and all(v.healthy for v in verdicts)
-    warnings = storage_warnings(settings, snapshot.ingest.records_total)
+                for m in fleet.local]
+    verdicts += [judge_remote(label, m, settings.health) for label, m in fleet.remote]
+    sources = [(r.label, source_check(r)) for r in fleet.rounds]
+    targets = [(label, t, target_check(t)) for label, t in fleet.targets]
+    problems = [] if verdicts else [
+        "no model has any record in storage" if not fleet.rounds
+        else "no model in storage or from the remote sources" if model is None
+        else f"no model {model!r} in storage or from the remote sources that answered"]
+    problems += [c.detail for _, c in sources if c.passed is False]
+    problems += [c.detail for _, _, c in targets if c.passed is False]
+    healthy = not problems and all(v.healthy for v in verdicts)
     if as_json:
         print(json.dumps({
             "healthy": healthy,
             "problems": problems,
-            "warnings": warnings,
-            "models": [{"name": v.name, "version": v.version, "healthy": v.healthy,
-                        "problems": list(v.problems), "waiting": list(v.waiting),
+            "warnings": fleet.warnings,
+            "models": [{"name": v.name, "version": v.version, "source": v.source,
+                        "healthy": v.healthy, "problems": list(v.problems),
+                        "waiting": list(v.waiting),
                         "checks": [_check_entry(c) for c in v.checks]}
                        for v in verdicts],
+            "sources": [{"source": label, **_check_entry(c)} for label, c in sources],
+            "targets": [{"target": t.name, "source": label, "up": t.up, **_check_entry(c)}
+                        for label, t, c in targets],
         }))
     else:
-        console = report_console()
-        for problem in problems:
-            console.print(Text(f"UNHEALTHY  {problem}", style="bold red"))
-        for v in verdicts:
-            label = Text("ok         " if v.healthy else "UNHEALTHY  ",
-                         style="green" if v.healthy else "bold red")
-            label.append(safe_text(f"{v.name} {v.version}"))
-            if v.problems:
-                label.append(safe_text(": " + "; ".join(
-                    f"{c.name}: {c.detail}" for c in v.checks if c.passed is False)))
-            if v.waiting:
-                label.append(safe_text(" (waiting: " + "; ".join(v.waiting) + ")",
-                                       style="dim"))
-            console.print(label)
-    return finish(EXIT_OK if healthy else EXIT_UNHEALTHY, warnings)
+        _print_health(verdicts, problems)
+    return finish(EXIT_OK if healthy else EXIT_UNHEALTHY, fleet.warnings)
+
+
+def _print_health(verdicts: list[ModelHealth], problems: list[str]) -> None:
+    console = report_console()
+    for problem in problems:
+        console.print(safe_text(f"UNHEALTHY  {problem}", style="bold red"))
+    for v in verdicts:
+        label = Text("ok         " if v.healthy else "UNHEALTHY  ",
+                     style="green" if v.healthy else "bold red")
+        label.append(safe_text(f"{v.name} {v.version}"
+                               + (f" @ {v.source}" if v.source else "")))
+        if v.problems:
+            label.append(safe_text(": " + "; ".join(
+                f"{c.name}: {c.detail}" for c in v.checks if c.passed is False)))
+        if v.waiting:
+            label.append(safe_text(" (waiting: " + "; ".join(v.waiting) + ")",
+                                   style="dim"))
+        console.print(label)
 
 
 def _check_entry(check: Check) -> dict[str, Any]:

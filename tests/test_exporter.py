@@ -240,6 +240,7 @@ def test_healthz_reports_ok_with_model_and_record_counts():
         "records": 42,
         "snapshot_age_seconds": 5.0,
         "sources": [{"label": "storage", "status": "ok", "detail": ""}],
+        "targets": [],
     }
 
 
