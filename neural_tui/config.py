@@ -961,7 +961,8 @@ FLEET_BOUNDS: dict[str, Bound] = {
     "rate_window": Bound(10, DAY_SECONDS),
 }
 """The range of the durations of a `[[targets]]` entry and of `[prometheus]`."""
-_TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/-]*")
+_TARGET_NAME = re.compile(r"[A-Za-z0-9\[][A-Za-z0-9_.:@/\[\]-]*")
+"""A target's name; brackets for an IPv6 host (`[::1]:9108`), which names a target by default."""
 
 
 def check_fleet(settings: Settings, path: Path) -> None:
@@ -978,8 +979,8 @@ def check_fleet(settings: Settings, path: Path) -> None:
         name = target_name(target)
         if len(name) > MAX_TARGET_NAME_CHARS or not _TARGET_NAME.fullmatch(name):
             raise where.child("name").error(
-                f"must be 1 to {MAX_TARGET_NAME_CHARS} letters, digits or _.:@/-, starting "
-                "with a letter or digit")
+                f"must be 1 to {MAX_TARGET_NAME_CHARS} letters, digits or _.:@/[]-, starting "
+                "with a letter, a digit or [")
         if name in names:
             raise where.child("name").error(f"duplicate target name {name!r}")
         names.add(name)

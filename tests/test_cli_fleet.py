@@ -109,7 +109,15 @@ def test_a_target_whose_host_makes_no_valid_name_says_so(tmp_path, capsys):
     config = write_config(tmp_path)
     line = refused(capsys, ["status", "--config", str(config), "--target", "http://a b:1/"])
     assert line == ("neural-tui: --target: the name taken from its host and port must be 1 to "
-                    "100 letters, digits or _.:@/-, starting with a letter or digit")
+                    "100 letters, digits or _.:@/[]-, starting with a letter, a digit or [")
+
+
+def test_an_ipv6_target_is_named_by_its_bracketed_host_and_port():
+    from neural_tui.config import Settings, TargetSection, check_fleet, target_name
+
+    target = TargetSection(url="http://[::1]:9108/metrics")
+    check_fleet(Settings(targets=(target,)), Path("cli"))
+    assert target_name(target) == "[::1]:9108"
 
 
 def test_credentials_in_a_target_url_are_refused_and_never_echoed(tmp_path, capsys):
