@@ -1,6 +1,6 @@
 """Per-call cost of `ModelLogger.log_prediction` against a naive `json.dumps` writer, and of
-`ModelMonitor.log_prediction` (the old module's face: the same writer plus its default SLO
-tracking, one event each of availability, error rate and latency per call).
+`ModelMonitor.log_prediction` (the old module's face: the same writer plus its in-memory
+figures and default SLO tracking, three SLO events a call, tallied per minute).
 
 All log the same pre-built records in the same run. The monitor runs as a server would run
 it: thread-safe, batched, with a small `max_file_bytes` so that files rotate during the run.

@@ -12,8 +12,9 @@ statistic of its own. What the old keys now hold is in `monitor_results.py`.
   `SLOTracker`: each logged prediction is one event of availability and error rate (and of
   latency when `latency_ms` > 0, and of accuracy when it and its `ground_truth` are classes:
   a str, a bool, an int or an integral float), each
-  `record_error` a failed one. `update_performance_metrics` no longer counts an accuracy
-  figure as one event.
+  `record_error` a failed one. A minute's events are tallied in memory and handed to the
+  tracker when the minute turns or `slo_tracker` is read. `update_performance_metrics` no
+  longer counts an accuracy figure as one event.
 - `enable_alerting` makes an `AlertManager` whose channels come from `alert_config`
   (`slack_webhook`, `email_config`, `webhook_url`; any other key is refused) beside its log
   file `<storage>/alerts/alerts.jsonl`, with the old module's four default rules;
@@ -40,6 +41,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -86,6 +88,12 @@ ERROR_RATE_CRITICAL = 0.05
 ERROR_RATE_WARNING = 0.01
 """The old module's health thresholds (the error rate's critical one is `[health]`'s)."""
 STOP_TIMEOUT_SECONDS = 5.0
+AVAILABILITY_SLO = "model_availability"
+LATENCY_SLO = "prediction_latency_p95"
+ACCURACY_SLO = "model_accuracy"
+ERROR_RATE_SLO = "error_rate"
+"""The default SLOs' names (as the tracker's `create_*` name them)."""
+MINUTE_SECONDS = 60
 
 
 class ModelMonitor:
@@ -127,10 +135,11 @@ class ModelMonitor:
         self.alert_manager: AlertManager | None = None
         if enable_alerting:
             self.alert_manager = _alert_manager(alert_config, root / "alerts")
-        self.slo_tracker: SLOTracker | None = None
+        self._slo_tracker: SLOTracker | None = None
         self.slos: tuple[SLO, ...] = ()
         if enable_slo_tracking:
-            self.slo_tracker, self.slos = _slo_tracker(clock)
+            self._slo_tracker, self.slos = _slo_tracker(clock)
+        self._tally = _SLOTally(self.slos)
         self.prediction_logger = ModelLogger(
             model_name, model_version, root,
             sample_rate=sample_rate, flush_interval=flush_interval, batch_size=batch_size,
@@ -188,6 +197,7 @@ class ModelMonitor:
         labelled = ground_truth is not None and _small(prediction) and _small(ground_truth)
         classes = labelled and _is_class(prediction) and _is_class(ground_truth)
         correct = classes and _correct(prediction, ground_truth)
+        turned = None
         with self._lock:
             self.total_predictions += 1
             if timed:
@@ -197,16 +207,13 @@ class ModelMonitor:
             if classes:
                 self._pending_errors.append(0.0 if correct else 1.0)
                 full = len(self._pending_errors) >= PENDING_ERRORS
+            if self._slo_tracker is not None:
+                turned = self._tally.served(self.clock(), latency if timed else None,
+                                            correct if classes else None)
         if classes and full:
             self._concept_state()
-        tracker = self.slo_tracker
-        if tracker is not None:
-            tracker.record_measurement("model_availability", 1.0)
-            tracker.record_measurement("error_rate", 0.0)
-            if timed:
-                tracker.record_measurement("prediction_latency_p95", latency / 1000.0)
-            if classes:
-                tracker.record_measurement("model_accuracy", 1.0 if correct else 0.0)
+        if turned is not None:
+            self._hand_over(turned)
 
     def log_ground_truth(self, prediction_id: str | int, ground_truth: Any) -> None:
         """Write the late label of an earlier prediction (the runtime joins it; the in-process
@@ -217,13 +224,14 @@ class ModelMonitor:
         """Write a failed request (a record with `error`) and count it: one bad event of
         availability and error rate."""
         self.prediction_logger.record_error(error_type, latency_ms=latency_ms)
+        turned = None
         with self._lock:
             self.total_errors += 1
             self.errors_by_type[error_type] += 1
-        tracker = self.slo_tracker
-        if tracker is not None:
-            tracker.record_measurement("model_availability", 0.0)
-            tracker.record_measurement("error_rate", 1.0)
+            if self._slo_tracker is not None:
+                turned = self._tally.failed(self.clock())
+        if turned is not None:
+            self._hand_over(turned)
 
     def flush(self) -> None:
         self.prediction_logger.flush()
@@ -245,6 +253,16 @@ class ModelMonitor:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def slo_tracker(self) -> SLOTracker | None:
+        """The SLO tracker (None without `enable_slo_tracking`), holding every event so far:
+        the events of the current minute, tallied apart, are handed to it first."""
+        if self._slo_tracker is not None:
+            with self._lock:
+                pending = self._tally.take()
+            self._hand_over(pending)
+        return self._slo_tracker
 
     @property
     def predictions_dir(self) -> Path:
@@ -442,8 +460,9 @@ class ModelMonitor:
             "quality": self._quality_summary(),
             "predictions": self._predictions_summary(),
         }
-        if self.slo_tracker is not None:
-            summary["slos"] = self.slo_tracker.get_all_slo_status()
+        tracker = self.slo_tracker
+        if tracker is not None:
+            summary["slos"] = tracker.get_all_slo_status()
         if self.alert_manager is not None:
             summary["alerts"] = self.alert_manager.get_alert_summary(hours=24)
         return json_safe(summary)  # type: ignore[no-any-return]
@@ -467,8 +486,9 @@ class ModelMonitor:
         error_rate = self._error_rate()
         if ERROR_RATE_WARNING < error_rate <= ERROR_RATE_CRITICAL:
             flag("warning", f"Elevated error rate: {error_rate:.2%}")
-        if self.slo_tracker is not None:
-            for name, status in self.slo_tracker.get_all_slo_status().items():
+        tracker = self.slo_tracker
+        if tracker is not None:
+            for name, status in tracker.get_all_slo_status().items():
                 if status.get("status") == "ok" and status.get("is_meeting") is False:
                     flag("critical", f"SLO breach: {name}")
         if not report["issues"]:
@@ -505,8 +525,9 @@ class ModelMonitor:
         if predictions is not None and predictions["class_mix_shift"]:
             add("prediction_mix", "warning", "Predicted class mix shifted: total variation "
                 f"{predictions['class_mix_distance']:.3f}")
-        for slo in self.slos if self.slo_tracker is not None else ():
-            status = self.slo_tracker.evaluate(slo.name) if self.slo_tracker else None
+        tracker = self.slo_tracker
+        for slo in self.slos if tracker is not None else ():
+            status = tracker.evaluate(slo.name) if tracker is not None else None
             for alert in status.alerts if status is not None else ():
                 add("slo", "critical" if alert.severity == "page" else "warning",
                     f"SLO {slo.name}: {alert.summary}")
@@ -561,6 +582,14 @@ class ModelMonitor:
             models=(ModelSection(name=self.model_name, version=self.model_version),),
             slo=_slo_sections(self.slos),
         )
+
+    def _hand_over(self, tally: _Tally) -> None:
+        """Count a minute's tallied events on the tracker, one call per SLO."""
+        if self._slo_tracker is None:
+            return
+        for name, (total, good) in tally.events.items():
+            if total:
+                self._slo_tracker.record_events(name, total, good, timestamp=tally.newest_at)
 
     def _check_rules(self, data: dict[str, Any]) -> None:
         if self.alert_manager is not None:
@@ -659,6 +688,68 @@ class ModelMonitor:
                     "accuracy": performance.accuracy,
                 }
         return summary
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Events of one minute per SLO name, `[total, good]`, and the newest event's time."""
+
+    minute: int | None = None
+    newest_at: float = 0.0
+    events: dict[str, list[int]] = field(default_factory=dict)
+
+
+class _SLOTally:
+    """The default SLOs' events of the current minute, counted in plain integers and handed
+    to the tracker once per SLO when the minute turns or the tracker is read: a request costs
+    a few additions, not one tracker call per SLO (see `bench/bench_producer.py`)."""
+
+    def __init__(self, slos: tuple[SLO, ...]) -> None:
+        self._latency = next((slo for slo in slos if slo.name == LATENCY_SLO), None)
+        self._tally = _Tally()
+
+    def served(self, at: float, latency_ms: float | None, correct: bool | None) -> _Tally | None:
+        """Count a served request; the previous minute's tally if this one turned it."""
+        turned = self._turn(at)
+        events = self._tally.events
+        _add(events, AVAILABILITY_SLO, True)
+        _add(events, ERROR_RATE_SLO, True)
+        if latency_ms is not None and self._latency is not None:
+            _add(events, LATENCY_SLO, self._latency.meets(latency_ms / 1000.0))
+        if correct is not None:
+            _add(events, ACCURACY_SLO, correct)
+        return turned
+
+    def failed(self, at: float) -> _Tally | None:
+        """Count a failed request; the previous minute's tally if this one turned it."""
+        turned = self._turn(at)
+        _add(self._tally.events, AVAILABILITY_SLO, False)
+        _add(self._tally.events, ERROR_RATE_SLO, False)
+        return turned
+
+    def take(self) -> _Tally:
+        """The tally so far, the next one starting empty in the same minute."""
+        taken = self._tally
+        self._tally = _Tally(taken.minute, taken.newest_at)
+        return taken
+
+    def _turn(self, at: float) -> _Tally | None:
+        minute = math.floor(at / MINUTE_SECONDS)
+        tally = self._tally
+        turned = None
+        if tally.minute != minute:
+            turned = tally if tally.events else None
+            tally = self._tally = _Tally(minute)
+        tally.newest_at = max(tally.newest_at, at)
+        return turned
+
+
+def _add(events: dict[str, list[int]], name: str, good: bool) -> None:
+    counts = events.get(name)
+    if counts is None:
+        counts = events[name] = [0, 0]
+    counts[0] += 1
+    counts[1] += good
 
 
 class _Exporter:

@@ -261,8 +261,10 @@ class _Events:
     value_sum: float = 0.0
     newest_at: float = -math.inf
 
-    def add(self, at: float, good: bool, value: float) -> None:
-        self.total += 1
+    def add(self, at: float, good: int, value: float, total: int = 1) -> None:
+        """Count `total` events at `at`, `good` of them good; `value` is one rate (throughput
+        counts one event a call)."""
+        self.total += total
         self.good += good
         self.value_sum += min(max(value, 0.0), MINUTE_COUNT_CAP)  # a rate, summed
         self.newest_at = max(self.newest_at, at)
@@ -288,9 +290,9 @@ class _Tracked:
             self.newest_at = events.newest_at if self.newest_at is None else max(
                 self.newest_at, events.newest_at)
 
-    def wait(self, minute: int, at: float, good: bool, value: float) -> None:
-        """Hold an event of a minute the host clock has not reached."""
-        self.ahead.setdefault(minute, _Events()).add(at, good, value)
+    def wait(self, minute: int, at: float, good: int, value: float, total: int = 1) -> None:
+        """Hold events of a minute the host clock has not reached."""
+        self.ahead.setdefault(minute, _Events()).add(at, good, value, total)
         self.soonest_ahead = min(self.soonest_ahead, minute)
 
     def admit(self, clock_minute: int) -> None:
@@ -353,20 +355,48 @@ class SLOTracker:
         if not (math.isfinite(value) and math.isfinite(at)):
             raise ValueError(f"SLO {slo_name!r}: measurement and timestamp must be finite, "
                              f"got {actual_value!r} at {timestamp!r}")
-        _check_time(slo_name, "timestamp", at, clock)
+        self._count(tracked, at, clock, 1, int(tracked.slo.meets(value)), value)
+
+    def record_events(self, slo_name: str, total: int, good: int,
+                      timestamp: float | None = None) -> None:
+        """Count `total` events of one moment at once, `good` of them good: what as many
+        `record_measurement` calls count, for a caller that tallies its own (the old
+        `ModelMonitor` tallies each minute's requests). They are not kept among the raw
+        measurements `SLAReport.measurements` lists. A throughput SLO's events are rates,
+        counted by `record_measurement` only."""
+        tracked = self._get(slo_name)
+        if tracked.slo.slo_type is SLOType.THROUGHPUT:
+            raise ValueError(f"SLO {slo_name!r}: a throughput SLO counts rates; use "
+                             "record_measurement")
+        if not (isinstance(total, int) and isinstance(good, int) and 0 <= good <= total):
+            raise ValueError(f"SLO {slo_name!r}: need whole numbers 0 <= good <= total, got "
+                             f"good={good!r}, total={total!r}")
+        clock = self.clock()
+        at = clock if timestamp is None else float(timestamp)
+        if not math.isfinite(at):
+            raise ValueError(f"SLO {slo_name!r}: timestamp must be finite, got {timestamp!r}")
+        if total:
+            self._count(tracked, at, clock, total, good, None)
+
+    def _count(self, tracked: _Tracked, at: float, clock: float, total: int, good: int,
+               value: float | None) -> None:
+        """Count events at `at` (see `record_measurement`); `value`, one measurement's, is
+        kept among the raw measurements."""
+        _check_time(tracked.slo.name, "timestamp", at, clock)
         minute, clock_minute = math.floor(at / MINUTE), math.floor(clock / MINUTE)
-        good = tracked.slo.meets(value)
+        rate = 0.0 if value is None else value
         with self._lock:
             tracked.admit(clock_minute)
             if minute > clock_minute:
-                tracked.wait(minute, at, good, value)
+                tracked.wait(minute, at, good, rate, total)
             elif tracked.ring.holds(minute):
                 events = _Events()
-                events.add(at, good, value)
+                events.add(at, good, rate, total)
                 tracked.count(minute, events)
             else:
                 return
-            tracked.recent.append((at, value))
+            if value is not None:
+                tracked.recent.append((at, value))
 
     def evaluate(self, slo_name: str, at: float | None = None,
                  window_seconds: int | None = None) -> SLOStatus | None:

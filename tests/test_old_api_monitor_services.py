@@ -263,3 +263,46 @@ def test_worst_values_of_a_prediction_are_written_and_left_out_of_the_figures(tm
     assert slos["prediction_latency_p95"]["status"] == "no_data"
     assert slos["model_accuracy"]["status"] == "no_data"
     assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics
+
+
+def test_each_minutes_slo_events_are_counted_in_that_minute(tmp_path):
+    now = [1_800_000_000.0]  # a minute boundary
+    with ModelMonitor(storage_path=str(tmp_path), enable_alerting=False,
+                      clock=lambda: now[0]) as monitor:
+        for second in (1, 20, 59):
+            now[0] = 1_800_000_000.0 + second
+            monitor.log_prediction(f"p{second}", {"x": 1.0}, 1, latency_ms=250.0)
+        now[0] = 1_800_000_000.0 + 61
+        monitor.record_error("timeout")
+        monitor.record_error("timeout")
+        tracker = monitor.slo_tracker
+        assert tracker is not None
+        first = tracker.generate_sla_report("model_availability", 1_800_000_000.0,
+                                            1_800_000_059.0)
+        both = tracker.get_slo_status("model_availability")
+        latency = tracker.get_slo_status("prediction_latency_p95")
+    assert (first.compliance_rate, first.status.total) == (1.0, 3)
+    assert (both["total_measurements"], both["compliance_rate"]) == (5, pytest.approx(3 / 5))
+    # 250 ms is over the 100 ms threshold: every request is a bad latency event
+    assert (latency["total_measurements"], latency["compliance_rate"]) == (3, 0.0)
+
+
+def test_record_events_counts_as_many_measurements_would():
+    from neural_tui.slo_tracker import SLOTracker, create_latency_slo, create_throughput_slo
+
+    clock = lambda: 1_800_000_030.0  # noqa: E731
+    one_by_one, at_once = SLOTracker(clock=clock), SLOTracker(clock=clock)
+    for tracker in (one_by_one, at_once):
+        tracker.add_slo(create_latency_slo(100.0))
+        tracker.add_slo(create_throughput_slo(10.0))
+    for seconds in [0.05] * 7 + [0.5] * 3:
+        one_by_one.record_measurement("prediction_latency_p95", seconds)
+    at_once.record_events("prediction_latency_p95", 10, 7)
+    expected = one_by_one.get_slo_status("prediction_latency_p95")
+    got = at_once.get_slo_status("prediction_latency_p95")
+    assert (got["total_measurements"], got["compliance_rate"]) == (
+        expected["total_measurements"], expected["compliance_rate"]) == (10, 0.7)
+    with pytest.raises(ValueError, match="throughput SLO counts rates"):
+        at_once.record_events("throughput", 1, 1)
+    with pytest.raises(ValueError, match="0 <= good <= total"):
+        at_once.record_events("prediction_latency_p95", 2, 3)
