@@ -1,11 +1,82 @@
-"""Remote `/metrics` endpoints polled as a source (interface; being built)."""
+"""Remote `/metrics` endpoints polled as a source: one task per target, each on its own clock.
+
+Every target is polled by a task of its own on a fixed schedule (its `interval`, phases spread
+over the first second so a fleet does not arrive at once), through one shared httpx client, so
+a target that never answers or trickles its body only ever costs its own task: its timeout is
+a deadline on the whole request (connect, headers and body), and the body is refused past
+`MAX_BODY_BYTES` as it streams in. Bodies are parsed (`exposition.py`) and turned into rates
+(`remote_rates.py`) in daemon threads, so the event loop only moves bytes.
+
+Each poll yields one `RemoteView` labelled `target NAME`, holding that target's `TargetStatus`.
+A target that is down shows no models (`models=()`): the console shows it down rather than its
+last figures as if they were current. Its last good scrape is kept, so the first poll after it
+comes back has rates again, over the whole gap.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 
-from neural_tui.remote_models import Endpoint, RemoteView
+import httpx
+
+from neural_tui.remote_models import Endpoint, RemoteModel, RemoteView, TargetStatus
+from neural_tui.sources.exposition import ExpositionError, Scrape, parse_exposition
+from neural_tui.sources.remote_rates import ModelSeries, remote_model, window_rates
+from neural_tui.sources.workers import DaemonExecutor
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Largest `/metrics` body read (after decompression); a larger one is refused as it streams."""
+ACCEPT = "text/plain;version=0.0.4;q=1.0,application/openmetrics-text;q=0.5,*/*;q=0.1"
+"""The Prometheus text format first; OpenMetrics is read too when a server sends it."""
+FIRST_ROUND_SPREAD_SECONDS = 1.0
+"""The targets' first polls are spread over this much (or their interval, if shorter)."""
+PARSE_THREADS = 2
+"""Threads that parse bodies: two, so one huge body never queues every other target's."""
+MAX_DETAIL_CHARS = 200
+
+
+class _PollFailed(Exception):
+    """A poll that got an answer, but not a usable one; the message is the status detail."""
+
+
+class _Target:
+    """One endpoint's state between polls: its last good scrape and its models' series."""
+
+    def __init__(self, endpoint: Endpoint, series_points: int) -> None:
+        self.endpoint = endpoint
+        self.label = f"target {endpoint.name}"
+        self.series_points = series_points
+        self.scrape: Scrape | None = None
+        self.scraped_at = 0.0
+        """When `scrape` arrived, on the monotonic clock."""
+        self.series: dict[tuple[str, str], ModelSeries] = {}
+        self.last_success_at: float | None = None
+        self.lock = asyncio.Lock()
+
+    def models(self, scrape: Scrape, received_at: float) -> tuple[RemoteModel, ...]:
+        """The models of `scrape` with their rates since the previous one; remembers it."""
+        previous = self.scrape
+        elapsed = received_at - self.scraped_at if previous is not None else 0.0
+        window = elapsed if elapsed > 0 else self.endpoint.interval_seconds
+        series: dict[tuple[str, str], ModelSeries] = {}
+        models = []
+        for key, current in scrape.models.items():
+            ring = series[key] = self.series.get(key) or ModelSeries(self.series_points)
+            before = previous.models.get(key) if previous is not None else None
+            rates = (window_rates(before, current, elapsed)
+                     if before is not None and elapsed > 0 else None)
+            if rates is not None:
+                ring.add(rates)
+            models.append(remote_model(current, rates, window, ring, self.endpoint.name))
+        self.scrape, self.scraped_at, self.series = scrape, received_at, series
+        return tuple(models)
 
 
 class TargetSource:
@@ -16,13 +87,172 @@ class TargetSource:
         self.endpoints = tuple(endpoints)
         self.series_points = series_points
         self.clock = clock
+        self.max_body_bytes = MAX_BODY_BYTES
+        self._targets = [_Target(endpoint, series_points) for endpoint in self.endpoints]
+        self._parser = DaemonExecutor(PARSE_THREADS, "neural-tui-targets")
 
     @property
     def label(self) -> str:
         return "targets"
 
-    def views(self) -> AsyncIterator[RemoteView]:
-        raise NotImplementedError
+    async def views(self) -> AsyncIterator[RemoteView]:
+        """Each target's view as soon as its poll ends, until cancelled; if the reader falls
+        behind, a target's newer view replaces its older one."""
+        mailbox = _Mailbox()
+        async with self._client() as client:
+            spread = min([FIRST_ROUND_SPREAD_SECONDS,
+                          *(t.endpoint.interval_seconds for t in self._targets)])
+            tasks = [
+                asyncio.create_task(self._poll_forever(client, target, mailbox,
+                                                       spread * i / len(self._targets)),
+                                    name=f"poll {target.label}")
+                for i, target in enumerate(self._targets)
+            ]
+            try:
+                while True:
+                    for view in await mailbox.take():
+                        yield view
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     async def fetch(self) -> tuple[RemoteView, ...]:
-        raise NotImplementedError
+        """One poll of every target, all at once, in the order of the endpoints."""
+        async with self._client() as client:
+            return tuple(await asyncio.gather(*(self._poll(client, target)
+                                                for target in self._targets)))
+
+    @asynccontextmanager
+    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
+        """One client for every target: a connection kept alive per target, no pool limit
+        (a pool wait would let one target delay another), no proxy or netrc from the
+        environment (a scrape goes straight to the target, as Prometheus' does)."""
+        async with httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=None,
+                                max_keepalive_connections=max(len(self._targets), 1)),
+            trust_env=False,
+            follow_redirects=False,
+            headers={"Accept": ACCEPT, "Accept-Encoding": "gzip",
+                     "User-Agent": "neural-tui"},
+        ) as client:
+            yield client
+
+    async def _poll_forever(self, client: httpx.AsyncClient, target: _Target,
+                            mailbox: _Mailbox, offset: float) -> None:
+        """Poll at `offset`, then every interval after it; slots missed by a slow poll or a
+        busy loop are skipped, never made up in a burst."""
+        loop = asyncio.get_running_loop()
+        interval = target.endpoint.interval_seconds
+        due = loop.time() + offset
+        while True:
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            mailbox.put(await self._poll(client, target))
+            due += interval
+            behind = loop.time() - due
+            if behind > 0:
+                due += math.ceil(behind / interval) * interval
+
+    async def _poll(self, client: httpx.AsyncClient, target: _Target) -> RemoteView:
+        """One poll of `target`, whatever happens: a failure is the view's status."""
+        async with target.lock:
+            endpoint = target.endpoint
+            started = time.monotonic()
+            models: tuple[RemoteModel, ...] = ()
+            try:
+                async with asyncio.timeout(endpoint.timeout_seconds):
+                    body, content_type = await self._download(client, endpoint)
+                received_at = time.monotonic()
+                models, notes = await asyncio.get_running_loop().run_in_executor(
+                    self._parser, _read, target, body, content_type, received_at)
+                up, detail = True, notes
+            except (TimeoutError, httpx.TimeoutException):
+                up, detail = False, f"timed out after {endpoint.timeout_seconds:g} s"
+            except _PollFailed as exc:
+                up, detail = False, str(exc)
+            except ExpositionError as exc:
+                up, detail = False, f"not a /metrics body: {exc}"
+            except httpx.ConnectError as exc:
+                up, detail = False, f"cannot connect: {exc}"
+            except httpx.LocalProtocolError:
+                up, detail = False, "cannot send the request: check the URL and credentials"
+            except httpx.HTTPError as exc:
+                up, detail = False, f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # one target's surprise must not end its polling
+                log.exception("polling %s failed", endpoint.name)
+                up, detail = False, f"poll failed: {type(exc).__name__}: {exc}"
+            now = self.clock()
+            if up:
+                target.last_success_at = now
+            status = TargetStatus(
+                name=endpoint.name,
+                url=endpoint.url,
+                up=up,
+                detail=" ".join(detail.split())[:MAX_DETAIL_CHARS],
+                last_success_at=target.last_success_at,
+                last_poll_seconds=time.monotonic() - started,
+            )
+            return RemoteView(label=target.label, at=now, models=models, targets=(status,))
+
+    async def _download(self, client: httpx.AsyncClient, endpoint: Endpoint
+                        ) -> tuple[bytes, str]:
+        """The body and its content type; refused unless 200 and within the size cap."""
+        headers = ({"Authorization": f"Bearer {endpoint.bearer_token}"}
+                   if endpoint.bearer_token else None)
+        async with client.stream("GET", endpoint.url, headers=headers,
+                                 auth=endpoint.basic_auth,
+                                 timeout=httpx.Timeout(endpoint.timeout_seconds)) as response:
+            if response.status_code != 200:
+                raise _PollFailed(f"HTTP {response.status_code}")
+            cap = self.max_body_bytes
+            too_large = _PollFailed(f"body larger than {_size(cap)}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise too_large
+            chunks = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise too_large
+                chunks.append(chunk)
+            return b"".join(chunks), response.headers.get("Content-Type", "")
+
+
+def _read(target: _Target, body: bytes, content_type: str, received_at: float
+          ) -> tuple[tuple[RemoteModel, ...], str]:
+    """In a parser thread: the body's models with their rates, and the status detail."""
+    openmetrics = content_type.split(";", 1)[0].strip().lower() == "application/openmetrics-text"
+    scrape = parse_exposition(body.decode("utf-8", errors="replace"), openmetrics=openmetrics)
+    models = target.models(scrape, received_at)
+    notes = list(scrape.notes)
+    if not models:
+        notes.append("no neural-tui model metrics in the body")
+    return models, "; ".join(notes)
+
+
+def _size(n_bytes: int) -> str:
+    mib = n_bytes / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 else f"{n_bytes} bytes"
+
+
+class _Mailbox:
+    """The newest undelivered view of each target, and a wake-up for the reader."""
+
+    def __init__(self) -> None:
+        self._views: dict[str, RemoteView] = {}
+        self._ready = asyncio.Event()
+
+    def put(self, view: RemoteView) -> None:
+        self._views.pop(view.label, None)
+        self._views[view.label] = view
+        self._ready.set()
+
+    async def take(self) -> list[RemoteView]:
+        await self._ready.wait()
+        self._ready.clear()
+        views = list(self._views.values())
+        self._views.clear()
+        return views

@@ -1,0 +1,149 @@
+"""Rates and latency quantiles of a remote model between two scrapes, by Prometheus' rules.
+
+A target's counters only ever say "so many since the exporter started"; what the console shows
+is what happened between two polls. The arithmetic is Prometheus' own, so that the target source
+and a `rate()`/`histogram_quantile()` query over the same exporter agree: a counter that went
+down restarted from zero (`counter_increase`), and a quantile is interpolated linearly inside
+the bucket it falls in (`histogram_quantile`). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from neural_tui.remote_models import RemoteLatency, RemoteModel
+from neural_tui.sources.exposition import ScrapedModel
+
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def counter_increase(previous: float, current: float) -> float:
+    """How much a counter grew: a counter that went down was reset and counted up from zero
+    since, so all of its new value is the increase."""
+    return current - previous if current >= previous else current
+
+
+def histogram_quantile(q: float, bounds: Sequence[float], cumulative: Sequence[float],
+                       total: float) -> float | None:
+    """The `q` quantile of a cumulative histogram, as PromQL's `histogram_quantile` answers.
+
+    `cumulative[i]` counts observations <= `bounds[i]` (finite, ascending); `total` is the +Inf
+    bucket. Counts that fall from one bucket to the next are raised to the one before (as
+    Prometheus does), the lowest bucket starts at 0 (or is answered as its bound when that is
+    not above 0), a rank in the +Inf bucket answers the highest finite bound, and no
+    observations (or no finite bucket) answer None.
+    """
+    if not bounds or not 0 <= q <= 1:
+        return None
+    counts = [*cumulative, total]
+    highest = -math.inf
+    for i, count in enumerate(counts):
+        highest = max(highest, count)
+        counts[i] = highest
+    observations = counts[-1]
+    if observations <= 0:
+        return None
+    rank = q * observations
+    b = next(i for i, count in enumerate(counts) if count >= rank)
+    if b == len(bounds):
+        return bounds[-1]
+    if b == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start = bounds[b - 1] if b > 0 else 0.0
+    below = counts[b - 1] if b > 0 else 0.0
+    in_bucket = counts[b] - below
+    if in_bucket <= 0:
+        return start
+    return start + (bounds[b] - start) * ((rank - below) / in_bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRates:
+    """What one model did between two scrapes: predictions a second, errors per prediction
+    (None without predictions), and the latency quantiles in milliseconds (None without
+    observations, or when the histogram's buckets changed between the scrapes)."""
+
+    throughput_rps: float
+    error_rate: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+
+
+def window_rates(previous: ScrapedModel, current: ScrapedModel, seconds: float) -> WindowRates:
+    """The rates of `current` against `previous`, scraped `seconds` apart (> 0).
+
+    An error type new since `previous` counts from zero: it appeared between the scrapes."""
+    predictions = counter_increase(previous.predictions_total, current.predictions_total)
+    errors = sum(counter_increase(previous.errors_total.get(kind, 0.0), count)
+                 for kind, count in current.errors_total.items())
+    p50, p95, p99 = _latency_quantiles(previous.latency, current.latency)
+    return WindowRates(
+        throughput_rps=_finite(predictions / seconds) or 0.0,
+        error_rate=_finite(errors / predictions) if predictions > 0 else None,
+        latency_p50_ms=p50,
+        latency_p95_ms=p95,
+        latency_p99_ms=p99,
+    )
+
+
+def _latency_quantiles(previous: RemoteLatency | None, current: RemoteLatency | None
+                       ) -> tuple[float | None, float | None, float | None]:
+    if previous is None or current is None or previous.bounds_seconds != current.bounds_seconds:
+        return None, None, None
+    increases = [counter_increase(before, now) for before, now
+                 in zip(previous.cumulative_counts, current.cumulative_counts, strict=True)]
+    total = counter_increase(previous.count, current.count)
+    quantiles = []
+    for q in QUANTILES:
+        seconds = histogram_quantile(q, current.bounds_seconds, increases, total)
+        quantiles.append(_finite(seconds * 1000.0) if seconds is not None else None)
+    return quantiles[0], quantiles[1], quantiles[2]
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+class ModelSeries:
+    """The sparkline points of one remote model, one per poll, the newest `points` of them:
+    throughput, error rate and p95 (0 where a poll saw no traffic, as the local series read)."""
+
+    __slots__ = ("error_rate", "latency_p95", "throughput")
+
+    def __init__(self, points: int) -> None:
+        self.throughput: deque[float] = deque(maxlen=points)
+        self.error_rate: deque[float] = deque(maxlen=points)
+        self.latency_p95: deque[float] = deque(maxlen=points)
+
+    def add(self, rates: WindowRates) -> None:
+        self.throughput.append(rates.throughput_rps)
+        self.error_rate.append(rates.error_rate or 0.0)
+        self.latency_p95.append(rates.latency_p95_ms or 0.0)
+
+
+def remote_model(current: ScrapedModel, rates: WindowRates | None, window_seconds: float,
+                 series: ModelSeries, instance: str) -> RemoteModel:
+    """`current` with its rates (None before its second scrape) and its series so far."""
+    return RemoteModel(
+        name=current.name,
+        version=current.version,
+        predictions_total=current.predictions_total,
+        errors_total=current.errors_total,
+        latency=current.latency,
+        throughput_rps=rates.throughput_rps if rates is not None else None,
+        error_rate=rates.error_rate if rates is not None else None,
+        latency_p50_ms=rates.latency_p50_ms if rates is not None else None,
+        latency_p95_ms=rates.latency_p95_ms if rates is not None else None,
+        latency_p99_ms=rates.latency_p99_ms if rates is not None else None,
+        window_seconds=window_seconds,
+        throughput_series=tuple(series.throughput),
+        error_rate_series=tuple(series.error_rate),
+        latency_p95_series=tuple(series.latency_p95),
+        drift_scores=current.drift_scores,
+        figures=current.figures,
+        instance=instance,
+    )

@@ -1,0 +1,201 @@
+"""One poll of a target, against loopback servers that answer well, badly or not at all."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+
+import pytest
+from target_servers import Reply, ReplyServer, Request, silent_server
+
+from neural_tui.remote_models import Endpoint, RemoteView
+from neural_tui.sources.targets import TargetSource
+
+TIMEOUT = 0.5
+NOW = 1_800_000_000.0
+
+
+def body(predictions: int, errors: int = 0) -> bytes:
+    """A body of one model with a three-bucket histogram: every prediction under 0.1 s."""
+    return (
+        "# TYPE neural_predictions_total counter\n"
+        f'neural_predictions_total{{model="fraud",version="2"}} {predictions}\n'
+        "# TYPE neural_errors_total counter\n"
+        f'neural_errors_total{{model="fraud",version="2",error_type="timeout"}} {errors}\n'
+        "# TYPE neural_prediction_latency_seconds histogram\n"
+        f'neural_prediction_latency_seconds_bucket{{model="fraud",version="2",le="0.05"}} '
+        f"{predictions // 2}\n"
+        f'neural_prediction_latency_seconds_bucket{{model="fraud",version="2",le="0.1"}} '
+        f"{predictions}\n"
+        f'neural_prediction_latency_seconds_bucket{{model="fraud",version="2",le="+Inf"}} '
+        f"{predictions}\n"
+        f'neural_prediction_latency_seconds_count{{model="fraud",version="2"}} {predictions}\n'
+        f'neural_prediction_latency_seconds_sum{{model="fraud",version="2"}} 1.0\n'
+    ).encode()
+
+
+def endpoint(url: str, name: str = "a", **overrides: object) -> Endpoint:
+    fields: dict[str, object] = {"name": name, "url": url, "interval_seconds": 1.0,
+                                 "timeout_seconds": TIMEOUT}
+    fields.update(overrides)
+    return Endpoint(**fields)  # type: ignore[arg-type]
+
+
+async def poll_once(source: TargetSource) -> RemoteView:
+    (view,) = await source.fetch()
+    return view
+
+
+async def test_a_healthy_target_is_up_with_its_models_labelled_by_the_target():
+    with ReplyServer(lambda request: Reply(body(100, 3))) as server:
+        view = await poll_once(TargetSource([endpoint(server.url, "host-1")],
+                                            clock=lambda: NOW))
+    assert view.label == "target host-1"
+    assert view.at == NOW
+    (status,) = view.targets
+    assert (status.name, status.url, status.up, status.detail) == ("host-1", server.url,
+                                                                   True, "")
+    assert status.last_success_at == NOW
+    assert status.last_poll_seconds is not None and status.last_poll_seconds > 0
+    (model,) = view.models
+    assert (model.name, model.version, model.instance) == ("fraud", "2", "host-1")
+    assert (model.predictions_total, dict(model.errors_total)) == (100, {"timeout": 3})
+    assert model.throughput_rps is None                  # rates need a second scrape
+
+
+async def test_the_second_poll_has_rates_by_prometheus_rules():
+    replies = iter([body(100, 0), body(300, 20)])
+    with ReplyServer(lambda request: Reply(next(replies))) as server:
+        source = TargetSource([endpoint(server.url)], series_points=5)
+        await poll_once(source)
+        (model,) = (await poll_once(source)).models
+    assert model.throughput_rps is not None and model.throughput_rps > 0
+    assert model.error_rate == pytest.approx(20 / 200)
+    # 200 new predictions, 100 of them under 0.05 s: p50 is the top of the lowest bucket and
+    # p95 is 0.05 + 0.05 * 90/100 s.
+    assert model.latency_p50_ms == pytest.approx(50.0)
+    assert model.latency_p95_ms == pytest.approx(95.0)
+    assert model.latency_p95_series == (pytest.approx(95.0),)
+    assert model.window_seconds > 0
+
+
+async def test_the_request_asks_for_the_text_format_and_carries_a_bearer_token():
+    def reply(request: Request) -> Reply:
+        if request.headers.get("Authorization") != "Bearer s3cret":
+            return Reply(b"no", status=401)
+        return Reply(body(1))
+
+    with ReplyServer(reply) as server:
+        good = await poll_once(TargetSource([endpoint(server.url, bearer_token="s3cret")]))
+        bad = await poll_once(TargetSource([endpoint(server.url, bearer_token="wrong")]))
+    assert good.targets[0].up
+    assert server.requests[0].headers["Accept"].startswith("text/plain;version=0.0.4")
+    assert (bad.targets[0].up, bad.targets[0].detail) == (False, "HTTP 401")
+    assert "wrong" not in repr(bad)
+
+
+async def test_basic_auth_is_sent():
+    expected = "Basic " + base64.b64encode(b"scraper:pa ss").decode()
+    with ReplyServer(lambda r: Reply(body(1)) if r.headers.get("Authorization") == expected
+                     else Reply(b"", status=401)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url,
+                                                      basic_auth=("scraper", "pa ss"))]))
+    assert view.targets[0].up
+
+
+async def test_a_target_that_never_answers_is_down_after_its_timeout():
+    with silent_server() as url:
+        view = await poll_once(TargetSource([endpoint(url)]))
+    assert view.models == ()
+    assert (view.targets[0].up, view.targets[0].detail) == (False, "timed out after 0.5 s")
+    assert view.targets[0].last_success_at is None
+
+
+async def test_a_body_trickling_in_faster_than_the_read_timeout_is_cut_at_the_deadline():
+    # A byte every 50 ms never trips a 0.5 s read timeout; only the whole-request deadline
+    # can end this poll.
+    with ReplyServer(lambda r: Reply(body(1) * 20, trickle=0.05)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert (view.targets[0].up, view.targets[0].detail) == (False, "timed out after 0.5 s")
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(b"x" * 5_000),                 # says its length up front
+    Reply(b"x" * 5_000, trickle=1e-6),   # streamed without a length
+    Reply(gzip.compress(b"#" * 100_000), headers={"Content-Encoding": "gzip"}),  # a small bomb
+])
+async def test_a_body_past_the_cap_is_refused(reply):
+    with ReplyServer(lambda r: reply) as server:
+        source = TargetSource([endpoint(server.url, timeout_seconds=10.0)])
+        source.max_body_bytes = 1_000
+        view = await poll_once(source)
+    assert (view.targets[0].up, view.targets[0].detail) == (False,
+                                                            "body larger than 1000 bytes")
+
+
+async def test_an_error_status_is_the_reason():
+    with ReplyServer(lambda r: Reply(b"overloaded", status=503)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert (view.targets[0].up, view.targets[0].detail) == (False, "HTTP 503")
+
+
+async def test_a_page_that_is_not_metrics_is_the_reason():
+    with ReplyServer(lambda r: Reply(b"<html>\n<body>sign in</body>\n</html>\n",
+                                     content_type="text/html")) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert not view.targets[0].up
+    assert view.targets[0].detail.startswith("not a /metrics body: ")
+    assert "\n" not in view.targets[0].detail
+
+
+async def test_a_refused_connection_is_the_reason():
+    with ReplyServer(lambda r: Reply(b"")) as server:
+        url = server.url
+    view = await poll_once(TargetSource([endpoint(url)]))
+    assert not view.targets[0].up
+    assert view.targets[0].detail.startswith("cannot connect")
+
+
+async def test_openmetrics_is_read_when_the_server_sends_it():
+    text = (b'# TYPE neural_predictions counter\n'
+            b'neural_predictions_total{model="m",version="1"} 8.0\n# EOF\n')
+    with ReplyServer(lambda r: Reply(
+            text, content_type="application/openmetrics-text; version=1.0.0")) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert [m.predictions_total for m in view.models] == [8]
+
+
+async def test_a_body_without_our_metrics_is_up_and_says_so():
+    with ReplyServer(lambda r: Reply(b"up 1\n")) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert view.targets[0].up
+    assert view.targets[0].detail == "no neural-tui model metrics in the body"
+
+
+async def test_what_the_body_lost_is_said_in_the_detail():
+    text = body(5) + b'neural_predictions_total{model="fraud",version="2"} 5\n'
+    with ReplyServer(lambda r: Reply(text)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert view.targets[0].up
+    assert view.targets[0].detail == "1 repeated series"
+
+
+async def test_a_down_target_shows_no_models_and_its_last_success_then_recovers_with_rates():
+    replies = iter([Reply(body(100)), Reply(b"", status=500), Reply(body(160, 6))])
+    clock = iter([NOW, NOW + 5, NOW + 10])
+    with ReplyServer(lambda r: next(replies)) as server:
+        source = TargetSource([endpoint(server.url)], clock=lambda: next(clock))
+        first, down, back = [await poll_once(source) for _ in range(3)]
+    assert first.targets[0].up and len(first.models) == 1
+    assert (down.models, down.targets[0].up, down.targets[0].last_success_at) == ((), False, NOW)
+    assert back.targets[0].up
+    assert back.models[0].error_rate == pytest.approx(6 / 60)   # since the last good scrape
+    assert back.targets[0].last_success_at == NOW + 10
+
+
+async def test_fetch_polls_every_target_at_once_in_the_order_given():
+    with silent_server() as silent, ReplyServer(lambda r: Reply(body(1))) as healthy:
+        views = await TargetSource([endpoint(silent, "slow"), endpoint(healthy.url, "ok")]
+                                   ).fetch()
+    assert [(v.label, v.targets[0].up) for v in views] == [("target slow", False),
+                                                           ("target ok", True)]
