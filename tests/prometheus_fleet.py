@@ -12,6 +12,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,19 +39,25 @@ def write_traffic(storage: Path, model: str, version: str, latencies_ms: Iterabl
 
 
 @contextmanager
-def headless_exporter(storage: Path, workdir: Path) -> Iterator[str]:
-    """`neural-tui --serve-metrics` over `storage`; yields its `host:port`."""
-    storage.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    address = f"{LOOPBACK}:{port}"
-    server = RealServer(f"neural-tui-{port}",
-                        [NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
-                         "--port", str(port)], workdir, f"http://{address}/healthz")
-    server.start()
+def headless_exporters(storages: Sequence[Path], workdir: Path) -> Iterator[list[str]]:
+    """`neural-tui --serve-metrics` over each storage, started side by side; yields their
+    `host:port`s."""
+    servers, addresses = [], []
+    for storage in storages:
+        storage.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        addresses.append(f"{LOOPBACK}:{port}")
+        servers.append(RealServer(f"neural-tui-{port}",
+                                  [NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
+                                   "--port", str(port)], workdir,
+                                  f"http://{LOOPBACK}:{port}/healthz"))
     try:
-        yield address
+        with ThreadPoolExecutor(len(servers)) as pool:
+            list(pool.map(RealServer.start, servers))
+        yield addresses
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 Reply = tuple[int, Mapping[str, str], bytes | Iterable[bytes]]
@@ -129,10 +136,10 @@ class FakePrometheus:
         return [params.get("query", "") for _, params, _ in self.requests]
 
 
-def endpoint(url: str, *, interval: float = 1.0, timeout: float = 2.0,
-             bearer_token: str | None = None,
+def endpoint(url: str, *, name: str = "prometheus", interval: float = 1.0,
+             timeout: float = 2.0, bearer_token: str | None = None,
              basic_auth: tuple[str, str] | None = None) -> Endpoint:
-    return Endpoint(name="prometheus", url=url, interval_seconds=interval,
+    return Endpoint(name=name, url=url, interval_seconds=interval,
                     timeout_seconds=timeout, bearer_token=bearer_token,
                     basic_auth=basic_auth)
 
