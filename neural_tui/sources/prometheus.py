@@ -56,7 +56,6 @@ MAX_SERIES_POINTS = 300
 
 T = TypeVar("T")
 Key = tuple[str, str]
-ByName = Mapping[str, Mapping[tuple[str, ...], float]]
 Answers = Mapping[str, tuple[InstantSample, ...]]
 RangeAnswers = Mapping[str, tuple[RangeSeries, ...]]
 
@@ -185,62 +184,75 @@ def build_models(answers: Answers, series: RangeAnswers, grid: SeriesGrid,
                  window_seconds: float) -> Fleet:
     """Every (model, version) of the totals answer with whatever the other answers say of it."""
     read = _Reader()
-    totals = read.by_name(answers.get(q.TOTALS, ()), (), counters=True)
-    predictions = {(key[0], key[1]): value for key, value in totals.get(q.PREDICTIONS, {}).items()}
+    totals = read.tables(answers.get(q.TOTALS, ()), counters=True)
+    predictions = {key: row[()] for key, row in totals.get(q.PREDICTIONS, {}).items()}
     keys = sorted(predictions)
     notes = []
     if len(keys) > MAX_MODELS:
         notes.append(f"{len(keys) - MAX_MODELS} models past the first {MAX_MODELS} left out")
         keys = keys[:MAX_MODELS]
-    errors = read.split(answers.get(q.ERRORS_BY_TYPE, ()), "error_type", counters=True)
-    buckets = read.split(answers.get(q.BUCKETS, ()), "le", counters=True)
-    drift = read.split(answers.get(q.DRIFT, ()), "drift_type")
-    ratios = {name: read.by_key(answers.get(name, ()))
+    errors = read.table(answers.get(q.ERRORS_BY_TYPE, ()), ("error_type",), counters=True)
+    buckets = read.table(answers.get(q.BUCKETS, ()), ("le",), counters=True)
+    drift = read.table(answers.get(q.DRIFT, ()), ("drift_type",))
+    ratios = {name: read.table(answers.get(name, ()))
               for name in (q.THROUGHPUT, q.ERROR_RATE, *q.QUANTILES)}
-    highest = read.by_name(answers.get(q.HIGHEST, ()), ())
-    lowest = read.by_name(answers.get(q.LOWEST, ()), ())
-    features = read.by_name(answers.get(q.FEATURES, ()), ("feature", "test"))
-    slos = read.by_name(answers.get(q.SLOS, ()), ("slo",))
-    burn_rates = read.split(answers.get(q.BURN_RATES, ()), "slo", "window")
+    gauges = {**read.tables(answers.get(q.HIGHEST, ())), **read.tables(answers.get(q.LOWEST, ()))}
+    features = read.tables(answers.get(q.FEATURES, ()), ("feature", "test"))
+    slos = read.tables(answers.get(q.SLOS, ()), ("slo",))
+    burn_rates = read.table(answers.get(q.BURN_RATES, ()), ("slo", "window"))
     alerts = _alerts(read, answers.get(q.ALERTS, ()))
     instances = _instances(read, answers.get(q.INSTANCES, ()))
     history = {name: _series(read, series.get(name, ()), grid) for name in q.SERIES_QUERIES}
 
+    def one(table: Table, key: Key) -> float | None:
+        return table.get(key, {}).get(())
+
+    def gauge(name: str, key: Key) -> float | None:
+        return one(gauges.get(name, {}), key)
+
     models = []
     for key in keys:
-        p95_history = history[q.P95].get(key, ())
         models.append(RemoteModel(
             name=key[0],
             version=key[1],
             predictions_total=predictions[key],
-            errors_total=dict(errors.get(key, {})),
-            latency=_latency(buckets.get(key, {}), totals, key),
-            throughput_rps=_rate(ratios[q.THROUGHPUT].get(key)),
-            error_rate=_rate(ratios[q.ERROR_RATE].get(key)),
-            latency_p50_ms=_milliseconds(ratios[q.P50].get(key)),
-            latency_p95_ms=_milliseconds(ratios[q.P95].get(key)),
-            latency_p99_ms=_milliseconds(ratios[q.P99].get(key)),
+            errors_total=_by_first_label(errors.get(key, {})),
+            latency=_latency(_by_first_label(buckets.get(key, {})),
+                             one(totals.get(q.LATENCY_COUNT, {}), key),
+                             one(totals.get(q.LATENCY_SUM, {}), key)),
+            throughput_rps=_rate(one(ratios[q.THROUGHPUT], key)),
+            error_rate=_rate(one(ratios[q.ERROR_RATE], key)),
+            latency_p50_ms=_milliseconds(one(ratios[q.P50], key)),
+            latency_p95_ms=_milliseconds(one(ratios[q.P95], key)),
+            latency_p99_ms=_milliseconds(one(ratios[q.P99], key)),
             window_seconds=window_seconds,
             throughput_series=history[q.THROUGHPUT].get(key, ()),
             error_rate_series=history[q.ERROR_RATE].get(key, ()),
-            latency_p95_series=tuple(value * 1000.0 for value in p95_history),
-            drift_scores=dict(drift.get(key, {})),
+            latency_p95_series=tuple(value * 1000.0 for value in history[q.P95].get(key, ())),
+            drift_scores=_by_first_label(drift.get(key, {})),
             figures=RemoteFigures(
-                feature_drift=_feature_drift(features, key),
-                quality_score=lowest.get(q.QUALITY_SCORE, {}).get(key),
-                missing_rate=highest.get(q.MISSING_RATE, {}).get(key),
-                outlier_rate=highest.get(q.OUTLIER_RATE, {}).get(key),
-                accuracy=lowest.get(q.ACCURACY, {}).get(key),
-                precision=lowest.get(q.PRECISION, {}).get(key),
-                recall=lowest.get(q.RECALL, {}).get(key),
-                f1=lowest.get(q.F1, {}).get(key),
-                slos=_slos(slos, burn_rates, key),
+                feature_drift=_feature_drift(
+                    {name: table.get(key, {}) for name, table in features.items()}),
+                quality_score=gauge(q.QUALITY_SCORE, key),
+                missing_rate=gauge(q.MISSING_RATE, key),
+                outlier_rate=gauge(q.OUTLIER_RATE, key),
+                accuracy=gauge(q.ACCURACY, key),
+                precision=gauge(q.PRECISION, key),
+                recall=gauge(q.RECALL, key),
+                f1=gauge(q.F1, key),
+                slos=_slos({name: table.get(key, {}) for name, table in slos.items()},
+                           burn_rates.get(key, {})),
                 alerts_firing=dict(alerts.get(key[0], {})),
             ),
             instance=instances.get(key, ""),
         ))
     notes += read.notes()
     return Fleet(tuple(models), notes)
+
+
+Row = dict[tuple[str, ...], float]
+"""One model's values by the values of the labels asked for (`()` when none)."""
+Table = dict[Key, Row]
 
 
 class _Reader:
@@ -265,40 +277,25 @@ class _Reader:
         self.bad_counters += 1
         return False
 
-    def by_key(self, samples: Sequence[InstantSample]) -> dict[Key, float]:
-        table = {}
-        for sample in samples:
-            key = self.key(sample.labels)
-            if key is not None and math.isfinite(sample.value):
-                table[key] = sample.value
-        return table
-
-    def split(self, samples: Sequence[InstantSample], *by: str,
-              counters: bool = False) -> dict[Key, dict[str, float]]:
-        """By key, then by the value of the `by` labels (joined by a space when several)."""
-        table: dict[Key, dict[str, float]] = defaultdict(dict)
-        for sample in samples:
-            key = self.key(sample.labels)
-            if key is None:
-                continue
-            if counters and not self.counter(sample.value):
-                continue
-            if math.isfinite(sample.value):
-                table[key][" ".join(sample.labels.get(label, "") for label in by)] = sample.value
-        return table
-
-    def by_name(self, samples: Sequence[InstantSample], by: Sequence[str], *,
-                counters: bool = False) -> dict[str, dict[tuple[str, ...], float]]:
-        """By metric name, then by key (and the `by` labels, appended to it)."""
-        table: dict[str, dict[tuple[str, ...], float]] = defaultdict(dict)
+    def table(self, samples: Sequence[InstantSample], by: Sequence[str] = (), *,
+              counters: bool = False) -> Table:
+        """Each model's values by the values of its `by` labels."""
+        table: Table = defaultdict(dict)
         for sample in samples:
             key = self.key(sample.labels)
             if key is None or (counters and not self.counter(sample.value)) \
                     or not math.isfinite(sample.value):
                 continue
-            extra = tuple(sample.labels.get(label, "") for label in by)
-            table[sample.labels.get("__name__", "")][key + extra] = sample.value
+            table[key][tuple(sample.labels.get(label, "") for label in by)] = sample.value
         return table
+
+    def tables(self, samples: Sequence[InstantSample], by: Sequence[str] = (), *,
+               counters: bool = False) -> dict[str, Table]:
+        """`table` per metric name, for an answer aggregated `by (__name__, ...)`."""
+        named: dict[str, list[InstantSample]] = defaultdict(list)
+        for sample in samples:
+            named[sample.labels.get("__name__", "")].append(sample)
+        return {name: self.table(found, by, counters=counters) for name, found in named.items()}
 
     def notes(self) -> list[str]:
         notes = []
@@ -311,6 +308,10 @@ class _Reader:
         return notes
 
 
+def _by_first_label(row: Row) -> dict[str, float]:
+    return {labels[0]: value for labels, value in row.items()}
+
+
 def _rate(value: float | None) -> float | None:
     return value if value is not None and value >= 0 else None
 
@@ -319,18 +320,19 @@ def _milliseconds(seconds: float | None) -> float | None:
     return seconds * 1000.0 if seconds is not None and seconds >= 0 else None
 
 
-def _latency(buckets: Mapping[str, float], totals: ByName, key: Key) -> RemoteLatency | None:
+def _latency(buckets: Mapping[str, float], count: float | None,
+             sum_seconds: float | None) -> RemoteLatency | None:
     """The cumulative histogram: finite bounds sorted, counts made non-decreasing (instances
     with different bounds can sum to a dip, which `histogram_quantile` smooths the same way),
     the +Inf bucket as the count."""
     bounds: dict[float, float] = {}
-    for le, count in buckets.items():
+    for le, cumulative_count in buckets.items():
         try:
             bound = float(le)
         except ValueError:
             continue
         if not math.isnan(bound):
-            bounds[bound] = count
+            bounds[bound] = cumulative_count
     if not bounds:
         return None
     cumulative: list[float] = []
@@ -338,22 +340,19 @@ def _latency(buckets: Mapping[str, float], totals: ByName, key: Key) -> RemoteLa
     for bound in finite:
         cumulative.append(max(bounds[bound], cumulative[-1] if cumulative else 0.0))
     top = cumulative[-1] if cumulative else 0.0
-    count = max(bounds.get(math.inf, totals.get(q.LATENCY_COUNT, {}).get(key, top)), top)
+    total = bounds.get(math.inf, count if count is not None else top)
     return RemoteLatency(bounds_seconds=tuple(finite), cumulative_counts=tuple(cumulative),
-                         count=count, sum_seconds=totals.get(q.LATENCY_SUM, {}).get(key, 0.0))
+                         count=max(total, top), sum_seconds=sum_seconds or 0.0)
 
 
-def _feature_drift(features: ByName, key: Key) -> tuple[FeatureDriftFigure, ...]:
-    """Each feature's statistic, with the exporter's 0/1 verdict and threshold for that
-    feature when it exports them (whatever their `test` label)."""
-    drifted = {entry[2]: value for entry, value in features.get(q.FEATURE_DRIFTED, {}).items()
-               if entry[:2] == key}
-    thresholds = {entry[2]: value
-                  for entry, value in features.get(q.FEATURE_DRIFT_THRESHOLD, {}).items()
-                  if entry[:2] == key}
-    statistics = sorted((entry[2], entry[3], value)
-                        for entry, value in features.get(q.FEATURE_DRIFT, {}).items()
-                        if entry[:2] == key)
+def _feature_drift(rows: Mapping[str, Row]) -> tuple[FeatureDriftFigure, ...]:
+    """Each feature's statistic (one model's rows by metric name), with the exporter's 0/1
+    verdict and threshold for that feature when it exports them (whatever their `test`)."""
+    drifted = {labels[0]: value for labels, value in rows.get(q.FEATURE_DRIFTED, {}).items()}
+    thresholds = {labels[0]: value
+                  for labels, value in rows.get(q.FEATURE_DRIFT_THRESHOLD, {}).items()}
+    statistics = sorted((labels[0], labels[1], value)
+                        for labels, value in rows.get(q.FEATURE_DRIFT, {}).items())
     return tuple(
         FeatureDriftFigure(
             feature=feature, test=test, statistic=statistic,
@@ -364,15 +363,13 @@ def _feature_drift(features: ByName, key: Key) -> tuple[FeatureDriftFigure, ...]
     )
 
 
-def _slos(slos: ByName, burn_rates: Mapping[Key, Mapping[str, float]],
-          key: Key) -> tuple[SLOFigure, ...]:
-    compliance = {entry[2]: value for entry, value in slos.get(q.SLO_COMPLIANCE, {}).items()
-                  if entry[:2] == key}
-    budget = {entry[2]: value for entry, value in slos.get(q.SLO_BUDGET, {}).items()
-              if entry[:2] == key}
+def _slos(rows: Mapping[str, Row], burn_rates: Row) -> tuple[SLOFigure, ...]:
+    """One model's SLOs: its rows by metric name (by `slo`), and its burn rates by (slo,
+    window)."""
+    compliance = {labels[0]: value for labels, value in rows.get(q.SLO_COMPLIANCE, {}).items()}
+    budget = {labels[0]: value for labels, value in rows.get(q.SLO_BUDGET, {}).items()}
     burns: dict[str, dict[str, float]] = defaultdict(dict)
-    for slo_window, rate in burn_rates.get(key, {}).items():
-        slo, _, window = slo_window.rpartition(" ")
+    for (slo, window), rate in burn_rates.items():
         burns[slo][window] = rate
     names = sorted({*compliance, *budget, *burns})
     return tuple(SLOFigure(slo=name, compliance=compliance.get(name),
