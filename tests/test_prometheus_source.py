@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 import pytest
 from prometheus_fleet import (
@@ -22,7 +23,9 @@ from prometheus_fleet import (
 )
 from realservers import LOOPBACK, free_port
 
-from neural_tui.remote_models import RemoteView
+from neural_tui.config import RuntimeSection, Settings, StorageSection
+from neural_tui.remote_models import RemoteFigures, RemoteView
+from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources import prometheus_api
 from neural_tui.sources.prometheus import MAX_LABEL_CHARS, PrometheusSource, series_grid
 from neural_tui.sources.prometheus_queries import PREDICTIONS, fleet_queries
@@ -278,3 +281,42 @@ def test_empty_answers_are_an_empty_fleet():
     with FakePrometheus().serving() as fake:
         view = fetch(fake.url)
     assert (view.models, view.problem) == ((), None)
+
+
+async def run_until(runtime: Runtime, done: Callable[[Runtime], bool]) -> None:
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(20):
+            while not done(runtime):
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+def runtime_over(source: PrometheusSource, storage: Path) -> Runtime:
+    return Runtime(Settings(storage=StorageSection(storage),
+                            runtime=RuntimeSection(cadence_seconds=0.05)),
+                   [], remote_sources=[source])
+
+
+async def test_a_runtime_shows_the_fleet_and_reports_the_source_failing_while_it_is_down(
+    tmp_path: Path,
+):
+    url = f"http://{LOOPBACK}:{free_port()}"
+    down = runtime_over(PrometheusSource(endpoint(url, interval=0.2), series_seconds=30),
+                        tmp_path)
+    await run_until(down, lambda r: r.source_health()[0].status == "failing")
+    (health,) = down.source_health()
+    assert (health.label, url in health.detail) == ("prometheus", True)
+
+    with answering({TOTALS_QUERY: ok(TOTALS)}).serving() as fake:
+        up = runtime_over(PrometheusSource(endpoint(fake.url, interval=0.2), series_seconds=30),
+                          tmp_path)
+        await run_until(up, lambda r: r.latest.model("fraud @ prometheus") is not None)
+    shown = up.latest.model("fraud @ prometheus")
+    assert (shown.source, shown.predictions_total, shown.remote) == (
+        "prometheus", 42, RemoteFigures())
+    assert up.latest.local_models == ()
+    assert up.source_health()[0].status == "ok"
