@@ -38,6 +38,11 @@ from neural_tui.sources.prometheus_api import (
     RangeSeries,
     one_line,
 )
+from neural_tui.sources.workers import DaemonExecutor
+
+PARSE_THREADS = 2
+"""Daemon threads parsing answers and folding a round, so the event loop only moves bytes
+(and the analysis keeps the default executor to itself)."""
 
 MAX_MODELS = 1000
 """Models kept of one round (the first by name and version), as `[runtime] max_models`."""
@@ -70,6 +75,7 @@ class PrometheusSource:
         self.series_seconds = series_seconds
         self.clock = clock
         self.queries = q.fleet_queries(rate_window_seconds)
+        self._workers = DaemonExecutor(PARSE_THREADS, "neural-tui-prometheus")
 
     @property
     def label(self) -> str:
@@ -77,7 +83,7 @@ class PrometheusSource:
 
     async def views(self) -> AsyncIterator[RemoteView]:
         """One view per round, a round starting every interval (or at once after a slow one)."""
-        async with PrometheusAPI(self.endpoint) as api:
+        async with PrometheusAPI(self.endpoint, self._workers) as api:
             while True:
                 started = time.monotonic()
                 yield await self._round(api)
@@ -85,7 +91,7 @@ class PrometheusSource:
                 await asyncio.sleep(max(0.0, self.endpoint.interval_seconds - elapsed))
 
     async def fetch(self) -> tuple[RemoteView, ...]:
-        async with PrometheusAPI(self.endpoint) as api:
+        async with PrometheusAPI(self.endpoint, self._workers) as api:
             return (await self._round(api),)
 
     async def _round(self, api: PrometheusAPI) -> RemoteView:
@@ -119,8 +125,8 @@ class PrometheusSource:
                 series[name] = found
         if q.TOTALS not in answers:
             return self._failed(at, _failure_line(failures))
-        fleet = await asyncio.to_thread(build_models, answers, series, grid,
-                                        self.rate_window_seconds)
+        fleet = await asyncio.get_running_loop().run_in_executor(
+            self._workers, build_models, answers, series, grid, self.rate_window_seconds)
         problems = [_failure_line(failures)] if failures else []
         problems += fleet.notes
         return RemoteView(self.label, at, fleet.models,
@@ -265,7 +271,7 @@ class _Reader:
         self.bad_counters = 0
 
     def key(self, labels: Labels) -> Key | None:
-        if any(len(value) > MAX_LABEL_CHARS for value in labels.values()):
+        if max(map(len, labels.values()), default=0) > MAX_LABEL_CHARS:
             self.long_labels += 1
             return None
         model = labels.get("model")

@@ -14,6 +14,7 @@ import asyncio
 import json
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,9 @@ import httpx
 
 from neural_tui.remote_models import Endpoint
 
-MAX_BODY_BYTES = 16 * 1024 * 1024
-"""The largest decoded answer read: 50 features of 1000 models fit several times over."""
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest decoded answer read: the per-feature drift of 1000 models of 50 features (its
+three metrics in one answer) takes about 22 MiB."""
 
 INFLATE_STEP_BYTES = 1024 * 1024
 """Inflated at most this much at a time, the other queries of a round running in between."""
@@ -34,6 +36,7 @@ bytes held to this many bodies and spares the server a burst."""
 MAX_REASON_CHARS = 300
 
 Labels = Mapping[str, str]
+_STRINGS_ONLY = {str}
 
 
 class QueryError(Exception):
@@ -66,7 +69,10 @@ def one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
 class PrometheusAPI:
     """A client of one Prometheus base URL (`http://host:9090`, or behind a path prefix)."""
 
-    def __init__(self, endpoint: Endpoint, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, endpoint: Endpoint, workers: Executor, *,
+                 max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.workers = workers
+        """Where answers are parsed, off the event loop."""
         self.base_url = endpoint.url.rstrip("/")
         self.timeout_seconds = endpoint.timeout_seconds
         self.max_body_bytes = max_body_bytes
@@ -91,7 +97,8 @@ class PrometheusAPI:
     async def query(self, expr: str, at: float) -> tuple[InstantSample, ...]:
         """The instant vector of `expr` evaluated at unix time `at`."""
         body, status = await self._get("/api/v1/query", {"query": expr, "time": _timestamp(at)})
-        return await asyncio.to_thread(_vector, body, status)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.workers, parse_vector, body, status)
 
     async def query_range(self, expr: str, start: float, end: float,
                           step: float) -> tuple[RangeSeries, ...]:
@@ -99,11 +106,12 @@ class PrometheusAPI:
         params = {"query": expr, "start": _timestamp(start), "end": _timestamp(end),
                   "step": _timestamp(step)}
         body, status = await self._get("/api/v1/query_range", params)
-        return await asyncio.to_thread(_matrix, body, status)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.workers, parse_matrix, body, status)
 
     async def _get(self, path: str, params: dict[str, str]) -> tuple[bytes, int]:
-        """The capped body and status of one request; parsing is left to a thread."""
-        params = {**params, "timeout": f"{self.timeout_seconds:g}s"}
+        """The capped body and status of one request; parsing is left to the workers."""
+        params = {**params, "timeout": f"{self.timeout_seconds:g}"}
         try:
             async with self._client.stream("GET", self.base_url + path,
                                            params=params) as response:
@@ -150,12 +158,14 @@ def _timestamp(seconds: float) -> str:
     return f"{seconds:.3f}"
 
 
-def _vector(body: bytes, status: int) -> tuple[InstantSample, ...]:
+def parse_vector(body: bytes, status: int) -> tuple[InstantSample, ...]:
+    """An instant-query answer's series, or the `QueryError` saying why there are none."""
     return tuple(InstantSample(_labels(item), _value(item.get("value")))
                  for item in _result(body, status, "vector"))
 
 
-def _matrix(body: bytes, status: int) -> tuple[RangeSeries, ...]:
+def parse_matrix(body: bytes, status: int) -> tuple[RangeSeries, ...]:
+    """A range-query answer's series, or the `QueryError` saying why there are none."""
     return tuple(RangeSeries(_labels(item), _points(item.get("values")))
                  for item in _result(body, status, "matrix"))
 
@@ -186,9 +196,8 @@ def _result(body: bytes, status: int, result_type: str) -> list[dict[str, Any]]:
 
 def _labels(item: dict[str, Any]) -> Labels:
     metric = item.get("metric")
-    if not isinstance(metric, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) for key, value in metric.items()
-    ):
+    # JSON object keys are always strings; the values are checked in one pass over types.
+    if not isinstance(metric, dict) or not set(map(type, metric.values())) <= _STRINGS_ONLY:
         raise QueryError("a series' labels are not strings")
     return metric
 
