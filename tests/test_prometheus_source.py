@@ -27,7 +27,12 @@ from neural_tui.config import RuntimeSection, Settings, StorageSection
 from neural_tui.remote_models import RemoteFigures, RemoteView
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources import prometheus_api
-from neural_tui.sources.prometheus import MAX_LABEL_CHARS, PrometheusSource, series_grid
+from neural_tui.sources.prometheus import (
+    MAX_INSTANCE_CHARS,
+    MAX_LABEL_CHARS,
+    PrometheusSource,
+    series_grid,
+)
 from neural_tui.sources.prometheus_queries import PREDICTIONS, fleet_queries
 
 TOTALS_QUERY = f'({{__name__=~"{PREDICTIONS}'
@@ -320,3 +325,16 @@ async def test_a_runtime_shows_the_fleet_and_reports_the_source_failing_while_it
         "prometheus", 42, RemoteFigures())
     assert up.latest.local_models == ()
     assert up.source_health()[0].status == "ok"
+
+
+def test_a_model_on_many_instances_names_the_first_and_counts_the_rest():
+    instances = vector(*(({"model": "fraud", "version": "1.0",
+                           "instance": f"model-host-{i:03d}.example:9108"}, "1")
+                         for i in range(50)))
+    with answering({TOTALS_QUERY: ok(TOTALS), "group by": ok(instances)}).serving() as fake:
+        view = fetch(fake.url)
+    (model,) = view.models
+    assert len(model.instance) <= MAX_INSTANCE_CHARS
+    assert model.instance.startswith("model-host-000.example:9108, model-host-001.example:9108")
+    shown = model.instance.split(" (+")[0].count(", ") + 1
+    assert model.instance.endswith(f" (+{50 - shown} more)")

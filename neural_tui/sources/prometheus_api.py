@@ -76,7 +76,8 @@ class PrometheusAPI:
         self.base_url = endpoint.url.rstrip("/")
         self.timeout_seconds = endpoint.timeout_seconds
         self.max_body_bytes = max_body_bytes
-        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip",
+                   "User-Agent": "neural-tui"}
         if endpoint.bearer_token is not None:
             headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
         self._client = httpx.AsyncClient(
@@ -85,7 +86,7 @@ class PrometheusAPI:
             timeout=httpx.Timeout(endpoint.timeout_seconds),
             limits=httpx.Limits(max_connections=MAX_CONCURRENT_REQUESTS),
             follow_redirects=False,
-            trust_env=False,
+            trust_env=False,  # no proxy or netrc from the environment: only the config's
         )
 
     async def __aenter__(self) -> PrometheusAPI:
