@@ -41,6 +41,8 @@ bench: install
 	$(BIN)/python bench/bench_slo.py
 	$(BIN)/python bench/bench_alert_rules.py
 	$(BIN)/python bench/bench_alert_submit.py
+	$(BIN)/python bench/bench_remote_parse.py
+	$(BIN)/python bench/bench_targets.py
 	$(BIN)/python bench/bench_prometheus_round.py
 
 # Mutation testing, not part of `test` (tens of minutes): MUTATE=engines, sources, decode or a

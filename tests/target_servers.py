@@ -39,6 +39,7 @@ class Request:
     at: float
     path: str
     headers: dict[str, str]
+    client_port: int
 
 
 class ReplyServer:
@@ -54,7 +55,8 @@ class ReplyServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                request = Request(time.monotonic(), self.path, dict(self.headers.items()))
+                request = Request(time.monotonic(), self.path, dict(self.headers.items()),
+                                  self.client_address[1])
                 server.requests.append(request)
                 answer = server.reply(request)
                 time.sleep(answer.delay)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 
@@ -9,7 +10,7 @@ import pytest
 from target_servers import Reply, ReplyServer, Request, silent_server
 
 from neural_tui.remote_models import Endpoint, RemoteView
-from neural_tui.sources.targets import TargetSource
+from neural_tui.sources.targets import FIRST_ROUND_SPREAD_SECONDS, TargetSource, schedule
 
 TIMEOUT = 0.5
 NOW = 1_800_000_000.0
@@ -148,6 +149,16 @@ async def test_a_page_that_is_not_metrics_is_the_reason():
     assert "\n" not in view.targets[0].detail
 
 
+async def test_a_reason_quoting_the_body_is_one_printable_line():
+    hostile = b'neural_predictions_total{model="\x1b]0;owned\x07' + b"x" * 300 + b"\n"
+    with ReplyServer(lambda r: Reply(hostile)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    detail = view.targets[0].detail
+    assert detail.startswith("not a /metrics body: ")
+    assert detail.isprintable()
+    assert len(detail) <= 200
+
+
 async def test_a_refused_connection_is_the_reason():
     with ReplyServer(lambda r: Reply(b"")) as server:
         url = server.url
@@ -199,3 +210,29 @@ async def test_fetch_polls_every_target_at_once_in_the_order_given():
                                    ).fetch()
     assert [(v.label, v.targets[0].up) for v in views] == [("target slow", False),
                                                            ("target ok", True)]
+
+
+async def test_views_poll_on_the_interval_over_one_kept_alive_connection():
+    with ReplyServer(lambda r: Reply(body(1))) as server:
+        source = TargetSource([endpoint(server.url, interval_seconds=0.2,
+                                        timeout_seconds=0.1)])
+        views = []
+
+        async def follow() -> None:
+            async for view in source.views():
+                views.append(view)
+                if len(views) == 3:
+                    return
+
+        async with asyncio.timeout(10):
+            await follow()
+    assert [v.targets[0].up for v in views] == [True, True, True]
+    assert len({request.client_port for request in server.requests}) == 1
+
+
+def test_the_first_polls_fill_the_first_second_and_the_later_ones_the_interval():
+    firsts, phases = zip(*(schedule(i, 4, 10.0) for i in range(4)), strict=True)
+    assert firsts == (0.0, 0.25 * FIRST_ROUND_SPREAD_SECONDS, 0.5 * FIRST_ROUND_SPREAD_SECONDS,
+                      0.75 * FIRST_ROUND_SPREAD_SECONDS)
+    assert phases == (0.0, 2.5, 5.0, 7.5)
+    assert schedule(1, 2, 0.5) == (0.25, 0.25)     # an interval under a second bounds both

@@ -150,7 +150,7 @@ class _Reader:
         if not math.isfinite(value):
             self.note("samples not finite")
             return
-        if any(len(v) > MAX_LABEL_CHARS for v in labels.values()):
+        if labels and max(map(len, labels.values())) > MAX_LABEL_CHARS:
             self.note(f"series with a label longer than {MAX_LABEL_CHARS} characters")
             return
         key = (name, tuple(sorted(labels.items())))

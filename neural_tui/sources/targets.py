@@ -1,9 +1,10 @@
 """Remote `/metrics` endpoints polled as a source: one task per target, each on its own clock.
 
-Every target is polled by a task of its own on a fixed schedule (its `interval`, phases spread
-over the first second so a fleet does not arrive at once), through one shared httpx client, so
-a target that never answers or trickles its body only ever costs its own task: its timeout is
-a deadline on the whole request (connect, headers and body), and the body is refused past
+Every target is polled by a task of its own on a fixed schedule (`schedule`: the first polls
+spread over a second, the later ones over the interval, so a fleet never arrives at once), with
+a client of its own, so a target that never answers or trickles its body only ever costs its
+own task: its timeout is a deadline on the whole request (connect, headers and body), and the
+body is refused past
 `MAX_BODY_BYTES` as it streams in. Bodies are parsed (`exposition.py`) and turned into rates
 (`remote_rates.py`) in daemon threads, so the event loop only moves bytes.
 
@@ -20,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
@@ -31,8 +32,11 @@ from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 32 * 1024 * 1024
-"""Largest `/metrics` body read (after decompression); a larger one is refused as it streams."""
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Largest `/metrics` body read (after decompression); a larger one is refused as it streams.
+Our exporter's body for 500 models (the most a body keeps) of 50 features is about 4 MiB; the
+parser costs about a second of CPU per 2 to 4 MiB (more for hostile lines), so this also
+bounds what one hostile target costs the parser threads per poll."""
 ACCEPT = "text/plain;version=0.0.4;q=1.0,application/openmetrics-text;q=0.5,*/*;q=0.1"
 """The Prometheus text format first; OpenMetrics is read too when a server sends it."""
 FIRST_ROUND_SPREAD_SECONDS = 1.0
@@ -99,14 +103,14 @@ class TargetSource:
         """Each target's view as soon as its poll ends, until cancelled; if the reader falls
         behind, a target's newer view replaces its older one."""
         mailbox = _Mailbox()
-        async with self._client() as client:
-            spread = min([FIRST_ROUND_SPREAD_SECONDS,
-                          *(t.endpoint.interval_seconds for t in self._targets)])
+        async with self._clients() as clients:
+            count = len(self._targets)
             tasks = [
-                asyncio.create_task(self._poll_forever(client, target, mailbox,
-                                                       spread * i / len(self._targets)),
-                                    name=f"poll {target.label}")
-                for i, target in enumerate(self._targets)
+                asyncio.create_task(
+                    self._poll_forever(client, target, mailbox,
+                                       *schedule(i, count, target.endpoint.interval_seconds)),
+                    name=f"poll {target.label}")
+                for i, (client, target) in enumerate(zip(clients, self._targets, strict=True))
             ]
             try:
                 while True:
@@ -119,38 +123,50 @@ class TargetSource:
 
     async def fetch(self) -> tuple[RemoteView, ...]:
         """One poll of every target, all at once, in the order of the endpoints."""
-        async with self._client() as client:
-            return tuple(await asyncio.gather(*(self._poll(client, target)
-                                                for target in self._targets)))
+        async with self._clients() as clients:
+            return tuple(await asyncio.gather(*(
+                self._poll(client, target)
+                for client, target in zip(clients, self._targets, strict=True))))
 
     @asynccontextmanager
-    async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
-        """One client for every target: a connection kept alive per target, no pool limit
-        (a pool wait would let one target delay another), no proxy or netrc from the
-        environment (a scrape goes straight to the target, as Prometheus' does)."""
-        async with httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=None,
-                                max_keepalive_connections=max(len(self._targets), 1)),
-            trust_env=False,
-            follow_redirects=False,
-            headers={"Accept": ACCEPT, "Accept-Encoding": "gzip",
-                     "User-Agent": "neural-tui"},
-        ) as client:
-            yield client
+    async def _clients(self) -> AsyncIterator[list[httpx.AsyncClient]]:
+        """A client per target, in the order of the targets: httpx's connection pool looks
+        at every connection it holds on each request, so one pool for a fleet costs each poll
+        as much as the fleet is large. A client keeps its one connection alive from one poll
+        to the next (httpx's default expiry, 5 s, is the default interval), takes no proxy
+        or netrc from the environment (a scrape goes straight to its target, as Prometheus'
+        does) and shares one TLS context (which honours `SSL_CERT_FILE`) with the others."""
+        tls = await asyncio.get_running_loop().run_in_executor(
+            self._parser, httpx.create_ssl_context)   # reads the CA bundle: tens of ms
+        async with AsyncExitStack() as stack:
+            yield [
+                await stack.enter_async_context(httpx.AsyncClient(
+                    limits=httpx.Limits(
+                        max_connections=2, max_keepalive_connections=1,
+                        keepalive_expiry=target.endpoint.interval_seconds * 2),
+                    trust_env=False,
+                    follow_redirects=False,
+                    verify=tls,
+                    headers={"Accept": ACCEPT, "Accept-Encoding": "gzip",
+                             "User-Agent": "neural-tui"},
+                ))
+                for target in self._targets
+            ]
 
     async def _poll_forever(self, client: httpx.AsyncClient, target: _Target,
-                            mailbox: _Mailbox, offset: float) -> None:
-        """Poll at `offset`, then every interval after it; slots missed by a slow poll or a
-        busy loop are skipped, never made up in a burst."""
+                            mailbox: _Mailbox, first: float, phase: float) -> None:
+        """Poll at `first`, then at `phase` plus every interval; slots missed by a slow poll
+        or a busy loop are skipped, never made up in a burst."""
         loop = asyncio.get_running_loop()
         interval = target.endpoint.interval_seconds
-        due = loop.time() + offset
+        start = loop.time()
+        due = start + first
         while True:
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             mailbox.put(await self._poll(client, target))
-            due += interval
+            due = max(due, start + phase) + interval
             behind = loop.time() - due
             if behind > 0:
                 due += math.ceil(behind / interval) * interval
@@ -190,7 +206,7 @@ class TargetSource:
                 name=endpoint.name,
                 url=endpoint.url,
                 up=up,
-                detail=" ".join(detail.split())[:MAX_DETAIL_CHARS],
+                detail=_one_line(detail),
                 last_success_at=target.last_success_at,
                 last_poll_seconds=time.monotonic() - started,
             )
@@ -221,6 +237,14 @@ class TargetSource:
             return b"".join(chunks), response.headers.get("Content-Type", "")
 
 
+def schedule(index: int, count: int, interval: float) -> tuple[float, float]:
+    """When target `index` of `count` polls, in seconds after the source starts: its first
+    poll (the fleet's spread over the first second, so the console fills at once) and the
+    phase of the later ones (spread over the whole interval, so one core's work is even)."""
+    share = index / count
+    return min(FIRST_ROUND_SPREAD_SECONDS, interval) * share, interval * share
+
+
 def _read(target: _Target, body: bytes, content_type: str, received_at: float
           ) -> tuple[tuple[RemoteModel, ...], str]:
     """In a parser thread: the body's models with their rates, and the status detail."""
@@ -231,6 +255,12 @@ def _read(target: _Target, body: bytes, content_type: str, received_at: float
     if not models:
         notes.append("no neural-tui model metrics in the body")
     return models, "; ".join(notes)
+
+
+def _one_line(detail: str) -> str:
+    """`detail` on one line of printable characters (a parser's message quotes the body)."""
+    line = " ".join(detail[:MAX_DETAIL_CHARS * 4].split())[:MAX_DETAIL_CHARS]
+    return "".join(char if char.isprintable() else "\ufffd" for char in line)
 
 
 def _size(n_bytes: int) -> str:
