@@ -351,3 +351,21 @@ def test_summed_buckets_that_dip_or_make_no_sense_still_give_a_cumulative_histog
     assert model.latency is not None
     assert (model.latency.bounds_seconds, model.latency.cumulative_counts,
             model.latency.count) == ((0.05, 0.1, 0.25), (2.0, 5.0, 5.0), 8.0)
+
+
+@pytest.mark.parametrize("when", [b"1" + b"0" * 400, b'"yesterday"', b"true"],
+                         ids=["400-digit-time", "string-time", "bool-time"])
+def test_a_range_answer_with_an_impossible_time_fails_its_query_only(when):
+    matrix = (b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":'
+              b'{"model":"fraud","version":"1.0"},"values":[[' + when + b',"1"]]}]}}')
+
+    def answer(path: str, params: Mapping[str, str]) -> Reply:
+        if path.endswith("query_range"):
+            return ok(matrix)
+        return ok(TOTALS) if TOTALS_QUERY in params["query"] else empty(path, params)
+
+    with FakePrometheus(answer).serving() as fake:
+        view = fetch(fake.url)
+    assert [m.predictions_total for m in view.models] == [42.0]
+    assert_one_line_problem(view, "series: a sample time is not a number",
+                            "(and 2 more queries failing)")

@@ -220,7 +220,10 @@ def _points(values: object) -> tuple[tuple[float, float], ...]:
     for pair in values:
         value = _value(pair)
         when = pair[0]
-        if not isinstance(when, int | float) or isinstance(when, bool):
-            raise QueryError("a sample time is not a number")
-        points.append((float(when), value))
+        try:
+            if isinstance(when, bool) or not isinstance(when, int | float):
+                raise TypeError
+            points.append((float(when), value))
+        except (TypeError, OverflowError):  # an integer of 400 digits is no float
+            raise QueryError("a sample time is not a number") from None
     return tuple(points)
