@@ -601,3 +601,51 @@ def test_an_age_reads_in_seconds_under_a_minute_then_in_units_and_never_negative
     assert format_ago(FIXED_TIME, None) == ""
     assert format_ago(FIXED_TIME, math.nan) == ""
     assert format_ago(FIXED_TIME, -math.inf) == ""
+
+
+async def test_a_local_group_appearing_after_the_fleet_goes_first() -> None:
+    feed = FakeFeed(fleet_snapshot([], [target_view("host-1", remote_model("churn"))]))
+    app = NeuralTuiApp(feed, source_label="data", fleet=Fleet(targets=("host-1",)))
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(pilot)
+        remote = panel_of(app, "churn @ target host-1")
+        feed.publish(fleet_snapshot([model_snapshot("alpha")],
+                                    [target_view("host-1", remote_model("churn"))]))
+        await settle(pilot)
+        assert headings(app) == ["local storage data", "target host-1 (up, 0.2 s ago)"]
+        assert shown_uids(app) == ["alpha", "churn @ target host-1"]
+        assert panel_of(app, "churn @ target host-1") is remote
+
+
+async def test_figures_an_endpoint_sends_as_nan_or_infinity_are_shown_without_breaking() -> None:
+    nan, inf = math.nan, math.inf
+    figures = RemoteFigures(
+        feature_drift=(FeatureDriftFigure("x", "ks", nan, drifted=None, threshold=nan),
+                       FeatureDriftFigure("y", "psi", inf, drifted=True, threshold=0.2)),
+        quality_score=nan, missing_rate=inf, outlier_rate=-inf, accuracy=nan, precision=inf,
+        slos=(SLOFigure("a", compliance=nan, budget_remaining=inf, burn_rates={"5m": nan}),
+              SLOFigure("b", compliance=-inf, budget_remaining=nan, burn_rates={"1h": inf})),
+        alerts_firing={("r", "critical"): nan},
+    )
+    odd = remote_model("churn", figures=figures, latency_p95_ms=inf, error_rate=nan,
+                       latency_p95_series=(1.0, nan, inf))
+    bad = fleet_snapshot([], [target_view("host-1", odd)])
+    async with console(bad, fleet=Fleet(targets=("host-1",))).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        panel = panel_of(pilot.app, "churn @ target host-1")
+        assert panel.border_subtitle is None
+        assert "quality" not in rendered(pilot.app, panel)
+        await pilot.press("d")
+        await pilot.pause()
+        table = pilot.app.screen.query_one("#remote-drift-table", KeyedTable)
+        assert row_keys(table) == ["y · psi", "x · ks"]
+        assert "inf %" in screen_text(pilot.app)
+        await pilot.press("Q")
+        await pilot.pause()
+        assert "score n/a · missing n/a · outliers n/a" in screen_text(pilot.app)
+        await pilot.press("s")
+        await pilot.pause()
+        text = screen_text(pilot.app)
+        assert "5m n/a" in text
+        assert "1h n/a" in text
+        assert "no alert firing (as exported)" in text
