@@ -55,7 +55,7 @@ class OverviewScreen(Screen[None]):
     and both are updated in place and kept in the groups' order."""
 
     AUTO_FOCUS = "ModelPanel"
-    """A panel takes the focus (once mounted: `_select_first_panel`), never the hidden
+    """A panel takes the focus (once mounted: `on_model_panel_ready`), never the hidden
     filter input."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id=keymap.FILTER),
@@ -123,18 +123,17 @@ class OverviewScreen(Screen[None]):
         """
         wanted_groups: list[Widget] = []
         wanted_uids: set[str] = set()
-        mounted = behind = False
+        behind = False
         for group in groups:
             wanted_uids.update(model.uid for model in group.models)
             source = self._sources.get(group.key)
             if source is None:
                 panels = [self._new_panel(model) for model in group.models]
                 source = self._sources[group.key] = SourceGroup(group.key, panels)
-                mounted = mounted or bool(panels)
             elif source.grid.is_attached:
                 panels = [self._panels.get(model.uid) or self._new_panel(model)
                           for model in group.models]
-                mounted = self._place(source.grid, panels) or mounted
+                self._place(source.grid, panels)
             else:
                 behind = behind or any(m.uid not in self._panels for m in group.models)
             for model in group.models:
@@ -151,9 +150,7 @@ class OverviewScreen(Screen[None]):
         kept = {group.key for group in groups}
         for key in [key for key in self._sources if key not in kept]:
             self._sources.pop(key).remove()
-        mounted = self._place(self.query_one("#panels", Container), wanted_groups) or mounted
-        if mounted:
-            self.call_after_refresh(self._select_first_panel)
+        self._place(self.query_one("#panels", Container), wanted_groups)
         if behind:
             self.call_after_refresh(self._catch_up)
 
@@ -165,10 +162,8 @@ class OverviewScreen(Screen[None]):
         self.show(self.console_app.snapshot)
 
     @staticmethod
-    def _place(container: Widget, wanted: Sequence[Widget]) -> bool:
-        """Mount new widgets and move known ones so `container` holds `wanted` in order;
-        whether one was mounted."""
-        mounted = False
+    def _place(container: Widget, wanted: Sequence[Widget]) -> None:
+        """Mount new widgets and move known ones so `container` holds `wanted` in order."""
         for index, widget in enumerate(wanted):
             children = container.children
             if index < len(children) and children[index] is widget:
@@ -176,12 +171,10 @@ class OverviewScreen(Screen[None]):
             if widget.parent is container:
                 container.move_child(widget, before=index)
                 continue
-            mounted = True
             if index < len(children):
                 container.mount(widget, before=index)
             else:
                 container.mount(widget)
-        return mounted
 
     def _apply_filter(self) -> None:
         """Show the panels the filter names, and the groups left in view (a group without
@@ -202,11 +195,15 @@ class OverviewScreen(Screen[None]):
         if isinstance(focused, ModelPanel) and not focused.display:
             self._select_first_panel(force=True)
 
+    def on_model_panel_ready(self, _: ModelPanel.Ready) -> None:
+        """Keys act on a panel from the start, without a first tab press."""
+        self._select_first_panel()
+
     def on_model_panel_opened(self, message: ModelPanel.Opened) -> None:
         self.console_app.open_drill_down(message.uid, message.view)
 
     def _select_first_panel(self, *, force: bool = False) -> None:
-        """Keys act on a panel from the start, without a first tab press."""
+        """Focus the first panel shown, unless something has the focus (`force`: even so)."""
         if self.focused is not None and not force:
             return
         first = next((panel for panel in self.query(ModelPanel) if panel.display), None)

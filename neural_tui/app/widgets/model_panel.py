@@ -71,6 +71,9 @@ class ModelPanel(Widget, can_focus=True):
         uid: str
         view: DrillView = "drift"
 
+    class Ready(Message):
+        """The panel is mounted and can take the focus (the overview selects the first)."""
+
     def __init__(self, model: ModelSnapshot, *, health: HealthSection) -> None:
         super().__init__()
         self.uid = model.uid
@@ -104,6 +107,7 @@ class ModelPanel(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self._render_model()
+        self.post_message(self.Ready())
 
     def show(self, model: ModelSnapshot) -> None:
         """Show `model`'s figures: now if the widgets exist, else as soon as they are mounted."""
