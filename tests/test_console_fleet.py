@@ -259,6 +259,9 @@ async def test_the_filter_matches_a_source_and_keeps_a_down_target_it_names() ->
         await pilot.press("backspace", "backspace", "backspace", "backspace", *"local")
         await pilot.pause()
         assert shown_uids(pilot.app) == ["fraud-detector"]
+        await pilot.press(*["backspace"] * 5, *"CHURN @ PROM")
+        await pilot.pause()
+        assert shown_uids(pilot.app) == ["churn @ prometheus"]
 
 
 async def test_keys_typed_into_the_filter_are_text_not_commands() -> None:

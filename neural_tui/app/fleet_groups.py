@@ -134,10 +134,11 @@ def format_ago(now: float, then: float | None) -> str:
 
 
 def model_matches(query: str, model: ModelSnapshot, group: Group) -> bool:
-    """Whether the filter `query` (a substring, any case; blank matches all) names the model
-    or its source."""
+    """Whether the filter `query` (a substring, any case; blank matches all) names the model,
+    its source, or both as its uid (`churn @ target host-1`)."""
     needle = query.strip().casefold()
-    return not needle or needle in model.name.casefold() or needle in group.title.casefold()
+    return not needle or any(needle in text.casefold()
+                             for text in (model.name, group.title, model.uid))
 
 
 def group_matches(query: str, group: Group) -> bool:
