@@ -1,19 +1,31 @@
-"""Opening the Textual console on storage or on demo traffic, with the alerting running in
-the console's own event loop (it pages whether or not anyone looks at the screen)."""
+"""Opening the Textual console on storage or on demo traffic, and on the fleet's targets and
+Prometheus, with the alerting running in the console's own event loop (it pages whether or not
+anyone looks at the screen).
+
+Alert rules judge local models only, so a console that reads only remote sources (targets or
+Prometheus given, and the storage directory absent) runs no alerting and creates nothing on
+disk."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neural_tui.alerts.service import Alerting
-from neural_tui.config import Settings
+from neural_tui.config import Settings, target_name
+from neural_tui.fleet import remote_sources
+from neural_tui.remote_models import RemoteSource
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.sources.tail import TailSource
+
+if TYPE_CHECKING:
+    from neural_tui.app.app import NeuralTuiApp
 
 
 def open_console(settings: Settings, *, demo: bool = False) -> int:
@@ -28,24 +40,38 @@ def open_console(settings: Settings, *, demo: bool = False) -> int:
             traffic = DemoTraffic(storage)
             traffic.start()
             try:
-                return _run(settings, storage, label="demo traffic")
+                console_app(settings, storage, label="demo traffic").run()
+                return 0
             finally:
                 traffic.stop()
-    return _run(settings, settings.storage.path, label=str(settings.storage.path))
-
-
-def _run(settings: Settings, storage: Path, *, label: str) -> int:
-    from neural_tui.app.app import NeuralTuiApp
-
-    source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
-    feed = AlertingFeed(Runtime(settings, [source]), Alerting(settings, storage))
-    engine = feed.alerting.engine
-    app = NeuralTuiApp(feed, source_label=label,
-                       engine_interval_seconds=settings.analysis.interval_seconds,
-                       health=settings.health, keys=settings.keys,
-                       alerts=lambda: engine.view, alert_commands=engine)
-    app.run()
+    storage = settings.storage.path
+    console_app(settings, storage, label=str(storage)).run()
     return 0
+
+
+def console_app(settings: Settings, storage: Path, *, label: str,
+                remotes: Sequence[RemoteSource] | None = None) -> NeuralTuiApp:
+    """The console over `storage` and the remote sources the settings ask for (`remotes`
+    replaces them); without `storage` on disk and with remote sources, over those alone."""
+    from neural_tui.app.app import NeuralTuiApp
+    from neural_tui.app.fleet_groups import Fleet
+
+    remotes = tuple(remote_sources(settings) if remotes is None else remotes)
+    local = storage.is_dir() or not remotes
+    fleet = Fleet(local=local, targets=tuple(target_name(t) for t in settings.targets),
+                  prometheus_url=settings.prometheus.url)
+    if not local:
+        return NeuralTuiApp(Runtime(settings, [], remote_sources=remotes),
+                            engine_interval_seconds=settings.analysis.interval_seconds,
+                            health=settings.health, keys=settings.keys, fleet=fleet)
+    source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
+    feed = AlertingFeed(Runtime(settings, [source], remote_sources=remotes),
+                        Alerting(settings, storage))
+    engine = feed.alerting.engine
+    return NeuralTuiApp(feed, source_label=label,
+                        engine_interval_seconds=settings.analysis.interval_seconds,
+                        health=settings.health, keys=settings.keys, fleet=fleet,
+                        alerts=lambda: engine.view, alert_commands=engine)
 
 
 class AlertingFeed:

@@ -36,7 +36,7 @@ def panels(app: App[Any]) -> list[ModelPanel]:
 
 
 def panel_named(app: App[Any], name: str) -> ModelPanel:
-    return next(panel for panel in panels(app) if panel.model_name == name)
+    return next(panel for panel in panels(app) if panel.uid == name)
 
 
 def table_keys(app: App[Any]) -> list[str]:

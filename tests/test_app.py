@@ -24,6 +24,7 @@ from neural_tui.app.screens.help import HelpScreen
 from neural_tui.app.screens.overview import OverviewScreen
 from neural_tui.app.screens.quality import QualityScreen
 from neural_tui.app.screens.silence import SilenceScreen
+from neural_tui.app.widgets.model_filter import ModelFilter
 from neural_tui.app.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
     HIGH_ERROR_RATE_CLASS,
@@ -63,7 +64,7 @@ async def test_a_panel_appears_for_each_model_in_name_order() -> None:
     feed = FakeFeed(snapshot(model_snapshot("ranker"), model_snapshot("churn", version="2.1")))
     async with NeuralTuiApp(feed).run_test() as pilot:
         await pilot.pause()
-        assert [panel.model_name for panel in panels(pilot.app)] == ["churn", "ranker"]
+        assert [panel.uid for panel in panels(pilot.app)] == ["churn", "ranker"]
         assert "churn · 2.1" in rendered(pilot.app, panel_named(pilot.app, "churn"))
 
 
@@ -112,7 +113,7 @@ async def test_a_model_that_appears_later_gets_its_panel_in_name_order() -> None
         first_alpha = panel_named(pilot.app, "alpha")
         feed.publish(snapshot(*(model_snapshot(n) for n in ("alpha", "beta", "gamma"))))
         await pilot.pause()
-        assert [panel.model_name for panel in panels(pilot.app)] == ["alpha", "beta", "gamma"]
+        assert [panel.uid for panel in panels(pilot.app)] == ["alpha", "beta", "gamma"]
         assert panel_named(pilot.app, "alpha") is first_alpha
 
 
@@ -122,7 +123,7 @@ async def test_a_model_no_longer_reported_loses_its_panel() -> None:
         await pilot.pause()
         feed.publish(snapshot(model_snapshot("beta")))
         await pilot.pause()
-        assert [panel.model_name for panel in panels(pilot.app)] == ["beta"]
+        assert [panel.uid for panel in panels(pilot.app)] == ["beta"]
 
 
 async def test_without_models_the_overview_says_it_waits_for_records_in_the_storage() -> None:
@@ -331,7 +332,8 @@ async def test_one_binding_id_rebinds_a_key_on_the_overview_and_on_the_drill_dow
 
 
 def test_every_binding_of_the_console_has_a_known_id_and_every_id_is_bound() -> None:
-    owners = (NeuralTuiApp, DrillDownScreen, HelpScreen, ModelPanel, AlertsScreen, SilenceScreen)
+    owners = (NeuralTuiApp, OverviewScreen, DrillDownScreen, HelpScreen, ModelPanel, ModelFilter,
+              AlertsScreen, SilenceScreen)
     bindings = [binding for owner in owners for binding in owner.BINDINGS]
     assert all(isinstance(binding, Binding) for binding in bindings)
     ids = [binding.id for binding in bindings if isinstance(binding, Binding)]
@@ -413,11 +415,11 @@ async def test_keys_move_the_selection_between_panels(forward: str, backward: st
         await pilot.pause()
         focused = pilot.app.screen.focused
         assert isinstance(focused, ModelPanel)
-        assert focused.model_name == "alpha"
+        assert focused.uid == "alpha"
         await pilot.press(forward, forward)
-        assert getattr(pilot.app.screen.focused, "model_name", None) == "gamma"
+        assert getattr(pilot.app.screen.focused, "uid", None) == "gamma"
         await pilot.press(backward)
-        assert getattr(pilot.app.screen.focused, "model_name", None) == "beta"
+        assert getattr(pilot.app.screen.focused, "uid", None) == "beta"
 
 
 async def test_at_80x24_panels_beyond_the_screen_scroll_into_view_when_selected() -> None:
@@ -445,7 +447,7 @@ async def test_enter_on_a_panel_asks_to_open_that_model() -> None:
         await pilot.pause()
     # The hook sees a message again at each node it bubbles through; count distinct ones.
     distinct = {id(message): message for message in seen}.values()
-    assert [message.model_name for message in distinct] == ["beta"]
+    assert [message.uid for message in distinct] == ["beta"]
 
 
 async def test_a_hangup_signal_exits_cleanly_and_restores_the_handler() -> None:

@@ -50,12 +50,12 @@ async def test_enter_on_a_panel_opens_that_models_drift_and_escape_goes_back() -
         await pilot.press("j", "enter")
         await pilot.pause()
         assert isinstance(pilot.app.screen, DriftScreen)
-        assert pilot.app.screen.model_name == "beta"
+        assert pilot.app.screen.uid == "beta"
         assert "beta · 1.0.0 · drift" in screen_text(pilot.app)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(pilot.app.screen, OverviewScreen)
-        assert getattr(pilot.app.screen.focused, "model_name", None) == "beta"
+        assert getattr(pilot.app.screen.focused, "uid", None) == "beta"
 
 
 @pytest.mark.parametrize(("key", "screen_type"), [("d", DriftScreen), ("Q", QualityScreen)])
@@ -68,7 +68,7 @@ async def test_d_and_shift_q_reach_drift_and_quality_of_the_focused_model(
         await pilot.press("j", key)
         await pilot.pause()
         assert isinstance(pilot.app.screen, screen_type)
-        assert pilot.app.screen.model_name == "beta"
+        assert pilot.app.screen.uid == "beta"
 
 
 async def test_switching_between_drift_and_quality_keeps_escape_one_step_from_overview() -> None:

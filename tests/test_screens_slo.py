@@ -493,7 +493,7 @@ async def test_the_palette_offers_the_slos_of_every_model_the_one_in_focus_first
         await pilot.pause()
         screen = pilot.app.screen
         assert isinstance(screen, SLOScreen)
-        assert screen.model_name == "fraud-detector"
+        assert screen.uid == "fraud-detector"
 
 
 async def test_a_palette_command_opens_the_slos_of_the_model_it_names() -> None:
@@ -507,7 +507,7 @@ async def test_a_palette_command_opens_the_slos_of_the_model_it_names() -> None:
         await pilot.pause()
         screen = pilot.app.screen
         assert isinstance(screen, SLOScreen)
-        assert screen.model_name == "churn"
+        assert screen.uid == "churn"
         assert len(pilot.app.screen_stack) == 2
 
 

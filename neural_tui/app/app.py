@@ -19,6 +19,7 @@ from neural_tui import keymap
 from neural_tui.alerts.silencing import login_name
 from neural_tui.alerts.view import AlertCommands, AlertsView
 from neural_tui.app.commands import SLOCommands
+from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
 from neural_tui.app.screens.alerts import AlertsScreen
 from neural_tui.app.screens.drift import DriftScreen
@@ -80,8 +81,12 @@ class NeuralTuiApp(App[None]):
         alerts: AlertsProvider | None = None,
         alert_commands: AlertCommands | None = None,
         user: str | None = None,
+        fleet: Fleet | None = None,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
+
+        `source_label` names the local storage; `fleet` says whether it is read and which
+        targets and Prometheus are (default: local storage only).
 
         `alerts` and `alert_commands` connect the alerting (none: the console shows no alert
         feed); `user` signs acknowledgements and silences (default: the login name).
@@ -89,6 +94,7 @@ class NeuralTuiApp(App[None]):
         super().__init__()
         self.set_keymap(keys or {})
         self.source_label = source_label
+        self.fleet = fleet or Fleet()
         self.health = health or HealthSection()
         """The `[health]` limits, which panels mark as `neural-tui health` judges them."""
         self.engine_interval_seconds = engine_interval_seconds
@@ -202,12 +208,13 @@ class NeuralTuiApp(App[None]):
         self.run_worker(ask, name="alert command", group="alert commands", thread=True,
                         exit_on_error=False)
 
-    def open_drill_down(self, model_name: str, view: DrillView) -> None:
-        """Show `view` of a model; over another drill-down it takes that one's place.
+    def open_drill_down(self, uid: str, view: DrillView) -> None:
+        """Show `view` of the model whose `ModelSnapshot.uid` is `uid`; over another
+        drill-down it takes that one's place.
 
         So escape always leads back to the overview, however many views were visited.
         """
-        screen = DRILL_DOWNS[view](model_name, engine_interval_seconds=self.engine_interval_seconds)
+        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
         if isinstance(self.screen, DrillDownScreen):
             self.switch_screen(screen)
         else:

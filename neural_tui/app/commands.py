@@ -1,7 +1,8 @@
 """The console's own commands in Textual's command palette (ctrl+p).
 
-Model names come from logs: a hit's prompt is built as literal `Content` (the palette reads a
-plain string as markup) with control characters replaced, and its help never holds a name.
+Model names come from logs and remote endpoints: a hit's prompt is built as literal `Content`
+(the palette reads a plain string as markup) with control characters replaced, and its help
+never holds a name.
 """
 
 from __future__ import annotations
@@ -26,18 +27,20 @@ OTHER_HELP = "Error budgets, burn rates and breaches of this model"
 
 
 def model_in_focus(screen: Screen[object]) -> str | None:
-    """The model a key would act on: a drill-down's own, or the selected overview panel's."""
+    """The `uid` of the model a key would act on: a drill-down's own, or the selected
+    overview panel's."""
     if isinstance(screen, DrillDownScreen):
-        return screen.model_name
+        return screen.uid
     focused = screen.focused
-    return focused.model_name if isinstance(focused, ModelPanel) else None
+    return focused.uid if isinstance(focused, ModelPanel) else None
 
 
 class SLOCommands(Provider):
-    """`SLOs: <model>` for every model of the latest snapshot, the model in focus first."""
+    """`SLOs: <model>` for every model of the latest snapshot (a remote one as `name @
+    source`), the model in focus first."""
 
     def _models(self) -> list[str]:
-        names = [model.name for model in cast("NeuralTuiApp", self.app).snapshot.models]
+        names = [model.uid for model in cast("NeuralTuiApp", self.app).snapshot.models]
         focused = model_in_focus(self.screen)
         if focused in names:
             names.remove(focused)
@@ -67,6 +70,6 @@ class SLOCommands(Provider):
                 yield Hit(score, prompt, self._open(name), text=label, help=self._help(name))
 
 
-def command_label(model_name: str) -> str:
-    """The command's text: the name with every control character made visible."""
-    return f"SLOs: {plain(model_name)}"
+def command_label(uid: str) -> str:
+    """The command's text: the model's uid with every control character made visible."""
+    return f"SLOs: {plain(uid)}"

@@ -58,4 +58,5 @@ def remote_model_snapshot(model: RemoteModel, label: str) -> ModelSnapshot:
         analysis_waiting=RATES_PENDING if model.throughput_rps is None else None,
         source=label,
         remote=figures,
+        instance=model.instance,
     )

@@ -135,6 +135,9 @@ class ModelSnapshot:
     remote: RemoteFigures | None = None
     """A remote model's exported figures (it has no records, so no engine reports); None for
     a local model."""
+    instance: str = ""
+    """Which endpoint of a remote source reported the model (`RemoteModel.instance`); empty
+    for a local model."""
 
     @property
     def errors_count(self) -> int:

@@ -1,7 +1,9 @@
-"""A model's drift: features worst first, the selected one in detail, and model performance."""
+"""A model's drift: features worst first, the selected one in detail, and model performance;
+for a remote model, the per-feature drift its exporter publishes."""
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from rich.style import Style
@@ -18,18 +20,20 @@ from neural_tui.app.formatting import (
     format_percent,
     format_statistic,
 )
-from neural_tui.app.screens.drill_down import DrillDownScreen
+from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin, remote_source
 from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
 from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.concept import ConceptDriftState
 from neural_tui.engines.drift import DriftReport, FeatureDrift
 from neural_tui.engines.performance import PerformanceReport
+from neural_tui.remote_models import FeatureDriftFigure, RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
 WAITING_CLASS = "-waiting"
 DATASET_DRIFT_CLASS = "-dataset-drift"
 FEW_LABELS_CLASS = "-few-labels"
+DATASET_DRIFT_SIGN = "▲"
 
 DRIFT_COLUMNS = (
     ("feature", "feature"),
@@ -46,6 +50,19 @@ KIND_LABELS = {"numeric": "num", "categorical": "cat"}
 """Short, so that the table fits 80 columns; the detail panel spells the kind out."""
 
 CORRECTION_NAMES = {"none": "uncorrected", "bonferroni": "Bonferroni", "bh": "BH"}
+
+REMOTE_DRIFT_COLUMNS = (
+    ("feature", "feature"),
+    ("drifted", "drifted"),
+    ("test", "test"),
+    ("statistic", "statistic"),
+    ("threshold", "threshold"),
+    ("of threshold", "ratio"),
+)
+"""What an exporter publishes per feature (`FeatureDriftFigure`): no p-value, no kind."""
+NO_HISTOGRAM = ("No histogram here: a remote model has no raw records, its exporter publishes "
+                "one statistic per feature (the scale depends on the test: compare a feature "
+                "with its threshold, not with another feature).")
 
 
 class DriftScreen(DrillDownScreen):
@@ -71,10 +88,16 @@ class DriftScreen(DrillDownScreen):
         with Container(id="drift-body"):
             yield KeyedTable(DRIFT_COLUMNS, id="drift-table")
             yield FeatureDriftDetail(id="feature-detail")
+        with Container(id="remote-drift-body"):
+            yield Static(NO_HISTOGRAM, id="remote-drift-note")
+            yield KeyedTable(REMOTE_DRIFT_COLUMNS, id="remote-drift-table")
         yield Footer()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         self._model = model
+        if model is not None and model.remote is not None:
+            self._show_remote(model, model.remote)
+            return
         report = model.drift if model is not None else None
         self.set_class(report is None, WAITING_CLASS)
         self.set_class(report is not None and report.dataset_drift, DATASET_DRIFT_CLASS)
@@ -89,17 +112,32 @@ class DriftScreen(DrillDownScreen):
         self.query_one("#drift-verdicts", Label).update(_verdicts(report))
         drifted_style = self.get_component_rich_style("drift-screen--drifted")
         by_severity = sorted(report.features, key=lambda f: (-f.severity, f.name))
-        table = self.query_one(KeyedTable)
+        table = self.query_one("#drift-table", KeyedTable)
         table.sync([_row(feature, drifted_style) for feature in by_severity])
         self._show_selected()
 
-    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
-        self._show_selected()
+    def _show_remote(self, model: ModelSnapshot, figures: RemoteFigures) -> None:
+        """The exported per-feature drift, worst first, and why there is no histogram."""
+        self.set_class(False, WAITING_CLASS)
+        self.set_class(model.drifted is True, DATASET_DRIFT_CLASS)
+        self.set_class(False, FEW_LABELS_CLASS)
+        self.query_one("#drift-summary", Label).update(_remote_summary(model, figures))
+        self.query_one("#drift-verdicts", Label).update(_drift_scores(model))
+        self.query_one("#performance", Label).update(_remote_performance(figures))
+        self.query_one("#few-labels", Label).update("")
+        drifted_style = self.get_component_rich_style("drift-screen--drifted")
+        rows = remote_rows(figures.feature_drift)
+        self.query_one("#remote-drift-table", KeyedTable).sync(
+            [_remote_row(key, feature, drifted_style) for key, feature in rows])
+
+    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        if message.data_table.id == "drift-table":
+            self._show_selected()
 
     def _show_selected(self) -> None:
         """Detail of the feature under the cursor, from the snapshot this screen last showed."""
         report = self._model.drift if self._model is not None else None
-        name = self.query_one(KeyedTable).selected_key
+        name = self.query_one("#drift-table", KeyedTable).selected_key
         feature = report.feature(name) if report is not None and name is not None else None
         detail = self.query_one(FeatureDriftDetail)
         detail.display = feature is not None
@@ -192,3 +230,95 @@ def _few_labels(report: PerformanceReport | None) -> str:
     if report is None:
         return ""
     return f"FEW LABELS ({report.n_labelled} < {report.min_labels})"
+
+
+def remote_rows(features: tuple[FeatureDriftFigure, ...]) -> list[tuple[str, FeatureDriftFigure]]:
+    """The exported features worst first, each with a unique row key.
+
+    Drifted first, then those the exporter did not judge, then the rest; within each, the
+    statistic's share of its threshold, highest first (features without a usable threshold
+    after those with one, by statistic), so features tested on different scales compare.
+    A statistic that is not a number sorts last.
+    """
+    def worst(feature: FeatureDriftFigure) -> tuple[int, int, float, str]:
+        verdict = {True: 0, None: 1, False: 2}[feature.drifted]
+        ratio = threshold_share(feature)
+        if ratio is not None:
+            return verdict, 0, -ratio, feature.feature
+        statistic = feature.statistic
+        return verdict, 1, -statistic if not math.isnan(statistic) else math.inf, feature.feature
+
+    ordered = sorted(features, key=worst)
+    keys: list[str] = []
+    taken: set[str] = set()
+    for feature in ordered:
+        key = f"{feature.feature} · {feature.test}"
+        while key in taken:
+            key += " ·"
+        taken.add(key)
+        keys.append(key)
+    return list(zip(keys, ordered, strict=True))
+
+
+def threshold_share(feature: FeatureDriftFigure) -> float | None:
+    """statistic / threshold, when both are numbers and the threshold is above zero."""
+    threshold = feature.threshold
+    if threshold is None or not math.isfinite(threshold) or threshold <= 0:
+        return None
+    if math.isnan(feature.statistic):
+        return None
+    return feature.statistic / threshold
+
+
+def _remote_row(key: str, feature: FeatureDriftFigure, drifted_style: Style) -> KeyedRow:
+    if feature.drifted is None:
+        marker = Text("not said")
+    elif feature.drifted:
+        marker = Text("▲ yes", style=drifted_style)
+    else:
+        marker = Text("no")
+    share = threshold_share(feature)
+    return KeyedRow(
+        key,
+        (
+            safe_text(feature.feature),
+            marker,
+            safe_text(describe_test(feature.test)),
+            Text(format_statistic(feature.statistic), justify="right"),
+            Text(format_statistic(feature.threshold), justify="right"),
+            Text(MISSING if share is None else format_percent(share), justify="right"),
+        ),
+    )
+
+
+def _remote_summary(model: ModelSnapshot, figures: RemoteFigures) -> Text:
+    """`5 features · 2 drifted · as exported by target host-1`."""
+    features = figures.feature_drift
+    if not features:
+        return Text.assemble(remote_source(model), " exports no per-feature drift for this model")
+    drifted = sum(feature.drifted is True for feature in features)
+    counted = f"{len(features)} feature{'s' if len(features) != 1 else ''} · {drifted} drifted"
+    sign = f"{DATASET_DRIFT_SIGN} " if drifted else ""
+    return Text.assemble(f"{sign}{counted} · ", remote_origin(model))
+
+
+def _drift_scores(model: ModelSnapshot) -> Text:
+    """`drift score: distribution 0.31 · prediction 0.04` (kinds named by the exporter)."""
+    if not model.drift_scores:
+        return Text("drift score: not exported")
+    scores = Text(" · ").join(
+        Text.assemble(safe_text(kind), f" {format_statistic(score)}")
+        for kind, score in sorted(model.drift_scores.items()))
+    return Text.assemble("drift score: ", scores)
+
+
+def _remote_performance(figures: RemoteFigures) -> Text:
+    """The exported accuracy, precision, recall and F1 (how many labels they rest on is not
+    exported)."""
+    rates = [("accuracy", figures.accuracy), ("precision", figures.precision),
+             ("recall", figures.recall), ("F1", figures.f1)]
+    if all(value is None for _, value in rates):
+        return Text("performance: not exported")
+    written = [f"{name} {MISSING if v is None or not math.isfinite(v) else format_percent(v)}"
+               for name, v in rates]
+    return Text(" · ".join(written) + " (exported)")

@@ -1,4 +1,8 @@
-"""What every closer look at one model shares: its keys, and rendering only while on top."""
+"""What every closer look at one model shares: its keys, and rendering only while on top.
+
+A remote model has no records, so its screens show what its exporter publishes instead of the
+engines' reports, and say so (`REMOTE_CLASS`, `remote_origin`).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,13 @@ from neural_tui.safe_text import safe_text
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
 
+REMOTE_CLASS = "-remote"
+"""A drill-down of a remote model has this class: its screen shows the exported figures."""
+
 
 class DrillDownScreen(Screen[None]):
-    """One model, looked at closely; subclasses render a `ModelSnapshot` in `show_model`.
+    """One model (by `ModelSnapshot.uid`), looked at closely; subclasses render a
+    `ModelSnapshot` in `show_model`.
 
     The app hands snapshots only to the screen on top, so a covered screen does no work; it
     catches up from the latest snapshot when it is shown again.
@@ -34,9 +42,9 @@ class DrillDownScreen(Screen[None]):
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
     ]
 
-    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
+    def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0) -> None:
         super().__init__()
-        self.model_name = model_name
+        self.uid = uid
         self.engine_interval_seconds = engine_interval_seconds
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
         """From 120 columns the screen gets `-wide`, and the detail sits beside the table."""
@@ -52,8 +60,9 @@ class DrillDownScreen(Screen[None]):
         self.show(message.snapshot)
 
     def show(self, snapshot: Snapshot) -> None:
-        model = snapshot.model(self.model_name)
+        model = snapshot.model(self.uid)
         with self.app.batch_update():
+            self.set_class(model is not None and model.remote is not None, REMOTE_CLASS)
             self.query_one("#drill-title", Label).update(self._title(model))
             self.show_model(model)
 
@@ -62,7 +71,7 @@ class DrillDownScreen(Screen[None]):
         raise NotImplementedError
 
     def _title(self, model: ModelSnapshot | None) -> Text:
-        name = safe_text(self.model_name)
+        name = safe_text(self.uid)
         if model is None:
             return Text.assemble(name, " · no longer reported")
         return Text.assemble(name, " · ", safe_text(model.version), f" · {self.VIEW_TITLE}")
@@ -82,4 +91,17 @@ class DrillDownScreen(Screen[None]):
 
     def action_open(self, view: DrillView) -> None:
         if view != self.VIEW:
-            self.console_app.open_drill_down(self.model_name, view)
+            self.console_app.open_drill_down(self.uid, view)
+
+
+def remote_source(model: ModelSnapshot) -> Text:
+    """`target host-1`, with the instance when it says more than the source's label."""
+    source = safe_text(model.source)
+    if model.instance and model.instance not in model.source:
+        source.append_text(Text.assemble(" (instance ", safe_text(model.instance), ")"))
+    return source
+
+
+def remote_origin(model: ModelSnapshot) -> Text:
+    """`as exported by target host-1`."""
+    return Text.assemble("as exported by ", remote_source(model))

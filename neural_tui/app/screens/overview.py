@@ -1,18 +1,30 @@
-"""The overview: one panel per model, the ingest status line, and the key footer."""
+"""The overview: one panel per model, grouped by source, a filter, the status line, the keys."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Container, VerticalScroll
+from textual.binding import Binding, BindingType
+from textual.containers import Container, VerticalGroup, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
 
+from neural_tui import keymap
 from neural_tui.alerts.view import AlertsView
+from neural_tui.app.fleet_groups import (
+    Group,
+    group_matches,
+    group_models,
+    model_matches,
+    waiting_text,
+)
 from neural_tui.app.messages import AlertsArrived, SnapshotArrived
-from neural_tui.app.widgets.alert_feed import AlertFeed, mark_panels
+from neural_tui.app.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
+from neural_tui.app.widgets.model_filter import ModelFilter
 from neural_tui.app.widgets.model_panel import ModelPanel
 from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
@@ -21,15 +33,43 @@ from neural_tui.safe_text import safe_text
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
 
+FILTERING_CLASS = "-filtering"
+"""The screen shows its filter input while it has this class."""
+DOWN_CLASS = "-down"
+"""A group heading whose source is down or failing."""
+
+
+class SourceGroup(VerticalGroup):
+    """One source's heading (hidden while the console reads local storage only) above the
+    grid of its panels."""
+
+    def __init__(self, key: str, panels: list[ModelPanel]) -> None:
+        self.heading = Static(classes="group-heading")
+        self.grid = Container(*panels, classes="group-panels")
+        super().__init__(self.heading, self.grid, classes="source-group")
+        self.key = key
+
 
 class OverviewScreen(Screen[None]):
-    """Every model at a glance; panels are keyed by model name and updated in place."""
+    """Every model at a glance; panels are keyed by `ModelSnapshot.uid`, groups by source,
+    and both are updated in place and kept in the groups' order."""
+
+    AUTO_FOCUS = "ModelPanel"
+    """A panel takes the focus (once mounted: `on_model_panel_ready`), never the hidden
+    filter input."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id=keymap.FILTER),
+        Binding("escape", "clear_filter", "Clear filter", id=keymap.CLEAR_FILTER),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
         """From 120 columns the screen gets `-wide`, and the panels sit two abreast."""
         self._panels: dict[str, ModelPanel] = {}
+        self._sources: dict[str, SourceGroup] = {}
+        self._groups: list[Group] = []
+        self._filter = ""
 
     @property
     def console_app(self) -> NeuralTuiApp:
@@ -37,6 +77,7 @@ class OverviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AlertFeed(id="alert-feed")
+        yield ModelFilter(id="model-filter")
         with VerticalScroll(id="overview", can_focus=False):
             yield Static(id="waiting")
             yield Container(id="panels")
@@ -51,56 +92,176 @@ class OverviewScreen(Screen[None]):
         self.show(message.snapshot)
 
     def show(self, snapshot: Snapshot) -> None:
-        with self.app.batch_update():
-            self._show_models(snapshot.models)
-            waiting = self.query_one("#waiting", Static)
-            waiting.display = not snapshot.models
-            waiting.update(self._waiting_text(snapshot))
-            self.query_one(StatusLine).show(snapshot)
-            self.show_alerts(self.console_app.alerts_view)
+        app = self.console_app
+        with app.batch_update():
+            self._groups = group_models(snapshot, app.fleet, self._storage(snapshot))
+            self._show_groups(self._groups)
+            self._apply_filter()
+            self._show_waiting(snapshot)
+            self.query_one(StatusLine).show(snapshot, local=app.fleet.local)
+            self.show_alerts(app.alerts_view)
 
     def on_alerts_arrived(self, message: AlertsArrived) -> None:
         self.show_alerts(message.view)
 
     def show_alerts(self, view: AlertsView) -> None:
-        """The feed (only while the alerting runs) and each panel's firing alerts."""
+        """The feed (only while the alerting runs) and each local panel's firing alerts; a
+        remote panel shows what its exporter says fires (`_show_groups`)."""
         feed = self.query_one(AlertFeed)
         feed.display = self.console_app.alerting
         if self.console_app.alerting:
             feed.show(view)
-            mark_panels(self._panels, view)
+            local = {uid: panel for uid, panel in self._panels.items() if not panel.remote}
+            mark_panels(local, view)
 
-    def _show_models(self, models: tuple[ModelSnapshot, ...]) -> None:
-        """Update known panels, mount new ones in name order, drop models no longer reported."""
-        names = {model.name for model in models}
-        for name in [name for name in self._panels if name not in names]:
-            self._panels.pop(name).remove()
-        container = self.query_one("#panels", Container)
-        previous: ModelPanel | None = None
-        mounted = False
-        for model in models:
-            panel = self._panels.get(model.name)
-            if panel is None:
-                panel = self._panels[model.name] = ModelPanel(model, health=self.console_app.health)
-                if previous is None:
-                    container.mount(panel, before=0)
-                else:
-                    container.mount(panel, after=previous)
-                mounted = True
+    def _show_groups(self, groups: list[Group]) -> None:
+        """Update known panels and groups, mount new ones, drop those no longer reported,
+        and keep them all in the groups' order.
+
+        A group mounted by the previous snapshot may not hold its grid yet: its new panels
+        wait for the next refresh, which shows the snapshot again.
+        """
+        wanted_groups: list[Widget] = []
+        wanted_uids: set[str] = set()
+        behind = False
+        for group in groups:
+            wanted_uids.update(model.uid for model in group.models)
+            source = self._sources.get(group.key)
+            if source is None:
+                panels = [self._new_panel(model) for model in group.models]
+                source = self._sources[group.key] = SourceGroup(group.key, panels)
+            elif source.grid.is_attached:
+                panels = [self._panels.get(model.uid) or self._new_panel(model)
+                          for model in group.models]
+                self._place(source.grid, panels)
             else:
-                panel.show(model)
-            previous = panel
-        if mounted:
-            self.call_after_refresh(self._select_first_panel)
+                behind = behind or any(m.uid not in self._panels for m in group.models)
+            for model in group.models:
+                panel = self._panels.get(model.uid)
+                if panel is not None:
+                    panel.show(model)
+                    if model.remote is not None:
+                        mark_remote_panel(panel, model.remote.alerts_firing)
+            source.heading.update(group.heading or "")
+            source.heading.set_class(group.down, DOWN_CLASS)
+            wanted_groups.append(source)
+        for uid in [uid for uid in self._panels if uid not in wanted_uids]:
+            self._panels.pop(uid).remove()
+        kept = {group.key for group in groups}
+        for key in [key for key in self._sources if key not in kept]:
+            self._sources.pop(key).remove()
+        self._place(self.query_one("#panels", Container), wanted_groups)
+        if behind:
+            self.call_after_refresh(self._catch_up)
+
+    def _new_panel(self, model: ModelSnapshot) -> ModelPanel:
+        panel = self._panels[model.uid] = ModelPanel(model, health=self.console_app.health)
+        return panel
+
+    def _catch_up(self) -> None:
+        self.show(self.console_app.snapshot)
+
+    @staticmethod
+    def _place(container: Widget, wanted: Sequence[Widget]) -> None:
+        """Mount new widgets and move known ones so `container` holds `wanted` in order."""
+        for index, widget in enumerate(wanted):
+            children = container.children
+            if index < len(children) and children[index] is widget:
+                continue
+            if widget.parent is container:
+                container.move_child(widget, before=index)
+                continue
+            if index < len(children):
+                container.mount(widget, before=index)
+            else:
+                container.mount(widget)
+
+    def _apply_filter(self) -> None:
+        """Show the panels the filter names, and the groups left in view (a group without
+        models stays while the filter names its source); keep the selection on a shown
+        panel."""
+        for group in self._groups:
+            shown = False
+            for model in group.models:
+                panel = self._panels.get(model.uid)
+                visible = model_matches(self._filter, model, group)
+                if panel is not None:
+                    panel.display = visible
+                shown = shown or visible
+            source = self._sources[group.key]
+            source.display = shown or (not group.models and group_matches(self._filter, group))
+            source.heading.display = group.heading is not None
+        focused = self.focused
+        if isinstance(focused, ModelPanel) and not focused.display:
+            self._select_first_panel(force=True)
+
+    def on_model_panel_ready(self, _: ModelPanel.Ready) -> None:
+        """Keys act on a panel from the start, without a first tab press."""
+        self._select_first_panel()
 
     def on_model_panel_opened(self, message: ModelPanel.Opened) -> None:
-        self.console_app.open_drill_down(message.model_name, message.view)
+        self.console_app.open_drill_down(message.uid, message.view)
 
-    def _select_first_panel(self) -> None:
-        """Keys act on a panel from the start, without a first tab press."""
-        if self.focused is None and self._panels:
-            self.set_focus(self.query(ModelPanel).first())
+    def _select_first_panel(self, *, force: bool = False) -> None:
+        """Focus the first panel shown, unless something has the focus (`force`: even so)."""
+        if self.focused is not None and not force:
+            return
+        first = next((panel for panel in self.query(ModelPanel) if panel.display), None)
+        if first is not None:
+            self.set_focus(first)
 
-    def _waiting_text(self, snapshot: Snapshot) -> Text:
-        storage = self.console_app.source_label or ", ".join(snapshot.sources) or "storage"
-        return Text.assemble("waiting for records in ", safe_text(storage), "...")
+    def action_filter(self) -> None:
+        self.add_class(FILTERING_CLASS)
+        self.query_one(ModelFilter).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape clears the filter only while there is one."""
+        return bool(self._filter) if action == "clear_filter" else True
+
+    def action_clear_filter(self) -> None:
+        self.query_one(ModelFilter).action_clear()
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        if isinstance(message.input, ModelFilter):
+            self._filter = message.value
+            self._refresh_filter()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        """Enter keeps the filter and hands the keys back to the panels shown."""
+        if isinstance(message.input, ModelFilter):
+            if not message.value.strip():
+                self.remove_class(FILTERING_CLASS)
+            self.set_focus(None)
+            self._select_first_panel()
+
+    def on_model_filter_cleared(self, _: ModelFilter.Cleared) -> None:
+        self._filter = ""
+        self.remove_class(FILTERING_CLASS)
+        self._refresh_filter()
+        self.set_focus(None)
+        self._select_first_panel()
+
+    def _refresh_filter(self) -> None:
+        self._apply_filter()
+        self._show_waiting(self.console_app.snapshot)
+        self.refresh_bindings()
+
+    def _storage(self, snapshot: Snapshot) -> str:
+        """The local storage's name: the console's label, else the snapshot's sources."""
+        if self.console_app.source_label:
+            return self.console_app.source_label
+        return ("storage" if self.console_app.fleet.remote
+                else ", ".join(snapshot.sources) or "storage")
+
+    def _show_waiting(self, snapshot: Snapshot) -> None:
+        """What the console waits for while no model is known, or that the filter hides
+        every model."""
+        waiting = self.query_one("#waiting", Static)
+        hidden = bool(self._filter) and not any(p.display for p in self._panels.values())
+        waiting.display = not snapshot.models or hidden
+        if not snapshot.models:
+            waiting.update(waiting_text(snapshot, self.console_app.fleet,
+                                        self._storage(snapshot)))
+        elif hidden:
+            waiting.update(Text.assemble("no model or source matches ", safe_text(self._filter),
+                                         " (esc clears the filter)"))

@@ -1,6 +1,9 @@
-"""A model's data quality: the score, schema problems, and features worst first."""
+"""A model's data quality: the score, schema problems, and features worst first; for a remote
+model, the score and rates its exporter publishes."""
 
 from __future__ import annotations
+
+import math
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,9 +11,10 @@ from textual.containers import Container, VerticalGroup
 from textual.widgets import DataTable, Footer, Label, Static
 
 from neural_tui.app.formatting import MISSING, format_count, format_percent, format_statistic
-from neural_tui.app.screens.drill_down import DrillDownScreen
+from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin
 from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.quality import FeatureQuality, QualityReport
+from neural_tui.remote_models import RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
@@ -27,6 +31,10 @@ QUALITY_COLUMNS = (
     ("new categories", "new_categories"),
     ("kind", "kind"),
 )
+
+NO_FEATURE_TABLE = ("No per-feature table here: a remote model has no raw records, its "
+                    "exporter publishes one quality score and the missing and outlier rates for "
+                    "the whole model, not per feature.")
 
 
 class QualityScreen(DrillDownScreen):
@@ -48,10 +56,17 @@ class QualityScreen(DrillDownScreen):
         with Container(id="quality-body"):
             yield KeyedTable(QUALITY_COLUMNS, id="quality-table")
             yield Label(id="quality-detail")
+        yield Static(NO_FEATURE_TABLE, id="remote-quality-note")
         yield Footer()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         report = self._report = model.quality if model is not None else None
+        if model is not None and model.remote is not None:
+            self.set_class(False, WAITING_CLASS)
+            self.set_class(False, SCHEMA_PROBLEMS_CLASS)
+            self.query_one("#quality-summary", Label).update(_remote_summary(model.remote))
+            self.query_one("#quality-schema", Label).update(remote_origin(model))
+            return
         self.set_class(report is None, WAITING_CLASS)
         if report is None:
             self.query_one("#quality-waiting", Static).update(self.waiting_text(model))
@@ -164,3 +179,17 @@ def _bounds(bounds: tuple[float, float] | None) -> str:
         return MISSING
     low, high = bounds
     return f"[{format_statistic(low)}, {format_statistic(high)}]"
+
+
+def _remote_summary(figures: RemoteFigures) -> Text:
+    """`score 0.950 · missing 1.20 % · outliers 0.30 %`, or that none is exported."""
+    figures_shown = [
+        ("score", figures.quality_score, lambda v: f"{v:.3f}"),
+        ("missing", figures.missing_rate, format_percent),
+        ("outliers", figures.outlier_rate, format_percent),
+    ]
+    if all(value is None for _, value, _ in figures_shown):
+        return Text("data quality: not exported")
+    return Text(" · ".join(
+        f"{name} {MISSING if value is None or not math.isfinite(value) else written(value)}"
+        for name, value, written in figures_shown))

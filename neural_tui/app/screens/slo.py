@@ -1,8 +1,11 @@
-"""A model's SLOs: error budget, burn rate per window, firing burn alerts, breach history."""
+"""A model's SLOs: error budget, burn rate per window, firing burn alerts, breach history; for
+a remote model, the SLO figures and firing alerts its exporter publishes."""
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.style import Style
@@ -11,13 +14,15 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalGroup
 from textual.widgets import DataTable, Footer, Label, Static
 
+from neural_tui.app.alert_formatting import severity_rank, severity_word
 from neural_tui.app.formatting import format_count, format_datetime_utc, format_duration
-from neural_tui.app.screens.drill_down import DrillDownScreen
+from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin, remote_source
 from neural_tui.app.slo_text import (
     budget_percent,
     burn_rates_text,
     concern,
     format_budget,
+    format_burn_rate,
     format_fraction,
     target_text,
     type_text,
@@ -25,6 +30,7 @@ from neural_tui.app.slo_text import (
 )
 from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.slo import SHOWN_BREACHES, Breach, SLOAlert, SLOStatus, duration_name
+from neural_tui.remote_models import RemoteFigures, SLOFigure
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
@@ -56,6 +62,18 @@ SUMMARY_WORDS = {
 """How the summary line counts each concern (`slo_text.concern`), most urgent first."""
 
 BREACH_COLUMNS = (("breach start", "start"), ("end", "end"), ("duration", "duration"))
+
+REMOTE_SLO_COLUMNS = (
+    ("SLO", "slo"),
+    ("error budget", "budget"),
+    ("compliance", "compliance"),
+    ("burn rate", "burn"),
+)
+"""What an exporter publishes of an SLO (`SLOFigure`): no target, events or breaches."""
+NO_BREACHES = ("A remote model's exporter publishes each SLO's compliance, remaining budget "
+               "and burn rates, not its target, events or breaches: those are on its own host.")
+_WINDOW = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 class SLOScreen(DrillDownScreen):
@@ -90,9 +108,16 @@ class SLOScreen(DrillDownScreen):
             with VerticalGroup(id="slo-detail"):
                 yield Label(id="slo-detail-text")
                 yield KeyedTable(BREACH_COLUMNS, id="breach-table")
+        with Container(id="remote-slo-body"):
+            yield Label(id="remote-slo-alerts")
+            yield KeyedTable(REMOTE_SLO_COLUMNS, id="remote-slo-table")
+            yield Static(NO_BREACHES, id="remote-slo-note")
         yield Footer()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
+        if model is not None and model.remote is not None:
+            self._show_remote(model, model.remote)
+            return
         statuses = worst_first(model.slos) if model is not None else []
         keys = unique_keys([status.spec.name for status in statuses])
         self._statuses = dict(zip(keys, statuses, strict=True))
@@ -106,6 +131,18 @@ class SLOScreen(DrillDownScreen):
             [_row(key, status, styles) for key, status in self._statuses.items()]
         )
         self._show_selected()
+
+    def _show_remote(self, model: ModelSnapshot, figures: RemoteFigures) -> None:
+        """The exported SLO figures, least budget left first, and the firing alerts."""
+        self.set_class(False, WAITING_CLASS)
+        styles = self._styles()
+        slos = sorted(figures.slos, key=_least_budget_first)
+        self.query_one("#slo-summary", Label).update(_remote_summary(model, slos))
+        self.query_one("#remote-slo-alerts", Label).update(
+            firing_alerts_text(figures.alerts_firing, styles))
+        keys = unique_keys([slo.slo for slo in slos])
+        self.query_one("#remote-slo-table", KeyedTable).sync(
+            [_remote_row(key, slo, styles) for key, slo in zip(keys, slos, strict=True)])
 
     def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
         if message.data_table.id == "slo-table":
@@ -292,3 +329,61 @@ def _breach_row(key: str, breach: Breach, styles: dict[str, Style]) -> KeyedRow:
             Text(format_duration(breach.duration_seconds), justify="right"),
         ),
     )
+
+
+def _least_budget_first(slo: SLOFigure) -> tuple[int, float, str]:
+    remaining = slo.budget_remaining
+    if remaining is None or math.isnan(remaining):
+        return 1, 0.0, slo.slo
+    return 0, remaining, slo.slo
+
+
+def _remote_summary(model: ModelSnapshot, slos: list[SLOFigure]) -> Text:
+    """`3 SLOs · 1 exhausted · as exported by target host-1`."""
+    if not slos:
+        return Text.assemble(remote_source(model), " exports no SLO figures for this model")
+    exhausted = sum(slo.budget_remaining is not None and slo.budget_remaining <= 0
+                    for slo in slos)
+    counted = f"{len(slos)} SLO{'s' if len(slos) != 1 else ''}"
+    if exhausted:
+        counted += f" · {exhausted} exhausted"
+    return Text.assemble(f"{counted} · ", remote_origin(model))
+
+
+def firing_alerts_text(firing: Mapping[tuple[str, str], float],
+                       styles: dict[str, Style]) -> Text:
+    """`firing: CRIT HighErrorRate · WARN DriftHigh`, worst first, or that none fires."""
+    alerts = sorted(((rule, severity) for (rule, severity), count in firing.items()
+                     if count > 0), key=lambda alert: (severity_rank(alert[1]), alert[0]))
+    if not alerts:
+        return Text("no alert firing (as exported)")
+    parts = []
+    for rule, severity in alerts:
+        word = severity_word(severity)
+        word.stylize(styles["page"] if severity == "critical" else styles["ticket"])
+        parts.append(Text.assemble(word, " ", safe_text(rule)))
+    return Text.assemble("firing: ", Text(" · ").join(parts))
+
+
+def _remote_row(key: str, slo: SLOFigure, styles: dict[str, Style]) -> KeyedRow:
+    return KeyedRow(
+        key,
+        (
+            safe_text(slo.slo),
+            budget_bar(slo.budget_remaining, styles),
+            Text(format_fraction(slo.compliance), justify="right"),
+            burn_rates_by_window(slo.burn_rates),
+        ),
+    )
+
+
+def burn_rates_by_window(rates: Mapping[str, float]) -> Text:
+    """`5m 0.40  1h 1.20  6h 0.90`: shortest window first (names it cannot read, after)."""
+    def order(window: str) -> tuple[float, str]:
+        match = _WINDOW.fullmatch(window)
+        seconds = float(match[1]) * _WINDOW_SECONDS[match[2]] if match else math.inf
+        return seconds, window
+
+    return Text("  ").join(
+        Text.assemble(safe_text(window), f" {format_burn_rate(rates[window])}")
+        for window in sorted(rates, key=order))

@@ -96,18 +96,32 @@ def mark_panels(panels: Mapping[str, ModelPanel], view: AlertsView) -> None:
             firing.setdefault(alert_model(entry), []).append(entry)
     for name, panel in panels.items():
         entries = sorted(firing.get(name, ()), key=_worst_first)
-        worst = alert_severity(entries[0]) if entries else None
-        marked = None if worst is None else ALERTING_CLASSES.get(worst, ALERTING_CLASSES["info"])
-        for css_class in ALERTING_CLASSES.values():
-            panel.set_class(css_class == marked, css_class)
-        panel.border_subtitle = _panel_subtitle(entries) if entries else None
+        _mark(panel, [(alert_title(entry), alert_severity(entry)) for entry in entries])
+
+
+def mark_remote_panel(panel: ModelPanel, firing: Mapping[tuple[str, str], float]) -> None:
+    """Write a remote model's firing alerts under its panel as `mark_panels` writes a local
+    one's: `firing` is what its exporter publishes (`neural_alerts_firing` by rule and
+    severity); a count that is not a positive number is not firing."""
+    alerts = [(rule, severity) for (rule, severity), count in firing.items()
+              if isinstance(count, int | float) and count > 0]
+    _mark(panel, sorted(alerts, key=lambda alert: (severity_rank(alert[1]), alert[0])))
+
+
+def _mark(panel: ModelPanel, alerts: list[tuple[str, str]]) -> None:
+    """`alerts` (title, severity), worst first: the panel takes the worst one's colour."""
+    worst = alerts[0][1] if alerts else None
+    marked = None if worst is None else ALERTING_CLASSES.get(worst, ALERTING_CLASSES["info"])
+    for css_class in ALERTING_CLASSES.values():
+        panel.set_class(css_class == marked, css_class)
+    panel.border_subtitle = _panel_subtitle([title for title, _ in alerts]) if alerts else None
 
 
 def _worst_first(entry: AlertEntry) -> tuple[int, str]:
     return severity_rank(alert_severity(entry)), alert_title(entry)
 
 
-def _panel_subtitle(entries: list[AlertEntry]) -> Text:
+def _panel_subtitle(titles: list[str]) -> Text:
     """`● 2 firing: drift_high, p95_latency` (the border cuts it where the panel ends)."""
-    names = Text(", ").join(safe_text(alert_title(entry)) for entry in entries)
-    return Text.assemble(f"{FIRING_SIGN} {len(entries)} firing: ", names)
+    names = Text(", ").join(safe_text(title) for title in titles)
+    return Text.assemble(f"{FIRING_SIGN} {len(titles)} firing: ", names)

@@ -1,5 +1,6 @@
 """One model at a glance: throughput, p95 latency and error rate with their recent history,
-and the latest drift, quality and performance verdicts."""
+and the latest drift, quality and performance verdicts: a local model's from its engines, a
+remote model's as its exporter published them."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from neural_tui.app.formatting import (
 from neural_tui.app.messages import DrillView
 from neural_tui.app.slo_text import headline
 from neural_tui.config import HealthSection
+from neural_tui.remote_models import RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
@@ -45,7 +47,8 @@ class ModelPanel(Widget, can_focus=True):
     """A focusable panel for one model, updated in place on every snapshot.
 
     Focus is the console's selection: `enter` (or `d`, `Q`, `s`) on a panel posts
-    `ModelPanel.Opened`, which the overview answers with a drill-down screen. The panel is
+    `ModelPanel.Opened` with the model's `uid`, which the overview answers with a drill-down
+    screen. The panel is
     marked when the windowed error rate or p95 latency is above the `[health]` limit that
     `neural-tui health` checks, so the console and the CI gate agree. An SLO whose budget
     burns adds a line, coloured by severity (`SLO_PAGE_CLASS`, `SLO_TICKET_CLASS`).
@@ -63,16 +66,24 @@ class ModelPanel(Widget, can_focus=True):
 
     @dataclass
     class Opened(Message):
-        """The user asked to look closer at `model_name`, at its `view`."""
+        """The user asked to look closer at the model whose `uid` this is, at its `view`."""
 
-        model_name: str
+        uid: str
         view: DrillView = "drift"
+
+    class Ready(Message):
+        """The panel is mounted and can take the focus (the overview selects the first)."""
 
     def __init__(self, model: ModelSnapshot, *, health: HealthSection) -> None:
         super().__init__()
-        self.model_name = model.name
+        self.uid = model.uid
         self._model = model
         self._health = health
+
+    @property
+    def remote(self) -> bool:
+        """Whether the model is read from a remote source (its figures are exported ones)."""
+        return self._model.remote is not None
 
     def compose(self) -> ComposeResult:
         with HorizontalGroup(classes="metric"):
@@ -96,6 +107,7 @@ class ModelPanel(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self._render_model()
+        self.post_message(self.Ready())
 
     def show(self, model: ModelSnapshot) -> None:
         """Show `model`'s figures: now if the widgets exist, else as soon as they are mounted."""
@@ -107,9 +119,12 @@ class ModelPanel(Widget, can_focus=True):
         """Write the figures into the existing widgets (nothing is rebuilt)."""
         model = self._model
         self.border_title = safe_text(f"{model.name} · {model.version}")
-        self.query_one("#throughput", Label).update(format_rps(model.throughput_rps))
+        rates_pending = model.remote is not None and model.analysis_waiting is not None
+        self.query_one("#throughput", Label).update(
+            MISSING if rates_pending else format_rps(model.throughput_rps))
         self.query_one("#latency-p95", Label).update(format_ms(model.latency_p95_ms))
-        self.query_one("#error-rate", Label).update(format_percent(model.error_rate))
+        self.query_one("#error-rate", Label).update(
+            MISSING if rates_pending else format_percent(model.error_rate))
         self.query_one("#throughput-series", Sparkline).data = plottable(model.throughput_series)
         self.query_one("#latency-p95-series", Sparkline).data = plottable(model.latency_p95_series)
         self.query_one("#error-rate-series", Sparkline).data = plottable(model.error_rate_series)
@@ -142,7 +157,7 @@ class ModelPanel(Widget, can_focus=True):
         self.screen.focus_previous(ModelPanel)
 
     def action_open(self, view: DrillView) -> None:
-        self.post_message(self.Opened(self.model_name, view))
+        self.post_message(self.Opened(self.uid, view))
 
 
 def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
@@ -155,17 +170,23 @@ def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
 
 
 def _totals(model: ModelSnapshot) -> Text:
-    """Counts since the start of storage; error types (from logs, so made safe) by frequency."""
+    """Counts since the start of storage; error types (from logs, so made safe) by frequency.
+    A remote model's are its exported counters (no labels), then the instance reporting it."""
     totals = Text(f"{format_count(model.predictions_total)} predictions · ")
-    totals.append(f"{format_count(model.labels_total)} labels · ")
+    if model.remote is None:
+        totals.append(f"{format_count(model.labels_total)} labels · ")
     totals.append(f"{format_count(model.errors_count)} errors")
     totals.append_text(format_breakdown(model.errors_total))
+    if model.instance:
+        totals.append_text(Text.assemble(" · instance ", safe_text(model.instance)))
     return totals
 
 
 def _drift_summary(model: ModelSnapshot) -> str:
     """How many features drifted, and any other kind of drift that fired (the model's one
     verdict); a drift is marked by a sign, not by colour alone."""
+    if model.remote is not None:
+        return _remote_drift_summary(model.remote, model.analysis_waiting)
     report = model.drift
     others = [kind for kind in model.drift_kinds if kind != "distribution"]
     fired = f" {DATASET_DRIFT_SIGN} {', '.join(others)} drift" if others else ""
@@ -175,12 +196,30 @@ def _drift_summary(model: ModelSnapshot) -> str:
     return (f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted) + fired
 
 
+def _remote_drift_summary(figures: RemoteFigures, waiting: str | None) -> str:
+    """`▲ 2/5 drifted` from the exported per-feature verdicts (features the exporter judged
+    neither way are counted, not drifted), after why the rates are not known yet."""
+    features = figures.feature_drift
+    drifted = sum(feature.drifted is True for feature in features)
+    counted = f"{drifted}/{len(features)} drifted" if features else "drift: not exported"
+    summary = f"{DATASET_DRIFT_SIGN} {counted}" if drifted else counted
+    return f"{waiting} · {summary}" if waiting else summary
+
+
 def _quality_summary(model: ModelSnapshot) -> str:
+    if model.remote is not None:
+        score = model.remote.quality_score
+        return "" if score is None or not math.isfinite(score) else f"quality {score:.3f}"
     return "" if model.quality is None else f"quality {model.quality.score:.3f}"
 
 
 def _performance_summary(model: ModelSnapshot) -> str:
-    """The headline figure of the labelled rows, with how many there are."""
+    """The headline figure of the labelled rows, with how many there are; a remote model's
+    exported accuracy (its exporter does not say on how many labels)."""
+    if model.remote is not None:
+        exported = model.remote.accuracy
+        return "" if exported is None or not math.isfinite(exported) else (
+            f"accuracy {format_percent(exported)}")
     report = model.performance
     if report is None:
         return ""

@@ -1,4 +1,5 @@
-"""The line under the panels: what was ingested, what was skipped, paused or not, and when."""
+"""The line under the panels: what was ingested, what was skipped, paused or not, and when;
+below it, the fleet's targets up and down and any source that cannot read."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from textual.app import ComposeResult
 from textual.containers import HorizontalGroup, VerticalGroup
 from textual.widgets import Label
 
+from neural_tui.app.fleet_groups import fleet_status
 from neural_tui.app.formatting import format_breakdown, format_clock_utc, format_count
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import safe_text
 
 PAUSED_CLASS = "-paused"
 HAS_MESSAGE_CLASS = "-has-message"
+HAS_FLEET_CLASS = "-has-fleet"
+NO_LOCAL_STORAGE = "no local storage"
 
 
 class StatusLine(VerticalGroup):
@@ -25,11 +29,17 @@ class StatusLine(VerticalGroup):
             yield Label(id="ingest-counts")
             yield Label("PAUSED", id="paused-badge")
             yield Label(id="snapshot-time")
+        yield Label(id="fleet-status")
         yield Label(id="last-message")
 
-    def show(self, snapshot: Snapshot) -> None:
+    def show(self, snapshot: Snapshot, *, local: bool = True) -> None:
+        """`local`: whether the console reads local storage (else no ingest counts)."""
         ingest = snapshot.ingest
-        self.query_one("#ingest-counts", Label).update(_ingest_counts(snapshot))
+        self.query_one("#ingest-counts", Label).update(
+            _ingest_counts(snapshot) if local else Text(NO_LOCAL_STORAGE))
+        fleet = fleet_status(snapshot)
+        self.query_one("#fleet-status", Label).update(fleet)
+        self.set_class(bool(fleet.plain), HAS_FLEET_CLASS)
         self.query_one("#snapshot-time", Label).update(
             format_clock_utc(snapshot.generated_at) if snapshot.generated_at else "no snapshot yet"
         )
