@@ -59,7 +59,7 @@ from neural_tui.producer import DEFAULT_STORAGE, MiB, ModelLogger, storage_root
 if TYPE_CHECKING:
     import numpy as np
 
-    from neural_tui.alert_manager import AlertManager, AlertSeverity
+    from neural_tui.alert_manager import AlertChannel, AlertManager, AlertSeverity
     from neural_tui.config import Settings
     from neural_tui.engines.concept import ConceptDriftState, PageHinkley
     from neural_tui.engines.drift import ReferenceProfile
@@ -810,7 +810,9 @@ def _checked_alert_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _alert_manager(config: Mapping[str, Any], storage: Path) -> AlertManager:
     """The alerting engine's manager with `alert_config`'s channels and the old default
-    rules (drift, quality, accuracy, latency)."""
+    rules (drift, quality, accuracy, latency), each sent to every channel: the rule
+    factories name Slack and email only, so a `webhook_url` alone (or the log file) would
+    never hear of drift."""
     from neural_tui.alert_manager import (
         AlertManager,
         create_drift_alert_rule,
@@ -822,8 +824,10 @@ def _alert_manager(config: Mapping[str, Any], storage: Path) -> AlertManager:
     manager = AlertManager(slack_webhook_url=config.get("slack_webhook"),
                            email_config=config.get("email_config"),
                            webhook_url=config.get("webhook_url"), storage_path=storage)
+    channels: tuple[AlertChannel | str, ...] = tuple(manager.channels)
     for rule in (create_drift_alert_rule(0.2), create_quality_alert_rule(0.7),
                  create_performance_alert_rule(0.8), create_latency_alert_rule(1000.0)):
+        rule.channels = list(channels)
         manager.add_rule(rule)
     return manager
 

@@ -5,10 +5,22 @@ the old-API example's checks immune to keys a client adds."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
+
 import numpy as np
+from alert_receivers import HttpReceiver
 
 from neural_tui import ModelMonitor
 from neural_tui.engines.drift import DriftSettings, build_reference, detect
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(0.05)
 
 
 def test_a_feature_without_values_on_either_side_is_reported_not_crashed_on(tmp_path):
@@ -31,3 +43,19 @@ def test_the_drift_engine_judges_a_model_whose_only_feature_is_always_null():
     reference = build_reference(columns, DriftSettings())
     (feature,) = detect(reference, columns, reference.settings).features
     assert (feature.drifted, feature.n_reference, feature.n_current) == (False, 0, 0)
+
+
+def test_a_default_rule_reaches_the_webhook_and_the_log_of_alert_config(tmp_path):
+    rng = np.random.default_rng(3)
+    with HttpReceiver() as receiver:
+        config = {"webhook_url": f"{receiver.url}/hook"}
+        with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_slo_tracking=False,
+                          alert_config=config) as monitor:
+            monitor.set_reference_data(rng.normal(size=(500, 2)))
+            drift = monitor.check_drift(rng.normal(3.0, 1.0, size=(500, 2)))
+            wait_until(lambda: receiver.received, "the drift alert's post")
+    assert drift["is_drifting"] is True
+    (alert,) = receiver.received[0].json()["alerts"]
+    assert alert["labels"]["alertname"] == "Model Drift Detected"
+    (logged,) = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
+    assert json.loads(logged)["alerts"][0]["labels"]["alertname"] == "Model Drift Detected"
