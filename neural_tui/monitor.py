@@ -173,6 +173,9 @@ class ModelMonitor:
         self._concept: PageHinkley | None = None
         self._anomalies: dict[str, Any] | None = None
         self._exporter: _Exporter | None = None
+        self._closed = False
+        self._exporter_lock = threading.Lock()
+        """Held while the exporter starts or stops, so two threads never start two."""
 
     # -- writing --------------------------------------------------------------------------
 
@@ -238,6 +241,8 @@ class ModelMonitor:
 
     def close(self) -> None:
         """Write what is buffered, stop the exporter and the alert delivery. Idempotent."""
+        with self._exporter_lock:
+            self._closed = True
         self.stop_prometheus_server()
         self.prediction_logger.close()
         if self.alert_manager is not None:
@@ -558,16 +563,21 @@ class ModelMonitor:
         use raises `MetricsServerBindError` (an `OSError`) naming it."""
         if not self.enable_prometheus:
             raise RuntimeError("Prometheus exporter not enabled (enable_prometheus=False)")
-        if self._exporter is not None:
-            raise RuntimeError(f"the exporter is already serving {self._exporter.server.url}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
-        self.flush()
-        self._exporter = _Exporter(self._exporter_settings(host, port))
-        return self._exporter.server.url
+        with self._exporter_lock:
+            if self._closed:
+                raise RuntimeError("the monitor is closed; its exporter would outlive it")
+            if self._exporter is not None:
+                raise RuntimeError(
+                    f"the exporter is already serving {self._exporter.server.url}")
+            self.flush()
+            self._exporter = _Exporter(self._exporter_settings(host, port))
+            return self._exporter.server.url
 
     def stop_prometheus_server(self) -> None:
-        exporter, self._exporter = self._exporter, None
+        with self._exporter_lock:
+            exporter, self._exporter = self._exporter, None
         if exporter is not None:
             exporter.stop()
 

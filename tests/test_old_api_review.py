@@ -6,10 +6,12 @@ the old-API example's checks immune to keys a client adds."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 from alert_receivers import HttpReceiver
 
 from neural_tui import ModelMonitor
@@ -59,3 +61,33 @@ def test_a_default_rule_reaches_the_webhook_and_the_log_of_alert_config(tmp_path
     assert alert["labels"]["alertname"] == "Model Drift Detected"
     (logged,) = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
     assert json.loads(logged)["alerts"][0]["labels"]["alertname"] == "Model Drift Detected"
+
+
+def test_a_closed_monitor_starts_no_exporter(tmp_path):
+    monitor = ModelMonitor(storage_path=tmp_path, enable_alerting=False)
+    monitor.close()
+    monitor.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        monitor.start_prometheus_server(port=0)
+
+
+def test_threads_starting_the_exporter_at_once_start_one(tmp_path):
+    with ModelMonitor(storage_path=tmp_path, enable_alerting=False) as monitor:
+        outcomes: list[str] = []
+        gate = threading.Barrier(8)
+
+        def start() -> None:
+            gate.wait()
+            try:
+                outcomes.append(monitor.start_prometheus_server(port=0))
+            except RuntimeError as error:
+                outcomes.append(f"refused: {error}")
+
+        threads = [threading.Thread(target=start) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    served = [o for o in outcomes if o.startswith("http://127.0.0.1:")]
+    assert len(served) == 1
+    assert sum("already serving" in o for o in outcomes) == 7
