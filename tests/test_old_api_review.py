@@ -5,10 +5,13 @@ the old-API example's checks immune to keys a client adds."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -16,6 +19,8 @@ from alert_receivers import HttpReceiver
 
 from neural_tui import ModelMonitor
 from neural_tui.engines.drift import DriftSettings, build_reference, detect
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def wait_until(condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
@@ -91,3 +96,33 @@ def test_threads_starting_the_exporter_at_once_start_one(tmp_path):
     served = [o for o in outcomes if o.startswith("http://127.0.0.1:")]
     assert len(served) == 1
     assert sum("already serving" in o for o in outcomes) == 7
+
+
+def load_old_api_example(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    path = EXAMPLES / "model_service_old_api.py"
+    spec = importlib.util.spec_from_file_location("model_service_old_api", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_extra_keys_a_client_sends_never_break_the_old_api_examples_checks(
+    tmp_path, monkeypatch
+):
+    example = load_old_api_example(monkeypatch)
+    valid = {"amount": 120.5, "account_age_days": 30, "country": "BR", "device": "tablet"}
+    padded = {**valid, **{f"x{i}": i for i in range(600)}, "nested": {"a": [1, 2]}}
+    with ModelMonitor("toy-fraud", "1.0.0", storage_path=tmp_path,
+                      enable_alerting=False) as monitor:
+        rows, predictions = example.reference_data(0)
+        monitor.set_reference_data(rows, predictions=predictions)
+        service = example.OldApiService(monitor, example.ToyFraudModel())
+        service.predict(padded)
+        service.predict(valid)
+        drift = service.drift()
+        quality = service.quality()
+    assert set(drift["feature_drift"]) == {"amount", "account_age_days", "country", "device"}
+    assert quality["schema_violations"] == []
+    assert quality["total_samples"] == 2
