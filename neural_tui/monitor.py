@@ -17,8 +17,10 @@ statistic of its own. What the old keys now hold is in `monitor_results.py`.
   longer counts an accuracy figure as one event.
 - `enable_alerting` makes an `AlertManager` whose channels come from `alert_config`
   (`slack_webhook`, `email_config`, `webhook_url`; any other key is refused) beside its log
-  file `<storage>/alerts/alerts.jsonl`, with the old module's four default rules;
-  `enable_alerting=False` sends nothing.
+  file `<storage>/alerts/alerts.jsonl`, with the old module's four default rules, each sent
+  to every channel: drift at `check_drift`, quality at `check_data_quality`, accuracy at
+  `update_performance_metrics`, and latency (p95 of the window over 1000 ms) at every
+  `RECENT_ROWS`-th prediction with a latency; `enable_alerting=False` sends nothing.
 - `enable_prometheus` allows `start_prometheus_server`, which serves neural-tui's own exporter
   over this storage (runtime, engines and `/metrics` with the `neural_*` names, in a daemon
   thread), bound to 127.0.0.1 unless told otherwise.
@@ -159,6 +161,9 @@ class ModelMonitor:
         self.errors_by_type: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._latencies: deque[float] = deque(maxlen=RECENT_ROWS)
+        self._timed = 0
+        """Predictions with a latency logged; each `RECENT_ROWS`-th checks the latency rule
+        on the window's p95."""
         self._labelled: deque[tuple[Any, Any]] = deque(maxlen=RECENT_ROWS)
         self._pending_errors: list[float] = []
         self._drift_history: deque[DriftMetrics] = deque(maxlen=HISTORY_CHECKS)
@@ -201,10 +206,14 @@ class ModelMonitor:
         classes = labelled and _is_class(prediction) and _is_class(ground_truth)
         correct = classes and _correct(prediction, ground_truth)
         turned = None
+        window = None
         with self._lock:
             self.total_predictions += 1
             if timed:
                 self._latencies.append(latency)
+                self._timed += 1
+                if self._timed % RECENT_ROWS == 0 and self.alert_manager is not None:
+                    window = list(self._latencies)
             if labelled:
                 self._labelled.append((prediction, ground_truth))
             if classes:
@@ -217,6 +226,8 @@ class ModelMonitor:
             self._concept_state()
         if turned is not None:
             self._hand_over(turned)
+        if window is not None:
+            self._check_rules({"p95_latency_ms": _percentiles(window)["p95"]})
 
     def log_ground_truth(self, prediction_id: str | int, ground_truth: Any) -> None:
         """Write the late label of an earlier prediction (the runtime joins it; the in-process

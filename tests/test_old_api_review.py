@@ -68,6 +68,26 @@ def test_a_default_rule_reaches_the_webhook_and_the_log_of_alert_config(tmp_path
     assert json.loads(logged)["alerts"][0]["labels"]["alertname"] == "Model Drift Detected"
 
 
+def test_the_default_latency_rule_fires_on_the_windows_p95_once_a_window_is_logged(tmp_path):
+    with HttpReceiver() as receiver:
+        config = {"webhook_url": f"{receiver.url}/hook"}
+        with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_slo_tracking=False,
+                          alert_config=config) as monitor:
+            # 1000 latencies 1..1000 ms, then 999 more of 1100 ms: numpy's linear p95 of the
+            # first window is 1 + 0.95 * 999 = 950.05 ms (no alert), of the second 1100 ms
+            for i in range(1, 1001):
+                monitor.log_prediction(f"a{i}", {"x": 1.0}, 0, latency_ms=float(i))
+            for i in range(999):
+                monitor.log_prediction(f"b{i}", {"x": 1.0}, 0, latency_ms=1100.0)
+            assert monitor.alert_manager is not None
+            assert monitor.alert_manager.get_recent_alerts() == []
+            monitor.log_prediction("b999", {"x": 1.0}, 0, latency_ms=1100.0)
+            wait_until(lambda: receiver.received, "the latency alert's post")
+    (alert,) = receiver.received[0].json()["alerts"]
+    assert alert["labels"]["alertname"] == "High Latency"
+    assert alert["annotations"]["summary"] == "P95 latency is 1100.0ms"
+
+
 def test_a_closed_monitor_starts_no_exporter(tmp_path):
     monitor = ModelMonitor(storage_path=tmp_path, enable_alerting=False)
     monitor.close()
