@@ -202,6 +202,7 @@ class ModelMonitor:
         )
         latency = float(latency_ms)
         timed = 0 < latency < math.inf
+        prediction, ground_truth = _scalar(prediction), _scalar(ground_truth)
         labelled = ground_truth is not None and _small(prediction) and _small(ground_truth)
         classes = labelled and _is_class(prediction) and _is_class(ground_truth)
         correct = classes and _correct(prediction, ground_truth)
@@ -912,6 +913,14 @@ def _given(given: Mapping[str, float]) -> PerformanceReport | None:
         recall=given.get("recall"), f1=given.get("f1"), roc_auc=given.get("roc_auc"),
         mae=given.get("mae"), rmse=given.get("rmse"),
     )
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar (`model.predict(x)[0]` is an `np.int64`) as the Python value the
+    writer stores, so it counts in the in-process figures; anything else as it is."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
 
 
 def _small(value: Any) -> bool:

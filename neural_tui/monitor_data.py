@@ -114,8 +114,10 @@ def one_per_row(values: Any, rows: int, *, what: str, name: str) -> np.ndarray:
 
 
 def figures(metrics: Any, *, what: str) -> dict[str, float]:
-    """A dict of performance figures (name to finite number), as the old API passed them."""
+    """A dict of performance figures (name to finite number), as the old API passed them;
+    numpy scalars (`np.float32(0.9)` from a framework's metric) are numbers too."""
     import math
+    import numbers
 
     if not isinstance(metrics, Mapping):
         raise ValueError(f"{what}: performance figures must be a dict of name to number, got "
@@ -124,7 +126,7 @@ def figures(metrics: Any, *, what: str) -> dict[str, float]:
     for key, value in metrics.items():
         if not isinstance(key, str) or not key:
             raise ValueError(f"{what}: a figure's name must be a non-empty str, got {key!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"{what}: figure {key!r} must be a number, got "
                              f"{type(value).__name__}")
         try:

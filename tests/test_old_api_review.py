@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from alert_receivers import HttpReceiver
 
-from neural_tui import ModelMonitor
+from neural_tui import ModelMonitor, PredictionLogger
 from neural_tui.engines.drift import DriftSettings, build_reference, detect
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -146,3 +146,39 @@ def test_extra_keys_a_client_sends_never_break_the_old_api_examples_checks(
     assert set(drift["feature_drift"]) == {"amount", "account_age_days", "country", "device"}
     assert quality["schema_violations"] == []
     assert quality["total_samples"] == 2
+
+
+def test_numpy_predictions_and_labels_count_towards_accuracy_and_its_slo(tmp_path):
+    """What `model.predict(x)[0]` returns is an `np.int64`: 3 right of 4, so accuracy 0.75."""
+    pairs = [(np.int64(1), np.int64(1)), (np.int64(0), np.int64(1)),
+             (np.bool_(True), True), (np.str_("fraud"), "fraud")]
+    with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_alerting=False) as monitor:
+        for i, (prediction, label) in enumerate(pairs):
+            monitor.log_prediction(f"p{i}", {"x": np.float32(1.5)}, prediction,
+                                   ground_truth=label, latency_ms=np.float32(3.0))
+        metrics = monitor.get_metrics()
+        accuracy_slo = monitor.get_monitoring_summary()["slos"]["model_accuracy"]
+    assert metrics["accuracy"] == 0.75
+    assert metrics["latency_p50_ms"] == 3.0
+    assert accuracy_slo["total_measurements"] == 4
+    assert accuracy_slo["compliance_rate"] == 0.75
+
+
+def test_performance_figures_of_numpy_types_are_numbers(tmp_path):
+    with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_alerting=False) as monitor:
+        monitor.set_reference_data(np.zeros((20, 1)), performance={"accuracy": np.float32(0.5)})
+        monitor.update_performance_metrics({"accuracy": np.float64(0.25),
+                                            "support": np.int64(40)})
+        drift = monitor.check_drift(np.zeros((20, 1)))
+        metrics = monitor.get_metrics()
+    assert (metrics["accuracy"], metrics["support"]) == (0.25, 40.0)
+    assert drift["performance_drift"] == 0.25
+
+
+def test_a_numpy_integer_prediction_id_is_written_as_its_digits(tmp_path):
+    with PredictionLogger(tmp_path / "predictions", flush_interval=60.0) as logger:
+        logger.log_prediction(np.int64(7), {"x": 1.0}, 1)
+        logger.log_ground_truth(np.uint32(7), 1)
+    lines = [json.loads(line) for path in (tmp_path / "predictions").glob("*.jsonl")
+             for line in path.read_text().splitlines()]
+    assert [line["prediction_id"] for line in lines] == ["7", "7"]
