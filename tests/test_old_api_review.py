@@ -60,11 +60,13 @@ def test_a_default_rule_reaches_the_webhook_and_the_log_of_alert_config(tmp_path
                           alert_config=config) as monitor:
             monitor.set_reference_data(rng.normal(size=(500, 2)))
             drift = monitor.check_drift(rng.normal(3.0, 1.0, size=(500, 2)))
-            wait_until(lambda: receiver.received, "the drift alert's post")
+            log = tmp_path / "alerts" / "alerts.jsonl"
+            wait_until(lambda: receiver.received and log.exists() and log.read_text(),
+                       "the drift alert's post and log line")
     assert drift["is_drifting"] is True
     (alert,) = receiver.received[0].json()["alerts"]
     assert alert["labels"]["alertname"] == "Model Drift Detected"
-    (logged,) = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
+    (logged,) = log.read_text().splitlines()
     assert json.loads(logged)["alerts"][0]["labels"]["alertname"] == "Model Drift Detected"
 
 
@@ -182,3 +184,4 @@ def test_a_numpy_integer_prediction_id_is_written_as_its_digits(tmp_path):
     lines = [json.loads(line) for path in (tmp_path / "predictions").glob("*.jsonl")
              for line in path.read_text().splitlines()]
     assert [line["prediction_id"] for line in lines] == ["7", "7"]
+
