@@ -42,7 +42,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -348,12 +348,18 @@ class ModelMonitor:
             return DriftMetrics(timestamp=self.clock()).to_dict()
         columns = feature_columns(data, None, what=what, max_features=self.max_features,
                                   reference_names=self._reference_columns)
+        reference = self._drift_reference
+        if not any(name in columns for name in reference.kinds):
+            raise ValueError(
+                f"{what}: data has none of the reference's features "
+                f"({_listed(reference.kinds)}), only {_listed(columns)}; nothing could drift "
+                "(an array after a reference of dicts names its columns feature_0, ...: pass "
+                "dicts)")
         rows = _rows(columns)
         outputs = None if predictions is None else one_per_row(predictions, rows, what=what,
                                                                name="predictions")
         given = None if performance is None else figures(performance, what=what)
         concept = self._concept_state()
-        reference = self._drift_reference
         report = detect(reference, columns, reference.settings, predictions=outputs,
                         concept=concept)
         with self._lock:
@@ -913,6 +919,13 @@ def _given(given: Mapping[str, float]) -> PerformanceReport | None:
         recall=given.get("recall"), f1=given.get("f1"), roc_auc=given.get("roc_auc"),
         mae=given.get("mae"), rmse=given.get("rmse"),
     )
+
+
+def _listed(names: Iterable[str], most: int = 5) -> str:
+    """The first `most` names, for an error message."""
+    names = list(names)
+    shown = ", ".join(names[:most])
+    return f"{shown}, ... ({len(names)})" if len(names) > most else shown
 
 
 def _scalar(value: Any) -> Any:

@@ -185,3 +185,14 @@ def test_a_numpy_integer_prediction_id_is_written_as_its_digits(tmp_path):
              for line in path.read_text().splitlines()]
     assert [line["prediction_id"] for line in lines] == ["7", "7"]
 
+
+def test_an_array_after_a_reference_of_dicts_is_refused_not_judged_undrifted(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = [{"amount": float(a), "age": float(b)} for a, b in rng.normal(size=(100, 2))]
+    with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_alerting=False) as monitor:
+        monitor.set_reference_data(rows)
+        with pytest.raises(ValueError, match=r"none of the reference's features \(amount, age\)"
+                                             r", only feature_0, feature_1"):
+            monitor.check_drift(rng.normal(5.0, 1.0, size=(100, 2)))
+        typo = monitor.check_drift([{"amount": 9.0, "agee": 1.0}] * 50)
+    assert typo["feature_drift"] == {"amount": 1.0}
