@@ -336,7 +336,8 @@ class ModelMonitor:
     ) -> dict[str, Any]:
         """Drift of `data` (and `predictions`, `performance`) against the reference, as the
         old dict (`DriftMetrics.to_dict`, with the engine's report under `report`). Without a
-        reference, `data` becomes it and nothing drifts (as the old module did)."""
+        reference, `data` becomes it and nothing drifts (as the old module did); data with
+        none of the reference's features is a `ValueError` (nothing could drift)."""
         from neural_tui.engines.drift import detect
         from neural_tui.engines.performance import prediction_anomalies
         from neural_tui.monitor_results import drift_metrics
@@ -921,6 +922,10 @@ def _given(given: Mapping[str, float]) -> PerformanceReport | None:
     )
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""What a prediction or label most often is: returned by `_scalar` without a look."""
+
+
 def _listed(names: Iterable[str], most: int = 5) -> str:
     """The first `most` names, for an error message."""
     names = list(names)
@@ -931,6 +936,8 @@ def _listed(names: Iterable[str], most: int = 5) -> str:
 def _scalar(value: Any) -> Any:
     """A numpy scalar (`model.predict(x)[0]` is an `np.int64`) as the Python value the
     writer stores, so it counts in the in-process figures; anything else as it is."""
+    if type(value) in _PLAIN:
+        return value
     if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
         return value.item()
     return value
