@@ -42,7 +42,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +53,7 @@ from neural_tui.monitor_data import (
     MAX_FEATURES_LIMIT,
     feature_columns,
     figures,
+    listed,
     one_per_row,
 )
 from neural_tui.monitor_results import DriftMetrics, QualityReport, json_safe
@@ -336,8 +337,9 @@ class ModelMonitor:
     ) -> dict[str, Any]:
         """Drift of `data` (and `predictions`, `performance`) against the reference, as the
         old dict (`DriftMetrics.to_dict`, with the engine's report under `report`). Without a
-        reference, `data` becomes it and nothing drifts (as the old module did); data with
-        none of the reference's features is a `ValueError` (nothing could drift)."""
+        reference, `data` becomes it and nothing drifts (as the old module did). Only the
+        reference's features are judged (other keys of dicts are left out before they count
+        towards `max_features`); data with none of them is a `ValueError`."""
         from neural_tui.engines.drift import detect
         from neural_tui.engines.performance import prediction_anomalies
         from neural_tui.monitor_results import drift_metrics
@@ -347,13 +349,14 @@ class ModelMonitor:
         if self._drift_reference is None:
             self.set_reference_data(data, predictions, performance)
             return DriftMetrics(timestamp=self.clock()).to_dict()
-        columns = feature_columns(data, None, what=what, max_features=self.max_features,
-                                  reference_names=self._reference_columns)
         reference = self._drift_reference
+        columns = feature_columns(data, None, what=what, max_features=self.max_features,
+                                  reference_names=self._reference_columns,
+                                  only=reference.kinds)
         if not any(name in columns for name in reference.kinds):
             raise ValueError(
                 f"{what}: data has none of the reference's features "
-                f"({_listed(reference.kinds)}), only {_listed(columns)}; nothing could drift "
+                f"({listed(reference.kinds)}), only {listed(columns)}; nothing could drift "
                 "(an array after a reference of dicts names its columns feature_0, ...: pass "
                 "dicts)")
         rows = _rows(columns)
@@ -924,13 +927,6 @@ def _given(given: Mapping[str, float]) -> PerformanceReport | None:
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 """What a prediction or label most often is: returned by `_scalar` without a look."""
-
-
-def _listed(names: Iterable[str], most: int = 5) -> str:
-    """The first `most` names, for an error message."""
-    names = list(names)
-    shown = ", ".join(names[:most])
-    return f"{shown}, ... ({len(names)})" if len(names) > most else shown
 
 
 def _scalar(value: Any) -> Any:

@@ -196,3 +196,16 @@ def test_an_array_after_a_reference_of_dicts_is_refused_not_judged_undrifted(tmp
             monitor.check_drift(rng.normal(5.0, 1.0, size=(100, 2)))
         typo = monitor.check_drift([{"amount": 9.0, "agee": 1.0}] * 50)
     assert typo["feature_drift"] == {"amount": 1.0}
+
+
+def test_keys_the_reference_lacks_are_left_out_of_drift_before_they_are_counted(tmp_path):
+    rng = np.random.default_rng(6)
+    rows = [{"amount": float(a)} for a in rng.normal(size=200)]
+    padded = [{**row, **{f"x{i}": i for i in range(600)}} for row in rows[:50]]
+    with ModelMonitor("fraud", "2.0", storage_path=tmp_path, enable_alerting=False) as monitor:
+        monitor.set_reference_data(rows)
+        drift = monitor.check_drift(padded)
+        with pytest.raises(ValueError, match=r"none of the reference's features \(amount\)"):
+            monitor.check_drift([{"amuont": 1.0}] * 10)
+    assert [f["name"] for f in drift["report"]["features"]] == ["amount"]
+    assert drift["feature_drift"]["amount"] < 0.2
