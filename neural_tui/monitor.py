@@ -17,8 +17,10 @@ statistic of its own. What the old keys now hold is in `monitor_results.py`.
   longer counts an accuracy figure as one event.
 - `enable_alerting` makes an `AlertManager` whose channels come from `alert_config`
   (`slack_webhook`, `email_config`, `webhook_url`; any other key is refused) beside its log
-  file `<storage>/alerts/alerts.jsonl`, with the old module's four default rules;
-  `enable_alerting=False` sends nothing.
+  file `<storage>/alerts/alerts.jsonl`, with the old module's four default rules, each sent
+  to every channel: drift at `check_drift`, quality at `check_data_quality`, accuracy at
+  `update_performance_metrics`, and latency (p95 of the window over 1000 ms) at every
+  `RECENT_ROWS`-th prediction with a latency; `enable_alerting=False` sends nothing.
 - `enable_prometheus` allows `start_prometheus_server`, which serves neural-tui's own exporter
   over this storage (runtime, engines and `/metrics` with the `neural_*` names, in a daemon
   thread), bound to 127.0.0.1 unless told otherwise.
@@ -51,6 +53,7 @@ from neural_tui.monitor_data import (
     MAX_FEATURES_LIMIT,
     feature_columns,
     figures,
+    listed,
     one_per_row,
 )
 from neural_tui.monitor_results import DriftMetrics, QualityReport, json_safe
@@ -59,7 +62,7 @@ from neural_tui.producer import DEFAULT_STORAGE, MiB, ModelLogger, storage_root
 if TYPE_CHECKING:
     import numpy as np
 
-    from neural_tui.alert_manager import AlertManager, AlertSeverity
+    from neural_tui.alert_manager import AlertChannel, AlertManager, AlertSeverity
     from neural_tui.config import Settings
     from neural_tui.engines.concept import ConceptDriftState, PageHinkley
     from neural_tui.engines.drift import ReferenceProfile
@@ -159,6 +162,9 @@ class ModelMonitor:
         self.errors_by_type: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._latencies: deque[float] = deque(maxlen=RECENT_ROWS)
+        self._timed = 0
+        """Predictions with a latency logged; each `RECENT_ROWS`-th checks the latency rule
+        on the window's p95."""
         self._labelled: deque[tuple[Any, Any]] = deque(maxlen=RECENT_ROWS)
         self._pending_errors: list[float] = []
         self._drift_history: deque[DriftMetrics] = deque(maxlen=HISTORY_CHECKS)
@@ -173,6 +179,9 @@ class ModelMonitor:
         self._concept: PageHinkley | None = None
         self._anomalies: dict[str, Any] | None = None
         self._exporter: _Exporter | None = None
+        self._closed = False
+        self._exporter_lock = threading.Lock()
+        """Held while the exporter starts or stops, so two threads never start two."""
 
     # -- writing --------------------------------------------------------------------------
 
@@ -194,14 +203,19 @@ class ModelMonitor:
         )
         latency = float(latency_ms)
         timed = 0 < latency < math.inf
+        prediction, ground_truth = _scalar(prediction), _scalar(ground_truth)
         labelled = ground_truth is not None and _small(prediction) and _small(ground_truth)
         classes = labelled and _is_class(prediction) and _is_class(ground_truth)
         correct = classes and _correct(prediction, ground_truth)
         turned = None
+        window = None
         with self._lock:
             self.total_predictions += 1
             if timed:
                 self._latencies.append(latency)
+                self._timed += 1
+                if self._timed % RECENT_ROWS == 0 and self.alert_manager is not None:
+                    window = list(self._latencies)
             if labelled:
                 self._labelled.append((prediction, ground_truth))
             if classes:
@@ -214,6 +228,8 @@ class ModelMonitor:
             self._concept_state()
         if turned is not None:
             self._hand_over(turned)
+        if window is not None:
+            self._check_rules({"p95_latency_ms": _percentiles(window)["p95"]})
 
     def log_ground_truth(self, prediction_id: str | int, ground_truth: Any) -> None:
         """Write the late label of an earlier prediction (the runtime joins it; the in-process
@@ -238,6 +254,8 @@ class ModelMonitor:
 
     def close(self) -> None:
         """Write what is buffered, stop the exporter and the alert delivery. Idempotent."""
+        with self._exporter_lock:
+            self._closed = True
         self.stop_prometheus_server()
         self.prediction_logger.close()
         if self.alert_manager is not None:
@@ -319,7 +337,9 @@ class ModelMonitor:
     ) -> dict[str, Any]:
         """Drift of `data` (and `predictions`, `performance`) against the reference, as the
         old dict (`DriftMetrics.to_dict`, with the engine's report under `report`). Without a
-        reference, `data` becomes it and nothing drifts (as the old module did)."""
+        reference, `data` becomes it and nothing drifts (as the old module did). Only the
+        reference's features are judged (other keys of dicts are left out before they count
+        towards `max_features`); data with none of them is a `ValueError`."""
         from neural_tui.engines.drift import detect
         from neural_tui.engines.performance import prediction_anomalies
         from neural_tui.monitor_results import drift_metrics
@@ -329,14 +349,21 @@ class ModelMonitor:
         if self._drift_reference is None:
             self.set_reference_data(data, predictions, performance)
             return DriftMetrics(timestamp=self.clock()).to_dict()
+        reference = self._drift_reference
         columns = feature_columns(data, None, what=what, max_features=self.max_features,
-                                  reference_names=self._reference_columns)
+                                  reference_names=self._reference_columns,
+                                  only=reference.kinds)
+        if not any(name in columns for name in reference.kinds):
+            raise ValueError(
+                f"{what}: data has none of the reference's features "
+                f"({listed(reference.kinds)}), only {listed(columns)}; nothing could drift "
+                "(an array after a reference of dicts names its columns feature_0, ...: pass "
+                "dicts)")
         rows = _rows(columns)
         outputs = None if predictions is None else one_per_row(predictions, rows, what=what,
                                                                name="predictions")
         given = None if performance is None else figures(performance, what=what)
         concept = self._concept_state()
-        reference = self._drift_reference
         report = detect(reference, columns, reference.settings, predictions=outputs,
                         concept=concept)
         with self._lock:
@@ -558,16 +585,21 @@ class ModelMonitor:
         use raises `MetricsServerBindError` (an `OSError`) naming it."""
         if not self.enable_prometheus:
             raise RuntimeError("Prometheus exporter not enabled (enable_prometheus=False)")
-        if self._exporter is not None:
-            raise RuntimeError(f"the exporter is already serving {self._exporter.server.url}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
-        self.flush()
-        self._exporter = _Exporter(self._exporter_settings(host, port))
-        return self._exporter.server.url
+        with self._exporter_lock:
+            if self._closed:
+                raise RuntimeError("the monitor is closed; its exporter would outlive it")
+            if self._exporter is not None:
+                raise RuntimeError(
+                    f"the exporter is already serving {self._exporter.server.url}")
+            self.flush()
+            self._exporter = _Exporter(self._exporter_settings(host, port))
+            return self._exporter.server.url
 
     def stop_prometheus_server(self) -> None:
-        exporter, self._exporter = self._exporter, None
+        with self._exporter_lock:
+            exporter, self._exporter = self._exporter, None
         if exporter is not None:
             exporter.stop()
 
@@ -810,7 +842,9 @@ def _checked_alert_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _alert_manager(config: Mapping[str, Any], storage: Path) -> AlertManager:
     """The alerting engine's manager with `alert_config`'s channels and the old default
-    rules (drift, quality, accuracy, latency)."""
+    rules (drift, quality, accuracy, latency), each sent to every channel: the rule
+    factories name Slack and email only, so a `webhook_url` alone (or the log file) would
+    never hear of drift."""
     from neural_tui.alert_manager import (
         AlertManager,
         create_drift_alert_rule,
@@ -822,8 +856,10 @@ def _alert_manager(config: Mapping[str, Any], storage: Path) -> AlertManager:
     manager = AlertManager(slack_webhook_url=config.get("slack_webhook"),
                            email_config=config.get("email_config"),
                            webhook_url=config.get("webhook_url"), storage_path=storage)
+    channels: tuple[AlertChannel | str, ...] = tuple(manager.channels)
     for rule in (create_drift_alert_rule(0.2), create_quality_alert_rule(0.7),
                  create_performance_alert_rule(0.8), create_latency_alert_rule(1000.0)):
+        rule.channels = list(channels)
         manager.add_rule(rule)
     return manager
 
@@ -887,6 +923,20 @@ def _given(given: Mapping[str, float]) -> PerformanceReport | None:
         recall=given.get("recall"), f1=given.get("f1"), roc_auc=given.get("roc_auc"),
         mae=given.get("mae"), rmse=given.get("rmse"),
     )
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""What a prediction or label most often is: returned by `_scalar` without a look."""
+
+
+def _scalar(value: Any) -> Any:
+    """A numpy scalar (`model.predict(x)[0]` is an `np.int64`) as the Python value the
+    writer stores, so it counts in the in-process figures; anything else as it is."""
+    if type(value) in _PLAIN:
+        return value
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
 
 
 def _small(value: Any) -> bool:

@@ -19,7 +19,7 @@ strings, and predictions that are not one value per row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,11 +40,14 @@ def feature_columns(
     what: str,
     max_features: int,
     reference_names: Sequence[str] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """`data` as one array per feature, all of one length (see the module docstring).
 
     `reference_names` are the columns of an array reference: an array's columns are named
-    by them (when `feature_names` is None) and must be as many."""
+    by them (when `feature_names` is None) and must be as many. `only` (the features drift
+    judges) leaves the other keys of dicts out before they are counted, so keys a client
+    added never push a batch past `max_features`."""
     import numpy as np
 
     if not _is_rows(data):
@@ -65,7 +68,7 @@ def feature_columns(
         if feature_names is not None:
             raise ValueError(f"{what}: feature_names apply to an array; a list of dicts "
                              "names its features by its keys")
-        return _record_columns(rows, what=what, max_features=max_features)
+        return _record_columns(rows, what=what, max_features=max_features, only=only)
     if not any(isinstance(row, Mapping) or _is_rows(row) for row in rows):
         return _array_columns(_numeric_if_possible(_object_array(rows)), names, what=what,
                               max_features=max_features, source=source)
@@ -114,8 +117,10 @@ def one_per_row(values: Any, rows: int, *, what: str, name: str) -> np.ndarray:
 
 
 def figures(metrics: Any, *, what: str) -> dict[str, float]:
-    """A dict of performance figures (name to finite number), as the old API passed them."""
+    """A dict of performance figures (name to finite number), as the old API passed them;
+    numpy scalars (`np.float32(0.9)` from a framework's metric) are numbers too."""
     import math
+    import numbers
 
     if not isinstance(metrics, Mapping):
         raise ValueError(f"{what}: performance figures must be a dict of name to number, got "
@@ -124,7 +129,7 @@ def figures(metrics: Any, *, what: str) -> dict[str, float]:
     for key, value in metrics.items():
         if not isinstance(key, str) or not key:
             raise ValueError(f"{what}: a figure's name must be a non-empty str, got {key!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"{what}: figure {key!r} must be a number, got "
                              f"{type(value).__name__}")
         try:
@@ -173,13 +178,16 @@ def _array_columns(
 
 
 def _record_columns(
-    rows: list[Mapping[str, Any]], *, what: str, max_features: int
+    rows: list[Mapping[str, Any]], *, what: str, max_features: int,
+    only: Collection[str] | None = None,
 ) -> dict[str, np.ndarray]:
     import numpy as np
 
     names: dict[str, None] = {}
     for index, row in enumerate(rows):
         for key in row:
+            if only is not None and key not in only:
+                continue
             if not isinstance(key, str) or not key:
                 raise ValueError(f"{what}: row {index} names a feature {key!r}; names must "
                                  "be non-empty str")
@@ -188,6 +196,9 @@ def _record_columns(
                 if len(names) > max_features:
                     raise ValueError(f"{what}: data has more than {max_features} features "
                                      "(max_features)")
+    if not names and only is not None:
+        raise ValueError(f"{what}: data has none of the reference's features "
+                         f"({listed(only)}); nothing could drift")
     if not names:
         raise ValueError(f"{what}: data has no features (every dict is empty)")
     _check_size(len(rows), len(names), what=what, max_features=max_features)
@@ -197,6 +208,13 @@ def _record_columns(
         column[:] = [row.get(name) for row in rows]
         columns[name] = column
     return columns
+
+
+def listed(names: Iterable[str], most: int = 5) -> str:
+    """The first `most` names, for an error message."""
+    names = list(names)
+    shown = ", ".join(names[:most])
+    return f"{shown}, ... ({len(names)})" if len(names) > most else shown
 
 
 def _check_size(rows: int, width: int, *, what: str, max_features: int) -> None:

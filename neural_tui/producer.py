@@ -585,8 +585,8 @@ def _require_id(prediction_id: Any) -> str:
         if not prediction_id:
             raise ValueError("prediction_id must not be empty")
         return prediction_id
-    if isinstance(prediction_id, int) and not isinstance(prediction_id, bool):
-        return str(prediction_id)
+    if isinstance(prediction_id, numbers.Integral) and not isinstance(prediction_id, bool):
+        return str(int(prediction_id))  # a numpy integer too, written as the same digits
     raise TypeError(f"prediction_id must be a str or int, got {type(prediction_id).__name__}")
 
 

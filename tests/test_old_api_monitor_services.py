@@ -92,14 +92,15 @@ def test_alert_config_becomes_channels_and_send_alert_reaches_the_webhook(tmp_pa
             assert monitor.alert_manager.channels == {
                 "log": "log", "slack": "slack", "email": "email", "webhook": "webhook"}
             monitor.send_alert("Model down", "no answer", "critical", {"replicas": 0},)
-            wait_until(lambda: {r.path for r in receiver.received} >= {"/hook", "/s"},
-                       "the webhook and slack posts")
+            log = tmp_path / "alerts" / "alerts.jsonl"
+            wait_until(lambda: {r.path for r in receiver.received} >= {"/hook", "/s"}
+                       and log.exists() and log.read_text(), "the posts and the log line")
     hook = next(r for r in receiver.received if r.path == "/hook").json()
     (alert,) = hook["alerts"]
     assert alert["labels"] == {"alertname": "Model down", "severity": "critical",
                                "source": "custom", "model": "fraud"}
     assert alert["annotations"]["summary"] == "no answer"
-    logged = (tmp_path / "alerts" / "alerts.jsonl").read_text().splitlines()
+    logged = log.read_text().splitlines()
     assert len(logged) == 1
 
 
