@@ -4,6 +4,9 @@ A custom Collector turns whatever snapshot is current at scrape time into metric
 the exporter holds no state of its own: no Gauge per series to keep in step, no stale label
 sets left behind when a model disappears. Each family is built by one small function in
 `FAMILY_BUILDERS`; a new metric (drift, quality, SLO) is one more function in that tuple.
+A builder makes a light `metrics_text.Family` (label values as tuples): `/metrics` renders it
+straight to text (`ExporterRegistry.exposition`), and the Collector turns it into
+prometheus-client's families for everything else (`?name[]=`, `generate_latest`).
 
 Every exported number is finite: a sample that is NaN or infinite (however it got into a
 snapshot) is left out of the scrape rather than poisoning a series for good.

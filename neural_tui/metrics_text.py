@@ -51,45 +51,83 @@ def escape_label_value(value: str) -> str:
 def render(families: Iterable[Family]) -> str:
     """The families in the text format 0.0.4; see the module docstring."""
     out: list[str] = []
-    label_sets: dict[tuple[tuple[str, ...], LabelValues], str] = {}
+    append = out.append
+    finite = math.isfinite
+    label_sets = _LabelSets()
     for family in families:
         name = family.name
         documentation = family.documentation.replace("\\", "\\\\").replace("\n", "\\n")
-        out.append(f"# HELP {name} {documentation}\n# TYPE {name} {family.kind}\n")
+        append(f"# HELP {name} {documentation}\n# TYPE {name} {family.kind}\n")
         names = family.label_names
+        rendered = label_sets.of(names)
         for values, value in family.series:
-            if math.isfinite(value):
-                label_set = label_sets.get((names, values))
+            if finite(value):
+                label_set = rendered.get(values)
                 if label_set is None:
-                    label_set = label_sets[names, values] = _label_set(names, values)
-                out.append(f"{name}{label_set} {floatToGoString(value)}\n")
+                    label_set = rendered[values] = label_sets.render(names, values)
+                number = repr(float(value))
+                if value > 0 and number.find(".") > 6:
+                    number = floatToGoString(value)  # past 1e6: Go's exponent form
+                append(f"{name}{label_set} {number}\n")
         if family.histograms:
             _render_histograms(out, family, label_sets)
     return "".join(out)
 
 
-def _render_histograms(out: list[str], family: Family,
-                       label_sets: dict[tuple[tuple[str, ...], LabelValues], str]) -> None:
+def _render_histograms(out: list[str], family: Family, label_sets: _LabelSets) -> None:
+    """Each series' buckets, then its `_count` (the `+Inf` bucket's) and `_sum`."""
     names = family.label_names
     bucket_names = (*names, "le")
+    rendered = label_sets.of(names)
     for values, buckets, total in family.histograms:
         for le, count in buckets:
             if math.isfinite(count):
-                bucket = _label_set(bucket_names, (*values, le))
+                bucket = label_sets.render(bucket_names, (*values, le))
                 out.append(f"{family.name}_bucket{bucket} {floatToGoString(count)}\n")
-        series = label_sets.get((names, values))
+        series = rendered.get(values)
         if series is None:
-            series = label_sets[names, values] = _label_set(names, values)
+            series = rendered[values] = label_sets.render(names, values)
         if math.isfinite(buckets[-1][1]):
             out.append(f"{family.name}_count{series} {floatToGoString(buckets[-1][1])}\n")
         if math.isfinite(total):
             out.append(f"{family.name}_sum{series} {floatToGoString(total)}\n")
 
 
-def _label_set(names: tuple[str, ...], values: LabelValues) -> str:
-    """`{name="value",...}` sorted by name, or "" without labels (names are distinct, so the
-    sort never compares values)."""
+class _LabelSets:
+    """The label sets of one scrape, rendered once each: per tuple of label names, a
+    template with the names sorted (`{feature="{2}",model="{0}",...}`) and the label sets
+    made so far; each distinct label value escaped once."""
+
+    def __init__(self) -> None:
+        self._rendered: dict[tuple[str, ...], dict[LabelValues, str]] = {}
+        self._templates: dict[tuple[str, ...], str] = {}
+        self._escaped = _Escaped()
+
+    def of(self, names: tuple[str, ...]) -> dict[LabelValues, str]:
+        """The label sets of `names` rendered so far, by their values."""
+        return self._rendered.setdefault(names, {})
+
+    def render(self, names: tuple[str, ...], values: LabelValues) -> str:
+        """`{name="value",...}` sorted by name, or "" without labels."""
+        template = self._templates.get(names)
+        if template is None:
+            template = self._templates[names] = _template(names)
+        return template.format(*map(self._escaped.__getitem__, values))
+
+
+class _Escaped(dict[str, str]):
+    """Label values escaped, each the first time it is asked for."""
+
+    def __missing__(self, value: str) -> str:
+        escaped = self[value] = escape_label_value(value)
+        return escaped
+
+
+def _template(names: tuple[str, ...]) -> str:
+    """A `str.format` template of the label set of `names`, sorted by name as
+    `generate_latest` sorts them (names are distinct)."""
     if not names:
         return ""
-    pairs = sorted(zip(names, values, strict=True))
-    return "{" + ",".join(f'{n}="{escape_label_value(v)}"' for n, v in pairs) + "}"
+    fields = sorted((name.replace("{", "{{").replace("}", "}}"), index)
+                    for index, name in enumerate(names))
+    return "{{" + ",".join(f'{name}="{{{index}}}"' for name, index in fields) + "}}"
