@@ -4,13 +4,14 @@ prometheus-client's path (a `Metric` per family, a label dict and a `Sample` per
 `generate_latest` sorting and escaping every label of every sample) costs most of a scrape at
 thousands of series. A `Family` holds its label values as tuples instead, and `render` builds
 the label set of a series (`{feature="x",model="m",test="ks",version="1"}`) once per scrape,
-reused by every family that shares it (the four per-feature gauges do).
+reused by every family that shares it (the four per-feature gauges do), from one `str.format`
+template per tuple of label names, with each distinct label value escaped once.
 
 The text is byte for byte what `generate_latest` writes for the same family: HELP escaped as
 it does, labels sorted by name, label values with backslash, newline and double quote
 escaped, numbers spelled by its `floatToGoString`, a counter's family named with `_total`, a
 histogram's `_count` and `_sum` after its buckets, and no sample whose value is NaN or
-infinite (the exporter leaves those out on both paths).
+infinite (the exporter's Collector leaves those out too).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Family:
     series: list[tuple[LabelValues, float]] = field(default_factory=list)
     histograms: list[tuple[LabelValues, list[tuple[str, float]], float]] = field(
         default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind == "counter" and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name!r} must be named with _total, as it is exposed")
 
 
 def escape_label_value(value: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from alert_views import alert_entry, alerts_view
 from factories import idle_model_snapshot
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -166,3 +167,8 @@ def test_a_latency_histogram_past_a_million_reads_the_same_on_both_paths():
     registry = ExporterRegistry(lambda: snapshot)
 
     assert registry.exposition() == generate_latest(registry)
+
+
+def test_a_counter_named_without_total_is_refused():
+    with pytest.raises(ValueError, match="_total"):
+        Family("neural_events", "counter", "Events.")
