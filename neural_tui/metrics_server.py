@@ -15,7 +15,7 @@ that sends its request at once is still answered.
 every Prometheus reads it (it is in every Prometheus scrape's `Accept`), and the snapshot's
 families are then rendered by `metrics_text`, several times faster than prometheus-client's
 OpenMetrics or text writers. The body is gzipped at level `GZIP_LEVEL` when the scraper
-accepts gzip: a tenth of level 9's cost for a body a third larger. `?name[]=NAME` (repeatable)
+accepts gzip: a tenth of level 9's cost for a body 40% larger. `?name[]=NAME` (repeatable)
 restricts the families, through prometheus-client. HEAD answers the headers of a GET, OPTIONS
 the methods allowed; any other method is 405.
 """
