@@ -10,6 +10,9 @@ rounds so that a burst of load on a shared machine hits every side, it times:
 
 - baseline, in process: prometheus-client's `generate_latest` over a registry of plain Gauges
   holding as many samples as the real scrape;
+- in process: the headless registry's own text (`ExporterRegistry.exposition`: the snapshot
+  families through `metrics_text`, the rest through prometheus-client), and prometheus-client's
+  `generate_latest` over that same registry (what the server used before);
 - baseline, over HTTP: prometheus-client's own `start_http_server` serving those Gauges, one
   GET per scrape on a fresh connection, as Prometheus asks (`Accept-Encoding: gzip`);
 - the path under test: `MetricsServer` (the headless server) over the snapshot, the same GET.
@@ -40,6 +43,7 @@ from neural_tui.engines.drift import DriftReport, DriftSettings, build_reference
 from neural_tui.engines.performance import performance
 from neural_tui.engines.quality import QualityReport, build_quality_reference, check
 from neural_tui.engines.slo import SLOSpec, SLOStatus
+from neural_tui.exporter import ExporterRegistry
 from neural_tui.metrics_server import MetricsServer
 from neural_tui.runtime.snapshot import (
     LATENCY_BUCKETS_SECONDS,
@@ -51,7 +55,10 @@ from neural_tui.runtime.snapshot import (
 
 ROWS = 1_000
 BURN_WINDOWS = ("5m", "30m", "1h", "6h", "3d")
-HEADERS = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
+HEADERS = {"Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                     "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+           "Accept-Encoding": "gzip"}
+"""What Prometheus 2 sends with each scrape."""
 
 
 def columns(features: int, rng: np.random.Generator, shift: float) -> dict[str, np.ndarray]:
@@ -179,8 +186,12 @@ def main() -> None:
         baseline_samples = sample_count(get(baseline_port).decode())
         print(f"{args.models} models x {args.features} features: {samples:,} samples, "
               f"{len(text):,} bytes per scrape; baseline: {baseline_samples:,} gauge samples")
+        headless = server.registry
+        assert isinstance(headless, ExporterRegistry)
         sides: dict[str, Callable[[], object]] = {
             "generate_latest": lambda: generate_latest(registry),
+            "headless text": headless.exposition,
+            "headless via client": lambda: generate_latest(headless),
             "client HTTP": lambda: get(baseline_port),
             "headless HTTP": lambda: get(port),
         }
@@ -195,7 +206,7 @@ def main() -> None:
         baseline_thread.join()
 
     for name in sides:
-        print(f"{name + ':':<18} p50 {statistics.median(wall[name]):7.2f} ms   "
+        print(f"{name + ':':<21} p50 {statistics.median(wall[name]):7.2f} ms   "
               f"p99 {quantile(wall[name], 0.99):7.2f} ms   "
               f"CPU median {statistics.median(cpu[name]):7.2f} ms")
     for q, label in ((0.5, "p50"), (0.99, "p99")):
@@ -203,6 +214,8 @@ def main() -> None:
         print(f"headless / prometheus-client HTTP, {label}: {ratio:.2f}x")
     ratio = statistics.median(cpu["headless HTTP"]) / statistics.median(cpu["client HTTP"])
     print(f"headless / prometheus-client HTTP, CPU median: {ratio:.2f}x")
+    ratio = statistics.median(wall["headless text"]) / statistics.median(wall["generate_latest"])
+    print(f"headless text / generate_latest of as many gauges, p50: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ A custom Collector turns whatever snapshot is current at scrape time into metric
 the exporter holds no state of its own: no Gauge per series to keep in step, no stale label
 sets left behind when a model disappears. Each family is built by one small function in
 `FAMILY_BUILDERS`; a new metric (drift, quality, SLO) is one more function in that tuple.
+A builder makes a light `metrics_text.Family` (label values as tuples): `/metrics` renders it
+straight to text (`ExporterRegistry.exposition`), and the Collector turns it into
+prometheus-client's families for everything else (`?name[]=`, `generate_latest`).
 
 Every exported number is finite: a sample that is NaN or infinite (however it got into a
 snapshot) is left out of the scrape rather than poisoning a series for good.
@@ -19,15 +22,17 @@ import math
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from neural_tui.metrics_text import Family, LabelValues, render
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 
 if TYPE_CHECKING:
@@ -41,81 +46,75 @@ MODEL_LABELS: tuple[str, str] = ("model", "version")
 ACTIVE_MODEL_SECONDS = 300.0
 """A model counts in `neural_active_models` if its last record is this recent."""
 
-FamilyBuilder = Callable[[Snapshot], Metric]
+FamilyBuilder = Callable[[Snapshot], Family]
 
 
-def _model_label_values(model: ModelSnapshot) -> list[str]:
-    return [model.name, model.version]
+def _model_label_values(model: ModelSnapshot) -> LabelValues:
+    return (model.name, model.version)
 
 
-def predictions_total(snapshot: Snapshot) -> Metric:
-    family = CounterMetricFamily(
-        "neural_predictions_total",
+def predictions_total(snapshot: Snapshot) -> Family:
+    return Family(
+        "neural_predictions_total", "counter",
         "Predictions recorded since the start of storage.",
-        labels=MODEL_LABELS,
+        MODEL_LABELS,
+        [(_model_label_values(model), model.predictions_total)
+         for model in snapshot.local_models],
     )
-    for model in snapshot.local_models:
-        family.add_metric(_model_label_values(model), model.predictions_total)
-    return family
 
 
-def prediction_latency_seconds(snapshot: Snapshot) -> Metric:
+def prediction_latency_seconds(snapshot: Snapshot) -> Family:
     """The bounds are prometheus-client's defaults plus every latency SLO's threshold
     (`LatencyHistogram.bounds_seconds`), written as prometheus-client writes `le`."""
-    family = HistogramMetricFamily(
-        "neural_prediction_latency_seconds",
+    family = Family(
+        "neural_prediction_latency_seconds", "histogram",
         "Prediction latency since the start of storage (records without a latency excluded).",
-        labels=MODEL_LABELS,
+        MODEL_LABELS,
     )
     for model in snapshot.local_models:
         histogram = model.latency
         bounds = [floatToGoString(bound) for bound in histogram.bounds_seconds]
-        buckets = [
+        buckets: list[tuple[str, float]] = [
             *zip(bounds, histogram.cumulative_counts, strict=True),
             ("+Inf", histogram.count),
         ]
-        family.add_metric(_model_label_values(model), buckets, histogram.sum_seconds)
+        family.histograms.append((_model_label_values(model), buckets, histogram.sum_seconds))
     return family
 
 
-def labels_joined_total(snapshot: Snapshot) -> Metric:
+def labels_joined_total(snapshot: Snapshot) -> Family:
     """With `neural_labels_correct_total`, what an accuracy SLO is computed from in Prometheus:
     counters, so a rate over any window is exact (the accuracy gauge covers only the newest
     labelled rows)."""
-    family = CounterMetricFamily(
-        "neural_labels_joined_total",
+    return Family(
+        "neural_labels_joined_total", "counter",
         "Predictions joined with their label since the start of storage.",
-        labels=MODEL_LABELS,
+        MODEL_LABELS,
+        [(_model_label_values(model), model.labels_joined) for model in snapshot.local_models],
     )
-    for model in snapshot.local_models:
-        family.add_metric(_model_label_values(model), model.labels_joined)
-    return family
 
 
-def labels_correct_total(snapshot: Snapshot) -> Metric:
-    family = CounterMetricFamily(
-        "neural_labels_correct_total",
+def labels_correct_total(snapshot: Snapshot) -> Family:
+    return Family(
+        "neural_labels_correct_total", "counter",
         "Predictions joined with their label that matched it, since the start of storage.",
-        labels=MODEL_LABELS,
+        MODEL_LABELS,
+        [(_model_label_values(model), model.labels_correct) for model in snapshot.local_models],
     )
-    for model in snapshot.local_models:
-        family.add_metric(_model_label_values(model), model.labels_correct)
-    return family
 
 
-def errors_total(snapshot: Snapshot) -> Metric:
-    family = CounterMetricFamily(
-        "neural_errors_total",
+def errors_total(snapshot: Snapshot) -> Family:
+    return Family(
+        "neural_errors_total", "counter",
         "Failed requests since the start of storage, by error type.",
-        labels=(*MODEL_LABELS, "error_type"),
+        (*MODEL_LABELS, "error_type"),
+        [((model.name, model.version, error_type), count)
+         for model in snapshot.local_models
+         for error_type, count in sorted(model.errors_total.items())],
     )
-    for model in snapshot.local_models:
-        for error_type, count in sorted(model.errors_total.items()):
-            family.add_metric([*_model_label_values(model), error_type], count)
-    return family
 
 
-def active_models(snapshot: Snapshot) -> Metric:
+def active_models(snapshot: Snapshot) -> Family:
     """Models with a record in the last `ACTIVE_MODEL_SECONDS` before the snapshot.
 
     Counting recent records rather than known models lets an alert on this gauge catch a model
@@ -127,68 +126,63 @@ def active_models(snapshot: Snapshot) -> Metric:
         for model in snapshot.local_models
         if model.last_record_at is not None and model.last_record_at >= since
     )
-    return GaugeMetricFamily(
-        "neural_active_models",
+    return Family(
+        "neural_active_models", "gauge",
         f"Models with a record in the last {ACTIVE_MODEL_SECONDS:g} seconds.",
-        value=active,
+        series=[((), active)],
     )
 
 
-def ingest_records_total(snapshot: Snapshot) -> Metric:
-    return CounterMetricFamily(
-        "neural_ingest_records_total",
+def ingest_records_total(snapshot: Snapshot) -> Family:
+    return Family(
+        "neural_ingest_records_total", "counter",
         "Valid records read by the sources.",
-        value=snapshot.ingest.records_total,
+        series=[((), snapshot.ingest.records_total)],
     )
 
 
-def ingest_errors_total(snapshot: Snapshot) -> Metric:
-    family = CounterMetricFamily(
-        "neural_ingest_errors_total",
+def ingest_errors_total(snapshot: Snapshot) -> Family:
+    return Family(
+        "neural_ingest_errors_total", "counter",
         "Input lines skipped by the sources, by reason; invalid_latency and long_value count "
         "lines kept with a value dropped or replaced.",
-        labels=("reason",),
+        ("reason",),
+        [((reason,), count) for reason, count in sorted(snapshot.ingest.line_problems.items())],
     )
-    for reason, count in sorted(snapshot.ingest.line_problems.items()):
-        family.add_metric([reason], count)
-    return family
 
 
-def drift_score(snapshot: Snapshot) -> Metric:
+def drift_score(snapshot: Snapshot) -> Family:
     """One series per kind of drift the engines could measure for a model.
 
     The meaning of each `drift_type` is written down in `neural_tui.runtime.verdict`.
     """
-    family = GaugeMetricFamily(
-        "neural_drift_score",
+    return Family(
+        "neural_drift_score", "gauge",
         "Drift by type: distribution (share of drifted features), prediction (deciding "
         "statistic), concept (Page-Hinkley statistic / threshold), performance (drop of "
         "accuracy, or relative rise of RMSE, against the reference period).",
-        labels=(*MODEL_LABELS, "drift_type"),
+        (*MODEL_LABELS, "drift_type"),
+        [((model.name, model.version, drift_type), score)
+         for model in snapshot.local_models
+         for drift_type, score in sorted(model.drift_scores.items())],
     )
-    for model in snapshot.local_models:
-        for drift_type, score in sorted(model.drift_scores.items()):
-            family.add_metric([*_model_label_values(model), drift_type], score)
-    return family
 
 
-def drift_detected(snapshot: Snapshot) -> Metric:
+def drift_detected(snapshot: Snapshot) -> Family:
     """The model's one drift verdict, 1 or 0; no series while there is none yet."""
-    family = GaugeMetricFamily(
-        "neural_drift_detected",
+    return Family(
+        "neural_drift_detected", "gauge",
         "1 if the model drifted (a feature, the predictions, concept, or performance), else 0.",
-        labels=MODEL_LABELS,
+        MODEL_LABELS,
+        [(_model_label_values(model), float(model.drifted))
+         for model in snapshot.local_models if model.drifted is not None],
     )
-    for model in snapshot.local_models:
-        if model.drifted is not None:
-            family.add_metric(_model_label_values(model), float(model.drifted))
-    return family
 
 
 FEATURE_LABELS: tuple[str, ...] = (*MODEL_LABELS, "feature", "test")
 
 
-def _tested_features(snapshot: Snapshot) -> Iterator[tuple[list[str], FeatureDrift, DriftReport]]:
+def _tested_features(snapshot: Snapshot) -> Iterator[tuple[LabelValues, FeatureDrift, DriftReport]]:
     """Each feature of a local model that a test measured (a finite statistic), with its label
     values and its report: the four per-feature families share these series, so a rule can
     join them."""
@@ -197,8 +191,7 @@ def _tested_features(snapshot: Snapshot) -> Iterator[tuple[list[str], FeatureDri
             continue
         for feature in model.drift.features:
             if feature.statistic is not None and math.isfinite(feature.statistic):
-                label_values = [*_model_label_values(model), feature.name, feature.test]
-                yield label_values, feature, model.drift
+                yield (model.name, model.version, feature.name, feature.test), feature, model.drift
 
 
 def _feature_family(
@@ -206,12 +199,12 @@ def _feature_family(
 ) -> FamilyBuilder:
     """A gauge of one figure of each tested feature, with a series only where it exists."""
 
-    def build(snapshot: Snapshot) -> Metric:
-        family = GaugeMetricFamily(name, documentation, labels=FEATURE_LABELS)
+    def build(snapshot: Snapshot) -> Family:
+        family = Family(name, "gauge", documentation, FEATURE_LABELS)
         for label_values, feature, report in _tested_features(snapshot):
             figure = value(feature, report)
             if figure is not None:
-                family.add_metric(label_values, figure)
+                family.series.append((label_values, figure))
         return family
 
     return build
@@ -263,12 +256,10 @@ def _quality_family(
 ) -> FamilyBuilder:
     """A gauge of one figure of the quality report, for models that have one."""
 
-    def build(snapshot: Snapshot) -> Metric:
-        family = GaugeMetricFamily(name, documentation, labels=MODEL_LABELS)
-        for model in snapshot.local_models:
-            if model.quality is not None:
-                family.add_metric(_model_label_values(model), value(model.quality))
-        return family
+    def build(snapshot: Snapshot) -> Family:
+        return Family(name, "gauge", documentation, MODEL_LABELS,
+                      [(_model_label_values(model), value(model.quality))
+                       for model in snapshot.local_models if model.quality is not None])
 
     return build
 
@@ -278,12 +269,12 @@ def _performance_family(
 ) -> FamilyBuilder:
     """A gauge of one performance figure, with a series only where it could be computed."""
 
-    def build(snapshot: Snapshot) -> Metric:
-        family = GaugeMetricFamily(name, documentation, labels=MODEL_LABELS)
+    def build(snapshot: Snapshot) -> Family:
+        family = Family(name, "gauge", documentation, MODEL_LABELS)
         for model in snapshot.local_models:
             figure = value(model.performance) if model.performance is not None else None
             if figure is not None:
-                family.add_metric(_model_label_values(model), figure)
+                family.series.append((_model_label_values(model), figure))
         return family
 
     return build
@@ -333,12 +324,12 @@ model_labelled_rows = _performance_family(
 SLO_LABELS: tuple[str, str, str] = ("slo", *MODEL_LABELS)
 
 
-def _slo_statuses(snapshot: Snapshot) -> Iterator[tuple[list[str], SLOStatus]]:
+def _slo_statuses(snapshot: Snapshot) -> Iterator[tuple[LabelValues, SLOStatus]]:
     """Each SLO status with its label values: the runtime judges each version of a model on
     its own traffic, so `version` keeps two versions' figures apart."""
     for model in snapshot.local_models:
         for status in model.slos:
-            yield [status.spec.name, *_model_label_values(model)], status
+            yield (status.spec.name, model.name, model.version), status
 
 
 def _slo_family(
@@ -346,12 +337,12 @@ def _slo_family(
 ) -> FamilyBuilder:
     """A gauge of one SLO figure, with a series only where it could be computed."""
 
-    def build(snapshot: Snapshot) -> Metric:
-        family = GaugeMetricFamily(name, documentation, labels=SLO_LABELS)
+    def build(snapshot: Snapshot) -> Family:
+        family = Family(name, "gauge", documentation, SLO_LABELS)
         for label_values, status in _slo_statuses(snapshot):
             figure = value(status)
             if figure is not None:
-                family.add_metric(label_values, figure)
+                family.series.append((label_values, figure))
         return family
 
     return build
@@ -370,36 +361,34 @@ slo_error_budget_remaining = _slo_family(
 )
 
 
-def slo_burn_rate(snapshot: Snapshot) -> Metric:
-    family = GaugeMetricFamily(
-        "neural_slo_burn_rate",
+def slo_burn_rate(snapshot: Snapshot) -> Family:
+    family = Family(
+        "neural_slo_burn_rate", "gauge",
         "How fast the SLO spends its error budget over a window: (bad/total) / "
         "(1 - objective); 1 spends it exactly over the SLO window.",
-        labels=(*SLO_LABELS, "window"),
+        (*SLO_LABELS, "window"),
     )
     for label_values, status in _slo_statuses(snapshot):
         for window, rate in status.burn_rates.items():
             if rate is not None:
-                family.add_metric([*label_values, window], rate)
+                family.series.append(((*label_values, window), rate))
     return family
 
 
-def target_up(snapshot: Snapshot) -> Metric:
+def target_up(snapshot: Snapshot) -> Family:
     """Each remote endpoint this process polls; a name listed twice is up only if every
     endpoint of that name is."""
     up: dict[str, bool] = {}
     for target in snapshot.targets:
         up[target.name] = up.get(target.name, True) and target.up
-    family = GaugeMetricFamily(
-        "neural_target_up",
+    return Family(
+        "neural_target_up", "gauge",
         "1 if the last poll of the remote /metrics endpoint answered within its timeout with "
         "metrics that could be read, else 0 (unreachable, slow, an error status or an "
         "unreadable body).",
-        labels=("target",),
+        ("target",),
+        [((name,), float(is_up)) for name, is_up in up.items()],
     )
-    for name, is_up in up.items():
-        family.add_metric([name], float(is_up))
-    return family
 
 
 FAMILY_BUILDERS: tuple[FamilyBuilder, ...] = (
@@ -442,6 +431,11 @@ class SnapshotCollector:
     def __init__(self, get_snapshot: Callable[[], Snapshot]) -> None:
         self._get_snapshot = get_snapshot
 
+    def families(self) -> list[Family]:
+        """Every family of the current snapshot, for the fast text path (`exposition`)."""
+        snapshot = self._get_snapshot()
+        return [build(snapshot) for build in FAMILY_BUILDERS]
+
     def describe(self) -> Iterator[Metric]:
         """Every family, without samples: the registry learns the names, so a scrape can ask
         for some (`/metrics?name[]=...`) and a second collector of the same names is refused.
@@ -449,14 +443,30 @@ class SnapshotCollector:
         Built from an empty snapshot, so registering never waits for the runtime's first one.
         """
         for build in FAMILY_BUILDERS:
-            family = build(Snapshot.empty())
+            family = _metric(build(Snapshot.empty()))
             family.samples = []
             yield family
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = self._get_snapshot()
-        for build in FAMILY_BUILDERS:
-            yield _finite(build(snapshot))
+        for family in self.families():
+            yield _finite(_metric(family))
+
+
+def _metric(family: Family) -> Metric:
+    """`family` as a prometheus-client family, for `generate_latest` and its parsers."""
+    labels = family.label_names
+    if family.kind == "histogram":
+        histogram = HistogramMetricFamily(family.name, family.documentation, labels=labels)
+        for values, buckets, total in family.histograms:
+            histogram.add_metric(list(values), buckets, total)
+        return histogram
+    metric: CounterMetricFamily | GaugeMetricFamily = (
+        CounterMetricFamily(family.name, family.documentation, labels=labels)
+        if family.kind == "counter"
+        else GaugeMetricFamily(family.name, family.documentation, labels=labels))
+    for values, value in family.series:
+        metric.add_metric(list(values), value)
+    return metric
 
 
 def _finite(family: Metric) -> Metric:
@@ -466,14 +476,56 @@ def _finite(family: Metric) -> Metric:
     return family
 
 
-def build_registry(get_snapshot: Callable[[], Snapshot]) -> CollectorRegistry:
+class ExporterRegistry(CollectorRegistry):
+    """A registry whose snapshot families are rendered by `metrics_text` (`exposition`),
+    and every other collector registered on it (the process's, the alerts') by
+    prometheus-client, in the order they were registered.
+
+    Everything else is a plain `CollectorRegistry`: names are refused twice, and
+    `restricted_registry` (`/metrics?name[]=...`) collects through prometheus-client.
+    """
+
+    def __init__(self, get_snapshot: Callable[[], Snapshot]) -> None:
+        self.snapshot_collector = SnapshotCollector(get_snapshot)
+        self._others: list[Collector] = []
+        super().__init__()
+        self.register(self.snapshot_collector)
+
+    def register(self, collector: Collector) -> None:
+        super().register(collector)
+        if collector is not self.snapshot_collector:
+            self._others.append(collector)
+
+    def unregister(self, collector: Collector) -> None:
+        super().unregister(collector)
+        if collector in self._others:
+            self._others.remove(collector)
+
+    def exposition(self) -> bytes:
+        """The whole registry in the text format 0.0.4, as `generate_latest` writes it."""
+        fast = render(self.snapshot_collector.families()).encode("utf-8")
+        return fast + generate_latest(_Collectors(tuple(self._others)))
+
+
+class _Collectors:
+    """Some collectors, collected in turn: what `generate_latest` renders after the snapshot
+    families."""
+
+    def __init__(self, collectors: tuple[Collector, ...]) -> None:
+        self._collectors = collectors
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self._collectors:
+            yield from collector.collect()
+
+
+def build_registry(get_snapshot: Callable[[], Snapshot]) -> ExporterRegistry:
     """A fresh registry with the snapshot metrics and this process's own resource metrics.
 
     Not the global default registry, so that nothing else imported into the process leaks into
     the exposition; the process collector is included on purpose, so an SRE can watch the
     exporter's memory and CPU (`process_*`) beside the model metrics.
     """
-    registry = CollectorRegistry()
-    registry.register(SnapshotCollector(get_snapshot))
+    registry = ExporterRegistry(get_snapshot)
     ProcessCollector(registry=registry)
     return registry
