@@ -21,8 +21,10 @@ PLACEHOLDER_STYLE = "reverse"
 _C0_PICTURES_START = 0x2400
 """U+2400.. are the Unicode "control pictures" for C0 controls: ESC shows as U+241B."""
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""C0, DEL and C1 controls, line/paragraph separators and bidi overrides (which reorder text)."""
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""C0, DEL and C1 controls, line/paragraph separators, bidi overrides (which reorder text) and
+lone surrogates (a JSON `\\ud800` escape decodes to one, and no terminal or UTF-8 stream can
+take it)."""
 
 
 def placeholder(char: str) -> str:

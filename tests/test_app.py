@@ -35,7 +35,7 @@ from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.config import HealthSection, load_settings
 from neural_tui.keymap import BINDING_IDS
 from neural_tui.runtime.snapshot import Snapshot
-from neural_tui.safe_text import PLACEHOLDER_STYLE, safe_text
+from neural_tui.safe_text import PLACEHOLDER_STYLE, plain, safe_text
 
 # --- safe_text ------------------------------------------------------------------------------
 
@@ -51,6 +51,12 @@ def test_safe_text_replaces_c0_del_c1_and_bidi_controls_with_visible_placeholder
     placeholders = [text.plain[span.start : span.end] for span in text.spans]
     assert placeholders == ["\u241b", "\u2407", "\u2421", "<U+009B>", "<U+202E>", "\u240a"]
     assert {span.style for span in text.spans} == {PLACEHOLDER_STYLE}
+
+
+def test_a_lone_surrogate_from_a_json_escape_shows_as_its_code_and_encodes_as_utf8() -> None:
+    text = safe_text("model\ud800x")
+    assert text.plain == "model<U+D800>x"
+    assert plain("model\udfff").encode("utf-8") == b"model<U+DFFF>"
 
 
 def test_safe_text_leaves_ordinary_unicode_alone() -> None:

@@ -81,6 +81,21 @@ def test_a_batch_whose_records_all_say_an_empty_model_takes_the_defaults(tmp_pat
             for m in runtime.build_snapshot().models] == [("legacy", "0.9", 5)]
 
 
+def test_a_monitor_config_name_no_utf8_stream_can_take_is_ignored_and_metrics_still_render(
+        tmp_path):
+    from neural_tui.exporter import build_registry
+
+    (tmp_path / "monitor_config.json").write_text(
+        '{"model_name": "bad\\ud800", "model_version": "0.9"}')
+    settings = fast_settings(tmp_path)
+    runtime = Runtime(settings, [], defaults=ModelDefaults.from_settings(settings))
+    runtime.ingest(IngestBatch(make_batch([T0] * 2, model=None, version=None)))
+    snapshot = runtime.build_snapshot()
+    assert [m.predictions_total for m in snapshot.models] == [2]
+    assert all("\ud800" not in m.name for m in snapshot.models)
+    assert b"neural_predictions_total" in build_registry(lambda: snapshot).exposition()
+
+
 def test_without_monitor_config_the_only_configured_model_is_the_default(tmp_path):
     settings = replace(fast_settings(tmp_path), models=(ModelSection("fraud", "3"),))
     runtime = Runtime(settings, [])

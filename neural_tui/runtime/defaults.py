@@ -73,4 +73,15 @@ def _read_monitor_config(path: Path) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: str(v) for k, v in data.items() if k in ("model_name", "model_version") and v}
+    return {k: str(v) for k, v in data.items()
+            if k in ("model_name", "model_version") and v and _utf8(str(v))}
+
+
+def _utf8(text: str) -> bool:
+    """Whether `text` can be written as UTF-8: JSON's `\\ud800` escape decodes to a lone
+    surrogate, which would make every exposition and terminal write of the name fail."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
