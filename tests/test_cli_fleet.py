@@ -184,7 +184,8 @@ def test_status_json_lists_local_and_remote_models_each_with_its_source(tmp_path
                                                                       monkeypatch):
     write_storage(tmp_path / "data")
     figures = RemoteFigures(
-        feature_drift=(FeatureDriftFigure("amount", "ks", 0.31, drifted=True, threshold=0.1),),
+        feature_drift=(FeatureDriftFigure("amount", "ks", 0.31, drifted=True, threshold=0.05,
+                                          p_value=0.001),),
         quality_score=0.92, accuracy=0.81,
         slos=(SLOFigure("availability", compliance=0.999, budget_remaining=0.4,
                         burn_rates={"1h": 0.5}),),
@@ -207,7 +208,7 @@ def test_status_json_lists_local_and_remote_models_each_with_its_source(tmp_path
             from_target["latency_p95_ms"]) == (None, None, None)
     assert from_target["feature_drift"] == [{"feature": "amount", "test": "ks",
                                              "statistic": 0.31, "drifted": True,
-                                             "threshold": 0.1}]
+                                             "threshold": 0.05, "p_value": 0.001}]
     assert (from_target["quality_score"], from_target["accuracy"]) == (0.92, 0.81)
     assert from_target["slos"] == [{"slo": "availability", "compliance": 0.999,
                                     "budget_remaining": 0.4, "burn_rates": {"1h": 0.5}}]
