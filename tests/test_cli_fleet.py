@@ -84,7 +84,7 @@ def test_a_target_flag_with_the_name_of_a_configured_target_is_exit_2(tmp_path, 
     line = refused(capsys, ["status", "--config", str(config),
                             "--target", "http://a:9108/other"])
     assert line.startswith("neural-tui: --target: duplicate target name 'a:9108'")
-    assert str(config) in line
+    assert f"a [[targets]] entry of {config} has it; give that entry a name" in line
 
 
 def test_two_target_flags_with_one_name_are_exit_2_naming_the_second(tmp_path, capsys,
@@ -94,6 +94,8 @@ def test_two_target_flags_with_one_name_are_exit_2_naming_the_second(tmp_path, c
     line = refused(capsys, ["status", "--config", str(config), "--target", "http://a:1/",
                             "--target", "http://a:1/metrics"])
     assert line.startswith("neural-tui: --target #2: duplicate target name 'a:1'")
+    assert "--target #1 has it" in line
+    assert "[[targets]] entries with a name each" in line   # a --target cannot be named
 
 
 @pytest.mark.parametrize("url", ["ftp://a:9108/metrics", "a:9108", "http://a:99999/metrics",
