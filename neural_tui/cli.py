@@ -241,17 +241,22 @@ def with_fleet(settings: Settings, args: argparse.Namespace) -> Settings:
         flag = "--target" if urls else "--prometheus"
         raise UsageError(f"{flag}: only for {FLEET_COMMANDS}")
     where = settings.source or Path("the command line")
-    taken = {target_name(t) for t in settings.targets}
+    configured = {target_name(t) for t in settings.targets}
+    flagged: dict[str, str] = {}
     added = []
     for place, url in enumerate(urls, start=1):
         flag = f"--target #{place}" if len(urls) > 1 else "--target"
         target = TargetSection(url=url)
         _check_flag(flag, Settings(targets=(target,)))
         name = target_name(target)
-        if name in taken:
-            raise UsageError(f"{flag}: duplicate target name {name!r} (another --target or a "
-                             f"[[targets]] entry of {where} has it; give that one a name)")
-        taken.add(name)
+        if name in configured:
+            raise UsageError(f"{flag}: duplicate target name {name!r} (a [[targets]] entry of "
+                             f"{where} has it; give that entry a name)")
+        if name in flagged:
+            raise UsageError(f"{flag}: duplicate target name {name!r} ({flagged[name]} has it: "
+                             "a --target is named by its host:port, so endpoints sharing one "
+                             "go in [[targets]] entries with a name each)")
+        flagged[name] = flag
         added.append(target)
     settings = replace(settings, targets=(*settings.targets, *added))
     if prometheus is not None:

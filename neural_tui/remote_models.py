@@ -32,13 +32,15 @@ class Endpoint:
 class FeatureDriftFigure:
     """One feature's exported drift: the deciding `statistic` of `test` (its scale depends on
     the test), and whether the exporter judged it drifted against `threshold` (None: it did
-    not say)."""
+    not say). For a test that decides by p-value (`ks`, `chi2`, `z`) the threshold is alpha,
+    compared with `p_value` (`neural_feature_drift_p_value`), not with the statistic."""
 
     feature: str
     test: str
     statistic: float
     drifted: bool | None = None
     threshold: float | None = None
+    p_value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -366,7 +366,7 @@ def remote_status(label: str, model: RemoteModel) -> dict[str, Any]:
         "drift_scores": {kind: _finite(v) for kind, v in model.drift_scores.items()},
         "feature_drift": [{"feature": f.feature, "test": f.test,
                            "statistic": _finite(f.statistic), "drifted": f.drifted,
-                           "threshold": _finite(f.threshold)}
+                           "threshold": _finite(f.threshold), "p_value": _finite(f.p_value)}
                           for f in figures.feature_drift],
         **{key: _finite(getattr(figures, key)) for key in (
             "quality_score", "missing_rate", "outlier_rate", "accuracy", "precision",

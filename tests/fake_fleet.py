@@ -53,13 +53,15 @@ def remote_model(name: str = "fraud-detector", version: str = "1.0.0",
 
 
 def drift_figures() -> tuple[FeatureDriftFigure, ...]:
-    """Five exported features: two drifted (PSI 0.45 of 0.2, KS 0.3 of 0.1), one the exporter
-    did not judge, two stable; in an order that is not the worst-first one."""
+    """Five exported features: two drifted (PSI 0.45 of 0.2; KS at p 0.001 under an alpha of
+    0.05), one the exporter did not judge, two stable; in an order that is not the worst-first
+    one."""
     return (
-        FeatureDriftFigure("age", "ks", 0.04, drifted=False, threshold=0.1),
+        FeatureDriftFigure("age", "ks", 0.04, drifted=False, threshold=0.05, p_value=0.5),
         FeatureDriftFigure("income", "psi", 0.45, drifted=True, threshold=0.2),
         FeatureDriftFigure("region", "chi_square", 9.2, drifted=None, threshold=None),
-        FeatureDriftFigure("tenure_days", "ks", 0.3, drifted=True, threshold=0.1),
+        FeatureDriftFigure("tenure_days", "ks", 0.3, drifted=True, threshold=0.05,
+                           p_value=0.001),
         FeatureDriftFigure("clicks", "wasserstein", 0.09, drifted=False, threshold=0.1),
     )
 

@@ -1,10 +1,11 @@
 """Loopback servers a target source polls in the tests: a scripted HTTP server (slow, trickling,
-failing or healthy on demand), a socket that accepts and never answers, and real headless
-exporters over storage written by `ModelMonitor`."""
+failing or healthy on demand), a socket that accepts and never answers, one that resets every
+connection, and real headless exporters over storage written by `ModelMonitor`."""
 
 from __future__ import annotations
 
 import socket
+import struct
 import sys
 import threading
 import time
@@ -118,6 +119,31 @@ def silent_server() -> Iterator[str]:
         listener.close()
         for connection in held:
             connection.close()
+
+
+@contextmanager
+def resetting_server() -> Iterator[str]:
+    """A `/metrics` URL whose socket reads each request and resets the connection (RST)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((LOOPBACK, 0))
+    listener.listen(64)
+
+    def reset() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+                connection.recv(65536)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack("ii", 1, 0))
+                connection.close()
+            except OSError:
+                return
+
+    threading.Thread(target=reset, daemon=True).start()
+    try:
+        yield f"http://{LOOPBACK}:{listener.getsockname()[1]}/metrics"
+    finally:
+        listener.close()
 
 
 @contextmanager

@@ -84,7 +84,7 @@ def test_a_target_flag_with_the_name_of_a_configured_target_is_exit_2(tmp_path, 
     line = refused(capsys, ["status", "--config", str(config),
                             "--target", "http://a:9108/other"])
     assert line.startswith("neural-tui: --target: duplicate target name 'a:9108'")
-    assert str(config) in line
+    assert f"a [[targets]] entry of {config} has it; give that entry a name" in line
 
 
 def test_two_target_flags_with_one_name_are_exit_2_naming_the_second(tmp_path, capsys,
@@ -94,6 +94,8 @@ def test_two_target_flags_with_one_name_are_exit_2_naming_the_second(tmp_path, c
     line = refused(capsys, ["status", "--config", str(config), "--target", "http://a:1/",
                             "--target", "http://a:1/metrics"])
     assert line.startswith("neural-tui: --target #2: duplicate target name 'a:1'")
+    assert "--target #1 has it" in line
+    assert "[[targets]] entries with a name each" in line   # a --target cannot be named
 
 
 @pytest.mark.parametrize("url", ["ftp://a:9108/metrics", "a:9108", "http://a:99999/metrics",
@@ -184,7 +186,8 @@ def test_status_json_lists_local_and_remote_models_each_with_its_source(tmp_path
                                                                       monkeypatch):
     write_storage(tmp_path / "data")
     figures = RemoteFigures(
-        feature_drift=(FeatureDriftFigure("amount", "ks", 0.31, drifted=True, threshold=0.1),),
+        feature_drift=(FeatureDriftFigure("amount", "ks", 0.31, drifted=True, threshold=0.05,
+                                          p_value=0.001),),
         quality_score=0.92, accuracy=0.81,
         slos=(SLOFigure("availability", compliance=0.999, budget_remaining=0.4,
                         burn_rates={"1h": 0.5}),),
@@ -207,7 +210,7 @@ def test_status_json_lists_local_and_remote_models_each_with_its_source(tmp_path
             from_target["latency_p95_ms"]) == (None, None, None)
     assert from_target["feature_drift"] == [{"feature": "amount", "test": "ks",
                                              "statistic": 0.31, "drifted": True,
-                                             "threshold": 0.1}]
+                                             "threshold": 0.05, "p_value": 0.001}]
     assert (from_target["quality_score"], from_target["accuracy"]) == (0.92, 0.81)
     assert from_target["slos"] == [{"slo": "availability", "compliance": 0.999,
                                     "budget_remaining": 0.4, "burn_rates": {"1h": 0.5}}]

@@ -24,7 +24,7 @@ from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.fleet_groups import Fleet, format_ago
-from neural_tui.app.screens.drift import DriftScreen, remote_rows
+from neural_tui.app.screens.drift import DriftScreen, remote_rows, threshold_share
 from neural_tui.app.screens.overview import OverviewScreen, SourceGroup
 from neural_tui.app.screens.quality import QualityScreen
 from neural_tui.app.screens.slo import SLOScreen, burn_rates_by_window
@@ -409,8 +409,9 @@ async def test_a_remote_drift_screen_lists_exported_features_worst_first_and_why
         assert row_keys(screen.query_one("#remote-drift-table", KeyedTable)) == [
             "tenure_days · ks", "income · psi", "region · chi_square", "clicks · wasserstein",
             "age · ks"]
-        assert "300.00 %" in text  # tenure_days: KS 0.3 of a 0.1 threshold
+        assert "5000.00 %" in text  # tenure_days: alpha 0.05 / p-value 0.001
         assert "225.00 %" in text  # income: PSI 0.45 of a 0.2 threshold
+        assert "10.00 %" in text  # age: alpha 0.05 / p-value 0.5, not KS 0.04 / 0.05 (80 %)
         assert not screen.query_one("#drift-body").display
         assert screen.query_one(FeatureDriftDetail).region.area == 0
 
@@ -419,7 +420,7 @@ def test_remote_features_sort_by_verdict_then_share_of_threshold_with_odd_values
 ) -> None:
     figures = (
         FeatureDriftFigure("a", "ks", math.nan, drifted=True, threshold=0.1),
-        FeatureDriftFigure("b", "ks", 0.2, drifted=True, threshold=0.1),
+        FeatureDriftFigure("b", "ks", 0.2, drifted=True, threshold=0.05, p_value=0.025),
         FeatureDriftFigure("c", "chi_square", 50.0, drifted=True, threshold=None),
         FeatureDriftFigure("d", "psi", math.inf, drifted=True, threshold=0.2),
         FeatureDriftFigure("e", "psi", 0.1, drifted=True, threshold=0.0),
@@ -427,6 +428,22 @@ def test_remote_features_sort_by_verdict_then_share_of_threshold_with_odd_values
     )
     assert [key for key, _ in remote_rows(figures)] == [
         "d · psi", "b · ks", "c · chi_square", "e · psi", "a · ks", "b · ks ·"]
+
+
+def test_a_p_value_test_is_judged_by_its_p_value_against_alpha_not_by_its_statistic(
+) -> None:
+    """An exporter's threshold for KS, chi2 and z is alpha: a chi2 statistic of 6.06 over an
+    alpha of 0.05 is not "12120 % of threshold"; its p-value of 0.2 is a quarter of the way."""
+    chi2 = FeatureDriftFigure("country", "chi2", 6.06, drifted=False, threshold=0.05,
+                              p_value=0.2)
+    z_at_zero = FeatureDriftFigure("device", "z", 9.0, drifted=True, threshold=0.05, p_value=0.0)
+    ks_without_p = FeatureDriftFigure("amount", "ks", 0.4, drifted=None, threshold=0.05)
+    psi = FeatureDriftFigure("income", "psi", 0.3, drifted=False, threshold=0.2)
+    assert threshold_share(chi2) == pytest.approx(0.25)
+    assert threshold_share(z_at_zero) == math.inf
+    assert threshold_share(ks_without_p) is None
+    assert threshold_share(psi) == pytest.approx(1.5)
+    assert [key for key, _ in remote_rows((chi2, psi))] == ["income · psi", "country · chi2"]
 
 
 async def test_a_remote_quality_screen_shows_the_exported_score_and_rates_and_why_no_table(

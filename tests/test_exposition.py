@@ -86,6 +86,21 @@ def test_labels_in_any_order_and_extra_labels_are_read():
         ("avail", None, {"1h": 2.5})]
 
 
+def test_a_p_value_tests_p_value_is_read_beside_its_alpha():
+    """For ks, chi2 and z the exported threshold is alpha, judged against the p-value, so
+    the p-value must come along; a distance test exports none."""
+    scrape = parse_exposition(
+        'neural_feature_drift{model="m",version="1",feature="age",test="ks"} 0.4\n'
+        'neural_feature_drift_threshold{model="m",version="1",feature="age",test="ks"} 0.05\n'
+        'neural_feature_drift_p_value{model="m",version="1",feature="age",test="ks"} 0.001\n'
+        'neural_feature_drift{model="m",version="1",feature="pay",test="psi"} 0.3\n'
+        'neural_predictions_total{model="m",version="1"} 8\n')
+    assert set(scrape.models[("m", "1")].figures.feature_drift) == {
+        FeatureDriftFigure("age", "ks", 0.4, threshold=0.05, p_value=0.001),
+        FeatureDriftFigure("pay", "psi", 0.3),
+    }
+
+
 def test_a_missing_version_reads_as_empty():
     assert parse_exposition(ANY_EXPORTER).models[("unversioned", "")].predictions_total == 4
 

@@ -147,6 +147,7 @@ FIGURES_A = [
     'neural_feature_drifted{model="fraud",version="1.0",feature="amount",test="ks"} 1',
     'neural_feature_drift_threshold{model="fraud",version="1.0",feature="amount",test="ks"} 0.2',
     'neural_feature_drift{model="fraud",version="1.0",feature="country",test="chi2"} 9.2',
+    'neural_feature_drift_p_value{model="fraud",version="1.0",feature="amount",test="ks"} 0.01',
     'neural_data_quality_score{model="fraud",version="1.0"} 0.9',
     'neural_missing_values_rate{model="fraud",version="1.0"} 0.01',
     'neural_outlier_rate{model="fraud",version="1.0"} 0.02',
@@ -166,6 +167,8 @@ FIGURES_B = [
     'neural_feature_drifted{model="fraud",version="1.0",feature="country",test="chi2"} 0',
     'neural_feature_drift_threshold{model="fraud",version="1.0",feature="country",test="chi2"}'
     ' 11.07',
+    'neural_feature_drift_p_value{model="fraud",version="1.0",feature="amount",test="ks"} 0.002',
+    'neural_feature_drift_p_value{model="fraud",version="1.0",feature="country",test="chi2"} 0.3',
     'neural_data_quality_score{model="fraud",version="1.0"} 0.7',
     'neural_missing_values_rate{model="fraud",version="1.0"} 0.05',
     'neural_model_accuracy{model="fraud",version="1.0"} 0.88',
@@ -181,7 +184,7 @@ FIGURES_B = [
 
 def test_the_exported_figures_read_as_the_worst_instance(start_prometheus):
     """Gauges of two instances: the highest drift, missing and outlier rate and burn rate,
-    the lowest quality, accuracy, compliance and budget; firing alerts are summed."""
+    the lowest p-value, quality, accuracy, compliance and budget; firing alerts are summed."""
     with static_exporter(exposition(FIGURES_A)) as a, \
             static_exporter(exposition(FIGURES_B)) as b:
         prometheus = start_prometheus([a, b])
@@ -194,10 +197,10 @@ def test_the_exported_figures_read_as_the_worst_instance(start_prometheus):
     assert fraud.predictions_total == 15
     assert dict(fraud.drift_scores) == {"distribution": 0.75, "concept": 0.5}
     figures = fraud.figures
-    assert [(f.feature, f.test, f.statistic, f.drifted, f.threshold)
+    assert [(f.feature, f.test, f.statistic, f.drifted, f.threshold, f.p_value)
             for f in figures.feature_drift] == [
-        ("amount", "ks", 0.31, True, 0.2),
-        ("country", "chi2", 9.2, False, 11.07),
+        ("amount", "ks", 0.31, True, 0.2, 0.002),
+        ("country", "chi2", 9.2, False, 11.07, 0.3),
     ]
     assert (figures.quality_score, figures.missing_rate, figures.outlier_rate) == (
         0.7, 0.05, 0.02)

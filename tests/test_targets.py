@@ -7,7 +7,7 @@ import base64
 import gzip
 
 import pytest
-from target_servers import Reply, ReplyServer, Request, silent_server
+from target_servers import Reply, ReplyServer, Request, resetting_server, silent_server
 
 from neural_tui.remote_models import Endpoint, RemoteView
 from neural_tui.sources.targets import FIRST_ROUND_SPREAD_SECONDS, TargetSource, schedule
@@ -110,6 +110,21 @@ async def test_a_target_that_never_answers_is_down_after_its_timeout():
     assert view.models == ()
     assert (view.targets[0].up, view.targets[0].detail) == (False, "timed out after 0.5 s")
     assert view.targets[0].last_success_at is None
+
+
+async def test_a_target_that_resets_the_connection_is_down_with_a_reason_not_a_bare_name():
+    with resetting_server() as url:
+        view = await poll_once(TargetSource([endpoint(url)]))
+    assert (view.targets[0].up, view.targets[0].detail) == (
+        False, "ReadError: the connection was closed or reset")
+
+
+async def test_a_redirect_is_not_followed_and_the_reason_says_so():
+    with ReplyServer(lambda r: Reply(b"", status=302, headers={"Location": "/other"})) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert [request.path for request in server.requests] == ["/metrics"]
+    assert view.targets[0].up is False
+    assert view.targets[0].detail.startswith("HTTP 302: a redirect, not followed")
 
 
 async def test_a_body_trickling_in_faster_than_the_read_timeout_is_cut_at_the_deadline():

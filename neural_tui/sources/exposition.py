@@ -187,8 +187,10 @@ class _Reader:
         figures = RemoteFigures(
             feature_drift=tuple(
                 FeatureDriftFigure(feature, test, stat,
-                                   None if drifted is None else drifted >= 0.5, threshold)
-                for (feature, test), (stat, drifted, threshold) in model.features.items()
+                                   None if drifted is None else drifted >= 0.5, threshold,
+                                   p_value)
+                for (feature, test), (stat, drifted, threshold, p_value)
+                in model.features.items()
                 if stat is not None
             ),
             quality_score=gauges.get("neural_data_quality_score"),
@@ -306,7 +308,8 @@ def _gauge(name: str) -> _ModelHandler:
 
 
 def _feature(slot: int) -> _ModelHandler:
-    """The statistic (0), the 0/1 verdict (1) or the threshold (2) of one feature's test."""
+    """The statistic (0), the 0/1 verdict (1), the threshold (2) or the p-value (3) of one
+    feature's test."""
 
     def read(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
         key = (labels.get("feature", ""), labels.get("test", ""))
@@ -315,7 +318,7 @@ def _feature(slot: int) -> _ModelHandler:
             if len(model.features) >= MAX_FEATURES:
                 reader.note("feature figures past the limit")
                 return
-            figures = model.features[key] = [None, None, None]
+            figures = model.features[key] = [None, None, None, None]
         if figures[slot] is None:
             figures[slot] = value
 
@@ -390,6 +393,7 @@ _HANDLERS: dict[str, _Handler] = {
     "neural_feature_drift": _per_model(_feature(0)),
     "neural_feature_drifted": _per_model(_feature(1)),
     "neural_feature_drift_threshold": _per_model(_feature(2)),
+    "neural_feature_drift_p_value": _per_model(_feature(3)),
     "neural_slo_compliance": _per_model(_slo(0)),
     "neural_slo_error_budget_remaining": _per_model(_slo(1)),
     "neural_slo_burn_rate": _per_model(_burn_rate),

@@ -203,7 +203,8 @@ def build_models(answers: Answers, series: RangeAnswers, grid: SeriesGrid,
     ratios = {name: read.table(answers.get(name, ()))
               for name in (q.THROUGHPUT, q.ERROR_RATE, *q.QUANTILES)}
     gauges = {**read.tables(answers.get(q.HIGHEST, ())), **read.tables(answers.get(q.LOWEST, ()))}
-    features = read.tables(answers.get(q.FEATURES, ()), ("feature", "test"))
+    features = {**read.tables(answers.get(q.FEATURES, ()), ("feature", "test")),
+                **read.tables(answers.get(q.FEATURE_P_VALUES, ()), ("feature", "test"))}
     slos = read.tables(answers.get(q.SLOS, ()), ("slo",))
     burn_rates = read.table(answers.get(q.BURN_RATES, ()), ("slo", "window"))
     alerts = _alerts(read, answers.get(q.ALERTS, ()))
@@ -353,10 +354,13 @@ def _latency(buckets: Mapping[str, float], count: float | None,
 
 def _feature_drift(rows: Mapping[str, Row]) -> tuple[FeatureDriftFigure, ...]:
     """Each feature's statistic (one model's rows by metric name), with the exporter's 0/1
-    verdict and threshold for that feature when it exports them (whatever their `test`)."""
+    verdict, threshold and p-value for that feature when it exports them (whatever their
+    `test`)."""
     drifted = {labels[0]: value for labels, value in rows.get(q.FEATURE_DRIFTED, {}).items()}
     thresholds = {labels[0]: value
                   for labels, value in rows.get(q.FEATURE_DRIFT_THRESHOLD, {}).items()}
+    p_values = {labels[0]: value
+                for labels, value in rows.get(q.FEATURE_DRIFT_P_VALUE, {}).items()}
     statistics = sorted((labels[0], labels[1], value)
                         for labels, value in rows.get(q.FEATURE_DRIFT, {}).items())
     return tuple(
@@ -364,6 +368,7 @@ def _feature_drift(rows: Mapping[str, Row]) -> tuple[FeatureDriftFigure, ...]:
             feature=feature, test=test, statistic=statistic,
             drifted=drifted[feature] >= 0.5 if feature in drifted else None,
             threshold=thresholds.get(feature),
+            p_value=p_values.get(feature),
         )
         for feature, test, statistic in statistics[:MAX_FEATURES]
     )

@@ -3,7 +3,7 @@
 No query interpolates anything read from a server: every model comes back in one answer
 grouped `by (model, version)`, so a model name never has to be escaped into a query. Counters
 are summed over instances; a gauge of several instances reads as its worst instance (the
-highest drift, missing rate, outlier rate and burn rate; the lowest quality, accuracy,
+highest drift, missing rate, outlier rate and burn rate; the lowest p-value, quality, accuracy,
 precision, recall, f1, compliance and budget left), which is what an on-call reader must see.
 Several gauges of the same grouping share one query through `{__name__=~"..."}`, aggregated
 `by (__name__, ...)` so each answer still says which metric it is.
@@ -24,6 +24,7 @@ DRIFT_SCORE = "neural_drift_score"
 FEATURE_DRIFT = "neural_feature_drift"
 FEATURE_DRIFTED = "neural_feature_drifted"
 FEATURE_DRIFT_THRESHOLD = "neural_feature_drift_threshold"
+FEATURE_DRIFT_P_VALUE = "neural_feature_drift_p_value"
 QUALITY_SCORE = "neural_data_quality_score"
 MISSING_RATE = "neural_missing_values_rate"
 OUTLIER_RATE = "neural_outlier_rate"
@@ -50,6 +51,7 @@ P95 = "p95"
 P99 = "p99"
 DRIFT = "drift"
 FEATURES = "features"
+FEATURE_P_VALUES = "feature_p_values"
 HIGHEST = "highest"
 LOWEST = "lowest"
 SLOS = "slos"
@@ -104,6 +106,9 @@ def fleet_queries(rate_window_seconds: float) -> Queries:
         DRIFT: f"max by ({BY_MODEL}, drift_type) ({DRIFT_SCORE})",
         FEATURES: f"max by (__name__, {BY_MODEL}, feature, test) "
                   f"({_any_of(FEATURE_DRIFT, FEATURE_DRIFTED, FEATURE_DRIFT_THRESHOLD)})",
+        # The worst p-value is the lowest one.
+        FEATURE_P_VALUES: f"min by (__name__, {BY_MODEL}, feature, test) "
+                          f"({_any_of(FEATURE_DRIFT_P_VALUE)})",
         HIGHEST: f"max by (__name__, {BY_MODEL}) ({_any_of(MISSING_RATE, OUTLIER_RATE)})",
         LOWEST: f"min by (__name__, {BY_MODEL}) "
                 f"({_any_of(QUALITY_SCORE, ACCURACY, PRECISION, RECALL, F1)})",

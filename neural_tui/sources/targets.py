@@ -195,7 +195,7 @@ class TargetSource:
             except httpx.LocalProtocolError:
                 up, detail = False, "cannot send the request: check the URL and credentials"
             except httpx.HTTPError as exc:
-                up, detail = False, f"{type(exc).__name__}: {exc}"
+                up, detail = False, _http_error(exc)
             except Exception as exc:  # one target's surprise must not end its polling
                 log.exception("polling %s failed", endpoint.name)
                 up, detail = False, f"poll failed: {type(exc).__name__}: {exc}"
@@ -220,6 +220,9 @@ class TargetSource:
         async with client.stream("GET", endpoint.url, headers=headers,
                                  auth=endpoint.basic_auth,
                                  timeout=httpx.Timeout(endpoint.timeout_seconds)) as response:
+            if response.is_redirect:
+                raise _PollFailed(f"HTTP {response.status_code}: a redirect, not followed "
+                                  "(point the URL at the /metrics it redirects to)")
             if response.status_code != 200:
                 raise _PollFailed(f"HTTP {response.status_code}")
             cap = self.max_body_bytes
@@ -255,6 +258,16 @@ def _read(target: _Target, body: bytes, content_type: str, received_at: float
     if not models:
         notes.append("no neural-tui model metrics in the body")
     return models, "; ".join(notes)
+
+
+def _http_error(exc: httpx.HTTPError) -> str:
+    """`ReadError: ...`; httpx gives some errors no message (a connection reset mid-read),
+    which would leave a bare `ReadError:` as the reason."""
+    message = str(exc)
+    if not message:
+        message = ("the connection was closed or reset" if isinstance(exc, httpx.NetworkError)
+                   else "no detail")
+    return f"{type(exc).__name__}: {message}"
 
 
 def _one_line(detail: str) -> str:

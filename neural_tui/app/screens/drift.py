@@ -24,7 +24,7 @@ from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin, re
 from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
 from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.concept import ConceptDriftState
-from neural_tui.engines.drift import DriftReport, FeatureDrift
+from neural_tui.engines.drift import P_VALUE_TESTS, DriftReport, FeatureDrift
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.remote_models import FeatureDriftFigure, RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
@@ -56,13 +56,15 @@ REMOTE_DRIFT_COLUMNS = (
     ("drifted", "drifted"),
     ("test", "test"),
     ("statistic", "statistic"),
+    ("p-value", "p_value"),
     ("threshold", "threshold"),
     ("of threshold", "ratio"),
 )
-"""What an exporter publishes per feature (`FeatureDriftFigure`): no p-value, no kind."""
+"""What an exporter publishes per feature (`FeatureDriftFigure`): no kind."""
 NO_HISTOGRAM = ("No histogram here: a remote model has no raw records, its exporter publishes "
-                "one statistic per feature (the scale depends on the test: compare a feature "
-                "with its threshold, not with another feature).")
+                "one statistic per feature, on its test's scale. For KS, chi2 and z the "
+                "threshold is alpha, met by the p-value; \"of threshold\" is statistic / "
+                "threshold, or alpha / p-value: 100 % is at the threshold.")
 
 
 class DriftScreen(DrillDownScreen):
@@ -236,8 +238,8 @@ def remote_rows(features: tuple[FeatureDriftFigure, ...]) -> list[tuple[str, Fea
     """The exported features worst first, each with a unique row key.
 
     Drifted first, then those the exporter did not judge, then the rest; within each, the
-    statistic's share of its threshold, highest first (features without a usable threshold
-    after those with one, by statistic), so features tested on different scales compare.
+    share of its threshold (`threshold_share`), highest first (features without one after
+    those with one, by statistic), so features tested on different scales compare.
     A statistic that is not a number sorts last.
     """
     def worst(feature: FeatureDriftFigure) -> tuple[int, int, float, str]:
@@ -261,10 +263,18 @@ def remote_rows(features: tuple[FeatureDriftFigure, ...]) -> list[tuple[str, Fea
 
 
 def threshold_share(feature: FeatureDriftFigure) -> float | None:
-    """statistic / threshold, when both are numbers and the threshold is above zero."""
+    """How far a feature has gone toward its threshold, 1 at it: statistic / threshold for a
+    distance test; alpha / p-value for a test that decides by p-value (KS, chi2, z), whose
+    exported threshold is alpha, not a value on its statistic's scale. None when the figures
+    needed are not numbers or the threshold is not above zero."""
     threshold = feature.threshold
     if threshold is None or not math.isfinite(threshold) or threshold <= 0:
         return None
+    if feature.test in P_VALUE_TESTS:
+        p_value = feature.p_value
+        if p_value is None or not 0 <= p_value <= 1:
+            return None
+        return threshold / p_value if p_value > 0 else math.inf
     if math.isnan(feature.statistic):
         return None
     return feature.statistic / threshold
@@ -285,6 +295,7 @@ def _remote_row(key: str, feature: FeatureDriftFigure, drifted_style: Style) -> 
             marker,
             safe_text(describe_test(feature.test)),
             Text(format_statistic(feature.statistic), justify="right"),
+            Text(format_p_value(feature.p_value), justify="right"),
             Text(format_statistic(feature.threshold), justify="right"),
             Text(MISSING if share is None else format_percent(share), justify="right"),
         ),
