@@ -416,7 +416,7 @@ class MetricsServer:
             {
                 "status": verdict,
                 "reasons": reasons,
-                "models": len(snapshot.models),
+                "models": len(snapshot.local_models),
                 "records": snapshot.ingest.records_total,
                 "snapshot_age_seconds": round(age, 3),
                 "sources": [{"label": h.label, "status": h.status, "detail": h.detail}

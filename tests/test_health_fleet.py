@@ -207,6 +207,19 @@ def test_healthz_lists_a_down_target_without_failing_the_probe():
     assert body["targets"] == [{"name": "b:9108", "up": False, "detail": "connection refused"}]
 
 
+def test_healthz_counts_the_models_this_exporter_serves_not_the_remote_ones():
+    from dataclasses import replace
+
+    from factories import model_snapshot
+
+    local = model_snapshot("fraud")
+    remote = replace(model_snapshot("churn"), source="target a:9108")
+    snapshot = Snapshot(generated_at=0.0, models=(local, remote), ingest=IngestStats(0, {}))
+    with MetricsServer(lambda: snapshot) as server:
+        body = httpx.get(f"{server.url}/healthz", timeout=5).json()
+    assert body["models"] == 1
+
+
 def test_a_model_asked_for_while_a_target_is_down_is_unhealthy_not_unknown(tmp_path, capsys,
                                                                           monkeypatch):
     use_sources(monkeypatch, FakeSource("targets", [
