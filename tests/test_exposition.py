@@ -193,3 +193,20 @@ def test_a_body_of_other_metrics_has_no_models():
     scrape = parse_exposition("# TYPE up gauge\nup 1\nprocess_cpu_seconds_total 3\n")
     assert scrape.models == {}
     assert scrape.notes == ()
+
+
+def test_counters_whose_sum_overflows_keep_the_finite_part_and_say_so():
+    scrape = parse_exposition(
+        '# TYPE neural_predictions_total counter\n'
+        'neural_predictions_total{model="m",instance="a"} 1.7e308\n'
+        'neural_predictions_total{model="m",instance="b"} 1.7e308\n'
+        '# TYPE neural_prediction_latency_seconds histogram\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="a",le="+Inf"} 1e308\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="b",le="+Inf"} 1e308\n'
+        'neural_prediction_latency_seconds_sum{model="m",instance="a"} -1e308\n'
+        'neural_prediction_latency_seconds_sum{model="m",instance="b"} -1e308\n')
+    model = scrape.models[("m", "")]
+    assert model.predictions_total == 1.7e308
+    assert model.latency is not None
+    assert (model.latency.count, model.latency.sum_seconds) == (1e308, -1e308)
+    assert scrape.notes == ("3 samples whose sum is not finite",)

@@ -9,7 +9,8 @@ first series), a missing `version` read as "".
 The body is untrusted, so everything kept is bounded: lines, models, features, error types,
 SLOs, buckets and the length of every label value kept. What was left out is counted and said
 in `Scrape.notes`, which the target's status shows. A sample that is NaN or infinite, or a
-counter below zero, is dropped; a repeated series keeps its first sample. A body the parser
+counter below zero, is dropped, and so is one whose sum with the series before it is not
+finite (two counters of 1e308); a repeated series keeps its first sample. A body the parser
 refuses is refused whole (`ExpositionError`), as Prometheus fails such a scrape.
 """
 
@@ -251,9 +252,19 @@ def _counter(reader: _Reader, value: float) -> bool:
     return True
 
 
+def _add(reader: _Reader, total: float | None, value: float) -> float | None:
+    """`total` plus `value`, or `total` unchanged (and the sample said dropped) when the sum
+    overflows: every figure kept stays finite."""
+    added = (total or 0.0) + value
+    if math.isfinite(added):
+        return added
+    reader.note("samples whose sum is not finite")
+    return total
+
+
 def _predictions(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
     if _counter(reader, value):
-        model.predictions = (model.predictions or 0.0) + value
+        model.predictions = _add(reader, model.predictions, value)
 
 
 def _errors(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
@@ -261,7 +272,7 @@ def _errors(reader: _Reader, model: _Model, labels: dict[str, str], value: float
         return
     kind = labels.get("error_type", "")
     if kind in model.errors or len(model.errors) < MAX_KEYS:
-        model.errors[kind] = model.errors.get(kind, 0.0) + value
+        model.errors[kind] = _add(reader, model.errors.get(kind), value) or 0.0
     else:
         reader.note("error types past the limit")
 
@@ -276,18 +287,18 @@ def _bucket(reader: _Reader, model: _Model, labels: dict[str, str], value: float
     if math.isnan(bound):
         reader.note("buckets without a number in le")
     elif bound in model.buckets or len(model.buckets) < MAX_BUCKETS:
-        model.buckets[bound] = model.buckets.get(bound, 0.0) + value
+        model.buckets[bound] = _add(reader, model.buckets.get(bound), value) or 0.0
     else:
         reader.note("buckets past the limit")
 
 
 def _count(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
     if _counter(reader, value):
-        model.count = (model.count or 0.0) + value
+        model.count = _add(reader, model.count, value)
 
 
 def _sum(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
-    model.sum = (model.sum or 0.0) + value
+    model.sum = _add(reader, model.sum, value)
 
 
 def _drift_score(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
@@ -365,7 +376,7 @@ def _alerts_firing(reader: _Reader, labels: dict[str, str], value: float) -> Non
     rules = reader.alerts.setdefault(model, {})
     key = (labels.get("rule", ""), labels.get("severity", ""))
     if key in rules or len(rules) < MAX_KEYS:
-        rules[key] = rules.get(key, 0.0) + value
+        rules[key] = _add(reader, rules.get(key), value) or 0.0
     else:
         reader.note("firing rules past the limit")
 
