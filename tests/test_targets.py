@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import tracemalloc
 
 import pytest
 from target_servers import Reply, ReplyServer, Request, silent_server
@@ -132,6 +133,35 @@ async def test_a_body_past_the_cap_is_refused(reply):
         view = await poll_once(source)
     assert (view.targets[0].up, view.targets[0].detail) == (False,
                                                             "body larger than 1000 bytes")
+
+
+async def test_a_gzip_bomb_is_refused_without_ever_holding_more_than_the_cap():
+    bomb = gzip.compress(b"\0" * 100_000_000)   # 100 MB of zeros in about 100 KB
+    with ReplyServer(lambda r: Reply(bomb, headers={"Content-Encoding": "gzip"})) as server:
+        source = TargetSource([endpoint(server.url, timeout_seconds=10.0)])
+        source.max_body_bytes = 1024 * 1024
+        tracemalloc.start()
+        try:
+            view = await poll_once(source)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert (view.targets[0].up, view.targets[0].detail) == (False, "body larger than 1 MiB")
+    assert peak < 8_000_000       # httpx alone decompressed a 64 KiB read into 64 MB at once
+
+
+async def test_a_gzip_body_is_read_and_one_cut_short_or_of_another_encoding_is_the_reason():
+    whole = gzip.compress(body(100))
+    replies = iter([Reply(whole, headers={"Content-Encoding": "gzip"}),
+                    Reply(whole[:-20], headers={"Content-Encoding": "gzip"}),
+                    Reply(body(100), headers={"Content-Encoding": "br"})])
+    with ReplyServer(lambda r: next(replies)) as server:
+        source = TargetSource([endpoint(server.url)])
+        views = [await poll_once(source) for _ in range(3)]
+    assert [v.models[0].predictions_total for v in views[:1]] == [100]
+    assert [(v.targets[0].up, v.targets[0].detail) for v in views] == [
+        (True, ""), (False, "gzip body cut short"),
+        (False, "Content-Encoding 'br' is not gzip")]
 
 
 async def test_an_error_status_is_the_reason():
