@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from model_service import (
-    FEATURES,
     PredictionService,
     ToyFraudModel,
     random_features,
@@ -39,8 +38,8 @@ RECENT_ROWS = 500
 
 class OldApiService(PredictionService):
     """`PredictionService` with the old module's calls: errors without a latency (the old
-    `record_error(error_type)`), and the newest requests' features kept for the drift and
-    quality checks."""
+    `record_error(error_type)`), and the newest requests kept for the drift and quality
+    checks."""
 
     def __init__(self, monitor: Any, model: ToyFraudModel) -> None:
         super().__init__(monitor, model)
@@ -51,12 +50,9 @@ class OldApiService(PredictionService):
         self.monitor.record_error(error_type="invalid_input")
 
     def issued(self, prediction_id: str, features: dict[str, Any]) -> None:
-        """Remember the id, and keep the model's features of the request for the checks:
-        only those, so extra keys a client sent (hundreds of them, within a body's bound)
-        cannot make `check_drift` refuse the window until they leave it."""
         super().issued(prediction_id, features)
         with self._recent_lock:
-            self.recent.append({name: features[name] for name in FEATURES})
+            self.recent.append(features)
 
     def recent_rows(self) -> list[dict[str, Any]]:
         with self._recent_lock:

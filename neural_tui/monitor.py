@@ -59,7 +59,7 @@ from neural_tui.producer import DEFAULT_STORAGE, MiB, ModelLogger, storage_root
 if TYPE_CHECKING:
     import numpy as np
 
-    from neural_tui.alert_manager import AlertChannel, AlertManager, AlertSeverity
+    from neural_tui.alert_manager import AlertManager, AlertSeverity
     from neural_tui.config import Settings
     from neural_tui.engines.concept import ConceptDriftState, PageHinkley
     from neural_tui.engines.drift import ReferenceProfile
@@ -173,9 +173,6 @@ class ModelMonitor:
         self._concept: PageHinkley | None = None
         self._anomalies: dict[str, Any] | None = None
         self._exporter: _Exporter | None = None
-        self._closed = False
-        self._exporter_lock = threading.Lock()
-        """Held while the exporter starts or stops, so two threads never start two."""
 
     # -- writing --------------------------------------------------------------------------
 
@@ -241,8 +238,6 @@ class ModelMonitor:
 
     def close(self) -> None:
         """Write what is buffered, stop the exporter and the alert delivery. Idempotent."""
-        with self._exporter_lock:
-            self._closed = True
         self.stop_prometheus_server()
         self.prediction_logger.close()
         if self.alert_manager is not None:
@@ -563,21 +558,16 @@ class ModelMonitor:
         use raises `MetricsServerBindError` (an `OSError`) naming it."""
         if not self.enable_prometheus:
             raise RuntimeError("Prometheus exporter not enabled (enable_prometheus=False)")
+        if self._exporter is not None:
+            raise RuntimeError(f"the exporter is already serving {self._exporter.server.url}")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
-        with self._exporter_lock:
-            if self._closed:
-                raise RuntimeError("the monitor is closed; its exporter would outlive it")
-            if self._exporter is not None:
-                raise RuntimeError(
-                    f"the exporter is already serving {self._exporter.server.url}")
-            self.flush()
-            self._exporter = _Exporter(self._exporter_settings(host, port))
-            return self._exporter.server.url
+        self.flush()
+        self._exporter = _Exporter(self._exporter_settings(host, port))
+        return self._exporter.server.url
 
     def stop_prometheus_server(self) -> None:
-        with self._exporter_lock:
-            exporter, self._exporter = self._exporter, None
+        exporter, self._exporter = self._exporter, None
         if exporter is not None:
             exporter.stop()
 
@@ -820,9 +810,7 @@ def _checked_alert_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _alert_manager(config: Mapping[str, Any], storage: Path) -> AlertManager:
     """The alerting engine's manager with `alert_config`'s channels and the old default
-    rules (drift, quality, accuracy, latency), each sent to every channel: the rule
-    factories name Slack and email only, so a `webhook_url` alone (or the log file) would
-    never hear of drift."""
+    rules (drift, quality, accuracy, latency)."""
     from neural_tui.alert_manager import (
         AlertManager,
         create_drift_alert_rule,
@@ -834,10 +822,8 @@ def _alert_manager(config: Mapping[str, Any], storage: Path) -> AlertManager:
     manager = AlertManager(slack_webhook_url=config.get("slack_webhook"),
                            email_config=config.get("email_config"),
                            webhook_url=config.get("webhook_url"), storage_path=storage)
-    channels: tuple[AlertChannel | str, ...] = tuple(manager.channels)
     for rule in (create_drift_alert_rule(0.2), create_quality_alert_rule(0.7),
                  create_performance_alert_rule(0.8), create_latency_alert_rule(1000.0)):
-        rule.channels = list(channels)
         manager.add_rule(rule)
     return manager
 

@@ -673,7 +673,7 @@ def _measure_categories(
         else:
             labels, counts = _label_counts(column)
         tables.append(_aligned(reference.categories[name], labels, counts))
-    width = max(1, *(len(bins) for bins, _, _ in tables))  # all empty: one empty column
+    width = max(len(bins) for bins, _, _ in tables)
     reference_counts = np.zeros((len(names), width), dtype=np.int64)
     current_counts = np.zeros((len(names), width), dtype=np.int64)
     for i, (bins, ref, cur) in enumerate(tables):

@@ -4,9 +4,10 @@ Every target is polled by a task of its own on a fixed schedule (`schedule`: the
 spread over a second, the later ones over the interval, so a fleet never arrives at once), with
 a client of its own, so a target that never answers or trickles its body only ever costs its
 own task: its timeout is a deadline on the whole request (connect, headers and body), and the
-body is refused past
-`MAX_BODY_BYTES` as it streams in. Bodies are parsed (`exposition.py`) and turned into rates
-(`remote_rates.py`) in daemon threads, so the event loop only moves bytes.
+body is refused past `MAX_BODY_BYTES` as it streams in. Bodies are decompressed (at most
+`MAX_BODY_BYTES` of output, so a gzip bomb costs no more than an honest body), parsed
+(`exposition.py`) and turned into rates (`remote_rates.py`) in daemon threads, so the event loop
+only moves bytes.
 
 Each poll yields one `RemoteView` labelled `target NAME`, holding that target's `TargetStatus`.
 A target that is down shows no models (`models=()`): the console shows it down rather than its
@@ -20,6 +21,7 @@ import asyncio
 import logging
 import math
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -179,10 +181,11 @@ class TargetSource:
             models: tuple[RemoteModel, ...] = ()
             try:
                 async with asyncio.timeout(endpoint.timeout_seconds):
-                    body, content_type = await self._download(client, endpoint)
+                    body, headers = await self._download(client, endpoint)
                 received_at = time.monotonic()
                 models, notes = await asyncio.get_running_loop().run_in_executor(
-                    self._parser, _read, target, body, content_type, received_at)
+                    self._parser, _read, target, body, headers, self.max_body_bytes,
+                    received_at)
                 up, detail = True, notes
             except (TimeoutError, httpx.TimeoutException):
                 up, detail = False, f"timed out after {endpoint.timeout_seconds:g} s"
@@ -213,8 +216,10 @@ class TargetSource:
             return RemoteView(label=target.label, at=now, models=models, targets=(status,))
 
     async def _download(self, client: httpx.AsyncClient, endpoint: Endpoint
-                        ) -> tuple[bytes, str]:
-        """The body and its content type; refused unless 200 and within the size cap."""
+                        ) -> tuple[bytes, httpx.Headers]:
+        """The body as sent (still compressed) and the headers; refused unless 200 and within
+        the size cap. httpx would decompress each chunk whole on the loop: a 64 KiB chunk of
+        a gzip bomb is 64 MiB."""
         headers = ({"Authorization": f"Bearer {endpoint.bearer_token}"}
                    if endpoint.bearer_token else None)
         async with client.stream("GET", endpoint.url, headers=headers,
@@ -229,12 +234,12 @@ class TargetSource:
                 raise too_large
             chunks = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_raw():
                 size += len(chunk)
                 if size > cap:
                     raise too_large
                 chunks.append(chunk)
-            return b"".join(chunks), response.headers.get("Content-Type", "")
+            return b"".join(chunks), response.headers
 
 
 def schedule(index: int, count: int, interval: float) -> tuple[float, float]:
@@ -245,9 +250,11 @@ def schedule(index: int, count: int, interval: float) -> tuple[float, float]:
     return min(FIRST_ROUND_SPREAD_SECONDS, interval) * share, interval * share
 
 
-def _read(target: _Target, body: bytes, content_type: str, received_at: float
+def _read(target: _Target, body: bytes, headers: httpx.Headers, cap: int, received_at: float
           ) -> tuple[tuple[RemoteModel, ...], str]:
     """In a parser thread: the body's models with their rates, and the status detail."""
+    body = _decoded(body, headers.get("Content-Encoding", ""), cap)
+    content_type = headers.get("Content-Type", "")
     openmetrics = content_type.split(";", 1)[0].strip().lower() == "application/openmetrics-text"
     scrape = parse_exposition(body.decode("utf-8", errors="replace"), openmetrics=openmetrics)
     models = target.models(scrape, received_at)
@@ -255,6 +262,26 @@ def _read(target: _Target, body: bytes, content_type: str, received_at: float
     if not models:
         notes.append("no neural-tui model metrics in the body")
     return models, "; ".join(notes)
+
+
+def _decoded(body: bytes, encoding: str, cap: int) -> bytes:
+    """`body` decompressed as its Content-Encoding says (gzip, the one we ask for, or none),
+    refused once the output passes `cap` bytes: the decompressor never makes more."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise _PollFailed(f"Content-Encoding {encoding[:40]!r} is not gzip")
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        decoded = decompressor.decompress(body, cap + 1)
+    except zlib.error as exc:
+        raise _PollFailed(f"gzip body cannot be read: {exc}") from exc
+    if len(decoded) > cap:
+        raise _PollFailed(f"body larger than {_size(cap)}")
+    if not decompressor.eof:
+        raise _PollFailed("gzip body cut short")
+    return decoded
 
 
 def _one_line(detail: str) -> str:
