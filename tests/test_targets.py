@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import socket
+import threading
 import tracemalloc
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from target_servers import Reply, ReplyServer, Request, silent_server
@@ -195,6 +199,53 @@ async def test_a_refused_connection_is_the_reason():
     view = await poll_once(TargetSource([endpoint(url)]))
     assert not view.targets[0].up
     assert view.targets[0].detail.startswith("cannot connect")
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Names for the tests: `fleet.test` is 127.0.0.1, `hang.test` never resolves until the
+    event is set (at the end of the test, so no thread stays stuck)."""
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def getaddrinfo(host: str | bytes | None, port: object, *args: object,
+                    **kwargs: object) -> object:
+        if host in ("hang.test", b"hang.test"):
+            release.wait()
+            raise socket.gaierror(socket.EAI_AGAIN, "gave up")
+        if host in ("fleet.test", b"fleet.test"):
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield release
+    release.set()
+
+
+async def test_a_name_whose_dns_hangs_times_out_alone_even_with_the_default_executor_busy(dns):
+    busy = ThreadPoolExecutor(1)
+    busy.submit(dns.wait)                        # the loop's shared threads: all taken
+    asyncio.get_running_loop().set_default_executor(busy)
+    try:
+        with ReplyServer(lambda r: Reply(body(100))) as server:
+            source = TargetSource([
+                endpoint(server.url.replace("127.0.0.1", "fleet.test"), "named"),
+                endpoint(f"http://hang.test:{server.url.split(':')[2]}", "hanging")])
+            named, hanging = await source.fetch()
+    finally:
+        dns.set()                                # the loop joins its executor on closing
+    assert (named.targets[0].up, named.models[0].predictions_total) == (True, 100)
+    assert (hanging.targets[0].up, hanging.targets[0].detail) == (False, "timed out after 0.5 s")
+
+
+async def test_a_name_that_does_not_resolve_is_a_connect_error(monkeypatch):
+    def getaddrinfo(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    view = await poll_once(TargetSource([endpoint("http://nowhere.test:9/metrics")]))
+    assert (view.targets[0].up, view.targets[0].detail) == (
+        False, "cannot connect: [Errno -2] Name or service not known")
 
 
 async def test_openmetrics_is_read_when_the_server_sends_it():
