@@ -210,3 +210,16 @@ def test_counters_whose_sum_overflows_keep_the_finite_part_and_say_so():
     assert model.latency is not None
     assert (model.latency.count, model.latency.sum_seconds) == (1e308, -1e308)
     assert scrape.notes == ("3 samples whose sum is not finite",)
+
+
+def test_a_count_that_disagrees_with_the_inf_bucket_gives_way_to_it_as_in_histogram_quantile():
+    scrape = parse_exposition(
+        'neural_prediction_latency_seconds_bucket{model="m",le="0.1"} 30\n'
+        'neural_prediction_latency_seconds_bucket{model="m",le="+Inf"} 50\n'
+        'neural_prediction_latency_seconds_count{model="m"} 100\n'
+        'neural_prediction_latency_seconds_bucket{model="n",le="0.1"} 30\n'
+        'neural_prediction_latency_seconds_count{model="n"} 40\n')
+    latency = scrape.models[("m", "")].latency
+    assert latency is not None and latency.count == 50
+    only_count = scrape.models[("n", "")].latency
+    assert only_count is not None and only_count.count == 40

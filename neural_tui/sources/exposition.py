@@ -216,9 +216,10 @@ class _Reader:
 
 
 def _latency(model: _Model) -> RemoteLatency | None:
-    """The histogram, if it has a +Inf bucket or a count (the same number by definition)."""
+    """The histogram, if it has a +Inf bucket or a count (the same number by definition; when
+    an exporter says otherwise, the +Inf bucket, which `histogram_quantile` reads)."""
     infinite = model.buckets.pop(math.inf, None)
-    count = model.count if model.count is not None else infinite
+    count = infinite if infinite is not None else model.count
     if count is None:
         return None
     bounds = sorted(model.buckets)
