@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import tracemalloc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from target_servers import Reply, ReplyServer, Request, silent_server
@@ -246,6 +250,36 @@ async def test_a_name_that_does_not_resolve_is_a_connect_error(monkeypatch):
     view = await poll_once(TargetSource([endpoint("http://nowhere.test:9/metrics")]))
     assert (view.targets[0].up, view.targets[0].detail) == (
         False, "cannot connect: [Errno -2] Name or service not known")
+
+
+@pytest.fixture
+def server_tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server's TLS context with a self-signed certificate for `fleet.test` only,
+    and the certificate's file (the CA a client must trust)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed: apt-get install openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=fleet.test",
+                    "-addext", "subjectAltName=DNS:fleet.test"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+async def test_https_by_name_verifies_the_certificate_against_ssl_cert_file(
+        dns, server_tls, monkeypatch):
+    context, cert = server_tls
+    with ReplyServer(lambda r: Reply(body(100)), tls=context) as server:
+        url = server.url.replace("127.0.0.1", "fleet.test")
+        untrusted = await poll_once(TargetSource([endpoint(url)]))
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = await poll_once(TargetSource([endpoint(url)]))
+    assert not untrusted.targets[0].up
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.targets[0].detail
+    assert (trusted.targets[0].up, trusted.models[0].predictions_total) == (True, 100)
 
 
 async def test_openmetrics_is_read_when_the_server_sends_it():
