@@ -223,3 +223,23 @@ def test_a_count_that_disagrees_with_the_inf_bucket_gives_way_to_it_as_in_histog
     assert latency is not None and latency.count == 50
     only_count = scrape.models[("n", "")].latency
     assert only_count is not None and only_count.count == 40
+
+
+def test_each_counter_series_is_kept_beside_the_sums_by_its_other_labels():
+    scrape = parse_exposition(
+        'neural_predictions_total{model="m",instance="a",job="j"} 3\n'
+        'neural_predictions_total{model="m",instance="b",job="j"} 4\n'
+        'neural_errors_total{model="m",instance="a",error_type="oom"} 1\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="a",le="0.5"} 2\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="a",le="+Inf"} 3\n'
+        'neural_prediction_latency_seconds_count{model="m",instance="a"} 3\n')
+    model = scrape.models[("m", "")]
+    a, b = (("instance", "a"), ("job", "j")), (("instance", "b"), ("job", "j"))
+    assert model.predictions_total == 7
+    assert model.counters == {
+        ("predictions", "", a): 3, ("predictions", "", b): 4,
+        ("errors", "oom", (("instance", "a"),)): 1,
+        ("bucket", 0.5, (("instance", "a"),)): 2,
+        ("bucket", float("inf"), (("instance", "a"),)): 3,
+        ("count", "", (("instance", "a"),)): 3,
+    }

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 from realservers import require_binary
+from scraped import scraped_model
 
 from neural_tui.config import DEFAULT_LATENCY_BUCKETS_MS
-from neural_tui.remote_models import RemoteFigures, RemoteLatency
 from neural_tui.sources.exposition import ScrapedModel
 from neural_tui.sources.remote_rates import QUANTILES, window_rates
 
@@ -35,8 +35,7 @@ CASES = {
 
 
 def scraped(bounds: tuple[float, ...], counts: tuple[float, ...]) -> ScrapedModel:
-    latency = RemoteLatency(bounds, counts[:-1], counts[-1], 0.0)
-    return ScrapedModel("m", "", counts[-1], {}, latency, {}, RemoteFigures())
+    return scraped_model(counts[-1], {}, bounds, counts[:-1], counts[-1])
 
 
 def promtool_case(name: str, bounds: tuple[float, ...], before: tuple[float, ...],
