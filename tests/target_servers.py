@@ -5,6 +5,7 @@ connection, and real headless exporters over storage written by `ModelMonitor`."
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -45,9 +46,10 @@ class Request:
 
 class ReplyServer:
     """A threaded HTTP server on 127.0.0.1 answering every GET with `reply(request)`, keeping
-    each request (monotonic time, path, headers) in `requests`."""
+    each request (monotonic time, path, headers) in `requests`; HTTPS with `tls`."""
 
-    def __init__(self, reply: Callable[[Request], Reply]) -> None:
+    def __init__(self, reply: Callable[[Request], Reply], tls: ssl.SSLContext | None = None
+                 ) -> None:
         self.reply = reply
         self.requests: list[Request] = []
         server = self
@@ -85,7 +87,10 @@ class ReplyServer:
 
         self._httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
         self._httpd.daemon_threads = True
-        self.url = f"http://{LOOPBACK}:{self._httpd.server_address[1]}/metrics"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://{LOOPBACK}:{self._httpd.server_address[1]}/metrics"
 
     def __enter__(self) -> ReplyServer:
         threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()

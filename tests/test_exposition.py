@@ -208,3 +208,53 @@ def test_a_body_of_other_metrics_has_no_models():
     scrape = parse_exposition("# TYPE up gauge\nup 1\nprocess_cpu_seconds_total 3\n")
     assert scrape.models == {}
     assert scrape.notes == ()
+
+
+def test_counters_whose_sum_overflows_keep_the_finite_part_and_say_so():
+    scrape = parse_exposition(
+        '# TYPE neural_predictions_total counter\n'
+        'neural_predictions_total{model="m",instance="a"} 1.7e308\n'
+        'neural_predictions_total{model="m",instance="b"} 1.7e308\n'
+        '# TYPE neural_prediction_latency_seconds histogram\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="a",le="+Inf"} 1e308\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="b",le="+Inf"} 1e308\n'
+        'neural_prediction_latency_seconds_sum{model="m",instance="a"} -1e308\n'
+        'neural_prediction_latency_seconds_sum{model="m",instance="b"} -1e308\n')
+    model = scrape.models[("m", "")]
+    assert model.predictions_total == 1.7e308
+    assert model.latency is not None
+    assert (model.latency.count, model.latency.sum_seconds) == (1e308, -1e308)
+    assert scrape.notes == ("3 samples whose sum is not finite",)
+
+
+def test_a_count_that_disagrees_with_the_inf_bucket_gives_way_to_it_as_in_histogram_quantile():
+    scrape = parse_exposition(
+        'neural_prediction_latency_seconds_bucket{model="m",le="0.1"} 30\n'
+        'neural_prediction_latency_seconds_bucket{model="m",le="+Inf"} 50\n'
+        'neural_prediction_latency_seconds_count{model="m"} 100\n'
+        'neural_prediction_latency_seconds_bucket{model="n",le="0.1"} 30\n'
+        'neural_prediction_latency_seconds_count{model="n"} 40\n')
+    latency = scrape.models[("m", "")].latency
+    assert latency is not None and latency.count == 50
+    only_count = scrape.models[("n", "")].latency
+    assert only_count is not None and only_count.count == 40
+
+
+def test_each_counter_series_is_kept_beside_the_sums_by_its_other_labels():
+    scrape = parse_exposition(
+        'neural_predictions_total{model="m",instance="a",job="j"} 3\n'
+        'neural_predictions_total{model="m",instance="b",job="j"} 4\n'
+        'neural_errors_total{model="m",instance="a",error_type="oom"} 1\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="a",le="0.5"} 2\n'
+        'neural_prediction_latency_seconds_bucket{model="m",instance="a",le="+Inf"} 3\n'
+        'neural_prediction_latency_seconds_count{model="m",instance="a"} 3\n')
+    model = scrape.models[("m", "")]
+    a, b = (("instance", "a"), ("job", "j")), (("instance", "b"), ("job", "j"))
+    assert model.predictions_total == 7
+    assert model.counters == {
+        ("predictions", "", a): 3, ("predictions", "", b): 4,
+        ("errors", "oom", (("instance", "a"),)): 1,
+        ("bucket", 0.5, (("instance", "a"),)): 2,
+        ("bucket", float("inf"), (("instance", "a"),)): 3,
+        ("count", "", (("instance", "a"),)): 3,
+    }

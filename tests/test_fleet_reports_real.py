@@ -140,3 +140,29 @@ def test_a_headless_exporter_polls_its_targets_and_healthz_lists_them_without_fa
     assert body["status"] == "ok"
     assert sorted((t["name"], t["up"]) for t in body["targets"]) == sorted([
         (first.removeprefix("http://"), True), (f"{LOOPBACK}:{closed}", False)])
+
+
+HANGING_DNS = (
+    "import socket, sys, time\n"
+    "real = socket.getaddrinfo\n"
+    "def getaddrinfo(host, *args, **kwargs):\n"
+    "    if host in ('hang.test', b'hang.test'):\n"
+    "        time.sleep(600)\n"
+    "    return real(host, *args, **kwargs)\n"
+    "socket.getaddrinfo = getaddrinfo\n"
+    "from neural_tui.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+"""The command line, in a process where the name `hang.test` takes ten minutes to resolve."""
+
+
+def test_health_ends_at_its_deadline_though_a_targets_dns_never_answers(tmp_path):
+    config = tmp_path / "neural-tui.toml"
+    config.write_text("[[targets]]\nurl = 'http://hang.test:9100/metrics'\nname = 'hang'\n"
+                      "timeout = 1\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", HANGING_DNS, "health", "--json",
+                           "--config", str(config)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=COMMAND_SECONDS, check=False)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["problems"] == [
+        "no model in storage or from the remote sources", "target hang down: timed out after 1 s"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from scraped import scraped_model
 
-from neural_tui.remote_models import RemoteFigures, RemoteLatency
-from neural_tui.sources.exposition import ScrapedModel
+from neural_tui.sources.exposition import ScrapedModel, parse_exposition
 from neural_tui.sources.remote_rates import (
     ModelSeries,
     WindowRates,
@@ -21,9 +21,7 @@ BOUNDS = (0.1, 0.2, 0.4)
 def scraped(predictions: float, errors: dict[str, float] | None = None,
             buckets: tuple[float, ...] | None = None, count: float | None = None,
             bounds: tuple[float, ...] = BOUNDS) -> ScrapedModel:
-    latency = (RemoteLatency(bounds, buckets, count if count is not None else buckets[-1], 0.0)
-               if buckets is not None else None)
-    return ScrapedModel("fraud", "1.0", predictions, errors or {}, latency, {}, RemoteFigures())
+    return scraped_model(predictions, errors, bounds, buckets, count)
 
 
 def test_a_counter_that_grew_increased_by_the_difference():
@@ -120,3 +118,31 @@ def test_a_model_before_its_second_scrape_has_no_rates():
     model = remote_model(scraped(10), None, 5.0, ModelSeries(3), "a")
     assert (model.throughput_rps, model.error_rate, model.latency_p50_ms) == (None, None, None)
     assert model.predictions_total == 10
+
+
+def two_instances(a: int, b: int, a_fast: int, b_fast: int, a_errors: int = 0) -> ScrapedModel:
+    """A body (a federating endpoint's) with instances `a` and `b` of one model: totals and
+    how many predictions took at most 0.1 s, the rest at most 0.2 s."""
+    lines = []
+    for instance, total, fast, errors in (("a", a, a_fast, a_errors), ("b", b, b_fast, 0)):
+        labels = f'model="fraud",version="1.0",instance="{instance}"'
+        lines += [f"neural_predictions_total{{{labels}}} {total}",
+                  f'neural_errors_total{{{labels},error_type="timeout"}} {errors}',
+                  f'neural_prediction_latency_seconds_bucket{{{labels},le="0.1"}} {fast}',
+                  f'neural_prediction_latency_seconds_bucket{{{labels},le="0.2"}} {total}',
+                  f'neural_prediction_latency_seconds_bucket{{{labels},le="+Inf"}} {total}',
+                  f"neural_prediction_latency_seconds_count{{{labels}}} {total}"]
+    return parse_exposition("\n".join(lines) + "\n").models[("fraud", "1.0")]
+
+
+def test_one_instance_of_several_restarting_resets_its_own_series_only():
+    # a: 1,000 then restarted and at 10 (all fast, 5 of them errors); b: 1,000,000 then
+    # 1,000,090 (30 of the 90 fast). Increases: 10 + 90 = 100 predictions, 5 errors, 40 fast.
+    before = two_instances(a=1_000, b=1_000_000, a_fast=1_000, b_fast=500_000, a_errors=50)
+    after = two_instances(a=10, b=1_000_090, a_fast=10, b_fast=500_030, a_errors=5)
+    assert after.predictions_total == 1_000_100                 # the totals stay summed
+    rates = window_rates(before, after, 10.0)
+    assert rates.throughput_rps == pytest.approx(10.0)          # not 1,000,100 / 10 s
+    assert rates.error_rate == pytest.approx(5 / 100)
+    # p50: rank 50 of 100, 10 into the (0.1, 0.2] bucket of 60 -> 100 + 100 * 10/60 ms.
+    assert rates.latency_p50_ms == pytest.approx(100 + 100 * 10 / 60)

@@ -5,6 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from target_servers import Reply, ReplyServer, Request, resetting_server, silent_server
@@ -149,6 +158,35 @@ async def test_a_body_past_the_cap_is_refused(reply):
                                                             "body larger than 1000 bytes")
 
 
+async def test_a_gzip_bomb_is_refused_without_ever_holding_more_than_the_cap():
+    bomb = gzip.compress(b"\0" * 100_000_000)   # 100 MB of zeros in about 100 KB
+    with ReplyServer(lambda r: Reply(bomb, headers={"Content-Encoding": "gzip"})) as server:
+        source = TargetSource([endpoint(server.url, timeout_seconds=10.0)])
+        source.max_body_bytes = 1024 * 1024
+        tracemalloc.start()
+        try:
+            view = await poll_once(source)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert (view.targets[0].up, view.targets[0].detail) == (False, "body larger than 1 MiB")
+    assert peak < 8_000_000       # httpx alone decompressed a 64 KiB read into 64 MB at once
+
+
+async def test_a_gzip_body_is_read_and_one_cut_short_or_of_another_encoding_is_the_reason():
+    whole = gzip.compress(body(100))
+    replies = iter([Reply(whole, headers={"Content-Encoding": "gzip"}),
+                    Reply(whole[:-20], headers={"Content-Encoding": "gzip"}),
+                    Reply(body(100), headers={"Content-Encoding": "br"})])
+    with ReplyServer(lambda r: next(replies)) as server:
+        source = TargetSource([endpoint(server.url)])
+        views = [await poll_once(source) for _ in range(3)]
+    assert [v.models[0].predictions_total for v in views[:1]] == [100]
+    assert [(v.targets[0].up, v.targets[0].detail) for v in views] == [
+        (True, ""), (False, "gzip body cut short"),
+        (False, "Content-Encoding 'br' is not gzip")]
+
+
 async def test_an_error_status_is_the_reason():
     with ReplyServer(lambda r: Reply(b"overloaded", status=503)) as server:
         view = await poll_once(TargetSource([endpoint(server.url)]))
@@ -180,6 +218,83 @@ async def test_a_refused_connection_is_the_reason():
     view = await poll_once(TargetSource([endpoint(url)]))
     assert not view.targets[0].up
     assert view.targets[0].detail.startswith("cannot connect")
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Names for the tests: `fleet.test` is 127.0.0.1, `hang.test` never resolves until the
+    event is set (at the end of the test, so no thread stays stuck)."""
+    real = socket.getaddrinfo
+    release = threading.Event()
+
+    def getaddrinfo(host: str | bytes | None, port: object, *args: object,
+                    **kwargs: object) -> object:
+        if host in ("hang.test", b"hang.test"):
+            release.wait()
+            raise socket.gaierror(socket.EAI_AGAIN, "gave up")
+        if host in ("fleet.test", b"fleet.test"):
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield release
+    release.set()
+
+
+async def test_a_name_whose_dns_hangs_times_out_alone_even_with_the_default_executor_busy(dns):
+    busy = ThreadPoolExecutor(1)
+    busy.submit(dns.wait)                        # the loop's shared threads: all taken
+    asyncio.get_running_loop().set_default_executor(busy)
+    try:
+        with ReplyServer(lambda r: Reply(body(100))) as server:
+            source = TargetSource([
+                endpoint(server.url.replace("127.0.0.1", "fleet.test"), "named"),
+                endpoint(f"http://hang.test:{server.url.split(':')[2]}", "hanging")])
+            named, hanging = await source.fetch()
+    finally:
+        dns.set()                                # the loop joins its executor on closing
+    assert (named.targets[0].up, named.models[0].predictions_total) == (True, 100)
+    assert (hanging.targets[0].up, hanging.targets[0].detail) == (False, "timed out after 0.5 s")
+
+
+async def test_a_name_that_does_not_resolve_is_a_connect_error(monkeypatch):
+    def getaddrinfo(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    view = await poll_once(TargetSource([endpoint("http://nowhere.test:9/metrics")]))
+    assert (view.targets[0].up, view.targets[0].detail) == (
+        False, "cannot connect: [Errno -2] Name or service not known")
+
+
+@pytest.fixture
+def server_tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server's TLS context with a self-signed certificate for `fleet.test` only,
+    and the certificate's file (the CA a client must trust)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed: apt-get install openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=fleet.test",
+                    "-addext", "subjectAltName=DNS:fleet.test"],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+async def test_https_by_name_verifies_the_certificate_against_ssl_cert_file(
+        dns, server_tls, monkeypatch):
+    context, cert = server_tls
+    with ReplyServer(lambda r: Reply(body(100)), tls=context) as server:
+        url = server.url.replace("127.0.0.1", "fleet.test")
+        untrusted = await poll_once(TargetSource([endpoint(url)]))
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = await poll_once(TargetSource([endpoint(url)]))
+    assert not untrusted.targets[0].up
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.targets[0].detail
+    assert (trusted.targets[0].up, trusted.models[0].predictions_total) == (True, 100)
 
 
 async def test_openmetrics_is_read_when_the_server_sends_it():

@@ -3,10 +3,13 @@
 A remote source knows only what an exporter published, so the snapshot carries no engine
 reports; its exported figures ride along as `ModelSnapshot.remote`, and what a source could not
 compute yet (a rate before a target's second scrape) reads as zero with the reason in
-`analysis_waiting`.
+`analysis_waiting`. A count that is not finite (a source's sum that overflowed) reads as 0:
+one endpoint's number must never stop the snapshot that every model is published in.
 """
 
 from __future__ import annotations
+
+import math
 
 from neural_tui.remote_models import RemoteModel, RemoteView
 from neural_tui.runtime.snapshot import LatencyHistogram, ModelSnapshot
@@ -25,8 +28,8 @@ def remote_model_snapshot(model: RemoteModel, label: str) -> ModelSnapshot:
     latency = model.latency
     histogram = (
         LatencyHistogram(
-            cumulative_counts=tuple(int(c) for c in latency.cumulative_counts),
-            count=int(latency.count),
+            cumulative_counts=tuple(_whole(c) for c in latency.cumulative_counts),
+            count=_whole(latency.count),
             sum_seconds=latency.sum_seconds,
             bounds_seconds=latency.bounds_seconds,
         )
@@ -38,8 +41,8 @@ def remote_model_snapshot(model: RemoteModel, label: str) -> ModelSnapshot:
     return ModelSnapshot(
         name=model.name,
         version=model.version,
-        predictions_total=int(model.predictions_total),
-        errors_total={kind: int(n) for kind, n in model.errors_total.items()},
+        predictions_total=_whole(model.predictions_total),
+        errors_total={kind: _whole(n) for kind, n in model.errors_total.items()},
         latency=histogram,
         labels_total=0,
         labels_joined=0,
@@ -60,3 +63,7 @@ def remote_model_snapshot(model: RemoteModel, label: str) -> ModelSnapshot:
         remote=figures,
         instance=model.instance,
     )
+
+
+def _whole(count: float) -> int:
+    return int(count) if math.isfinite(count) else 0

@@ -4,12 +4,15 @@ The text is parsed by prometheus-client's own parsers (the text format, or OpenM
 server says so); this module only picks neural-tui's metric names out of the families and groups
 them by the `model` and `version` labels. Any exporter of those names works: labels in any
 order, extra labels ignored (counters and histograms are summed over them, a gauge keeps its
-first series), a missing `version` read as "".
+first series), a missing `version` read as "". Each counter series is also kept as it was
+exported (`ScrapedModel.counters`), so that rates take each series' own resets into account, as
+Prometheus' `sum(rate())` does: one instance of several that restarts is no reset of the sum.
 
 The body is untrusted, so everything kept is bounded: lines, models, features, error types,
 SLOs, buckets and the length of every label value kept. What was left out is counted and said
 in `Scrape.notes`, which the target's status shows. A sample that is NaN or infinite, or a
-counter below zero, is dropped; a repeated series keeps its first sample. A body the parser
+counter below zero, is dropped, and so is one whose sum with the series before it is not
+finite (two counters of 1e308); a repeated series keeps its first sample. A body the parser
 refuses is refused whole (`ExpositionError`), as Prometheus fails such a scrape.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
@@ -46,6 +49,14 @@ MAX_BUCKETS = 200
 """Latency histogram buckets kept of one model."""
 
 
+CounterKey = tuple[Literal["predictions", "errors", "bucket", "count"], str | float,
+                   tuple[tuple[str, str], ...]]
+"""One counter series of a model: its figure, its error type (`errors`) or bucket bound
+(`bucket`, +Inf included; "" for the others), and its labels beyond `model`, `version`,
+`error_type` and `le` (the instance, the job, ...)."""
+_SERIES_LABELS_LEFT_OUT = frozenset({"model", "version", "error_type", "le"})
+
+
 class ExpositionError(ValueError):
     """The body is not the Prometheus text format (or OpenMetrics) at all."""
 
@@ -61,6 +72,8 @@ class ScrapedModel:
     latency: RemoteLatency | None
     drift_scores: Mapping[str, float]
     figures: RemoteFigures
+    counters: Mapping[CounterKey, float]
+    """Every counter series kept above, as exported, for the rates (`remote_rates.py`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +107,7 @@ def parse_exposition(text: str, *, openmetrics: bool = False) -> Scrape:
 class _Model:
     """What one body says of one model so far (mutable while the body is read)."""
 
-    __slots__ = ("buckets", "count", "drift", "errors", "features", "gauges",
+    __slots__ = ("buckets", "count", "counters", "drift", "errors", "features", "gauges",
                  "predictions", "slos", "sum")
 
     def __init__(self) -> None:
@@ -107,6 +120,7 @@ class _Model:
         self.gauges: dict[str, float] = {}
         self.features: dict[tuple[str, str], list[float | None]] = {}
         self.slos: dict[str, list[Any]] = {}
+        self.counters: dict[CounterKey, float] = {}
 
 
 class _Reader:
@@ -213,13 +227,15 @@ class _Reader:
             latency=_latency(model),
             drift_scores=model.drift,
             figures=figures,
+            counters=model.counters,
         )
 
 
 def _latency(model: _Model) -> RemoteLatency | None:
-    """The histogram, if it has a +Inf bucket or a count (the same number by definition)."""
+    """The histogram, if it has a +Inf bucket or a count (the same number by definition; when
+    an exporter says otherwise, the +Inf bucket, which `histogram_quantile` reads)."""
     infinite = model.buckets.pop(math.inf, None)
-    count = model.count if model.count is not None else infinite
+    count = infinite if infinite is not None else model.count
     if count is None:
         return None
     bounds = sorted(model.buckets)
@@ -246,31 +262,53 @@ def _per_model(read: _ModelHandler) -> _Handler:
     return handler
 
 
-def _counter(reader: _Reader, value: float) -> bool:
+def _counted(reader: _Reader, model: _Model, figure: Literal["predictions", "errors", "bucket",
+                                                             "count"],
+             sub: str | float, labels: dict[str, str], total: float | None, value: float
+             ) -> float | None:
+    """`total` plus the counter sample `value`, which is also kept by series; None (and the
+    sample said dropped) when it is below zero or the sum would not be finite."""
     if value < 0:
         reader.note("counters below zero")
-        return False
-    return True
+        return None
+    added = (total or 0.0) + value
+    if not math.isfinite(added):
+        reader.note("samples whose sum is not finite")
+        return None
+    rest = tuple(sorted(item for item in labels.items()
+                        if item[0] not in _SERIES_LABELS_LEFT_OUT))
+    key: CounterKey = (figure, sub, rest)
+    model.counters[key] = model.counters.get(key, 0.0) + value
+    return added
+
+
+def _add(reader: _Reader, total: float | None, value: float) -> float | None:
+    """`total` plus `value`, or `total` unchanged (and the sample said dropped) when the sum
+    overflows: every figure kept stays finite."""
+    added = (total or 0.0) + value
+    if math.isfinite(added):
+        return added
+    reader.note("samples whose sum is not finite")
+    return total
 
 
 def _predictions(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
-    if _counter(reader, value):
-        model.predictions = (model.predictions or 0.0) + value
+    total = _counted(reader, model, "predictions", "", labels, model.predictions, value)
+    if total is not None:
+        model.predictions = total
 
 
 def _errors(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
-    if not _counter(reader, value):
-        return
     kind = labels.get("error_type", "")
     if kind in model.errors or len(model.errors) < MAX_KEYS:
-        model.errors[kind] = model.errors.get(kind, 0.0) + value
+        total = _counted(reader, model, "errors", kind, labels, model.errors.get(kind), value)
+        if total is not None:
+            model.errors[kind] = total
     else:
         reader.note("error types past the limit")
 
 
 def _bucket(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
-    if not _counter(reader, value):
-        return
     try:
         bound = float(labels.get("le", ""))
     except ValueError:
@@ -278,18 +316,21 @@ def _bucket(reader: _Reader, model: _Model, labels: dict[str, str], value: float
     if math.isnan(bound):
         reader.note("buckets without a number in le")
     elif bound in model.buckets or len(model.buckets) < MAX_BUCKETS:
-        model.buckets[bound] = model.buckets.get(bound, 0.0) + value
+        total = _counted(reader, model, "bucket", bound, labels, model.buckets.get(bound), value)
+        if total is not None:
+            model.buckets[bound] = total
     else:
         reader.note("buckets past the limit")
 
 
 def _count(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
-    if _counter(reader, value):
-        model.count = (model.count or 0.0) + value
+    total = _counted(reader, model, "count", "", labels, model.count, value)
+    if total is not None:
+        model.count = total
 
 
 def _sum(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
-    model.sum = (model.sum or 0.0) + value
+    model.sum = _add(reader, model.sum, value)
 
 
 def _drift_score(reader: _Reader, model: _Model, labels: dict[str, str], value: float) -> None:
@@ -368,7 +409,7 @@ def _alerts_firing(reader: _Reader, labels: dict[str, str], value: float) -> Non
     rules = reader.alerts.setdefault(model, {})
     key = (labels.get("rule", ""), labels.get("severity", ""))
     if key in rules or len(rules) < MAX_KEYS:
-        rules[key] = rules.get(key, 0.0) + value
+        rules[key] = _add(reader, rules.get(key), value) or 0.0
     else:
         reader.note("firing rules past the limit")
 

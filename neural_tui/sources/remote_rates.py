@@ -2,20 +2,21 @@
 
 A target's counters only ever say "so many since the exporter started"; what the console shows
 is what happened between two polls. The arithmetic is Prometheus' own, so that the target source
-and a `rate()`/`histogram_quantile()` query over the same exporter agree: a counter that went
-down restarted from zero (`counter_increase`), and a quantile is interpolated linearly inside
-the bucket it falls in (`histogram_quantile`). Pure: no I/O, no clock.
+and a `sum(rate())`/`histogram_quantile()` query over the same exporter agree: each counter
+series that went down restarted from zero (`counter_increase`) and the series' increases are
+summed, and a quantile is interpolated linearly inside the bucket it falls in
+(`histogram_quantile`). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from neural_tui.remote_models import RemoteLatency, RemoteModel
-from neural_tui.sources.exposition import ScrapedModel
+from neural_tui.sources.exposition import CounterKey, ScrapedModel
 
 QUANTILES = (0.5, 0.95, 0.99)
 
@@ -76,11 +77,13 @@ class WindowRates:
 def window_rates(previous: ScrapedModel, current: ScrapedModel, seconds: float) -> WindowRates:
     """The rates of `current` against `previous`, scraped `seconds` apart (> 0).
 
-    An error type new since `previous` counts from zero: it appeared between the scrapes."""
-    predictions = counter_increase(previous.predictions_total, current.predictions_total)
-    errors = sum(counter_increase(previous.errors_total.get(kind, 0.0), count)
-                 for kind, count in current.errors_total.items())
-    p50, p95, p99 = _latency_quantiles(previous.latency, current.latency)
+    Each counter series' increase is its own (`counter_increase`), and a model's figure is the
+    sum of its series' increases. A series new since `previous` (an error type, an instance)
+    counts from zero: it appeared between the scrapes."""
+    increases = _increases(previous.counters, current.counters)
+    predictions = increases.get(("predictions", ""), 0.0)
+    errors = sum(increase for (figure, _), increase in increases.items() if figure == "errors")
+    p50, p95, p99 = _latency_quantiles(previous.latency, current.latency, increases)
     return WindowRates(
         throughput_rps=_finite(predictions / seconds) or 0.0,
         error_rate=_finite(errors / predictions) if predictions > 0 else None,
@@ -90,16 +93,30 @@ def window_rates(previous: ScrapedModel, current: ScrapedModel, seconds: float) 
     )
 
 
-def _latency_quantiles(previous: RemoteLatency | None, current: RemoteLatency | None
+def _increases(previous: Mapping[CounterKey, float], current: Mapping[CounterKey, float]
+               ) -> dict[tuple[str, str | float], float]:
+    """Each figure's increase (by error type or bucket bound): the sum of its series'."""
+    increases: dict[tuple[str, str | float], float] = {}
+    for key, count in current.items():
+        figure = key[:2]
+        increases[figure] = (increases.get(figure, 0.0)
+                             + counter_increase(previous.get(key, 0.0), count))
+    return increases
+
+
+def _latency_quantiles(previous: RemoteLatency | None, current: RemoteLatency | None,
+                       increases: Mapping[tuple[str, str | float], float]
                        ) -> tuple[float | None, float | None, float | None]:
+    """The quantiles of the buckets' increases; the observations are the +Inf bucket's, else
+    the count's (as the histogram's count is read, `exposition._latency`)."""
     if previous is None or current is None or previous.bounds_seconds != current.bounds_seconds:
         return None, None, None
-    increases = [counter_increase(before, now) for before, now
-                 in zip(previous.cumulative_counts, current.cumulative_counts, strict=True)]
-    total = counter_increase(previous.count, current.count)
+    bounds = current.bounds_seconds
+    buckets = [increases.get(("bucket", bound), 0.0) for bound in bounds]
+    total = increases.get(("bucket", math.inf), increases.get(("count", ""), 0.0))
     quantiles = []
     for q in QUANTILES:
-        seconds = histogram_quantile(q, current.bounds_seconds, increases, total)
+        seconds = histogram_quantile(q, bounds, buckets, total)
         quantiles.append(_finite(seconds * 1000.0) if seconds is not None else None)
     return quantiles[0], quantiles[1], quantiles[2]
 

@@ -4,9 +4,12 @@ Every target is polled by a task of its own on a fixed schedule (`schedule`: the
 spread over a second, the later ones over the interval, so a fleet never arrives at once), with
 a client of its own, so a target that never answers or trickles its body only ever costs its
 own task: its timeout is a deadline on the whole request (connect, headers and body), and the
-body is refused past
-`MAX_BODY_BYTES` as it streams in. Bodies are parsed (`exposition.py`) and turned into rates
-(`remote_rates.py`) in daemon threads, so the event loop only moves bytes.
+body is refused past `MAX_BODY_BYTES` as it streams in. Bodies are decompressed (at most
+`MAX_BODY_BYTES` of output, so a gzip bomb costs no more than an honest body), parsed
+(`exposition.py`) and turned into rates (`remote_rates.py`) in daemon threads, so the event loop
+only moves bytes. Host names are resolved in daemon threads of their own (`_Resolver`), not in
+the loop's default executor: a name whose DNS never answers holds one of them, never the few
+threads the rest of the process shares, and never keeps `status` from exiting.
 
 Each poll yields one `RemoteView` labelled `target NAME`, holding that target's `TargetStatus`.
 A target that is down shows no models (`models=()`): the console shows it down rather than its
@@ -19,10 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
+import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
+import httpcore
 import httpx
 
 from neural_tui.remote_models import Endpoint, RemoteModel, RemoteView, TargetStatus
@@ -43,6 +51,9 @@ FIRST_ROUND_SPREAD_SECONDS = 1.0
 """The targets' first polls are spread over this much (or their interval, if shorter)."""
 PARSE_THREADS = 2
 """Threads that parse bodies: two, so one huge body never queues every other target's."""
+RESOLVER_THREADS = 16
+"""Threads resolving host names: a name whose DNS hangs holds one until the resolver gives up,
+so only this many such targets at once delay the other targets' new connections."""
 MAX_DETAIL_CHARS = 200
 
 
@@ -94,6 +105,7 @@ class TargetSource:
         self.max_body_bytes = MAX_BODY_BYTES
         self._targets = [_Target(endpoint, series_points) for endpoint in self.endpoints]
         self._parser = DaemonExecutor(PARSE_THREADS, "neural-tui-targets")
+        self._resolver = _Resolver(DaemonExecutor(RESOLVER_THREADS, "neural-tui-resolver"))
 
     @property
     def label(self) -> str:
@@ -141,12 +153,10 @@ class TargetSource:
         async with AsyncExitStack() as stack:
             yield [
                 await stack.enter_async_context(httpx.AsyncClient(
-                    limits=httpx.Limits(
-                        max_connections=2, max_keepalive_connections=1,
-                        keepalive_expiry=target.endpoint.interval_seconds * 2),
+                    transport=_Transport(tls, self._resolver,
+                                         keepalive_expiry=target.endpoint.interval_seconds * 2),
                     trust_env=False,
                     follow_redirects=False,
-                    verify=tls,
                     headers={"Accept": ACCEPT, "Accept-Encoding": "gzip",
                              "User-Agent": "neural-tui"},
                 ))
@@ -179,10 +189,11 @@ class TargetSource:
             models: tuple[RemoteModel, ...] = ()
             try:
                 async with asyncio.timeout(endpoint.timeout_seconds):
-                    body, content_type = await self._download(client, endpoint)
+                    body, headers = await self._download(client, endpoint)
                 received_at = time.monotonic()
                 models, notes = await asyncio.get_running_loop().run_in_executor(
-                    self._parser, _read, target, body, content_type, received_at)
+                    self._parser, _read, target, body, headers, self.max_body_bytes,
+                    received_at)
                 up, detail = True, notes
             except (TimeoutError, httpx.TimeoutException):
                 up, detail = False, f"timed out after {endpoint.timeout_seconds:g} s"
@@ -213,8 +224,10 @@ class TargetSource:
             return RemoteView(label=target.label, at=now, models=models, targets=(status,))
 
     async def _download(self, client: httpx.AsyncClient, endpoint: Endpoint
-                        ) -> tuple[bytes, str]:
-        """The body and its content type; refused unless 200 and within the size cap."""
+                        ) -> tuple[bytes, httpx.Headers]:
+        """The body as sent (still compressed) and the headers; refused unless 200 and within
+        the size cap. httpx would decompress each chunk whole on the loop: a 64 KiB chunk of
+        a gzip bomb is 64 MiB."""
         headers = ({"Authorization": f"Bearer {endpoint.bearer_token}"}
                    if endpoint.bearer_token else None)
         async with client.stream("GET", endpoint.url, headers=headers,
@@ -232,12 +245,60 @@ class TargetSource:
                 raise too_large
             chunks = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_raw():
                 size += len(chunk)
                 if size > cap:
                     raise too_large
                 chunks.append(chunk)
-            return b"".join(chunks), response.headers.get("Content-Type", "")
+            return b"".join(chunks), response.headers
+
+
+class _Resolver(httpcore.AsyncNetworkBackend):
+    """httpcore's own network backend, except that a host name is resolved in `executor`
+    (daemon threads) and its addresses are tried in turn."""
+
+    def __init__(self, executor: DaemonExecutor) -> None:
+        self._backend = httpcore.AnyIOBackend()
+        self._executor = executor
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None
+                          ) -> httpcore.AsyncNetworkStream:
+        try:
+            infos = await asyncio.get_running_loop().run_in_executor(
+                self._executor, socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        failed: httpcore.ConnectError | None = None
+        for address in dict.fromkeys(str(info[4][0]) for info in infos):
+            try:
+                return await self._backend.connect_tcp(address, port, timeout, local_address,
+                                                       socket_options)
+            except httpcore.ConnectError as exc:
+                failed = exc
+        raise failed or httpcore.ConnectError(f"{host}: no address")
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        return await self._backend.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a pool that keeps one connection alive (a second while it is
+    busy) and resolves names with `resolver`: httpx takes no network backend, so its pool is
+    replaced by one that does."""
+
+    def __init__(self, tls: ssl.SSLContext, resolver: _Resolver, *,
+                 keepalive_expiry: float) -> None:
+        super().__init__(verify=tls, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=tls, max_connections=2, max_keepalive_connections=1,
+            keepalive_expiry=keepalive_expiry, network_backend=resolver)
 
 
 def schedule(index: int, count: int, interval: float) -> tuple[float, float]:
@@ -248,9 +309,11 @@ def schedule(index: int, count: int, interval: float) -> tuple[float, float]:
     return min(FIRST_ROUND_SPREAD_SECONDS, interval) * share, interval * share
 
 
-def _read(target: _Target, body: bytes, content_type: str, received_at: float
+def _read(target: _Target, body: bytes, headers: httpx.Headers, cap: int, received_at: float
           ) -> tuple[tuple[RemoteModel, ...], str]:
     """In a parser thread: the body's models with their rates, and the status detail."""
+    body = _decoded(body, headers.get("Content-Encoding", ""), cap)
+    content_type = headers.get("Content-Type", "")
     openmetrics = content_type.split(";", 1)[0].strip().lower() == "application/openmetrics-text"
     scrape = parse_exposition(body.decode("utf-8", errors="replace"), openmetrics=openmetrics)
     models = target.models(scrape, received_at)
@@ -268,6 +331,25 @@ def _http_error(exc: httpx.HTTPError) -> str:
         message = ("the connection was closed or reset" if isinstance(exc, httpx.NetworkError)
                    else "no detail")
     return f"{type(exc).__name__}: {message}"
+
+def _decoded(body: bytes, encoding: str, cap: int) -> bytes:
+    """`body` decompressed as its Content-Encoding says (gzip, the one we ask for, or none),
+    refused once the output passes `cap` bytes: the decompressor never makes more."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise _PollFailed(f"Content-Encoding {encoding[:40]!r} is not gzip")
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        decoded = decompressor.decompress(body, cap + 1)
+    except zlib.error as exc:
+        raise _PollFailed(f"gzip body cannot be read: {exc}") from exc
+    if len(decoded) > cap:
+        raise _PollFailed(f"body larger than {_size(cap)}")
+    if not decompressor.eof:
+        raise _PollFailed("gzip body cut short")
+    return decoded
 
 
 def _one_line(detail: str) -> str:
