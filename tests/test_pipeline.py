@@ -422,3 +422,46 @@ def test_lines_skipped_recently_count_the_live_window_only_not_the_start_up_hist
     ingest = runtime.build_snapshot().ingest
     assert ingest.skipped_recently == 0
     assert ingest.skipped_lines == {"not_json": 503, "too_long": 1}
+
+
+async def test_a_listener_that_raises_once_never_stops_the_snapshots(tmp_path, monkeypatch):
+    monkeypatch.setattr("neural_tui.runtime.pipeline.RESTART_FIRST_PAUSE_SECONDS", 0.01)
+    runtime = Runtime(fast_settings(tmp_path), [ListSource([IngestBatch(make_batch([T0]))])])
+    calls: list[float] = []
+
+    def fails_the_first_time(snapshot: Snapshot) -> None:
+        calls.append(snapshot.generated_at)
+        if len(calls) == 1:
+            raise RuntimeError("a reader's bug")
+
+    runtime.subscribe(fails_the_first_time)
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(5):
+            while len(calls) < 4:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert any("publisher failed" in m and "a reader's bug" in m
+               for m in runtime.latest.ingest.last_messages)
+
+
+def test_a_remote_view_that_cannot_be_shown_costs_its_own_models_only(tmp_path, monkeypatch):
+    from neural_tui.remote_models import RemoteModel, RemoteView
+
+    def refuses(view: RemoteView) -> tuple:
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr("neural_tui.runtime.pipeline.remote_model_snapshots", refuses)
+    runtime = Runtime(fast_settings(tmp_path), [])
+    runtime.ingest(IngestBatch(make_batch([T0] * 2)))
+    model = RemoteModel(name="churn", version="1", predictions_total=float("inf"),
+                        errors_total={}, latency=None, throughput_rps=None, error_rate=None,
+                        latency_p50_ms=None, latency_p95_ms=None, latency_p99_ms=None,
+                        window_seconds=60.0)
+    runtime.note_remote(RemoteView(label="target a", at=T0, models=(model,)))
+    snapshot = runtime.build_snapshot()
+    assert [m.predictions_total for m in snapshot.models] == [2]
+    assert any("remote view target a left out" in m for m in snapshot.ingest.last_messages)

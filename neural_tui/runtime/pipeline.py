@@ -173,7 +173,8 @@ class Runtime:
                 group.create_task(self._supervised(f"source {remote.label}",
                                                    partial(self._follow, remote),
                                                    remote.label))
-            group.create_task(self._publish_forever(), name="publisher")
+            group.create_task(self._supervised("publisher", self._publish_forever),
+                              name="publisher")
             group.create_task(self._supervised("analysis",
                                                partial(self.analysis.run, self.states)))
 
@@ -446,7 +447,7 @@ class Runtime:
             for key, state in sorted(self.states.items())
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
-        models += tuple(model for view in views for model in remote_model_snapshots(view))
+        models += tuple(model for view in views for model in self._remote_models(view))
         return Snapshot(
             generated_at=now,
             models=models,
@@ -464,6 +465,18 @@ class Runtime:
             catching_up=self._catching_up(),
             targets=tuple(target for view in views for target in view.targets),
         )
+
+    def _remote_models(self, view: RemoteView) -> tuple[ModelSnapshot, ...]:
+        """The view's models as snapshots; a view that cannot be turned into them costs its
+        own models only (said once), never the snapshot every reader waits for."""
+        try:
+            return remote_model_snapshots(view)
+        except Exception as exc:
+            message = f"remote view {view.label} left out: {exc!r}"
+            if message not in self.messages:
+                log.exception("%s", message)
+                self.messages.append(message)
+            return ()
 
     def _catching_up(self) -> bool:
         """Whether the start-up is still under way: a source still reads the history on disk at
