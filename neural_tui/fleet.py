@@ -17,7 +17,8 @@ def remote_sources(settings: Settings) -> tuple[RemoteSource, ...]:
     sources: list[RemoteSource] = []
     if settings.targets:
         sources.append(TargetSource([target_endpoint(t) for t in settings.targets],
-                                    series_points=settings.runtime.series_seconds))
+                                    series_points=settings.runtime.series_seconds,
+                                    rate_window_seconds=settings.runtime.window_seconds))
     if settings.prometheus.url is not None:
         sources.append(PrometheusSource(
             prometheus_endpoint(settings.prometheus),

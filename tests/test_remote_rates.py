@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from scraped import scraped_model
 
 from neural_tui.sources.exposition import ScrapedModel, parse_exposition
 from neural_tui.sources.remote_rates import (
     ModelSeries,
+    RateWindow,
     WindowRates,
     counter_increase,
     histogram_quantile,
+    poll_increase,
     remote_model,
     window_rates,
 )
@@ -146,3 +150,48 @@ def test_one_instance_of_several_restarting_resets_its_own_series_only():
     assert rates.error_rate == pytest.approx(5 / 100)
     # p50: rank 50 of 100, 10 into the (0.1, 0.2] bucket of 60 -> 100 + 100 * 10/60 ms.
     assert rates.latency_p50_ms == pytest.approx(100 + 100 * 10 / 60)
+
+
+def test_a_producer_writing_every_other_poll_reads_its_steady_rate_over_the_window():
+    """Polled every 5 s, a writer that flushes 100 records every 10 s reads 0 and 20 rps by
+    turns between two polls; over a 20 s window it reads 10 rps."""
+    window = RateWindow(20.0)
+    totals = [0, 0, 100, 100, 200, 200, 300]
+    per_poll = []
+    for before, after in pairwise(totals):
+        poll = poll_increase(scraped(before), scraped(after), 5.0)
+        per_poll.append(poll.rates().throughput_rps)
+        window.add(poll)
+    assert per_poll == [0.0, 20.0, 0.0, 20.0, 0.0, 20.0]
+    assert window.covered_seconds == 20.0
+    assert window.rates().throughput_rps == pytest.approx(200 / 20)
+
+
+def test_the_window_keeps_the_polls_that_span_it_and_at_least_the_newest():
+    window = RateWindow(10.0)
+    window.add(poll_increase(scraped(0), scraped(600), 60.0))
+    assert window.covered_seconds == 60.0
+    assert window.rates().throughput_rps == pytest.approx(10.0)
+    window.add(poll_increase(scraped(600), scraped(610), 5.0))
+    window.add(poll_increase(scraped(610), scraped(640), 5.0))
+    assert window.covered_seconds == 10.0
+    assert window.rates().throughput_rps == pytest.approx(40 / 10)
+
+
+def test_quantiles_over_the_window_add_the_bucket_increases_and_restart_when_buckets_change():
+    bounds = (0.1, 0.2, 0.4)
+    window = RateWindow(60.0)
+    window.add(poll_increase(scraped(0, buckets=(0, 0, 0), bounds=bounds),
+                             scraped(100, buckets=(100, 100, 100), bounds=bounds), 5.0))
+    window.add(poll_increase(scraped(100, buckets=(100, 100, 100), bounds=bounds),
+                             scraped(200, buckets=(100, 200, 200), bounds=bounds), 5.0))
+    # 100 observations at or under 0.1 s and 100 in (0.1, 0.2]: the median is the 100th,
+    # the top of the first bucket; p95 is 0.1 + 0.1 * (190 - 100) / 100 = 0.19 s.
+    rates = window.rates()
+    assert rates.latency_p50_ms == pytest.approx(100.0)
+    assert rates.latency_p95_ms == pytest.approx(190.0)
+    other = (0.05, 0.4)
+    window.add(poll_increase(scraped(200, buckets=(100, 200, 200), bounds=bounds),
+                             scraped(300, buckets=(50, 100), bounds=other), 5.0))
+    assert window.covered_seconds == 5.0
+    assert window.rates().latency_p50_ms is None

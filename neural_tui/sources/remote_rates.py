@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from neural_tui.remote_models import RemoteLatency, RemoteModel
+from neural_tui.remote_models import RemoteModel
 from neural_tui.sources.exposition import CounterKey, ScrapedModel
 
 QUANTILES = (0.5, 0.95, 0.99)
@@ -80,10 +80,72 @@ def window_rates(previous: ScrapedModel, current: ScrapedModel, seconds: float) 
     Each counter series' increase is its own (`counter_increase`), and a model's figure is the
     sum of its series' increases. A series new since `previous` (an error type, an instance)
     counts from zero: it appeared between the scrapes."""
-    increases = _increases(previous.counters, current.counters)
+    return poll_increase(previous, current, seconds).rates()
+
+
+@dataclass(frozen=True, slots=True)
+class PollIncrease:
+    """What one model's counters gained between two polls `seconds` apart, by figure (and
+    error type or bucket bound); `bounds` are the latency buckets of both scrapes, None when
+    either has none or they differ (then no quantile can be read from the increases)."""
+
+    seconds: float
+    increases: Mapping[tuple[str, str | float], float]
+    bounds: tuple[float, ...] | None
+
+    def rates(self) -> WindowRates:
+        return _rates(self.increases, self.seconds, self.bounds)
+
+
+def poll_increase(previous: ScrapedModel, current: ScrapedModel, seconds: float
+                  ) -> PollIncrease:
+    """`current`'s gains since `previous`, scraped `seconds` apart."""
+    same = (previous.latency is not None and current.latency is not None
+            and previous.latency.bounds_seconds == current.latency.bounds_seconds)
+    return PollIncrease(seconds, _increases(previous.counters, current.counters),
+                        current.latency.bounds_seconds if same and current.latency else None)
+
+
+class RateWindow:
+    """A model's poll increases over the last `seconds` (at least the newest poll), so that
+    its rates cover a window as `rate(x[1m])` does rather than one poll: a producer that
+    writes every 5 s, polled every 5 s, would read 0 and twice the rate by turns."""
+
+    __slots__ = ("_polls", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._polls: deque[PollIncrease] = deque()
+
+    def add(self, poll: PollIncrease) -> None:
+        """Keep `poll`; older polls go once the newer ones span the window, and all of them
+        when the buckets changed (their increases would not add up)."""
+        if self._polls and self._polls[-1].bounds != poll.bounds:
+            self._polls.clear()
+        self._polls.append(poll)
+        while (len(self._polls) > 1
+               and sum(p.seconds for p in self._polls) - self._polls[0].seconds
+               >= self.seconds):
+            self._polls.popleft()
+
+    @property
+    def covered_seconds(self) -> float:
+        return sum(poll.seconds for poll in self._polls)
+
+    def rates(self) -> WindowRates:
+        """The rates over every poll kept (call after one `add` at least)."""
+        increases: dict[tuple[str, str | float], float] = {}
+        for poll in self._polls:
+            for figure, increase in poll.increases.items():
+                increases[figure] = increases.get(figure, 0.0) + increase
+        return _rates(increases, self.covered_seconds, self._polls[-1].bounds)
+
+
+def _rates(increases: Mapping[tuple[str, str | float], float], seconds: float,
+           bounds: tuple[float, ...] | None) -> WindowRates:
     predictions = increases.get(("predictions", ""), 0.0)
     errors = sum(increase for (figure, _), increase in increases.items() if figure == "errors")
-    p50, p95, p99 = _latency_quantiles(previous.latency, current.latency, increases)
+    p50, p95, p99 = _latency_quantiles(bounds, increases)
     return WindowRates(
         throughput_rps=_finite(predictions / seconds) or 0.0,
         error_rate=_finite(errors / predictions) if predictions > 0 else None,
@@ -104,14 +166,13 @@ def _increases(previous: Mapping[CounterKey, float], current: Mapping[CounterKey
     return increases
 
 
-def _latency_quantiles(previous: RemoteLatency | None, current: RemoteLatency | None,
+def _latency_quantiles(bounds: tuple[float, ...] | None,
                        increases: Mapping[tuple[str, str | float], float]
                        ) -> tuple[float | None, float | None, float | None]:
     """The quantiles of the buckets' increases; the observations are the +Inf bucket's, else
     the count's (as the histogram's count is read, `exposition._latency`)."""
-    if previous is None or current is None or previous.bounds_seconds != current.bounds_seconds:
+    if bounds is None:
         return None, None, None
-    bounds = current.bounds_seconds
     buckets = [increases.get(("bucket", bound), 0.0) for bound in bounds]
     total = increases.get(("bucket", math.inf), increases.get(("count", ""), 0.0))
     quantiles = []

@@ -35,7 +35,7 @@ import httpx
 
 from neural_tui.remote_models import Endpoint, RemoteModel, RemoteView, TargetStatus
 from neural_tui.sources.exposition import ExpositionError, Scrape, parse_exposition
-from neural_tui.sources.remote_rates import ModelSeries, remote_model, window_rates
+from neural_tui.sources.remote_rates import ModelSeries, RateWindow, poll_increase, remote_model
 from neural_tui.sources.workers import DaemonExecutor
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,13 @@ class _PollFailed(Exception):
 class _Target:
     """One endpoint's state between polls: its last good scrape and its models' series."""
 
-    def __init__(self, endpoint: Endpoint, series_points: int) -> None:
+    def __init__(self, endpoint: Endpoint, series_points: int,
+                 rate_window_seconds: float) -> None:
         self.endpoint = endpoint
         self.label = f"target {endpoint.name}"
         self.series_points = series_points
+        self.rate_window_seconds = rate_window_seconds
+        self.windows: dict[tuple[str, str], RateWindow] = {}
         self.scrape: Scrape | None = None
         self.scraped_at = 0.0
         """When `scrape` arrived, on the monotonic clock."""
@@ -76,21 +79,28 @@ class _Target:
         self.lock = asyncio.Lock()
 
     def models(self, scrape: Scrape, received_at: float) -> tuple[RemoteModel, ...]:
-        """The models of `scrape` with their rates since the previous one; remembers it."""
+        """The models of `scrape` with their rates over the rate window (one point a poll in
+        their series); remembers it."""
         previous = self.scrape
         elapsed = received_at - self.scraped_at if previous is not None else 0.0
-        window = elapsed if elapsed > 0 else self.endpoint.interval_seconds
         series: dict[tuple[str, str], ModelSeries] = {}
+        windows: dict[tuple[str, str], RateWindow] = {}
         models = []
         for key, current in scrape.models.items():
             ring = series[key] = self.series.get(key) or ModelSeries(self.series_points)
+            window = windows[key] = (self.windows.get(key)
+                                     or RateWindow(self.rate_window_seconds))
             before = previous.models.get(key) if previous is not None else None
-            rates = (window_rates(before, current, elapsed)
-                     if before is not None and elapsed > 0 else None)
-            if rates is not None:
-                ring.add(rates)
-            models.append(remote_model(current, rates, window, ring, self.endpoint.name))
-        self.scrape, self.scraped_at, self.series = scrape, received_at, series
+            rates = None
+            if before is not None and elapsed > 0:
+                poll = poll_increase(before, current, elapsed)
+                ring.add(poll.rates())
+                window.add(poll)
+                rates = window.rates()
+            covered = window.covered_seconds or self.endpoint.interval_seconds
+            models.append(remote_model(current, rates, covered, ring, self.endpoint.name))
+        self.scrape, self.scraped_at = scrape, received_at
+        self.series, self.windows = series, windows
         return tuple(models)
 
 
@@ -98,12 +108,14 @@ class TargetSource:
     """Polls every endpoint concurrently, each on its own interval and timeout."""
 
     def __init__(self, endpoints: Sequence[Endpoint], *, series_points: int = 60,
+                 rate_window_seconds: float = 60.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.endpoints = tuple(endpoints)
         self.series_points = series_points
         self.clock = clock
         self.max_body_bytes = MAX_BODY_BYTES
-        self._targets = [_Target(endpoint, series_points) for endpoint in self.endpoints]
+        self._targets = [_Target(endpoint, series_points, rate_window_seconds)
+                         for endpoint in self.endpoints]
         self._parser = DaemonExecutor(PARSE_THREADS, "neural-tui-targets")
         self._resolver = _Resolver(DaemonExecutor(RESOLVER_THREADS, "neural-tui-resolver"))
 
