@@ -193,6 +193,13 @@ async def test_an_error_status_is_the_reason():
     assert (view.targets[0].up, view.targets[0].detail) == (False, "HTTP 503")
 
 
+async def test_a_url_without_its_metrics_path_is_told_to_end_in_metrics():
+    with ReplyServer(lambda r: Reply(b"404 page not found", status=404)) as server:
+        view = await poll_once(TargetSource([endpoint(server.url)]))
+    assert (view.targets[0].up, view.targets[0].detail) == (
+        False, "HTTP 404: no such path (does the URL end in /metrics?)")
+
+
 async def test_a_page_that_is_not_metrics_is_the_reason():
     with ReplyServer(lambda r: Reply(b"<html>\n<body>sign in</body>\n</html>\n",
                                      content_type="text/html")) as server:

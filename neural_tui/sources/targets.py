@@ -248,6 +248,8 @@ class TargetSource:
             if response.is_redirect:
                 raise _PollFailed(f"HTTP {response.status_code}: a redirect, not followed "
                                   "(point the URL at the /metrics it redirects to)")
+            if response.status_code == 404:
+                raise _PollFailed("HTTP 404: no such path (does the URL end in /metrics?)")
             if response.status_code != 200:
                 raise _PollFailed(f"HTTP {response.status_code}")
             cap = self.max_body_bytes
