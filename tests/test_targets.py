@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
-import shutil
 import socket
 import ssl
 import subprocess
@@ -16,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from realservers import require_binary
 from target_servers import Reply, ReplyServer, Request, resetting_server, silent_server
 
 from neural_tui.remote_models import Endpoint, RemoteView
@@ -278,9 +278,7 @@ async def test_a_name_that_does_not_resolve_is_a_connect_error(monkeypatch):
 def server_tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
     """A server's TLS context with a self-signed certificate for `fleet.test` only,
     and the certificate's file (the CA a client must trust)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl not installed: apt-get install openssl")
+    openssl = require_binary("openssl", "apt-get install openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-keyout", str(key), "-out", str(cert), "-subj", "/CN=fleet.test",
