@@ -42,7 +42,7 @@ from neural_tui.sources.prometheus_queries import PREDICTIONS, fleet_queries
 TOTALS_QUERY = f'({{__name__=~"{PREDICTIONS}'
 """What only the totals query contains."""
 TOTALS = vector(({"__name__": PREDICTIONS, "model": "fraud", "version": "1.0"}, "42"))
-EXPORTERS_QUERY = "present_over_time("
+EXPORTERS_QUERY = "count_over_time(neural_active_models"
 """What only the query of the exporters' `up` contains."""
 CANNOT_SCRAPE = "Prometheus cannot scrape it (up == 0)"
 

@@ -125,8 +125,9 @@ def fleet_queries(rate_window_seconds: float) -> Queries:
         BURN_RATES: f"max by (slo, {BY_MODEL}, window) ({SLO_BURN_RATE})",
         ALERTS: f"sum by (model, rule, severity) ({ALERTS_FIRING})",
         # Prometheus' `up` of the scrape targets that are neural-tui exporters: the ones that
-        # published the gauge every exporter serves, even while Prometheus has them stale.
+        # published the gauge every exporter serves, even while Prometheus has them stale
+        # (`count_over_time`, which every Prometheus 2 has, only to say which did).
         EXPORTERS: f"min by (job, instance) (up and on (job, instance) "
-                   f"present_over_time({ACTIVE_MODELS}[{EXPORTER_LOOKBACK}]))",
+                   f"count_over_time({ACTIVE_MODELS}[{EXPORTER_LOOKBACK}]))",
     }
     return Queries(instant=instant, ranged={name: ratios[name] for name in SERIES_QUERIES})
