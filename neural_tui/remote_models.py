@@ -126,6 +126,10 @@ class TargetStatus:
     detail: str = ""
     last_success_at: float | None = None
     last_poll_seconds: float | None = None
+    scraped_by: str = ""
+    """Empty when this process polls the endpoint itself; else the label of the source that
+    reports another scraper's word on it (`prometheus`: Prometheus' `up` for an exporter it
+    scrapes), so the console counts it under that source, not as a target of its own."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -612,10 +612,12 @@ def source_check(r: RemoteRound) -> Check:
 
 
 def target_check(t: TargetStatus) -> Check:
-    """`target_up`: the target's `/metrics` answered its last poll."""
+    """`target_up`: the target's `/metrics` answered its last poll (or, for an exporter a
+    source reports on another scraper's word, that scraper's last scrape of it did)."""
+    what = f"{t.scraped_by} exporter {t.name}" if t.scraped_by else f"target {t.name}"
     if t.up:
-        return Check("target_up", True, f"target {t.name} up")
-    return Check("target_up", False, f"target {t.name} down: {t.detail or 'no reason given'}")
+        return Check("target_up", True, f"{what} up")
+    return Check("target_up", False, f"{what} down: {t.detail or 'no reason given'}")
 
 
 def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int:

@@ -104,8 +104,17 @@ def target_view(name: str, *models: RemoteModel, up: bool = True, detail: str = 
     return RemoteView(label=f"target {name}", at=FIXED_TIME, models=named, targets=(status,))
 
 
-def prometheus_view(*models: RemoteModel, problem: str | None = None) -> RemoteView:
-    return RemoteView(label="prometheus", at=FIXED_TIME, models=models, problem=problem)
+def exporter_status(name: str, *, up: bool = True) -> TargetStatus:
+    """An exporter as the Prometheus source reports it: by Prometheus' `up`."""
+    return TargetStatus(name=name, url=name.split("/")[-1], up=up,
+                        detail="" if up else "Prometheus cannot scrape it (up == 0)",
+                        scraped_by="prometheus")
+
+
+def prometheus_view(*models: RemoteModel, problem: str | None = None,
+                    exporters: Sequence[TargetStatus] = ()) -> RemoteView:
+    return RemoteView(label="prometheus", at=FIXED_TIME, models=models,
+                      targets=tuple(exporters), problem=problem)
 
 
 def fleet_snapshot(local: Iterable[ModelSnapshot], views: Sequence[RemoteView],

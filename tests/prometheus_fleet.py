@@ -39,9 +39,10 @@ def write_traffic(storage: Path, model: str, version: str, latencies_ms: Iterabl
 
 
 @contextmanager
-def headless_exporters(storages: Sequence[Path], workdir: Path) -> Iterator[list[str]]:
-    """`neural-tui --serve-metrics` over each storage, started side by side; yields their
-    `host:port`s."""
+def headless_servers(storages: Sequence[Path],
+                     workdir: Path) -> Iterator[list[tuple[str, RealServer]]]:
+    """`neural-tui --serve-metrics` over each storage, started side by side; yields each one's
+    `host:port` with its server (which a test may stop early)."""
     servers, addresses = [], []
     for storage in storages:
         storage.mkdir(parents=True, exist_ok=True)
@@ -54,10 +55,17 @@ def headless_exporters(storages: Sequence[Path], workdir: Path) -> Iterator[list
     try:
         with ThreadPoolExecutor(len(servers)) as pool:
             list(pool.map(RealServer.start, servers))
-        yield addresses
+        yield list(zip(addresses, servers, strict=True))
     finally:
         for server in servers:
             server.stop()
+
+
+@contextmanager
+def headless_exporters(storages: Sequence[Path], workdir: Path) -> Iterator[list[str]]:
+    """`headless_servers`, yielding their `host:port`s only."""
+    with headless_servers(storages, workdir) as servers:
+        yield [address for address, _ in servers]
 
 
 Reply = tuple[int, Mapping[str, str], bytes | Iterable[bytes]]

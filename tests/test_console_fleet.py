@@ -13,6 +13,7 @@ from factories import FIXED_TIME, model_snapshot, snapshot
 from fake_feed import FakeFeed
 from fake_fleet import (
     FakeRemoteSource,
+    exporter_status,
     fleet_snapshot,
     prometheus_view,
     remote_model,
@@ -145,6 +146,74 @@ async def test_a_failing_prometheus_shows_why_in_its_heading() -> None:
         await settle(pilot)
         assert headings(pilot.app) == ["local storage monitoring_data",
                                        "prometheus http://prom:9090 FAILING: connection refused"]
+
+
+def exporters_view(*down: str, up: int = 1) -> Snapshot:
+    """ranker through Prometheus, whose `up` says `up` exporters up and those named `down`
+    down."""
+    exporters = [*(exporter_status(f"neural/10.0.0.{i}:9108") for i in range(up)),
+                 *(exporter_status(name, up=False) for name in down)]
+    return fleet_snapshot([model_snapshot("churn")],
+                          [prometheus_view(remote_model("ranker"), exporters=exporters)],
+                          source_health=PROMETHEUS_UP)
+
+
+async def test_an_exporter_prometheus_cannot_scrape_is_said_under_prometheus_not_a_target(
+) -> None:
+    prometheus = Fleet(prometheus_url="http://prom:9090")
+    async with console(exporters_view("neural/10.0.0.9:9108"),
+                       fleet=prometheus).run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert headings(pilot.app) == [
+            "local storage monitoring_data",
+            "prometheus http://prom:9090 · 1 of 2 exporters down: neural/10.0.0.9:9108"]
+        groups = list(pilot.app.screen.query(SourceGroup))
+        assert "-down" in groups[-1].heading.classes
+        assert shown_uids(pilot.app) == ["churn", "ranker @ prometheus"]
+        status = rendered(pilot.app, pilot.app.screen.query_one(StatusLine))
+        assert "prometheus exporters 1 up, 1 down" in status
+        assert "targets" not in status
+
+
+async def test_with_every_exporter_up_the_prometheus_heading_is_plain() -> None:
+    async with console(exporters_view(up=2),
+                       fleet=Fleet(prometheus_url="http://prom:9090")).run_test() as pilot:
+        await settle(pilot)
+        assert headings(pilot.app)[-1] == "prometheus http://prom:9090"
+        assert "-down" not in list(pilot.app.screen.query(SourceGroup))[-1].heading.classes
+        status = rendered(pilot.app, pilot.app.screen.query_one(StatusLine))
+        assert "prometheus exporters 2 up, 0 down" in status
+
+
+async def test_many_down_exporters_are_named_three_then_counted() -> None:
+    down = [f"neural/host-{i}:9108" for i in range(5)]
+    async with console(exporters_view(*down, up=0), fleet=Fleet(prometheus_url="http://p:9090")
+                       ).run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        assert headings(pilot.app)[-1] == (
+            "prometheus http://p:9090 · 5 of 5 exporters down: neural/host-0:9108, "
+            "neural/host-1:9108, neural/host-2:9108 (+2 more)")
+
+
+async def test_a_down_exporter_name_with_markup_is_shown_literally() -> None:
+    async with console(exporters_view("[b]job[/b]/\x1b[31mhost:9108", up=0),
+                       fleet=Fleet(prometheus_url="http://p:9090")
+                       ).run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        heading = headings(pilot.app)[-1]
+        assert heading.startswith("prometheus http://p:9090 · 1 of 1 exporter down: [b]job[/b]/")
+        assert "\x1b" not in heading
+
+
+async def test_while_no_model_is_known_the_waiting_line_counts_the_exporters_down() -> None:
+    empty = fleet_snapshot([], [prometheus_view(exporters=[
+        exporter_status("neural/a:9108", up=False)])], source_health=PROMETHEUS_UP)
+    app = NeuralTuiApp(FakeFeed(empty), fleet=Fleet(local=False,
+                                                    prometheus_url="http://prom:9090"))
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        assert ("waiting for models from Prometheus at http://prom:9090 (1 of 1 exporter "
+                "down)...") in screen_text(app)
 
 
 async def test_groups_and_panels_follow_the_snapshots_and_keep_their_widgets() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -23,11 +24,14 @@ from prometheus_fleet import (
 )
 from realservers import LOOPBACK, free_port
 
+from neural_tui.cli import main
 from neural_tui.config import RuntimeSection, Settings, StorageSection
-from neural_tui.remote_models import RemoteFigures, RemoteView
+from neural_tui.remote_models import RemoteFigures, RemoteView, TargetStatus
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.sources import prometheus_api
 from neural_tui.sources.prometheus import (
+    MAX_EXPORTER_NAME_CHARS,
+    MAX_EXPORTERS,
     MAX_INSTANCE_CHARS,
     MAX_LABEL_CHARS,
     PrometheusSource,
@@ -38,6 +42,9 @@ from neural_tui.sources.prometheus_queries import PREDICTIONS, fleet_queries
 TOTALS_QUERY = f'({{__name__=~"{PREDICTIONS}'
 """What only the totals query contains."""
 TOTALS = vector(({"__name__": PREDICTIONS, "model": "fraud", "version": "1.0"}, "42"))
+EXPORTERS_QUERY = "count_over_time(neural_active_models"
+"""What only the query of the exporters' `up` contains."""
+CANNOT_SCRAPE = "Prometheus cannot scrape it (up == 0)"
 
 
 def answering(answers: Mapping[str, Reply]) -> FakePrometheus:
@@ -371,3 +378,146 @@ def test_a_range_answer_with_an_impossible_time_fails_its_query_only(when):
     assert [m.predictions_total for m in view.models] == [42.0]
     assert_one_line_problem(view, "series: a sample time is not a number",
                             "(and 2 more queries failing)")
+
+
+# --- the exporters Prometheus scrapes -------------------------------------------------------
+
+
+def up_of(*exporters: tuple[Mapping[str, str], str]) -> Reply:
+    """An answer of the exporters query: each exporter's labels and its `up`."""
+    return ok(vector(*exporters))
+
+
+def neural(instance: str, up: str) -> tuple[Mapping[str, str], str]:
+    return {"job": "neural", "instance": instance}, up
+
+
+def exporter(name: str, *, up: bool = True, detail: str = "") -> TargetStatus:
+    return TargetStatus(name=name, url=name.split("/", 1)[-1], up=up, detail=detail,
+                        scraped_by="prometheus")
+
+
+def test_an_exporter_prometheus_cannot_scrape_is_a_down_target_of_the_view_listed_first():
+    fake = answering({TOTALS_QUERY: ok(TOTALS), EXPORTERS_QUERY: up_of(
+        neural("host-b:9108", "1"), neural("host-c:9108", "0"), neural("host-a:9108", "1"))})
+    with fake.serving():
+        view = fetch(fake.url)
+    assert view.problem is None
+    assert [m.name for m in view.models] == ["fraud"]
+    assert view.targets == (exporter("neural/host-c:9108", up=False, detail=CANNOT_SCRAPE),
+                            exporter("neural/host-a:9108"), exporter("neural/host-b:9108"))
+
+
+HOSTILE_UP = [
+    ({"job": "neural", "instance": "h" * (1 << 20)}, "0",
+     "neural/" + "h" * (MAX_EXPORTER_NAME_CHARS - 8) + "…", False, CANNOT_SCRAPE),
+    ({"job": "neu\nral\x1b[31m", "instance": "h:1"}, "1", "neu ral [31m/h:1", True, ""),
+    ({"instance": "h:1"}, "NaN", "h:1", False, "Prometheus' up for it is nan, not 1"),
+    ({"job": "neural", "instance": "h:1"}, "+Inf", "neural/h:1", False,
+     "Prometheus' up for it is inf, not 1"),
+    ({}, "1", "(no job or instance)", True, ""),
+]
+
+
+@pytest.mark.parametrize(("labels", "value", "name", "up", "detail"), HOSTILE_UP,
+                         ids=["megabyte-instance", "control-characters", "nan-up", "inf-up",
+                              "no-labels"])
+def test_an_exporter_with_hostile_labels_or_up_is_named_in_one_bounded_line(labels, value, name,
+                                                                           up, detail):
+    labels = {key: text.encode().decode("unicode_escape") for key, text in labels.items()}
+    with answering({TOTALS_QUERY: ok(TOTALS),
+                    EXPORTERS_QUERY: up_of((labels, value))}).serving() as fake:
+        view = fetch(fake.url)
+    (status,) = view.targets
+    assert (status.name, status.up, status.detail) == (name, up, detail)
+    assert len(status.name) <= MAX_EXPORTER_NAME_CHARS
+    assert len(status.url) <= MAX_EXPORTER_NAME_CHARS
+    assert view.problem is None
+
+
+def test_two_exporters_whose_names_cut_alike_are_one_down_if_either_is():
+    long = "x" * 300
+    fake = answering({TOTALS_QUERY: ok(TOTALS), EXPORTERS_QUERY: up_of(
+        neural(long + "a", "1"), neural(long + "b", "0"))})
+    with fake.serving():
+        view = fetch(fake.url)
+    (status,) = view.targets
+    assert (status.up, status.detail) == (False, CANNOT_SCRAPE)
+
+
+def test_past_the_exporter_bound_the_down_ones_are_kept_and_the_rest_counted():
+    ups = [neural(f"host-{i:04d}:9108", "1") for i in range(MAX_EXPORTERS + 1)]
+    fake = answering({TOTALS_QUERY: ok(TOTALS),
+                      EXPORTERS_QUERY: up_of(*ups, neural("zz-last:9108", "0"))})
+    with fake.serving():
+        view = fetch(fake.url, timeout=10.0)
+    assert len(view.targets) == MAX_EXPORTERS
+    assert view.targets[0] == exporter("neural/zz-last:9108", up=False, detail=CANNOT_SCRAPE)
+    assert view.targets[-1].name == f"neural/host-{MAX_EXPORTERS - 2:04d}:9108"
+    assert_one_line_problem(view, f"2 exporters past the first {MAX_EXPORTERS} left out")
+
+
+def test_a_failing_exporters_query_keeps_the_models_and_fails_the_round_naming_it():
+    fake = totals_then((503, {}, b"Service Unavailable"), EXPORTERS_QUERY)
+    with fake.serving():
+        view = fetch(fake.url)
+    assert [m.predictions_total for m in view.models] == [42.0]
+    assert view.targets == ()
+    assert_one_line_problem(view, "query exporters: HTTP 503")
+
+
+def test_a_prometheus_that_is_down_reports_no_exporter():
+    view = fetch(f"http://{LOOPBACK}:{free_port()}")
+    assert (view.models, view.targets) == ((), ())
+    assert_one_line_problem(view, "query totals")
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code = main(argv)
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_health_over_prometheus_fails_naming_the_exporter_it_cannot_scrape_and_status_lists_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+):
+    monkeypatch.chdir(tmp_path)
+    fake = answering({TOTALS_QUERY: ok(TOTALS), EXPORTERS_QUERY: up_of(
+        neural("a:9108", "1"), neural("b:9108", "0"))})
+    with fake.serving():
+        health_code, health = run_cli(["health", "--prometheus", fake.url, "--json"], capsys)
+        status_code, status = run_cli(["status", "--prometheus", fake.url, "--json"], capsys)
+    down = f"prometheus exporter neural/b:9108 down: {CANNOT_SCRAPE}"
+    assert (health_code, health["healthy"], health["problems"]) == (1, False, [down])
+    assert health["targets"] == [
+        {"target": "neural/b:9108", "source": "prometheus", "up": False, "check": "target_up",
+         "status": "failed", "detail": down},
+        {"target": "neural/a:9108", "source": "prometheus", "up": True, "check": "target_up",
+         "status": "ok", "detail": "prometheus exporter neural/a:9108 up"}]
+    assert status_code == 0
+    assert [(t["target"], t["source"], t["up"], t["detail"]) for t in status["targets"]] == [
+        ("neural/b:9108", "prometheus", False, CANNOT_SCRAPE),
+        ("neural/a:9108", "prometheus", True, "")]
+
+
+def test_health_over_prometheus_passes_with_every_exporter_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+):
+    monkeypatch.chdir(tmp_path)
+    fake = answering({TOTALS_QUERY: ok(TOTALS), EXPORTERS_QUERY: up_of(neural("a:9108", "1"))})
+    with fake.serving():
+        code, report = run_cli(["health", "--prometheus", fake.url, "--json"], capsys)
+    assert (code, report["problems"]) == (0, [])
+    assert [t["status"] for t in report["targets"]] == ["ok"]
+
+
+async def test_a_runtime_over_prometheus_publishes_its_exporters_among_the_targets(
+    tmp_path: Path,
+):
+    fake = answering({TOTALS_QUERY: ok(TOTALS), EXPORTERS_QUERY: up_of(neural("b:9108", "0"))})
+    with fake.serving():
+        runtime = runtime_over(PrometheusSource(endpoint(fake.url, interval=0.2),
+                                                series_seconds=30), tmp_path)
+        await run_until(runtime, lambda r: bool(r.latest.targets))
+    assert runtime.latest.targets == (
+        exporter("neural/b:9108", up=False, detail=CANNOT_SCRAPE),)
+    assert runtime.source_health()[0].status == "ok"

@@ -10,20 +10,24 @@ quantile interpolates linearly inside its bucket).
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_fleet import (
+    NEURAL_TUI,
     endpoint,
     exposition,
     headless_exporters,
+    headless_servers,
     static_exporter,
     write_traffic,
 )
 
-from neural_tui.remote_models import RemoteModel, RemoteView
+from neural_tui.remote_models import RemoteModel, RemoteView, TargetStatus
 from neural_tui.sources.prometheus import PrometheusSource
 from neural_tui.sources.targets import TargetSource
 
@@ -250,3 +254,55 @@ def test_prometheus_and_the_targets_agree_with_each_other_and_the_storage(
         errors == {("fraud", "1.0"): 10, ("churn", "1.0"): 0}
     assert {key: m.latency.count for key, m in through_prometheus.items() if m.latency} == \
         buckets == {("fraud", "1.0"): 190, ("churn", "1.0"): 45}
+
+
+def health(prometheus_url: str, workdir: Path) -> tuple[int, dict]:
+    """`neural-tui health --prometheus URL --json`, the real command, without local storage."""
+    done = subprocess.run([NEURAL_TUI, "health", "--prometheus", prometheus_url, "--json"],
+                          cwd=workdir, capture_output=True, text=True, timeout=60)
+    return done.returncode, json.loads(done.stdout)
+
+
+def exporters_of(view: RemoteView) -> dict[str, TargetStatus]:
+    return {status.name: status for status in view.targets}
+
+
+def test_an_exporter_prometheus_can_no_longer_scrape_is_down_and_fails_health(
+    tmp_path: Path, start_prometheus
+):
+    """Two exporters scraped every second; one is killed: within a few scrapes the source
+    has it down (its models gone, stale), the other up, and `health` fails naming it."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    write_traffic(one, "fraud", "1.0", [20.0] * 10)
+    write_traffic(two, "churn", "1.0", [3.0] * 10)
+    with headless_servers([one, two], tmp_path) as [(a, _), (b, server_b)]:
+        prometheus = start_prometheus([a, b])
+        prometheus.wait_for("count(neural_active_models)", total_is(2))
+        before = fetch(prometheus.url, series_seconds=10)
+        healthy_code, healthy = health(prometheus.url, tmp_path)
+
+        server_b.stop()
+        deadline = time.monotonic() + 10.0
+        after = fetch(prometheus.url, series_seconds=10)
+        while exporters_of(after)[f"neural-tui/{b}"].up and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = fetch(prometheus.url, series_seconds=10)
+        code, report = health(prometheus.url, tmp_path)
+
+    assert {name: status.up for name, status in exporters_of(before).items()} == {
+        f"neural-tui/{a}": True, f"neural-tui/{b}": True}
+    assert sorted(m.name for m in before.models) == ["churn", "fraud"]
+    assert (healthy_code, healthy["problems"]) == (0, [])
+
+    assert after.problem is None
+    assert after.targets == (
+        TargetStatus(name=f"neural-tui/{b}", url=b, up=False,
+                     detail="Prometheus cannot scrape it (up == 0)", scraped_by="prometheus"),
+        TargetStatus(name=f"neural-tui/{a}", url=a, up=True, scraped_by="prometheus"))
+    assert [m.name for m in after.models] == ["fraud"]
+
+    assert code == 1
+    assert report["problems"] == [f"prometheus exporter neural-tui/{b} down: Prometheus "
+                                  "cannot scrape it (up == 0)"]
+    assert [(t["target"], t["status"]) for t in report["targets"]] == [
+        (f"neural-tui/{b}", "failed"), (f"neural-tui/{a}", "ok")]

@@ -24,6 +24,8 @@ TARGET_PREFIX = "target "
 """A target's view label is `target NAME`."""
 PROMETHEUS_LABEL = "prometheus"
 """The Prometheus source's label, and its view's."""
+DOWN_NAMES_SHOWN = 3
+"""A heading names this many of a source's down exporters, then counts the rest."""
 SECONDS_SHOWN_WITH_DECIMALS = 60.0
 """Below a minute, an age reads `0.2 s ago`; above, `3m 20s ago`."""
 
@@ -66,24 +68,37 @@ def group_models(snapshot: Snapshot, fleet: Fleet, storage: str) -> list[Group]:
     for model in snapshot.models:
         by_source.setdefault(model.source, []).append(model)
     local = tuple(by_source.pop(LOCAL_GROUP, ()))
+    own = polled_targets(snapshot)
     headed = fleet.remote or bool(by_source) or bool(snapshot.targets)
     local_title = f"local storage {storage}"
     groups = []
     if local:
         heading = safe_text(local_title) if headed else None
         groups.append(Group(LOCAL_GROUP, local_title, heading, local))
-    statuses = {TARGET_PREFIX + status.name: status for status in snapshot.targets}
+    statuses = {TARGET_PREFIX + status.name: status for status in own}
     labels = set(by_source) | set(statuses) | {TARGET_PREFIX + name for name in fleet.targets}
     if fleet.prometheus_url is not None:
         labels.add(PROMETHEUS_LABEL)
+    labels |= {status.scraped_by for status in snapshot.targets} - {""}
     for label in sorted(labels, key=lambda label: (not label.startswith(TARGET_PREFIX), label)):
         models = tuple(by_source.get(label, ()))
         if label.startswith(TARGET_PREFIX):
             groups.append(_target_group(label, statuses.get(label), models,
                                         snapshot.generated_at))
         else:
-            groups.append(_source_group(label, models, fleet, snapshot.source_health))
+            groups.append(_source_group(label, models, fleet, snapshot.source_health,
+                                        scraped_by(snapshot, label)))
     return groups
+
+
+def polled_targets(snapshot: Snapshot) -> tuple[TargetStatus, ...]:
+    """The targets this process polls itself (each a `target NAME` group)."""
+    return tuple(status for status in snapshot.targets if not status.scraped_by)
+
+
+def scraped_by(snapshot: Snapshot, label: str) -> tuple[TargetStatus, ...]:
+    """The exporters the source `label` reports on another scraper's word (Prometheus')."""
+    return tuple(status for status in snapshot.targets if status.scraped_by == label)
 
 
 def _target_group(label: str, status: TargetStatus | None, models: tuple[ModelSnapshot, ...],
@@ -106,8 +121,11 @@ def _target_group(label: str, status: TargetStatus | None, models: tuple[ModelSn
 
 
 def _source_group(label: str, models: tuple[ModelSnapshot, ...], fleet: Fleet,
-                  health: tuple[SourceHealth, ...]) -> Group:
-    """`prometheus http://prom:9090`, with `FAILING: why` while the source cannot read."""
+                  health: tuple[SourceHealth, ...], exporters: tuple[TargetStatus, ...]
+                  ) -> Group:
+    """`prometheus http://prom:9090`, with `FAILING: why` while the source cannot read, and
+    `· 1 of 2 exporters down: neural/host-2:9108` while it says an exporter is down (a
+    round may fail one query and still read the exporters)."""
     title = label
     if label == PROMETHEUS_LABEL and fleet.prometheus_url is not None:
         title = f"{label} {fleet.prometheus_url}"
@@ -119,7 +137,24 @@ def _source_group(label: str, models: tuple[ModelSnapshot, ...], fleet: Fleet,
             heading.append_text(Text.assemble(": ", safe_text(failing.detail)))
     elif not models:
         heading.append(" · no models")
-    return Group(label, title, heading, models, down=failing is not None)
+    down = [status.name for status in exporters if not status.up]
+    if down:
+        heading.append_text(Text.assemble(f" · {exporters_down(exporters)}: ",
+                                          safe_text(_some(down))))
+    return Group(label, title, heading, models, down=failing is not None or bool(down))
+
+
+def exporters_down(exporters: tuple[TargetStatus, ...]) -> str:
+    """`1 of 2 exporters down`."""
+    down = sum(not status.up for status in exporters)
+    return f"{down} of {len(exporters)} exporter{'s' if len(exporters) != 1 else ''} down"
+
+
+def _some(names: list[str]) -> str:
+    """The first `DOWN_NAMES_SHOWN` names, then how many more."""
+    shown = ", ".join(names[:DOWN_NAMES_SHOWN])
+    more = len(names) - DOWN_NAMES_SHOWN
+    return f"{shown} (+{more} more)" if more > 0 else shown
 
 
 def format_ago(now: float, then: float | None) -> str:
@@ -153,15 +188,19 @@ def waiting_text(snapshot: Snapshot, fleet: Fleet, storage: str) -> Text:
     if fleet.local:
         parts.append(Text.assemble("records in ", safe_text(storage)))
     remote = []
-    if fleet.targets or snapshot.targets:
-        remote.append(Text(_targets_count(snapshot.targets, len(fleet.targets))))
+    own = polled_targets(snapshot)
+    if fleet.targets or own:
+        remote.append(Text(_targets_count(own, len(fleet.targets))))
     if fleet.prometheus_url is not None:
         prometheus = Text.assemble("Prometheus at ", safe_text(fleet.prometheus_url))
         failing = next((h for h in snapshot.source_health
                         if h.label == PROMETHEUS_LABEL and h.status != "ok"), None)
+        exporters = scraped_by(snapshot, PROMETHEUS_LABEL)
         if failing is not None:
             prometheus.append_text(Text.assemble(f" ({failing.status}: ",
                                                  safe_text(failing.detail), ")"))
+        if any(not status.up for status in exporters):
+            prometheus.append(f" ({exporters_down(exporters)})")
         remote.append(prometheus)
     if remote:
         parts.append(Text.assemble("models from ", Text(" and ").join(remote)))
@@ -180,13 +219,16 @@ def _targets_count(statuses: tuple[TargetStatus, ...], configured: int) -> str:
 
 
 def fleet_status(snapshot: Snapshot) -> Text:
-    """For the status line: targets up and down, then every source not reading (`prometheus
+    """For the status line: targets up and down, each source's exporters up and down
+    (`prometheus exporters 1 up, 1 down`), then every source not reading (`prometheus
     failing: connection refused`); empty when there is nothing to say."""
     parts = []
-    if snapshot.targets:
-        up = sum(status.up for status in snapshot.targets)
-        down = len(snapshot.targets) - up
-        parts.append(Text(f"targets {up} up, {down} down"))
+    own = polled_targets(snapshot)
+    if own:
+        parts.append(Text(_up_and_down("targets", own)))
+    for label in sorted({status.scraped_by for status in snapshot.targets} - {""}):
+        parts.append(Text.assemble(safe_text(label),
+                                   _up_and_down(" exporters", scraped_by(snapshot, label))))
     for health in snapshot.source_health:
         if health.status != "ok":
             part = Text.assemble(safe_text(health.label), f" {health.status}")
@@ -194,3 +236,8 @@ def fleet_status(snapshot: Snapshot) -> Text:
                 part.append_text(Text.assemble(": ", safe_text(health.detail)))
             parts.append(part)
     return Text(" · ").join(parts)
+
+
+def _up_and_down(what: str, statuses: tuple[TargetStatus, ...]) -> str:
+    up = sum(status.up for status in statuses)
+    return f"{what} {up} up, {len(statuses) - up} down"

@@ -212,7 +212,8 @@ class Snapshot:
     still describe that history: figures are history, not the live state (alert rules wait
     for it to turn False). Only at start-up: once False it stays False."""
     targets: tuple[TargetStatus, ...] = ()
-    """Every polled remote endpoint, up or down, in source order."""
+    """Every polled remote endpoint, up or down, in source order, with the exporters a
+    source reports on another scraper's word (`TargetStatus.scraped_by`: Prometheus')."""
 
     def model(self, uid: str) -> ModelSnapshot | None:
         """The model whose `uid` is `uid` (a local model's is its name)."""

@@ -8,6 +8,10 @@ are untrusted: a round bounded by the endpoint's timeout, each body by
 figures (Prometheus' own answer for a quantile of no traffic) read as unknown, and a counter
 that is not a finite non-negative number is left out and said. A round that cannot read the
 totals has no models and says why in `RemoteView.problem`; the next round tries again.
+
+The view's `targets` are the exporters Prometheus scrapes, by Prometheus' `up` for each
+(`scraped_by` the source's label): an exporter it cannot scrape is down there, so `health`
+fails on it and the console counts it, rather than its models leaving without a word.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from neural_tui.remote_models import (
     RemoteModel,
     RemoteView,
     SLOFigure,
+    TargetStatus,
 )
 from neural_tui.sources import prometheus_queries as q
 from neural_tui.sources.prometheus_api import (
@@ -56,6 +61,16 @@ MAX_LABEL_CHARS = 256
 MAX_INSTANCE_CHARS = 200
 """How much of the joined `instance` labels a model carries."""
 
+MAX_EXPORTERS = 1000
+"""Exporters kept of one round, the down ones first."""
+
+MAX_EXPORTER_NAME_CHARS = 200
+"""How much of an exporter's `job/instance` its status carries as name (and of `instance` as
+URL)."""
+
+LABEL = "prometheus"
+"""The source's label, its view's, and its exporters' `scraped_by`."""
+
 MAX_SERIES_POINTS = 300
 """Points per sparkline: the step grows past one interval when `series_seconds` needs more."""
 
@@ -79,7 +94,7 @@ class PrometheusSource:
 
     @property
     def label(self) -> str:
-        return "prometheus"
+        return LABEL
 
     async def views(self) -> AsyncIterator[RemoteView]:
         """One view per round, a round starting every interval (or at once after a slow one)."""
@@ -129,7 +144,7 @@ class PrometheusSource:
             self._workers, build_models, answers, series, grid, self.rate_window_seconds)
         problems = [_failure_line(failures)] if failures else []
         problems += fleet.notes
-        return RemoteView(self.label, at, fleet.models,
+        return RemoteView(self.label, at, fleet.models, targets=fleet.exporters,
                           problem=self._where("; ".join(problems)) if problems else None)
 
     def _failed(self, at: float, reason: str) -> RemoteView:
@@ -180,15 +195,18 @@ def series_grid(at: float, series_seconds: float, interval_seconds: float) -> Se
 
 @dataclass(slots=True)
 class Fleet:
-    """A round's models, and what was left out of them (one short phrase each)."""
+    """A round's models and exporters, and what was left out of them (one short phrase
+    each)."""
 
     models: tuple[RemoteModel, ...]
     notes: list[str] = field(default_factory=list)
+    exporters: tuple[TargetStatus, ...] = ()
 
 
 def build_models(answers: Answers, series: RangeAnswers, grid: SeriesGrid,
                  window_seconds: float) -> Fleet:
-    """Every (model, version) of the totals answer with whatever the other answers say of it."""
+    """Every (model, version) of the totals answer with whatever the other answers say of it,
+    and the exporters of the `up` answer."""
     read = _Reader()
     totals = read.tables(answers.get(q.TOTALS, ()), counters=True)
     predictions = {key: row[()] for key, row in totals.get(q.PREDICTIONS, {}).items()}
@@ -253,8 +271,34 @@ def build_models(answers: Answers, series: RangeAnswers, grid: SeriesGrid,
             ),
             instance=instances.get(key, ""),
         ))
+    exporters, left_out = exporter_statuses(answers.get(q.EXPORTERS, ()))
+    if left_out:
+        notes.append(f"{left_out} exporters past the first {MAX_EXPORTERS} left out "
+                     "(the down ones kept first)")
     notes += read.notes()
-    return Fleet(tuple(models), notes)
+    return Fleet(tuple(models), notes, exporters)
+
+
+def exporter_statuses(samples: Sequence[InstantSample]) -> tuple[tuple[TargetStatus, ...], int]:
+    """Each exporter of the `up` answer as a status named `job/instance` (cut to
+    `MAX_EXPORTER_NAME_CHARS`; two names cut alike are one, down if either is), up only when
+    `up` is 1; the down ones first, then by name, at most `MAX_EXPORTERS` of them, with how
+    many were left out."""
+    down: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for sample in samples:
+        job, instance = sample.labels.get("job", ""), sample.labels.get("instance", "")
+        name = one_line(f"{job}/{instance}" if job else instance,
+                        MAX_EXPORTER_NAME_CHARS) or "(no job or instance)"
+        urls.setdefault(name, one_line(instance, MAX_EXPORTER_NAME_CHARS))
+        if sample.value != 1 and name not in down:
+            down[name] = ("Prometheus cannot scrape it (up == 0)" if sample.value == 0
+                          else f"Prometheus' up for it is {sample.value:g}, not 1")
+    names = sorted(urls, key=lambda name: (name not in down, name))
+    statuses = tuple(TargetStatus(name=name, url=urls[name], up=name not in down,
+                                  detail=down.get(name, ""), scraped_by=LABEL)
+                     for name in names[:MAX_EXPORTERS])
+    return statuses, max(0, len(names) - MAX_EXPORTERS)
 
 
 Row = dict[tuple[str, ...], float]

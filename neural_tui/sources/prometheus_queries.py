@@ -5,6 +5,8 @@ grouped `by (model, version)`, so a model name never has to be escaped into a qu
 are summed over instances; a gauge of several instances reads as its worst instance (the
 highest drift, missing rate, outlier rate and burn rate; the lowest p-value, quality, accuracy,
 precision, recall, f1, compliance and budget left), which is what an on-call reader must see.
+One more query reads whether Prometheus can still scrape each exporter (`up`), since the
+series of an exporter it cannot scrape go stale at once and its models would leave silently.
 Several gauges of the same grouping share one query through `{__name__=~"..."}`, aggregated
 `by (__name__, ...)` so each answer still says which metric it is.
 """
@@ -36,6 +38,12 @@ SLO_COMPLIANCE = "neural_slo_compliance"
 SLO_BUDGET = "neural_slo_error_budget_remaining"
 SLO_BURN_RATE = "neural_slo_burn_rate"
 ALERTS_FIRING = "neural_alerts_firing"
+ACTIVE_MODELS = "neural_active_models"
+
+EXPORTER_LOOKBACK = "6h"
+"""How recently a scrape target must have published `neural_active_models` for its `up` to
+be read: an exporter Prometheus has failed to scrape for longer than this leaves the answer
+(as one that Prometheus never scraped is never in it)."""
 
 BY_MODEL = "model, version"
 
@@ -57,6 +65,7 @@ LOWEST = "lowest"
 SLOS = "slos"
 BURN_RATES = "burn_rates"
 ALERTS = "alerts"
+EXPORTERS = "exporters"
 
 QUANTILES: Mapping[str, float] = {P50: 0.5, P95: 0.95, P99: 0.99}
 SERIES_QUERIES = (THROUGHPUT, ERROR_RATE, P95)
@@ -115,5 +124,10 @@ def fleet_queries(rate_window_seconds: float) -> Queries:
         SLOS: f"min by (__name__, slo, {BY_MODEL}) ({_any_of(SLO_COMPLIANCE, SLO_BUDGET)})",
         BURN_RATES: f"max by (slo, {BY_MODEL}, window) ({SLO_BURN_RATE})",
         ALERTS: f"sum by (model, rule, severity) ({ALERTS_FIRING})",
+        # Prometheus' `up` of the scrape targets that are neural-tui exporters: the ones that
+        # published the gauge every exporter serves, even while Prometheus has them stale
+        # (`count_over_time`, which every Prometheus 2 has, only to say which did).
+        EXPORTERS: f"min by (job, instance) (up and on (job, instance) "
+                   f"count_over_time({ACTIVE_MODELS}[{EXPORTER_LOOKBACK}]))",
     }
     return Queries(instant=instant, ranged={name: ratios[name] for name in SERIES_QUERIES})
