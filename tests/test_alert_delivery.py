@@ -210,6 +210,8 @@ async def test_a_receiver_that_never_answers_delays_neither_submit_nor_another_c
                 delivery.submit(notification("log", number))
             await eventually(lambda: lines.exists() and len(lines.read_text().splitlines()) == 10,
                              what="ten lines in the file")
+            await eventually(lambda: len(records.seen) == 10,
+                             what="ten outcomes reported (each after its line is written)")
             stuck_pending = delivery.pending("stuck")
             await eventually(lambda: len(outbox_files(tmp_path, "stuck")) == 11,
                              what="the stuck channel's notifications on disk")
