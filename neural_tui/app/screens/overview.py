@@ -203,12 +203,15 @@ class OverviewScreen(Screen[None]):
         self.console_app.open_drill_down(message.uid, message.view)
 
     def _select_first_panel(self, *, force: bool = False) -> None:
-        """Focus the first panel shown, unless something has the focus (`force`: even so)."""
+        """Focus the first panel shown, unless something has the focus (`force`: even so),
+        and show the top of the overview: the first group's heading sits above that panel,
+        and scrolling the panel into view would hide it."""
         if self.focused is not None and not force:
             return
         first = next((panel for panel in self.query(ModelPanel) if panel.display), None)
         if first is not None:
-            self.set_focus(first)
+            self.set_focus(first, scroll_visible=False)
+            self.query_one("#overview", VerticalScroll).scroll_home(animate=False)
 
     def action_filter(self) -> None:
         self.add_class(FILTERING_CLASS)
