@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from neural_tui.config import PrometheusSection, Settings, TargetSection, target_name
 from neural_tui.remote_models import Endpoint, RemoteSource
-from neural_tui.sources.prometheus import PrometheusSource
-from neural_tui.sources.targets import TargetSource
 
 
 def remote_sources(settings: Settings) -> tuple[RemoteSource, ...]:
-    """One source polling every target (if any), and one for Prometheus (if set)."""
+    """One source polling every target (if any), and one for Prometheus (if set). Their
+    modules load only then: a process without a fleet never pays for their imports."""
     sources: list[RemoteSource] = []
     if settings.targets:
+        from neural_tui.sources.targets import TargetSource
+
         sources.append(TargetSource([target_endpoint(t) for t in settings.targets],
                                     series_points=settings.runtime.series_seconds,
                                     rate_window_seconds=settings.runtime.window_seconds))
     if settings.prometheus.url is not None:
+        from neural_tui.sources.prometheus import PrometheusSource
+
         sources.append(PrometheusSource(
             prometheus_endpoint(settings.prometheus),
             rate_window_seconds=settings.prometheus.rate_window,
