@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from realservers import LOOPBACK, RealServer, free_port
+from realservers import LOOPBACK, RealServer, headless_server
 
 from neural_tui import ModelMonitor
 from neural_tui.remote_models import Endpoint
@@ -46,12 +46,9 @@ def headless_servers(storages: Sequence[Path],
     servers, addresses = [], []
     for storage in storages:
         storage.mkdir(parents=True, exist_ok=True)
-        port = free_port()
-        addresses.append(f"{LOOPBACK}:{port}")
-        servers.append(RealServer(f"neural-tui-{port}",
-                                  [NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
-                                   "--port", str(port)], workdir,
-                                  f"http://{LOOPBACK}:{port}/healthz"))
+        server, url = headless_server(f"neural-tui-{len(servers)}", workdir, storage)
+        addresses.append(url.removeprefix("http://"))
+        servers.append(server)
     try:
         with ThreadPoolExecutor(len(servers)) as pool:
             list(pool.map(RealServer.start, servers))

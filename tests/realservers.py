@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +41,20 @@ def require_binary(name: str, install_hint: str) -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (a missing real server fails CI)")
     pytest.skip(reason)
+
+
+HEADLESS_ARGV = (sys.executable, "-m", "neural_tui", "--serve-metrics")
+"""The headless exporter of the code under test (an installed script may be another's)."""
+
+
+def headless_server(name: str, workdir: Path, storage: Path,
+                    *options: str) -> tuple[RealServer, str]:
+    """`neural-tui --serve-metrics` over `storage` (with `options`) on a free loopback port,
+    not started yet, ready once `/healthz` answers; with its base URL."""
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
+    argv = [*HEADLESS_ARGV, "--storage", str(storage), "--port", str(port), *options]
+    return RealServer(name, argv, workdir, f"{url}/healthz"), url
 
 
 class RealServer:

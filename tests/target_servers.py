@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,11 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from realservers import LOOPBACK, RealServer, free_port
-
-EXPORTER_ARGV = [sys.executable, "-c",
-                 "import sys; from neural_tui.cli import main; sys.exit(main(sys.argv[1:]))"]
-"""The headless exporter of the code under test (the installed script may be another's)."""
+from realservers import LOOPBACK, headless_server
 
 
 @dataclass
@@ -154,12 +149,7 @@ def resetting_server() -> Iterator[str]:
 @contextmanager
 def headless_exporter(storage: Path, workdir: Path) -> Iterator[str]:
     """A real `--serve-metrics` process over `storage`; yields its base URL."""
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}"
-    server = RealServer(f"exporter-{port}",
-                        [*EXPORTER_ARGV, "--serve-metrics", "--storage", str(storage),
-                         "--port", str(port)],
-                        workdir, f"{url}/healthz")
+    server, url = headless_server(f"exporter-{storage.name}", workdir, storage)
     server.start()
     try:
         yield url

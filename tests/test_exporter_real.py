@@ -14,7 +14,6 @@ window) have `x` from N(3, 1); `y` is the same sequence in both. 80 of the 400 a
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,13 +23,12 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from realservers import LOOPBACK, Prometheus, RealServer, free_port, require_binary
+from realservers import Prometheus, headless_server, require_binary
 
 from neural_tui import ModelMonitor
 
 pytestmark = pytest.mark.real_server
 
-NEURAL_TUI = str(Path(sys.executable).with_name("neural-tui"))
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "prometheus"
 RECORDS = 400
 FAST_SHARE = 5
@@ -90,14 +88,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     config, storage = root / "neural-tui.toml", root / "storage"
     config.write_text(CONFIG, encoding="utf-8")
     write_records(storage)
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}"
-    exporter = RealServer("neural-tui", [NEURAL_TUI, "--serve-metrics", "--config", str(config),
-                                         "--storage", str(storage), "--port", str(port)],
-                          root, f"{url}/healthz")
+    exporter, url = headless_server("neural-tui", root, storage, "--config", str(config))
     prometheus_dir = root / "prometheus"
     prometheus_dir.mkdir()
-    prometheus = Prometheus(binary, prometheus_dir, [f"{LOOPBACK}:{port}"],
+    prometheus = Prometheus(binary, prometheus_dir, [url.removeprefix("http://")],
                             [DEPLOY / "alerts.yml", immediate_copy(root)])
     exporter.start()
     try:

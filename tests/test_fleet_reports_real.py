@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from headless_storage import log_records, samples
-from realservers import LOOPBACK, RealServer, free_port
+from realservers import LOOPBACK, RealServer, free_port, headless_server
 
 NEURAL_TUI = str(Path(sys.executable).with_name("neural-tui"))
 COMMAND_SECONDS = 60
@@ -26,10 +26,7 @@ def start_exporter(tmp_path: Path, name: str, model: str, n: int, errors: int = 
                    extra: tuple[str, ...] = ()) -> tuple[RealServer, str]:
     storage = tmp_path / name
     log_records(storage, model, n, errors=errors)
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}"
-    server = RealServer(name, [NEURAL_TUI, "--serve-metrics", "--storage", str(storage),
-                               "--port", str(port), *extra], tmp_path, f"{url}/healthz")
+    server, url = headless_server(name, tmp_path, storage, *extra)
     server.start()
     wait_until(lambda: samples(httpx.get(f"{url}/metrics", timeout=5).text).get(
         ("neural_predictions_total", (("model", model), ("version", "1.0")))) == n + errors)

@@ -51,16 +51,9 @@ KIND_LABELS = {"numeric": "num", "categorical": "cat"}
 
 CORRECTION_NAMES = {"none": "uncorrected", "bonferroni": "Bonferroni", "bh": "BH"}
 
-REMOTE_DRIFT_COLUMNS = (
-    ("feature", "feature"),
-    ("drifted", "drifted"),
-    ("test", "test"),
-    ("statistic", "statistic"),
-    ("p-value", "p_value"),
-    ("threshold", "threshold"),
-    ("of threshold", "ratio"),
-)
-"""What an exporter publishes per feature (`FeatureDriftFigure`): no kind."""
+REMOTE_DRIFT_COLUMNS = (*DRIFT_COLUMNS[:-1], ("of threshold", "ratio"))
+"""What an exporter publishes per feature (`FeatureDriftFigure`): no kind, but how far past
+its threshold each feature is."""
 NO_HISTOGRAM = ("No histogram here: a remote model has no raw records, its exporter publishes "
                 "one statistic per feature, on its test's scale. For KS, chi2 and z the "
                 "threshold is alpha, met by the p-value; \"of threshold\" is statistic / "
