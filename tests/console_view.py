@@ -9,8 +9,8 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
 
-from neural_tui.app.widgets.keyed_table import KeyedTable
-from neural_tui.app.widgets.model_panel import ModelPanel
+from neural_tui.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.model_panel import ModelPanel
 
 ScreenT = TypeVar("ScreenT", bound=Screen[Any])
 

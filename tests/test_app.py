@@ -18,24 +18,24 @@ from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.messages import SnapshotArrived
-from neural_tui.app.screens.alerts import AlertsScreen
-from neural_tui.app.screens.drill_down import DrillDownScreen
-from neural_tui.app.screens.help import HelpScreen
-from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.screens.quality import QualityScreen
-from neural_tui.app.screens.silence import SilenceScreen
-from neural_tui.app.widgets.model_filter import ModelFilter
-from neural_tui.app.widgets.model_panel import (
+from neural_tui.config import HealthSection, load_settings
+from neural_tui.keymap import BINDING_IDS
+from neural_tui.runtime.snapshot import Snapshot
+from neural_tui.safe_text import PLACEHOLDER_STYLE, plain, safe_text
+from neural_tui.screens.alerts import AlertsScreen
+from neural_tui.screens.drill_down import DrillDownScreen
+from neural_tui.screens.help import HelpScreen
+from neural_tui.screens.overview import OverviewScreen
+from neural_tui.screens.quality import QualityScreen
+from neural_tui.screens.silence import SilenceScreen
+from neural_tui.widgets.model_filter import ModelFilter
+from neural_tui.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
     HIGH_ERROR_RATE_CLASS,
     HIGH_LATENCY_CLASS,
     ModelPanel,
 )
-from neural_tui.app.widgets.status_line import StatusLine
-from neural_tui.config import HealthSection, load_settings
-from neural_tui.keymap import BINDING_IDS
-from neural_tui.runtime.snapshot import Snapshot
-from neural_tui.safe_text import PLACEHOLDER_STYLE, plain, safe_text
+from neural_tui.widgets.status_line import StatusLine
 
 # --- safe_text ------------------------------------------------------------------------------
 

@@ -21,11 +21,11 @@ from textual.widgets import Input, Label
 
 from neural_tui.alerts.view import AlertsView
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.screens.alerts import AlertsScreen
-from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.screens.silence import SilenceScreen
-from neural_tui.app.widgets.alert_detail import AlertDetail
-from neural_tui.app.widgets.alert_feed import FEED_ROWS, AlertFeed
+from neural_tui.screens.alerts import AlertsScreen
+from neural_tui.screens.overview import OverviewScreen
+from neural_tui.screens.silence import SilenceScreen
+from neural_tui.widgets.alert_detail import AlertDetail
+from neural_tui.widgets.alert_feed import FEED_ROWS, AlertFeed
 
 USER = "dana"
 

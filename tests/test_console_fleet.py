@@ -25,21 +25,21 @@ from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.fleet_groups import Fleet, format_ago
-from neural_tui.app.screens.drift import DriftScreen, remote_rows, threshold_share
-from neural_tui.app.screens.overview import OverviewScreen, SourceGroup
-from neural_tui.app.screens.quality import QualityScreen
-from neural_tui.app.screens.slo import SLOScreen, burn_rates_by_window
-from neural_tui.app.widgets.alert_feed import ALERTING_CLASSES
-from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail
-from neural_tui.app.widgets.keyed_table import KeyedTable
-from neural_tui.app.widgets.model_filter import ModelFilter
-from neural_tui.app.widgets.model_panel import DATASET_DRIFT_CLASS, ModelPanel
-from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.config import load_settings
 from neural_tui.console import AlertingFeed, console_app
 from neural_tui.remote_models import FeatureDriftFigure, RemoteFigures, SLOFigure
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import Snapshot, SourceHealth
+from neural_tui.screens.drift import DriftScreen, remote_rows, threshold_share
+from neural_tui.screens.overview import OverviewScreen, SourceGroup
+from neural_tui.screens.quality import QualityScreen
+from neural_tui.screens.slo import SLOScreen, burn_rates_by_window
+from neural_tui.widgets.alert_feed import ALERTING_CLASSES
+from neural_tui.widgets.feature_drift_detail import FeatureDriftDetail
+from neural_tui.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.model_filter import ModelFilter
+from neural_tui.widgets.model_panel import DATASET_DRIFT_CLASS, ModelPanel
+from neural_tui.widgets.status_line import StatusLine
 
 FLEET = Fleet(targets=("host-1", "host-2"), prometheus_url="http://127.0.0.1:9090")
 PROMETHEUS_UP = (SourceHealth("prometheus", "ok", ""),)

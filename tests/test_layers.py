@@ -68,8 +68,9 @@ def test_the_exporter_starts_reading_without_importing_scipy():
 def test_the_producer_api_is_light_for_a_model_server():
     loaded = modules_loaded_by("from neural_tui import ModelMonitor, ModelLogger, PredictionLogger")
     assert {"neural_tui.producer", "neural_tui.monitor"} <= loaded
-    heavy = {"textual", "scipy", "prometheus_client", "httpx", "neural_tui.app"}
-    assert not {m for m in loaded if m.split(".")[0] in heavy or m.startswith("neural_tui.app")}
+    heavy = {"textual", "scipy", "prometheus_client", "httpx"}
+    console = ("neural_tui.app", "neural_tui.screens", "neural_tui.widgets")
+    assert not {m for m in loaded if m.split(".")[0] in heavy or m.startswith(console)}
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -97,7 +98,7 @@ def test_every_import_contract_is_kept():
     ("runtime/state.py", "import neural_tui.exporter", "runtime-below-consumers"),
     ("exporter.py", "import textual", "headless-without-textual"),
     ("app/app.py", "import neural_tui.sources.tail", "console-renders-snapshots"),
-    ("app/widgets/model_panel.py", "import neural_tui.engines.columns", "console-engine-types"),
+    ("widgets/model_panel.py", "import neural_tui.engines.columns", "console-engine-types"),
     ("producer.py", "import neural_tui.runtime.snapshot", "producer-light"),
 ])
 def test_a_wrong_import_breaks_the_contract_of_its_edge(tmp_path, module, wrong_import, contract):
@@ -128,7 +129,8 @@ def top_level_parts() -> set[str]:
                                "neural_tui.errors", "neural_tui.storage_layout",
                                "neural_tui.remote_models"}),
     ("producer-light", {"neural_tui.producer", "neural_tui.storage_layout", "neural_tui.errors"}),
-    ("console-renders-snapshots", {"neural_tui.alerts", "neural_tui.app", "neural_tui.config",
+    ("console-renders-snapshots", {"neural_tui.alerts", "neural_tui.app", "neural_tui.screens",
+                                   "neural_tui.widgets", "neural_tui.config",
                                    "neural_tui.engines",
                                    "neural_tui.errors", "neural_tui.keymap", "neural_tui.runtime",
                                    "neural_tui.remote_models", "neural_tui.safe_text"}),

@@ -13,7 +13,6 @@ from factories import model_snapshot, snapshot
 from fake_feed import FakeFeed
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.cli import main
 from neural_tui.decode import (
     KEPT_LINE_REASONS,
@@ -25,6 +24,7 @@ from neural_tui.runtime.analysis import FeatureNames
 from neural_tui.runtime.reference_file import read_reference_file
 from neural_tui.runtime.snapshot import IngestStats
 from neural_tui.runtime.state import ModelState
+from neural_tui.widgets.status_line import StatusLine
 
 T0 = 1_700_000_000.0
 LONG = 200_000

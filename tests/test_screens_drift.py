@@ -25,13 +25,13 @@ from textual.app import App
 from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.screens.drift import DriftScreen
-from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.screens.quality import QualityScreen
-from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail
-from neural_tui.app.widgets.keyed_table import KeyedTable
-from neural_tui.app.widgets.model_panel import DATASET_DRIFT_CLASS
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.screens.drift import DriftScreen
+from neural_tui.screens.overview import OverviewScreen
+from neural_tui.screens.quality import QualityScreen
+from neural_tui.widgets.feature_drift_detail import FeatureDriftDetail
+from neural_tui.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.model_panel import DATASET_DRIFT_CLASS
 
 
 async def open_drift(pilot: Any) -> None:

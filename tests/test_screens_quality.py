@@ -7,7 +7,7 @@ from factories import drifting_model, feature_quality, model_snapshot, quality_r
 from fake_feed import FakeFeed
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.keyed_table import KeyedTable
 
 
 async def test_quality_screen_lists_features_worst_first_with_counts_by_kind() -> None:

@@ -30,10 +30,6 @@ from textual.command import CommandPalette
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.formatting import format_datetime_utc, format_duration
-from neural_tui.app.screens.drift import DriftScreen
-from neural_tui.app.screens.help import HelpScreen
-from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.screens.slo import SLOScreen, budget_bar, unique_keys
 from neural_tui.app.slo_text import (
     concern,
     format_budget,
@@ -41,10 +37,14 @@ from neural_tui.app.slo_text import (
     format_fraction,
     headline,
 )
-from neural_tui.app.widgets.keyed_table import KeyedTable
-from neural_tui.app.widgets.model_panel import SLO_PAGE_CLASS, SLO_TICKET_CLASS
 from neural_tui.engines.slo import SHOWN_BREACHES, Breach, SLOAlert, SLOStatus
 from neural_tui.runtime.snapshot import ModelSnapshot
+from neural_tui.screens.drift import DriftScreen
+from neural_tui.screens.help import HelpScreen
+from neural_tui.screens.overview import OverviewScreen
+from neural_tui.screens.slo import SLOScreen, budget_bar, unique_keys
+from neural_tui.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.model_panel import SLO_PAGE_CLASS, SLO_TICKET_CLASS
 
 
 def fraud(*slos: SLOStatus, name: str = "fraud-detector") -> ModelSnapshot:

@@ -21,17 +21,17 @@ from neural_tui.alerts.view import AlertCommands, AlertsView
 from neural_tui.app.commands import SLOCommands
 from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
-from neural_tui.app.screens.alerts import AlertsScreen
-from neural_tui.app.screens.drift import DriftScreen
-from neural_tui.app.screens.drill_down import DrillDownScreen
-from neural_tui.app.screens.help import HelpScreen, describe_bindings
-from neural_tui.app.screens.overview import OverviewScreen
-from neural_tui.app.screens.quality import QualityScreen
-from neural_tui.app.screens.slo import SLOScreen
 from neural_tui.config import HealthSection
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import plain
+from neural_tui.screens.alerts import AlertsScreen
+from neural_tui.screens.drift import DriftScreen
+from neural_tui.screens.drill_down import DrillDownScreen
+from neural_tui.screens.help import HelpScreen, describe_bindings
+from neural_tui.screens.overview import OverviewScreen
+from neural_tui.screens.quality import QualityScreen
+from neural_tui.screens.slo import SLOScreen
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 """What `signal.getsignal` returns."""

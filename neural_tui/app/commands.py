@@ -15,9 +15,9 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
 
-from neural_tui.app.screens.drill_down import DrillDownScreen
-from neural_tui.app.widgets.model_panel import ModelPanel
 from neural_tui.safe_text import plain
+from neural_tui.screens.drill_down import DrillDownScreen
+from neural_tui.widgets.model_panel import ModelPanel
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp

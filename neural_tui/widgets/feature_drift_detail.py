@@ -13,10 +13,10 @@ from neural_tui.app.formatting import (
     format_p_value,
     format_statistic,
 )
-from neural_tui.app.widgets.distribution import Distribution
-from neural_tui.app.widgets.model_panel import plottable
 from neural_tui.engines.drift import FeatureDrift
 from neural_tui.safe_text import safe_text
+from neural_tui.widgets.distribution import Distribution
+from neural_tui.widgets.model_panel import plottable
 
 TEST_LABELS = {
     "ks": "KS",

@@ -26,10 +26,10 @@ from neural_tui.app.alert_formatting import (
     state_word,
 )
 from neural_tui.app.messages import AlertsArrived
-from neural_tui.app.screens.silence import SilenceRequest, SilenceScreen
-from neural_tui.app.widgets.alert_detail import AlertDetail
-from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.safe_text import safe_text
+from neural_tui.screens.silence import SilenceRequest, SilenceScreen
+from neural_tui.widgets.alert_detail import AlertDetail
+from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp

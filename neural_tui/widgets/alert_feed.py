@@ -24,8 +24,8 @@ from neural_tui.app.alert_formatting import (
     severity_word,
     state_word,
 )
-from neural_tui.app.widgets.model_panel import ModelPanel
 from neural_tui.safe_text import safe_text
+from neural_tui.widgets.model_panel import ModelPanel
 
 FEED_ROWS = 5
 """Alerts listed under the count; the alerts screen (`a`) has them all."""

@@ -23,12 +23,12 @@ from neural_tui.app.fleet_groups import (
     waiting_text,
 )
 from neural_tui.app.messages import AlertsArrived, SnapshotArrived
-from neural_tui.app.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
-from neural_tui.app.widgets.model_filter import ModelFilter
-from neural_tui.app.widgets.model_panel import ModelPanel
-from neural_tui.app.widgets.status_line import StatusLine
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
+from neural_tui.widgets.model_filter import ModelFilter
+from neural_tui.widgets.model_panel import ModelPanel
+from neural_tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp

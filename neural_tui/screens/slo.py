@@ -16,7 +16,6 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from neural_tui.app.alert_formatting import severity_rank, severity_word
 from neural_tui.app.formatting import format_count, format_datetime_utc, format_duration
-from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin, remote_source
 from neural_tui.app.slo_text import (
     budget_percent,
     burn_rates_text,
@@ -28,11 +27,12 @@ from neural_tui.app.slo_text import (
     type_text,
     worst_first,
 )
-from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.slo import SHOWN_BREACHES, Breach, SLOAlert, SLOStatus, duration_name
 from neural_tui.remote_models import RemoteFigures, SLOFigure
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.screens.drill_down import DrillDownScreen, remote_origin, remote_source
+from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 WAITING_CLASS = "-waiting"
 BUDGET_BAR_WIDTH = 10

@@ -11,12 +11,12 @@ from textual.containers import Container, VerticalGroup
 from textual.widgets import DataTable, Footer, Label, Static
 
 from neural_tui.app.formatting import MISSING, format_count, format_percent, format_statistic
-from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin
-from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.quality import FeatureQuality, QualityReport
 from neural_tui.remote_models import RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.screens.drill_down import DrillDownScreen, remote_origin
+from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 WAITING_CLASS = "-waiting"
 SCHEMA_PROBLEMS_CLASS = "-schema-problems"

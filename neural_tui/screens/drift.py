@@ -20,15 +20,15 @@ from neural_tui.app.formatting import (
     format_percent,
     format_statistic,
 )
-from neural_tui.app.screens.drill_down import DrillDownScreen, remote_origin, remote_source
-from neural_tui.app.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
-from neural_tui.app.widgets.keyed_table import KeyedRow, KeyedTable
 from neural_tui.engines.concept import ConceptDriftState
 from neural_tui.engines.drift import P_VALUE_TESTS, DriftReport, FeatureDrift
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.remote_models import FeatureDriftFigure, RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.screens.drill_down import DrillDownScreen, remote_origin, remote_source
+from neural_tui.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
+from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 WAITING_CLASS = "-waiting"
 DATASET_DRIFT_CLASS = "-dataset-drift"
