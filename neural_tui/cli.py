@@ -16,15 +16,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from neural_tui import __version__
 from neural_tui.config import (
     BOUNDS,
+    ColorMode,
     ConfigError,
     Settings,
     StorageSection,
     TargetSection,
+    ThemeName,
     check_fleet,
     find_config,
     load_settings,
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="headless log level (the console keeps log lines on screen)")
+    _look_options(parser)
     parser.set_defaults(handler=_run_main)
 
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -170,6 +173,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _look_options(parser: argparse.ArgumentParser) -> None:
+    """The console's `[console]` keys as flags (the dashboard takes them too)."""
+    look = parser.add_argument_group("console")
+    look.add_argument("--theme", choices=get_args(ThemeName),
+                      help="colour theme (default: [console] theme, dark)")
+    look.add_argument("--color", choices=get_args(ColorMode),
+                      help="colours to use (default: [console] color, auto; NO_COLOR is none)")
+    look.add_argument("--ascii", action="store_true", default=None,
+                      help="ASCII only: no braille, block or box-drawing characters")
+    look.add_argument("--readonly", action="store_true", default=None,
+                      help="no acknowledgements or silences from this console")
+    look.add_argument("--refresh", type=float, metavar="SECONDS",
+                      help="the most often a screen redraws (default: [console] "
+                      "refresh_seconds, 1)")
+
+
 def _add_alerts_command(commands: Any, common: argparse.ArgumentParser) -> None:
     """`alerts` lists; its actions `silence`, `unsilence` and `test` change or try things."""
     alerts = commands.add_parser("alerts", parents=[common],
@@ -217,6 +236,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if window is not None:
         _check_option("--window", "drift.window", window)
         settings = replace(settings, drift=replace(settings.drift, window=window))
+    settings = _with_look(settings, args)
     host, port = getattr(args, "host", None), getattr(args, "port", None)
     if port is not None:
         _check_option("--port", "server.port", port)
@@ -225,6 +245,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
                                              if v is not None})
         settings = replace(settings, server=server)
     return settings
+
+
+def _with_look(settings: Settings, args: argparse.Namespace) -> Settings:
+    """`[console]` with the flags given on the command line in place of its keys."""
+    refresh = getattr(args, "refresh", None)
+    if refresh is not None:
+        _check_option("--refresh", "console.refresh_seconds", refresh)
+    flags = {"theme": getattr(args, "theme", None), "color": getattr(args, "color", None),
+             "ascii": getattr(args, "ascii", None), "readonly": getattr(args, "readonly", None),
+             "refresh_seconds": refresh}
+    given = {key: value for key, value in flags.items() if value is not None}
+    return replace(settings, console=replace(settings.console, **given)) if given else settings
 
 
 def with_fleet(settings: Settings, args: argparse.Namespace) -> Settings:

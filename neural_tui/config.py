@@ -322,6 +322,27 @@ class ExporterSection:
     latency_buckets_ms: tuple[float, ...] = DEFAULT_LATENCY_BUCKETS_MS
 
 
+ColorMode = Literal["auto", "none", "16", "256", "truecolor"]
+ThemeName = Literal["dark", "light"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSection:
+    """`[console]`: how the console draws, for the terminal it runs in and who watches it.
+
+    `refresh_seconds` is the most often a screen redraws (snapshots in between give way to the
+    newest); `color` forces a colour system ("auto": the terminal's, "none": as `NO_COLOR`);
+    `ascii` draws no braille, block or box-drawing characters; `readonly` takes away the keys
+    that change the alerting (acknowledge, silence), for a console others watch.
+    """
+
+    refresh_seconds: float = 1.0
+    theme: ThemeName = "dark"
+    color: ColorMode = "auto"
+    ascii: bool = False
+    readonly: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class TargetSection:
     """One `[[targets]]` entry: a remote `/metrics` endpoint (any exporter of neural-tui's
@@ -370,6 +391,7 @@ class Settings:
     exporter: ExporterSection = field(default_factory=ExporterSection)
     targets: tuple[TargetSection, ...] = ()
     prometheus: PrometheusSection = field(default_factory=PrometheusSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
     """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
     own, comma-separated."""
     source: Path | None = None
@@ -426,6 +448,7 @@ BOUNDS: dict[str, Bound] = {
     "server.port": _from_0(65535),
     "runtime.cadence_seconds": Bound(0.1, 60),
     "runtime.window_seconds": _above_0(RING_SECONDS),
+    "console.refresh_seconds": Bound(0.1, 60),
     "runtime.series_seconds": _above_0(RING_SECONDS),
     "runtime.poll_interval_seconds": Bound(0.01, 60),
     "runtime.max_models": _above_0(1000),

@@ -239,6 +239,7 @@ UPPER_BOUNDS = [
     ("prometheus.rate_window", 86400, 86401),
     ("runtime.cadence_seconds", 60, 60.5),
     ("runtime.window_seconds", 3600, 1e12),
+    ("console.refresh_seconds", 60, 61),
     ("runtime.series_seconds", 3600, 1_000_000_000),
     ("runtime.poll_interval_seconds", 60, 61),
     ("runtime.max_models", 1000, 1001),
