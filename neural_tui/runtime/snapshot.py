@@ -138,6 +138,10 @@ class ModelSnapshot:
     instance: str = ""
     """Which endpoint of a remote source reported the model (`RemoteModel.instance`); empty
     for a local model."""
+    latency_p50_series: tuple[float, ...] = ()
+    latency_p99_series: tuple[float, ...] = ()
+    """With `latency_p95_series`, the latency percentiles of each second, in ms (0 where a
+    second had none); empty for a remote model, whose exporter publishes only the p95."""
 
     @property
     def errors_count(self) -> int:

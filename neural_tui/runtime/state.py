@@ -108,6 +108,8 @@ class RecentActivity:
     throughput_series: tuple[float, ...]
     error_rate_series: tuple[float, ...]
     latency_p95_series: tuple[float, ...]
+    latency_p50_series: tuple[float, ...]
+    latency_p99_series: tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +480,7 @@ class ModelState:
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             rate_series = np.where(counts > 0, errors / np.maximum(counts, 1), 0.0)
+        p50_series, p95_series, p99_series = self._percentile_series(series_start, end)
         return RecentActivity(
             throughput_rps=total / self._observed_seconds(now, window_seconds),
             error_rate=float(window_errors.sum()) / total if total else 0.0,
@@ -486,7 +489,9 @@ class ModelState:
             latency_p99_ms=p99,
             throughput_series=tuple(float(c) for c in counts),
             error_rate_series=tuple(float(r) for r in rate_series),
-            latency_p95_series=self._p95_series(series_start, end),
+            latency_p95_series=p95_series,
+            latency_p50_series=p50_series,
+            latency_p99_series=p99_series,
         )
 
     def _observed_seconds(self, now: float, window_seconds: float) -> float:
@@ -508,19 +513,15 @@ class ModelState:
         inside = (self._latency_time >= start) & (self._latency_time < end)
         return self._latency_ms[inside]
 
-    def _p95_series(self, start: int, end: int) -> tuple[float, ...]:
+    def _percentile_series(self, start: int, end: int) -> tuple[tuple[float, ...], ...]:
+        """p50, p95 and p99 of each second in [start, end), exact from the kept latencies (as
+        `numpy.percentile` computes them), 0 where a second kept none.
+
+        The ring holds the newest `latency_samples` latencies, so a stream faster than
+        `latency_samples / series_seconds` per second has its older seconds at 0."""
         inside = (self._latency_time >= start) & (self._latency_time < end)
-        seconds = np.floor(self._latency_time[inside]).astype(np.int64) - start
-        values = self._latency_ms[inside]
-        series = np.zeros(end - start)
-        if values.shape[0] == 0:
-            return tuple(series.tolist())
-        order = np.lexsort((values, seconds))
-        seconds, values = seconds[order], values[order]
-        bounds = np.searchsorted(seconds, np.arange(end - start + 1))
-        for second in np.flatnonzero(np.diff(bounds)):
-            series[second] = np.percentile(values[bounds[second]:bounds[second + 1]], 95)
-        return tuple(series.tolist())
+        return percentile_series(np.floor(self._latency_time[inside]).astype(np.int64) - start,
+                                 self._latency_ms[inside], end - start, SERIES_PERCENTILES)
 
     def labelled(self, newest: int | None = None) -> LabelledRows:
         """The kept labelled pairs, or only the `newest` of them."""
@@ -547,6 +548,38 @@ class ModelState:
     def first_labelled(self) -> LabelledRows:
         """The first `reference_rows` labelled pairs: the reference period's performance."""
         return LabelledRows(*_columns(self._first_labelled, 4))
+
+
+SERIES_PERCENTILES = (50.0, 95.0, 99.0)
+"""The percentiles of `RecentActivity`'s latency series, in its field order."""
+
+
+def percentile_series(
+    seconds: np.ndarray, values: np.ndarray, length: int, percentiles: tuple[float, ...]
+) -> tuple[tuple[float, ...], ...]:
+    """Per percentile, one point per second `0..length-1` of the `values` observed at each
+    of `seconds`: linear interpolation between the closest ranks, as `numpy.percentile`
+    does, in one sort for every second (no loop per second or per value); 0 where a second
+    has no value."""
+    empty = tuple(0.0 for _ in range(length))
+    if values.shape[0] == 0:
+        return tuple(empty for _ in percentiles)
+    order = np.lexsort((values, seconds))
+    seconds, values = seconds[order], values[order]
+    starts = np.searchsorted(seconds, np.arange(length + 1))
+    sizes = np.diff(starts)
+    occupied = np.flatnonzero(sizes)
+    first, last = starts[occupied], starts[occupied] + sizes[occupied] - 1
+    series = []
+    for percentile in percentiles:
+        rank = first + (last - first) * (percentile / 100.0)
+        below = np.floor(rank).astype(np.int64)
+        above = np.minimum(below + 1, last)
+        low, high = values[below], values[above]
+        points = np.zeros(length)
+        points[occupied] = low + (high - low) * (rank - below)
+        series.append(tuple(points.tolist()))
+    return tuple(series)
 
 
 def _top(probabilities: dict[str, Any]) -> dict[str, Any]:
