@@ -3,7 +3,7 @@
 Every key binding of the console carries one of these ids, and Textual's keymap replaces the
 keys of a binding by its id. They live outside `neural_tui.app` so that the config checks a
 user's `[keys]` at load without importing Textual (headless never does). An id shared by two
-bindings (drift, quality and SLOs on the overview and on a drill-down; clearing the filter
+bindings (drift, quality, SLOs and latency on the overview and on a drill-down; clearing the filter
 from its input and from the overview) rebinds both.
 """
 
@@ -20,6 +20,7 @@ CLEAR_FILTER = "filter.clear"
 DRIFT = "model.drift"
 QUALITY = "model.quality"
 SLO = "model.slo"
+LATENCY = "model.latency"
 BACK = "drill_down.back"
 CLOSE_HELP = "help.close"
 ALERTS = "app.alerts"
@@ -30,6 +31,7 @@ CANCEL_SILENCE = "silence.cancel"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER, DRIFT,
-    QUALITY, SLO, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
+    QUALITY, SLO, LATENCY, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE,
+    CANCEL_SILENCE,
 )
 """Every id a `[keys]` table may name."""

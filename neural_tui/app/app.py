@@ -18,7 +18,7 @@ from textual.screen import Screen
 from neural_tui import keymap
 from neural_tui.alerts.silencing import login_name
 from neural_tui.alerts.view import AlertCommands, AlertsView
-from neural_tui.app.commands import SLOCommands
+from neural_tui.app.commands import LatencyCommands, SLOCommands
 from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
 from neural_tui.config import HealthSection
@@ -29,6 +29,7 @@ from neural_tui.screens.alerts import AlertsScreen
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.screens.help import HelpScreen, describe_bindings
+from neural_tui.screens.latency import LatencyScreen
 from neural_tui.screens.overview import OverviewScreen
 from neural_tui.screens.quality import QualityScreen
 from neural_tui.screens.slo import SLOScreen
@@ -45,6 +46,7 @@ DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
     "drift": DriftScreen,
     "quality": QualityScreen,
     "slo": SLOScreen,
+    "latency": LatencyScreen,
 }
 
 
@@ -56,7 +58,8 @@ class NeuralTuiApp(App[None]):
     """
 
     CSS_PATH: ClassVar[list[str | PurePath]] = [Path(__file__).with_name("app.tcss"),
-                                                Path(__file__).with_name("alerts.tcss")]
+                                                Path(__file__).with_name("alerts.tcss"),
+                                                Path(__file__).with_name("latency.tcss")]
     """Absolute, so that subclasses defined elsewhere (demo, tests) find it too."""
     TITLE = "neural-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -66,7 +69,7 @@ class NeuralTuiApp(App[None]):
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
-        App.COMMANDS | {SLOCommands}
+        App.COMMANDS | {SLOCommands, LatencyCommands}
     )
     """Textual's own commands (theme, keys, quit) and ours, in the palette (ctrl+p)."""
 

@@ -42,5 +42,5 @@ class SnapshotArrived(Message, bubble=False):
         return isinstance(message, SnapshotArrived)
 
 
-DrillView = Literal["drift", "quality", "slo"]
+DrillView = Literal["drift", "quality", "slo", "latency"]
 """The closer looks at one model that the console offers."""

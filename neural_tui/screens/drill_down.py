@@ -40,6 +40,7 @@ class DrillDownScreen(Screen[None]):
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
         Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
+        Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
     ]
 
     def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0) -> None:

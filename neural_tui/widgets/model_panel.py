@@ -55,13 +55,14 @@ class ModelPanel(Widget, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j,right,l", "next_panel", "Next model", show=False, id=keymap.NEXT_MODEL),
-        Binding("up,k,left,h", "previous_panel", "Previous model", show=False,
+        Binding("down,j,right", "next_panel", "Next model", show=False, id=keymap.NEXT_MODEL),
+        Binding("up,k,left", "previous_panel", "Previous model", show=False,
                 id=keymap.PREVIOUS_MODEL),
         Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
         Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
+        Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
     ]
 
     @dataclass
