@@ -149,29 +149,30 @@ def format_bound(seconds: float) -> str:
 
 
 def share_text(count: int, total: int) -> str:
-    """`12 %`, and `<1 %` for a bucket that holds a latency but under half a percent."""
+    """`12 %`, and `<1 %` for a bucket that holds a latency but under one percent."""
     if total <= 0:
         return "0 %"
     share = 100.0 * count / total
-    return "<1 %" if 0 < share < 0.5 else f"{share:.0f} %"
+    return "<1 %" if 0 < share < 1.0 else f"{share:.0f} %"
 
 
 def series_label(name: str, points: Sequence[float], model: ModelSnapshot,
                  limit_ms: float | None) -> Text:
     """`p95 over the last 1m · 40.0 ms to 44.0 ms`: the sparkline's scale, from its lowest to
-    its highest point, and the limit for the p95."""
-    span = format_duration(float(len(points)))
-    text = Text.assemble((name, "bold"), f" over the last {span}")
-    finite = [p for p in points if math.isfinite(p) and p > 0]
+    its highest point, and the limit for the p95. A remote model's series has one point per
+    poll of its source, not per second."""
     if not points:
-        text = Text.assemble((name, "bold"), " over time: ")
-        text.append("its exporter publishes the p95 series only" if model.remote is not None
-                    else "no series yet")
-        return text
+        return Text.assemble((name, "bold"), " over time: ", (
+            "not exported (only the p95 is)"
+            if model.remote is not None else "no series yet"))
+    span = (f" as exported, {len(points)} polls" if model.remote is not None
+            else f" over the last {format_duration(float(len(points)))}")
+    text = Text.assemble((name, "bold"), span)
+    finite = [p for p in points if math.isfinite(p) and p > 0]
     if finite:
         text.append(f" · {format_ms(min(finite))} to {format_ms(max(finite))}")
     else:
-        text.append(" · no latency in these seconds")
+        text.append(" · no latency in this span")
     if limit_ms is not None:
         text.append(f" · limit {format_ms(limit_ms)}")
     return text
