@@ -374,8 +374,8 @@ async def test_help_lists_the_keys_of_the_app_screen_and_focused_panel() -> None
             ("^q q", "Quit"),
             ("?", "Help"),
             ("p", "Pause/resume"),
-            ("↓ j → l", "Next model"),
-            ("↑ k ← h", "Previous model"),
+            ("↓ j →", "Next model"),
+            ("↑ k ←", "Previous model"),
             ("⏎", "Open model"),
         ]:
             assert any(keys in line and description in line for line in lines), description
