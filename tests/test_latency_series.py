@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neural_tui.config import RuntimeSection, Settings, StorageSection
+from neural_tui.records import IngestBatch
+from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.state import (
     SERIES_PERCENTILES,
     ModelState,
@@ -88,3 +91,14 @@ def test_one_record_gives_its_latency_as_every_percentile_of_its_second():
     recent = state.recent(T0 + 2, 300.0, 2)
 
     assert recent.latency_p50_series == recent.latency_p99_series == (0.0, 123.0)
+
+
+def test_the_runtime_s_snapshot_carries_the_series_of_series_seconds_points(tmp_path):
+    settings = Settings(storage=StorageSection(tmp_path), runtime=RuntimeSection(series_seconds=5))
+    runtime = Runtime(settings, [], clock=lambda: T0 + 5)
+    runtime.ingest(IngestBatch(make_batch([T0 + 4.5] * 3, latency_ms=[10.0, 20.0, 30.0])))
+
+    model = runtime.build_snapshot().models[0]
+
+    assert model.latency_p50_series == (0.0, 0.0, 0.0, 0.0, 20.0)
+    assert model.latency_p99_series == pytest.approx((0.0, 0.0, 0.0, 0.0, 29.8))
