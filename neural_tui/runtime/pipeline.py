@@ -49,6 +49,7 @@ from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.remote_snapshot import remote_model_snapshots
 from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
+    HistoryProgress,
     IngestStats,
     ModelSnapshot,
     Snapshot,
@@ -448,6 +449,7 @@ class Runtime:
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
         models += tuple(model for view in views for model in self._remote_models(view))
+        catching_up = self._catching_up()
         return Snapshot(
             generated_at=now,
             models=models,
@@ -462,7 +464,8 @@ class Runtime:
             sources=(tuple(source.label for source in self.sources)
                      + tuple(remote.label for remote in self.remote_sources)),
             source_health=self.source_health(),
-            catching_up=self._catching_up(),
+            catching_up=catching_up,
+            history=self.history_progress() if catching_up else None,
             targets=tuple(target for view in views for target in view.targets),
         )
 
@@ -477,6 +480,22 @@ class Runtime:
                 log.exception("%s", message)
                 self.messages.append(message)
             return ()
+
+    def history_progress(self) -> HistoryProgress | None:
+        """How far the sources that can say it (`history_bytes`: read, present at start) have
+        read the history on disk; None if none can yet. Records and rates count every record
+        ingested since the start."""
+        counted = [progress for progress in (getattr(s, "history_bytes", None)
+                                             for s in self.sources) if progress is not None]
+        if not counted:
+            return None
+        read = sum(done for done, _ in counted)
+        total = sum(whole for _, whole in counted)
+        elapsed = time.monotonic() - self._started_at
+        per_second = self.records_total / elapsed if elapsed > 0 else 0.0
+        bytes_per_second = read / elapsed if elapsed > 0 else 0.0
+        left = (max(0, total - read) / bytes_per_second) if bytes_per_second > 0 else None
+        return HistoryProgress(read, total, self.records_total, per_second, left)
 
     def _catching_up(self) -> bool:
         """Whether the start-up is still under way: a source still reads the history on disk at
