@@ -107,21 +107,21 @@ async def _warn_if_misplaced(runtime: Runtime, storage: Path) -> None:
 
 
 async def _log_history_progress(runtime: Runtime) -> None:
-    """Log `catching up: 41 % (...)` every `PROGRESS_LOG_SECONDS` while the runtime reads the
-    history on disk at start, then `caught up` once, so that a long start shows its life."""
+    """Log `catching up: 41 % (...)` once the storage was listed, then every
+    `PROGRESS_LOG_SECONDS` while the runtime reads the history on disk at start, then `caught
+    up` once, so that a long start shows its life (a short one logs only `caught up`)."""
     started = time.monotonic()
-    logged_at = started
+    logged_at: float | None = None
     while True:
         snapshot = runtime.latest
-        published = snapshot.generated_at > 0
-        if published and not snapshot.catching_up:
+        if snapshot.generated_at > 0 and not snapshot.catching_up:
             log.info("caught up: %s records read in %.1f s",
                      f"{snapshot.ingest.records_total:,}", time.monotonic() - started)
             return
         now = time.monotonic()
-        if now - logged_at >= PROGRESS_LOG_SECONDS:
+        history = snapshot.history
+        if history is not None and (logged_at is None
+                                    or now - logged_at >= PROGRESS_LOG_SECONDS):
             logged_at = now
-            history = snapshot.history
-            log.info("catching up: %s",
-                     history.describe() if history is not None else "listing the storage")
+            log.info("catching up: %s", history.describe())
         await asyncio.sleep(PROGRESS_LOOK_SECONDS)
