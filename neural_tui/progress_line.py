@@ -18,8 +18,8 @@ from neural_tui.runtime.snapshot import HistoryProgress
 
 REDRAW_SECONDS = 0.1
 """Least time between two drawings: a storage read hands over many batches a second."""
-BAR_CELLS = 30
-"""Width of the bar itself, within the line."""
+BAR_CELLS = 20
+"""Width of the bar itself: with the figures beside it, the line fits 80 columns."""
 FALLBACK_COLUMNS = 80
 """The terminal's width when it cannot be asked."""
 ERASE = "\r\x1b[K"
@@ -46,7 +46,7 @@ class ProgressLine:
         if self._drawn_at is not None and now - self._drawn_at < REDRAW_SECONDS:
             return
         self._drawn_at = now
-        text = f"reading storage {progress.bar(BAR_CELLS)} {progress.describe()}"
+        text = f"reading {progress.bar(BAR_CELLS)} {progress.describe()}"
         self._stream.write(ERASE + text[: self._columns() - 1])
         self._stream.flush()
 
