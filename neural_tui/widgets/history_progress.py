@@ -8,9 +8,9 @@ from textual.widgets import Label
 from neural_tui.runtime.snapshot import Snapshot
 
 CATCHING_UP_CLASS = "-catching-up"
-BAR_CELLS = 30
+BAR_CELLS = 20
 """Width of the bar itself: the text beside it fits an 80-column terminal."""
-LISTING = "Reading the history: listing the storage"
+LISTING = "History: listing the storage"
 
 
 class HistoryProgressBar(Label):
@@ -23,4 +23,4 @@ class HistoryProgressBar(Label):
         if not snapshot.catching_up:
             return
         self.update(LISTING if history is None else
-                    f"Reading the history {history.bar(BAR_CELLS)} {history.describe()}")
+                    f"History {history.bar(BAR_CELLS)} {history.describe()}")
