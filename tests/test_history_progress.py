@@ -63,6 +63,10 @@ async def test_the_history_read_grows_to_the_bytes_on_disk_at_start_then_is_gone
     assert reading[-1].records_read == 3 * LINES
     assert reading[-1].records_per_second > 0
     assert reading[-1].seconds_left == 0.0, "nothing left once every byte is read"
+    done = [h for h in reading if h.analysing]
+    assert all(h.bytes_read == on_disk for h in done)
+    assert len({h.records_per_second for h in done}) <= 1, "the rate stands once read"
+    assert not any(h.analysing for h in reading if h.bytes_read < on_disk)
     assert seen[-1].history is None, "no progress once caught up"
 
 
@@ -102,6 +106,7 @@ def test_a_runtime_without_a_source_that_can_say_has_no_progress():
     (HistoryProgress(0, 1000, 0, 0.0, None), "0 % (0 records, 0/s)"),
     (HistoryProgress(0, 0, 0, 0.0, None), "100 % (0 records, 0/s)"),
     (HistoryProgress(5000, 1000, 9, 3.0, 0.0), "100 % (9 records, 3/s, ~0 s left)"),
+    (HistoryProgress(1000, 1000, 9, 3.0, 0.0, analysing=True), "100 % (9 records, 3/s; analysing)"),
 ])
 def test_progress_reads_as_percent_records_rate_and_time_left(progress, words):
     assert progress.describe() == words

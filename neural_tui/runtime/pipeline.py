@@ -126,6 +126,8 @@ class Runtime:
         self._backlogged: set[Source] = set()
         self._caught_up_at: float | None = None
         """The analysis clock when the sources last caught up; None while they read a backlog."""
+        self._read_at: float | None = None
+        """`time.monotonic()` when the sources had read the history on disk at start."""
         self._live = False
         """Whether a snapshot was live once (`catching_up` is then false for good)."""
         self._recent_skips: deque[list[int]] = deque()
@@ -384,9 +386,8 @@ class Runtime:
         Prometheus, judging the exported counters in real time, would say).
         """
         record = self._record_clock()
-        reading = self._backlogged or not all(getattr(s, "caught_up", True)
-                                              for s in self.sources)
-        if reading or not math.isfinite(record) or self._records_arrived_at is None:
+        if (not self._sources_caught_up() or not math.isfinite(record)
+                or self._records_arrived_at is None):
             return record
         now = self.clock()
         return min(record + max(0.0, now - self._records_arrived_at), now)
@@ -484,18 +485,27 @@ class Runtime:
     def history_progress(self) -> HistoryProgress | None:
         """How far the sources that can say it (`history_bytes`: read, present at start) have
         read the history on disk; None if none can yet. Records and rates count every record
-        ingested since the start."""
+        ingested since the start, over the time the read took (the rates stand still while
+        the engines' first runs follow)."""
         counted = [progress for progress in (getattr(s, "history_bytes", None)
                                              for s in self.sources) if progress is not None]
         if not counted:
             return None
         read = sum(done for done, _ in counted)
         total = sum(whole for _, whole in counted)
-        elapsed = time.monotonic() - self._started_at
+        if self._read_at is None and self._sources_caught_up():
+            self._read_at = time.monotonic()
+        elapsed = (self._read_at or time.monotonic()) - self._started_at
         per_second = self.records_total / elapsed if elapsed > 0 else 0.0
         bytes_per_second = read / elapsed if elapsed > 0 else 0.0
         left = (max(0, total - read) / bytes_per_second) if bytes_per_second > 0 else None
-        return HistoryProgress(read, total, self.records_total, per_second, left)
+        return HistoryProgress(read, total, self.records_total, per_second, left,
+                               analysing=self._read_at is not None)
+
+    def _sources_caught_up(self) -> bool:
+        """Whether every source read the history on disk at its start (a source that can say
+        so reports `caught_up`) and none reads a backlog."""
+        return not self._backlogged and all(getattr(s, "caught_up", True) for s in self.sources)
 
     def _catching_up(self) -> bool:
         """Whether the start-up is still under way: a source still reads the history on disk at
@@ -503,7 +513,7 @@ class Runtime:
         describes it (the first runs after catching up are hurried). Once false it stays
         false: a later backlog, or a new model's first analysis, is live traffic, and the
         alerting must not go quiet then."""
-        if self._backlogged or not all(getattr(s, "caught_up", True) for s in self.sources):
+        if not self._sources_caught_up():
             self._caught_up_at = None
             return not self._live
         if self._caught_up_at is None:

@@ -211,6 +211,8 @@ class HistoryProgress:
     records_per_second: float
     seconds_left: float | None
     """None until a rate is known."""
+    analysing: bool = False
+    """Every byte was read: the engines' first runs over the history are what is left."""
 
     @property
     def fraction(self) -> float:
@@ -225,8 +227,9 @@ class HistoryProgress:
         return "[" + "#" * filled + "-" * (cells - filled) + "]"
 
     def describe(self) -> str:
-        """`41 % (412,000 records, 180,000/s, ~3 s left)`: what the logs and bars say."""
-        left = ("" if self.seconds_left is None
+        """`41 % (412,000 records, 180,000/s, ~3 s left)`: what the logs and bars say; once
+        read, `100 % (1,000,000 records, 180,000/s; analysing)`."""
+        left = ("; analysing" if self.analysing else "" if self.seconds_left is None
                 else f", ~{math.ceil(self.seconds_left):,} s left")
         return (f"{math.floor(self.fraction * 100)} % ({self.records_read:,} records, "
                 f"{self.records_per_second:,.0f}/s{left})")
