@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 LAYOUT_CHECK_SECONDS = 30.0
 """How often the storage is looked at for misplaced records while none was read."""
+PROGRESS_LOG_SECONDS = 5.0
+"""How often the history read at start is logged while it lasts."""
+PROGRESS_LOOK_SECONDS = 0.25
+"""How often the latest snapshot is looked at for the end of that read."""
 
 
 def serve(settings: Settings, *, demo: bool = False) -> int:
@@ -66,6 +71,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
         traffic = DemoTraffic(demo_storage)
         traffic.start()
     layout_check = asyncio.create_task(_warn_if_misplaced(runtime, storage))
+    progress = asyncio.create_task(_log_history_progress(runtime), name="progress log")
     alerts = asyncio.create_task(alerting.run(runtime), name="alerting")
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -77,6 +83,7 @@ async def _serve(settings: Settings, demo_storage: Path | None) -> int:
         log.info("stopping")
     finally:
         layout_check.cancel()
+        progress.cancel()
         alerts.cancel()
         await asyncio.gather(alerts, return_exceptions=True)
         if traffic is not None:
@@ -97,3 +104,24 @@ async def _warn_if_misplaced(runtime: Runtime, storage: Path) -> None:
             log.warning("%s", misplaced.describe())
             return
         await asyncio.sleep(LAYOUT_CHECK_SECONDS)
+
+
+async def _log_history_progress(runtime: Runtime) -> None:
+    """Log `catching up: 41 % (...)` once the storage was listed, then every
+    `PROGRESS_LOG_SECONDS` while the runtime reads the history on disk at start, then `caught
+    up` once, so that a long start shows its life (a short one logs only `caught up`)."""
+    started = time.monotonic()
+    logged_at: float | None = None
+    while True:
+        snapshot = runtime.latest
+        if snapshot.generated_at > 0 and not snapshot.catching_up:
+            log.info("caught up: %s records read in %.1f s",
+                     f"{snapshot.ingest.records_total:,}", time.monotonic() - started)
+            return
+        now = time.monotonic()
+        history = snapshot.history
+        if history is not None and (logged_at is None
+                                    or now - logged_at >= PROGRESS_LOG_SECONDS):
+            logged_at = now
+            log.info("catching up: %s", history.describe())
+        await asyncio.sleep(PROGRESS_LOOK_SECONDS)

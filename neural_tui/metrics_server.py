@@ -261,7 +261,11 @@ class MetricsServer:
     503 with `"status": "stale"` when `stale_after_seconds` is set and the latest snapshot was
     generated longer ago than that (the runtime stalled; the caller picks the bound, typically
     ten times the runtime's cadence); 503 with `"status": "unhealthy"` and `reasons` while a
-    source of the snapshot is failing or stuck. Every other path is 404. Extra collectors (for
+    source of the snapshot is failing or stuck; 200 with `"status": "catching up"` and
+    `progress` (`HistoryProgress`) while the history on disk at start is being read: the
+    process is alive and `/metrics` already counts what was read, and a probe that failed
+    then would restart a large storage's reader before it ever caught up. Every other path
+    is 404. Extra collectors (for
     example the alerts') can be registered on `registry`. Given a `registry`, the server
     serves it instead of the snapshot's metrics (the old API's in-process registry), and
     `get_snapshot` only answers `/healthz`.
@@ -405,17 +409,30 @@ class MetricsServer:
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         """503 `stale` when the runtime stalled, 503 `unhealthy` with one reason per source
-        failing or stuck, else 200 `ok`; the body lists every source's status."""
+        failing or stuck, 200 `catching up` (with `progress`) while the history on disk at
+        start is read, else 200 `ok`; the body lists every source's status."""
         snapshot = self._get_snapshot()
         age = self._clock() - snapshot.generated_at
         stale = self._stale_after_seconds is not None and age > self._stale_after_seconds
         reasons = [f"source {h.label} {h.status}: {h.detail}"
                    for h in snapshot.source_health if h.status != "ok"]
-        verdict = "stale" if stale else "unhealthy" if reasons else "ok"
+        verdict = ("stale" if stale else "unhealthy" if reasons
+                   else "catching up" if snapshot.catching_up else "ok")
+        history = snapshot.history
         body = json.dumps(
             {
                 "status": verdict,
                 "reasons": reasons,
+                "progress": None if history is None else {
+                    "text": history.describe(),
+                    "fraction": round(history.fraction, 4),
+                    "bytes_read": history.bytes_read,
+                    "bytes_total": history.bytes_total,
+                    "records_read": history.records_read,
+                    "records_per_second": round(history.records_per_second, 1),
+                    "seconds_left": (None if history.seconds_left is None
+                                     else round(history.seconds_left, 1)),
+                },
                 "models": len(snapshot.local_models),
                 "records": snapshot.ingest.records_total,
                 "snapshot_age_seconds": round(age, 3),
@@ -425,7 +442,7 @@ class MetricsServer:
                             for t in snapshot.targets],
             }
         ).encode()
-        status = "200 OK" if verdict == "ok" else "503 Service Unavailable"
+        status = "503 Service Unavailable" if stale or reasons else "200 OK"
         start_response(
             status,
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],

@@ -31,6 +31,7 @@ from neural_tui.engines.quality import QualityReport
 from neural_tui.engines.slo import SLOStatus, duration_name
 from neural_tui.errors import UsageError
 from neural_tui.fleet import remote_sources
+from neural_tui.progress_line import ProgressLine
 from neural_tui.remote_models import (
     RemoteFigures,
     RemoteModel,
@@ -65,25 +66,35 @@ def report_console() -> Console:
     return Console(highlight=False, width=PIPED_WIDTH if piped else None)
 
 
-def load_runtime(settings: Settings) -> Runtime:
+def load_runtime(settings: Settings, *, show_progress: bool = False) -> Runtime:
     """A runtime fed with everything in storage now, its clock set to the newest record.
 
     Reports on stored history are read as of the newest record, so a report on yesterday's
     files says what it said yesterday; on live storage the newest record is about now. "Newest"
     is the one most traffic agrees with (`ModelState.robust_now`), never past this host's
     clock: one record stamped hours ahead does not move every window past the traffic.
+    With `show_progress` (not under `--json`), a progress bar on stderr while it reads, if
+    stderr is a terminal (`neural_tui.progress_line`).
     """
     storage = settings.storage.path
     require_storage(storage)
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     runtime = Runtime(settings, [source])
+    line = ProgressLine.on_stderr() if show_progress else None
 
     async def ingest_all() -> None:
         async with source:
             async for batch in source.available():
                 runtime.ingest(batch)
+                progress = runtime.history_progress() if line is not None else None
+                if line is not None and progress is not None:
+                    line.show(progress)
 
-    asyncio.run(ingest_all())
+    try:
+        asyncio.run(ingest_all())
+    finally:
+        if line is not None:
+            line.close()
     newest = max((now for now in (s.robust_now() for s in runtime.states.values())
                   if now is not None), default=None)
     if newest is not None:
@@ -221,7 +232,7 @@ class Fleet:
         return tuple(pair for r in self.rounds for pair in r.targets)
 
 
-def read_fleet(settings: Settings, model: str | None) -> Fleet:
+def read_fleet(settings: Settings, model: str | None, *, show_progress: bool = False) -> Fleet:
     """Storage first (a bad one stops the command before any network round), then the
     remote sources.
 
@@ -232,7 +243,7 @@ def read_fleet(settings: Settings, model: str | None) -> Fleet:
     runtime = None
     if not (sources and settings.storage == StorageSection()
             and not settings.storage.path.exists()):
-        runtime = load_runtime(settings)
+        runtime = load_runtime(settings, show_progress=show_progress)
     snapshot = runtime.build_snapshot() if runtime is not None else None
     rounds = fetch_remote(sources, fetch_deadline(settings))
     local = snapshot.models if snapshot is not None else ()
@@ -264,7 +275,7 @@ def select_fleet(
 
 
 def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    fleet = read_fleet(settings, model)
+    fleet = read_fleet(settings, model, show_progress=not as_json)
     snapshot = fleet.snapshot
     if as_json:
         print(json.dumps({
@@ -621,7 +632,7 @@ def target_check(t: TargetStatus) -> Check:
 
 
 def print_health(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    fleet = read_fleet(settings, model)
+    fleet = read_fleet(settings, model, show_progress=not as_json)
     analyses: dict[ModelKey, ModelAnalysis] = {}
     if fleet.runtime is not None and _needs_analysis(settings.health):
         keys = [(m.name, m.version) for m in fleet.local]
@@ -686,11 +697,11 @@ def _ms(value: float | None) -> str:
 
 
 def analyse_storage(
-    settings: Settings, *, model: str | None, reference: Path | None
+    settings: Settings, *, model: str | None, reference: Path | None, show_progress: bool
 ) -> tuple[list[tuple[ModelKey, ModelAnalysis]], list[str]]:
     """Read storage once and run every engine on each selected model, in this thread; with
-    the storage's warnings."""
-    runtime = load_runtime(settings)
+    the storage's warnings (and a progress bar on a terminal's stderr if `show_progress`)."""
+    runtime = load_runtime(settings, show_progress=show_progress)
     keys = sorted(runtime.states)
     if model is not None:
         if not any(name == model for name, _ in keys):
@@ -724,7 +735,8 @@ def print_drift(
     reference: Path | None,
     fail_on_drift: bool,
 ) -> int:
-    results, warnings = analyse_storage(settings, model=model, reference=reference)
+    results, warnings = analyse_storage(settings, model=model, reference=reference,
+                                        show_progress=not as_json)
     drifted = any(_has_drift(result) for _, result in results)
     gate_error = None if warnings or not fail_on_drift or drifted else _no_verdict(results)
     if as_json and gate_error is not None:
@@ -820,7 +832,8 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
 def print_quality(
     settings: Settings, *, model: str | None, as_json: bool, reference: Path | None
 ) -> int:
-    results, warnings = analyse_storage(settings, model=model, reference=reference)
+    results, warnings = analyse_storage(settings, model=model, reference=reference,
+                                        show_progress=not as_json)
     if as_json:
         print(json.dumps({
             "storage": str(settings.storage.path),

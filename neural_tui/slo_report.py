@@ -50,7 +50,7 @@ class SLORow:
 
 
 def print_slo(settings: Settings, *, model: str | None, as_json: bool) -> int:
-    snapshot = load_runtime(settings).build_snapshot()
+    snapshot = load_runtime(settings, show_progress=not as_json).build_snapshot()
     rows = slo_rows(settings.slo, snapshot, model)
     warnings = storage_warnings(settings, snapshot.ingest.records_total)
     note = NO_SLO if not settings.slo else None if rows else f"no SLO applies to model {model!r}"

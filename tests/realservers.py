@@ -43,6 +43,8 @@ def require_binary(name: str, install_hint: str) -> str:
     pytest.skip(reason)
 
 
+CATCHING_UP = '"status": "catching up"'
+"""What `/healthz` says while the exporter reads the history on disk at start."""
 HEADLESS_ARGV = (sys.executable, "-m", "neural_tui", "--serve-metrics")
 """The headless exporter of the code under test (an installed script may be another's)."""
 
@@ -106,10 +108,14 @@ class RealServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def _answers_ok(self) -> bool:
+        """200, and not the exporter's `/healthz` saying it still reads the history on disk:
+        tests start from a caught-up exporter (a test of the catch-up itself waits on
+        `/metrics`)."""
         try:
-            return httpx.get(self.ready_url, timeout=1.0).status_code == 200
+            answer = httpx.get(self.ready_url, timeout=1.0)
         except httpx.HTTPError:
             return False
+        return answer.status_code == 200 and CATCHING_UP not in answer.text
 
 
 PrometheusResult = list[dict[str, Any]]

@@ -23,6 +23,7 @@ from neural_tui.records import IngestBatch
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.snapshot import (
     LATENCY_BUCKETS_SECONDS,
+    HistoryProgress,
     IngestStats,
     LatencyHistogram,
     ModelSnapshot,
@@ -236,6 +237,7 @@ def test_healthz_reports_ok_with_model_and_record_counts():
     assert response.json() == {
         "status": "ok",
         "reasons": [],
+        "progress": None,
         "models": 2,
         "records": 42,
         "snapshot_age_seconds": 5.0,
@@ -251,6 +253,33 @@ def test_healthz_is_503_when_the_latest_snapshot_is_older_than_the_stale_bound()
 
     assert response.status_code == 503
     assert json.loads(response.text)["status"] == "stale"
+
+
+def test_healthz_says_catching_up_with_the_progress_and_stays_200_while_history_is_read():
+    snapshot = Snapshot(generated_at=1_000.0, models=(), ingest=IngestStats(412_000, {}),
+                        catching_up=True,
+                        history=HistoryProgress(412, 1_000, 412_000, 180_000.0, 2.5))
+    with MetricsServer(lambda: snapshot, stale_after_seconds=10.0, clock=lambda: 1_001.0) as server:
+        response = httpx.get(f"{server.url}/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "catching up"
+    assert body["progress"] == {
+        "text": "41 % (412,000 records, 180,000/s, ~3 s left)", "fraction": 0.412,
+        "bytes_read": 412, "bytes_total": 1_000, "records_read": 412_000,
+        "records_per_second": 180_000.0, "seconds_left": 2.5}
+
+
+def test_healthz_while_catching_up_is_still_503_when_a_source_fails():
+    snapshot = Snapshot(generated_at=1_000.0, models=(), ingest=IngestStats(0, {}),
+                        source_health=(SourceHealth("storage", "failing", "EIO"),),
+                        catching_up=True, history=HistoryProgress(0, 10, 0, 0.0, None))
+    with MetricsServer(lambda: snapshot) as server:
+        response = httpx.get(f"{server.url}/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
 
 
 @pytest.mark.parametrize("path", ["/", "/metrics/extra", "/health", "/favicon.ico"])

@@ -130,6 +130,7 @@ def test_a_headless_exporter_polls_its_targets_and_healthz_lists_them_without_fa
 
         wait_until(both_polled)
         answer = httpx.get(f"{url}/healthz", timeout=5)
+        metrics = samples(httpx.get(f"{url}/metrics", timeout=5).text)
     finally:
         server.stop()
     assert answer.status_code == 200
@@ -137,6 +138,10 @@ def test_a_headless_exporter_polls_its_targets_and_healthz_lists_them_without_fa
     assert body["status"] == "ok"
     assert sorted((t["name"], t["up"]) for t in body["targets"]) == sorted([
         (first.removeprefix("http://"), True), (f"{LOOPBACK}:{closed}", False)])
+    assert {labels: value for (name, labels), value in metrics.items()
+            if name == "neural_target_up"} == {
+        (("target", first.removeprefix("http://")),): 1.0,
+        (("target", f"{LOOPBACK}:{closed}"),): 0.0}
 
 
 HANGING_DNS = (

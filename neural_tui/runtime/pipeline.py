@@ -49,6 +49,7 @@ from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.remote_snapshot import remote_model_snapshots
 from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
+    HistoryProgress,
     IngestStats,
     ModelSnapshot,
     Snapshot,
@@ -125,6 +126,8 @@ class Runtime:
         self._backlogged: set[Source] = set()
         self._caught_up_at: float | None = None
         """The analysis clock when the sources last caught up; None while they read a backlog."""
+        self._read_at: float | None = None
+        """`time.monotonic()` when the sources had read the history on disk at start."""
         self._live = False
         """Whether a snapshot was live once (`catching_up` is then false for good)."""
         self._recent_skips: deque[list[int]] = deque()
@@ -383,9 +386,8 @@ class Runtime:
         Prometheus, judging the exported counters in real time, would say).
         """
         record = self._record_clock()
-        reading = self._backlogged or not all(getattr(s, "caught_up", True)
-                                              for s in self.sources)
-        if reading or not math.isfinite(record) or self._records_arrived_at is None:
+        if (not self._sources_caught_up() or not math.isfinite(record)
+                or self._records_arrived_at is None):
             return record
         now = self.clock()
         return min(record + max(0.0, now - self._records_arrived_at), now)
@@ -448,6 +450,7 @@ class Runtime:
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
         models += tuple(model for view in views for model in self._remote_models(view))
+        catching_up = self._catching_up()
         return Snapshot(
             generated_at=now,
             models=models,
@@ -462,7 +465,8 @@ class Runtime:
             sources=(tuple(source.label for source in self.sources)
                      + tuple(remote.label for remote in self.remote_sources)),
             source_health=self.source_health(),
-            catching_up=self._catching_up(),
+            catching_up=catching_up,
+            history=self.history_progress() if catching_up else None,
             targets=tuple(target for view in views for target in view.targets),
         )
 
@@ -478,13 +482,38 @@ class Runtime:
                 self.messages.append(message)
             return ()
 
+    def history_progress(self) -> HistoryProgress | None:
+        """How far the sources that can say it (`history_bytes`: read, present at start) have
+        read the history on disk; None if none can yet. Records and rates count every record
+        ingested since the start, over the time the read took (the rates stand still while
+        the engines' first runs follow)."""
+        counted = [progress for progress in (getattr(s, "history_bytes", None)
+                                             for s in self.sources) if progress is not None]
+        if not counted:
+            return None
+        read = sum(done for done, _ in counted)
+        total = sum(whole for _, whole in counted)
+        if self._read_at is None and self._sources_caught_up():
+            self._read_at = time.monotonic()
+        elapsed = (self._read_at or time.monotonic()) - self._started_at
+        per_second = self.records_total / elapsed if elapsed > 0 else 0.0
+        bytes_per_second = read / elapsed if elapsed > 0 else 0.0
+        left = (max(0, total - read) / bytes_per_second) if bytes_per_second > 0 else None
+        return HistoryProgress(read, total, self.records_total, per_second, left,
+                               analysing=self._read_at is not None)
+
+    def _sources_caught_up(self) -> bool:
+        """Whether every source read the history on disk at its start (a source that can say
+        so reports `caught_up`) and none reads a backlog."""
+        return not self._backlogged and all(getattr(s, "caught_up", True) for s in self.sources)
+
     def _catching_up(self) -> bool:
         """Whether the start-up is still under way: a source still reads the history on disk at
         its start (a source that can say so reports `caught_up`), or a model's analysis still
         describes it (the first runs after catching up are hurried). Once false it stays
         false: a later backlog, or a new model's first analysis, is live traffic, and the
         alerting must not go quiet then."""
-        if self._backlogged or not all(getattr(s, "caught_up", True) for s in self.sources):
+        if not self._sources_caught_up():
             self._caught_up_at = None
             return not self._live
         if self._caught_up_at is None:

@@ -26,6 +26,7 @@ from neural_tui.app.messages import AlertsArrived, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
 from neural_tui.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
+from neural_tui.widgets.history_progress import HistoryProgressBar
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import ModelPanel
 from neural_tui.widgets.status_line import StatusLine
@@ -78,6 +79,7 @@ class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield AlertFeed(id="alert-feed")
         yield ModelFilter(id="model-filter")
+        yield HistoryProgressBar(id="history-progress")
         with VerticalScroll(id="overview", can_focus=False):
             yield Static(id="waiting")
             yield Container(id="panels")
@@ -98,6 +100,7 @@ class OverviewScreen(Screen[None]):
             self._show_groups(self._groups)
             self._apply_filter()
             self._show_waiting(snapshot)
+            self.query_one(HistoryProgressBar).show(snapshot)
             self.query_one(StatusLine).show(snapshot, local=app.fleet.local)
             self.show_alerts(app.alerts_view)
 

@@ -308,6 +308,17 @@ class TailSource:
         error, a pass cut short): the next scan hands them over again even if unchanged."""
         self._progress_at = time.monotonic()
         self._caught_up = False
+        self._bytes_at_start: int | None = None
+        self._bytes_read = 0
+
+    @property
+    def history_bytes(self) -> tuple[int, int] | None:
+        """(bytes read, bytes of the files present at the first scan) while the first pass
+        reads them, for a progress bar; None before that scan. Bytes read again (a file
+        rewritten meanwhile) count again, so the first can pass the second."""
+        if self._bytes_at_start is None:
+            return None
+        return self._bytes_read, self._bytes_at_start
 
     @property
     def caught_up(self) -> bool:
@@ -409,6 +420,9 @@ class TailSource:
             self._caught_up = True
             return
         self._listing_problem = None
+        if self._bytes_at_start is None:
+            self._bytes_at_start = sum(found.size for found in scan.stated.values()
+                                       if found.odd is None)
         async for batch in self._read_scanned(scan):
             yield self._handing_over(batch)
         self._progress_at = time.monotonic()
@@ -512,6 +526,7 @@ class TailSource:
                     reading = self._read(followed, fd, None)
                     continue
                 data, read = got
+                self._bytes_read += read
                 if not read:
                     followed.settled = settled
                     return
