@@ -27,9 +27,17 @@ ACKNOWLEDGE = "alerts.acknowledge"
 SILENCE = "alerts.silence"
 UNSILENCE = "alerts.unsilence"
 CANCEL_SILENCE = "silence.cancel"
+TABLE_DOWN = "table.down"
+TABLE_UP = "table.up"
+TABLE_TOP = "table.top"
+TABLE_BOTTOM = "table.bottom"
+TABLE_SORT = "table.sort"
+TABLE_REVERSE_SORT = "table.reverse_sort"
+TABLE_FILTER = "table.filter"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER, DRIFT,
     QUALITY, SLO, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
+    TABLE_DOWN, TABLE_UP, TABLE_TOP, TABLE_BOTTOM, TABLE_SORT, TABLE_REVERSE_SORT, TABLE_FILTER,
 )
 """Every id a `[keys]` table may name."""

@@ -84,6 +84,8 @@ class SLOScreen(DrillDownScreen):
 
     VIEW = "slo"
     VIEW_TITLE = "SLOs"
+    SELECTION_TABLE = "#slo-table"
+    SELECTION_NOUN = "SLO"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "slo-screen--page",
         "slo-screen--ticket",
@@ -95,8 +97,10 @@ class SLOScreen(DrillDownScreen):
     }
     """Styles of the cells and the detail, set in app.tcss."""
 
-    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
-        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds)
+    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0,
+                 select: str | None = None) -> None:
+        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds,
+                         select=select)
         self._statuses: dict[str, SLOStatus] = {}
 
     def compose(self) -> ComposeResult:

@@ -46,7 +46,7 @@ SLO_TICKET_CLASS = "-slo-ticket"
 class ModelPanel(Widget, can_focus=True):
     """A focusable panel for one model, updated in place on every snapshot.
 
-    Focus is the console's selection: `enter` (or `d`, `Q`, `s`) on a panel posts
+    Focus is the console's selection: `enter` (or `d`, `c`, `s`) on a panel posts
     `ModelPanel.Opened` with the model's `uid`, which the overview answers with a drill-down
     screen. The panel is
     marked when the windowed error rate or p95 latency is above the `[health]` limit that
@@ -60,7 +60,7 @@ class ModelPanel(Widget, can_focus=True):
                 id=keymap.PREVIOUS_MODEL),
         Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
-        Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
+        Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
     ]
 
