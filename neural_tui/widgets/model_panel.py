@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import HorizontalGroup
@@ -58,6 +59,8 @@ class ModelPanel(Widget, can_focus=True):
         Binding("down,j,right,l", "next_panel", "Next model", show=False, id=keymap.NEXT_MODEL),
         Binding("up,k,left,h", "previous_panel", "Previous model", show=False,
                 id=keymap.PREVIOUS_MODEL),
+        Binding("g", "edge_panel(False)", "First model", show=False, id=keymap.TABLE_TOP),
+        Binding("G", "edge_panel(True)", "Last model", show=False, id=keymap.TABLE_BOTTOM),
         Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
         Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
@@ -156,8 +159,20 @@ class ModelPanel(Widget, can_focus=True):
     def action_previous_panel(self) -> None:
         self.screen.focus_previous(ModelPanel)
 
+    def action_edge_panel(self, last: bool) -> None:
+        """Select the first (or last) panel shown: `g`/`G`, as in every table."""
+        shown = [panel for panel in self.screen.query(ModelPanel) if panel.display]
+        if shown:
+            self.screen.set_focus(shown[-1 if last else 0])
+
     def action_open(self, view: DrillView) -> None:
         self.post_message(self.Opened(self.uid, view))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the panel (Textual focuses it); a double click, or a click on its
+        top border, where its name is, opens its drift like `enter`."""
+        if event.chain >= 2 or event.y == 0:
+            self.action_open("drift")
 
 
 def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
