@@ -170,8 +170,9 @@ class ModelPanel(Widget, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         """A click selects the panel (Textual focuses it); a double click, or a click on its
-        top border, where its name is, opens its drift like `enter`."""
-        if event.chain >= 2 or event.y == 0:
+        top border, where its name is, opens its drift like `enter`. The click may come from
+        a label inside, so the border is found on the screen's coordinates."""
+        if event.chain >= 2 or event.screen_y == self.region.y:
             self.action_open("drift")
 
 
