@@ -4,7 +4,8 @@ Every key binding of the console carries one of these ids, and Textual's keymap 
 keys of a binding by its id. They live outside `neural_tui.app` so that the config checks a
 user's `[keys]` at load without importing Textual (headless never does). An id shared by two
 bindings (drift, quality and SLOs on the overview and on a drill-down; clearing the filter
-from its input and from the overview) rebinds both.
+from its input and from the overview; a table's top and bottom and the overview's first and
+last model) rebinds both.
 """
 
 from __future__ import annotations
