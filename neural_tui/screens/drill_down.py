@@ -47,7 +47,7 @@ class DrillDownScreen(Screen[None]):
     FILTERED_TABLES: ClassVar[tuple[str, ...]] = ()
     """The selectors of the tables `/` filters by feature name (none: no filter)."""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back (or clear the filter)", id=keymap.BACK),
+        Binding("escape", "back", "Back", id=keymap.BACK),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
         Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),

@@ -88,8 +88,9 @@ class KeyedTable(DataTable[Text | _RankedCell]):
         Binding("k", "cursor_up", "Up", show=False, id=keymap.TABLE_UP),
         Binding("g", "scroll_top", "First row", show=False, id=keymap.TABLE_TOP),
         Binding("G", "scroll_bottom", "Last row", show=False, id=keymap.TABLE_BOTTOM),
-        Binding("o", "sort_next", "Sort by next column", id=keymap.TABLE_SORT),
-        Binding("i", "reverse_sort", "Reverse sort", id=keymap.TABLE_REVERSE_SORT),
+        Binding("o", "sort_next", "Sort by next column", show=False, id=keymap.TABLE_SORT),
+        Binding("i", "reverse_sort", "Reverse sort", show=False,
+                id=keymap.TABLE_REVERSE_SORT),
     ]
 
     class Arranged(Message):
