@@ -231,8 +231,9 @@ class NeuralTuiApp(App[None]):
 
         So escape always leads back to the overview, however many views were visited.
         """
-        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds,
-                                   select=select)
+        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
+        if select is not None:
+            screen.select_row(select)
         if isinstance(self.screen, DrillDownScreen):
             self.switch_screen(screen)
         else:

@@ -70,10 +70,8 @@ class DriftScreen(DrillDownScreen):
     FILTERED_TABLES = ("#drift-table", "#remote-drift-table")
     COMPONENT_CLASSES: ClassVar[set[str]] = {"drift-screen--drifted"}
 
-    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0,
-                 select: str | None = None) -> None:
-        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds,
-                         select=select)
+    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
+        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds)
         self._model: ModelSnapshot | None = None
 
     def compose(self) -> ComposeResult:

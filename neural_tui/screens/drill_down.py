@@ -54,13 +54,11 @@ class DrillDownScreen(Screen[None]):
         Binding("slash", "filter", "Filter features", id=keymap.TABLE_FILTER),
     ]
 
-    def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0,
-                 select: str | None = None) -> None:
-        """`select`: the key of the row to select first (a feature, an SLO), from the palette."""
+    def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0) -> None:
         super().__init__()
         self.uid = uid
         self.engine_interval_seconds = engine_interval_seconds
-        self._select = select
+        self._select: str | None = None
         self._version = ""
         self._reported = False
         """Whether the last snapshot shown holds the model (else its table is stale)."""
@@ -76,6 +74,11 @@ class DrillDownScreen(Screen[None]):
                                    id="feature-filter"), after="#breadcrumb")
         if self._select is not None and self.SELECTION_TABLE is not None:
             self.query_one(self.SELECTION_TABLE, KeyedTable).select_key(self._select)
+
+    def select_row(self, key: str) -> None:
+        """Before the screen is shown: select the row keyed `key` (a feature, an SLO; from the
+        palette) in its selection table as soon as the table shows it."""
+        self._select = key
 
     @property
     def console_app(self) -> NeuralTuiApp:

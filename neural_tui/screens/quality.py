@@ -46,10 +46,8 @@ class QualityScreen(DrillDownScreen):
     SELECTION_NOUN = "feature"
     FILTERED_TABLES = ("#quality-table",)
 
-    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0,
-                 select: str | None = None) -> None:
-        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds,
-                         select=select)
+    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
+        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds)
         self._report: QualityReport | None = None
 
     def compose(self) -> ComposeResult:

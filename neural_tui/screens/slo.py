@@ -97,10 +97,8 @@ class SLOScreen(DrillDownScreen):
     }
     """Styles of the cells and the detail, set in app.tcss."""
 
-    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0,
-                 select: str | None = None) -> None:
-        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds,
-                         select=select)
+    def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
+        super().__init__(model_name, engine_interval_seconds=engine_interval_seconds)
         self._statuses: dict[str, SLOStatus] = {}
 
     def compose(self) -> ComposeResult:
