@@ -3,8 +3,9 @@
 Every key binding of the console carries one of these ids, and Textual's keymap replaces the
 keys of a binding by its id. They live outside `neural_tui.app` so that the config checks a
 user's `[keys]` at load without importing Textual (headless never does). An id shared by two
-bindings (drift, quality, SLOs and latency on the overview and on a drill-down; clearing the filter
-from its input and from the overview) rebinds both.
+bindings (drift, quality, SLOs and latency on the overview and on a drill-down; clearing the
+filter from its input and from the overview; a table's top and bottom and the overview's first
+and last model) rebinds both.
 """
 
 from __future__ import annotations
@@ -28,10 +29,18 @@ ACKNOWLEDGE = "alerts.acknowledge"
 SILENCE = "alerts.silence"
 UNSILENCE = "alerts.unsilence"
 CANCEL_SILENCE = "silence.cancel"
+TABLE_DOWN = "table.down"
+TABLE_UP = "table.up"
+TABLE_TOP = "table.top"
+TABLE_BOTTOM = "table.bottom"
+TABLE_SORT = "table.sort"
+TABLE_REVERSE_SORT = "table.reverse_sort"
+TABLE_FILTER = "table.filter"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER, DRIFT,
     QUALITY, SLO, LATENCY, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE,
-    CANCEL_SILENCE,
+    CANCEL_SILENCE, TABLE_DOWN, TABLE_UP, TABLE_TOP, TABLE_BOTTOM, TABLE_SORT, TABLE_REVERSE_SORT,
+    TABLE_FILTER,
 )
 """Every id a `[keys]` table may name."""

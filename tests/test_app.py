@@ -28,6 +28,7 @@ from neural_tui.screens.help import HelpScreen
 from neural_tui.screens.overview import OverviewScreen
 from neural_tui.screens.quality import QualityScreen
 from neural_tui.screens.silence import SilenceScreen
+from neural_tui.widgets.keyed_table import KeyedTable
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import (
     DATASET_DRIFT_CLASS,
@@ -326,7 +327,7 @@ async def test_one_binding_id_rebinds_a_key_on_the_overview_and_on_the_drill_dow
     app = NeuralTuiApp(FakeFeed(snapshot(model_snapshot("churn"))), keys={"model.quality": "y"})
     async with app.run_test() as pilot:
         await pilot.pause()
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
         await pilot.press("y")
@@ -339,7 +340,7 @@ async def test_one_binding_id_rebinds_a_key_on_the_overview_and_on_the_drill_dow
 
 def test_every_binding_of_the_console_has_a_known_id_and_every_id_is_bound() -> None:
     owners = (NeuralTuiApp, OverviewScreen, DrillDownScreen, HelpScreen, ModelPanel, ModelFilter,
-              AlertsScreen, SilenceScreen)
+              AlertsScreen, SilenceScreen, KeyedTable)
     bindings = [binding for owner in owners for binding in owner.BINDINGS]
     assert all(isinstance(binding, Binding) for binding in bindings)
     ids = [binding.id for binding in bindings if isinstance(binding, Binding)]

@@ -419,7 +419,7 @@ async def test_a_silence_that_is_already_gone_is_reported_as_not_lifted() -> Non
 
 async def test_the_alert_keys_follow_the_configured_keymap() -> None:
     alerting = FakeAlerting(incident())
-    keys = {"app.alerts": "exclamation_mark", "alerts.acknowledge": "k"}
+    keys = {"app.alerts": "exclamation_mark", "alerts.acknowledge": "y"}
     async with run(console(alerting, keys=keys)) as pilot:
         await pilot.pause()
         await pilot.press("a")
@@ -428,7 +428,7 @@ async def test_the_alert_keys_follow_the_configured_keymap() -> None:
         await pilot.press("exclamation_mark")
         await pilot.pause()
         assert isinstance(pilot.app.screen, AlertsScreen)
-        await pilot.press("k")
+        await pilot.press("y")
         await wait_for(pilot, lambda: alerting.calls)
         assert alerting.calls[0][0] == "acknowledge"
 

@@ -139,13 +139,13 @@ def test_drift_screen_at_120x40(snap_compare: Any) -> None:
 
 def test_quality_screen_at_80x24(snap_compare: Any) -> None:
     assert snap_compare(
-        console(drill_down_models()), terminal_size=(80, 24), press=["Q"], run_before=settle
+        console(drill_down_models()), terminal_size=(80, 24), press=["c"], run_before=settle
     )
 
 
 def test_quality_screen_at_120x40(snap_compare: Any) -> None:
     assert snap_compare(
-        console(drill_down_models()), terminal_size=(120, 40), press=["Q"], run_before=settle
+        console(drill_down_models()), terminal_size=(120, 40), press=["c"], run_before=settle
     )
 
 

@@ -518,7 +518,7 @@ def test_a_p_value_test_is_judged_by_its_p_value_against_alpha_not_by_its_statis
 async def test_a_remote_quality_screen_shows_the_exported_score_and_rates_and_why_no_table(
 ) -> None:
     async with console(fleet()).run_test(size=(120, 40)) as pilot:
-        await open_remote(pilot, "Q")
+        await open_remote(pilot, "c")
         assert isinstance(pilot.app.screen, QualityScreen)
         text = screen_text(pilot.app)
         assert "score 0.950 · missing 1.20 % · outliers 0.30 %" in text
@@ -555,7 +555,7 @@ async def test_a_remote_model_with_nothing_exported_says_so_on_each_screen() -> 
         assert "target host-1 exports no per-feature drift for this model" in screen_text(
             pilot.app)
         assert "performance: not exported" in screen_text(pilot.app)
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         assert "data quality: not exported" in screen_text(pilot.app)
         await pilot.press("s")
@@ -600,7 +600,7 @@ async def test_names_and_reasons_from_endpoints_are_shown_literally_everywhere(
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         seen = [screen_text(app)]
-        for key in ("d", "Q", "s"):
+        for key in ("d", "c", "s"):
             await pilot.press(key)
             await pilot.pause()
             seen.append(screen_text(app))
@@ -729,7 +729,7 @@ async def test_figures_an_endpoint_sends_as_nan_or_infinity_are_shown_without_br
         table = pilot.app.screen.query_one("#remote-drift-table", KeyedTable)
         assert row_keys(table) == ["y · psi", "x · ks"]
         assert "inf %" in screen_text(pilot.app)
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         assert "score n/a · missing n/a · outliers n/a" in screen_text(pilot.app)
         await pilot.press("s")

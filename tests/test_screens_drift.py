@@ -58,7 +58,7 @@ async def test_enter_on_a_panel_opens_that_models_drift_and_escape_goes_back() -
         assert getattr(pilot.app.screen.focused, "uid", None) == "beta"
 
 
-@pytest.mark.parametrize(("key", "screen_type"), [("d", DriftScreen), ("Q", QualityScreen)])
+@pytest.mark.parametrize(("key", "screen_type"), [("d", DriftScreen), ("c", QualityScreen)])
 async def test_d_and_shift_q_reach_drift_and_quality_of_the_focused_model(
     key: str, screen_type: type
 ) -> None:
@@ -75,7 +75,7 @@ async def test_switching_between_drift_and_quality_keeps_escape_one_step_from_ov
     feed = FakeFeed(snapshot(drifting_model()))
     async with NeuralTuiApp(feed).run_test() as pilot:
         await open_drift(pilot)
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         assert isinstance(pilot.app.screen, QualityScreen)
         await pilot.press("d")
@@ -343,7 +343,7 @@ FEATURE_SHOWN = "[bold red]x\u241b[31m"
 CATEGORY_SHOWN = "[i]\u2407<U+009B>"
 
 
-@pytest.mark.parametrize("key", ["d", "Q"])
+@pytest.mark.parametrize("key", ["d", "c"])
 async def test_markup_and_escapes_in_feature_and_category_names_are_shown_literally(
     key: str,
 ) -> None:

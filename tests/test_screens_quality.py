@@ -14,7 +14,7 @@ async def test_quality_screen_lists_features_worst_first_with_counts_by_kind() -
     feed = FakeFeed(snapshot(drifting_model()))
     async with NeuralTuiApp(feed).run_test(size=(140, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         assert table_keys(pilot.app) == ["payment_method", "income", "age"]
         text = screen_text(pilot.app)
@@ -30,7 +30,7 @@ async def test_quality_rows_update_in_place_and_schema_problems_are_named() -> N
     feed = FakeFeed(snapshot(drifting_model()))
     async with NeuralTuiApp(feed).run_test(size=(140, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         table = pilot.app.screen.query_one(KeyedTable)
         await pilot.press("down")
@@ -57,7 +57,7 @@ async def test_quality_screen_waits_for_the_first_run() -> None:
     feed = FakeFeed(snapshot(model_snapshot("fraud")))
     async with NeuralTuiApp(feed).run_test() as pilot:
         await pilot.pause()
-        await pilot.press("Q")
+        await pilot.press("c")
         await pilot.pause()
         assert "Waiting for the first quality run (engines run every 10 s)" in screen_text(
             pilot.app

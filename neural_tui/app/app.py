@@ -18,7 +18,12 @@ from textual.screen import Screen
 from neural_tui import keymap
 from neural_tui.alerts.silencing import login_name
 from neural_tui.alerts.view import AlertCommands, AlertsView
-from neural_tui.app.commands import LatencyCommands, SLOCommands
+from neural_tui.app.commands import (
+    AlertJumps,
+    FeatureCommands,
+    ModelCommands,
+    SLOCommands,
+)
 from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
 from neural_tui.config import HealthSection
@@ -69,7 +74,7 @@ class NeuralTuiApp(App[None]):
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
-        App.COMMANDS | {SLOCommands, LatencyCommands}
+        App.COMMANDS | {ModelCommands, FeatureCommands, SLOCommands, AlertJumps}
     )
     """Textual's own commands (theme, keys, quit) and ours, in the palette (ctrl+p)."""
 
@@ -185,8 +190,15 @@ class NeuralTuiApp(App[None]):
         return self.alerting if action == "open_alerts" else True
 
     def action_open_alerts(self) -> None:
-        if not isinstance(self.screen, AlertsScreen):
-            self.push_screen(AlertsScreen())
+        self.open_alerts()
+
+    def open_alerts(self, select: str | None = None) -> None:
+        """Show the alerts screen, with the alert whose row key is `select` selected."""
+        if isinstance(self.screen, AlertsScreen):
+            if select is not None:
+                self.screen.select(select)
+            return
+        self.push_screen(AlertsScreen(select=select))
 
     def run_alert_command(self, done: str, command: Callable[[AlertCommands], object]) -> None:
         """Ask the alerting for something in a thread, then say `done` or what went wrong.
@@ -211,13 +223,20 @@ class NeuralTuiApp(App[None]):
         self.run_worker(ask, name="alert command", group="alert commands", thread=True,
                         exit_on_error=False)
 
-    def open_drill_down(self, uid: str, view: DrillView) -> None:
-        """Show `view` of the model whose `ModelSnapshot.uid` is `uid`; over another
-        drill-down it takes that one's place.
+    @property
+    def drill_views(self) -> tuple[DrillView, ...]:
+        """The closer looks the console offers, for the palette."""
+        return tuple(DRILL_DOWNS)
+
+    def open_drill_down(self, uid: str, view: DrillView, select: str | None = None) -> None:
+        """Show `view` of the model whose `ModelSnapshot.uid` is `uid`, with the row keyed
+        `select` (a feature, an SLO) selected; over another drill-down it takes that one's place.
 
         So escape always leads back to the overview, however many views were visited.
         """
         screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
+        if select is not None:
+            screen.select_row(select)
         if isinstance(self.screen, DrillDownScreen):
             self.switch_screen(screen)
         else:

@@ -1,27 +1,54 @@
-"""The console's own commands in Textual's command palette (ctrl+p).
+"""The console's own commands in Textual's command palette (ctrl+p): jump to a model's view,
+to a feature, to an SLO, to an alert.
 
-Model names come from logs and remote endpoints: a hit's prompt is built as literal `Content`
-(the palette reads a plain string as markup) with control characters replaced, and its help
-never holds a name.
+Model, feature, SLO and alert names come from logs and remote endpoints: a hit's prompt is
+built as literal `Content` (the palette reads a plain string as markup) with control characters
+replaced, and its help never holds a name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
 
+from neural_tui.app.alert_formatting import alert_model, alert_title, state_word
 from neural_tui.app.messages import DrillView
+from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import plain
+from neural_tui.screens.alerts import entry_key
 from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.widgets.model_panel import ModelPanel
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
+
+VIEW_LABELS: dict[str, tuple[str, str]] = {
+    "drift": ("Drift", "Feature drift and performance"),
+    "quality": ("Quality", "Data quality per feature"),
+    "slo": ("SLOs", "Error budgets, burn rates and breaches"),
+    "latency": ("Latency", "Latency percentiles and distribution"),
+}
+"""Per view (by name, so a view the console gains is offered once it is listed here): its
+command's prefix and what it shows."""
+MAX_DISCOVERED = 200
+"""Before anything is typed, a provider lists at most this many commands (a fleet may have
+thousands of features); typing searches them all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One palette entry: its text (made safe), its help (never a name), what it does."""
+
+    label: str
+    help: str
+    run: Callable[[], None]
+
 
 def model_in_focus(screen: Screen[object]) -> str | None:
     """The `uid` of the model a key would act on: a drill-down's own, or the selected
@@ -32,64 +59,102 @@ def model_in_focus(screen: Screen[object]) -> str | None:
     return focused.uid if isinstance(focused, ModelPanel) else None
 
 
-class ModelViewCommands(Provider):
-    """`<PREFIX>: <model>` for every model of the latest snapshot (a remote one as `name @
-    source`), the model in focus first; each opens the model's `VIEW`."""
+class ConsoleProvider(Provider):
+    """Lists `commands()` before anything is typed and fuzzy-matches them as the user types."""
 
-    VIEW: ClassVar[DrillView]
-    PREFIX: ClassVar[str]
-    IN_FOCUS_HELP: ClassVar[str]
-    OTHER_HELP: ClassVar[str]
+    @property
+    def console_app(self) -> NeuralTuiApp:
+        return cast("NeuralTuiApp", self.app)
 
-    def _models(self) -> list[str]:
-        names = [model.uid for model in cast("NeuralTuiApp", self.app).snapshot.models]
+    def models(self) -> list[ModelSnapshot]:
+        """The latest snapshot's models, the one in focus first."""
+        models = list(self.console_app.snapshot.models)
         focused = model_in_focus(self.screen)
-        if focused in names:
-            names.remove(focused)
-            names.insert(0, focused)
-        return names
+        return sorted(models, key=lambda model: model.uid != focused)
 
-    def _help(self, name: str) -> str:
-        return self.IN_FOCUS_HELP if name == model_in_focus(self.screen) else self.OTHER_HELP
-
-    def _open(self, name: str) -> Callable[[], None]:
-        return partial(cast("NeuralTuiApp", self.app).open_drill_down, name, self.VIEW)
+    def commands(self) -> Iterator[Command]:
+        raise NotImplementedError
 
     async def discover(self) -> Hits:
-        for name in self._models():
-            label = command_label(self.PREFIX, name)
-            yield DiscoveryHit(Content(label), self._open(name), text=label, help=self._help(name))
+        for index, command in enumerate(self.commands()):
+            if index == MAX_DISCOVERED:
+                return
+            yield DiscoveryHit(Content(command.label), command.run, text=command.label,
+                               help=command.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name in self._models():
-            label = command_label(self.PREFIX, name)
-            score, offsets = matcher.fuzzy_search.match(matcher.query, label)
+        for command in self.commands():
+            score, offsets = matcher.fuzzy_search.match(matcher.query, command.label)
             if score > 0:
-                prompt = Content(label)
+                prompt = Content(command.label)
                 for offset in offsets:
                     prompt = prompt.stylize(matcher.match_style, offset, offset + 1)
-                yield Hit(score, prompt, self._open(name), text=label, help=self._help(name))
+                yield Hit(score, prompt, command.run, text=command.label, help=command.help)
 
 
-class SLOCommands(ModelViewCommands):
-    """`SLOs: <model>`: the model's SLO screen."""
+class ModelCommands(ConsoleProvider):
+    """`Drift: <model>`, `Quality: <model>`, `SLOs: <model>` (and every other view the console
+    offers) for every model (a remote one as `name @ source`), the model in focus first."""
 
-    VIEW = "slo"
-    PREFIX = "SLOs"
-    IN_FOCUS_HELP = "Error budgets, burn rates and breaches of the model in focus"
-    OTHER_HELP = "Error budgets, burn rates and breaches of this model"
-
-
-class LatencyCommands(ModelViewCommands):
-    """`Latency: <model>`: the model's latency screen."""
-
-    VIEW = "latency"
-    PREFIX = "Latency"
-    IN_FOCUS_HELP = "Latency histogram and p50, p95, p99 over time of the model in focus"
-    OTHER_HELP = "Latency histogram and p50, p95, p99 over time of this model"
+    def commands(self) -> Iterator[Command]:
+        focused = model_in_focus(self.screen)
+        views = [view for view in self.console_app.drill_views if view in VIEW_LABELS]
+        for model in self.models():
+            whose = "the model in focus" if model.uid == focused else "this model"
+            for view in views:
+                prefix, shows = VIEW_LABELS[view]
+                yield Command(f"{prefix}: {plain(model.uid)}", f"{shows} of {whose}",
+                              partial(self.console_app.open_drill_down, model.uid, view))
 
 
-def command_label(prefix: str, uid: str) -> str:
-    """The command's text: the model's uid with every control character made visible."""
-    return f"{prefix}: {plain(uid)}"
+class FeatureCommands(ConsoleProvider):
+    """`Feature: <feature> · <model>` for every feature of a local model's latest drift
+    report (else its quality report): opens its drift, the feature selected."""
+
+    def commands(self) -> Iterator[Command]:
+        for model in self.models():
+            for feature in feature_names(model):
+                yield Command(f"Feature: {plain(feature)} · {plain(model.uid)}",
+                              "Drift of this feature, the model's other features beside it",
+                              partial(self.console_app.open_drill_down, model.uid,
+                                      cast("DrillView", "drift"), feature))
+
+
+class SLOCommands(ConsoleProvider):
+    """`SLO: <slo> · <model>` for every SLO of a local model: opens its SLOs, that one
+    selected."""
+
+    def commands(self) -> Iterator[Command]:
+        for model in self.models():
+            for name in dict.fromkeys(status.spec.name for status in model.slos):
+                yield Command(f"SLO: {plain(name)} · {plain(model.uid)}",
+                              "Budget, burn rates and breaches of this SLO",
+                              partial(self.console_app.open_drill_down, model.uid,
+                                      cast("DrillView", "slo"), name))
+
+
+class AlertJumps(ConsoleProvider):
+    """`Alert: <alert> · <model> · <state>` for every current and recently resolved alert:
+    opens the alerts screen, that one selected."""
+
+    def commands(self) -> Iterator[Command]:
+        if not self.console_app.alerting:
+            return
+        view = self.console_app.alerts_view
+        for entry in (*view.current, *view.resolved):
+            label = f"Alert: {plain(alert_title(entry))}"
+            model = alert_model(entry)
+            if model:
+                label += f" · {plain(model)}"
+            yield Command(f"{label} · {state_word(entry)}", "This alert in detail",
+                          partial(self.console_app.open_alerts, entry_key(entry)))
+
+
+def feature_names(model: ModelSnapshot) -> list[str]:
+    """A local model's features, from its drift report, else its quality report."""
+    if model.drift is not None:
+        return [feature.name for feature in model.drift.features]
+    if model.quality is not None:
+        return [feature.name for feature in model.quality.features]
+    return []

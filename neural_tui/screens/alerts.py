@@ -29,6 +29,7 @@ from neural_tui.app.messages import AlertsArrived
 from neural_tui.safe_text import safe_text
 from neural_tui.screens.silence import SilenceRequest, SilenceScreen
 from neural_tui.widgets.alert_detail import AlertDetail
+from neural_tui.widgets.breadcrumb import Breadcrumb
 from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ ALERT_COLUMNS = (
     ("summary", "summary"),
 )
 """Severity and state first, so that they stay in view on a narrow terminal."""
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+"""Sorting by severity puts the worst first; an unknown severity after these."""
 
 
 def entry_key(entry: AlertEntry) -> str:
@@ -66,21 +69,32 @@ class AlertsScreen(Screen[None]):
         "alerts-screen--quiet",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, *, select: str | None = None) -> None:
+        """`select`: the row key (`entry_key`) of the alert to select first, from the palette."""
         super().__init__()
         self._entries: dict[str, AlertEntry] = {}
         self._view = AlertsView.empty()
+        self._select = select
 
     @property
     def console_app(self) -> NeuralTuiApp:
         return cast("NeuralTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumb(id="breadcrumb")
         yield Label(id="alerts-title")
         yield Label("No alerts yet: rules fire here, newest first.", id="alerts-empty")
         yield KeyedTable(ALERT_COLUMNS, id="alerts-table")
         yield AlertDetail(id="alert-detail")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self._select is not None:
+            self.select(self._select)
+
+    def select(self, key: str) -> None:
+        """Select the alert whose row key is `key`, now or when it is shown."""
+        self.query_one(KeyedTable).select_key(key)
 
     def on_screen_resume(self) -> None:
         self.show(self.console_app.alerts_view)
@@ -119,13 +133,19 @@ class AlertsScreen(Screen[None]):
             safe_text(alert_model(entry)),
             Text(format_age(now - entry.since), justify="right"),
             safe_text(entry.alert.annotations.get("summary", "")),
-        ))
+        ), (SEVERITY_RANK.get(severity, len(SEVERITY_RANK)), state, alert_title(entry),
+            alert_model(entry), now - entry.since, entry.alert.annotations.get("summary", "")))
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_selected()
 
+    def on_keyed_table_arranged(self, _: KeyedTable.Arranged) -> None:
+        self._show_selected()
+
     def _show_selected(self) -> None:
         entry = self.selected_entry
+        self.query_one(Breadcrumb).show(["Overview", "Alerts"],
+                                        self.query_one(KeyedTable).arrangement)
         detail = self.query_one(AlertDetail)
         detail.display = entry is not None
         if entry is not None:

@@ -65,6 +65,9 @@ class DriftScreen(DrillDownScreen):
 
     VIEW = "drift"
     VIEW_TITLE = "drift"
+    SELECTION_TABLE = "#drift-table"
+    SELECTION_NOUN = "feature"
+    FILTERED_TABLES = ("#drift-table", "#remote-drift-table")
     COMPONENT_CLASSES: ClassVar[set[str]] = {"drift-screen--drifted"}
 
     def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
@@ -158,6 +161,9 @@ def _row(feature: FeatureDrift, drifted_style: Style) -> KeyedRow:
             Text(format_statistic(feature.threshold), justify="right"),
             Text(KIND_LABELS.get(feature.kind, feature.kind)),
         ),
+        (feature.name, None if feature.reason is not None else int(feature.drifted),
+         describe_test(feature.test), feature.statistic, feature.p_value, feature.threshold,
+         feature.kind),
     )
 
 
@@ -292,6 +298,9 @@ def _remote_row(key: str, feature: FeatureDriftFigure, drifted_style: Style) -> 
             Text(format_statistic(feature.threshold), justify="right"),
             Text(MISSING if share is None else format_percent(share), justify="right"),
         ),
+        (feature.feature, None if feature.drifted is None else int(feature.drifted),
+         describe_test(feature.test), feature.statistic, feature.p_value, feature.threshold,
+         share),
     )
 
 

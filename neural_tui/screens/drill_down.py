@@ -11,18 +11,23 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Label
+from textual.widgets import DataTable, Input, Label
 
 from neural_tui import keymap
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.widgets.breadcrumb import Breadcrumb
+from neural_tui.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.model_filter import ModelFilter
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
 
 REMOTE_CLASS = "-remote"
 """A drill-down of a remote model has this class: its screen shows the exported figures."""
+FILTERING_CLASS = "-filtering"
+"""The screen shows its feature filter while it has this class."""
 
 
 class DrillDownScreen(Screen[None]):
@@ -35,20 +40,46 @@ class DrillDownScreen(Screen[None]):
 
     VIEW: ClassVar[DrillView]
     VIEW_TITLE: ClassVar[str]
+    SELECTION_TABLE: ClassVar[str | None] = None
+    """The selector of the table whose selected row the breadcrumb names (and `select` picks)."""
+    SELECTION_NOUN: ClassVar[str] = ""
+    """What a row of that table is (`feature`), said before its name in the breadcrumb."""
+    FILTERED_TABLES: ClassVar[tuple[str, ...]] = ()
+    """The selectors of the tables `/` filters by feature name (none: no filter)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id=keymap.BACK),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
-        Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
+        Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
         Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
+        Binding("slash", "filter", "Filter features", id=keymap.TABLE_FILTER),
     ]
 
     def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0) -> None:
         super().__init__()
         self.uid = uid
         self.engine_interval_seconds = engine_interval_seconds
+        self._select: str | None = None
+        self._version = ""
+        self._reported = False
+        """Whether the last snapshot shown holds the model (else its table is stale)."""
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
         """From 120 columns the screen gets `-wide`, and the detail sits beside the table."""
+
+    def on_mount(self) -> None:
+        """Every drill-down gets the breadcrumb on top (and the filter, if it has one)
+        without each screen composing them."""
+        self.mount(Breadcrumb(id="breadcrumb"), before=0)
+        if self.FILTERED_TABLES:
+            self.mount(ModelFilter(placeholder="filter features by name (esc clears)",
+                                   id="feature-filter"), after="#breadcrumb")
+        if self._select is not None and self.SELECTION_TABLE is not None:
+            self.query_one(self.SELECTION_TABLE, KeyedTable).select_key(self._select)
+
+    def select_row(self, key: str) -> None:
+        """Before the screen is shown: select the row keyed `key` (a feature, an SLO; from the
+        palette) in its selection table as soon as the table shows it."""
+        self._select = key
 
     @property
     def console_app(self) -> NeuralTuiApp:
@@ -66,6 +97,31 @@ class DrillDownScreen(Screen[None]):
             self.set_class(model is not None and model.remote is not None, REMOTE_CLASS)
             self.query_one("#drill-title", Label).update(self._title(model))
             self.show_model(model)
+            self._reported = model is not None
+            if model is not None:
+                self._version = model.version
+            self.show_breadcrumb()
+
+    def show_breadcrumb(self) -> None:
+        """Overview, model and version, view, selected row; then the table's sort and filter."""
+        crumbs = self.query(Breadcrumb)
+        if not crumbs:
+            return
+        places = ["Overview", f"{self.uid} {self._version}".strip(),
+                  self.VIEW_TITLE[:1].upper() + self.VIEW_TITLE[1:]]
+        arrangement = ""
+        if self.SELECTION_TABLE is not None and self._reported:
+            table = self.query_one(self.SELECTION_TABLE, KeyedTable)
+            arrangement = table.arrangement
+            if table.selected_key is not None:
+                places.append(f"{self.SELECTION_NOUN} {table.selected_key}".strip())
+        crumbs.first().show(places, arrangement)
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self.show_breadcrumb()
+
+    def on_keyed_table_arranged(self, _: KeyedTable.Arranged) -> None:
+        self.show_breadcrumb()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         """Render `model`, or say that the model is no longer reported (None)."""
@@ -87,8 +143,45 @@ class DrillDownScreen(Screen[None]):
         seconds = f"{self.engine_interval_seconds:g}"
         return f"Waiting for the first {self.VIEW} run (engines run every {seconds} s)"
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` only where there are features to filter."""
+        return bool(self.FILTERED_TABLES) if action == "filter" else True
+
     def action_back(self) -> None:
+        """Clear the feature filter if there is one, else go back."""
+        if self.has_class(FILTERING_CLASS):
+            self.query_one("#feature-filter", ModelFilter).action_clear()
+            return
         self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        self.add_class(FILTERING_CLASS)
+        self.query_one("#feature-filter", ModelFilter).focus()
+
+    def _filter_tables(self, text: str) -> None:
+        for selector in self.FILTERED_TABLES:
+            self.query_one(selector, KeyedTable).set_filter(text)
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        if message.input.id == "feature-filter":
+            self._filter_tables(message.value)
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        """Enter keeps the filter and hands the keys back to the table."""
+        if message.input.id == "feature-filter":
+            if not message.value.strip():
+                self.remove_class(FILTERING_CLASS)
+            self._focus_table()
+
+    def on_model_filter_cleared(self, _: ModelFilter.Cleared) -> None:
+        self.remove_class(FILTERING_CLASS)
+        self._filter_tables("")
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        """The filtered table in view: a remote model's is the last one."""
+        selector = self.FILTERED_TABLES[-1 if self.has_class(REMOTE_CLASS) else 0]
+        self.set_focus(self.query_one(selector, KeyedTable))
 
     def action_open(self, view: DrillView) -> None:
         if view != self.VIEW:

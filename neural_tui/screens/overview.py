@@ -26,6 +26,7 @@ from neural_tui.app.messages import AlertsArrived, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
 from neural_tui.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
+from neural_tui.widgets.breadcrumb import Breadcrumb
 from neural_tui.widgets.history_progress import HistoryProgressBar
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import ModelPanel
@@ -77,6 +78,7 @@ class OverviewScreen(Screen[None]):
         return cast("NeuralTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumb(id="breadcrumb")
         yield AlertFeed(id="alert-feed")
         yield ModelFilter(id="model-filter")
         yield HistoryProgressBar(id="history-progress")
@@ -98,6 +100,7 @@ class OverviewScreen(Screen[None]):
         with app.batch_update():
             self._groups = group_models(snapshot, app.fleet, self._storage(snapshot))
             self._show_groups(self._groups)
+            self._show_breadcrumb()
             self._apply_filter()
             self._show_waiting(snapshot)
             self.query_one(HistoryProgressBar).show(snapshot)
@@ -248,9 +251,14 @@ class OverviewScreen(Screen[None]):
         self._select_first_panel()
 
     def _refresh_filter(self) -> None:
+        self._show_breadcrumb()
         self._apply_filter()
         self._show_waiting(self.console_app.snapshot)
         self.refresh_bindings()
+
+    def _show_breadcrumb(self) -> None:
+        self.query_one(Breadcrumb).show(["Overview"],
+                                        f"filter {self._filter!r}" if self._filter else "")
 
     def _storage(self, snapshot: Snapshot) -> str:
         """The local storage's name: the console's label, else the snapshot's sources."""

@@ -42,6 +42,9 @@ class QualityScreen(DrillDownScreen):
 
     VIEW = "quality"
     VIEW_TITLE = "data quality"
+    SELECTION_TABLE = "#quality-table"
+    SELECTION_NOUN = "feature"
+    FILTERED_TABLES = ("#quality-table",)
 
     def __init__(self, model_name: str, *, engine_interval_seconds: float = 10.0) -> None:
         super().__init__(model_name, engine_interval_seconds=engine_interval_seconds)
@@ -134,6 +137,8 @@ def _row(feature: FeatureQuality) -> KeyedRow:
             _new_categories(feature),
             Text(feature.kind),
         ),
+        (feature.name, feature.missing_rate, _missing_by_kind(feature), feature.type_violations,
+         feature.out_of_range, feature.outliers, feature.new_category_count, feature.kind),
     )
 
 

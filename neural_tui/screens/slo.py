@@ -84,6 +84,8 @@ class SLOScreen(DrillDownScreen):
 
     VIEW = "slo"
     VIEW_TITLE = "SLOs"
+    SELECTION_TABLE = "#slo-table"
+    SELECTION_NOUN = "SLO"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "slo-screen--page",
         "slo-screen--ticket",

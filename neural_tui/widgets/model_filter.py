@@ -1,4 +1,5 @@
-"""The overview's filter: a one-line input whose text narrows the panels as it is typed."""
+"""A filter: a one-line input whose text narrows what is shown (the overview's panels, a
+drill-down's features) as it is typed."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ class ModelFilter(Input):
     class Cleared(Message):
         """The user emptied the filter and left it."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="filter by model name or source (esc clears)",
-                         max_length=MAX_FILTER_CHARS, id=id)
+    def __init__(self, *, placeholder: str = "filter by model name or source (esc clears)",
+                 id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, max_length=MAX_FILTER_CHARS, id=id)
 
     def action_clear(self) -> None:
         self.value = ""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import HorizontalGroup
@@ -46,7 +47,7 @@ SLO_TICKET_CLASS = "-slo-ticket"
 class ModelPanel(Widget, can_focus=True):
     """A focusable panel for one model, updated in place on every snapshot.
 
-    Focus is the console's selection: `enter` (or `d`, `Q`, `s`) on a panel posts
+    Focus is the console's selection: `enter` (or `d`, `c`, `s`) on a panel posts
     `ModelPanel.Opened` with the model's `uid`, which the overview answers with a drill-down
     screen. The panel is
     marked when the windowed error rate or p95 latency is above the `[health]` limit that
@@ -58,9 +59,11 @@ class ModelPanel(Widget, can_focus=True):
         Binding("down,j,right", "next_panel", "Next model", show=False, id=keymap.NEXT_MODEL),
         Binding("up,k,left", "previous_panel", "Previous model", show=False,
                 id=keymap.PREVIOUS_MODEL),
+        Binding("g", "edge_panel(False)", "First model", show=False, id=keymap.TABLE_TOP),
+        Binding("G", "edge_panel(True)", "Last model", show=False, id=keymap.TABLE_BOTTOM),
         Binding("enter", "open('drift')", "Open model", show=False, id=keymap.OPEN_MODEL),
         Binding("d", "open('drift')", "Drift", id=keymap.DRIFT),
-        Binding("Q", "open('quality')", "Quality", id=keymap.QUALITY),
+        Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
         Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
     ]
@@ -157,8 +160,21 @@ class ModelPanel(Widget, can_focus=True):
     def action_previous_panel(self) -> None:
         self.screen.focus_previous(ModelPanel)
 
+    def action_edge_panel(self, last: bool) -> None:
+        """Select the first (or last) panel shown: `g`/`G`, as in every table."""
+        shown = [panel for panel in self.screen.query(ModelPanel) if panel.display]
+        if shown:
+            self.screen.set_focus(shown[-1 if last else 0])
+
     def action_open(self, view: DrillView) -> None:
         self.post_message(self.Opened(self.uid, view))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the panel (Textual focuses it); a double click, or a click on its
+        top border, where its name is, opens its drift like `enter`. The click may come from
+        a label inside, so the border is found on the screen's coordinates."""
+        if event.chain >= 2 or event.screen_y == self.region.y:
+            self.action_open("drift")
 
 
 def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
