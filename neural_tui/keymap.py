@@ -12,6 +12,7 @@ from __future__ import annotations
 QUIT = "app.quit"
 HELP = "app.help"
 PAUSE = "app.pause"
+TIME_RANGE = "app.time_range"
 NEXT_MODEL = "overview.next_model"
 PREVIOUS_MODEL = "overview.previous_model"
 OPEN_MODEL = "overview.open_model"
@@ -29,7 +30,7 @@ UNSILENCE = "alerts.unsilence"
 CANCEL_SILENCE = "silence.cancel"
 
 BINDING_IDS: tuple[str, ...] = (
-    QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER, DRIFT,
-    QUALITY, SLO, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
+    QUIT, HELP, PAUSE, TIME_RANGE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER,
+    DRIFT, QUALITY, SLO, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
 )
 """Every id a `[keys]` table may name."""

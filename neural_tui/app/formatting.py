@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from neural_tui.engines.slo import duration_name
 from neural_tui.safe_text import safe_text
 
 MISSING = "n/a"
@@ -28,6 +29,23 @@ def format_percent(fraction: float) -> str:
 
 def format_count(count: int) -> str:
     return f"{count:,}"
+
+
+def format_range(seconds: float) -> str:
+    """The time a figure covers: `last 5m`, `last 1h`; `MISSING` for no finite length (a
+    remote model's window is what its source said)."""
+    if not math.isfinite(seconds) or seconds < 1:
+        return MISSING
+    return f"last {duration_name(round(seconds))}"
+
+
+def time_range_notice(seconds: float, engine_records: int) -> str:
+    """What a new time range changes, and what it does not: the engines' record window."""
+    notice = f"Rates, percentiles and charts: {format_range(seconds)}."
+    if engine_records:
+        notice += (f" Drift and quality still judge each model's newest "
+                   f"{format_count(engine_records)} records.")
+    return notice
 
 
 def format_clock_utc(unix_seconds: float) -> str:
