@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
-from neural_tui.engines.slo import duration_name
 from neural_tui.safe_text import safe_text
 
 MISSING = "n/a"
@@ -32,11 +31,14 @@ def format_count(count: int) -> str:
 
 
 def format_range(seconds: float) -> str:
-    """The time a figure covers: `last 5m`, `last 1h`; `MISSING` for no finite length (a
-    remote model's window is what its source said)."""
+    """The time a figure covers in its largest whole unit: `last 90s`, `last 5m`, `last 24h`;
+    `MISSING` for no finite length (a remote model's window is what its source said)."""
     if not math.isfinite(seconds) or seconds < 1:
         return MISSING
-    return f"last {duration_name(round(seconds))}"
+    whole = round(seconds)
+    unit, size = next((unit, size) for unit, size in (("h", 3600), ("m", 60), ("s", 1))
+                      if whole % size == 0)
+    return f"last {whole // size}{unit}"
 
 
 def time_range_notice(seconds: float, engine_records: int) -> str:
