@@ -165,9 +165,11 @@ class NeuralTuiApp(App[None]):
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         """Hand the snapshot to the screen on top; others catch up when resumed.
 
-        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
+        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`); one that
+        arrives while the app shuts down, after its screens are gone, is dropped.
         """
-        self.screen.post_message(SnapshotArrived(message.snapshot))
+        if self.screen_stack:
+            self.screen.post_message(SnapshotArrived(message.snapshot))
 
     def poll_alerts(self) -> None:
         """Hand a newer alerts view, if the alerting published one, to the screen on top."""
