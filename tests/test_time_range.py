@@ -234,3 +234,21 @@ async def test_the_panel_says_the_range_its_figures_cover(tmp_path):
         assert "last 1h" in panel
         assert "Drift and quality still judge each model's newest 1,000 records" in (
             " ".join(str(n.message) for n in pilot.app._notifications))
+
+
+async def test_p_freezes_the_panel_and_resume_shows_the_records_read_meanwhile(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW)
+    runtime.ingest(IngestBatch(make_batch(np.full(10, T0), model="churn")))
+    async with NeuralTuiApp(runtime).run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        runtime.ingest(IngestBatch(make_batch(np.full(25, T0 + 1), model="churn")))
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+        frozen = rendered(pilot.app, panel_named(pilot.app, "churn"))
+        assert "10 predictions" in frozen
+        assert "PAUSED" in rendered(pilot.app, pilot.app.screen.query_one(StatusLine))
+        await pilot.press("p")
+        await pilot.pause()
+        assert "35 predictions" in rendered(pilot.app, panel_named(pilot.app, "churn"))
