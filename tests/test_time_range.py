@@ -252,3 +252,17 @@ async def test_p_freezes_the_panel_and_resume_shows_the_records_read_meanwhile(t
         await pilot.press("p")
         await pilot.pause()
         assert "35 predictions" in rendered(pilot.app, panel_named(pilot.app, "churn"))
+
+
+def test_the_minute_history_forgets_minutes_older_than_a_day_and_takes_late_ones_within_it():
+    history = MinuteHistory()
+    minute = int(T0) // 60 * 60
+    one = np.ones(1, dtype=np.int64)
+    history.add(np.array([minute]), one * 5, one * 2)
+    history.add(np.array([minute + DAY - 60]), one * 7, one * 0)
+    history.add(np.array([minute + 30]), one * 3, one * 1)  # late, same minute
+    history.add(np.array([minute - 60]), one * 100, one * 100)  # a day and a minute before
+    assert history.totals(minute + DAY - 1, DAY) == (15, 3)
+    # A day and a minute later, the first minute's slot holds the newest: it is forgotten.
+    history.add(np.array([minute + DAY + 60]), one * 1, one * 0)
+    assert history.totals(minute + DAY + 119, DAY + 120) == (8, 0)

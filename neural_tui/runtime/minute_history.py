@@ -46,15 +46,19 @@ class MinuteHistory:
         minutes, counts, errors = minutes[kept], counts[kept], errors[kept]
         if minutes.shape[0] == 0:
             return
-        distinct, inverse = np.unique(minutes, return_inverse=True)
-        size = distinct.shape[0]
-        slots = distinct % self.capacity
-        stale = self._stamp[slots] != distinct
-        self._stamp[slots[stale]] = distinct[stale]
+        # Every minute from the oldest given on is within the ring's span: each has its own
+        # slot, so the whole span is summed by `bincount`, without a sort.
+        low = int(minutes.min())
+        offsets = minutes - low
+        span = int(offsets.max()) + 1
+        every = low + np.arange(span, dtype=np.int64)
+        slots = every % self.capacity
+        stale = self._stamp[slots] != every
+        self._stamp[slots[stale]] = every[stale]
         self._count[slots[stale]] = 0
         self._errors[slots[stale]] = 0
-        self._count[slots] += np.bincount(inverse, counts, size).astype(np.int64)
-        self._errors[slots] += np.bincount(inverse, errors, size).astype(np.int64)
+        self._count[slots] += np.bincount(offsets, counts, span).astype(np.int64)
+        self._errors[slots] += np.bincount(offsets, errors, span).astype(np.int64)
 
     def per_minute(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """Requests and errors of each minute in [start, end); zero where none is known."""
