@@ -476,8 +476,10 @@ class Runtime:
         now = self.clock()
         runtime = self.settings.runtime
         slos = slos if slos is not None else self._slo_statuses
-        span = _Span(runtime.window_seconds, runtime.series_seconds, None) if time_range is None \
-            else _Span(time_range, math.ceil(time_range), SERIES_POINTS)
+        if time_range is None:
+            span = _Span(runtime.window_seconds, runtime.series_seconds, None)
+        else:
+            span = _Span(time_range, math.ceil(time_range), SERIES_POINTS)
         models = tuple(
             _model_snapshot(state, now, span, self.analysis.result(key),
                             self.analysis.waiting(key, state), slos.get(key, ()))
