@@ -76,8 +76,11 @@ def console_app(settings: Settings, storage: Path, *, label: str,
 
 class AlertingFeed:
     """The runtime as the console sees it, with the alerting run beside it: `alerting.engine`
-    is the `AlertsView` to read and the `AlertCommands` to send. While the console is paused
-    the runtime publishes nothing, so the alerting builds its own snapshots meanwhile."""
+    is the `AlertsView` to read and the `AlertCommands` to send. The alerting reads the
+    snapshots built with the configured window (`Runtime.configured_window`), whatever time
+    range the console shows; while the console is paused the runtime publishes nothing, so
+    the alerting builds its own snapshots meanwhile (`build_snapshot`, the configured window
+    too)."""
 
     def __init__(self, runtime: Runtime, alerting: Alerting) -> None:
         self.runtime = runtime
@@ -89,7 +92,8 @@ class AlertingFeed:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.alerting.run(self.runtime, self.runtime.build_snapshot),
+            group.create_task(self.alerting.run(self.runtime.configured_window,
+                                                self.runtime.build_snapshot),
                               name="alerting")
             await self.runtime.run()
 
@@ -101,3 +105,6 @@ class AlertingFeed:
 
     def set_paused(self, paused: bool) -> None:
         self.runtime.set_paused(paused)
+
+    def set_time_range(self, seconds: float) -> None:
+        self.runtime.set_time_range(seconds)

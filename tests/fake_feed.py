@@ -15,9 +15,10 @@ from neural_tui.runtime.snapshot import Snapshot
 class FakeFeed:
     """A `SnapshotFeed` whose `run()` publishes `script` in order, then waits to be cancelled.
 
-    Tests can also `publish()` snapshots themselves; `paused_calls`, `listeners`, `running` and
-    `cancelled` record what the console did to it. Like the runtime, `set_paused` republishes
-    the latest snapshot with its `paused` flag set.
+    Tests can also `publish()` snapshots themselves; `paused_calls`, `time_range_calls`,
+    `listeners`, `running` and `cancelled` record what the console did to it. Like the runtime,
+    `set_paused` republishes the latest snapshot with its `paused` flag set, and
+    `set_time_range` (unless paused) with its `time_range_seconds`.
     """
 
     def __init__(self, initial: Snapshot | None = None, script: Iterable[Snapshot] = ()) -> None:
@@ -25,6 +26,7 @@ class FakeFeed:
         self._script = list(script)
         self.listeners: list[SnapshotListener] = []
         self.paused_calls: list[bool] = []
+        self.time_range_calls: list[float] = []
         self.running = False
         self.cancelled = False
 
@@ -54,6 +56,11 @@ class FakeFeed:
     def set_paused(self, paused: bool) -> None:
         self.paused_calls.append(paused)
         self.publish(replace(self._latest, paused=paused))
+
+    def set_time_range(self, seconds: float) -> None:
+        self.time_range_calls.append(seconds)
+        if not self._latest.paused:
+            self.publish(replace(self._latest, time_range_seconds=seconds))
 
     def publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot

@@ -143,7 +143,7 @@ async def test_without_models_the_overview_says_it_waits_for_records_in_the_stor
         assert "waiting for records" not in screen_text(pilot.app)
 
 
-async def test_status_line_shows_ingest_counts_skip_reasons_last_skip_and_snapshot_time() -> None:
+async def test_status_line_shows_ingest_counts_skip_reasons_last_skip_range_and_time() -> None:
     feed = FakeFeed(
         snapshot(
             model_snapshot("churn"),
@@ -152,12 +152,13 @@ async def test_status_line_shows_ingest_counts_skip_reasons_last_skip_and_snapsh
             last_messages=("old message", "predictions/a.jsonl:12: key 'timestamp' missing"),
         )
     )
-    async with NeuralTuiApp(feed).run_test() as pilot:
+    async with NeuralTuiApp(feed).run_test(size=(100, 24)) as pilot:
         await pilot.pause()
         status = rendered(pilot.app, pilot.app.screen.query_one(StatusLine))
         assert "12,345 records · 7 skipped (missing_field 5, bad_json 2)" in status
         assert "predictions/a.jsonl:12: key 'timestamp' missing" in status
         assert "old message" not in status
+        assert "last 1m" in status
         assert "00:00:00 UTC" in status
 
 

@@ -28,7 +28,7 @@ from neural_tui.alerts.engine import AlertEngine
 from neural_tui.alerts.metrics import AlertsCollector
 from neural_tui.alerts.store import alerts_folder
 from neural_tui.config import Settings
-from neural_tui.runtime.feed import SnapshotFeed
+from neural_tui.runtime.feed import Snapshots
 from neural_tui.runtime.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Alerting:
         registry.register(AlertsCollector(lambda: self.engine.view))
         register_delivery_metrics(registry, self.delivery.counts)
 
-    async def run(self, feed: SnapshotFeed,
+    async def run(self, feed: Snapshots,
                   fallback: Callable[[], Snapshot] | None = None) -> None:
         """Evaluate every snapshot `feed` publishes until cancelled; `fallback` builds one
         when the feed goes quiet (a paused console). A failure is logged and ends the
@@ -62,7 +62,7 @@ class Alerting:
         except Exception:
             log.exception("alerting stopped after an error; metrics and the console go on")
 
-    async def _run(self, feed: SnapshotFeed, fallback: Callable[[], Snapshot] | None) -> None:
+    async def _run(self, feed: Snapshots, fallback: Callable[[], Snapshot] | None) -> None:
         lock: IO[bytes] | None = None
         try:
             lock = await asyncio.to_thread(_take_lock, self._lock_path)
@@ -88,7 +88,7 @@ class Alerting:
             if lock is not None:
                 lock.close()
 
-    async def _evaluate(self, feed: SnapshotFeed,
+    async def _evaluate(self, feed: Snapshots,
                         fallback: Callable[[], Snapshot] | None) -> None:
         await self.engine.start()
         feed.subscribe(self.engine.hand_over)

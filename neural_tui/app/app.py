@@ -25,9 +25,10 @@ from neural_tui.app.commands import (
     SLOCommands,
 )
 from neural_tui.app.fleet_groups import Fleet
+from neural_tui.app.formatting import time_range_notice
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
 from neural_tui.config import HealthSection
-from neural_tui.runtime.feed import SnapshotFeed
+from neural_tui.runtime.feed import TIME_RANGES_SECONDS, SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import plain
 from neural_tui.screens.alerts import AlertsScreen
@@ -71,6 +72,7 @@ class NeuralTuiApp(App[None]):
         Binding("q", "quit", "Quit", id=keymap.QUIT),
         Binding("question_mark", "help", "Help", id=keymap.HELP),
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
+        Binding("t", "cycle_time_range", "Time range", id=keymap.TIME_RANGE),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
@@ -110,6 +112,8 @@ class NeuralTuiApp(App[None]):
         self._feed = feed
         self._snapshot = feed.latest
         self._pause_requested = False
+        self._time_range_requested: float | None = None
+        """The range last asked of the feed; None: the feed's own (the configured window)."""
         self._handling_hangup = False
         self._hangup_handler_before: SignalHandler = None
         self._alerts = alerts
@@ -169,9 +173,11 @@ class NeuralTuiApp(App[None]):
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         """Hand the snapshot to the screen on top; others catch up when resumed.
 
-        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
+        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`); one that
+        arrives while the app shuts down, after its screens are gone, is dropped.
         """
-        self.screen.post_message(SnapshotArrived(message.snapshot))
+        if self.screen_stack:
+            self.screen.post_message(SnapshotArrived(message.snapshot))
 
     def poll_alerts(self) -> None:
         """Hand a newer alerts view, if the alerting published one, to the screen on top."""
@@ -249,3 +255,17 @@ class NeuralTuiApp(App[None]):
         """Ask the runtime to pause or resume; the status line shows what its snapshots say."""
         self._pause_requested = not self._pause_requested
         self._feed.set_paused(self._pause_requested)
+
+    def action_cycle_time_range(self) -> None:
+        """Ask the feed for the next range of `TIME_RANGES_SECONDS` (from the configured
+        window, the first longer one); the snapshots say the range they cover. While paused
+        the screen stays frozen and the new range shows on resume."""
+        current = (self._time_range_requested if self._time_range_requested is not None
+                   else self._snapshot.time_range_seconds)
+        self._time_range_requested = float(next(
+            (seconds for seconds in TIME_RANGES_SECONDS if seconds > current),
+            TIME_RANGES_SECONDS[0]))
+        self._feed.set_time_range(self._time_range_requested)
+        self.notify(time_range_notice(self._time_range_requested,
+                                      self._snapshot.engine_window_records),
+                    title="Time range")

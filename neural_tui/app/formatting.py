@@ -30,6 +30,26 @@ def format_count(count: int) -> str:
     return f"{count:,}"
 
 
+def format_range(seconds: float) -> str:
+    """The time a figure covers in its largest whole unit: `last 90s`, `last 5m`, `last 24h`;
+    `MISSING` for no finite length (a remote model's window is what its source said)."""
+    if not math.isfinite(seconds) or seconds < 1:
+        return MISSING
+    whole = round(seconds)
+    unit, size = next((unit, size) for unit, size in (("h", 3600), ("m", 60), ("s", 1))
+                      if whole % size == 0)
+    return f"last {whole // size}{unit}"
+
+
+def time_range_notice(seconds: float, engine_records: int) -> str:
+    """What a new time range changes, and what it does not: the engines' record window."""
+    notice = f"Rates, percentiles and charts: {format_range(seconds)}."
+    if engine_records:
+        notice += (f" Drift and quality still judge each model's newest "
+                   f"{format_count(engine_records)} records.")
+    return notice
+
+
 def format_clock_utc(unix_seconds: float) -> str:
     """UTC wall time: an SSH session and the model host often disagree on the local zone."""
     return time.strftime("%H:%M:%S UTC", time.gmtime(unix_seconds))

@@ -21,6 +21,14 @@ clock), run on by the time since records last arrived once the sources have caug
 publisher evaluates them in a worker thread, which copies the minute counts itself, just
 before each snapshot, within `SLO_SHARE` of the cadence on average (many 30-day models are
 refreshed in turn); a one-shot `build_snapshot` evaluates them in place, at record time.
+
+The console may ask for another time range than `[runtime] window_seconds`
+(`set_time_range`): the published snapshots' rates, error rates, percentiles and series then
+cover that range (series of at most `SERIES_POINTS` points, read from the per-minute history
+past the per-second ring). What the alert rules read never changes with it: `configured_window`
+publishes, alongside, snapshots built with the configured window, and `build_snapshot` always
+builds one. The engines keep judging their `[drift] window` newest records whatever the range
+(`Snapshot.engine_window_records` says how many).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import partial
 
 import numpy as np
@@ -45,10 +53,11 @@ from neural_tui.remote_models import RemoteSource, RemoteView
 from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
-from neural_tui.runtime.feed import SnapshotListener
+from neural_tui.runtime.feed import TIME_RANGES_SECONDS, SnapshotListener
 from neural_tui.runtime.remote_snapshot import remote_model_snapshots
 from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
+    SERIES_POINTS,
     HistoryProgress,
     IngestStats,
     ModelSnapshot,
@@ -116,6 +125,11 @@ class Runtime:
         self.messages: deque[str] = deque(maxlen=MESSAGES_KEPT)
         self._latest = Snapshot.empty()
         self._listeners: list[SnapshotListener] = []
+        self._time_range: float | None = None
+        """The range the console chose; None: `[runtime] window_seconds`."""
+        self.configured_window = ConfiguredWindow()
+        """The snapshots built with the configured window, published with each of `latest`:
+        what the alert rules read, whatever range the console shows."""
         self._paused = False
         self._refused_models: set[tuple[str, str]] = set()
         self._failures: dict[str, tuple[float, str]] = {}
@@ -159,7 +173,21 @@ class Runtime:
     def set_paused(self, paused: bool) -> None:
         """Freeze what readers see; ingest goes on, so nothing is missed on resume."""
         self._paused = paused
-        self._publish(self._build() if not paused else _with_paused(self._latest, True))
+        if paused:
+            self._publish(_with_paused(self._latest, True),
+                          _with_paused(self.configured_window.latest, True))
+        else:
+            self._publish_now()
+
+    def set_time_range(self, seconds: float) -> None:
+        """Cover `seconds` (one of `TIME_RANGES_SECONDS`) in the published snapshots' figures
+        and series from now on; while paused, from the resume."""
+        if seconds not in TIME_RANGES_SECONDS:
+            raise ValueError(f"time range must be one of {TIME_RANGES_SECONDS} seconds, "
+                             f"got {seconds!r}")
+        self._time_range = float(seconds)
+        if not self._paused:
+            self._publish_now()
 
     async def run(self) -> None:
         """Run every source, the analysis and the publisher until cancelled.
@@ -232,7 +260,7 @@ class Runtime:
         elif source in self._backlogged:
             self._backlogged.discard(source)
             if not self._backlogged and not self._paused:
-                self._publish(self._build())
+                self._publish_now()
         self.analysis.catching_up = bool(self._backlogged)
 
     def source_health(self) -> tuple[SourceHealth, ...]:
@@ -282,7 +310,7 @@ class Runtime:
         while True:
             if not self._paused:
                 await self._refresh_slos()
-                self._publish(self._build())
+                self._publish_now()
             await asyncio.sleep(cadence)
 
     def ingest(self, batch: IngestBatch) -> None:
@@ -437,15 +465,26 @@ class Runtime:
                               for key, (_, seconds) in fresh.items())
         self._slo_credit -= sum(seconds for _, seconds in fresh.values())
 
-    def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None) -> Snapshot:
-        """A snapshot with the SLO statuses given, else the publisher's latest."""
+    def _publish_now(self) -> None:
+        """Publish a snapshot over the chosen range, and one over the configured window (the
+        same one when no range was chosen)."""
+        shown = self._build(time_range=self._time_range)
+        self._publish(shown, shown if self._time_range is None else self._build())
+
+    def _build(self, slos: Mapping[ModelKey, tuple[SLOStatus, ...]] | None = None,
+               time_range: float | None = None) -> Snapshot:
+        """A snapshot with the SLO statuses given, else the publisher's latest, over
+        `time_range` (None: the configured window and series)."""
         now = self.clock()
         runtime = self.settings.runtime
         slos = slos if slos is not None else self._slo_statuses
+        if time_range is None:
+            span = _Span(runtime.window_seconds, runtime.series_seconds, None)
+        else:
+            span = _Span(time_range, math.ceil(time_range), SERIES_POINTS)
         models = tuple(
-            _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds,
-                            self.analysis.result(key), self.analysis.waiting(key, state),
-                            slos.get(key, ()))
+            _model_snapshot(state, now, span, self.analysis.result(key),
+                            self.analysis.waiting(key, state), slos.get(key, ()))
             for key, state in sorted(self.states.items())
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
@@ -468,6 +507,8 @@ class Runtime:
             catching_up=catching_up,
             history=self.history_progress() if catching_up else None,
             targets=tuple(target for view in views for target in view.targets),
+            time_range_seconds=span.window_seconds,
+            engine_window_records=self.settings.drift.window,
         )
 
     def _remote_models(self, view: RemoteView) -> tuple[ModelSnapshot, ...]:
@@ -525,22 +566,59 @@ class Runtime:
                              for key, state in self.states.items())
         return not self._live
 
-    def _publish(self, snapshot: Snapshot) -> None:
+    def _publish(self, snapshot: Snapshot, configured: Snapshot) -> None:
+        """`snapshot` to the readers of `latest`, `configured` (built with the configured
+        window) to those of `configured_window`."""
+        self._latest = snapshot
+        for listener in tuple(self._listeners):
+            listener(snapshot)
+        self.configured_window.publish(configured)
+
+
+class ConfiguredWindow:
+    """The runtime's snapshots built with `[runtime] window_seconds`: a `Snapshots` for the
+    alerting, whichever range the console shows."""
+
+    def __init__(self) -> None:
+        self._latest = Snapshot.empty()
+        self._listeners: list[SnapshotListener] = []
+
+    @property
+    def latest(self) -> Snapshot:
+        return self._latest
+
+    def subscribe(self, listener: SnapshotListener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: SnapshotListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def publish(self, snapshot: Snapshot) -> None:
         self._latest = snapshot
         for listener in tuple(self._listeners):
             listener(snapshot)
 
 
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """What a snapshot's figures cover: the window, the series' length and their points (None:
+    one a second)."""
+
+    window_seconds: float
+    series_seconds: int
+    points: int | None
+
+
 def _model_snapshot(
     state: ModelState,
     now: float,
-    window: float,
-    series: int,
+    span: _Span,
     analysis: ModelAnalysis | None,
     waiting: tuple[str | None, str | None],
     slos: tuple[SLOStatus, ...],
 ) -> ModelSnapshot:
-    recent = state.recent(now, window, series)
+    recent = state.recent(now, span.window_seconds, span.series_seconds, span.points)
     analysis = analysis or ModelAnalysis()
     dropped = dict(state.dropped)
     if analysis.features_dropped:
@@ -556,7 +634,7 @@ def _model_snapshot(
         labels_correct=state.labels_correct,
         slos=slos,
         last_record_at=state.last_record_at,
-        window_seconds=window,
+        window_seconds=span.window_seconds,
         drift=analysis.drift,
         quality=analysis.quality,
         performance=analysis.performance,

@@ -34,6 +34,9 @@ MAX_LATENCY_BOUNDS = MAX_LATENCY_BUCKETS + MAX_SLO_THRESHOLDS
 latency SLO threshold a valid config can hold, so each threshold is a bound. Each bound costs
 one series per model in Prometheus."""
 
+SERIES_POINTS = 120
+"""Most points of a series over a time range the console chose, whatever its length."""
+
 
 def latency_bounds_seconds(
     thresholds_ms: Iterable[float],
@@ -81,8 +84,9 @@ class ModelSnapshot:
     Totals count since the start of storage (equal to the valid records on disk);
     `errors_total` counts failed requests by error type. The rates and percentiles
     (`throughput_rps`, `error_rate`, `latency_p*_ms`) cover the last `window_seconds` of record
-    time ending at the snapshot's time; the `*_series` tuples hold one point per second for the
-    last `series_seconds`, oldest first.
+    time ending at the snapshot's time; the `*_series` tuples hold one point per
+    `series_step_seconds`, oldest first: per second over the last `[runtime] series_seconds`,
+    or `SERIES_POINTS` at most spanning the console's time range (`Snapshot.time_range_seconds`).
     """
 
     name: str
@@ -142,6 +146,9 @@ class ModelSnapshot:
     latency_p99_series: tuple[float, ...] = ()
     """With `latency_p95_series`, the latency percentiles of each second, in ms (0 where a
     second had none); empty for a remote model, whose exporter publishes only the p95."""
+    series_step_seconds: float = 1.0
+    """The record time each point of the `*_series` covers (a throughput point is the mean
+    rate over it)."""
 
     @property
     def errors_count(self) -> int:
@@ -260,6 +267,13 @@ class Snapshot:
     targets: tuple[TargetStatus, ...] = ()
     """Every polled remote endpoint, up or down, in source order, with the exporters a
     source reports on another scraper's word (`TargetStatus.scraped_by`: Prometheus')."""
+    time_range_seconds: float = 60.0
+    """The range the local models' figures and series cover: `[runtime] window_seconds` (60
+    by default), or the one the console chose (`SnapshotFeed.set_time_range`). Remote models
+    keep their source's window (`ModelSnapshot.window_seconds`)."""
+    engine_window_records: int = 0
+    """The records the drift and quality engines judge at most per model (`[drift] window`):
+    the time range does not change them. 0: unknown (no runtime built the snapshot)."""
 
     def model(self, uid: str) -> ModelSnapshot | None:
         """The model whose `uid` is `uid` (a local model's is its name)."""

@@ -41,6 +41,7 @@ from neural_tui.engines.performance import json_equal
 from neural_tui.engines.slo import SLOSpec
 from neural_tui.records import RecordBatch
 from neural_tui.runtime.label_join import AwaitingLabels
+from neural_tui.runtime.minute_history import MINUTE, MinuteHistory
 from neural_tui.runtime.slo_counts import SLOCounts
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
 
@@ -97,8 +98,8 @@ class StateLimits:
 
 @dataclass(frozen=True, slots=True)
 class RecentActivity:
-    """Figures over the last `window_seconds` and per-second series, computed at one instant;
-    named as the `ModelSnapshot` fields they fill."""
+    """Figures over the last `window_seconds` and series of `series_step_seconds` steps,
+    computed at one instant; named as the `ModelSnapshot` fields they fill."""
 
     throughput_rps: float
     error_rate: float
@@ -110,6 +111,7 @@ class RecentActivity:
     latency_p95_series: tuple[float, ...]
     latency_p50_series: tuple[float, ...]
     latency_p99_series: tuple[float, ...]
+    series_step_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,8 @@ class ModelState:
         self._second_count = np.zeros(seconds, dtype=np.int64)
         self._second_errors = np.zeros(seconds, dtype=np.int64)
         self._newest_second = -1
+        self._minutes = MinuteHistory()
+        """The admitted seconds' requests and errors by minute, for ranges past the ring's."""
         self._ahead: dict[int, tuple[int, int]] = {}
         """Seconds past the ring's newest without support yet: (records, errors)."""
         self.dropped: Counter[str] = Counter()
@@ -296,11 +300,12 @@ class ModelState:
         if seconds.shape[0] == 0:
             return
         self._newest_second = max(self._newest_second, int(seconds.max()))
-        keep = seconds > self._newest_second - self.limits.seconds
-        seconds, failed = seconds[keep], failed[keep]
-        if seconds.shape[0] == 0:
-            return
         distinct, counts, errors = _tally_seconds(seconds, failed, {})
+        self._minutes.add(distinct, counts, errors)
+        keep = distinct > self._newest_second - self.limits.seconds
+        distinct, counts, errors = distinct[keep], counts[keep], errors[keep]
+        if distinct.shape[0] == 0:
+            return
         self._clear_stale_slots(distinct)
         slots = distinct % self.limits.seconds
         self._second_count[slots] += counts
@@ -346,6 +351,7 @@ class ModelState:
         if not admit.any():
             return
         self._newest_second = max(newest, int(candidates[admit].max()))
+        self._minutes.add(candidates[admit], counts[admit], errors[admit])
         keep = admit & (candidates > self._newest_second - self.limits.seconds)
         distinct = candidates[keep]
         self._clear_stale_slots(distinct)
@@ -465,34 +471,62 @@ class ModelState:
             bounds_seconds=self.limits.latency_bounds_seconds,
         )
 
-    def recent(self, now: float, window_seconds: float, series_seconds: int) -> RecentActivity:
-        """Activity in the window ending at `now`; series end at the last complete second."""
-        end = int(np.floor(now))
-        series_start = end - series_seconds
-        counts, errors = self._per_second(series_start, end)
-        window_start = now - window_seconds
-        window_counts, window_errors = self._per_second(int(np.floor(window_start)), end + 1)
-        total = int(window_counts.sum())
-        latencies = self._latencies_between(window_start, now + 1.0)
+    def recent(self, now: float, window_seconds: float, series_seconds: int,
+               points: int | None = None) -> RecentActivity:
+        """Activity in the window ending at `now`; series end at the last complete second
+        (minute, past the per-second ring's span), one point a second over `series_seconds`,
+        or given `points`, at most that many spanning it, each the mean of its step. Windows
+        and series longer than the per-second ring read the minute history; latencies come
+        from the newest `latency_samples` whatever the window."""
+        if window_seconds <= self.limits.seconds:
+            window_counts, window_errors = self._per_second(
+                int(np.floor(now - window_seconds)), int(np.floor(now)) + 1)
+            total, failed = int(window_counts.sum()), int(window_errors.sum())
+        else:
+            total, failed = self._minutes.totals(now, window_seconds)
+        latencies = self._latencies_between(now - window_seconds, now + 1.0)
         p50, p95, p99 = (
             (float(v) for v in np.percentile(latencies, [50, 95, 99]))
             if latencies.shape[0] else (None, None, None)
         )
+        counts, errors, start, step = self._series_counts(now, series_seconds, points)
         with np.errstate(invalid="ignore", divide="ignore"):
             rate_series = np.where(counts > 0, errors / np.maximum(counts, 1), 0.0)
-        p50_series, p95_series, p99_series = self._percentile_series(series_start, end)
+        p50_series, p95_series, p99_series = self._percentile_series(start, counts.shape[0], step)
         return RecentActivity(
             throughput_rps=total / self._observed_seconds(now, window_seconds),
-            error_rate=float(window_errors.sum()) / total if total else 0.0,
+            error_rate=failed / total if total else 0.0,
             latency_p50_ms=p50,
             latency_p95_ms=p95,
             latency_p99_ms=p99,
-            throughput_series=tuple(float(c) for c in counts),
+            throughput_series=tuple((counts / step).tolist()),
             error_rate_series=tuple(float(r) for r in rate_series),
             latency_p95_series=p95_series,
             latency_p50_series=p50_series,
             latency_p99_series=p99_series,
+            series_step_seconds=float(step),
         )
+
+    def _series_counts(self, now: float, span: int, points: int | None
+                       ) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Requests and errors per step of the series over `span` seconds up to `now`, the
+        first step's start and the step in seconds."""
+        if points is None:
+            end = int(np.floor(now))
+            counts, errors = self._per_second(end - span, end)
+            return counts, errors, end - span, 1
+        if span <= self.limits.seconds:
+            unit, end = 1, int(np.floor(now))
+            per_unit = self._per_second
+        else:
+            unit, end = MINUTE, math.floor(now / MINUTE)
+            per_unit = self._minutes.per_minute
+        units = math.ceil(span / unit)
+        step = math.ceil(units / points)
+        steps = math.ceil(units / step)
+        counts, errors = per_unit(end - steps * step, end)
+        return (counts.reshape(steps, step).sum(axis=1), errors.reshape(steps, step).sum(axis=1),
+                (end - steps * step) * unit, step * unit)
 
     def _observed_seconds(self, now: float, window_seconds: float) -> float:
         """The window, or less while the stream is younger than it: a model that started 10 s
@@ -513,15 +547,16 @@ class ModelState:
         inside = (self._latency_time >= start) & (self._latency_time < end)
         return self._latency_ms[inside]
 
-    def _percentile_series(self, start: int, end: int) -> tuple[tuple[float, ...], ...]:
-        """p50, p95 and p99 of each second in [start, end), exact from the kept latencies (as
-        `numpy.percentile` computes them), 0 where a second kept none.
+    def _percentile_series(self, start: int, steps: int, step: int
+                           ) -> tuple[tuple[float, ...], ...]:
+        """p50, p95 and p99 of each of `steps` steps of `step` seconds from `start`, exact from
+        the kept latencies (as `numpy.percentile` computes them), 0 where a step kept none.
 
         The ring holds the newest `latency_samples` latencies, so a stream faster than
-        `latency_samples / series_seconds` per second has its older seconds at 0."""
-        inside = (self._latency_time >= start) & (self._latency_time < end)
-        return percentile_series(np.floor(self._latency_time[inside]).astype(np.int64) - start,
-                                 self._latency_ms[inside], end - start, SERIES_PERCENTILES)
+        `latency_samples` over the series' span has its older steps at 0."""
+        inside = (self._latency_time >= start) & (self._latency_time < start + steps * step)
+        indexes = np.floor((self._latency_time[inside] - start) / step).astype(np.int64)
+        return percentile_series(indexes, self._latency_ms[inside], steps, SERIES_PERCENTILES)
 
     def labelled(self, newest: int | None = None) -> LabelledRows:
         """The kept labelled pairs, or only the `newest` of them."""

@@ -25,6 +25,7 @@ from neural_tui.app.formatting import (
     format_labelled,
     format_ms,
     format_percent,
+    format_range,
     format_rps,
     format_statistic,
 )
@@ -122,7 +123,8 @@ class ModelPanel(Widget, can_focus=True):
     def _render_model(self) -> None:
         """Write the figures into the existing widgets (nothing is rebuilt)."""
         model = self._model
-        self.border_title = safe_text(f"{model.name} · {model.version}")
+        self.border_title = safe_text(f"{model.name} · {model.version}") + Text(
+            f" · {format_range(model.window_seconds)}")
         rates_pending = model.remote is not None and model.analysis_waiting is not None
         self.query_one("#throughput", Label).update(
             MISSING if rates_pending else format_rps(model.throughput_rps))

@@ -1,4 +1,5 @@
-"""The line under the panels: what was ingested, what was skipped, paused or not, and when;
+"""The line under the panels: what was ingested, what was skipped, paused or not, the time
+range the figures cover, and when;
 below it, the fleet's targets up and down and any source that cannot read."""
 
 from __future__ import annotations
@@ -9,7 +10,12 @@ from textual.containers import HorizontalGroup, VerticalGroup
 from textual.widgets import Label
 
 from neural_tui.app.fleet_groups import fleet_status
-from neural_tui.app.formatting import format_breakdown, format_clock_utc, format_count
+from neural_tui.app.formatting import (
+    format_breakdown,
+    format_clock_utc,
+    format_count,
+    format_range,
+)
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import safe_text
 
@@ -28,6 +34,7 @@ class StatusLine(VerticalGroup):
         with HorizontalGroup(id="status-counts"):
             yield Label(id="ingest-counts")
             yield Label("PAUSED", id="paused-badge")
+            yield Label(id="time-range")
             yield Label(id="snapshot-time")
         yield Label(id="fleet-status")
         yield Label(id="last-message")
@@ -45,6 +52,7 @@ class StatusLine(VerticalGroup):
         )
         last_message = ingest.last_messages[-1] if ingest.last_messages else ""
         self.query_one("#last-message", Label).update(safe_text(last_message))
+        self.query_one("#time-range", Label).update(format_range(snapshot.time_range_seconds))
         self.set_class(snapshot.paused, PAUSED_CLASS)
         self.set_class(bool(last_message), HAS_MESSAGE_CLASS)
 
