@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import signal
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from types import FrameType
@@ -39,6 +41,9 @@ AlertsProvider = Callable[[], AlertsView]
 """The alerting's latest published view; called often, so it must only return a reference."""
 ALERTS_POLL_SECONDS = 0.5
 """How often the console looks for a newer alerts view (it redraws only when there is one)."""
+INPUT_CHECK_SECONDS = 0.5
+"""How often the console checks that its input is still there (a terminal, a browser tab)."""
+INPUT_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
 DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
@@ -131,6 +136,7 @@ class NeuralTuiApp(App[None]):
         self._feed.subscribe(self._receive)
         self.run_worker(self._feed.run(), name="snapshot feed", exit_on_error=True)
         self._exit_on_hangup()
+        self._exit_when_input_ends()
         if self._alerts is not None:
             self.set_interval(ALERTS_POLL_SECONDS, self.poll_alerts, name="alerts poll")
 
@@ -144,6 +150,27 @@ class NeuralTuiApp(App[None]):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
             self._handling_hangup = True
+
+    def _exit_when_input_ends(self) -> None:
+        """Leave when the terminal closes without a SIGHUP (the process was in another session,
+        or SIGHUP is ignored) or a browser tab's server goes away: Textual's input thread then
+        reads end-of-file forever, or dies, and the console would run on, unseen."""
+        if self.is_headless:
+            return
+        try:
+            descriptor = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
+        except (OSError, ValueError):
+            return
+        if descriptor < 0:
+            return
+        watch = select.poll()
+        watch.register(descriptor, select.POLLIN)
+
+        def check() -> None:
+            if any(events & INPUT_GONE for _, events in watch.poll(0)):
+                self.exit()
+
+        self.set_interval(INPUT_CHECK_SECONDS, check, name="input check")
 
     def _restore_hangup_handler(self) -> None:
         """Give SIGHUP back to whoever had it (asyncio alone would reset it to the default)."""
