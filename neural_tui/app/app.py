@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import select
 import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from types import FrameType
@@ -44,6 +46,9 @@ ALERTS_POLL_SECONDS = 0.5
 INPUT_CHECK_SECONDS = 0.5
 """How often the console checks that its input is still there (a terminal, a browser tab)."""
 INPUT_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+LOST_TERMINAL_GRACE_SECONDS = 2.0
+"""How long a console whose terminal is gone may take to shut down before it is ended."""
+EXIT_LOST_TERMINAL = 128 + signal.SIGHUP
 
 
 DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
@@ -148,7 +153,7 @@ class NeuralTuiApp(App[None]):
         """Leave cleanly when the terminal goes away (an SSH link drops): Textual does not."""
         self._hangup_handler_before = signal.getsignal(signal.SIGHUP)
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.leave_lost_terminal)
             self._handling_hangup = True
 
     def _exit_when_input_ends(self) -> None:
@@ -168,9 +173,28 @@ class NeuralTuiApp(App[None]):
 
         def check() -> None:
             if any(events & INPUT_GONE for _, events in watch.poll(0)):
-                self.exit()
+                self.leave_lost_terminal()
 
         self.set_interval(INPUT_CHECK_SECONDS, check, name="input check")
+
+    def leave_lost_terminal(self) -> None:
+        """Exit, knowing nobody sees the screen any more: output goes to /dev/null, and the
+        process ends after a grace period if the shutdown has not finished by then.
+
+        Textual's shutdown writes to the terminal it restores; with the terminal gone that
+        write can block for ever (its writer queue full), leaving an orphaned console behind.
+        """
+        if not self.is_headless:
+            discard = os.open(os.devnull, os.O_WRONLY)
+            for stream in (sys.__stdout__, sys.__stderr__):
+                with contextlib.suppress(AttributeError, OSError, ValueError):
+                    os.dup2(discard, stream.fileno())  # type: ignore[union-attr]
+            os.close(discard)
+            deadline = threading.Timer(LOST_TERMINAL_GRACE_SECONDS, os._exit,
+                                       args=(EXIT_LOST_TERMINAL,))
+            deadline.daemon = True
+            deadline.start()
+        self.exit()
 
     def _restore_hangup_handler(self) -> None:
         """Give SIGHUP back to whoever had it (asyncio alone would reset it to the default)."""
