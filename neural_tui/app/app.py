@@ -9,6 +9,7 @@ import select
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from types import FrameType
@@ -18,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.screen import Screen
+from textual.timer import Timer
 
 from neural_tui import keymap
 from neural_tui.alerts.silencing import login_name
@@ -92,11 +94,15 @@ class NeuralTuiApp(App[None]):
         alert_commands: AlertCommands | None = None,
         user: str | None = None,
         fleet: Fleet | None = None,
+        refresh_seconds: float = 0.0,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
 
         `source_label` names the local storage; `fleet` says whether it is read and which
         targets and Prometheus are (default: local storage only).
+
+        `refresh_seconds` is the most often the screen on top is handed a snapshot (`[console]
+        refresh_seconds`); the newest published in between is the one shown. 0: each one.
 
         `alerts` and `alert_commands` connect the alerting (none: the console shows no alert
         feed); `user` signs acknowledgements and silences (default: the login name).
@@ -111,6 +117,9 @@ class NeuralTuiApp(App[None]):
         """How often the runtime runs the engines; screens say it while they wait for results."""
         self._feed = feed
         self._snapshot = feed.latest
+        self.refresh_seconds = refresh_seconds
+        self._last_shown_at = float("-inf")
+        self._show_later: Timer | None = None
         self._pause_requested = False
         self._handling_hangup = False
         self._hangup_handler_before: SignalHandler = None
@@ -210,11 +219,24 @@ class NeuralTuiApp(App[None]):
         self.post_message(SnapshotArrived(snapshot))
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        """Hand the snapshot to the screen on top; others catch up when resumed.
+        """Hand the newest snapshot to the screen on top, at most once per `refresh_seconds`:
+        at once when the last was handed longer ago, else when that time is up (snapshots
+        arriving meanwhile give way to the newest). Other screens catch up when resumed.
 
         A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
         """
-        self.screen.post_message(SnapshotArrived(message.snapshot))
+        if self._show_later is not None:
+            return
+        wait = self._last_shown_at + self.refresh_seconds - time.monotonic()
+        if wait > 0:
+            self._show_later = self.set_timer(wait, self._show_newest, name="refresh")
+        else:
+            self._show_newest()
+
+    def _show_newest(self) -> None:
+        self._show_later = None
+        self._last_shown_at = time.monotonic()
+        self.screen.post_message(SnapshotArrived(self._snapshot))
 
     def poll_alerts(self) -> None:
         """Hand a newer alerts view, if the alerting published one, to the screen on top."""
