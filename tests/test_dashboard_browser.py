@@ -153,7 +153,7 @@ def test_the_console_renders_in_a_browser_offline_and_answers_a_key(
     assert "Traceback" not in server.log_tail(200)
 
 
-def test_each_tab_is_a_console_of_its_own_and_none_outlives_the_server(
+def test_each_tab_is_a_console_of_its_own_ended_with_its_tab_or_the_server(
     chromium: Browser, tmp_path: Path
 ) -> None:
     server, url = dashboard_process(tmp_path)
