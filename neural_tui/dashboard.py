@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 from textual_serve.server import Server
+
+from neural_tui.errors import UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8052
@@ -89,6 +92,26 @@ class _ConsoleServer(Server):
 
 
 def serve_dashboard(board: Dashboard) -> int:
-    """Serve until SIGINT or SIGTERM; the tabs' consoles are told to quit on the way out."""
-    _ConsoleServer(board).serve()
+    """Serve until SIGINT or SIGTERM; the tabs' consoles are told to quit on the way out.
+
+    An address that cannot be listened on (unknown name, port taken, not this machine's) is
+    bad usage, named by its flags.
+    """
+    try:
+        _check_listenable(board.host, board.port)
+        _ConsoleServer(board).serve()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"--host {board.host} --port {board.port}: cannot listen there "
+                         f"({reason})") from None
     return 0
+
+
+def _check_listenable(host: str, port: int) -> None:
+    """Bind each address `host` names, and let go: so the URL is printed only when the server
+    can listen (textual-serve announces itself before it binds)."""
+    for family, kind, proto, _, address in socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)

@@ -4,6 +4,7 @@ tab's console is started with, and the bad flags refused before anything is serv
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
 from pathlib import Path
 
@@ -104,3 +105,30 @@ def test_a_bad_flag_is_one_line_and_exit_2_before_anything_is_served(
     assert main(["dashboard", *flags]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and says in error, error
+
+
+def test_a_port_taken_is_one_line_and_exit_2_and_no_url_is_printed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["dashboard", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "http://" not in out
+    assert err == f"neural-tui: --host 127.0.0.1 --port {port}: cannot listen there " \
+        "(Address already in use)\n"
+
+
+@pytest.mark.parametrize("host", ["nosuchhost.invalid", "10.255.255.1", "999.1.1.1"])
+def test_an_address_not_of_this_machine_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    host: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["dashboard", "--host", host, "--port", "18052"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"neural-tui: --host {host} --port 18052: cannot listen there (")
+    assert err.count("\n") == 1
