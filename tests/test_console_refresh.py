@@ -111,3 +111,16 @@ async def test_a_panel_whose_figures_did_not_change_is_not_updated(
         await pilot.pause()
         assert len(updates) == 1
         assert "8 predictions" in str(updates[0][0])
+
+
+async def test_pausing_shows_at_once_whatever_the_refresh_interval(
+    shown: list[Snapshot],
+) -> None:
+    feed = FakeFeed(numbered(0))
+    async with NeuralTuiApp(feed, refresh_seconds=60.0).run_test() as pilot:
+        feed.publish(numbered(1))
+        await pilot.pause()
+        shown.clear()
+        await pilot.press("p")
+        await pilot.pause()
+        assert [s.paused for s in shown] == [True]

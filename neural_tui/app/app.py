@@ -299,4 +299,5 @@ class NeuralTuiApp(App[None]):
     def action_toggle_pause(self) -> None:
         """Ask the runtime to pause or resume; the status line shows what its snapshots say."""
         self._pause_requested = not self._pause_requested
+        self._last_shown_at = float("-inf")  # the answer shows at once, whatever the cadence
         self._feed.set_paused(self._pause_requested)
