@@ -170,7 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="Prometheus recording and alerting rules for the SLOs")
     rules.set_defaults(handler=_run_rules)
     _add_alerts_command(commands, common)
+    _add_dashboard_command(commands, common)
     return parser
+
+
+def _add_dashboard_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """`dashboard`: the console in a browser, taking the console's own flags."""
+    board = commands.add_parser("dashboard", parents=[common, _fleet_options(True)],
+                                help="serve the console to web browsers (one session per tab)")
+    board.add_argument("--host", dest="board_host", default="127.0.0.1",
+                       help="bind address (default: 127.0.0.1, this machine only)")
+    board.add_argument("--port", dest="board_port", type=int, default=8052,
+                       help="port (default: 8052)")
+    board.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                       help="serve consoles on built-in synthetic traffic")
+    board.add_argument("--allow-writes", action="store_true",
+                       help="let browsers acknowledge and silence alerts when --host is not "
+                       "loopback (else those consoles are --readonly)")
+    _look_options(board)
+    board.set_defaults(handler=_run_dashboard)
 
 
 def _look_options(parser: argparse.ArgumentParser) -> None:
@@ -223,7 +241,7 @@ def _add_alerts_command(commands: Any, common: argparse.ArgumentParser) -> None:
     test.set_defaults(handler=_run_alerts_test)
 
 
-FLEET_COMMANDS = "the console, --serve-metrics, status and health"
+FLEET_COMMANDS = "the console, dashboard, --serve-metrics, status and health"
 """Where `--target` and `--prometheus` are read; anywhere else they are refused."""
 
 
@@ -433,7 +451,35 @@ def _run_alerts_test(args: argparse.Namespace) -> int:
     return test_channel(settings_from(args), channel=args.channel, as_json=args.json)
 
 
-_FLEET_HANDLERS = (_run_main, _run_status, _run_health)
+def _run_dashboard(args: argparse.Namespace) -> int:
+    from neural_tui.dashboard import dashboard, serve_dashboard
+
+    settings = settings_from(args)
+    _check_option("--port", "server.port", args.board_port)
+    board = dashboard(args.board_host, args.board_port, _console_args(args),
+                      readonly=settings.console.readonly, allow_writes=args.allow_writes)
+    return serve_dashboard(board)
+
+
+def _console_args(args: argparse.Namespace) -> list[str]:
+    """The console's flags as given to `dashboard`, for each browser tab's console."""
+    argv: list[str] = []
+    for flag, value in (("--config", args.config), ("--storage", args.storage),
+                        ("--prometheus", getattr(args, "prometheus", None)),
+                        ("--theme", args.theme), ("--color", args.color),
+                        ("--refresh", args.refresh)):
+        if value is not None:
+            argv += [flag, str(value)]
+    for url in [*args.targets, *getattr(args, "targets_after", [])]:
+        argv += ["--target", url]
+    for flag, on in (("--demo", getattr(args, "demo", False)), ("--ascii", args.ascii),
+                     ("--readonly", args.readonly)):
+        if on:
+            argv.append(flag)
+    return argv
+
+
+_FLEET_HANDLERS = (_run_main, _run_status, _run_dashboard, _run_health)
 """The handlers of `FLEET_COMMANDS`."""
 
 

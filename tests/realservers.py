@@ -91,6 +91,12 @@ class RealServer:
             f"{self.log_tail()}"
         )
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id."""
+        assert self._process is not None, f"{self.name} is not running"
+        return self._process.pid
+
     def stop(self, grace_seconds: float = 5.0) -> None:
         """Terminate, and kill if it has not exited within the grace period."""
         process, self._process = self._process, None

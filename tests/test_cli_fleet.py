@@ -169,8 +169,8 @@ def test_a_bad_target_among_several_is_named_by_its_place(tmp_path, capsys):
 def test_fleet_flags_on_a_command_that_reads_no_remote_source_are_exit_2(tmp_path, capsys):
     config = write_config(tmp_path)
     line = refused(capsys, ["--target", "http://a:1/", "slo", "--config", str(config)])
-    assert line == ("neural-tui: --target: only for the console, --serve-metrics, status and "
-                    "health")
+    assert line == ("neural-tui: --target: only for the console, dashboard, --serve-metrics, "
+                    "status and health")
     line = refused(capsys, ["--prometheus", "http://p:9090", "rules", "--config", str(config)])
     assert line.startswith("neural-tui: --prometheus: only for")
 

@@ -3,80 +3,22 @@ producer API, and the test reads the screen as a user would."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realservers import POLL_SECONDS, require_binary
+from tmux_terminal import PROMPT, Terminal, console_script, tmux_terminal
 
 from neural_tui import ModelLogger
 
 pytestmark = pytest.mark.real_server
 
 HOSTILE_MODEL = "[bold red]x"
-PROMPT = "console-test$"
-"""The shell's prompt (capture-pane drops trailing spaces, so none is part of it)."""
-SCREEN_TIMEOUT = 20.0
-
-
-class Terminal:
-    """One detached tmux session at 80x24 on its own server socket, running a plain shell."""
-
-    def __init__(self, tmux: str, socket_name: str) -> None:
-        self._base = [tmux, "-L", socket_name, "-f", "/dev/null"]
-
-    def start(self) -> None:
-        self._tmux(
-            "new-session", "-d", "-s", "console", "-x", "80", "-y", "24",
-            "env", f"PS1={PROMPT} ", "sh",
-        )
-
-    def stop(self) -> None:
-        subprocess.run([*self._base, "kill-server"], capture_output=True, check=False)
-
-    def type_line(self, line: str) -> None:
-        self._tmux("send-keys", "-t", "console", "-l", line)
-        self._tmux("send-keys", "-t", "console", "Enter")
-
-    def press(self, key: str) -> None:
-        self._tmux("send-keys", "-t", "console", key)
-
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "console")
-
-    def alternate_screen_on(self) -> bool:
-        return self._tmux("display-message", "-p", "-t", "console", "#{alternate_on}") == "1"
-
-    def wait_for(self, what: str, condition: Callable[[str], bool]) -> str:
-        """Poll the screen until `condition` holds; fail with the last screen after a bound."""
-        deadline = time.monotonic() + SCREEN_TIMEOUT
-        screen = self.screen()
-        while not condition(screen):
-            if time.monotonic() >= deadline:
-                pytest.fail(f"{what} within {SCREEN_TIMEOUT} s; the screen was:\n{screen}")
-            time.sleep(POLL_SECONDS)
-            screen = self.screen()
-        return screen
-
-    def _tmux(self, *args: str) -> str:
-        done = subprocess.run(
-            [*self._base, *args], capture_output=True, text=True, check=True, timeout=10
-        )
-        return done.stdout.rstrip("\n")
 
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    tmux = require_binary("tmux", "apt-get install tmux")
-    session = Terminal(tmux, f"neural-tui-test-{os.getpid()}-{tmp_path.name}")
-    session.start()
-    yield session
-    session.stop()
+    yield from tmux_terminal(tmp_path)
 
 
 def write_storage(storage: Path) -> None:
@@ -89,13 +31,6 @@ def write_storage(storage: Path) -> None:
                 latency_ms=12.5,
             )
         monitor.close()
-
-
-def console_script() -> str:
-    """The installed `neural-tui` of the interpreter running the tests."""
-    script = shutil.which("neural-tui", path=str(Path(sys.executable).parent))
-    assert script is not None, f"neural-tui is not installed next to {sys.executable}"
-    return script
 
 
 def test_console_shows_models_answers_keys_and_restores_the_terminal_on_quit(

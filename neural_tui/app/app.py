@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import select
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from types import FrameType
@@ -14,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.screen import Screen
+from textual.timer import Timer
 
 from neural_tui import keymap
 from neural_tui.alerts.silencing import login_name
@@ -46,6 +52,12 @@ AlertsProvider = Callable[[], AlertsView]
 """The alerting's latest published view; called often, so it must only return a reference."""
 ALERTS_POLL_SECONDS = 0.5
 """How often the console looks for a newer alerts view (it redraws only when there is one)."""
+INPUT_CHECK_SECONDS = 0.5
+"""How often the console checks that its input is still there (a terminal, a browser tab)."""
+INPUT_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+LOST_TERMINAL_GRACE_SECONDS = 2.0
+"""How long a console whose terminal is gone may take to shut down before it is ended."""
+EXIT_LOST_TERMINAL = 128 + signal.SIGHUP
 
 
 DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
@@ -92,11 +104,15 @@ class NeuralTuiApp(App[None]):
         alert_commands: AlertCommands | None = None,
         user: str | None = None,
         fleet: Fleet | None = None,
+        refresh_seconds: float = 0.0,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
 
         `source_label` names the local storage; `fleet` says whether it is read and which
         targets and Prometheus are (default: local storage only).
+
+        `refresh_seconds` is the most often the screen on top is handed a snapshot (`[console]
+        refresh_seconds`); the newest published in between is the one shown. 0: each one.
 
         `alerts` and `alert_commands` connect the alerting (none: the console shows no alert
         feed); `user` signs acknowledgements and silences (default: the login name).
@@ -111,6 +127,9 @@ class NeuralTuiApp(App[None]):
         """How often the runtime runs the engines; screens say it while they wait for results."""
         self._feed = feed
         self._snapshot = feed.latest
+        self.refresh_seconds = refresh_seconds
+        self._last_shown_at = float("-inf")
+        self._show_later: Timer | None = None
         self._pause_requested = False
         self._time_range_requested: float | None = None
         """The range last asked of the feed; None: the feed's own (the configured window)."""
@@ -143,6 +162,7 @@ class NeuralTuiApp(App[None]):
         self._feed.subscribe(self._receive)
         self.run_worker(self._feed.run(), name="snapshot feed", exit_on_error=True)
         self._exit_on_hangup()
+        self._exit_when_input_ends()
         if self._alerts is not None:
             self.set_interval(ALERTS_POLL_SECONDS, self.poll_alerts, name="alerts poll")
 
@@ -154,8 +174,48 @@ class NeuralTuiApp(App[None]):
         """Leave cleanly when the terminal goes away (an SSH link drops): Textual does not."""
         self._hangup_handler_before = signal.getsignal(signal.SIGHUP)
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.leave_lost_terminal)
             self._handling_hangup = True
+
+    def _exit_when_input_ends(self) -> None:
+        """Leave when the terminal closes without a SIGHUP (the process was in another session,
+        or SIGHUP is ignored) or a browser tab's server goes away: Textual's input thread then
+        reads end-of-file forever, or dies, and the console would run on, unseen."""
+        if self.is_headless:
+            return
+        try:
+            descriptor = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
+        except (OSError, ValueError):
+            return
+        if descriptor < 0:
+            return
+        watch = select.poll()
+        watch.register(descriptor, select.POLLIN)
+
+        def check() -> None:
+            if any(events & INPUT_GONE for _, events in watch.poll(0)):
+                self.leave_lost_terminal()
+
+        self.set_interval(INPUT_CHECK_SECONDS, check, name="input check")
+
+    def leave_lost_terminal(self) -> None:
+        """Exit, knowing nobody sees the screen any more: output goes to /dev/null, and the
+        process ends after a grace period if the shutdown has not finished by then.
+
+        Textual's shutdown writes to the terminal it restores; with the terminal gone that
+        write can block for ever (its writer queue full), leaving an orphaned console behind.
+        """
+        if not self.is_headless:
+            discard = os.open(os.devnull, os.O_WRONLY)
+            for stream in (sys.__stdout__, sys.__stderr__):
+                with contextlib.suppress(AttributeError, OSError, ValueError):
+                    os.dup2(discard, stream.fileno())  # type: ignore[union-attr]
+            os.close(discard)
+            deadline = threading.Timer(LOST_TERMINAL_GRACE_SECONDS, os._exit,
+                                       args=(EXIT_LOST_TERMINAL,))
+            deadline.daemon = True
+            deadline.start()
+        self.exit()
 
     def _restore_hangup_handler(self) -> None:
         """Give SIGHUP back to whoever had it (asyncio alone would reset it to the default)."""
@@ -171,13 +231,26 @@ class NeuralTuiApp(App[None]):
         self.post_message(SnapshotArrived(snapshot))
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        """Hand the snapshot to the screen on top; others catch up when resumed.
+        """Hand the newest snapshot to the screen on top, at most once per `refresh_seconds`:
+        at once when the last was handed longer ago, else when that time is up (snapshots
+        arriving meanwhile give way to the newest). Other screens catch up when resumed.
 
         A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`); one that
         arrives while the app shuts down, after its screens are gone, is dropped.
         """
+        if self._show_later is not None:
+            return
+        wait = self._last_shown_at + self.refresh_seconds - time.monotonic()
+        if wait > 0:
+            self._show_later = self.set_timer(wait, self._show_newest, name="refresh")
+        else:
+            self._show_newest()
+
+    def _show_newest(self) -> None:
+        self._show_later = None
+        self._last_shown_at = time.monotonic()
         if self.screen_stack:
-            self.screen.post_message(SnapshotArrived(message.snapshot))
+            self.screen.post_message(SnapshotArrived(self._snapshot))
 
     def poll_alerts(self) -> None:
         """Hand a newer alerts view, if the alerting published one, to the screen on top."""
@@ -254,6 +327,7 @@ class NeuralTuiApp(App[None]):
     def action_toggle_pause(self) -> None:
         """Ask the runtime to pause or resume; the status line shows what its snapshots say."""
         self._pause_requested = not self._pause_requested
+        self._last_shown_at = float("-inf")  # the answer shows at once, whatever the cadence
         self._feed.set_paused(self._pause_requested)
 
     def action_cycle_time_range(self) -> None:

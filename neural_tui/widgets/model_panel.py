@@ -84,6 +84,7 @@ class ModelPanel(Widget, can_focus=True):
         self.uid = model.uid
         self._model = model
         self._health = health
+        self._shown: PanelFigures | None = None
 
     @property
     def remote(self) -> bool:
@@ -121,40 +122,26 @@ class ModelPanel(Widget, can_focus=True):
             self._render_model()
 
     def _render_model(self) -> None:
-        """Write the figures into the existing widgets (nothing is rebuilt)."""
-        model = self._model
-        self.border_title = safe_text(f"{model.name} · {model.version}") + Text(
-            f" · {format_range(model.window_seconds)}")
-        rates_pending = model.remote is not None and model.analysis_waiting is not None
-        self.query_one("#throughput", Label).update(
-            MISSING if rates_pending else format_rps(model.throughput_rps))
-        self.query_one("#latency-p95", Label).update(format_ms(model.latency_p95_ms))
-        self.query_one("#error-rate", Label).update(
-            MISSING if rates_pending else format_percent(model.error_rate))
-        self.query_one("#throughput-series", Sparkline).data = plottable(model.throughput_series)
-        self.query_one("#latency-p95-series", Sparkline).data = plottable(model.latency_p95_series)
-        self.query_one("#error-rate-series", Sparkline).data = plottable(model.error_rate_series)
-        self.query_one("#totals", Label).update(_totals(model))
-        self.query_one("#drift-headline", Label).update(_drift_summary(model))
-        self.query_one("#quality-headline", Label).update(_quality_summary(model))
-        self.query_one("#performance-headline", Label).update(_performance_summary(model))
-        health = self._health
-        self.set_class(model.error_rate > health.max_error_rate, HIGH_ERROR_RATE_CLASS)
-        latency_limit = health.max_latency_p95_ms
-        self.set_class(latency_limit is not None and model.latency_p95_ms is not None
-                       and model.latency_p95_ms > latency_limit, HIGH_LATENCY_CLASS)
-        self.set_class(model.drifted is True or (
-            model.drift is not None and model.drift.dataset_drift), DATASET_DRIFT_CLASS)
-        performance = model.performance
-        self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
-        self._render_slo_headline()
-
-    def _render_slo_headline(self) -> None:
-        """The most urgent burning SLO, or nothing (the line is hidden) while all are fine."""
-        found = headline(self._model.slos)
-        self.set_class(found is not None and found[1] == "page", SLO_PAGE_CLASS)
-        self.set_class(found is not None and found[1] == "ticket", SLO_TICKET_CLASS)
-        self.query_one("#slo-headline", Label).update(found[0] if found is not None else "")
+        """Write the figures into the existing widgets (nothing is rebuilt), unless they are
+        those already shown: most snapshots change few panels, and an update costs a redraw."""
+        figures = PanelFigures.of(self._model, self._health)
+        if figures == self._shown:
+            return
+        self._shown = figures
+        self.border_title = figures.title
+        self.query_one("#throughput", Label).update(figures.throughput)
+        self.query_one("#latency-p95", Label).update(figures.latency_p95)
+        self.query_one("#error-rate", Label).update(figures.error_rate)
+        self.query_one("#throughput-series", Sparkline).data = figures.throughput_series
+        self.query_one("#latency-p95-series", Sparkline).data = figures.latency_p95_series
+        self.query_one("#error-rate-series", Sparkline).data = figures.error_rate_series
+        self.query_one("#totals", Label).update(figures.totals)
+        self.query_one("#drift-headline", Label).update(figures.drift)
+        self.query_one("#quality-headline", Label).update(figures.quality)
+        self.query_one("#performance-headline", Label).update(figures.performance)
+        for name, on in figures.classes:
+            self.set_class(on, name)
+        self.query_one("#slo-headline", Label).update(figures.slo_headline)
 
     def action_next_panel(self) -> None:
         self.screen.focus_next(ModelPanel)
@@ -177,6 +164,59 @@ class ModelPanel(Widget, can_focus=True):
         a label inside, so the border is found on the screen's coordinates."""
         if event.chain >= 2 or event.screen_y == self.region.y:
             self.action_open("drift")
+
+
+@dataclass(frozen=True)
+class PanelFigures:
+    """Everything a panel shows of a model, as shown: equal figures need no redraw."""
+
+    title: Text
+    throughput: str
+    latency_p95: str
+    error_rate: str
+    throughput_series: tuple[float, ...]
+    latency_p95_series: tuple[float, ...]
+    error_rate_series: tuple[float, ...]
+    totals: Text
+    drift: str
+    quality: str
+    performance: str
+    slo_headline: Text | str
+    classes: tuple[tuple[str, bool], ...]
+    """Each state class and whether the panel has it."""
+
+    @classmethod
+    def of(cls, model: ModelSnapshot, health: HealthSection) -> PanelFigures:
+        """`model` as its panel shows it, marked against the `[health]` limits."""
+        rates_pending = model.remote is not None and model.analysis_waiting is not None
+        latency_limit = health.max_latency_p95_ms
+        performance = model.performance
+        slo = headline(model.slos)
+        return cls(
+            title=safe_text(f"{model.name} · {model.version}") + Text(
+                f" · {format_range(model.window_seconds)}"),
+            throughput=MISSING if rates_pending else format_rps(model.throughput_rps),
+            latency_p95=format_ms(model.latency_p95_ms),
+            error_rate=MISSING if rates_pending else format_percent(model.error_rate),
+            throughput_series=plottable(model.throughput_series),
+            latency_p95_series=plottable(model.latency_p95_series),
+            error_rate_series=plottable(model.error_rate_series),
+            totals=_totals(model),
+            drift=_drift_summary(model),
+            quality=_quality_summary(model),
+            performance=_performance_summary(model),
+            slo_headline=slo[0] if slo is not None else "",
+            classes=(
+                (HIGH_ERROR_RATE_CLASS, model.error_rate > health.max_error_rate),
+                (HIGH_LATENCY_CLASS, latency_limit is not None
+                 and model.latency_p95_ms is not None and model.latency_p95_ms > latency_limit),
+                (DATASET_DRIFT_CLASS, model.drifted is True or (
+                    model.drift is not None and model.drift.dataset_drift)),
+                (FEW_LABELS_CLASS, performance is not None and not performance.reliable),
+                (SLO_PAGE_CLASS, slo is not None and slo[1] == "page"),
+                (SLO_TICKET_CLASS, slo is not None and slo[1] == "ticket"),
+            ),
+        )
 
 
 def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
