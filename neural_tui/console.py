@@ -63,7 +63,8 @@ def console_app(settings: Settings, storage: Path, *, label: str,
     if not local:
         return NeuralTuiApp(Runtime(settings, [], remote_sources=remotes),
                             engine_interval_seconds=settings.analysis.interval_seconds,
-                            health=settings.health, keys=settings.keys, fleet=fleet)
+                            health=settings.health, keys=settings.keys, fleet=fleet,
+                            look=settings.console)
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     feed = AlertingFeed(Runtime(settings, [source], remote_sources=remotes),
                         Alerting(settings, storage))
@@ -71,7 +72,8 @@ def console_app(settings: Settings, storage: Path, *, label: str,
     return NeuralTuiApp(feed, source_label=label,
                         engine_interval_seconds=settings.analysis.interval_seconds,
                         health=settings.health, keys=settings.keys, fleet=fleet,
-                        alerts=lambda: engine.view, alert_commands=engine)
+                        alerts=lambda: engine.view, alert_commands=engine,
+                        look=settings.console)
 
 
 class AlertingFeed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any, ClassVar
@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from neural_tui import keymap
@@ -21,7 +22,8 @@ from neural_tui.alerts.view import AlertCommands, AlertsView
 from neural_tui.app.commands import SLOCommands
 from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
-from neural_tui.config import HealthSection
+from neural_tui.app.terminal_look import line_filters
+from neural_tui.config import ConsoleSection, HealthSection
 from neural_tui.runtime.feed import SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import plain
@@ -37,6 +39,10 @@ SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers |
 """What `signal.getsignal` returns."""
 AlertsProvider = Callable[[], AlertsView]
 """The alerting's latest published view; called often, so it must only return a reference."""
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+"""`[console] theme` to the Textual theme that draws it (the styles use its variables only)."""
+READONLY_CLASS = "-readonly"
+"""The app has this class in a read-only console; screens mark themselves READ-ONLY."""
 ALERTS_POLL_SECONDS = 0.5
 """How often the console looks for a newer alerts view (it redraws only when there is one)."""
 
@@ -82,6 +88,7 @@ class NeuralTuiApp(App[None]):
         alert_commands: AlertCommands | None = None,
         user: str | None = None,
         fleet: Fleet | None = None,
+        look: ConsoleSection | None = None,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
 
@@ -90,8 +97,15 @@ class NeuralTuiApp(App[None]):
 
         `alerts` and `alert_commands` connect the alerting (none: the console shows no alert
         feed); `user` signs acknowledgements and silences (default: the login name).
+
+        `look` is how to draw (`[console]`: theme, colours, ASCII) and whether the console
+        may change the alerting (`readonly`: no acknowledgement or silence).
         """
         super().__init__()
+        self.look = look or ConsoleSection()
+        self.theme = THEMES[self.look.theme]
+        self._look_filters = line_filters(self.look.color, ascii_only=self.look.ascii)
+        self.set_class(self.look.readonly, READONLY_CLASS)
         self.set_keymap(keys or {})
         self.source_label = source_label
         self.fleet = fleet or Fleet()
@@ -108,6 +122,15 @@ class NeuralTuiApp(App[None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+
+    @property
+    def readonly(self) -> bool:
+        """Whether this console may only look (`--readonly`): no acknowledgement or silence."""
+        return self.look.readonly
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters (NO_COLOR among them), then `--color` and `--ascii`."""
+        return [*super().get_line_filters(), *self._look_filters]
 
     @property
     def snapshot(self) -> Snapshot:

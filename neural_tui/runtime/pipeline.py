@@ -443,7 +443,7 @@ class Runtime:
         models = tuple(
             _model_snapshot(state, now, runtime.window_seconds, runtime.series_seconds,
                             self.analysis.result(key), self.analysis.waiting(key, state),
-                            slos.get(key, ()))
+                            slos.get(key, ()), self.analysis.reference_filling(key, state))
             for key, state in sorted(self.states.items())
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
@@ -510,6 +510,7 @@ def _model_snapshot(
     analysis: ModelAnalysis | None,
     waiting: tuple[str | None, str | None],
     slos: tuple[SLOStatus, ...],
+    reference_filling: tuple[int, int] | None = None,
 ) -> ModelSnapshot:
     recent = state.recent(now, window, series)
     analysis = analysis or ModelAnalysis()
@@ -535,6 +536,7 @@ def _model_snapshot(
         drift_scores=analysis.scores(),
         analysis_waiting=waiting[0],
         performance_waiting=waiting[1],
+        reference_filling=reference_filling,
         drifted=analysis.drifted,
         drift_kinds=analysis.drift_kinds,
         dropped=dropped,

@@ -17,6 +17,7 @@ from neural_tui import keymap
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.widgets.model_panel import waiting_reason
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
@@ -80,9 +81,10 @@ class DrillDownScreen(Screen[None]):
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""
         if model is None:
             return "This model is not in the latest snapshot."
-        if model.analysis_waiting:
-            return (f"No {self.VIEW} report yet: {model.analysis_waiting}. The reference is the "
-                    "model's reference file, else its first [drift] reference_rows records.")
+        waiting = waiting_reason(model)
+        if waiting:
+            return (f"No {self.VIEW} report yet: {waiting}. The reference is the model's "
+                    "reference file, else its first [drift] reference_rows records.")
         seconds = f"{self.engine_interval_seconds:g}"
         return f"Waiting for the first {self.VIEW} run (engines run every {seconds} s)"
 

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,6 +25,7 @@ from neural_tui.app.formatting import (
     format_labelled,
     format_ms,
     format_percent,
+    format_reference_filling,
     format_rps,
     format_statistic,
 )
@@ -41,6 +43,16 @@ DATASET_DRIFT_SIGN = "▲"
 FEW_LABELS_CLASS = "-few-labels"
 SLO_PAGE_CLASS = "-slo-page"
 SLO_TICKET_CLASS = "-slo-ticket"
+FRAME_WIDTH = 4
+"""Columns a panel adds around its lines: a border and a padding cell on each side."""
+METRIC_LINE_WIDTH = 12 + 12 + 2 + 16
+"""A metric line: its name, its value, the gap, and a sparkline still worth reading."""
+SUMMARY_GAP = 2
+"""Columns between two verdicts of the engine summary (`margin-right` in app.tcss)."""
+WRAPPED_WIDTH_COUNTED = 48
+"""A line that wraps (the totals with many error types, a stacked verdict such as the
+reference's progress) counts this much at most when measuring: longer, it takes two lines
+rather than keeping every panel to one column."""
 
 
 class ModelPanel(Widget, can_focus=True):
@@ -129,9 +141,12 @@ class ModelPanel(Widget, can_focus=True):
         self.query_one("#latency-p95-series", Sparkline).data = plottable(model.latency_p95_series)
         self.query_one("#error-rate-series", Sparkline).data = plottable(model.error_rate_series)
         self.query_one("#totals", Label).update(_totals(model))
-        self.query_one("#drift-headline", Label).update(_drift_summary(model))
-        self.query_one("#quality-headline", Label).update(_quality_summary(model))
-        self.query_one("#performance-headline", Label).update(_performance_summary(model))
+        for name, text in (("#drift-headline", _drift_summary(model)),
+                           ("#quality-headline", _quality_summary(model)),
+                           ("#performance-headline", _performance_summary(model))):
+            verdict = self.query_one(name, Label)
+            verdict.update(text)
+            verdict.display = bool(text)
         health = self._health
         self.set_class(model.error_rate > health.max_error_rate, HIGH_ERROR_RATE_CLASS)
         latency_limit = health.max_latency_p95_ms
@@ -142,6 +157,21 @@ class ModelPanel(Widget, can_focus=True):
         performance = model.performance
         self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
         self._render_slo_headline()
+
+    def needed_width(self, *, stacked: bool) -> int:
+        """The columns this panel needs to show every line uncut, with its verdicts on one
+        line or `stacked` one per line: the overview sets panels side by side only when each
+        gets this much."""
+        model = self._model
+        widths = [cell_len(text) for text in (_drift_summary(model), _quality_summary(model),
+                                              _performance_summary(model)) if text]
+        summary = min(max(widths, default=0), WRAPPED_WIDTH_COUNTED) if stacked else (
+            sum(widths) + SUMMARY_GAP * (len(widths) - 1))
+        found = headline(model.slos)
+        lines = (METRIC_LINE_WIDTH, summary, min(_totals(model).cell_len, WRAPPED_WIDTH_COUNTED),
+                 cell_len(safe_text(f"{model.name} · {model.version}").plain) + 4,
+                 found[0].cell_len if found is not None else 0)
+        return max(lines) + FRAME_WIDTH
 
     def _render_slo_headline(self) -> None:
         """The most urgent burning SLO, or nothing (the line is hidden) while all are fine."""
@@ -191,9 +221,17 @@ def _drift_summary(model: ModelSnapshot) -> str:
     others = [kind for kind in model.drift_kinds if kind != "distribution"]
     fired = f" {DATASET_DRIFT_SIGN} {', '.join(others)} drift" if others else ""
     if report is None:
-        return f"drift: {model.analysis_waiting or 'first run pending'}{fired}"
+        return f"drift: {waiting_reason(model) or 'first run pending'}{fired}"
     counted = f"{len(report.drifted_features)}/{len(report.features)} drifted"
     return (f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted) + fired
+
+
+def waiting_reason(model: ModelSnapshot) -> str | None:
+    """Why the engines have no result yet; while the reference fills, when it will be full."""
+    filling = model.reference_filling
+    if filling is not None:
+        return format_reference_filling(*filling, model.throughput_rps)
+    return model.analysis_waiting
 
 
 def _remote_drift_summary(figures: RemoteFigures, waiting: str | None) -> str:

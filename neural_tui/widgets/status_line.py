@@ -28,6 +28,7 @@ class StatusLine(VerticalGroup):
         with HorizontalGroup(id="status-counts"):
             yield Label(id="ingest-counts")
             yield Label("PAUSED", id="paused-badge")
+            yield Label("READ-ONLY", id="readonly-badge")
             yield Label(id="snapshot-time")
         yield Label(id="fleet-status")
         yield Label(id="last-message")
