@@ -104,7 +104,10 @@ class NeuralTuiApp(App[None]):
         super().__init__()
         self.look = look or ConsoleSection()
         self.theme = THEMES[self.look.theme]
-        self._look_filters = line_filters(self.look.color, ascii_only=self.look.ascii)
+        self._look_filters = line_filters("none" if self.no_color else self.look.color,
+                                          ascii_only=self.look.ascii)
+        """NO_COLOR (which Textual reads into `no_color`) draws as `--color none`: Textual
+        alone would draw it in greys."""
         self.set_class(self.look.readonly, READONLY_CLASS)
         self.set_keymap(keys or {})
         self.source_label = source_label

@@ -22,6 +22,10 @@ from neural_tui.widgets.model_panel import waiting_reason
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
 
+SHORT_ROWS = 32
+COMPACT_TABLE_ROWS = 8
+"""Rows of a table a drill-down keeps in view on a short terminal (80x24); app.tcss gives
+its tables `min-height` for them and their heading."""
 REMOTE_CLASS = "-remote"
 """A drill-down of a remote model has this class: its screen shows the exported figures."""
 
@@ -49,6 +53,9 @@ class DrillDownScreen(Screen[None]):
         self.engine_interval_seconds = engine_interval_seconds
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
         """From 120 columns the screen gets `-wide`, and the detail sits beside the table."""
+        self.VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-roomy")]
+        """Under `SHORT_ROWS` rows the screen gets `-short`: headers keep to one line each and
+        the table keeps room for `COMPACT_TABLE_ROWS`, the detail below it gets the rest."""
 
     @property
     def console_app(self) -> NeuralTuiApp:
