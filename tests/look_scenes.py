@@ -29,7 +29,7 @@ from neural_tui.runtime.snapshot import Snapshot
 
 FEATURES = 14
 """More features than an 80x24 table can show, so a compact screen must scroll them."""
-SCREENS = ("overview", "drift", "quality", "slo", "alerts", "help")
+SCREENS = ("overview", "drift", "quality", "slo", "alerts", "silence", "help")
 """Every screen of the console (the silence dialog opens over the alerts screen)."""
 
 
@@ -78,7 +78,12 @@ async def open_view(pilot: Pilot[Any], view: str) -> None:
     if view in ("drift", "quality", "slo"):
         fraud = next(model for model in app.snapshot.models if model.name == "fraud")
         app.open_drill_down(fraud.uid, view)
+    elif view == "help":
+        await app.run_action("help")
     elif view != "overview":
-        await app.run_action("open_alerts" if view == "alerts" else "help")
+        await app.run_action("open_alerts")
+        await pilot.pause()
+        if view == "silence":
+            await app.screen.run_action("silence")
     await pilot.pause()
     await pilot.pause()

@@ -20,7 +20,7 @@ from neural_tui.app.terminal_look import to_ascii
 from neural_tui.config import ConsoleSection
 from neural_tui.screens.alerts import AlertsScreen
 from neural_tui.screens.drift import DriftScreen
-from neural_tui.screens.overview import panels_across, sparkline_rows
+from neural_tui.screens.overview import SPARKLINE_ROWS_CLASSES, panels_across, sparkline_rows
 from neural_tui.widgets.keyed_table import KeyedTable
 from neural_tui.widgets.model_panel import ModelPanel
 
@@ -103,9 +103,10 @@ def test_panels_go_side_by_side_only_as_far_as_every_line_fits() -> None:
 
 def test_sparklines_share_the_rows_left_over_and_stay_within_bounds() -> None:
     assert sparkline_rows(20, 3) == 1
-    assert sparkline_rows(57, 1) == 6
+    assert sparkline_rows(57, 1) == 12
+    assert sparkline_rows(57, 2) == 6
     assert sparkline_rows(0, 0) == 1
-    assert sparkline_rows(10_000, 1) == 6
+    assert sparkline_rows(10_000, 1) == max(SPARKLINE_ROWS_CLASSES)
 
 
 # --- the reference and prediction drift -----------------------------------------------------
@@ -175,7 +176,7 @@ async def test_without_ascii_mode_the_same_screen_draws_box_and_block_characters
 
 
 def test_ascii_replacements_keep_every_line_its_width() -> None:
-    drawn = "╭─ fraud · 1.0 ─╮│▁▂▃▄▅▆▇█│⣿ › … ▲ é 日本"
+    drawn = "╭─ fraud · 1.0 ─╮│▁▂▃▄▅▆▇█│⣿ \u203a … ▲ é 日本"
     assert to_ascii(drawn).isascii()
     assert len(to_ascii(drawn)) == len(drawn) + 2
     assert to_ascii("▁▂▃▄▅▆▇█") == "_.,-=+*#"

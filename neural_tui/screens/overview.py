@@ -43,7 +43,7 @@ STACKED_CLASS = "-stacked-verdicts"
 """The panels write their drift, quality and performance verdicts one under another."""
 GRID_GUTTER = 1
 """Columns between two panels side by side (`grid-gutter` in app.tcss)."""
-SPARKLINE_ROWS_CLASSES = {rows: f"-sparklines-{rows}" for rows in range(1, 7)}
+SPARKLINE_ROWS_CLASSES = {rows: f"-sparklines-{rows}" for rows in range(1, 13)}
 """How tall the panels draw their sparklines (app.tcss), so that they fill a tall terminal."""
 PANEL_ROWS = 11
 """Rows of a panel with one-row sparklines, its verdicts stacked and a wrapped line."""
