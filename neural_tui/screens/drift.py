@@ -106,7 +106,9 @@ class DriftScreen(DrillDownScreen):
             return
         self.query_one("#drift-summary", Label).update(_summary(report))
         self.query_one("#drift-verdicts", Label).update(_verdicts(report))
-        self.query_one("#prediction-drift", Label).update(prediction_drift(report))
+        output = self.query_one("#prediction-drift", Label)
+        output.update(prediction_drift(report))
+        output.display = True
         drifted_style = self.get_component_rich_style("drift-screen--drifted")
         by_severity = sorted(report.features, key=lambda f: (-f.severity, f.name))
         table = self.query_one("#drift-table", KeyedTable)
@@ -120,7 +122,7 @@ class DriftScreen(DrillDownScreen):
         self.set_class(False, FEW_LABELS_CLASS)
         self.query_one("#drift-summary", Label).update(_remote_summary(model, figures))
         self.query_one("#drift-verdicts", Label).update(_drift_scores(model))
-        self.query_one("#prediction-drift", Label).update("")
+        self.query_one("#prediction-drift", Label).display = False
         self.query_one("#performance", Label).update(_remote_performance(figures))
         self.query_one("#few-labels", Label).update("")
         drifted_style = self.get_component_rich_style("drift-screen--drifted")
