@@ -272,3 +272,17 @@ async def test_a_console_that_may_write_acknowledges() -> None:
         await pilot.pause()
         await commands_done(pilot, app)
     assert [call[0] for call in fake.calls] == ["acknowledge"]
+
+
+async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> None:
+    """`[drift] reference_rows` names the config key: it is text, not markup."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        churn = next(model for model in app.snapshot.models if model.name == "churn")
+        app.open_drill_down(churn.uid, "drift")
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert ("No drift report yet: reference 617/1,000 records — drift appears once it is "
+                "full (~1m 17s at 5.0/s).") in text
+        assert "its first [drift] reference_rows records" in text

@@ -80,7 +80,7 @@ class DriftScreen(DrillDownScreen):
         with HorizontalGroup(id="performance-line"):
             yield Label(id="performance")
             yield Label(id="few-labels")
-        yield Static(id="drift-waiting")
+        yield Static(id="drift-waiting", markup=False)
         with Container(id="drift-body"):
             yield KeyedTable(DRIFT_COLUMNS, id="drift-table")
             yield FeatureDriftDetail(id="feature-detail")
