@@ -5,6 +5,7 @@ sessions."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +17,10 @@ from textual.pilot import Pilot
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.formatting import format_reference_filling
-from neural_tui.app.terminal_look import to_ascii
+from neural_tui.app.terminal_look import AsciiOnly, FewerColors, to_ascii
+from neural_tui.cli import build_parser, settings_from
 from neural_tui.config import ConsoleSection
+from neural_tui.console import console_app
 from neural_tui.screens.alerts import AlertsScreen
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.overview import SPARKLINE_ROWS_CLASSES, panels_across, sparkline_rows
@@ -286,3 +289,22 @@ async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> 
         assert ("No drift report yet: reference 617/1,000 records — drift appears once it is "
                 "full (~1m 17s at 5.0/s).") in text
         assert "its first [drift] reference_rows records" in text
+
+
+# --- from the config and flags to the app ---------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["--theme", "light", "--color", "16", "--ascii", "--readonly"],
+    [],
+])
+def test_the_console_flags_reach_the_app(tmp_path: Path, argv: list[str]) -> None:
+    """`neural-tui --theme --color --ascii --readonly` as `console.py` builds the app."""
+    storage = tmp_path / "data"
+    storage.mkdir()
+    settings = settings_from(build_parser().parse_args(["--storage", str(storage), *argv]))
+    app = console_app(settings, storage, label=str(storage))
+    filters = {type(line_filter) for line_filter in app.get_line_filters()}
+    assert app.readonly is bool(argv)
+    assert (app.theme == "textual-light") is bool(argv)
+    assert (AsciiOnly in filters) is bool(argv)
+    assert (FewerColors in filters) is bool(argv)
