@@ -64,7 +64,8 @@ def console_app(settings: Settings, storage: Path, *, label: str,
         return NeuralTuiApp(Runtime(settings, [], remote_sources=remotes),
                             engine_interval_seconds=settings.analysis.interval_seconds,
                             health=settings.health, keys=settings.keys, fleet=fleet,
-                            refresh_seconds=settings.console.refresh_seconds)
+                            refresh_seconds=settings.console.refresh_seconds,
+                            look=settings.console)
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
     feed = AlertingFeed(Runtime(settings, [source], remote_sources=remotes),
                         Alerting(settings, storage))
@@ -73,7 +74,8 @@ def console_app(settings: Settings, storage: Path, *, label: str,
                         engine_interval_seconds=settings.analysis.interval_seconds,
                         health=settings.health, keys=settings.keys, fleet=fleet,
                         alerts=lambda: engine.view, alert_commands=engine,
-                        refresh_seconds=settings.console.refresh_seconds)
+                        refresh_seconds=settings.console.refresh_seconds,
+                        look=settings.console)
 
 
 class AlertingFeed:

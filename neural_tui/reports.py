@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from neural_tui.config import HealthSection, Settings, StorageSection
-from neural_tui.engines.drift import DriftReport
+from neural_tui.engines.drift import DriftReport, FeatureDrift
 from neural_tui.engines.performance import PerformanceReport
 from neural_tui.engines.quality import QualityReport
 from neural_tui.engines.slo import SLOStatus, duration_name
@@ -808,14 +808,26 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
     ))
     console.print(title)
     _print_drift_kinds(console, result)
+    console.print(_drift_table("feature", report.features))
+    outputs = [f for f in (report.prediction, report.top_probability) if f is not None]
+    if outputs:
+        console.print(Text("model output (prediction drift, not counted among the features)",
+                           style="bold"))
+        console.print(_drift_table("output", outputs))
+    if report.dataset_drift:
+        console.print(Text("dataset drift: the drifted share reached the threshold",
+                           style="bold red"))
+
+
+def _drift_table(first_column: str, rows: Sequence[FeatureDrift]) -> Table:
+    """One row per tested column (an input feature, or a model output), worst first as given."""
     table = Table(title_justify="left")
-    table.add_column("feature", overflow="fold")
+    table.add_column(first_column, overflow="fold")
     for column in ("kind", "test"):
         table.add_column(column)
     for column in ("statistic", "p-value", "threshold", "drift", "PSI", "W normed", "JS"):
         table.add_column(column, justify="right")
-    outputs = [f for f in (report.prediction, report.top_probability) if f is not None]
-    for feature in (*report.features, *outputs):
+    for feature in rows:
         table.add_row(
             safe_text(feature.name), feature.kind, feature.test, _figure(feature.statistic),
             _figure(feature.p_value), _figure(feature.threshold),
@@ -823,10 +835,7 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
             _figure(feature.psi), _figure(feature.wasserstein_normed),
             _figure(feature.jensen_shannon),
         )
-    console.print(table)
-    if report.dataset_drift:
-        console.print(Text("dataset drift: the drifted share reached the threshold",
-                           style="bold red"))
+    return table
 
 
 def print_quality(

@@ -265,3 +265,14 @@ def test_concept_drift_alone_sets_the_top_level_flag_and_fails_the_gate(tmp_path
     assert model["drifted"] is True
     assert report["drift"] is True
     assert main([*args, "--fail-on-drift"]) == 1
+
+
+def test_prediction_drift_is_a_table_of_its_own_after_the_features(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    write_storage(tmp_path / "data", shift=0.0)
+    assert main(["drift", "--storage", str(tmp_path / "data"),
+                 "--config", str(write_config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    heading = out.index("model output (prediction drift, not counted among the features)")
+    assert "0 of 2 features drifted" in out
+    assert out.index("amount") < heading < out.rindex("prediction")

@@ -3,6 +3,7 @@ producer API, and the test reads the screen as a user would."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,3 +153,38 @@ def test_a_firing_alert_reaches_the_feed_the_alerts_screen_and_is_silenced_from_
     terminal.press("q")
     terminal.wait_for("the console to exit", lambda _: exit_file.exists())
     assert exit_file.read_text().strip() == "EXIT=0"
+
+
+COLOUR_SGR = re.compile(r"\x1b\[[0-9;]*?(?<![0-9])(3[0-7]|4[0-7]|9[0-7]|10[0-7]|38|48)(;[0-9;]*)?m")
+"""An SGR sequence that sets a foreground or background colour (not the default 39 / 49)."""
+
+
+def test_ascii_readonly_and_no_colour_flags_in_a_real_terminal(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    storage = tmp_path / "monitoring_data"
+    write_storage(storage)
+    terminal.wait_for("the shell prompt", lambda screen: PROMPT in screen)
+    terminal.type_line(f"'{console_script()}' --storage '{storage}' --ascii --readonly "
+                       "--color none")
+    screen = terminal.wait_for("the fraud panel in ASCII", lambda s: "fraud - 1.0" in s)
+    assert "READ-ONLY" in screen
+    assert [char for char in screen if not char.isascii()] == []
+    assert "+-" in screen, "ASCII borders"
+    assert COLOUR_SGR.search(terminal.screen_escapes()) is None
+    terminal.press("q")
+    terminal.wait_for("the shell prompt again", lambda s: PROMPT in s and "READ-ONLY" not in s)
+
+
+def test_the_console_draws_in_colour_without_the_flags(terminal: Terminal, tmp_path: Path
+                                                       ) -> None:
+    """So the test above can fail: the same console without them draws colours and boxes."""
+    storage = tmp_path / "monitoring_data"
+    write_storage(storage)
+    terminal.wait_for("the shell prompt", lambda screen: PROMPT in screen)
+    terminal.type_line(f"'{console_script()}' --storage '{storage}'")
+    screen = terminal.wait_for("the fraud panel", lambda s: "fraud · 1.0" in s)
+    assert any(not char.isascii() for char in screen)
+    assert COLOUR_SGR.search(terminal.screen_escapes()) is not None
+    terminal.press("q")
+    terminal.wait_for("the shell prompt again", lambda s: PROMPT in s)

@@ -45,6 +45,10 @@ class Terminal:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "console")
 
+    def screen_escapes(self) -> str:
+        """The screen with its colour and style escape sequences (`capture-pane -e`)."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "console")
+
     def history(self) -> str:
         """The screen with everything scrolled off above it."""
         return self._tmux("capture-pane", "-p", "-S", "-", "-t", "console")

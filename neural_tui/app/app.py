@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any, ClassVar
@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -33,7 +34,8 @@ from neural_tui.app.commands import (
 from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.formatting import time_range_notice
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
-from neural_tui.config import HealthSection
+from neural_tui.app.terminal_look import line_filters
+from neural_tui.config import ConsoleSection, HealthSection
 from neural_tui.runtime.feed import TIME_RANGES_SECONDS, SnapshotFeed
 from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.safe_text import plain
@@ -50,6 +52,10 @@ SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers |
 """What `signal.getsignal` returns."""
 AlertsProvider = Callable[[], AlertsView]
 """The alerting's latest published view; called often, so it must only return a reference."""
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+"""`[console] theme` to the Textual theme that draws it (the styles use its variables only)."""
+READONLY_CLASS = "-readonly"
+"""The app has this class in a read-only console; screens mark themselves READ-ONLY."""
 ALERTS_POLL_SECONDS = 0.5
 """How often the console looks for a newer alerts view (it redraws only when there is one)."""
 INPUT_CHECK_SECONDS = 0.5
@@ -105,6 +111,7 @@ class NeuralTuiApp(App[None]):
         user: str | None = None,
         fleet: Fleet | None = None,
         refresh_seconds: float = 0.0,
+        look: ConsoleSection | None = None,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
 
@@ -116,8 +123,18 @@ class NeuralTuiApp(App[None]):
 
         `alerts` and `alert_commands` connect the alerting (none: the console shows no alert
         feed); `user` signs acknowledgements and silences (default: the login name).
+
+        `look` is how to draw (`[console]`: theme, colours, ASCII) and whether the console
+        may change the alerting (`readonly`: no acknowledgement or silence).
         """
         super().__init__()
+        self.look = look or ConsoleSection()
+        self.theme = THEMES[self.look.theme]
+        self._look_filters = line_filters("none" if self.no_color else self.look.color,
+                                          ascii_only=self.look.ascii)
+        """NO_COLOR (which Textual reads into `no_color`) draws as `--color none`: Textual
+        alone would draw it in greys."""
+        self.set_class(self.look.readonly, READONLY_CLASS)
         self.set_keymap(keys or {})
         self.source_label = source_label
         self.fleet = fleet or Fleet()
@@ -139,6 +156,15 @@ class NeuralTuiApp(App[None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+
+    @property
+    def readonly(self) -> bool:
+        """Whether this console may only look (`--readonly`): no acknowledgement or silence."""
+        return self.look.readonly
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters (NO_COLOR among them), then `--color` and `--ascii`."""
+        return [*super().get_line_filters(), *self._look_filters]
 
     @property
     def snapshot(self) -> Snapshot:

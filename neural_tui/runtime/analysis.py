@@ -354,16 +354,24 @@ class Analysis:
         a stream reference moves with every record, not only at the model's runs."""
         work = self._work.get(key)
         reference_file = self.reference_file(state.name)
-        needed = state.limits.reference_rows
-        if (work is None or work.reference is None) and reference_file is None and (
-            state.first_rows_kept < needed
-        ):
-            reference: str | None = f"reference {state.first_rows_kept}/{needed} records"
+        filling = self.reference_filling(key, state)
+        if filling is not None:
+            reference: str | None = f"reference {filling[0]}/{filling[1]} records"
         else:
             reference = work.result.waiting if work is not None else None
         performance, _ = performance_progress(state, self.settings.drift.window,
                                               self._file_labels(reference_file))
         return reference, performance
+
+    def reference_filling(self, key: ModelKey, state: ModelState) -> tuple[int, int] | None:
+        """(records kept, records needed) while the model's first records still fill its
+        reference (no reference file); None once it is built or comes from a file."""
+        work = self._work.get(key)
+        needed = state.limits.reference_rows
+        if (work is None or work.reference is None) and self.reference_file(state.name) is None \
+                and state.first_rows_kept < needed:
+            return state.first_rows_kept, needed
+        return None
 
     def _analyse(self, key: ModelKey, work: _ModelWork, inputs: _Inputs) -> ModelAnalysis:
         """Every engine on one model's inputs; runs in a worker thread (or the CLI's)."""

@@ -484,7 +484,8 @@ class Runtime:
             span = _Span(time_range, math.ceil(time_range), SERIES_POINTS)
         models = tuple(
             _model_snapshot(state, now, span, self.analysis.result(key),
-                            self.analysis.waiting(key, state), slos.get(key, ()))
+                            self.analysis.waiting(key, state), slos.get(key, ()),
+                            self.analysis.reference_filling(key, state))
             for key, state in sorted(self.states.items())
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
@@ -617,6 +618,7 @@ def _model_snapshot(
     analysis: ModelAnalysis | None,
     waiting: tuple[str | None, str | None],
     slos: tuple[SLOStatus, ...],
+    reference_filling: tuple[int, int] | None = None,
 ) -> ModelSnapshot:
     recent = state.recent(now, span.window_seconds, span.series_seconds, span.points)
     analysis = analysis or ModelAnalysis()
@@ -642,6 +644,7 @@ def _model_snapshot(
         drift_scores=analysis.scores(),
         analysis_waiting=waiting[0],
         performance_waiting=waiting[1],
+        reference_filling=reference_filling,
         drifted=analysis.drifted,
         drift_kinds=analysis.drift_kinds,
         dropped=dropped,

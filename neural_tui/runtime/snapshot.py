@@ -118,6 +118,9 @@ class ModelSnapshot:
     analysis_waiting: str | None = None
     """Why the engines have no result yet (e.g. still collecting the reference), else None."""
     performance_waiting: str | None = None
+    reference_filling: tuple[int, int] | None = None
+    """(records kept, records needed) while the model's first records fill its reference,
+    else None: drift waits for it to be full."""
     """Why there is no performance score yet, with the labels so far, else None."""
     drifted: bool | None = None
     """The model's one drift verdict (`neural_tui.runtime.verdict` defines it); None: none

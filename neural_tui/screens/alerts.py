@@ -48,6 +48,11 @@ SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 """Sorting by severity puts the worst first; an unknown severity after these."""
 
 
+CHANGES_ALERTING = frozenset({"acknowledge", "silence", "unsilence"})
+"""The actions a read-only console (`--readonly`) does not take."""
+READ_ONLY_REFUSAL = "read-only console: acknowledgements and silences are off (--readonly)"
+
+
 def entry_key(entry: AlertEntry) -> str:
     """A row's key: one current row per alert, one resolved row per episode of it."""
     if entry.state == "resolved":
@@ -107,8 +112,9 @@ class AlertsScreen(Screen[None]):
         ordered = [*newest_first(view.current), *newest_first(view.resolved)]
         self._entries = {entry_key(entry): entry for entry in ordered}
         with self.app.batch_update():
-            self.query_one("#alerts-title", Label).update(
-                Text.assemble("Alerts · ", count_line(view)))
+            self.query_one("#alerts-title", Label).update(Text.assemble(
+                "Alerts · ", "READ-ONLY · " if self.console_app.readonly else "",
+                count_line(view)))
             self.query_one("#alerts-empty", Label).display = not ordered
             table = self.query_one(KeyedTable)
             table.display = bool(ordered)
@@ -159,7 +165,19 @@ class AlertsScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A read-only console binds no key that changes the alerting."""
+        return not (action in CHANGES_ALERTING and self.console_app.readonly)
+
+    def _refused(self) -> bool:
+        """Whether this console may not change the alerting (and says so when asked to)."""
+        if self.console_app.readonly:
+            self.notify(READ_ONLY_REFUSAL, severity="warning")
+        return self.console_app.readonly
+
     def action_acknowledge(self) -> None:
+        if self._refused():
+            return
         entry = self.selected_entry
         if entry is None or entry.state == "resolved":
             self.notify("Select a firing or pending alert to acknowledge.", severity="warning")
@@ -172,6 +190,8 @@ class AlertsScreen(Screen[None]):
         )
 
     def action_silence(self) -> None:
+        if self._refused():
+            return
         entry = self.selected_entry
         if entry is None:
             self.notify("Select an alert to silence.", severity="warning")
@@ -190,6 +210,8 @@ class AlertsScreen(Screen[None]):
         )
 
     def action_unsilence(self) -> None:
+        if self._refused():
+            return
         entry = self.selected_entry
         silence_id = entry.silenced_by if entry is not None else None
         if silence_id is None:

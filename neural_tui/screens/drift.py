@@ -79,10 +79,11 @@ class DriftScreen(DrillDownScreen):
         with VerticalGroup(id="drift-header"):
             yield Label(id="drift-summary")
             yield Label(id="drift-verdicts")
+            yield Label(id="prediction-drift")
         with HorizontalGroup(id="performance-line"):
             yield Label(id="performance")
             yield Label(id="few-labels")
-        yield Static(id="drift-waiting")
+        yield Static(id="drift-waiting", markup=False)
         with Container(id="drift-body"):
             yield KeyedTable(DRIFT_COLUMNS, id="drift-table")
             yield FeatureDriftDetail(id="feature-detail")
@@ -108,6 +109,9 @@ class DriftScreen(DrillDownScreen):
             return
         self.query_one("#drift-summary", Label).update(_summary(report))
         self.query_one("#drift-verdicts", Label).update(_verdicts(report))
+        output = self.query_one("#prediction-drift", Label)
+        output.update(prediction_drift(report))
+        output.display = True
         drifted_style = self.get_component_rich_style("drift-screen--drifted")
         by_severity = sorted(report.features, key=lambda f: (-f.severity, f.name))
         table = self.query_one("#drift-table", KeyedTable)
@@ -121,6 +125,7 @@ class DriftScreen(DrillDownScreen):
         self.set_class(False, FEW_LABELS_CLASS)
         self.query_one("#drift-summary", Label).update(_remote_summary(model, figures))
         self.query_one("#drift-verdicts", Label).update(_drift_scores(model))
+        self.query_one("#prediction-drift", Label).display = False
         self.query_one("#performance", Label).update(_remote_performance(figures))
         self.query_one("#few-labels", Label).update("")
         drifted_style = self.get_component_rich_style("drift-screen--drifted")
@@ -172,26 +177,32 @@ def _summary(report: DriftReport) -> Text:
     verdict = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
     return Text(
         f"reference {format_count(report.n_reference)} · current {format_count(report.n_current)}"
-        f" · {drifted}/{len(report.features)} features drifted"
+        f" · {drifted} of {len(report.features)} features drifted"
         f" ({format_percent(report.drifted_share)}) · {verdict}"
     )
 
 
 def _verdicts(report: DriftReport) -> Text:
-    """Drifted counts under each correction, then prediction and concept drift when known."""
+    """Drifted features under each correction."""
     counts = " · ".join(
         f"{CORRECTION_NAMES.get(method, method)} {len(outcome.drifted)}"
         + (" (used)" if method == report.correction else "")
         for method, outcome in report.corrections.items()
     )
-    parts = [f"drifted: {counts}"]
+    return Text(f"features drifted: {counts}")
+
+
+def prediction_drift(report: DriftReport) -> Text:
+    """The model's outputs apart from its input features: the predicted values, the top
+    class probability (confidence) and concept drift, each when known."""
+    parts = []
     if report.prediction is not None:
         parts.append(f"prediction {_output_drift(report.prediction)}")
     if report.top_probability is not None:
         parts.append(f"confidence {_output_drift(report.top_probability)}")
     if report.concept is not None:
         parts.append(f"concept {_concept(report.concept)}")
-    return Text(" · ".join(parts))
+    return Text("model output: " + (" · ".join(parts) if parts else "not tested"))
 
 
 def _output_drift(feature: FeatureDrift) -> str:

@@ -20,10 +20,15 @@ from neural_tui.safe_text import safe_text
 from neural_tui.widgets.breadcrumb import Breadcrumb
 from neural_tui.widgets.keyed_table import KeyedTable
 from neural_tui.widgets.model_filter import ModelFilter
+from neural_tui.widgets.model_panel import waiting_reason
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
 
+SHORT_ROWS = 32
+COMPACT_TABLE_ROWS = 8
+"""Rows of a table a drill-down keeps in view on a short terminal (80x24); app.tcss gives
+its tables `min-height` for them and their heading."""
 REMOTE_CLASS = "-remote"
 """A drill-down of a remote model has this class: its screen shows the exported figures."""
 FILTERING_CLASS = "-filtering"
@@ -65,6 +70,9 @@ class DrillDownScreen(Screen[None]):
         """Whether the last snapshot shown holds the model (else its table is stale)."""
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
         """From 120 columns the screen gets `-wide`, and the detail sits beside the table."""
+        self.VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-roomy")]
+        """Under `SHORT_ROWS` rows the screen gets `-short`: headers keep to one line each and
+        the table keeps room for `COMPACT_TABLE_ROWS`, the detail below it gets the rest."""
 
     def on_mount(self) -> None:
         """Every drill-down gets the breadcrumb on top (and the filter, if it has one)
@@ -137,9 +145,10 @@ class DrillDownScreen(Screen[None]):
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""
         if model is None:
             return "This model is not in the latest snapshot."
-        if model.analysis_waiting:
-            return (f"No {self.VIEW} report yet: {model.analysis_waiting}. The reference is the "
-                    "model's reference file, else its first [drift] reference_rows records.")
+        waiting = waiting_reason(model)
+        if waiting:
+            return (f"No {self.VIEW} report yet: {waiting}. The reference is the model's "
+                    "reference file, else its first [drift] reference_rows records.")
         seconds = f"{self.engine_interval_seconds:g}"
         return f"Waiting for the first {self.VIEW} run (engines run every {seconds} s)"
 

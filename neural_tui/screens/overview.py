@@ -39,6 +39,38 @@ FILTERING_CLASS = "-filtering"
 """The screen shows its filter input while it has this class."""
 DOWN_CLASS = "-down"
 """A group heading whose source is down or failing."""
+ACROSS_CLASSES = {1: "-one-across", 2: "-two-across", 3: "-three-across"}
+"""How many panels sit side by side (app.tcss sets the grid from it)."""
+STACKED_CLASS = "-stacked-verdicts"
+"""The panels write their drift, quality and performance verdicts one under another."""
+GRID_GUTTER = 1
+"""Columns between two panels side by side (`grid-gutter` in app.tcss)."""
+SPARKLINE_ROWS_CLASSES = {rows: f"-sparklines-{rows}" for rows in range(1, 13)}
+"""How tall the panels draw their sparklines (app.tcss), so that they fill a tall terminal."""
+PANEL_ROWS = 11
+"""Rows of a panel with one-row sparklines, its verdicts stacked and a wrapped line."""
+
+
+def panels_across(width: int, inline: Sequence[int], stacked: Sequence[int]) -> tuple[int, bool]:
+    """How many panels fit side by side in `width` columns, and whether their verdicts must
+    be stacked for it: the most across at which every panel's lines fit uncut (`inline`
+    widths, else `stacked` ones); one across, stacked if need be, when none does."""
+    def fits(across: int, needs: Sequence[int]) -> bool:
+        return across * max(needs, default=0) + (across - 1) * GRID_GUTTER <= width
+
+    for across in sorted(ACROSS_CLASSES, reverse=True):
+        if fits(across, inline):
+            return across, False
+        if across > 1 and fits(across, stacked):
+            return across, True
+    return 1, not fits(1, inline)
+
+
+def sparkline_rows(height: int, panel_rows: int) -> int:
+    """The tallest sparklines (of the `SPARKLINE_ROWS_CLASSES`) with which `panel_rows` rows
+    of panels still fit in `height` rows: the three of a panel share what is left over."""
+    spare = height // max(panel_rows, 1) - PANEL_ROWS
+    return max(1, min(max(SPARKLINE_ROWS_CLASSES), 1 + spare // 3))
 
 
 class SourceGroup(VerticalGroup):
@@ -66,8 +98,6 @@ class OverviewScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-        """From 120 columns the screen gets `-wide`, and the panels sit two abreast."""
         self._panels: dict[str, ModelPanel] = {}
         self._sources: dict[str, SourceGroup] = {}
         self._groups: list[Group] = []
@@ -104,8 +134,30 @@ class OverviewScreen(Screen[None]):
             self._apply_filter()
             self._show_waiting(snapshot)
             self.query_one(HistoryProgressBar).show(snapshot)
+            self._lay_out()
             self.query_one(StatusLine).show(snapshot, local=app.fleet.local)
             self.show_alerts(app.alerts_view)
+
+    def on_resize(self) -> None:
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Set the panels side by side only as far as every line of every shown panel fits."""
+        shown = [panel for panel in self._panels.values() if panel.display]
+        width = self.query_one("#overview", VerticalScroll).scrollable_content_region.width
+        across, stacked = panels_across(width or self.size.width,
+                                        [panel.needed_width(stacked=False) for panel in shown],
+                                        [panel.needed_width(stacked=True) for panel in shown])
+        for count, name in ACROSS_CLASSES.items():
+            self.set_class(count == across, name)
+        self.set_class(stacked, STACKED_CLASS)
+        shown_uids = {panel.uid for panel in shown}
+        panel_rows = sum(-(-sum(model.uid in shown_uids for model in group.models) // across)
+                         + (group.heading is not None) for group in self._groups)
+        height = self.query_one("#overview", VerticalScroll).scrollable_content_region.height
+        rows = sparkline_rows(height or self.size.height, panel_rows)
+        for count, name in SPARKLINE_ROWS_CLASSES.items():
+            self.set_class(count == rows, name)
 
     def on_alerts_arrived(self, message: AlertsArrived) -> None:
         self.show_alerts(message.view)
@@ -253,6 +305,7 @@ class OverviewScreen(Screen[None]):
     def _refresh_filter(self) -> None:
         self._show_breadcrumb()
         self._apply_filter()
+        self._lay_out()
         self._show_waiting(self.console_app.snapshot)
         self.refresh_bindings()
 

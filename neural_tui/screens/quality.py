@@ -55,7 +55,7 @@ class QualityScreen(DrillDownScreen):
         with VerticalGroup(id="quality-header"):
             yield Label(id="quality-summary")
             yield Label(id="quality-schema")
-        yield Static(id="quality-waiting")
+        yield Static(id="quality-waiting", markup=False)
         with Container(id="quality-body"):
             yield KeyedTable(QUALITY_COLUMNS, id="quality-table")
             yield Label(id="quality-detail")

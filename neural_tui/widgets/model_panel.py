@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -26,6 +27,7 @@ from neural_tui.app.formatting import (
     format_ms,
     format_percent,
     format_range,
+    format_reference_filling,
     format_rps,
     format_statistic,
 )
@@ -43,6 +45,16 @@ DATASET_DRIFT_SIGN = "▲"
 FEW_LABELS_CLASS = "-few-labels"
 SLO_PAGE_CLASS = "-slo-page"
 SLO_TICKET_CLASS = "-slo-ticket"
+FRAME_WIDTH = 4
+"""Columns a panel adds around its lines: a border and a padding cell on each side."""
+METRIC_LINE_WIDTH = 12 + 12 + 2 + 16
+"""A metric line: its name, its value, the gap, and a sparkline still worth reading."""
+SUMMARY_GAP = 2
+"""Columns between two verdicts of the engine summary (`margin-right` in app.tcss)."""
+WRAPPED_WIDTH_COUNTED = 48
+"""A line that wraps (the totals with many error types, a stacked verdict such as the
+reference's progress) counts this much at most when measuring: longer, it takes two lines
+rather than keeping every panel to one column."""
 
 
 class ModelPanel(Widget, can_focus=True):
@@ -136,12 +148,30 @@ class ModelPanel(Widget, can_focus=True):
         self.query_one("#latency-p95-series", Sparkline).data = figures.latency_p95_series
         self.query_one("#error-rate-series", Sparkline).data = figures.error_rate_series
         self.query_one("#totals", Label).update(figures.totals)
-        self.query_one("#drift-headline", Label).update(figures.drift)
-        self.query_one("#quality-headline", Label).update(figures.quality)
-        self.query_one("#performance-headline", Label).update(figures.performance)
+        for name, text in (("#drift-headline", figures.drift),
+                           ("#quality-headline", figures.quality),
+                           ("#performance-headline", figures.performance)):
+            verdict = self.query_one(name, Label)
+            verdict.update(text)
+            verdict.display = bool(text)
         for name, on in figures.classes:
             self.set_class(on, name)
         self.query_one("#slo-headline", Label).update(figures.slo_headline)
+
+    def needed_width(self, *, stacked: bool) -> int:
+        """The columns this panel needs to show every line uncut, with its verdicts on one
+        line or `stacked` one per line: the overview sets panels side by side only when each
+        gets this much."""
+        model = self._model
+        widths = [cell_len(text) for text in (_drift_summary(model), _quality_summary(model),
+                                              _performance_summary(model)) if text]
+        summary = min(max(widths, default=0), WRAPPED_WIDTH_COUNTED) if stacked else (
+            sum(widths) + SUMMARY_GAP * (len(widths) - 1))
+        found = headline(model.slos)
+        lines = (METRIC_LINE_WIDTH, summary, min(_totals(model).cell_len, WRAPPED_WIDTH_COUNTED),
+                 cell_len(safe_text(f"{model.name} · {model.version}").plain) + 4,
+                 found[0].cell_len if found is not None else 0)
+        return max(lines) + FRAME_WIDTH
 
     def action_next_panel(self) -> None:
         self.screen.focus_next(ModelPanel)
@@ -250,9 +280,17 @@ def _drift_summary(model: ModelSnapshot) -> str:
     others = [kind for kind in model.drift_kinds if kind != "distribution"]
     fired = f" {DATASET_DRIFT_SIGN} {', '.join(others)} drift" if others else ""
     if report is None:
-        return f"drift: {model.analysis_waiting or 'first run pending'}{fired}"
+        return f"drift: {waiting_reason(model) or 'first run pending'}{fired}"
     counted = f"{len(report.drifted_features)}/{len(report.features)} drifted"
     return (f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted) + fired
+
+
+def waiting_reason(model: ModelSnapshot) -> str | None:
+    """Why the engines have no result yet; while the reference fills, when it will be full."""
+    filling = model.reference_filling
+    if filling is not None:
+        return format_reference_filling(*filling, model.throughput_rps)
+    return model.analysis_waiting
 
 
 def _remote_drift_summary(figures: RemoteFigures, waiting: str | None) -> str:

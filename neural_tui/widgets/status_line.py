@@ -35,6 +35,7 @@ class StatusLine(VerticalGroup):
             yield Label(id="ingest-counts")
             yield Label("PAUSED", id="paused-badge")
             yield Label(id="time-range")
+            yield Label("READ-ONLY", id="readonly-badge")
             yield Label(id="snapshot-time")
         yield Label(id="fleet-status")
         yield Label(id="last-message")

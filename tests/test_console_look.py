@@ -1,0 +1,310 @@
+"""The console in any terminal: panels never cut a line, a short terminal keeps 8 table rows,
+no colour, few colours, ASCII only, light or dark, and a read-only console for shared
+sessions."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_view import panel_named, rendered, screen_lines, screen_text
+from look_scenes import SCREENS, alerting, console, open_view
+from rich.color import ColorType
+from rich.segment import Segment
+from textual.pilot import Pilot
+
+from neural_tui.app.app import NeuralTuiApp
+from neural_tui.app.formatting import format_reference_filling
+from neural_tui.app.terminal_look import AsciiOnly, FewerColors, to_ascii
+from neural_tui.cli import build_parser, settings_from
+from neural_tui.config import ConsoleSection
+from neural_tui.console import console_app
+from neural_tui.screens.alerts import AlertsScreen
+from neural_tui.screens.drift import DriftScreen
+from neural_tui.screens.overview import SPARKLINE_ROWS_CLASSES, panels_across, sparkline_rows
+from neural_tui.widgets.keyed_table import KeyedTable
+from neural_tui.widgets.model_panel import ModelPanel
+
+
+def segments(app: NeuralTuiApp) -> list[Segment]:
+    """Every segment of the screen as the terminal would receive it."""
+    return [segment for strip in app.screen._compositor.render_strips() for segment in strip]
+
+
+def coloured(app: NeuralTuiApp) -> list[Segment]:
+    """The segments with a foreground or background colour other than the terminal's own."""
+    return [segment for segment in segments(app) if segment.style is not None and any(
+        color is not None and not color.is_default
+        for color in (segment.style.color, segment.style.bgcolor))]
+
+
+def panel_words(app: NeuralTuiApp, name: str) -> str:
+    """The words inside a panel's border, its wrapped lines joined."""
+    region = panel_named(app, name).content_region
+    rows = screen_lines(app)[region.y:region.bottom]
+    return " ".join(" ".join(row[region.x:region.right].split()) for row in rows)
+
+
+async def commands_done(pilot: Pilot[Any], app: NeuralTuiApp) -> None:
+    """Let the alert commands' threads finish and report (a refused command starts none)."""
+    for _ in range(100):
+        if not [worker for worker in app.workers if worker.group == "alert commands"
+                and not worker.is_finished]:
+            return
+        await pilot.pause(0.01)
+
+
+# --- layout by width ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48), (200, 60)])
+async def test_no_panel_line_is_cut_at_any_width(size: tuple[int, int]) -> None:
+    """The issue's lines (`accuracy 41.94 % n=`, the reference's progress) show whole."""
+    app = console()
+    async with app.run_test(size=size) as pilot:
+        await open_view(pilot, "overview")
+        fraud, churn = panel_words(app, "fraud"), panel_words(app, "churn")
+        assert "accuracy 41.94 % n=120" in fraud
+        assert "…" not in fraud + churn
+        assert "drift appears once it is full (~1m 17s at 5.0/s)" in churn
+        assert "(TimeoutError 1,200, ValueError 40)" in churn
+
+
+async def test_panels_tile_three_across_at_200_columns_and_one_at_80() -> None:
+    app = console()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await open_view(pilot, "overview")
+        tops = {panel.region.y for panel in app.screen.query(ModelPanel)}
+        assert len(tops) == 1, "three panels side by side"
+        assert app.screen.has_class("-three-across")
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_view(pilot, "overview")
+        assert len({panel.region.x for panel in app.screen.query(ModelPanel)}) == 1
+
+
+async def test_a_tall_terminal_draws_taller_sparklines() -> None:
+    app = console()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await open_view(pilot, "overview")
+        tall = app.screen.query_one("#throughput-series").region.height
+    app = console()
+    async with app.run_test(size=(200, 30)) as pilot:
+        await open_view(pilot, "overview")
+        short = app.screen.query_one("#throughput-series").region.height
+    assert tall > short
+
+
+def test_panels_go_side_by_side_only_as_far_as_every_line_fits() -> None:
+    assert panels_across(200, [60, 60], [50, 50]) == (3, False)
+    assert panels_across(120, [72, 40], [52, 40]) == (2, True)
+    assert panels_across(120, [72], [72]) == (1, False)
+    assert panels_across(40, [72], [60]) == (1, True)
+    assert panels_across(0, [], []) == (1, False)
+
+
+def test_sparklines_share_the_rows_left_over_and_stay_within_bounds() -> None:
+    assert sparkline_rows(20, 3) == 1
+    assert sparkline_rows(57, 1) == 12
+    assert sparkline_rows(57, 2) == 6
+    assert sparkline_rows(0, 0) == 1
+    assert sparkline_rows(10_000, 1) == max(SPARKLINE_ROWS_CLASSES)
+
+
+# --- the reference and prediction drift -----------------------------------------------------
+
+def test_the_reference_says_when_drift_appears_at_the_models_rate() -> None:
+    assert format_reference_filling(617, 1_000, 5.0) == (
+        "reference 617/1,000 records — drift appears once it is full (~1m 17s at 5.0/s)")
+
+
+@pytest.mark.parametrize("rps", [0.0, -1.0, math.nan, math.inf])
+def test_a_reference_with_no_records_arriving_promises_no_time(rps: float) -> None:
+    assert format_reference_filling(10, 1_000, rps).endswith("(no records arriving now)")
+
+
+def test_a_reference_counted_past_its_size_waits_no_time() -> None:
+    assert "(~0s at 2.0/s)" in format_reference_filling(1_200, 1_000, 2.0)
+
+
+async def test_drift_counts_input_features_only_and_shows_prediction_drift_apart() -> None:
+    app = console()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_view(pilot, "drift")
+        assert isinstance(app.screen, DriftScreen)
+        text = screen_text(app)
+        assert "1 of 14 features drifted" in text
+        assert "model output: prediction stable" in text
+        assert "confidence stable" in text
+        table = app.screen.query_one("#drift-table", KeyedTable)
+        keys = {str(table.coordinate_to_cell_key((row, 0)).row_key.value)
+                for row in range(table.row_count)}
+        assert "prediction" not in keys and "top_probability" not in keys
+
+
+# --- 80x24 ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("view", ["drift", "quality"])
+async def test_a_drill_down_at_80x24_shows_at_least_8_table_rows(view: str) -> None:
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_view(pilot, view)
+        table = app.screen.query_one(KeyedTable)
+        assert table.region.height >= 1 + 8
+        shown = rendered(app, table)
+        assert sum(f"feature_{i:02d}" in shown for i in range(14)) >= 8
+
+
+# --- colours, themes, ASCII -----------------------------------------------------------------
+
+@pytest.mark.parametrize("view", SCREENS)
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_every_screen_in_ascii_mode_draws_ascii_only(view: str, size: tuple[int, int]
+                                                            ) -> None:
+    app = console(ConsoleSection(ascii=True))
+    async with app.run_test(size=size) as pilot:
+        await open_view(pilot, view)
+        text = screen_text(app)
+        assert text.strip()
+        assert [char for char in text if not char.isascii()] == []
+
+
+async def test_without_ascii_mode_the_same_screen_draws_box_and_block_characters() -> None:
+    """So the ASCII test above tests something: the console does draw non-ASCII otherwise."""
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_view(pilot, "overview")
+        assert any(not char.isascii() for char in screen_text(app))
+
+
+def test_ascii_replacements_keep_every_line_its_width() -> None:
+    drawn = "╭─ fraud · 1.0 ─╮│▁▂▃▄▅▆▇█│⣿ \u203a … ▲ é 日本"
+    assert to_ascii(drawn).isascii()
+    assert len(to_ascii(drawn)) == len(drawn) + 2
+    assert to_ascii("▁▂▃▄▅▆▇█") == "_.,-=+*#"
+
+
+async def test_color_none_draws_no_colour_at_all() -> None:
+    app = console(ConsoleSection(color="none"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "overview")
+        assert segments(app)
+        assert coloured(app) == []
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "overview")
+        assert coloured(app), "the default draws in colour"
+
+
+async def test_no_color_in_the_environment_draws_no_colour_at_all(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "drift")
+        assert coloured(app) == []
+
+
+@pytest.mark.parametrize(("mode", "most"), [("16", 16), ("256", 256)])
+async def test_a_low_colour_mode_draws_with_its_palette_only(mode: str, most: int) -> None:
+    app = console(ConsoleSection(color=mode))  # type: ignore[arg-type]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "slo")
+        colours = [color for segment in coloured(app) for color in
+                   (segment.style.color, segment.style.bgcolor)  # type: ignore[union-attr]
+                   if color is not None and not color.is_default]
+        assert colours
+        assert all(color.type in (ColorType.STANDARD, ColorType.EIGHT_BIT)
+                   and color.number is not None and color.number < most for color in colours)
+
+
+async def test_the_light_theme_is_textuals_light_one() -> None:
+    app = console(ConsoleSection(theme="light"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_view(pilot, "overview")
+        assert app.theme == "textual-light"
+        assert not app.current_theme.dark
+
+
+# --- read-only ------------------------------------------------------------------------------
+
+async def test_a_readonly_console_binds_no_alert_command_and_says_so() -> None:
+    app = console(ConsoleSection(readonly=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "overview")
+        assert "READ-ONLY" in screen_text(app)
+        await open_view(pilot, "alerts")
+        assert isinstance(app.screen, AlertsScreen)
+        text = screen_text(app)
+        assert "READ-ONLY" in text
+        assert "Acknowledge" not in text and "Silence" not in text
+        for key in ("a", "s", "u"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen), "no silence dialog opened"
+        screen = app.screen
+        screen.action_acknowledge()  # as a palette command would call it
+        await pilot.pause()
+        assert any("read-only console" in str(n.message) for n in app._notifications)
+
+
+async def test_a_readonly_console_sends_nothing_to_the_alerting() -> None:
+    fake = alerting()
+    app = console(ConsoleSection(readonly=True), fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "alerts")
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        for command in (screen.action_acknowledge, screen.action_silence,
+                        screen.action_unsilence):
+            command()
+        await pilot.pause()
+        await commands_done(pilot, app)
+        assert isinstance(app.screen, AlertsScreen), "no silence dialog opened"
+    assert fake.calls == []
+
+
+async def test_a_console_that_may_write_acknowledges() -> None:
+    """The read-only tests above would pass if acknowledging were broken: it is not."""
+    fake = alerting()
+    app = console(fake=fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "alerts")
+        await pilot.press("a")
+        await pilot.pause()
+        await commands_done(pilot, app)
+    assert [call[0] for call in fake.calls] == ["acknowledge"]
+
+
+async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> None:
+    """`[drift] reference_rows` names the config key: it is text, not markup."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        churn = next(model for model in app.snapshot.models if model.name == "churn")
+        app.open_drill_down(churn.uid, "drift")
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert ("No drift report yet: reference 617/1,000 records — drift appears once it is "
+                "full (~1m 17s at 5.0/s).") in text
+        assert "its first [drift] reference_rows records" in text
+
+
+# --- from the config and flags to the app ---------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["--theme", "light", "--color", "16", "--ascii", "--readonly"],
+    [],
+])
+def test_the_console_flags_reach_the_app(tmp_path: Path, argv: list[str]) -> None:
+    """`neural-tui --theme --color --ascii --readonly` as `console.py` builds the app."""
+    storage = tmp_path / "data"
+    storage.mkdir()
+    settings = settings_from(build_parser().parse_args(["--storage", str(storage), *argv]))
+    app = console_app(settings, storage, label=str(storage))
+    filters = {type(line_filter) for line_filter in app.get_line_filters()}
+    assert app.readonly is bool(argv)
+    assert (app.theme == "textual-light") is bool(argv)
+    assert (AsciiOnly in filters) is bool(argv)
+    assert (FewerColors in filters) is bool(argv)
