@@ -27,9 +27,14 @@ ACKNOWLEDGE = "alerts.acknowledge"
 SILENCE = "alerts.silence"
 UNSILENCE = "alerts.unsilence"
 CANCEL_SILENCE = "silence.cancel"
+REPLAY = "overview.replay"
+REPLAY_STEP = "replay.step"
+REPLAY_FASTER = "replay.faster"
+REPLAY_SLOWER = "replay.slower"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER, DRIFT,
     QUALITY, SLO, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
+    REPLAY, REPLAY_STEP, REPLAY_FASTER, REPLAY_SLOWER,
 )
 """Every id a `[keys]` table may name."""

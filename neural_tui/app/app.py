@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any, ClassVar
@@ -32,6 +33,8 @@ from neural_tui.screens.help import HelpScreen, describe_bindings
 from neural_tui.screens.overview import OverviewScreen
 from neural_tui.screens.quality import QualityScreen
 from neural_tui.screens.slo import SLOScreen
+from neural_tui.widgets.model_panel import ModelPanel
+from neural_tui.widgets.replay_bar import ReplayControls
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 """What `signal.getsignal` returns."""
@@ -48,7 +51,20 @@ DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
 }
 
 
-class NeuralTuiApp(App[None]):
+@dataclass(frozen=True, slots=True)
+class ReplayRequest:
+    """What the console exits with when the user asks to replay an idle model's storage:
+    `console.open_console` then replays it from `start` (unix seconds of record time)."""
+
+    start: float
+    model: str
+
+
+REPLAY_LEAD_SECONDS = 3600.0
+"""How far before an idle model's newest record the replay it offers starts."""
+
+
+class NeuralTuiApp(App[ReplayRequest | None]):
     """Renders the snapshots a `SnapshotFeed` publishes and sends it the user's commands.
 
     The feed runs as a worker in the app's own event loop; its listener only records the
@@ -64,6 +80,9 @@ class NeuralTuiApp(App[None]):
         Binding("question_mark", "help", "Help", id=keymap.HELP),
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
+        Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP),
+        Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER),
+        Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {SLOCommands}
@@ -82,6 +101,9 @@ class NeuralTuiApp(App[None]):
         alert_commands: AlertCommands | None = None,
         user: str | None = None,
         fleet: Fleet | None = None,
+        replay: ReplayControls | None = None,
+        offers_replay: bool = False,
+        greeting: str | None = None,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
 
@@ -108,6 +130,9 @@ class NeuralTuiApp(App[None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+        self.replay = replay
+        self.offers_replay = offers_replay and replay is None
+        self._greeting = greeting
 
     @property
     def snapshot(self) -> Snapshot:
@@ -133,6 +158,8 @@ class NeuralTuiApp(App[None]):
         self._exit_on_hangup()
         if self._alerts is not None:
             self.set_interval(ALERTS_POLL_SECONDS, self.poll_alerts, name="alerts poll")
+        if self._greeting:
+            self.notify(plain(self._greeting), markup=False, timeout=10)
 
     def on_unmount(self) -> None:
         self._feed.unsubscribe(self._receive)
@@ -178,8 +205,32 @@ class NeuralTuiApp(App[None]):
         self.screen.post_message(AlertsArrived(message.view))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without the alerting the alerts key is neither shown nor bound."""
-        return self.alerting if action == "open_alerts" else True
+        """Without the alerting the alerts key is neither shown nor bound, nor are the replay
+        keys outside a replay."""
+        if action == "open_alerts":
+            return self.alerting
+        if action.startswith("replay_"):
+            return self.replay is not None
+        return True
+
+    def action_replay_step(self) -> None:
+        if self.replay is not None:
+            self.replay.step()
+
+    def action_replay_faster(self) -> None:
+        if self.replay is not None:
+            self.replay.faster()
+
+    def action_replay_slower(self) -> None:
+        if self.replay is not None:
+            self.replay.slower()
+
+    def on_model_panel_replay_asked(self, message: ModelPanel.ReplayAsked) -> None:
+        """Leave, so that `console.open_console` starts the replay of this storage from an
+        hour before the model's newest record."""
+        if self.offers_replay:
+            self.exit(ReplayRequest(message.newest_record_at - REPLAY_LEAD_SECONDS,
+                                    message.model))
 
     def action_open_alerts(self) -> None:
         if not isinstance(self.screen, AlertsScreen):

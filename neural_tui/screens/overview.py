@@ -28,6 +28,7 @@ from neural_tui.safe_text import safe_text
 from neural_tui.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import ModelPanel
+from neural_tui.widgets.replay_bar import ReplayBar
 from neural_tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class OverviewScreen(Screen[None]):
         return cast("NeuralTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
+        yield ReplayBar(self.console_app.replay, id="replay-bar")
         yield AlertFeed(id="alert-feed")
         yield ModelFilter(id="model-filter")
         with VerticalScroll(id="overview", can_focus=False):
