@@ -48,7 +48,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_times_joined(sys.argv[1:] if argv is None else argv))
     if args.handler is not _run_main:
         _log_to_stderr("WARNING")
     try:
@@ -64,6 +64,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_went_away()
+
+
+TIME_FLAGS = ("--from", "--to")
+"""Flags whose value may start with a minus (`--from -3h`), which argparse takes for a flag."""
+
+
+def _times_joined(argv: Sequence[str]) -> list[str]:
+    """`argv` with `--from -3h` written `--from=-3h`, as argparse reads it."""
+    joined: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        if arg == "--":
+            joined += [arg, *values]
+            break
+        joined.append(arg)
+        if arg in TIME_FLAGS:
+            value = next(values, None)
+            if value is not None and value.startswith("-") and value not in ("-", "--"):
+                joined[-1] = f"{arg}={value}"
+            elif value is not None:
+                joined.append(value)
+    return joined
 
 
 def _reader_went_away() -> int:

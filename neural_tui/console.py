@@ -98,9 +98,11 @@ def replay_app(settings: Settings, storage: Path, *, start: float | None = None,
         raise UsageError(f"--replay: no records in {where} between --from and --to"
                          if start is not None or end is not None
                          else f"--replay: no records in {where}")
-    clock = ReplayClock(first if start is None else max(start, first), speed=speed, end=end,
+    last = records.last_time()
+    stop = end if end is not None else last if math.isfinite(last) and last >= first else None
+    clock = ReplayClock(first if start is None else max(start, first), speed=speed, end=stop,
                         cadence_seconds=settings.runtime.cadence_seconds)
-    source = ReplaySource(records, clock, end=end, on_finished=clock.finish,
+    source = ReplaySource(records, clock, end=stop, on_finished=clock.finish,
                           label=f"replay {storage}")
     feed = ReplayFeed(Runtime(settings, [source], clock=clock), ShownAlerting(settings, storage),
                       clock)

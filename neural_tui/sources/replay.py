@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -68,6 +69,24 @@ class _FileCursor:
         """Read chunks until one holds rows at or after `start`, or the file ends."""
         while not self.buffered and not self.at_end:
             self._read_chunk()
+
+    def last_record_time(self) -> float:
+        """The time of the file's last whole line, from its last chunk alone (-inf when that
+        holds no record)."""
+        try:
+            with self.path.open("rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, size - CHUNK_BYTES))
+                data = handle.read(CHUNK_BYTES)
+        except OSError:
+            return -math.inf
+        end = data.rfind(b"\n")
+        first = data.find(b"\n") + 1 if size > CHUNK_BYTES else 0
+        if end < first:
+            return -math.inf
+        batch, _ = decode_counting_lines(data[first:end + 1], source=self.path.name,
+                                         first_line=1)
+        return float(batch.records.timestamp.max()) if len(batch.records) else -math.inf
 
     def take_through(self, horizon: float) -> RecordBatch:
         """The buffered rows timed at or before `horizon`, in time order."""
@@ -132,6 +151,11 @@ class StoredRecords:
         for cursor in self._cursors:
             cursor.fill()
         return min((cursor.next_time for cursor in self._cursors), default=math.inf)
+
+    def last_time(self) -> float:
+        """The newest record time at the end of any file (reading each file's last chunk
+        only): where a replay without `--to` stops its clock."""
+        return max((cursor.last_record_time() for cursor in self._cursors), default=-math.inf)
 
     def take_until(self, until: float, max_rows: int = MAX_BATCH_ROWS) -> list[IngestBatch]:
         """The rows timed at or before `until`, in time order, as batches of about `max_rows`
@@ -203,7 +227,7 @@ class ReplaySource:
                                                     until):
                 yield batch
             upcoming = await loop.run_in_executor(self._reader, self._records.next_time)
-            if upcoming > self._end:
+            if math.isinf(upcoming) or upcoming > self._end:
                 self._on_finished()
                 return
             if upcoming > until:
