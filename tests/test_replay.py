@@ -16,7 +16,7 @@ from factories import FIXED_TIME, model_snapshot, snapshot
 from fake_feed import FakeFeed
 from tail_lines import append, record
 
-from neural_tui import cli
+from neural_tui import cli, console
 from neural_tui.alerts.service import ShownAlerting
 from neural_tui.app.app import NeuralTuiApp, ReplayRequest
 from neural_tui.config import load_settings
@@ -496,3 +496,24 @@ def test_the_replay_flags_reach_the_replay(tmp_path: Path,
                      str(T0 + 5), "--to", "2023-11-14T22:14:00Z"]) == 0
     assert asked == {"storage": tmp_path, "start": T0 + 5, "end": 1_700_000_040.0,
                      "speed": 600.0}
+
+
+def test_a_console_left_with_a_replay_request_opens_the_replay_of_its_storage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class LeavesToReplay:
+        def run(self) -> ReplayRequest:
+            return ReplayRequest(T0 + 5, "churn")
+
+    asked: dict[str, object] = {}
+
+    def fake_open_replay(settings: object, storage: Path, **kwargs: object) -> int:
+        asked.update(storage=storage, **kwargs)
+        return 0
+
+    monkeypatch.setattr(console, "console_app", lambda *args, **kwargs: LeavesToReplay())
+    monkeypatch.setattr(console, "open_replay", fake_open_replay)
+    config = tmp_path / "neural-tui.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path}"\n')
+    assert console.open_console(load_settings(config)) == 0
+    assert asked["storage"] == tmp_path and asked["start"] == T0 + 5
+    assert asked["greeting"] == f"replaying churn: {replay_command(tmp_path, T0 + 5)}"
