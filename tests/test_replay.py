@@ -26,6 +26,7 @@ from neural_tui.records import IngestBatch
 from neural_tui.reports import load_runtime
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.replay_clock import MAX_SPEED, MIN_SPEED, ReplayClock
+from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.sources import replay as replay_module
 from neural_tui.sources.replay import ReplaySource, StoredRecords
 from neural_tui.widgets.model_panel import IDLE_CLASS, ModelPanel
@@ -517,3 +518,15 @@ def test_a_console_left_with_a_replay_request_opens_the_replay_of_its_storage(
     assert console.open_console(load_settings(config)) == 0
     assert asked["storage"] == tmp_path and asked["start"] == T0 + 5
     assert asked["greeting"] == f"replaying churn: {replay_command(tmp_path, T0 + 5)}"
+
+
+async def test_the_replay_bar_tops_the_drill_downs_too(tmp_path: Path) -> None:
+    interleaved_storage(tmp_path)
+    app = replay_app(load_settings(None), tmp_path, speed=10.0)
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: bool(app.snapshot.models))
+        await pilot.pause(0.3)
+        await pilot.press("d")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, DrillDownScreen)
+        assert screen_text(app).lstrip().startswith("REPLAY 10x")

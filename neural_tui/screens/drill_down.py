@@ -17,6 +17,7 @@ from neural_tui import keymap
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
+from neural_tui.widgets.replay_bar import ReplayBar
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
@@ -52,6 +53,12 @@ class DrillDownScreen(Screen[None]):
     @property
     def console_app(self) -> NeuralTuiApp:
         return cast("NeuralTuiApp", self.app)
+
+    def on_mount(self) -> None:
+        """In a replay, the replay bar tops every closer look too."""
+        replay = self.console_app.replay
+        if replay is not None:
+            self.mount(ReplayBar(replay, id="replay-bar"), before=0)
 
     def on_screen_resume(self) -> None:
         self.show(self.console_app.snapshot)
