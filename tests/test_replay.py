@@ -166,6 +166,41 @@ def test_files_are_read_a_bounded_chunk_at_a_time_and_still_merged_in_order(
     assert played == [T0 + i for i in range(200)]
 
 
+def test_a_file_whose_time_has_not_come_holds_no_rows(tmp_path: Path) -> None:
+    """Rotated files of past days: only the one being played is read."""
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    for day in range(3):
+        append(folder / f"day{day}.jsonl", *(record(day * 1000 + i) for i in range(50)))
+    records = StoredRecords(tmp_path)
+    assert times(all_rows(records, T0 + 49)) == [T0 + i for i in range(50)]
+    assert [len(cursor.rows) for cursor in records._cursors] == [0, 0, 0]
+    assert times(all_rows(records, T0 + 1010)) == [T0 + 1000 + i for i in range(11)]
+    assert [len(cursor.rows) > 0 for cursor in records._cursors] == [False, True, False]
+
+
+def test_a_line_longer_than_any_record_is_skipped_without_holding_it(
+        tmp_path: Path, small_chunks: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay_module, "MAX_LINE_BYTES", 4 * small_chunks)
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    huge = json.dumps(record(1, metadata="x" * (40 * small_chunks)))
+    append(folder / "a.jsonl", record(0), huge, record(2), record(3))
+    batches = all_rows(StoredRecords(tmp_path))
+    assert times(batches) == [T0, T0 + 2, T0 + 3]
+    assert sum(batch.skipped["too_long"] for batch in batches) == 1
+
+
+def test_a_line_longer_than_a_chunk_but_within_the_limit_is_played(
+        tmp_path: Path, small_chunks: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay_module, "MAX_LINE_BYTES", 4 * small_chunks)
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    long = json.dumps(record(1, prediction="y" * (2 * small_chunks)))
+    append(folder / "a.jsonl", record(0), long, record(2))
+    assert times(all_rows(StoredRecords(tmp_path))) == [T0, T0 + 1, T0 + 2]
+
+
 def test_only_rows_due_by_the_clock_are_played(tmp_path: Path) -> None:
     interleaved_storage(tmp_path)
     records = StoredRecords(tmp_path)

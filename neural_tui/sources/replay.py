@@ -1,11 +1,14 @@
 """Playing stored records back in record-time order, as a replay clock reaches them.
 
 Every `*.jsonl` under `<storage>/predictions/` is read from its start in bounded chunks (a
-daemon thread reads and decodes; the event loop only waits). Each file keeps one decoded chunk,
-sorted by time, and the files are merged by time: a batch holds the rows of every file up to
-the earliest time that all the files' buffered chunks reach, so memory stays one chunk per
-file, however large the storage. A file's lines are sorted within a chunk only: a record
-written more than a chunk out of place comes a little late, as it did live.
+daemon thread reads and decodes; the event loop only waits). A file being played keeps one
+decoded chunk, sorted by time, and the files are merged by time: a batch holds the rows of
+every file up to the earliest time that all the buffered chunks reach. A file is read only
+once the clock reaches the time of the line at its read position, and its chunk is let go once
+played, so memory stays one chunk per file playing at once (the rotated files of past days
+cost nothing until their day comes), however large the storage. A file's lines are sorted
+within a chunk only: a record written more than a chunk out of place comes a little late, as
+it did live.
 
 Records before `start` are read past and dropped, the range ends at `end` (or the last record),
 and the rows go out as the clock passes their time; then `on_finished` is called once. A last
@@ -20,6 +23,7 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -33,6 +37,9 @@ CHUNK_BYTES = 256 << 10
 """Bytes read from one file at a time: what each file holds in memory, decoded."""
 MAX_BATCH_ROWS = 20_000
 """Rows handed to the runtime in one batch (a big step comes as several)."""
+PEEK_BYTES = 64 << 10
+"""Bytes read to learn the time of the line at a file's read position (a longer line: the
+chunk is read instead)."""
 POLL_SECONDS = 0.05
 """How often, in wall seconds, the source looks at the clock when it has nothing due."""
 MESSAGES_KEPT = 20
@@ -40,7 +47,8 @@ MESSAGES_KEPT = 20
 
 class _FileCursor:
     """One file read from its start: the current chunk decoded and sorted by time, and where
-    its next rows start."""
+    its next rows start. A file not reached yet holds no rows: only the time of the line at
+    its read position (`lower_bound`), read alone."""
 
     def __init__(self, path: Path, start: float) -> None:
         self.path = path
@@ -52,6 +60,8 @@ class _FileCursor:
         self.next_row = 0
         self.skipped: Counter[str] = Counter()
         self.messages: list[str] = []
+        self._peeked: tuple[int, float] | None = None
+        """The read position and the time of the line there, once read."""
 
     @property
     def buffered(self) -> bool:
@@ -64,6 +74,18 @@ class _FileCursor:
     @property
     def last_time(self) -> float:
         return float(self.rows.timestamp[-1]) if self.buffered else math.inf
+
+    def lower_bound(self) -> float:
+        """The time of the next row, or, before its chunk is read, of the line at the read
+        position (a file is written about in time order; -inf when that line has no time, so
+        the chunk is read); inf once the file is played."""
+        if self.buffered:
+            return self.next_time
+        if self.at_end:
+            return math.inf
+        if self._peeked is None or self._peeked[0] != self.offset:
+            self._peeked = (self.offset, self._time_at_offset())
+        return self._peeked[1]
 
     def fill(self) -> None:
         """Read chunks until one holds rows at or after `start`, or the file ends."""
@@ -84,23 +106,37 @@ class _FileCursor:
         first = data.find(b"\n") + 1 if size > CHUNK_BYTES else 0
         if end < first:
             return -math.inf
-        batch, _ = decode_counting_lines(data[first:end + 1], source=self.path.name,
-                                         first_line=1)
-        return float(batch.records.timestamp.max()) if len(batch.records) else -math.inf
+        return _newest(data[first:end + 1], self.path.name)
 
     def take_through(self, horizon: float) -> RecordBatch:
-        """The buffered rows timed at or before `horizon`, in time order."""
+        """The buffered rows timed at or before `horizon`, in time order; a chunk played to
+        its end is let go."""
         stop = int(np.searchsorted(self.rows.timestamp, horizon, side="right"))
         if stop <= self.next_row:
             return RecordBatch.empty()
         taken = self.rows.take(slice(self.next_row, stop))
         self.next_row = stop
+        if not self.buffered:
+            self.rows, self.next_row = RecordBatch.empty(), 0
         return taken
+
+    def _time_at_offset(self) -> float:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(PEEK_BYTES)
+        except OSError:
+            return -math.inf
+        end = data.find(b"\n")
+        return -math.inf if end < 0 else _newest(data[:end + 1], self.path.name)
 
     def _read_chunk(self) -> None:
         data = self._whole_lines()
-        if not data:
+        if data is None:
             self.at_end = True
+            self.rows, self.next_row = RecordBatch.empty(), 0
+            return
+        if not data:
             return
         batch, lines = decode_counting_lines(data, source=self.path.name, first_line=self.line,
                                              max_line_bytes=MAX_LINE_BYTES)
@@ -112,28 +148,49 @@ class _FileCursor:
         first = int(np.searchsorted(rows.timestamp, self.start, side="left"))
         self.rows, self.next_row = rows, first
 
-    def _whole_lines(self) -> bytes:
-        """The next bytes up to the last newline within a chunk (further when one line is
-        longer: the decoder then skips it as too long); empty at the end."""
+    def _whole_lines(self) -> bytes | None:
+        """The next bytes up to the last newline within a chunk (a line longer than a chunk
+        whole, up to `MAX_LINE_BYTES`, beyond which it is skipped as too long and empty bytes
+        are returned); None at the end (a last line without its newline waits)."""
         try:
             with self.path.open("rb") as handle:
                 handle.seek(self.offset)
                 data = handle.read(CHUNK_BYTES)
                 cut = data.rfind(b"\n")
-                while cut < 0 and len(data) % CHUNK_BYTES == 0 and data:
-                    more = handle.read(CHUNK_BYTES)
-                    if not more:
-                        break
-                    data += more
-                    cut = data.rfind(b"\n")
+                if cut < 0 and len(data) == CHUNK_BYTES:
+                    data += handle.read(MAX_LINE_BYTES)
+                    cut = data.find(b"\n")
+                    if cut < 0 and len(data) == CHUNK_BYTES + MAX_LINE_BYTES:
+                        return self._skip_long_line(handle, len(data))
         except OSError as exc:
             self.skipped["read_error"] += 1
             self.messages.append(f"{self.path.name}: read_error: {exc.strerror or exc}")
-            return b""
+            return None
         if cut < 0:
-            return b""
+            return None
         self.offset += cut + 1
         return data[: cut + 1]
+
+    def _skip_long_line(self, handle: BinaryIO, read: int) -> bytes | None:
+        """Read past a line longer than any record may be, a chunk at a time, to its newline;
+        counted as skipped (`too_long`)."""
+        while block := handle.read(CHUNK_BYTES):
+            newline = block.find(b"\n")
+            if newline >= 0:
+                self.offset += read + newline + 1
+                self.skipped["too_long"] += 1
+                self.messages.append(f"{self.path.name}:{self.line}: too_long: the line is "
+                                     f"longer than {MAX_LINE_BYTES} bytes")
+                self.line += 1
+                return b""
+            read += len(block)
+        return None
+
+
+def _newest(lines: bytes, name: str) -> float:
+    """The newest record time among whole `lines` (-inf when none is a record)."""
+    batch, _ = decode_counting_lines(lines, source=name, first_line=1)
+    return float(batch.records.timestamp.max()) if len(batch.records) else -math.inf
 
 
 class StoredRecords:
@@ -147,10 +204,12 @@ class StoredRecords:
 
     def next_time(self) -> float:
         """The time of the next row to play, at or after the start (inf when every file is
-        played)."""
-        for cursor in self._cursors:
+        played): the files are read, lowest `lower_bound` first, until the lowest is a row."""
+        while True:
+            cursor = min(self._cursors, key=_FileCursor.lower_bound, default=None)
+            if cursor is None or cursor.buffered or cursor.at_end:
+                return math.inf if cursor is None else cursor.lower_bound()
             cursor.fill()
-        return min((cursor.next_time for cursor in self._cursors), default=math.inf)
 
     def last_time(self) -> float:
         """The newest record time at the end of any file (reading each file's last chunk
@@ -163,9 +222,10 @@ class StoredRecords:
         batches: list[IngestBatch] = []
         taken = 0
         while taken < max_rows:
-            for cursor in self._cursors:
+            due = [cursor for cursor in self._cursors if cursor.lower_bound() <= until]
+            for cursor in due:
                 cursor.fill()
-            live = [cursor for cursor in self._cursors if cursor.buffered]
+            live = [cursor for cursor in due if cursor.buffered]
             if not live:
                 break
             horizon = min(until, min(cursor.last_time for cursor in live))
