@@ -28,6 +28,7 @@ from neural_tui.config import Settings, target_name
 from neural_tui.errors import UsageError
 from neural_tui.fleet import remote_sources
 from neural_tui.remote_models import RemoteSource
+from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.feed import SnapshotListener
 from neural_tui.runtime.pipeline import Runtime
 from neural_tui.runtime.replay_clock import DEFAULT_SPEED, ReplayClock
@@ -104,8 +105,9 @@ def replay_app(settings: Settings, storage: Path, *, start: float | None = None,
                         cadence_seconds=settings.runtime.cadence_seconds)
     source = ReplaySource(records, clock, end=stop, on_finished=clock.finish,
                           label=f"replay {storage}")
-    feed = ReplayFeed(Runtime(settings, [source], clock=clock), ShownAlerting(settings, storage),
-                      clock)
+    runtime = Runtime(settings, [source], clock=clock,
+                      defaults=ModelDefaults.from_settings(settings, storage))
+    feed = ReplayFeed(runtime, ShownAlerting(settings, storage), clock)
     engine = feed.alerting.engine
     return NeuralTuiApp(feed, source_label=f"replay of {storage}",
                         engine_interval_seconds=settings.analysis.interval_seconds,

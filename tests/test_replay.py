@@ -417,6 +417,16 @@ async def test_the_replay_keys_do_nothing_outside_a_replay() -> None:
         assert "REPLAY" not in screen_text(app)
 
 
+async def test_a_replay_names_unnamed_records_by_the_monitor_config_of_its_storage(
+        tmp_path: Path) -> None:
+    interleaved_storage(tmp_path)
+    (tmp_path / "monitor_config.json").write_text('{"model_name": "fraud"}')
+    app = replay_app(load_settings(None), tmp_path, speed=MAX_SPEED)
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: bool(app.snapshot.models))
+        assert [model.name for model in app.snapshot.models] == ["fraud"]
+
+
 def test_a_replay_of_nothing_is_refused_naming_the_folder(tmp_path: Path) -> None:
     (tmp_path / "predictions").mkdir()
     with pytest.raises(UsageError, match="no records in"):
