@@ -57,7 +57,9 @@ class ModelPanel(Widget, can_focus=True):
     screen. The panel is
     marked when the windowed error rate or p95 latency is above the `[health]` limit that
     `neural-tui health` checks, so the console and the CI gate agree. An SLO whose budget
-    burns adds a line, coloured by severity (`SLO_PAGE_CLASS`, `SLO_TICKET_CLASS`).
+    burns adds a line, coloured by severity (`SLO_PAGE_CLASS`, `SLO_TICKET_CLASS`). A local
+    model idle for longer than the window (`IDLE_CLASS`) says since when in place of figures
+    that would all be 0, and `r` posts `ModelPanel.ReplayAsked` where the console offers it.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
