@@ -30,7 +30,7 @@ from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.sources import replay as replay_module
 from neural_tui.sources.replay import ReplaySource, StoredRecords
 from neural_tui.widgets.model_panel import IDLE_CLASS, ModelPanel
-from neural_tui.widgets.replay_bar import replay_status
+from neural_tui.widgets.replay_bar import ReplayBar, replay_status
 
 T0 = 1_700_000_000.0
 """The first record's time in `tail_lines.record`."""
@@ -390,7 +390,7 @@ async def test_p_pauses_n_steps_and_plus_minus_change_the_speed_of_the_replay(
         assert clock.speed == 4.0
         await pilot.press("minus")
         assert clock.speed == 2.0
-        app.query_one("#replay-bar").refresh_status()  # type: ignore[attr-defined]
+        app.screen.query_one(ReplayBar).refresh_status()
         await pilot.pause()
         assert "REPLAY 2x" in screen_text(app) and "paused" in screen_text(app)
         await pilot.press("p")
