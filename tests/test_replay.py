@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from console_view import screen_text
 from factories import FIXED_TIME, model_snapshot, snapshot
 from fake_feed import FakeFeed
 from tail_lines import append, record
+from textual.pilot import Pilot
 
 from neural_tui import cli, console
 from neural_tui.alerts.service import ShownAlerting
@@ -337,12 +339,13 @@ def failing_storage(storage: Path) -> None:
                                  for i in range(600)))
 
 
-async def wait_until(pilot: object, condition: object, seconds: float = 30.0) -> None:
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool],
+                     seconds: float = 30.0) -> None:
     """Let the app run until `condition()` holds (fails the test after `seconds`)."""
     for _ in range(int(seconds / 0.05)):
-        if condition():  # type: ignore[operator]
+        if condition():
             return
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
+        await pilot.pause(0.05)
     raise AssertionError("the condition never held")
 
 
