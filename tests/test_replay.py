@@ -309,6 +309,12 @@ def test_a_replay_gives_the_figures_and_drift_a_live_read_of_the_same_records_gi
             == [(f.name, f.statistic, f.p_value, f.drifted) for f in expected.drift.features])
 
 
+def panels_shown(app: NeuralTuiApp) -> bool:
+    """Whether the overview shows a panel for every model (mounted, so quitting is safe)."""
+    shown = [panel for panel in app.screen.query(ModelPanel) if panel.is_mounted]
+    return bool(app.snapshot.models) and len(shown) == len(app.snapshot.models)
+
+
 # --- alerts shown, never sent ---------------------------------------------------------------
 
 ALERTING_CONFIG = """
@@ -406,6 +412,7 @@ async def test_the_end_of_the_range_says_replay_finished(tmp_path: Path) -> None
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: app.replay is not None and app.replay.finished)
         await wait_until(pilot, lambda: app.snapshot.ingest.records_total == 40)
+        await wait_until(pilot, lambda: panels_shown(app))
         await pilot.pause(0.5)
         assert app.replay() == T0 + 39
         assert "replay finished" in screen_text(app)
@@ -426,7 +433,7 @@ async def test_a_replay_names_unnamed_records_by_the_monitor_config_of_its_stora
     (tmp_path / "monitor_config.json").write_text('{"model_name": "fraud"}')
     app = replay_app(load_settings(None), tmp_path, speed=MAX_SPEED)
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: bool(app.snapshot.models))
+        await wait_until(pilot, lambda: panels_shown(app))
         assert [model.name for model in app.snapshot.models] == ["fraud"]
 
 
@@ -572,7 +579,7 @@ async def test_the_replay_bar_tops_the_drill_downs_too(tmp_path: Path) -> None:
     interleaved_storage(tmp_path)
     app = replay_app(load_settings(None), tmp_path, speed=10.0)
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: bool(app.snapshot.models))
+        await wait_until(pilot, lambda: panels_shown(app))
         await pilot.pause(0.3)
         await pilot.press("d")
         await pilot.pause(0.5)
