@@ -77,9 +77,10 @@ def open_replay(settings: Settings, storage: Path, *, start: float | None = None
                 greeting: str | None = None) -> int:
     """Replay the records of `storage` from `start` (default: the first) to `end` (default:
     the last) at `speed` times the wall clock, until the user quits."""
+    app = replay_app(settings, storage, start=start, end=end, speed=speed, greeting=greeting)
     logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("neural_tui").propagate = False
-    replay_app(settings, storage, start=start, end=end, speed=speed, greeting=greeting).run()
+    app.run()
     return 0
 
 

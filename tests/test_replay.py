@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -507,7 +508,9 @@ def test_the_replay_command_names_the_storage_and_the_start(tmp_path: Path) -> N
     (["--replay", "--speed", "fast"], "--speed 'fast': must be a number"),
     (["--replay", "--from", "yesterday"], "--from 'yesterday': not a duration"),
     (["--replay", "--to", "-99999d"], "at most 3650d back"),
-    (["--replay", "--from", "9999-12-31T23:59:59-23:59"], "--from"),
+    (["--replay", "--from", "9999-12-31T23:59:59-23:59"],
+     "--replay: no records in"),
+    (["--replay", "--to", "0001-01-01T00:00:00+23:59"], "--replay: no records in"),
     (["--replay", "--from", "\x1b[31m"], "--from"),
     (["--speed", "10"], "--speed: only with --replay"),
     (["--from", "-3h"], "--from: only with --replay"),
@@ -566,6 +569,9 @@ def test_a_console_left_with_a_replay_request_opens_the_replay_of_its_storage(
         asked.update(storage=storage, **kwargs)
         return 0
 
+    neural_log, root = logging.getLogger("neural_tui"), logging.getLogger()
+    monkeypatch.setattr(neural_log, "propagate", neural_log.propagate)
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
     monkeypatch.setattr(console, "console_app", lambda *args, **kwargs: LeavesToReplay())
     monkeypatch.setattr(console, "open_replay", fake_open_replay)
     config = tmp_path / "neural-tui.toml"
