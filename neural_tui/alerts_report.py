@@ -57,14 +57,15 @@ MAX_CELL_CHARS = 120
 """A table cell longer than this is cut with an ellipsis (`--json` keeps every character)."""
 
 
-def parse_since(text: str, now: float) -> float:
-    """The unix time `--since` names: a duration back from `now` ("2h", "30m", "1d12h"), an
-    ISO 8601 time ("2026-12-02T03:00:00Z"; without a zone, UTC) or unix seconds."""
+def parse_since(text: str, now: float, *, flag: str = "--since") -> float:
+    """The unix time `--since` (or `flag`) names: a duration back from `now` ("2h", "30m",
+    "1d12h"), an ISO 8601 time ("2026-12-02T03:00:00Z"; without a zone, UTC) or unix
+    seconds."""
     stripped = text.strip()
     seconds = parse_duration(stripped)
     if seconds is not None:
         if seconds > MAX_SINCE_SECONDS:
-            raise UsageError(f"--since {stripped[:40]!r}: at most 3650d back")
+            raise UsageError(f"{flag} {stripped[:40]!r}: at most 3650d back")
         return now - seconds
     try:
         number = float(stripped)
@@ -76,7 +77,7 @@ def parse_since(text: str, now: float) -> float:
     try:
         moment = datetime.fromisoformat(stripped)
     except ValueError:
-        raise UsageError(f"--since {stripped[:40]!r}: not a duration (2h, 30m, 1d12h), an ISO "
+        raise UsageError(f"{flag} {stripped[:40]!r}: not a duration (2h, 30m, 1d12h), an ISO "
                          "time (2026-12-02T03:00:00Z) or unix seconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

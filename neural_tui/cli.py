@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,9 +32,11 @@ from neural_tui.config import (
     check_fleet,
     find_config,
     load_settings,
+    parse_duration,
     target_name,
 )
 from neural_tui.errors import UsageError
+from neural_tui.runtime.replay_clock import DEFAULT_SPEED, MAX_SPEED, MIN_SPEED
 from neural_tui.safe_text import PlainFormatter, plain
 
 EXIT_OK = 0
@@ -44,10 +48,11 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_times_joined(sys.argv[1:] if argv is None else argv))
     if args.handler is not _run_main:
         _log_to_stderr("WARNING")
     try:
+        _check_replay_flags(args)
         return int(args.handler(args))
     except (ConfigError, UsageError) as exc:
         message = plain(str(exc))
@@ -59,6 +64,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_went_away()
+
+
+TIME_FLAGS = ("--from", "--to")
+"""Flags whose value may start with a minus (`--from -3h`), which argparse takes for a flag."""
+
+
+def _times_joined(argv: Sequence[str]) -> list[str]:
+    """`argv` with `--from -3h` written `--from=-3h`, as argparse reads it."""
+    joined: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        if arg == "--":
+            joined += [arg, *values]
+            break
+        joined.append(arg)
+        if arg in TIME_FLAGS:
+            value = next(values, None)
+            if value is not None and value.startswith("-") and value not in ("-", "--"):
+                joined[-1] = f"{arg}={value}"
+            elif value is not None:
+                joined.append(value)
+    return joined
 
 
 def _reader_went_away() -> int:
@@ -121,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="headless log level (the console keeps log lines on screen)")
     _look_options(parser)
+    _replay_options(parser)
     parser.set_defaults(handler=_run_main)
 
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -205,6 +233,24 @@ def _look_options(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--refresh", type=float, metavar="SECONDS",
                       help="the most often a screen redraws (default: [console] "
                       "refresh_seconds, 1)")
+
+
+def _replay_options(parser: argparse.ArgumentParser) -> None:
+    """`--replay` and the range and speed it plays."""
+    replay = parser.add_argument_group("replay")
+    replay.add_argument("--replay", action="store_true",
+                        help="play the storage's history again in the console, faster; its "
+                        "alerts are shown, never sent")
+    replay.add_argument("--speed", metavar="X",
+                        help=f"replay X times faster than real time ({MIN_SPEED:g} to "
+                        f"{MAX_SPEED:g}; default {DEFAULT_SPEED:g})")
+    replay.add_argument("--from", dest="replay_from", metavar="TIME",
+                        help="replay from TIME: ISO 8601 (2026-11-30T14:00:00Z; without a "
+                        "zone, UTC), unix seconds, or back from now (-3h, -1d12h) (default: "
+                        "the first record)")
+    replay.add_argument("--to", dest="replay_to", metavar="TIME",
+                        help="replay up to TIME, written as for --from (default: the last "
+                        "record)")
 
 
 def _add_alerts_command(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -343,8 +389,68 @@ def _check_option(flag: str, key: str, value: float) -> None:
         raise UsageError(f"{flag} {value}: must be {bound.describe()}")
 
 
+REPLAY_FLAGS = (("--speed", "speed"), ("--from", "replay_from"), ("--to", "replay_to"))
+
+
+def _check_replay_flags(args: argparse.Namespace) -> None:
+    """`--replay` runs the console alone: never with a subcommand, `--serve-metrics`, `--demo`
+    or a remote source; its range and speed only come with it."""
+    if not getattr(args, "replay", False):
+        given = [flag for flag, name in REPLAY_FLAGS if getattr(args, name, None) is not None]
+        if given:
+            raise UsageError(f"{given[0]}: only with --replay")
+        return
+    if args.handler is not _run_main:
+        raise UsageError("--replay: not with a subcommand (it opens the console)")
+    refused: tuple[tuple[str, bool], ...] = (
+        ("--serve-metrics", args.serve_metrics), ("--demo", args.demo),
+        ("--target", bool(args.targets)), ("--prometheus", args.prometheus is not None))
+    for flag, present in refused:
+        if present:
+            raise UsageError(f"--replay: not with {flag} (a replay plays local storage in "
+                             "the console)")
+
+
+def replay_speed(text: str) -> float:
+    """The `--speed` given, within its bounds."""
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = math.nan
+    if not (math.isfinite(speed) and MIN_SPEED <= speed <= MAX_SPEED):
+        raise UsageError(f"--speed {text[:40]!r}: must be a number from {MIN_SPEED:g} to "
+                         f"{MAX_SPEED:g}")
+    return speed
+
+
+def replay_time(flag: str, text: str, now: float) -> float:
+    """The unix time a `--from` or `--to` names: ISO 8601, unix seconds, or a duration back
+    from `now` with or without its minus sign (`-3h`, `3h`)."""
+    from neural_tui.alerts_report import parse_since
+
+    stripped = text.strip()
+    back = stripped[1:] if stripped.startswith("-") else stripped
+    try:
+        return parse_since(back if parse_duration(back) is not None else stripped, now,
+                           flag=flag)
+    except (OverflowError, ValueError, OSError):
+        raise UsageError(f"{flag} {stripped[:40]!r}: not a time neural-tui can read") from None
+
+
+def _run_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from neural_tui.console import open_replay
+
+    now = time.time()
+    start = None if args.replay_from is None else replay_time("--from", args.replay_from, now)
+    end = None if args.replay_to is None else replay_time("--to", args.replay_to, now)
+    speed = DEFAULT_SPEED if args.speed is None else replay_speed(args.speed)
+    return open_replay(settings, settings.storage.path, start=start, end=end, speed=speed)
+
+
 def _run_main(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    if args.replay:
+        return _run_replay(args, settings)
     if args.serve_metrics:
         from neural_tui.headless import serve
 

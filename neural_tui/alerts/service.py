@@ -109,3 +109,24 @@ def _take_lock(path: Path) -> IO[bytes]:
         handle.close()
         raise
     return handle
+
+
+class ShownAlerting:
+    """The engine alone, for a replay: the rules are evaluated and the alerts shown, but
+    nothing is sent (no delivery, no outbox) and nothing is read from or written to
+    `<storage>/alerts/` (no saved state, no silences), so replaying a past incident neither
+    pages anyone again nor touches the live alerting's files."""
+
+    def __init__(self, settings: Settings, storage: Path) -> None:
+        self.engine = AlertEngine(settings, storage)
+        self.engine.writes_state = False
+
+    async def run(self, feed: Snapshots,
+                  fallback: Callable[[], Snapshot] | None = None) -> None:
+        """Evaluate every snapshot `feed` publishes until cancelled (`fallback` is not
+        needed: a replay's runtime keeps publishing while the replay clock stands)."""
+        feed.subscribe(self.engine.hand_over)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            feed.unsubscribe(self.engine.hand_over)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any, ClassVar
@@ -47,6 +48,8 @@ from neural_tui.screens.latency import LatencyScreen
 from neural_tui.screens.overview import OverviewScreen
 from neural_tui.screens.quality import QualityScreen
 from neural_tui.screens.slo import SLOScreen
+from neural_tui.widgets.model_panel import ModelPanel
+from neural_tui.widgets.replay_bar import ReplayControls
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 """What `signal.getsignal` returns."""
@@ -74,7 +77,20 @@ DRILL_DOWNS: dict[DrillView, type[DrillDownScreen]] = {
 }
 
 
-class NeuralTuiApp(App[None]):
+@dataclass(frozen=True, slots=True)
+class ReplayRequest:
+    """What the console exits with when the user asks to replay an idle model's storage:
+    `console.open_console` then replays it from `start` (unix seconds of record time)."""
+
+    start: float
+    model: str
+
+
+REPLAY_LEAD_SECONDS = 3600.0
+"""How far before an idle model's newest record the replay it offers starts."""
+
+
+class NeuralTuiApp(App[ReplayRequest | None]):
     """Renders the snapshots a `SnapshotFeed` publishes and sends it the user's commands.
 
     The feed runs as a worker in the app's own event loop; its listener only records the
@@ -92,6 +108,9 @@ class NeuralTuiApp(App[None]):
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
         Binding("t", "cycle_time_range", "Time range", id=keymap.TIME_RANGE),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
+        Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP),
+        Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER),
+        Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {ModelCommands, FeatureCommands, SLOCommands, AlertJumps}
@@ -112,6 +131,9 @@ class NeuralTuiApp(App[None]):
         fleet: Fleet | None = None,
         refresh_seconds: float = 0.0,
         look: ConsoleSection | None = None,
+        replay: ReplayControls | None = None,
+        offers_replay: bool = False,
+        greeting: str | None = None,
     ) -> None:
         """`keys` maps binding ids (`neural_tui.keymap`) to the keys that replace theirs.
 
@@ -156,6 +178,9 @@ class NeuralTuiApp(App[None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+        self.replay = replay
+        self.offers_replay = offers_replay and replay is None
+        self._greeting = greeting
 
     @property
     def readonly(self) -> bool:
@@ -191,6 +216,8 @@ class NeuralTuiApp(App[None]):
         self._exit_when_input_ends()
         if self._alerts is not None:
             self.set_interval(ALERTS_POLL_SECONDS, self.poll_alerts, name="alerts poll")
+        if self._greeting:
+            self.notify(plain(self._greeting), markup=False, timeout=10)
 
     def on_unmount(self) -> None:
         self._feed.unsubscribe(self._receive)
@@ -291,8 +318,32 @@ class NeuralTuiApp(App[None]):
         self.screen.post_message(AlertsArrived(message.view))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without the alerting the alerts key is neither shown nor bound."""
-        return self.alerting if action == "open_alerts" else True
+        """Without the alerting the alerts key is neither shown nor bound, nor are the replay
+        keys outside a replay."""
+        if action == "open_alerts":
+            return self.alerting
+        if action.startswith("replay_"):
+            return self.replay is not None
+        return True
+
+    def action_replay_step(self) -> None:
+        if self.replay is not None:
+            self.replay.step()
+
+    def action_replay_faster(self) -> None:
+        if self.replay is not None:
+            self.replay.faster()
+
+    def action_replay_slower(self) -> None:
+        if self.replay is not None:
+            self.replay.slower()
+
+    def on_model_panel_replay_asked(self, message: ModelPanel.ReplayAsked) -> None:
+        """Leave, so that `console.open_console` starts the replay of this storage from an
+        hour before the model's newest record."""
+        if self.offers_replay:
+            self.exit(ReplayRequest(message.newest_record_at - REPLAY_LEAD_SECONDS,
+                                    message.model))
 
     def action_open_alerts(self) -> None:
         self.open_alerts()

@@ -21,6 +21,7 @@ from neural_tui.widgets.breadcrumb import Breadcrumb
 from neural_tui.widgets.keyed_table import KeyedTable
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import waiting_reason
+from neural_tui.widgets.replay_bar import ReplayBar
 
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
@@ -75,9 +76,12 @@ class DrillDownScreen(Screen[None]):
         the table keeps room for `COMPACT_TABLE_ROWS`, the detail below it gets the rest."""
 
     def on_mount(self) -> None:
-        """Every drill-down gets the breadcrumb on top (and the filter, if it has one)
-        without each screen composing them."""
+        """Every drill-down gets the breadcrumb on top (in a replay, the replay bar under it;
+        the filter, if it has one) without each screen composing them."""
         self.mount(Breadcrumb(id="breadcrumb"), before=0)
+        replay = self.console_app.replay
+        if replay is not None:
+            self.mount(ReplayBar(replay, id="replay-bar"), after="#breadcrumb")
         if self.FILTERED_TABLES:
             self.mount(ModelFilter(placeholder="filter features by name (esc clears)",
                                    id="feature-filter"), after="#breadcrumb")

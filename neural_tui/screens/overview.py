@@ -30,6 +30,7 @@ from neural_tui.widgets.breadcrumb import Breadcrumb
 from neural_tui.widgets.history_progress import HistoryProgressBar
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import ModelPanel
+from neural_tui.widgets.replay_bar import ReplayBar
 from neural_tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class OverviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="breadcrumb")
+        yield ReplayBar(self.console_app.replay, id="replay-bar")
         yield AlertFeed(id="alert-feed")
         yield ModelFilter(id="model-filter")
         yield HistoryProgressBar(id="history-progress")

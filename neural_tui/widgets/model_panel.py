@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from neural_tui import keymap
+from neural_tui.app.fleet_groups import format_ago
 from neural_tui.app.formatting import (
     MISSING,
     format_breakdown,
@@ -38,6 +39,11 @@ from neural_tui.remote_models import RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 
+if TYPE_CHECKING:
+    from neural_tui.app.app import NeuralTuiApp
+
+IDLE_CLASS = "-idle"
+"""A local model whose newest record is older than the window: its figures would all be 0."""
 HIGH_ERROR_RATE_CLASS = "-high-error-rate"
 HIGH_LATENCY_CLASS = "-high-latency"
 DATASET_DRIFT_CLASS = "-dataset-drift"
@@ -65,7 +71,9 @@ class ModelPanel(Widget, can_focus=True):
     screen. The panel is
     marked when the windowed error rate or p95 latency is above the `[health]` limit that
     `neural-tui health` checks, so the console and the CI gate agree. An SLO whose budget
-    burns adds a line, coloured by severity (`SLO_PAGE_CLASS`, `SLO_TICKET_CLASS`).
+    burns adds a line, coloured by severity (`SLO_PAGE_CLASS`, `SLO_TICKET_CLASS`). A local
+    model idle for longer than the window (`IDLE_CLASS`) says since when in place of figures
+    that would all be 0, and `r` posts `ModelPanel.ReplayAsked` where the console offers it.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,6 +87,7 @@ class ModelPanel(Widget, can_focus=True):
         Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
         Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
+        Binding("r", "replay", "Replay", id=keymap.REPLAY),
     ]
 
     @dataclass
@@ -87,6 +96,13 @@ class ModelPanel(Widget, can_focus=True):
 
         uid: str
         view: DrillView = "drift"
+
+    @dataclass
+    class ReplayAsked(Message):
+        """The user asked to replay the storage of this idle model, up to its newest record."""
+
+        model: str
+        newest_record_at: float
 
     class Ready(Message):
         """The panel is mounted and can take the focus (the overview selects the first)."""
@@ -104,6 +120,7 @@ class ModelPanel(Widget, can_focus=True):
         return self._model.remote is not None
 
     def compose(self) -> ComposeResult:
+        yield Label(id="idle")
         with HorizontalGroup(classes="metric"):
             yield Label("throughput", classes="metric-name")
             yield Label(id="throughput", classes="metric-value")
@@ -136,6 +153,7 @@ class ModelPanel(Widget, can_focus=True):
     def _render_model(self) -> None:
         """Write the figures into the existing widgets (nothing is rebuilt), unless they are
         those already shown: most snapshots change few panels, and an update costs a redraw."""
+        self._render_idle()
         figures = PanelFigures.of(self._model, self._health)
         if figures == self._shown:
             return
@@ -157,6 +175,44 @@ class ModelPanel(Widget, can_focus=True):
         for name, on in figures.classes:
             self.set_class(on, name)
         self.query_one("#slo-headline", Label).update(figures.slo_headline)
+
+    def _render_idle(self) -> None:
+        """Say since when an idle model has been quiet in place of its zero figures, with the
+        replay key when the console offers one."""
+        idle = self.idle_since()
+        if (idle is not None) != self.has_class(IDLE_CLASS):
+            self.set_class(idle is not None, IDLE_CLASS)
+            self.refresh_bindings()
+        if idle is not None:
+            offer = " · r replay" if self.console_app.offers_replay else ""
+            self.query_one("#idle", Label).update(f"idle, newest record {idle}{offer}")
+
+    @property
+    def console_app(self) -> NeuralTuiApp:
+        return cast("NeuralTuiApp", self.app)
+
+    def idle_since(self) -> str | None:
+        """How long ago a local model's newest record was (`3h 5m ago`), when that is longer
+        than the window, at the snapshot's time; None for a model with recent records."""
+        model = self._model
+        newest = model.last_record_at
+        now = self.console_app.snapshot.generated_at
+        if model.remote is not None or newest is None or not now:
+            return None
+        if now - newest <= model.window_seconds:
+            return None
+        return format_ago(now, newest) or None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`r` replays only an idle model's storage, and only where the console offers it."""
+        if action == "replay":
+            return self.console_app.offers_replay and self.idle_since() is not None
+        return True
+
+    def action_replay(self) -> None:
+        newest = self._model.last_record_at
+        if newest is not None:
+            self.post_message(self.ReplayAsked(self._model.name, newest))
 
     def needed_width(self, *, stacked: bool) -> int:
         """The columns this panel needs to show every line uncut, with its verdicts on one
