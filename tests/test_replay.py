@@ -581,7 +581,8 @@ def test_a_console_left_with_a_replay_request_opens_the_replay_of_its_storage(
     assert asked["greeting"] == f"replaying churn: {replay_command(tmp_path, T0 + 5)}"
 
 
-async def test_the_replay_bar_tops_the_drill_downs_too(tmp_path: Path) -> None:
+async def test_the_replay_bar_sits_under_the_breadcrumb_of_the_drill_downs_too(
+        tmp_path: Path) -> None:
     interleaved_storage(tmp_path)
     app = replay_app(load_settings(None), tmp_path, speed=10.0)
     async with app.run_test() as pilot:
@@ -590,4 +591,6 @@ async def test_the_replay_bar_tops_the_drill_downs_too(tmp_path: Path) -> None:
         await pilot.press("d")
         await pilot.pause(0.5)
         assert isinstance(app.screen, DrillDownScreen)
-        assert screen_text(app).lstrip().startswith("REPLAY 10x")
+        breadcrumb, bar = screen_text(app).splitlines()[:2]
+        assert breadcrumb.strip().startswith("Overview ›")
+        assert bar.strip().startswith("REPLAY 10x") and "UTC" in bar
