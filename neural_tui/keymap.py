@@ -27,9 +27,11 @@ ACKNOWLEDGE = "alerts.acknowledge"
 SILENCE = "alerts.silence"
 UNSILENCE = "alerts.unsilence"
 CANCEL_SILENCE = "silence.cancel"
+EXPORT = "app.export"
 
 BINDING_IDS: tuple[str, ...] = (
     QUIT, HELP, PAUSE, NEXT_MODEL, PREVIOUS_MODEL, OPEN_MODEL, FILTER, CLEAR_FILTER, DRIFT,
     QUALITY, SLO, BACK, CLOSE_HELP, ALERTS, ACKNOWLEDGE, SILENCE, UNSILENCE, CANCEL_SILENCE,
+    EXPORT,
 )
 """Every id a `[keys]` table may name."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from types import FrameType
@@ -21,9 +22,10 @@ from neural_tui.alerts.view import AlertCommands, AlertsView
 from neural_tui.app.commands import SLOCommands
 from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
+from neural_tui.app.view_export import export_view, view_data
 from neural_tui.config import HealthSection
 from neural_tui.runtime.feed import SnapshotFeed
-from neural_tui.runtime.snapshot import Snapshot
+from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import plain
 from neural_tui.screens.alerts import AlertsScreen
 from neural_tui.screens.drift import DriftScreen
@@ -64,6 +66,7 @@ class NeuralTuiApp(App[None]):
         Binding("question_mark", "help", "Help", id=keymap.HELP),
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
+        Binding("e", "export", "Export view", id=keymap.EXPORT),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {SLOCommands}
@@ -108,6 +111,8 @@ class NeuralTuiApp(App[None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+        self.export_dir = Path()
+        """Where `e` writes the view's SVG and JSON: the working directory."""
 
     @property
     def snapshot(self) -> Snapshot:
@@ -227,3 +232,40 @@ class NeuralTuiApp(App[None]):
         """Ask the runtime to pause or resume; the status line shows what its snapshots say."""
         self._pause_requested = not self._pause_requested
         self._feed.set_paused(self._pause_requested)
+
+    def action_export(self) -> None:
+        """Write the current view as SVG and its data as JSON, in a thread; say where.
+
+        The SVG is rendered here (it reads the screen), the files are written off the loop.
+        """
+        view, models = self._current_view()
+        snapshot, now, directory = self._snapshot, time.time(), self.export_dir
+        svg = self.export_screenshot(title=f"neural-tui {view}")
+
+        def write() -> None:
+            try:
+                written = export_view(directory, view, svg,
+                                      view_data(view, snapshot, models, now), now)
+            except OSError as exc:
+                self.call_from_thread(self.notify, plain(f"Export failed: {exc}"),
+                                      severity="error", markup=False)
+                return
+            self.call_from_thread(self.notify, plain(f"Exported {written.svg} and "
+                                                     f"{written.json.name}"), markup=False)
+
+        self.run_worker(write, name="export", group="export", thread=True, exit_on_error=False)
+
+    def _current_view(self) -> tuple[str, tuple[ModelSnapshot, ...]]:
+        """The view's fixed name, and the models it renders, for an export.
+
+        A modal screen (help, silence) is exported with what lies beneath it named.
+        """
+        screen = next((s for s in reversed(self.screen_stack)
+                       if isinstance(s, DrillDownScreen | OverviewScreen | AlertsScreen)),
+                      self.screen)
+        if isinstance(screen, DrillDownScreen):
+            view = next(name for name, kind in DRILL_DOWNS.items() if isinstance(screen, kind))
+            model = self._snapshot.model(screen.uid)
+            return view, (model,) if model is not None else ()
+        return ("alerts" if isinstance(screen, AlertsScreen) else "overview",
+                self._snapshot.models)
