@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from types import FrameType
@@ -40,6 +41,10 @@ SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers |
 AlertsProvider = Callable[[], AlertsView]
 """The alerting's latest published view; called often, so it must only return a reference."""
 ALERTS_POLL_SECONDS = 0.5
+KEPT_DRILL_DOWNS = 6
+"""Drill-down screens kept built after they close (the most recently opened), so that opening
+one again only repaints it: building a screen (its widgets, their styles, its footer) is most
+of what a key costs."""
 """How often the console looks for a newer alerts view (it redraws only when there is one)."""
 
 
@@ -111,6 +116,7 @@ class NeuralTuiApp(App[None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+        self._drill_downs: OrderedDict[tuple[str, DrillView], DrillDownScreen] = OrderedDict()
         self.export_dir = Path()
         """Where `e` writes the view's SVG and JSON: the working directory."""
 
@@ -219,11 +225,38 @@ class NeuralTuiApp(App[None]):
 
         So escape always leads back to the overview, however many views were visited.
         """
-        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
+        screen = self._drill_down(uid, view)
+        if screen is self.screen:
+            return
         if isinstance(self.screen, DrillDownScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def _drill_down(self, uid: str, view: DrillView) -> DrillDownScreen:
+        """The screen of `view` for `uid`: kept from an earlier visit (it catches up with the
+        latest snapshot when resumed), else a new one, kept in place of the least recent."""
+        key = (uid, view)
+        screen = self._drill_downs.get(key)
+        if screen is not None:
+            self._drill_downs.move_to_end(key)
+            return screen
+        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
+        self.install_screen(screen, f"drill-down {id(screen)}")
+        self._drill_downs[key] = screen
+        while len(self._drill_downs) > KEPT_DRILL_DOWNS:
+            _, oldest = self._drill_downs.popitem(last=False)
+            if oldest in self.screen_stack:
+                self._drill_downs[(oldest.uid, self._view_of(oldest))] = oldest
+                break
+            self.uninstall_screen(oldest)
+            if oldest.is_mounted:
+                oldest.remove()
+        return screen
+
+    @staticmethod
+    def _view_of(screen: DrillDownScreen) -> DrillView:
+        return next(name for name, kind in DRILL_DOWNS.items() if isinstance(screen, kind))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(describe_bindings(self, self.screen.active_bindings)))
@@ -264,7 +297,7 @@ class NeuralTuiApp(App[None]):
                        if isinstance(s, DrillDownScreen | OverviewScreen | AlertsScreen)),
                       self.screen)
         if isinstance(screen, DrillDownScreen):
-            view = next(name for name, kind in DRILL_DOWNS.items() if isinstance(screen, kind))
+            view = self._view_of(screen)
             model = self._snapshot.model(screen.uid)
             return view, (model,) if model is not None else ()
         return ("alerts" if isinstance(screen, AlertsScreen) else "overview",
