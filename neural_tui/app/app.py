@@ -172,9 +172,11 @@ class NeuralTuiApp(App[None]):
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         """Hand the snapshot to the screen on top; others catch up when resumed.
 
-        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`).
+        A queued snapshot gives way to a newer one (`SnapshotArrived.can_replace`); one still
+        queued while the app closes (no screen left) is dropped.
         """
-        self.screen.post_message(SnapshotArrived(message.snapshot))
+        if self.screen_stack:
+            self.screen.post_message(SnapshotArrived(message.snapshot))
 
     def poll_alerts(self) -> None:
         """Hand a newer alerts view, if the alerting published one, to the screen on top."""
@@ -186,7 +188,8 @@ class NeuralTuiApp(App[None]):
             self.post_message(AlertsArrived(view))
 
     def on_alerts_arrived(self, message: AlertsArrived) -> None:
-        self.screen.post_message(AlertsArrived(message.view))
+        if self.screen_stack:
+            self.screen.post_message(AlertsArrived(message.view))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Without the alerting the alerts key is neither shown nor bound."""
