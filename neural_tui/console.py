@@ -20,11 +20,12 @@ import shlex
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from neural_tui.alerts.service import Alerting, ShownAlerting
-from neural_tui.config import Settings, target_name
+from neural_tui.config import AlertRuleSection, Settings, target_name
 from neural_tui.errors import UsageError
 from neural_tui.fleet import remote_sources
 from neural_tui.remote_models import RemoteSource
@@ -40,6 +41,13 @@ from neural_tui.storage_layout import RECORDS_FOLDER, require_storage
 if TYPE_CHECKING:
     from neural_tui.app.app import NeuralTuiApp
 
+DEMO_DRIFT_RULE = AlertRuleSection(
+    name="drift", when="drifted",
+    summary="{model} drifted: {drift_score} of features, prediction drift "
+            "{prediction_drift_score}")
+"""The alert `--demo` runs when the config names no rule: `neural-tui init`'s drift rule
+without its 10 minutes' wait, so the demo's drift is seen to fire an alert within minutes."""
+
 
 def open_console(settings: Settings, *, demo: bool = False) -> int:
     """Run the console until the user quits; log lines stay in the snapshot, off the screen."""
@@ -53,7 +61,7 @@ def open_console(settings: Settings, *, demo: bool = False) -> int:
             traffic = DemoTraffic(storage)
             traffic.start()
             try:
-                console_app(settings, storage, label="demo traffic").run()
+                console_app(demo_settings(settings), storage, label="demo traffic").run()
                 return 0
             finally:
                 traffic.stop()
@@ -116,6 +124,13 @@ def replay_app(settings: Settings, storage: Path, *, start: float | None = None,
                         alerts=lambda: engine.view, replay=clock, greeting=greeting,
                         refresh_seconds=settings.console.refresh_seconds,
                         look=settings.console)
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """`settings` for the demo: with `DEMO_DRIFT_RULE` when they name no alert rule."""
+    if settings.alerts.rules:
+        return settings
+    return replace(settings, alerts=replace(settings.alerts, rules=(DEMO_DRIFT_RULE,)))
 
 
 def console_app(settings: Settings, storage: Path, *, label: str,

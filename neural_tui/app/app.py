@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -36,9 +37,10 @@ from neural_tui.app.fleet_groups import Fleet
 from neural_tui.app.formatting import time_range_notice
 from neural_tui.app.messages import AlertsArrived, DrillView, SnapshotArrived
 from neural_tui.app.terminal_look import line_filters
+from neural_tui.app.view_export import export_view, view_data
 from neural_tui.config import ConsoleSection, HealthSection
 from neural_tui.runtime.feed import TIME_RANGES_SECONDS, SnapshotFeed
-from neural_tui.runtime.snapshot import Snapshot
+from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import plain
 from neural_tui.screens.alerts import AlertsScreen
 from neural_tui.screens.drift import DriftScreen
@@ -60,6 +62,10 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 READONLY_CLASS = "-readonly"
 """The app has this class in a read-only console; screens mark themselves READ-ONLY."""
 ALERTS_POLL_SECONDS = 0.5
+KEPT_DRILL_DOWNS = 6
+"""Drill-down screens kept built after they close (the most recently opened), so that opening
+one again only repaints it: building a screen (its widgets, their styles, its footer) is most
+of what a key costs."""
 """How often the console looks for a newer alerts view (it redraws only when there is one)."""
 INPUT_CHECK_SECONDS = 0.5
 """How often the console checks that its input is still there (a terminal, a browser tab)."""
@@ -111,6 +117,7 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP),
         Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER),
         Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER),
+        Binding("e", "export", "Export view", id=keymap.EXPORT),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {ModelCommands, FeatureCommands, SLOCommands, AlertJumps}
@@ -178,6 +185,9 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self._alerts_view = alerts() if alerts is not None else AlertsView.empty()
         self.alert_commands = alert_commands
         self.user = user if user is not None else login_name()
+        self._drill_downs: OrderedDict[tuple[str, DrillView], DrillDownScreen] = OrderedDict()
+        self.export_dir = Path()
+        """Where `e` writes the view's SVG and JSON: the working directory."""
         self.replay = replay
         self.offers_replay = offers_replay and replay is None
         self._greeting = greeting
@@ -315,7 +325,8 @@ class NeuralTuiApp(App[ReplayRequest | None]):
             self.post_message(AlertsArrived(view))
 
     def on_alerts_arrived(self, message: AlertsArrived) -> None:
-        self.screen.post_message(AlertsArrived(message.view))
+        if self.screen_stack:
+            self.screen.post_message(AlertsArrived(message.view))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Without the alerting the alerts key is neither shown nor bound, nor are the replay
@@ -390,13 +401,40 @@ class NeuralTuiApp(App[ReplayRequest | None]):
 
         So escape always leads back to the overview, however many views were visited.
         """
-        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
+        screen = self._drill_down(uid, view)
         if select is not None:
             screen.select_row(select)
+        if screen is self.screen:
+            return
         if isinstance(self.screen, DrillDownScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def _drill_down(self, uid: str, view: DrillView) -> DrillDownScreen:
+        """The screen of `view` for `uid`: kept from an earlier visit (it catches up with the
+        latest snapshot when resumed), else a new one, kept in place of the least recent."""
+        key = (uid, view)
+        screen = self._drill_downs.get(key)
+        if screen is not None:
+            self._drill_downs.move_to_end(key)
+            return screen
+        screen = DRILL_DOWNS[view](uid, engine_interval_seconds=self.engine_interval_seconds)
+        self.install_screen(screen, f"drill-down {id(screen)}")
+        self._drill_downs[key] = screen
+        while len(self._drill_downs) > KEPT_DRILL_DOWNS:
+            _, oldest = self._drill_downs.popitem(last=False)
+            if oldest in self.screen_stack:
+                self._drill_downs[(oldest.uid, self._view_of(oldest))] = oldest
+                break
+            self.uninstall_screen(oldest)
+            if oldest.is_mounted:
+                oldest.remove()
+        return screen
+
+    @staticmethod
+    def _view_of(screen: DrillDownScreen) -> DrillView:
+        return next(name for name, kind in DRILL_DOWNS.items() if isinstance(screen, kind))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(describe_bindings(self, self.screen.active_bindings)))
@@ -420,3 +458,40 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self.notify(time_range_notice(self._time_range_requested,
                                       self._snapshot.engine_window_records),
                     title="Time range")
+
+    def action_export(self) -> None:
+        """Write the current view as SVG and its data as JSON, in a thread; say where.
+
+        The SVG is rendered here (it reads the screen), the files are written off the loop.
+        """
+        view, models = self._current_view()
+        snapshot, now, directory = self._snapshot, time.time(), self.export_dir
+        svg = self.export_screenshot(title=f"neural-tui {view}")
+
+        def write() -> None:
+            try:
+                written = export_view(directory, view, svg,
+                                      view_data(view, snapshot, models, now), now)
+            except OSError as exc:
+                self.call_from_thread(self.notify, plain(f"Export failed: {exc}"),
+                                      severity="error", markup=False)
+                return
+            self.call_from_thread(self.notify, plain(f"Exported {written.svg} and "
+                                                     f"{written.json.name}"), markup=False)
+
+        self.run_worker(write, name="export", group="export", thread=True, exit_on_error=False)
+
+    def _current_view(self) -> tuple[str, tuple[ModelSnapshot, ...]]:
+        """The view's fixed name, and the models it renders, for an export.
+
+        A modal screen (help, silence) is exported with what lies beneath it named.
+        """
+        screen = next((s for s in reversed(self.screen_stack)
+                       if isinstance(s, DrillDownScreen | OverviewScreen | AlertsScreen)),
+                      self.screen)
+        if isinstance(screen, DrillDownScreen):
+            view = self._view_of(screen)
+            model = self._snapshot.model(screen.uid)
+            return view, (model,) if model is not None else ()
+        return ("alerts" if isinstance(screen, AlertsScreen) else "overview",
+                self._snapshot.models)

@@ -92,6 +92,8 @@ class DrillDownScreen(Screen[None]):
         """Before the screen is shown: select the row keyed `key` (a feature, an SLO; from the
         palette) in its selection table as soon as the table shows it."""
         self._select = key
+        if self.is_mounted and self.SELECTION_TABLE is not None:
+            self.query_one(self.SELECTION_TABLE, KeyedTable).select_key(key)
 
     @property
     def console_app(self) -> NeuralTuiApp:
