@@ -134,10 +134,12 @@ class ModelPanel(Widget, can_focus=True):
             yield Label(id="error-rate", classes="metric-value")
             yield Sparkline(id="error-rate-series")
         yield Label(id="totals")
+        # The verdicts may quote a path or an engine's error (why there is no drift yet):
+        # text, never markup.
         with HorizontalGroup(classes="engine-summary"):
-            yield Label(id="drift-headline")
-            yield Label(id="quality-headline")
-            yield Label(id="performance-headline")
+            yield Label(id="drift-headline", markup=False)
+            yield Label(id="quality-headline", markup=False)
+            yield Label(id="performance-headline", markup=False)
         yield Label(id="slo-headline")
 
     def on_mount(self) -> None:
