@@ -202,14 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DASHBOARD_HOST = "127.0.0.1"
+DASHBOARD_PORT = 8052
+"""The old Dash dashboard's port, so bookmarks keep working."""
+
+
 def _add_dashboard_command(commands: Any, common: argparse.ArgumentParser) -> None:
     """`dashboard`: the console in a browser, taking the console's own flags."""
     board = commands.add_parser("dashboard", parents=[common, _fleet_options(True)],
                                 help="serve the console to web browsers (one session per tab)")
-    board.add_argument("--host", dest="board_host", default="127.0.0.1",
-                       help="bind address (default: 127.0.0.1, this machine only)")
-    board.add_argument("--port", dest="board_port", type=int, default=8052,
-                       help="port (default: 8052)")
+    board.add_argument("--host", dest="board_host", default=DASHBOARD_HOST,
+                       help=f"bind address (default: {DASHBOARD_HOST}, this machine only)")
+    board.add_argument("--port", dest="board_port", type=int, default=DASHBOARD_PORT,
+                       help=f"port (default: {DASHBOARD_PORT})")
     board.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                        help="serve consoles on built-in synthetic traffic")
     board.add_argument("--allow-writes", action="store_true",
