@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from console_view import panel_named, rendered, screen_lines, screen_text
 from look_scenes import SCREENS, alerting, console, open_view
+from rich.cells import cell_len
 from rich.color import ColorType
 from rich.segment import Segment
 from textual.pilot import Pilot
@@ -308,3 +309,13 @@ def test_the_console_flags_reach_the_app(tmp_path: Path, argv: list[str]) -> Non
     assert (app.theme == "textual-light") is bool(argv)
     assert (AsciiOnly in filters) is bool(argv)
     assert (FewerColors in filters) is bool(argv)
+
+
+@pytest.mark.parametrize("name", ["a\u200bb", "\ufeffmodel", "e\u0301t\u00e9", "\u540d\u524d"])
+def test_ascii_mode_keeps_the_width_of_a_name_with_zero_width_or_wide_characters(
+    name: str,
+) -> None:
+    """A zero-width character from a log (a zero-width space, a byte-order mark) draws as
+    nothing, not as a `?` that would push the panel's border one cell out."""
+    assert cell_len(to_ascii(name)) == cell_len(name)
+    assert to_ascii(name).isascii()
