@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from console_view import panel_named, rendered, screen_lines, screen_text
+from factories import model_snapshot, snapshot
+from fake_feed import FakeFeed
 from look_scenes import SCREENS, alerting, console, open_view
 from rich.cells import cell_len
 from rich.color import ColorType
@@ -70,6 +72,18 @@ async def test_no_panel_line_is_cut_at_any_width(size: tuple[int, int]) -> None:
         assert "…" not in fraud + churn
         assert "drift appears once it is full (~1m 17s at 5.0/s)" in churn
         assert "(TimeoutError 1,200, ValueError 40)" in churn
+
+
+async def test_a_long_model_name_keeps_the_time_range_in_its_panel_title() -> None:
+    """The title (`name · version · last 5m`) is measured whole when the panels are laid out
+    side by side, the range included."""
+    long_name = "recommendation-ranker-" + "x" * 18
+    feed = FakeFeed(snapshot(model_snapshot(long_name, window_seconds=300.0),
+                             model_snapshot("churn", window_seconds=300.0)))
+    async with NeuralTuiApp(feed).run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        title_row = rendered(pilot.app, panel_named(pilot.app, long_name)).splitlines()[0]
+        assert f"{long_name} · 1.0.0 · last 5m" in title_row
 
 
 async def test_panels_tile_three_across_at_200_columns_and_one_at_80() -> None:
