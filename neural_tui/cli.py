@@ -23,6 +23,7 @@ from typing import Any, get_args
 from neural_tui import __version__
 from neural_tui.config import (
     BOUNDS,
+    Bound,
     ColorMode,
     ConfigError,
     Settings,
@@ -205,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 DASHBOARD_HOST = "127.0.0.1"
 DASHBOARD_PORT = 8052
 """The old Dash dashboard's port, so bookmarks keep working."""
+DASHBOARD_PORTS = Bound(1, 65535)
+"""Not 0 (`server.port`'s "any free port"): the URL printed for browsers must name the port."""
 
 
 def _add_dashboard_command(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -566,7 +569,8 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     from neural_tui.dashboard import dashboard, serve_dashboard
 
     settings = settings_from(args)
-    _check_option("--port", "server.port", args.board_port)
+    if not DASHBOARD_PORTS.accepts(args.board_port):
+        raise UsageError(f"--port {args.board_port}: must be {DASHBOARD_PORTS.describe()}")
     board = dashboard(args.board_host, args.board_port, _console_args(args),
                       readonly=settings.console.readonly, allow_writes=args.allow_writes)
     return serve_dashboard(board)
