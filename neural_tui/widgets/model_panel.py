@@ -19,9 +19,9 @@ from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from neural_tui import keymap
-from neural_tui.app.fleet_groups import format_ago
 from neural_tui.app.formatting import (
     MISSING,
+    format_ago,
     format_breakdown,
     format_count,
     format_labelled,
