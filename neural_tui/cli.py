@@ -23,6 +23,7 @@ from typing import Any, get_args
 from neural_tui import __version__
 from neural_tui.config import (
     BOUNDS,
+    Bound,
     ColorMode,
     ConfigError,
     Settings,
@@ -202,14 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DASHBOARD_HOST = "127.0.0.1"
+DASHBOARD_PORT = 8052
+"""The old Dash dashboard's port, so bookmarks keep working."""
+DASHBOARD_PORTS = Bound(1, 65535)
+"""Not 0 (`server.port`'s "any free port"): the URL printed for browsers must name the port."""
+
+
 def _add_dashboard_command(commands: Any, common: argparse.ArgumentParser) -> None:
     """`dashboard`: the console in a browser, taking the console's own flags."""
     board = commands.add_parser("dashboard", parents=[common, _fleet_options(True)],
                                 help="serve the console to web browsers (one session per tab)")
-    board.add_argument("--host", dest="board_host", default="127.0.0.1",
-                       help="bind address (default: 127.0.0.1, this machine only)")
-    board.add_argument("--port", dest="board_port", type=int, default=8052,
-                       help="port (default: 8052)")
+    board.add_argument("--host", dest="board_host", default=DASHBOARD_HOST,
+                       help=f"bind address (default: {DASHBOARD_HOST}, this machine only)")
+    board.add_argument("--port", dest="board_port", type=int, default=DASHBOARD_PORT,
+                       help=f"port (default: {DASHBOARD_PORT})")
     board.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                        help="serve consoles on built-in synthetic traffic")
     board.add_argument("--allow-writes", action="store_true",
@@ -561,7 +569,8 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     from neural_tui.dashboard import dashboard, serve_dashboard
 
     settings = settings_from(args)
-    _check_option("--port", "server.port", args.board_port)
+    if not DASHBOARD_PORTS.accepts(args.board_port):
+        raise UsageError(f"--port {args.board_port}: must be {DASHBOARD_PORTS.describe()}")
     board = dashboard(args.board_host, args.board_port, _console_args(args),
                       readonly=settings.console.readonly, allow_writes=args.allow_writes)
     return serve_dashboard(board)

@@ -388,12 +388,12 @@ class Settings:
     slo: tuple[SLOSection, ...] = ()
     alerts: AlertsSection = field(default_factory=AlertsSection)
     keys: dict[str, str] = field(default_factory=dict)
+    """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
+    own, comma-separated."""
     exporter: ExporterSection = field(default_factory=ExporterSection)
     targets: tuple[TargetSection, ...] = ()
     prometheus: PrometheusSection = field(default_factory=PrometheusSection)
     console: ConsoleSection = field(default_factory=ConsoleSection)
-    """The console's keymap: binding id (`neural_tui.keymap`) to the keys that replace its
-    own, comma-separated."""
     source: Path | None = None
 
     def model(self, name: str) -> ModelSection | None:

@@ -20,10 +20,6 @@ from textual_serve.server import Server
 
 from neural_tui.errors import UsageError
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8052
-"""The old Dash dashboard's port, so bookmarks keep working."""
-
 
 def is_loopback(host: str) -> bool:
     """Whether `host` is reachable from this machine only (`localhost`, 127.0.0.0/8, ::1).

@@ -267,6 +267,16 @@ async def test_markup_in_a_model_name_is_shown_literally() -> None:
         assert "[bold red]x · [link=http://e]v" in screen_text(pilot.app)
 
 
+async def test_why_a_panel_has_no_drift_yet_is_shown_literally() -> None:
+    """The reason may quote a path or an engine's error: text, never markup."""
+    waiting = "/data/[v2]/ref.jsonl: reference file not found"
+    feed = FakeFeed(snapshot(model_snapshot("churn", drift=None, analysis_waiting=waiting)))
+    async with NeuralTuiApp(feed).run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        words = rendered(pilot.app, panels(pilot.app)[0]).replace("│", " ").split()
+        assert f"drift: {waiting}" in " ".join(words)
+
+
 @pytest.mark.parametrize("hostile", ["\x1b[31mred", "\x1b]0;pwned\x07", "\x9b2J"])
 async def test_escape_sequences_from_logs_never_reach_the_rendered_output(hostile: str) -> None:
     feed = FakeFeed(

@@ -4,14 +4,14 @@ snapshots where it is false."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
 
+from live_runtime import snapshots_until_live
+
 from neural_tui.config import AnalysisSection, DriftSection, RuntimeSection, Settings
 from neural_tui.runtime.pipeline import Runtime
-from neural_tui.runtime.snapshot import Snapshot
 from neural_tui.sources.tail import TailSource
 
 FILES = 6
@@ -36,20 +36,6 @@ def settings() -> Settings:
     return Settings(runtime=RuntimeSection(cadence_seconds=0.01),
                     analysis=AnalysisSection(interval_seconds=3600.0, every_records=10_000_000),
                     drift=DriftSection(window=200, reference_rows=200))
-
-
-async def snapshots_until_live(runtime: Runtime) -> list[Snapshot]:
-    seen: list[Snapshot] = []
-    runtime.subscribe(seen.append)
-    task = asyncio.create_task(runtime.run())
-    try:
-        async with asyncio.timeout(30):
-            while not seen or seen[-1].catching_up:
-                await asyncio.sleep(0.01)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    return seen
 
 
 async def test_no_snapshot_is_live_before_every_record_on_disk_was_read(predictions):

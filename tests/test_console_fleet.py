@@ -24,7 +24,8 @@ from textual.pilot import Pilot
 from textual.widgets import Sparkline
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.fleet_groups import Fleet, format_ago
+from neural_tui.app.fleet_groups import Fleet
+from neural_tui.app.formatting import format_ago
 from neural_tui.config import load_settings
 from neural_tui.console import AlertingFeed, console_app
 from neural_tui.remote_models import FeatureDriftFigure, RemoteFigures, SLOFigure

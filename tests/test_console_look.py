@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 from console_view import panel_named, rendered, screen_lines, screen_text
+from factories import model_snapshot, snapshot
+from fake_feed import FakeFeed
 from look_scenes import SCREENS, alerting, console, open_view
+from rich.cells import cell_len
 from rich.color import ColorType
 from rich.segment import Segment
 from textual.pilot import Pilot
@@ -69,6 +72,18 @@ async def test_no_panel_line_is_cut_at_any_width(size: tuple[int, int]) -> None:
         assert "…" not in fraud + churn
         assert "drift appears once it is full (~1m 17s at 5.0/s)" in churn
         assert "(TimeoutError 1,200, ValueError 40)" in churn
+
+
+async def test_a_long_model_name_keeps_the_time_range_in_its_panel_title() -> None:
+    """The title (`name · version · last 5m`) is measured whole when the panels are laid out
+    side by side, the range included."""
+    long_name = "recommendation-ranker-" + "x" * 18
+    feed = FakeFeed(snapshot(model_snapshot(long_name, window_seconds=300.0),
+                             model_snapshot("churn", window_seconds=300.0)))
+    async with NeuralTuiApp(feed).run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        title_row = rendered(pilot.app, panel_named(pilot.app, long_name)).splitlines()[0]
+        assert f"{long_name} · 1.0.0 · last 5m" in title_row
 
 
 async def test_panels_tile_three_across_at_200_columns_and_one_at_80() -> None:
@@ -308,3 +323,13 @@ def test_the_console_flags_reach_the_app(tmp_path: Path, argv: list[str]) -> Non
     assert (app.theme == "textual-light") is bool(argv)
     assert (AsciiOnly in filters) is bool(argv)
     assert (FewerColors in filters) is bool(argv)
+
+
+@pytest.mark.parametrize("name", ["a\u200bb", "\ufeffmodel", "e\u0301t\u00e9", "\u540d\u524d"])
+def test_ascii_mode_keeps_the_width_of_a_name_with_zero_width_or_wide_characters(
+    name: str,
+) -> None:
+    """A zero-width character from a log (a zero-width space, a byte-order mark) draws as
+    nothing, not as a `?` that would push the panel's border one cell out."""
+    assert cell_len(to_ascii(name)) == cell_len(name)
+    assert to_ascii(name).isascii()

@@ -124,3 +124,33 @@ async def test_pausing_shows_at_once_whatever_the_refresh_interval(
         await pilot.press("p")
         await pilot.pause()
         assert [s.paused for s in shown] == [True]
+
+
+async def test_pausing_shows_at_once_even_with_a_redraw_already_waiting(
+    shown: list[Snapshot],
+) -> None:
+    feed = FakeFeed(numbered(0))
+    async with NeuralTuiApp(feed, refresh_seconds=60.0).run_test() as pilot:
+        feed.publish(numbered(1))
+        await pilot.pause()
+        feed.publish(numbered(2))
+        await pilot.pause()
+        shown.clear()
+        await pilot.press("p")
+        await pilot.pause()
+        assert [(s.paused, total(s)) for s in shown] == [(True, 2)]
+
+
+async def test_a_new_time_range_shows_at_once_whatever_the_refresh_interval(
+    shown: list[Snapshot],
+) -> None:
+    feed = FakeFeed(numbered(0))
+    async with NeuralTuiApp(feed, refresh_seconds=60.0).run_test() as pilot:
+        feed.publish(numbered(1))
+        await pilot.pause()
+        feed.publish(numbered(2))
+        await pilot.pause()
+        shown.clear()
+        await pilot.press("t")
+        await pilot.pause()
+        assert [s.time_range_seconds for s in shown] == [300.0]

@@ -3,16 +3,16 @@ records/s, time left), published only while catching up; and how it reads in wor
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
 
 import pytest
+from live_runtime import snapshots_until_live
 
 from neural_tui.config import AnalysisSection, RuntimeSection, Settings
 from neural_tui.runtime.pipeline import Runtime
-from neural_tui.runtime.snapshot import HistoryProgress, Snapshot
+from neural_tui.runtime.snapshot import HistoryProgress
 from neural_tui.sources.tail import TailSource
 
 LINES = 2_000
@@ -36,24 +36,10 @@ def settings() -> Settings:
                     analysis=AnalysisSection(interval_seconds=3600.0, every_records=10_000_000))
 
 
-async def snapshots_until_live(runtime: Runtime) -> list[Snapshot]:
-    seen: list[Snapshot] = []
-    runtime.subscribe(seen.append)
-    task = asyncio.create_task(runtime.run())
-    try:
-        async with asyncio.timeout(30):
-            while not seen or seen[-1].catching_up:
-                await asyncio.sleep(0.001)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    return seen
-
-
 async def test_the_history_read_grows_to_the_bytes_on_disk_at_start_then_is_gone(predictions):
     on_disk = write_history(predictions)
     source = TailSource(predictions.parent, poll_interval=0.01, chunk_bytes=8192)
-    seen = await snapshots_until_live(Runtime(settings(), [source]))
+    seen = await snapshots_until_live(Runtime(settings(), [source]), 0.001)
     reading = [s.history for s in seen if s.catching_up and s.history is not None]
     assert len({h.bytes_read for h in reading}) > 2, "the progress moved while reading"
     assert {h.bytes_total for h in reading} == {on_disk}

@@ -34,6 +34,22 @@ def test_each_second_s_percentiles_equal_numpy_percentile_on_seeded_data():
         assert got == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("length", [3_600, 40_000])
+def test_a_full_ring_of_latencies_over_many_seconds_matches_numpy_percentile(length: int):
+    """An hour of one-second points (the per-second ring), and more seconds than a 16-bit
+    group number holds: unsorted values, several per second, ties among them."""
+    rng = np.random.default_rng(5)
+    seconds = rng.integers(0, length, size=50_000)
+    values = np.round(rng.lognormal(3.0, 0.8, size=50_000), 1)
+
+    series = percentile_series(seconds, values, length, SERIES_PERCENTILES)
+
+    for second in np.unique(seconds)[:: max(1, length // 400)]:
+        expected = np.percentile(values[seconds == second], SERIES_PERCENTILES)
+        got = [series[i][second] for i in range(len(SERIES_PERCENTILES))]
+        assert got == pytest.approx(expected, rel=1e-12)
+
+
 def test_percentiles_by_hand_interpolate_between_the_closest_ranks():
     """Ten values 10..100 ms: p50 lies halfway between 50 and 60 (rank 4.5), p95 at rank
     8.55 (95 + 0.55 * 10 = 95.5), p99 at rank 8.91 (99.1)."""

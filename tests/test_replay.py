@@ -32,6 +32,7 @@ from neural_tui.runtime.replay_clock import MAX_SPEED, MIN_SPEED, ReplayClock
 from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.sources import replay as replay_module
 from neural_tui.sources.replay import ReplaySource, StoredRecords
+from neural_tui.widgets.breadcrumb import SEPARATOR
 from neural_tui.widgets.model_panel import IDLE_CLASS, ModelPanel
 from neural_tui.widgets.replay_bar import ReplayBar, replay_status
 
@@ -592,5 +593,5 @@ async def test_the_replay_bar_sits_under_the_breadcrumb_of_the_drill_downs_too(
         await pilot.pause(0.5)
         assert isinstance(app.screen, DrillDownScreen)
         breadcrumb, bar = screen_text(app).splitlines()[:2]
-        assert breadcrumb.strip().startswith("Overview")
+        assert breadcrumb.strip().startswith(f"Overview{SEPARATOR}")
         assert bar.strip().startswith("REPLAY 10x") and "UTC" in bar

@@ -146,6 +146,19 @@ async def test_each_percentile_over_time_is_a_sparkline_with_its_scale_written()
         assert "p99 over the last 1m · 70.0 ms to 94.0 ms" in text
 
 
+async def test_over_a_longer_time_range_the_series_span_and_step_are_those_of_the_range() -> None:
+    """`t` to 1h: 120 points of 30 s each span the hour, not 120 seconds."""
+    series = tuple(15.0 + (i % 4) for i in range(120))
+    model = fraud(window_seconds=3600.0, series_step_seconds=30.0, latency_p50_series=series,
+                  latency_p95_series=series, latency_p99_series=series,
+                  throughput_series=(20.0,) * 120, error_rate_series=(0.0,) * 120)
+    async with console(snapshot(model)).run_test(size=(100, 30)) as pilot:
+        await open_latency(pilot)
+        text = " ".join(screen_text(pilot.app).split())
+        assert "p50 over the last 1h · 15.0 ms to 18.0 ms" in text
+        assert "One point per 30s; 0 where a step had no latency." in text
+
+
 async def test_the_p95_limit_marks_its_bucket_and_the_p95_series_that_crosses_it() -> None:
     """The limit 43 ms falls in the bucket ≤ 50 ms; the p95 series reaches 44 ms."""
     async with console(snapshot(fraud()), limit_ms=43.0).run_test(size=(100, 30)) as pilot:

@@ -436,13 +436,22 @@ class NeuralTuiApp(App[ReplayRequest | None]):
     def _view_of(screen: DrillDownScreen) -> DrillView:
         return next(name for name, kind in DRILL_DOWNS.items() if isinstance(screen, kind))
 
+    def _answer_at_once(self) -> None:
+        """Let the snapshot answering a key (pause, time range) show as it arrives, whatever
+        the refresh interval: a redraw already waiting for its turn is dropped, the answer
+        being newer."""
+        if self._show_later is not None:
+            self._show_later.stop()
+            self._show_later = None
+        self._last_shown_at = float("-inf")
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(describe_bindings(self, self.screen.active_bindings)))
 
     def action_toggle_pause(self) -> None:
         """Ask the runtime to pause or resume; the status line shows what its snapshots say."""
         self._pause_requested = not self._pause_requested
-        self._last_shown_at = float("-inf")  # the answer shows at once, whatever the cadence
+        self._answer_at_once()
         self._feed.set_paused(self._pause_requested)
 
     def action_cycle_time_range(self) -> None:
@@ -454,6 +463,7 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self._time_range_requested = float(next(
             (seconds for seconds in TIME_RANGES_SECONDS if seconds > current),
             TIME_RANGES_SECONDS[0]))
+        self._answer_at_once()
         self._feed.set_time_range(self._time_range_requested)
         self.notify(time_range_notice(self._time_range_requested,
                                       self._snapshot.engine_window_records),

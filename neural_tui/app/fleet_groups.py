@@ -8,12 +8,11 @@ here beyond grouping, counting and matching what a snapshot says.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from rich.text import Text
 
-from neural_tui.app.formatting import format_duration
+from neural_tui.app.formatting import format_ago
 from neural_tui.remote_models import TargetStatus
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot, SourceHealth
 from neural_tui.safe_text import safe_text
@@ -26,8 +25,6 @@ PROMETHEUS_LABEL = "prometheus"
 """The Prometheus source's label, and its view's."""
 DOWN_NAMES_SHOWN = 3
 """A heading names this many of a source's down exporters, then counts the rest."""
-SECONDS_SHOWN_WITH_DECIMALS = 60.0
-"""Below a minute, an age reads `0.2 s ago`; above, `3m 20s ago`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,17 +152,6 @@ def _some(names: list[str]) -> str:
     shown = ", ".join(names[:DOWN_NAMES_SHOWN])
     more = len(names) - DOWN_NAMES_SHOWN
     return f"{shown} (+{more} more)" if more > 0 else shown
-
-
-def format_ago(now: float, then: float | None) -> str:
-    """How long ago `then` was, seen from `now` (a clock running behind reads 0); empty when
-    either is unknown or not a finite time."""
-    if then is None or not (math.isfinite(now) and math.isfinite(then)):
-        return ""
-    seconds = max(0.0, now - then)
-    if seconds < SECONDS_SHOWN_WITH_DECIMALS:
-        return f"{seconds:.1f} s ago"
-    return f"{format_duration(seconds)} ago"
 
 
 def model_matches(query: str, model: ModelSnapshot, group: Group) -> bool:

@@ -84,6 +84,21 @@ def format_duration(seconds: float | None) -> str:
     return " ".join(shown) or "0s"
 
 
+SECONDS_SHOWN_WITH_DECIMALS = 60.0
+"""Below a minute, an age reads `0.2 s ago`; above, `3m 20s ago`."""
+
+
+def format_ago(now: float, then: float | None) -> str:
+    """How long ago `then` was, seen from `now` (a clock running behind reads 0); empty when
+    either is unknown or not a finite time."""
+    if then is None or not (math.isfinite(now) and math.isfinite(then)):
+        return ""
+    seconds = max(0.0, now - then)
+    if seconds < SECONDS_SHOWN_WITH_DECIMALS:
+        return f"{seconds:.1f} s ago"
+    return f"{format_duration(seconds)} ago"
+
+
 def format_breakdown(counts: Mapping[str, int]) -> Text:
     """` (timeout 10, bad_json 2)`: keys (possibly from logs, so made safe) by count, or nothing."""
     if not counts:

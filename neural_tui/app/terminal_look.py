@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from rich.cells import cell_len
 from rich.color import ColorSystem
 from rich.segment import Segment
 from rich.style import Style
@@ -43,7 +44,8 @@ width); box drawing and braille are handled by their Unicode blocks (`ascii_char
 
 @lru_cache(maxsize=4096)
 def ascii_char(char: str) -> str:
-    """One ASCII character for `char`, of the same width (a wide character gives two)."""
+    """ASCII for `char`, as many cells wide as Textual measures it (a wide character gives
+    two, a zero-width one none)."""
     known = ASCII_FOR.get(ord(char))
     if known is not None:
         return known
@@ -54,10 +56,10 @@ def ascii_char(char: str) -> str:
         return "." if code == 0x2800 else "#"
     if 0x2580 <= code <= 0x259F:
         return "#"
+    width = cell_len(char)
+    if width == 0:
+        return ""  # a combining mark, a zero-width space: what Textual measures as nothing
     decomposed = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-    width = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    if unicodedata.combining(char):
-        return ""
     return (decomposed[:1] or "?") * width
 
 

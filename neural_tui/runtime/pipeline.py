@@ -123,11 +123,11 @@ class Runtime:
         self.records_total = 0
         self.skipped: Counter[str] = Counter()
         self.messages: deque[str] = deque(maxlen=MESSAGES_KEPT)
-        self._latest = Snapshot.empty()
-        self._listeners: list[SnapshotListener] = []
+        self._shown = Publication()
+        """The snapshots over the chosen range: what the console reads."""
         self._time_range: float | None = None
         """The range the console chose; None: `[runtime] window_seconds`."""
-        self.configured_window = ConfiguredWindow()
+        self.configured_window = Publication()
         """The snapshots built with the configured window, published with each of `latest`:
         what the alert rules read, whatever range the console shows."""
         self._paused = False
@@ -161,20 +161,19 @@ class Runtime:
 
     @property
     def latest(self) -> Snapshot:
-        return self._latest
+        return self._shown.latest
 
     def subscribe(self, listener: SnapshotListener) -> None:
-        self._listeners.append(listener)
+        self._shown.subscribe(listener)
 
     def unsubscribe(self, listener: SnapshotListener) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
+        self._shown.unsubscribe(listener)
 
     def set_paused(self, paused: bool) -> None:
         """Freeze what readers see; ingest goes on, so nothing is missed on resume."""
         self._paused = paused
         if paused:
-            self._publish(_with_paused(self._latest, True),
+            self._publish(_with_paused(self._shown.latest, True),
                           _with_paused(self.configured_window.latest, True))
         else:
             self._publish_now()
@@ -570,15 +569,15 @@ class Runtime:
     def _publish(self, snapshot: Snapshot, configured: Snapshot) -> None:
         """`snapshot` to the readers of `latest`, `configured` (built with the configured
         window) to those of `configured_window`."""
-        self._latest = snapshot
-        for listener in tuple(self._listeners):
-            listener(snapshot)
+        self._shown.publish(snapshot)
         self.configured_window.publish(configured)
 
 
-class ConfiguredWindow:
-    """The runtime's snapshots built with `[runtime] window_seconds`: a `Snapshots` for the
-    alerting, whichever range the console shows."""
+class Publication:
+    """One stream of the runtime's snapshots, a `Snapshots`: those over the range the console
+    chose (`Runtime.latest`), or those built with `[runtime] window_seconds`
+    (`Runtime.configured_window`, what the alerting reads whichever range the console shows).
+    Listeners are called in the publisher's loop and must return quickly."""
 
     def __init__(self) -> None:
         self._latest = Snapshot.empty()

@@ -118,10 +118,10 @@ class ModelSnapshot:
     analysis_waiting: str | None = None
     """Why the engines have no result yet (e.g. still collecting the reference), else None."""
     performance_waiting: str | None = None
+    """Why there is no performance score yet, with the labels so far, else None."""
     reference_filling: tuple[int, int] | None = None
     """(records kept, records needed) while the model's first records fill its reference,
     else None: drift waits for it to be full."""
-    """Why there is no performance score yet, with the labels so far, else None."""
     drifted: bool | None = None
     """The model's one drift verdict (`neural_tui.runtime.verdict` defines it); None: none
     yet."""
@@ -147,8 +147,9 @@ class ModelSnapshot:
     for a local model."""
     latency_p50_series: tuple[float, ...] = ()
     latency_p99_series: tuple[float, ...] = ()
-    """With `latency_p95_series`, the latency percentiles of each second, in ms (0 where a
-    second had none); empty for a remote model, whose exporter publishes only the p95."""
+    """With `latency_p95_series`, the latency percentiles of each `series_step_seconds`, in ms
+    (0 where a step had none); empty for a remote model, whose exporter publishes only the
+    p95."""
     series_step_seconds: float = 1.0
     """The record time each point of the `*_series` covers (a throughput point is the mean
     rate over it)."""

@@ -159,14 +159,15 @@ def share_text(count: int, total: int) -> str:
 def series_label(name: str, points: Sequence[float], model: ModelSnapshot,
                  limit_ms: float | None) -> Text:
     """`p95 over the last 1m · 40.0 ms to 44.0 ms`: the sparkline's scale, from its lowest to
-    its highest point, and the limit for the p95. A remote model's series has one point per
-    poll of its source, not per second."""
+    its highest point, and the limit for the p95. A local model's series has one point per
+    `series_step_seconds` (longer over a longer time range); a remote model's one per poll of
+    its source."""
     if not points:
         return Text.assemble((name, "bold"), " over time: ", (
             "not exported (only the p95 is)"
             if model.remote is not None else "no series yet"))
     span = (f" as exported, {len(points)} polls" if model.remote is not None
-            else f" over the last {format_duration(float(len(points)))}")
+            else f" over the last {format_duration(len(points) * model.series_step_seconds)}")
     text = Text.assemble((name, "bold"), span)
     finite = [p for p in points if math.isfinite(p) and p > 0]
     if finite:
@@ -197,7 +198,10 @@ def _series_note(model: ModelSnapshot) -> str:
     if model.remote is not None:
         return ("As exported: p50 and p99 now are read from the exported histogram, as "
                 "Prometheus' histogram_quantile reads them.")
-    return "One point per second; 0 where a second had no latency."
+    step = model.series_step_seconds
+    if step == 1.0:
+        return "One point per second; 0 where a second had no latency."
+    return f"One point per {format_duration(step)}; 0 where a step had no latency."
 
 
 def _waiting_text(model: ModelSnapshot | None) -> str:

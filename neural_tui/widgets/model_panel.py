@@ -19,9 +19,9 @@ from textual.widget import Widget
 from textual.widgets import Label, Sparkline
 
 from neural_tui import keymap
-from neural_tui.app.fleet_groups import format_ago
 from neural_tui.app.formatting import (
     MISSING,
+    format_ago,
     format_breakdown,
     format_count,
     format_labelled,
@@ -134,10 +134,12 @@ class ModelPanel(Widget, can_focus=True):
             yield Label(id="error-rate", classes="metric-value")
             yield Sparkline(id="error-rate-series")
         yield Label(id="totals")
+        # The verdicts may quote a path or an engine's error (why there is no drift yet):
+        # text, never markup.
         with HorizontalGroup(classes="engine-summary"):
-            yield Label(id="drift-headline")
-            yield Label(id="quality-headline")
-            yield Label(id="performance-headline")
+            yield Label(id="drift-headline", markup=False)
+            yield Label(id="quality-headline", markup=False)
+            yield Label(id="performance-headline", markup=False)
         yield Label(id="slo-headline")
 
     def on_mount(self) -> None:
@@ -225,7 +227,7 @@ class ModelPanel(Widget, can_focus=True):
             sum(widths) + SUMMARY_GAP * (len(widths) - 1))
         found = headline(model.slos)
         lines = (METRIC_LINE_WIDTH, summary, min(_totals(model).cell_len, WRAPPED_WIDTH_COUNTED),
-                 cell_len(safe_text(f"{model.name} · {model.version}").plain) + 4,
+                 _title(model).cell_len + 4,
                  found[0].cell_len if found is not None else 0)
         return max(lines) + FRAME_WIDTH
 
@@ -279,8 +281,7 @@ class PanelFigures:
         performance = model.performance
         slo = headline(model.slos)
         return cls(
-            title=safe_text(f"{model.name} · {model.version}") + Text(
-                f" · {format_range(model.window_seconds)}"),
+            title=_title(model),
             throughput=MISSING if rates_pending else format_rps(model.throughput_rps),
             latency_p95=format_ms(model.latency_p95_ms),
             error_rate=MISSING if rates_pending else format_percent(model.error_rate),
@@ -312,6 +313,13 @@ def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
     must not take the console down; the figure beside the sparkline still shows the raw value.
     """
     return tuple(value if math.isfinite(value) else 0.0 for value in series)
+
+
+def _title(model: ModelSnapshot) -> Text:
+    """`fraud · 1.2 · last 5m`: the model (from logs, so made safe) and the range its figures
+    cover."""
+    return safe_text(f"{model.name} · {model.version}") + Text(
+        f" · {format_range(model.window_seconds)}")
 
 
 def _totals(model: ModelSnapshot) -> Text:
