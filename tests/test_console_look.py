@@ -291,6 +291,20 @@ async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> 
         assert "its first [drift] reference_rows records" in text
 
 
+
+async def test_the_quality_screen_says_its_own_report_waits_for_the_reference() -> None:
+    """The quality screen waits on the same reference, but promises data quality, not drift."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        churn = next(model for model in app.snapshot.models if model.name == "churn")
+        app.open_drill_down(churn.uid, "quality")
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert ("No quality report yet: reference 617/1,000 records — data quality appears "
+                "once it is full (~1m 17s at 5.0/s).") in text
+        assert "drift appears" not in text
+
 # --- from the config and flags to the app ---------------------------------------------------
 
 @pytest.mark.parametrize("argv", [

@@ -149,7 +149,7 @@ class DrillDownScreen(Screen[None]):
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""
         if model is None:
             return "This model is not in the latest snapshot."
-        waiting = waiting_reason(model)
+        waiting = waiting_reason(model, self.VIEW_TITLE)
         if waiting:
             return (f"No {self.VIEW} report yet: {waiting}. The reference is the model's "
                     "reference file, else its first [drift] reference_rows records.")

@@ -341,11 +341,11 @@ def _drift_summary(model: ModelSnapshot) -> str:
     return (f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted) + fired
 
 
-def waiting_reason(model: ModelSnapshot) -> str | None:
-    """Why the engines have no result yet; while the reference fills, when it will be full."""
+def waiting_reason(model: ModelSnapshot, report: str = "drift") -> str | None:
+    """Why the engines have no result yet; while the reference fills, when `report` appears."""
     filling = model.reference_filling
     if filling is not None:
-        return format_reference_filling(*filling, model.throughput_rps)
+        return format_reference_filling(*filling, model.throughput_rps, report)
     return model.analysis_waiting
 
 
