@@ -21,7 +21,7 @@ from neural_tui.app.terminal_look import AsciiOnly, FewerColors, to_ascii
 from neural_tui.cli import build_parser, settings_from
 from neural_tui.config import ConsoleSection
 from neural_tui.console import console_app
-from neural_tui.screens.alerts import AlertsScreen
+from neural_tui.screens.alerts import READ_ONLY_REFUSAL, AlertsScreen
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.overview import SPARKLINE_ROWS_CLASSES, panels_across, sparkline_rows
 from neural_tui.widgets.keyed_table import KeyedTable
@@ -247,6 +247,20 @@ async def test_a_readonly_console_binds_no_alert_command_and_says_so() -> None:
         screen.action_acknowledge()  # as a palette command would call it
         await pilot.pause()
         assert any("read-only console" in str(n.message) for n in app._notifications)
+
+
+@pytest.mark.parametrize("key", ["a", "s", "u"])
+async def test_a_readonly_console_answers_an_alert_command_key_with_the_refusal(key: str) -> None:
+    """A user who presses acknowledge, silence or lift on a shared console learns why nothing
+    happens, and the alerts key is not offered on the alerts screen itself."""
+    app = console(ConsoleSection(readonly=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "alerts")
+        assert "Alerts" not in screen_lines(app)[-1]
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen), "no silence dialog opened"
+        assert [str(n.message) for n in app._notifications] == [READ_ONLY_REFUSAL]
 
 
 async def test_a_readonly_console_sends_nothing_to_the_alerting() -> None:

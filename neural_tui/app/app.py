@@ -318,10 +318,10 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self.screen.post_message(AlertsArrived(message.view))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without the alerting the alerts key is neither shown nor bound, nor are the replay
-        keys outside a replay."""
+        """Without the alerting (or on the alerts screen) the alerts key is neither shown nor
+        bound, nor are the replay keys outside a replay."""
         if action == "open_alerts":
-            return self.alerting
+            return self.alerting and not isinstance(self.screen, AlertsScreen)
         if action.startswith("replay_"):
             return self.replay is not None
         return True
