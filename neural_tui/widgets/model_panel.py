@@ -314,13 +314,18 @@ def plottable(series: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(value if math.isfinite(value) else 0.0 for value in series)
 
 
+def _counted(count: int, noun: str) -> str:
+    """`1 error`, `16 errors`."""
+    return f"{format_count(count)} {noun}{'' if count == 1 else 's'}"
+
+
 def _totals(model: ModelSnapshot) -> Text:
     """Counts since the start of storage; error types (from logs, so made safe) by frequency.
     A remote model's are its exported counters (no labels), then the instance reporting it."""
-    totals = Text(f"{format_count(model.predictions_total)} predictions · ")
+    totals = Text(f"{_counted(model.predictions_total, 'prediction')} · ")
     if model.remote is None:
-        totals.append(f"{format_count(model.labels_total)} labels · ")
-    totals.append(f"{format_count(model.errors_count)} errors")
+        totals.append(f"{_counted(model.labels_total, 'label')} · ")
+    totals.append(_counted(model.errors_count, "error"))
     totals.append_text(format_breakdown(model.errors_total))
     if model.instance:
         totals.append_text(Text.assemble(" · instance ", safe_text(model.instance)))
