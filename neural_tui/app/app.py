@@ -417,6 +417,8 @@ class NeuralTuiApp(App[ReplayRequest | None]):
             (seconds for seconds in TIME_RANGES_SECONDS if seconds > current),
             TIME_RANGES_SECONDS[0]))
         self._feed.set_time_range(self._time_range_requested)
-        self.notify(time_range_notice(self._time_range_requested,
-                                      self._snapshot.engine_window_records),
-                    title="Time range")
+        notice = time_range_notice(self._time_range_requested,
+                                   self._snapshot.engine_window_records)
+        if self._pause_requested:
+            notice += " Paused: shown on resume."
+        self.notify(notice, title="Time range")
