@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from console_view import screen_text
+from console_view import screen_lines, screen_text
 from factories import FIXED_TIME, model_snapshot, snapshot
 from fake_feed import FakeFeed
 from tail_lines import append, record
@@ -405,6 +405,20 @@ async def test_p_pauses_n_steps_and_plus_minus_change_the_speed_of_the_replay(
         assert "REPLAY 2x" in screen_text(app) and "paused" in screen_text(app)
         await pilot.press("p")
         assert not clock.paused
+
+
+async def test_help_in_a_replay_says_what_each_replay_key_does(tmp_path: Path) -> None:
+    interleaved_storage(tmp_path, n=400)
+    app = replay_app(load_settings(None), tmp_path, speed=1.0)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        lines = screen_lines(app)
+        for key, description in [("n", "Replay: step one cadence"),
+                                 ("+", "Replay twice as fast"), ("-", "Replay half as fast")]:
+            assert any(f"{key} " in line and description in line for line in lines), key
+        assert not any("Quit the app and return to the" in line for line in lines), (
+            "Textual's own tooltips, longer than the help's column, are not used")
 
 
 async def test_the_end_of_the_range_says_replay_finished(tmp_path: Path) -> None:

@@ -108,9 +108,12 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
         Binding("t", "cycle_time_range", "Time range", id=keymap.TIME_RANGE),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
-        Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP),
-        Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER),
-        Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER),
+        Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP,
+                tooltip="Replay: step one cadence"),
+        Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER,
+                tooltip="Replay twice as fast"),
+        Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER,
+                tooltip="Replay half as fast"),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {ModelCommands, FeatureCommands, SLOCommands, AlertJumps}
