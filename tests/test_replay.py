@@ -513,6 +513,14 @@ def test_the_replay_command_names_the_storage_and_the_start(tmp_path: Path) -> N
         f"neural-tui --replay --storage '{storage}' --from 2026-11-30T14:03:10Z")
 
 
+def test_the_replay_command_keeps_the_config_the_console_was_opened_with(tmp_path: Path) -> None:
+    """Its window, reference and rules shape what the replay shows: the same command."""
+    storage, config = tmp_path / "data", tmp_path / "my neural-tui.toml"
+    assert replay_command(storage, 1_796_047_390.0, config=config) == (
+        f"neural-tui --config '{config}' --replay --storage {storage} "
+        "--from 2026-11-30T14:03:10Z")
+
+
 # --- the command line -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("argv", "message"), [
