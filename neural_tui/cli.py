@@ -433,16 +433,24 @@ def replay_speed(text: str) -> float:
 
 def replay_time(flag: str, text: str, now: float) -> float:
     """The unix time a `--from` or `--to` names: ISO 8601, unix seconds, or a duration back
-    from `now` with or without its minus sign (`-3h`, `3h`)."""
-    from neural_tui.alerts_report import parse_since
+    from `now` with or without its minus sign (`-3h`, `3h`). A bad value is named as typed."""
+    from neural_tui.alerts_report import MAX_SINCE_SECONDS, parse_since
 
     stripped = text.strip()
+    shown = repr(stripped[:40])
     back = stripped[1:] if stripped.startswith("-") else stripped
     try:
-        return parse_since(back if parse_duration(back) is not None else stripped, now,
-                           flag=flag)
+        seconds = parse_duration(back)
+        if seconds is None:
+            return parse_since(stripped, now, flag=flag)
+    except UsageError:
+        raise UsageError(f"{flag} {shown}: not a time back from now (-3h, -1d12h), an ISO time "
+                         "(2026-11-30T14:00:00Z; no zone: UTC) or unix seconds") from None
     except (OverflowError, ValueError, OSError):
-        raise UsageError(f"{flag} {stripped[:40]!r}: not a time neural-tui can read") from None
+        raise UsageError(f"{flag} {shown}: not a time neural-tui can read") from None
+    if seconds > MAX_SINCE_SECONDS:
+        raise UsageError(f"{flag} {shown}: at most 3650d back")
+    return now - seconds
 
 
 def _run_replay(args: argparse.Namespace, settings: Settings) -> int:

@@ -71,13 +71,15 @@ def open_console(settings: Settings, *, demo: bool = False) -> int:
         return 0
     return open_replay(settings, storage, start=request.start, speed=DEFAULT_SPEED,
                        greeting=f"replaying {request.model}: "
-                                f"{replay_command(storage, request.start)}")
+                                f"{replay_command(storage, request.start, config=settings.source)}")
 
 
-def replay_command(storage: Path, start: float) -> str:
-    """The command line that starts the same replay."""
+def replay_command(storage: Path, start: float, *, config: Path | None = None) -> str:
+    """The command line that starts the same replay, with the console's `--config` if any."""
     moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
-    return shlex.join(["neural-tui", "--replay", "--storage", str(storage), "--from", moment])
+    configured = ["--config", str(config)] if config is not None else []
+    return shlex.join(["neural-tui", *configured, "--replay", "--storage", str(storage),
+                       "--from", moment])
 
 
 def open_replay(settings: Settings, storage: Path, *, start: float | None = None,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -808,34 +809,64 @@ def _print_model_drift(console: Console, key: ModelKey, result: ModelAnalysis) -
     ))
     console.print(title)
     _print_drift_kinds(console, result)
-    console.print(_drift_table("feature", report.features))
+    console.print(_drift_table(console, "feature", report.features))
     outputs = [f for f in (report.prediction, report.top_probability) if f is not None]
     if outputs:
         console.print(Text("model output (prediction drift, not counted among the features)",
                            style="bold"))
-        console.print(_drift_table("output", outputs))
+        console.print(_drift_table(console, "output", outputs))
     if report.dataset_drift:
         console.print(Text("dataset drift: the drifted share reached the threshold",
                            style="bold red"))
 
 
-def _drift_table(first_column: str, rows: Sequence[FeatureDrift]) -> Table:
-    """One row per tested column (an input feature, or a model output), worst first as given."""
-    table = Table(title_justify="left")
-    table.add_column(first_column, overflow="fold")
-    for column in ("kind", "test"):
-        table.add_column(column)
-    for column in ("statistic", "p-value", "threshold", "drift", "PSI", "W normed", "JS"):
-        table.add_column(column, justify="right")
-    for feature in rows:
-        table.add_row(
-            safe_text(feature.name), feature.kind, feature.test, _figure(feature.statistic),
-            _figure(feature.p_value), _figure(feature.threshold),
-            Text("DRIFT", style="bold red") if feature.drifted else Text("ok", style="green"),
-            _figure(feature.psi), _figure(feature.wasserstein_normed),
-            _figure(feature.jensen_shannon),
-        )
+DRIFT_FIGURES = ("statistic", "p-value", "threshold", "drift", "PSI", "W normed", "JS")
+"""The drift table's figure columns, right-aligned."""
+DRIFT_EXTRA_FIGURES = ("PSI", "W normed", "JS")
+"""Left out on a terminal too narrow for every figure whole (`--json` keeps them)."""
+FOLDED_COLUMN_WIDTH = 8
+"""The least the first column (names, folded over lines) is given when widths are counted."""
+
+
+def _drift_table(console: Console, first_column: str, rows: Sequence[FeatureDrift]) -> Table:
+    """One row per tested column (an input feature, or a model output), worst first as given.
+
+    A figure is never cut (`0.0001…` would read as another number): on a terminal too narrow
+    for all of them, the secondary distances are left out, and a caption says so."""
+    cells = [_drift_cells(feature) for feature in rows]
+    names = [first_column, "kind", "test", *DRIFT_FIGURES]
+    widths = [max([cell_len(name), *(cell_len(row[index].plain) for row in cells)])
+              for index, name in enumerate(names)]
+    widths[0] = min(widths[0], FOLDED_COLUMN_WIDTH)
+    shown = list(range(len(names)))
+    if sum(widths) + 3 * len(names) + 1 > console.width:
+        shown = [index for index in shown if names[index] not in DRIFT_EXTRA_FIGURES]
+    table = Table(title_justify="left", caption_justify="left")
+    if len(shown) < len(names):
+        table.caption = (f"{', '.join(DRIFT_EXTRA_FIGURES)} left out at this width "
+                         "(--json has them)")
+    for index in shown:
+        name = names[index]
+        if index == 0:
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, justify="right" if name in DRIFT_FIGURES else "left",
+                             min_width=widths[index], no_wrap=True)
+    for row in cells:
+        table.add_row(*(row[index] for index in shown))
     return table
+
+
+def _drift_cells(feature: FeatureDrift) -> list[Text]:
+    """A drift table row: the name (made safe), kind, test, then every figure."""
+    return [
+        safe_text(feature.name), Text(feature.kind), Text(feature.test),
+        Text(_figure(feature.statistic)), Text(_figure(feature.p_value)),
+        Text(_figure(feature.threshold)),
+        Text("DRIFT", style="bold red") if feature.drifted else Text("ok", style="green"),
+        Text(_figure(feature.psi)), Text(_figure(feature.wasserstein_normed)),
+        Text(_figure(feature.jensen_shannon)),
+    ]
 
 
 def print_quality(

@@ -75,6 +75,15 @@ async def test_a_panel_appears_for_each_model_in_name_order() -> None:
         assert "churn · 2.1" in rendered(pilot.app, panel_named(pilot.app, "churn"))
 
 
+async def test_a_panel_counts_one_of_each_in_the_singular() -> None:
+    feed = FakeFeed(snapshot(model_snapshot("churn", predictions_total=1, labels_total=1,
+                                            errors_total={"timeout": 1})))
+    async with NeuralTuiApp(feed).run_test() as pilot:
+        await pilot.pause()
+        assert "1 prediction · 1 label · 1 error (timeout 1)" in rendered(
+            pilot.app, panel_named(pilot.app, "churn"))
+
+
 async def test_panel_figures_change_in_place_when_a_new_snapshot_arrives() -> None:
     feed = FakeFeed(snapshot(model_snapshot("churn")))
     async with NeuralTuiApp(feed).run_test() as pilot:

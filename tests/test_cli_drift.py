@@ -276,3 +276,21 @@ def test_prediction_drift_is_a_table_of_its_own_after_the_features(tmp_path, cap
     heading = out.index("model output (prediction drift, not counted among the features)")
     assert "0 of 2 features drifted" in out
     assert out.index("amount") < heading < out.rindex("prediction")
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_the_drift_table_cuts_no_figure_on_a_narrow_terminal(tmp_path, capsys, monkeypatch,
+                                                             columns):
+    """`0.0001…` would read as another number: a figure is whole, or its column left out."""
+    write_storage(tmp_path / "data", shift=0.0)
+    args = ["drift", "--storage", str(tmp_path / "data"), "--config", str(write_config(tmp_path))]
+    _, report = run_json(capsys, *args, "--json")
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "…" not in table
+    for feature in report["models"][0]["features"]:
+        for key in ("statistic", "p_value", "threshold"):
+            assert f"{feature[key]:.4g}" in table, (feature["name"], key)
+    left_out = "PSI, W normed, JS left out at this width (--json has them)"
+    assert (left_out in table) == (columns == "80")

@@ -24,7 +24,7 @@ from neural_tui.app.terminal_look import AsciiOnly, FewerColors, to_ascii
 from neural_tui.cli import build_parser, settings_from
 from neural_tui.config import ConsoleSection
 from neural_tui.console import console_app
-from neural_tui.screens.alerts import AlertsScreen
+from neural_tui.screens.alerts import READ_ONLY_REFUSAL, AlertsScreen
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.overview import SPARKLINE_ROWS_CLASSES, panels_across, sparkline_rows
 from neural_tui.widgets.keyed_table import KeyedTable
@@ -264,6 +264,20 @@ async def test_a_readonly_console_binds_no_alert_command_and_says_so() -> None:
         assert any("read-only console" in str(n.message) for n in app._notifications)
 
 
+@pytest.mark.parametrize("key", ["a", "s", "u"])
+async def test_a_readonly_console_answers_an_alert_command_key_with_the_refusal(key: str) -> None:
+    """A user who presses acknowledge, silence or lift on a shared console learns why nothing
+    happens, and the alerts key is not offered on the alerts screen itself."""
+    app = console(ConsoleSection(readonly=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "alerts")
+        assert "Alerts" not in screen_lines(app)[-1]
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, AlertsScreen), "no silence dialog opened"
+        assert [str(n.message) for n in app._notifications] == [READ_ONLY_REFUSAL]
+
+
 async def test_a_readonly_console_sends_nothing_to_the_alerting() -> None:
     fake = alerting()
     app = console(ConsoleSection(readonly=True), fake)
@@ -305,6 +319,20 @@ async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> 
                 "full (~1m 17s at 5.0/s).") in text
         assert "its first [drift] reference_rows records" in text
 
+
+
+async def test_the_quality_screen_says_its_own_report_waits_for_the_reference() -> None:
+    """The quality screen waits on the same reference, but promises data quality, not drift."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        churn = next(model for model in app.snapshot.models if model.name == "churn")
+        app.open_drill_down(churn.uid, "quality")
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert ("No quality report yet: reference 617/1,000 records — data quality appears "
+                "once it is full (~1m 17s at 5.0/s).") in text
+        assert "drift appears" not in text
 
 # --- from the config and flags to the app ---------------------------------------------------
 

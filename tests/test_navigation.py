@@ -18,6 +18,7 @@ from factories import (
 )
 from fake_alerting import FakeAlerting
 from fake_feed import FakeFeed
+from textual import events
 from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Label
@@ -309,6 +310,41 @@ async def test_escape_on_the_overview_clears_the_filter() -> None:
         assert panel_named(pilot.app, "fraud").display
         assert crumb(pilot) == "Overview"
 
+
+
+def type_in_one_burst(app: NeuralTuiApp, text: str) -> None:
+    """Queue every key at once, as a paste or an SSH packet delivers them: none is handled
+    before the next has arrived."""
+    for character in text:
+        app.post_message(events.Key("slash" if character == "/" else character, character))
+
+
+async def test_keys_typed_right_after_slash_go_into_the_overview_filter() -> None:
+    feed = FakeFeed(snapshot(model_snapshot("fraud"), model_snapshot("churn")))
+    alerting = FakeAlerting(alerts_view())
+    async with NeuralTuiApp(feed, alerts=alerting.provide, alert_commands=alerting,
+                            user="dana").run_test() as pilot:
+        await pilot.pause()
+        type_in_one_burst(pilot.app, "/fra")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, OverviewScreen), "the `a` went to the filter"
+        assert crumb(pilot) == "Overview  (filter 'fra')"
+        type_in_one_burst(pilot.app, "/x")
+        await pilot.pause()
+        assert crumb(pilot) == "Overview  (filter 'fra/x')", "in the filter, `/` is text"
+
+
+async def test_keys_typed_right_after_slash_go_into_the_feature_filter() -> None:
+    async with NeuralTuiApp(FakeFeed(snapshot(drifting_model()))).run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        type_in_one_burst(pilot.app, "/inc")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, DriftScreen), "the `c` went to the filter"
+        assert "filter 'inc'" in crumb(pilot)
 
 # --- quality moved off Q --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from console_view import screen_text
+from console_view import screen_lines, screen_text
 from factories import FIXED_TIME, model_snapshot, snapshot
 from fake_feed import FakeFeed
 from tail_lines import append, record
@@ -408,6 +408,20 @@ async def test_p_pauses_n_steps_and_plus_minus_change_the_speed_of_the_replay(
         assert not clock.paused
 
 
+async def test_help_in_a_replay_says_what_each_replay_key_does(tmp_path: Path) -> None:
+    interleaved_storage(tmp_path, n=400)
+    app = replay_app(load_settings(None), tmp_path, speed=1.0)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        lines = screen_lines(app)
+        for key, description in [("n", "Replay: step one cadence"),
+                                 ("+", "Replay twice as fast"), ("-", "Replay half as fast")]:
+            assert any(f"{key} " in line and description in line for line in lines), key
+        assert not any("Quit the app and return to the" in line for line in lines), (
+            "Textual's own tooltips, longer than the help's column, are not used")
+
+
 async def test_the_end_of_the_range_says_replay_finished(tmp_path: Path) -> None:
     interleaved_storage(tmp_path)
     app = replay_app(load_settings(None), tmp_path, speed=MAX_SPEED)
@@ -500,6 +514,14 @@ def test_the_replay_command_names_the_storage_and_the_start(tmp_path: Path) -> N
         f"neural-tui --replay --storage '{storage}' --from 2026-11-30T14:03:10Z")
 
 
+def test_the_replay_command_keeps_the_config_the_console_was_opened_with(tmp_path: Path) -> None:
+    """Its window, reference and rules shape what the replay shows: the same command."""
+    storage, config = tmp_path / "data", tmp_path / "my neural-tui.toml"
+    assert replay_command(storage, 1_796_047_390.0, config=config) == (
+        f"neural-tui --config '{config}' --replay --storage {storage} "
+        "--from 2026-11-30T14:03:10Z")
+
+
 # --- the command line -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -507,8 +529,9 @@ def test_the_replay_command_names_the_storage_and_the_start(tmp_path: Path) -> N
     (["--replay", "--speed", "nan"], "--speed 'nan': must be a number"),
     (["--replay", "--speed", "1e400"], "--speed '1e400': must be a number"),
     (["--replay", "--speed", "fast"], "--speed 'fast': must be a number"),
-    (["--replay", "--from", "yesterday"], "--from 'yesterday': not a duration"),
-    (["--replay", "--to", "-99999d"], "at most 3650d back"),
+    (["--replay", "--from", "yesterday"],
+     "--from 'yesterday': not a time back from now (-3h, -1d12h), an ISO time"),
+    (["--replay", "--to", "-99999d"], "--to '-99999d': at most 3650d back"),
     (["--replay", "--from", "9999-12-31T23:59:59-23:59"],
      "--replay: no records in"),
     (["--replay", "--to", "0001-01-01T00:00:00+23:59"], "--replay: no records in"),

@@ -236,6 +236,18 @@ async def test_the_panel_says_the_range_its_figures_cover(tmp_path):
             " ".join(str(n.message) for n in pilot.app._notifications))
 
 
+async def test_t_while_paused_says_the_new_range_shows_on_resume():
+    feed = FakeFeed(snapshot(model_snapshot("churn")))
+    async with NeuralTuiApp(feed).run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert "on resume" not in str(list(pilot.app._notifications)[-1].message)
+        await pilot.press("p", "t")
+        await pilot.pause()
+        assert "Paused: shown on resume." in str(list(pilot.app._notifications)[-1].message)
+
+
 async def test_p_freezes_the_panel_and_resume_shows_the_records_read_meanwhile(tmp_path):
     runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW)
     runtime.ingest(IngestBatch(make_batch(np.full(10, T0), model="churn")))

@@ -114,9 +114,12 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
         Binding("t", "cycle_time_range", "Time range", id=keymap.TIME_RANGE),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
-        Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP),
-        Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER),
-        Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER),
+        Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP,
+                tooltip="Replay: step one cadence"),
+        Binding("plus", "replay_faster", "Faster", id=keymap.REPLAY_FASTER,
+                tooltip="Replay twice as fast"),
+        Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER,
+                tooltip="Replay half as fast"),
         Binding("e", "export", "Export view", id=keymap.EXPORT),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
@@ -329,10 +332,10 @@ class NeuralTuiApp(App[ReplayRequest | None]):
             self.screen.post_message(AlertsArrived(message.view))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without the alerting the alerts key is neither shown nor bound, nor are the replay
-        keys outside a replay."""
+        """Without the alerting (or on the alerts screen) the alerts key is neither shown nor
+        bound, nor are the replay keys outside a replay."""
         if action == "open_alerts":
-            return self.alerting
+            return self.alerting and not isinstance(self.screen, AlertsScreen)
         if action.startswith("replay_"):
             return self.replay is not None
         return True
@@ -465,9 +468,11 @@ class NeuralTuiApp(App[ReplayRequest | None]):
             TIME_RANGES_SECONDS[0]))
         self._answer_at_once()
         self._feed.set_time_range(self._time_range_requested)
-        self.notify(time_range_notice(self._time_range_requested,
-                                      self._snapshot.engine_window_records),
-                    title="Time range")
+        notice = time_range_notice(self._time_range_requested,
+                                   self._snapshot.engine_window_records)
+        if self._pause_requested:
+            notice += " Paused: shown on resume."
+        self.notify(notice, title="Time range")
 
     def action_export(self) -> None:
         """Write the current view as SVG and its data as JSON, in a thread; say where.

@@ -125,11 +125,12 @@ def format_labelled(count: int) -> str:
     return f"n={format_count(count)}"
 
 
-def format_reference_filling(kept: int, needed: int, rps: float) -> str:
+def format_reference_filling(kept: int, needed: int, rps: float, report: str = "drift") -> str:
     """`reference 617/1000 records — drift appears once it is full (~1m 16s at 5.0/s)`: what
-    the count means, and when it ends at the model's current throughput."""
+    the count means, and when `report` (drift, data quality) appears at the model's current
+    throughput."""
     counted = f"reference {format_count(kept)}/{format_count(needed)} records"
     if not math.isfinite(rps) or rps <= 0:
-        return f"{counted} — drift appears once it is full (no records arriving now)"
+        return f"{counted} — {report} appears once it is full (no records arriving now)"
     eta = format_duration(max(needed - kept, 0) / rps)
-    return f"{counted} — drift appears once it is full (~{eta} at {rps:,.1f}/s)"
+    return f"{counted} — {report} appears once it is full (~{eta} at {rps:,.1f}/s)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -168,6 +169,17 @@ class AlertsScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A read-only console binds no key that changes the alerting."""
         return not (action in CHANGES_ALERTING and self.console_app.readonly)
+
+    def on_key(self, event: events.Key) -> None:
+        """A read-only console has no alert command bound: its keys say why, rather than
+        doing nothing (or falling through to the app's own binding for that key)."""
+        if not self.console_app.readonly:
+            return
+        bound = self._bindings.key_to_bindings.get(event.key, [])
+        if any(binding.action in CHANGES_ALERTING for binding in bound):
+            event.stop()
+            event.prevent_default()
+            self._refused()
 
     def _refused(self) -> bool:
         """Whether this console may not change the alerting (and says so when asked to)."""

@@ -58,7 +58,7 @@ class DrillDownScreen(Screen[None]):
         Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
         Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
-        Binding("slash", "filter", "Filter features", id=keymap.TABLE_FILTER),
+        Binding("slash", "filter", "Filter features", id=keymap.TABLE_FILTER, priority=True),
     ]
 
     def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0) -> None:
@@ -151,7 +151,7 @@ class DrillDownScreen(Screen[None]):
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""
         if model is None:
             return "This model is not in the latest snapshot."
-        waiting = waiting_reason(model)
+        waiting = waiting_reason(model, self.VIEW_TITLE)
         if waiting:
             return (f"No {self.VIEW} report yet: {waiting}. The reference is the model's "
                     "reference file, else its first [drift] reference_rows records.")
@@ -159,8 +159,13 @@ class DrillDownScreen(Screen[None]):
         return f"Waiting for the first {self.VIEW} run (engines run every {seconds} s)"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`/` only where there are features to filter."""
-        return bool(self.FILTERED_TABLES) if action == "filter" else True
+        """`/` only where there are features to filter, and not while the filter has the keys
+        (there `/` is text). It is a priority binding, run as its key arrives, so the keys typed
+        right after it in the same burst already reach the filter."""
+        if action == "filter":
+            return bool(self.FILTERED_TABLES) and self.focused is not self.query_one(
+                "#feature-filter", ModelFilter)
+        return True
 
     def action_back(self) -> None:
         """Clear the feature filter if there is one, else go back."""
@@ -171,7 +176,8 @@ class DrillDownScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.add_class(FILTERING_CLASS)
-        self.query_one("#feature-filter", ModelFilter).focus()
+        # Focused now, not after the queued keys: those typed right after `/` are its text.
+        self.set_focus(self.query_one("#feature-filter", ModelFilter))
 
     def _filter_tables(self, text: str) -> None:
         for selector in self.FILTERED_TABLES:

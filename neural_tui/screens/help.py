@@ -37,11 +37,19 @@ def describe_bindings(app: App[Any], bindings: Mapping[str, ActiveBinding]) -> l
             continue
         rank = 0 if active.node is app else 1 if isinstance(active.node, Screen) else 2
         _, keys, _ = grouped.setdefault(
-            (id(active.node), binding.action), (rank, [], binding.description or binding.action)
+            (id(active.node), binding.action), (rank, [], _description(binding))
         )
         keys.append(app.get_key_display(binding))
     rows = sorted(grouped.values(), key=lambda row: row[0])
     return [KeyHelp(" ".join(keys), description) for _, keys, description in rows]
+
+
+def _description(binding: Binding) -> str:
+    """Our bindings' tooltips are the longer words their footer labels are short for (Textual's
+    own, longer than the help's column, are left to the footer)."""
+    if binding.tooltip and binding.id in keymap.BINDING_IDS:
+        return binding.tooltip
+    return binding.description or binding.action
 
 
 class HelpScreen(ModalScreen[None]):

@@ -93,7 +93,7 @@ class OverviewScreen(Screen[None]):
     """A panel takes the focus (once mounted: `on_model_panel_ready`), never the hidden
     filter input."""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id=keymap.FILTER),
+        Binding("slash", "filter", "Filter", id=keymap.FILTER, priority=True),
         Binding("escape", "clear_filter", "Clear filter", id=keymap.CLEAR_FILTER),
     ]
 
@@ -275,10 +275,16 @@ class OverviewScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.add_class(FILTERING_CLASS)
-        self.query_one(ModelFilter).focus()
+        # Focused now rather than after the queued events (as `focus()` does): the keys typed
+        # right after `/`, in the same burst, are the filter's text, not commands.
+        self.set_focus(self.query_one(ModelFilter))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Escape clears the filter only while there is one."""
+        """Escape clears the filter only while there is one; `/` opens it unless it has the
+        keys (then `/` is text). `/` is a priority binding, run as its key arrives, so the keys
+        typed right after it in the same burst already reach the filter."""
+        if action == "filter":
+            return self.focused is not self.query_one(ModelFilter)
         return bool(self._filter) if action == "clear_filter" else True
 
     def action_clear_filter(self) -> None:

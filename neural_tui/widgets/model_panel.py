@@ -322,13 +322,18 @@ def _title(model: ModelSnapshot) -> Text:
         f" · {format_range(model.window_seconds)}")
 
 
+def _counted(count: int, noun: str) -> str:
+    """`1 error`, `16 errors`."""
+    return f"{format_count(count)} {noun}{'' if count == 1 else 's'}"
+
+
 def _totals(model: ModelSnapshot) -> Text:
     """Counts since the start of storage; error types (from logs, so made safe) by frequency.
     A remote model's are its exported counters (no labels), then the instance reporting it."""
-    totals = Text(f"{format_count(model.predictions_total)} predictions · ")
+    totals = Text(f"{_counted(model.predictions_total, 'prediction')} · ")
     if model.remote is None:
-        totals.append(f"{format_count(model.labels_total)} labels · ")
-    totals.append(f"{format_count(model.errors_count)} errors")
+        totals.append(f"{_counted(model.labels_total, 'label')} · ")
+    totals.append(_counted(model.errors_count, "error"))
     totals.append_text(format_breakdown(model.errors_total))
     if model.instance:
         totals.append_text(Text.assemble(" · instance ", safe_text(model.instance)))
@@ -349,11 +354,11 @@ def _drift_summary(model: ModelSnapshot) -> str:
     return (f"{DATASET_DRIFT_SIGN} {counted}" if report.dataset_drift else counted) + fired
 
 
-def waiting_reason(model: ModelSnapshot) -> str | None:
-    """Why the engines have no result yet; while the reference fills, when it will be full."""
+def waiting_reason(model: ModelSnapshot, report: str = "drift") -> str | None:
+    """Why the engines have no result yet; while the reference fills, when `report` appears."""
     filling = model.reference_filling
     if filling is not None:
-        return format_reference_filling(*filling, model.throughput_rps)
+        return format_reference_filling(*filling, model.throughput_rps, report)
     return model.analysis_waiting
 
 
