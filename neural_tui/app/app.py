@@ -111,8 +111,10 @@ class NeuralTuiApp(App[ReplayRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id=keymap.QUIT),
         Binding("question_mark", "help", "Help", id=keymap.HELP),
-        Binding("p", "toggle_pause", "Pause/resume", id=keymap.PAUSE),
-        Binding("t", "cycle_time_range", "Time range", id=keymap.TIME_RANGE),
+        Binding("p", "toggle_pause", "Pause", id=keymap.PAUSE,
+                tooltip="Pause/resume the display (ingest goes on)"),
+        Binding("t", "cycle_time_range", "Range", id=keymap.TIME_RANGE,
+                tooltip="Time range: 5m, 1h, 24h"),
         Binding("a", "open_alerts", "Alerts", id=keymap.ALERTS),
         Binding("n", "replay_step", "Step", id=keymap.REPLAY_STEP,
                 tooltip="Replay: step one cadence"),
@@ -120,7 +122,8 @@ class NeuralTuiApp(App[ReplayRequest | None]):
                 tooltip="Replay twice as fast"),
         Binding("minus", "replay_slower", "Slower", id=keymap.REPLAY_SLOWER,
                 tooltip="Replay half as fast"),
-        Binding("e", "export", "Export view", id=keymap.EXPORT),
+        Binding("e", "export", "Export", id=keymap.EXPORT,
+                tooltip="Export the view (SVG and JSON)"),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {ModelCommands, FeatureCommands, SLOCommands, AlertJumps}

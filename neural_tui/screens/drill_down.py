@@ -58,7 +58,8 @@ class DrillDownScreen(Screen[None]):
         Binding("c", "open('quality')", "Quality", id=keymap.QUALITY),
         Binding("s", "open('slo')", "SLOs", id=keymap.SLO),
         Binding("l", "open('latency')", "Latency", id=keymap.LATENCY),
-        Binding("slash", "filter", "Filter features", id=keymap.TABLE_FILTER, priority=True),
+        Binding("slash", "filter", "Filter", id=keymap.TABLE_FILTER, priority=True,
+                tooltip="Filter features"),
     ]
 
     def __init__(self, uid: str, *, engine_interval_seconds: float = 10.0) -> None:
