@@ -91,6 +91,9 @@ def test_by_default_the_dashboard_listens_on_loopback_port_8052_with_no_flags(
 @pytest.mark.parametrize(("flags", "says"), [
     (["--port", "70000"], "--port 70000: must be"),
     (["--port", "-1"], "--port -1: must be"),
+    (["--port", "0"], "--port 0: must be between 1 and 65535"),
+    (["--host", ""], "--host '': name an address"),
+    (["--host", "  "], "--host '': name an address"),
     (["--refresh", "0"], "--refresh 0"),
     (["--refresh", "nan"], "--refresh nan"),
     (["--target", "ftp://x"], "--target"),
