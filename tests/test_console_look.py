@@ -206,6 +206,16 @@ async def test_no_color_in_the_environment_draws_no_colour_at_all(
         assert coloured(app) == []
 
 
+async def test_an_empty_no_color_counts_as_unset_and_draws_in_colour(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "")
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "drift")
+        assert not app.no_color
+        assert coloured(app) != []
+
+
 @pytest.mark.parametrize(("mode", "most"), [("16", 16), ("256", 256)])
 async def test_a_low_colour_mode_draws_with_its_palette_only(mode: str, most: int) -> None:
     app = console(ConsoleSection(color=mode))  # type: ignore[arg-type]
