@@ -592,5 +592,5 @@ async def test_the_replay_bar_sits_under_the_breadcrumb_of_the_drill_downs_too(
         await pilot.pause(0.5)
         assert isinstance(app.screen, DrillDownScreen)
         breadcrumb, bar = screen_text(app).splitlines()[:2]
-        assert breadcrumb.strip().startswith("Overview ›")
+        assert breadcrumb.strip().startswith("Overview \u203a")
         assert bar.strip().startswith("REPLAY 10x") and "UTC" in bar
