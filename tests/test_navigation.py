@@ -193,6 +193,34 @@ async def test_the_breadcrumb_of_the_alerts_screen() -> None:
         assert crumb(pilot) == path("Overview", "Alerts")
 
 
+async def test_a_10000_character_model_name_keeps_the_breadcrumb_to_one_line_ending_in_view(
+        ) -> None:
+    name = "m" * 10_000
+    async with NeuralTuiApp(FakeFeed(snapshot(drifting_model(name)))).run_test(
+            size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("d", "o")
+        await pilot.pause()
+        bar = pilot.app.screen.query_one(Breadcrumb)
+        assert bar.region.height == 1
+        assert crumb(pilot).endswith(f"{SEPARATOR}Drift{SEPARATOR}feature income"
+                                     "  (sorted by feature \N{UPWARDS ARROW})")
+        assert pilot.app.screen.query_one(KeyedTable).region.height >= 8
+
+
+@pytest.mark.parametrize("key", ["d", "c", "s", "l"])
+async def test_a_view_of_a_model_with_a_10000_character_name_and_version_titles_it_in_one_line(
+        key: str) -> None:
+    model = drifting_model("m" * 10_000, version="v" * 10_000, slos=four_slos("m" * 10_000))
+    async with NeuralTuiApp(FakeFeed(snapshot(model))).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        title = pilot.app.screen.query_one("#drill-title", Label)
+        assert title.region.height == 1
+        assert str(title.render()).endswith(f" \N{MIDDLE DOT} {type(pilot.app.screen).VIEW_TITLE}")
+
+
 # --- help: every key of the screen ----------------------------------------------------------
 
 
