@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.commands import MAX_DISCOVERED
+from neural_tui.app.commands import MAX_DISCOVERED, MAX_FOUND
 from neural_tui.screens.alerts import AlertsScreen, entry_key
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.help import HelpScreen
@@ -144,6 +144,16 @@ async def test_the_palette_shows_hostile_model_and_feature_names_literally() -> 
         assert isinstance(pilot.app.screen, DriftScreen)
         assert path("Overview", f"{HOSTILE_SHOWN} 1.0.0", "Drift", f"feature {HOSTILE_SHOWN}") in (
             screen_text(pilot.app))
+
+
+async def test_typing_in_the_palette_of_thousands_of_features_lists_a_bounded_best_few(
+        ) -> None:
+    features = [feature_drift(f"f{index:04d}") for index in range(3 * MAX_FOUND)]
+    model = drifting_model(drift=drift_report(*features))
+    async with NeuralTuiApp(FakeFeed(snapshot(model))).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        listed = [p for p in await palette_prompts(pilot, "feature") if p.startswith("Feat")]
+        assert len(listed) == MAX_FOUND
 
 
 async def test_a_model_with_hundreds_of_features_lists_a_bounded_few_and_finds_any() -> None:

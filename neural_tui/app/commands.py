@@ -8,7 +8,9 @@ replaced, and its help never holds a name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+import heapq
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -39,6 +41,12 @@ command's prefix and what it shows."""
 MAX_DISCOVERED = 200
 """Before anything is typed, a provider lists at most this many commands (a fleet may have
 thousands of features); typing searches them all."""
+MAX_FOUND = 200
+"""A search lists at most this many commands of a provider, the best matches: the palette
+redraws its whole list as hits come, so 100,000 hits would hold the console for minutes."""
+SEARCH_SLICE = 1_000
+"""Commands matched between two returns to the event loop, so keys are read during a long
+search (and a key typed meanwhile cancels it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +92,24 @@ class ConsoleProvider(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for command in self.commands():
+        best: list[tuple[float, int, Sequence[int], Command]] = []
+        """The best `MAX_FOUND` matches so far, worst first; ties go to the earlier command."""
+        for index, command in enumerate(self.commands()):
+            if index % SEARCH_SLICE == SEARCH_SLICE - 1:
+                await asyncio.sleep(0)
             score, offsets = matcher.fuzzy_search.match(matcher.query, command.label)
-            if score > 0:
-                prompt = Content(command.label)
-                for offset in offsets:
-                    prompt = prompt.stylize(matcher.match_style, offset, offset + 1)
-                yield Hit(score, prompt, command.run, text=command.label, help=command.help)
+            if score <= 0:
+                continue
+            found = (score, -index, offsets, command)
+            if len(best) < MAX_FOUND:
+                heapq.heappush(best, found)
+            elif found[:2] > best[0][:2]:
+                heapq.heapreplace(best, found)
+        for score, _, offsets, command in sorted(best, key=lambda hit: hit[:2], reverse=True):
+            prompt = Content(command.label)
+            for offset in offsets:
+                prompt = prompt.stylize(matcher.match_style, offset, offset + 1)
+            yield Hit(score, prompt, command.run, text=command.label, help=command.help)
 
 
 class ModelCommands(ConsoleProvider):
