@@ -169,6 +169,19 @@ def test_files_are_read_a_bounded_chunk_at_a_time_and_still_merged_in_order(
     assert played == [T0 + i for i in range(200)]
 
 
+def test_thousands_of_small_files_read_to_their_end_are_merged_in_one_batch(
+        tmp_path: Path) -> None:
+    """A file read to its end holds nothing later back: 10,000 one-line files used to be played
+    one row per pass over every file, which took minutes."""
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    for index in range(300):
+        append(folder / f"{index:05d}.jsonl", record(299 - index))
+    batches = StoredRecords(tmp_path).take_until(math.inf)
+    assert [len(batch.records) for batch in batches] == [300]
+    assert times(batches) == [T0 + i for i in range(300)]
+
+
 def test_a_file_whose_time_has_not_come_holds_no_rows(tmp_path: Path) -> None:
     """Rotated files of past days: only the one being played is read."""
     folder = tmp_path / "predictions"
