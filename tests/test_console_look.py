@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from console_view import panel_named, rendered, screen_lines, screen_text
 from look_scenes import SCREENS, alerting, console, open_view
+from rich.cells import cell_len
 from rich.color import ColorType
 from rich.segment import Segment
 from textual.pilot import Pilot
@@ -183,6 +184,17 @@ def test_ascii_replacements_keep_every_line_its_width() -> None:
     assert to_ascii(drawn).isascii()
     assert len(to_ascii(drawn)) == len(drawn) + 2
     assert to_ascii("▁▂▃▄▅▆▇█") == "_.,-=+*#"
+
+
+@pytest.mark.parametrize("name", [
+    "模型名", "😀", "\u2764\ufe0f", "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "e\u0301", "zero\u200bwidth", "\U0001f44d\U0001f3fb", "\U0001f1eb\U0001f1f7", "ｱｲ",
+])
+def test_ascii_replacements_take_the_cells_the_terminal_gives_emoji_and_wide_names(
+        name: str) -> None:
+    drawn = f"│ {name} │"
+    assert to_ascii(drawn).isascii()
+    assert cell_len(to_ascii(drawn)) == cell_len(drawn)
 
 
 async def test_color_none_draws_no_colour_at_all() -> None:
