@@ -561,20 +561,24 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     from neural_tui.dashboard import dashboard, serve_dashboard
 
     settings = settings_from(args)
-    _check_dashboard_address(args.board_host, args.board_port)
-    board = dashboard(args.board_host, args.board_port, _console_args(args),
+    host = _dashboard_host(args.board_host, args.board_port)
+    board = dashboard(host, args.board_port, _console_args(args),
                       readonly=settings.console.readonly, allow_writes=args.allow_writes)
     return serve_dashboard(board)
 
 
-def _check_dashboard_address(host: str, port: int) -> None:
-    """The dashboard's address is one a browser can be told: a host named (empty would bind
-    every interface and print `http://:8052/`) and a fixed port (0 would print `:0`)."""
+def _dashboard_host(host: str, port: int) -> str:
+    """The host to bind, once the address is checked to be one a browser can be told: a host
+    named (empty would bind every interface and print `http://:8052/`) and a fixed port (0
+    would print `:0`). An IPv6 address may be written as in a URL, `[::1]`."""
     if not host.strip():
         raise UsageError("--host '': name an address (0.0.0.0 or :: for every interface)")
     if port == 0:
         raise UsageError("--port 0: must be between 1 and 65535 (the URL to open is printed)")
     _check_option("--port", "server.port", port)
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1]
+    return host
 
 
 def _console_args(args: argparse.Namespace) -> list[str]:
