@@ -24,6 +24,7 @@ from textual.widgets import Label
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.commands import MAX_DISCOVERED, MAX_FOUND
+from neural_tui.app.formatting import MAX_NAME_CELLS
 from neural_tui.screens.alerts import AlertsScreen, entry_key
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.help import HelpScreen
@@ -144,6 +145,15 @@ async def test_the_palette_shows_hostile_model_and_feature_names_literally() -> 
         assert isinstance(pilot.app.screen, DriftScreen)
         assert path("Overview", f"{HOSTILE_SHOWN} 1.0.0", "Drift", f"feature {HOSTILE_SHOWN}") in (
             screen_text(pilot.app))
+
+
+async def test_a_10000_character_model_name_takes_one_line_of_the_palette() -> None:
+    model = drifting_model("m" * 10_000)
+    async with NeuralTuiApp(FakeFeed(snapshot(model))).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        prompts = await palette_prompts(pilot, "")
+        assert "Drift: " + "m" * (MAX_NAME_CELLS - 1) + "\N{HORIZONTAL ELLIPSIS}" in prompts
+        assert all(len(prompt) < 100 for prompt in prompts)
 
 
 async def test_typing_in_the_palette_of_thousands_of_features_lists_a_bounded_best_few(

@@ -3,7 +3,7 @@ to a feature, to an SLO, to an alert.
 
 Model, feature, SLO and alert names come from logs and remote endpoints: a hit's prompt is
 built as literal `Content` (the palette reads a plain string as markup) with control characters
-replaced, and its help never holds a name.
+replaced and long names cut short, and its help never holds a name.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from textual.content import Content
 from textual.screen import Screen
 
 from neural_tui.app.alert_formatting import alert_model, alert_title, state_word
+from neural_tui.app.formatting import short_name
 from neural_tui.app.messages import DrillView
 from neural_tui.runtime.snapshot import ModelSnapshot
-from neural_tui.safe_text import plain
 from neural_tui.screens.alerts import entry_key
 from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.widgets.model_panel import ModelPanel
@@ -123,7 +123,7 @@ class ModelCommands(ConsoleProvider):
             whose = "the model in focus" if model.uid == focused else "this model"
             for view in views:
                 prefix, shows = VIEW_LABELS[view]
-                yield Command(f"{prefix}: {plain(model.uid)}", f"{shows} of {whose}",
+                yield Command(f"{prefix}: {shown_name(model.uid)}", f"{shows} of {whose}",
                               partial(self.console_app.open_drill_down, model.uid, view))
 
 
@@ -134,7 +134,7 @@ class FeatureCommands(ConsoleProvider):
     def commands(self) -> Iterator[Command]:
         for model in self.models():
             for feature in feature_names(model):
-                yield Command(f"Feature: {plain(feature)} · {plain(model.uid)}",
+                yield Command(f"Feature: {shown_name(feature)} · {shown_name(model.uid)}",
                               "Drift of this feature, the model's other features beside it",
                               partial(self.console_app.open_drill_down, model.uid,
                                       cast("DrillView", "drift"), feature))
@@ -147,7 +147,7 @@ class SLOCommands(ConsoleProvider):
     def commands(self) -> Iterator[Command]:
         for model in self.models():
             for name in dict.fromkeys(status.spec.name for status in model.slos):
-                yield Command(f"SLO: {plain(name)} · {plain(model.uid)}",
+                yield Command(f"SLO: {shown_name(name)} · {shown_name(model.uid)}",
                               "Budget, burn rates and breaches of this SLO",
                               partial(self.console_app.open_drill_down, model.uid,
                                       cast("DrillView", "slo"), name))
@@ -162,12 +162,18 @@ class AlertJumps(ConsoleProvider):
             return
         view = self.console_app.alerts_view
         for entry in (*view.current, *view.resolved):
-            label = f"Alert: {plain(alert_title(entry))}"
+            label = f"Alert: {shown_name(alert_title(entry))}"
             model = alert_model(entry)
             if model:
-                label += f" · {plain(model)}"
+                label += f" · {shown_name(model)}"
             yield Command(f"{label} · {state_word(entry)}", "This alert in detail",
                           partial(self.console_app.open_alerts, entry_key(entry)))
+
+
+def shown_name(value: str) -> str:
+    """A name from a log as a palette entry shows it: controls replaced, cut short (one
+    10,000-character name would fill the palette's list)."""
+    return short_name(value).plain
 
 
 def feature_names(model: ModelSnapshot) -> list[str]:
