@@ -577,11 +577,24 @@ def _run_dashboard(args: argparse.Namespace) -> int:
     from neural_tui.dashboard import dashboard, serve_dashboard
 
     settings = settings_from(args)
-    if not DASHBOARD_PORTS.accepts(args.board_port):
-        raise UsageError(f"--port {args.board_port}: must be {DASHBOARD_PORTS.describe()}")
-    board = dashboard(args.board_host, args.board_port, _console_args(args),
+    host = _dashboard_host(args.board_host, args.board_port)
+    board = dashboard(host, args.board_port, _console_args(args),
                       readonly=settings.console.readonly, allow_writes=args.allow_writes)
     return serve_dashboard(board)
+
+
+def _dashboard_host(host: str, port: int) -> str:
+    """The host to bind, once the address is checked to be one a browser can be told: a host
+    named (empty would bind every interface and print `http://:8052/`) and a fixed port (0
+    would print `:0`). An IPv6 address may be written as in a URL, `[::1]`."""
+    if not host.strip():
+        raise UsageError("--host '': name an address (0.0.0.0 or :: for every interface)")
+    if not DASHBOARD_PORTS.accepts(port):
+        raise UsageError(f"--port {port}: must be {DASHBOARD_PORTS.describe()} (the URL to "
+                         "open is printed)")
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1]
+    return host
 
 
 def _console_args(args: argparse.Namespace) -> list[str]:

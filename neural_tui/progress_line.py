@@ -24,6 +24,8 @@ FALLBACK_COLUMNS = 80
 """The terminal's width when it cannot be asked."""
 ERASE = "\r\x1b[K"
 """Back to the line's start, and clear it."""
+DUMB_TERMINALS = frozenset({"dumb", "unknown"})
+"""`TERM` values of terminals that read no escape sequence (Rich's list too)."""
 
 
 class ProgressLine:
@@ -37,8 +39,10 @@ class ProgressLine:
 
     @staticmethod
     def on_stderr() -> ProgressLine | None:
-        """A line on stderr if stderr is a terminal, else None (a pipe, a file)."""
-        return ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+        """A line on stderr if stderr is a terminal that reads escape sequences, else None (a
+        pipe, a file, `TERM=dumb`, which would show the erasing sequence as text)."""
+        dumb = os.environ.get("TERM", "").lower() in DUMB_TERMINALS
+        return ProgressLine(sys.stderr) if sys.stderr.isatty() and not dumb else None
 
     def show(self, progress: HistoryProgress) -> None:
         """Redraw the line with `progress`, unless it was drawn less than a moment ago."""

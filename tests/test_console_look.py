@@ -200,6 +200,17 @@ def test_ascii_replacements_keep_every_line_its_width() -> None:
     assert to_ascii("▁▂▃▄▅▆▇█") == "_.,-=+*#"
 
 
+@pytest.mark.parametrize("name", [
+    "模型名", "😀", "\u2764\ufe0f", "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "e\u0301", "zero\u200bwidth", "\U0001f44d\U0001f3fb", "\U0001f1eb\U0001f1f7", "ｱｲ",
+])
+def test_ascii_replacements_take_the_cells_the_terminal_gives_emoji_and_wide_names(
+        name: str) -> None:
+    drawn = f"│ {name} │"
+    assert to_ascii(drawn).isascii()
+    assert cell_len(to_ascii(drawn)) == cell_len(drawn)
+
+
 async def test_color_none_draws_no_colour_at_all() -> None:
     app = console(ConsoleSection(color="none"))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -219,6 +230,16 @@ async def test_no_color_in_the_environment_draws_no_colour_at_all(
     async with app.run_test(size=(120, 40)) as pilot:
         await open_view(pilot, "drift")
         assert coloured(app) == []
+
+
+async def test_an_empty_no_color_counts_as_unset_and_draws_in_colour(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "")
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(pilot, "drift")
+        assert not app.no_color
+        assert coloured(app) != []
 
 
 @pytest.mark.parametrize(("mode", "most"), [("16", 16), ("256", 256)])

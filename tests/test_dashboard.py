@@ -79,6 +79,14 @@ def test_each_tab_gets_the_console_flags_given_to_dashboard(
         "--demo", "--ascii", "--readonly")
 
 
+def test_an_ipv6_host_written_as_in_a_url_is_served_as_that_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    board = served(monkeypatch, ["dashboard", "--host", "[::1]"])
+    assert (board.host, board.url, board.readonly_forced) == ("::1", "http://[::1]:8052/", False)
+
+
 def test_by_default_the_dashboard_listens_on_loopback_port_8052_with_no_flags(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -91,7 +99,9 @@ def test_by_default_the_dashboard_listens_on_loopback_port_8052_with_no_flags(
 @pytest.mark.parametrize(("flags", "says"), [
     (["--port", "70000"], "--port 70000: must be"),
     (["--port", "-1"], "--port -1: must be"),
-    (["--port", "0"], "--port 0: must be"),
+    (["--port", "0"], "--port 0: must be between 1 and 65535"),
+    (["--host", ""], "--host '': name an address"),
+    (["--host", "  "], "--host '': name an address"),
     (["--refresh", "0"], "--refresh 0"),
     (["--refresh", "nan"], "--refresh nan"),
     (["--target", "ftp://x"], "--target"),

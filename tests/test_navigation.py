@@ -24,7 +24,8 @@ from textual.screen import Screen
 from textual.widgets import Label
 
 from neural_tui.app.app import NeuralTuiApp
-from neural_tui.app.commands import MAX_DISCOVERED
+from neural_tui.app.commands import MAX_DISCOVERED, MAX_FOUND
+from neural_tui.app.formatting import MAX_NAME_CELLS
 from neural_tui.screens.alerts import AlertsScreen, entry_key
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.help import HelpScreen
@@ -147,6 +148,25 @@ async def test_the_palette_shows_hostile_model_and_feature_names_literally() -> 
             screen_text(pilot.app))
 
 
+async def test_a_10000_character_model_name_takes_one_line_of_the_palette() -> None:
+    model = drifting_model("m" * 10_000)
+    async with NeuralTuiApp(FakeFeed(snapshot(model))).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        prompts = await palette_prompts(pilot, "")
+        assert "Drift: " + "m" * (MAX_NAME_CELLS - 1) + "\N{HORIZONTAL ELLIPSIS}" in prompts
+        assert all(len(prompt) < 100 for prompt in prompts)
+
+
+async def test_typing_in_the_palette_of_thousands_of_features_lists_a_bounded_best_few(
+        ) -> None:
+    features = [feature_drift(f"f{index:04d}") for index in range(3 * MAX_FOUND)]
+    model = drifting_model(drift=drift_report(*features))
+    async with NeuralTuiApp(FakeFeed(snapshot(model))).run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        listed = [p for p in await palette_prompts(pilot, "feature") if p.startswith("Feat")]
+        assert len(listed) == MAX_FOUND
+
+
 async def test_a_model_with_hundreds_of_features_lists_a_bounded_few_and_finds_any() -> None:
     features = [feature_drift(f"f{index:04d}") for index in range(600)]
     model = drifting_model(drift=drift_report(*features))
@@ -192,6 +212,34 @@ async def test_the_breadcrumb_of_the_alerts_screen() -> None:
         await pilot.press("a")
         await pilot.pause()
         assert crumb(pilot) == path("Overview", "Alerts")
+
+
+async def test_a_10000_character_model_name_keeps_the_breadcrumb_to_one_line_ending_in_view(
+        ) -> None:
+    name = "m" * 10_000
+    async with NeuralTuiApp(FakeFeed(snapshot(drifting_model(name)))).run_test(
+            size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("d", "o")
+        await pilot.pause()
+        bar = pilot.app.screen.query_one(Breadcrumb)
+        assert bar.region.height == 1
+        assert crumb(pilot).endswith(f"{SEPARATOR}Drift{SEPARATOR}feature income"
+                                     "  (sorted by feature \N{UPWARDS ARROW})")
+        assert pilot.app.screen.query_one(KeyedTable).region.height >= 8
+
+
+@pytest.mark.parametrize("key", ["d", "c", "s", "l"])
+async def test_a_view_of_a_model_with_a_10000_character_name_and_version_titles_it_in_one_line(
+        key: str) -> None:
+    model = drifting_model("m" * 10_000, version="v" * 10_000, slos=four_slos("m" * 10_000))
+    async with NeuralTuiApp(FakeFeed(snapshot(model))).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        title = pilot.app.screen.query_one("#drill-title", Label)
+        assert title.region.height == 1
+        assert str(title.render()).endswith(f" \N{MIDDLE DOT} {type(pilot.app.screen).VIEW_TITLE}")
 
 
 # --- help: every key of the screen ----------------------------------------------------------

@@ -170,6 +170,19 @@ def test_files_are_read_a_bounded_chunk_at_a_time_and_still_merged_in_order(
     assert played == [T0 + i for i in range(200)]
 
 
+def test_thousands_of_small_files_read_to_their_end_are_merged_in_one_batch(
+        tmp_path: Path) -> None:
+    """A file read to its end holds nothing later back: 10,000 one-line files used to be played
+    one row per pass over every file, which took minutes."""
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    for index in range(300):
+        append(folder / f"{index:05d}.jsonl", record(299 - index))
+    batches = StoredRecords(tmp_path).take_until(math.inf)
+    assert [len(batch.records) for batch in batches] == [300]
+    assert times(batches) == [T0 + i for i in range(300)]
+
+
 def test_a_file_whose_time_has_not_come_holds_no_rows(tmp_path: Path) -> None:
     """Rotated files of past days: only the one being played is read."""
     folder = tmp_path / "predictions"
@@ -536,6 +549,16 @@ def test_the_replay_command_keeps_the_config_the_console_was_opened_with(tmp_pat
      "--replay: no records in"),
     (["--replay", "--to", "0001-01-01T00:00:00+23:59"], "--replay: no records in"),
     (["--replay", "--from", "\x1b[31m"], "--from"),
+    (["--replay", "--from", "9" * 400], "--from '9999999999"),
+    (["--replay", "--from", "-99999999d"], "at most 3650d back"),
+    (["--replay", "--from", "nan"], "--from 'nan': not a duration"),
+    (["--replay", "--to", "inf"], "--to 'inf': not a duration"),
+    (["--replay", "--to", "-inf"], "--to '-inf': not a duration"),
+    (["--replay", "--from", ""], "--from '': not a duration"),
+    (["--replay", "--from", "1e309"], "--from '1e309': not a duration"),
+    (["--replay", "--from", "1700000030", "--to", "1700000010"], "--to: before --from"),
+    (["--replay", "--speed", "-1"], "--speed '-1': must be a number"),
+    (["--replay", "--speed", "1e308"], "--speed '1e308': must be a number"),
     (["--speed", "10"], "--speed: only with --replay"),
     (["--from", "-3h"], "--from: only with --replay"),
     (["--replay", "--serve-metrics"], "--replay: not with --serve-metrics"),

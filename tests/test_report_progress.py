@@ -4,9 +4,12 @@ when stderr is a pipe."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -26,13 +29,16 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return storage
 
 
-def run_with_stderr_on_a_terminal(*argv: str) -> tuple[str, str]:
-    """stdout (a pipe) and what reached the terminal that is stderr."""
+def run_with_stderr_on_a_terminal(*argv: str, columns: int = 0,
+                                  term: str = "xterm") -> tuple[str, str]:
+    """stdout (a pipe) and what reached the terminal that is stderr (`columns` wide, 0: a
+    terminal that does not say, of type `term`)."""
     controller, terminal = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     try:
         process = subprocess.Popen([sys.executable, "-m", "neural_tui", *argv],
                                    stdout=subprocess.PIPE, stderr=terminal,
-                                   env={**os.environ, "COLUMNS": "120"})
+                                   env={**os.environ, "COLUMNS": "120", "TERM": term})
         os.close(terminal)
         out, _ = process.communicate(timeout=60)
         seen = b""
@@ -65,6 +71,21 @@ def test_a_report_under_json_draws_no_progress_even_on_a_terminal(storage, repor
     assert BAR_START not in terminal
     assert ERASE not in terminal
     assert out.startswith("{")
+
+
+def test_on_a_terminal_10_columns_wide_the_bar_is_cut_to_fit_one_line(storage):
+    _, terminal = run_with_stderr_on_a_terminal("drift", "--storage", str(storage), columns=10)
+    drawn = [line.removeprefix("\x1b[K") for line in terminal.split("\r") if line]
+    bars = [line for line in drawn if line.startswith("reading")]
+    assert bars and all(len(bar) <= 9 for bar in bars)
+
+
+@pytest.mark.parametrize("term", ["dumb", "unknown"])
+def test_a_dumb_terminal_gets_no_progress_bar_and_no_escape_sequence(storage, term):
+    out, terminal = run_with_stderr_on_a_terminal("drift", "--storage", str(storage), term=term)
+    assert BAR_START not in terminal
+    assert "\x1b" not in terminal
+    assert out
 
 
 @pytest.mark.parametrize("report", REPORTS)

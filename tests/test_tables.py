@@ -66,6 +66,16 @@ def test_a_column_mixing_numbers_and_text_puts_numbers_first_and_never_raises() 
     assert [r.key for r in ordered_rows(rows, 1, reverse=False)] == ["m", "n", "u", "t"]
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_nan_inf_none_text_and_an_int_beyond_any_float_sort_without_raising(
+        reverse: bool) -> None:
+    rows = [row("nan", math.nan), row("inf", math.inf), row("none", None), row("text", "abc"),
+            row("-inf", -math.inf), row("three", 3), row("huge", 10**400), row("empty", "")]
+    keys = [r.key for r in ordered_rows(rows, 1, reverse=reverse)]
+    assert keys == (["text", "empty", "inf", "huge", "three", "-inf", "nan", "none"] if reverse
+                    else ["-inf", "three", "inf", "huge", "empty", "text", "nan", "none"])
+
+
 def test_without_a_sort_column_the_given_order_is_kept_or_reversed() -> None:
     rows = [row("b", 1.0), row("a", 2.0)]
     assert [r.key for r in ordered_rows(rows, None, reverse=False)] == ["b", "a"]

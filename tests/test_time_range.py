@@ -222,6 +222,16 @@ async def test_t_cycles_5m_1h_24h_and_the_status_line_says_the_range():
                 "last 5m" in said[3]] == [True] * 4
 
 
+async def test_t_pressed_100_times_in_a_row_lands_on_the_range_the_cycle_says():
+    feed = FakeFeed(snapshot(model_snapshot("churn")))
+    async with NeuralTuiApp(feed).run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press(*["t"] * 100)
+        await pilot.pause()
+        assert feed.time_range_calls == [300, 3600, DAY] * 33 + [300]
+        assert "last 5m" in rendered(pilot.app, pilot.app.screen.query_one(StatusLine))
+
+
 async def test_the_panel_says_the_range_its_figures_cover(tmp_path):
     runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW)
     runtime.ingest(IngestBatch(make_batch(np.full(10, T0), model="churn")))

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
-from textual.filter import LineFilter
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -163,6 +163,8 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         may change the alerting (`readonly`: no acknowledgement or silence).
         """
         super().__init__()
+        self.no_color = bool(os.environ.get("NO_COLOR"))
+        """Only a non-empty NO_COLOR counts (no-color.org); Textual counts an empty one too."""
         self.look = look or ConsoleSection()
         self.theme = THEMES[self.look.theme]
         self._look_filters = line_filters("none" if self.no_color else self.look.color,
@@ -205,7 +207,9 @@ class NeuralTuiApp(App[ReplayRequest | None]):
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters (NO_COLOR among them), then `--color` and `--ascii`."""
-        return [*super().get_line_filters(), *self._look_filters]
+        textuals = [line_filter for line_filter in super().get_line_filters()
+                    if self.no_color or not isinstance(line_filter, NoColor | Monochrome)]
+        return [*textuals, *self._look_filters]
 
     @property
     def snapshot(self) -> Snapshot:

@@ -3,12 +3,14 @@ to a feature, to an SLO, to an alert.
 
 Model, feature, SLO and alert names come from logs and remote endpoints: a hit's prompt is
 built as literal `Content` (the palette reads a plain string as markup) with control characters
-replaced, and its help never holds a name.
+replaced and long names cut short, and its help never holds a name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+import heapq
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -18,9 +20,9 @@ from textual.content import Content
 from textual.screen import Screen
 
 from neural_tui.app.alert_formatting import alert_model, alert_title, state_word
+from neural_tui.app.formatting import short_name
 from neural_tui.app.messages import DrillView
 from neural_tui.runtime.snapshot import ModelSnapshot
-from neural_tui.safe_text import plain
 from neural_tui.screens.alerts import entry_key
 from neural_tui.screens.drill_down import DrillDownScreen
 from neural_tui.widgets.model_panel import ModelPanel
@@ -39,6 +41,12 @@ command's prefix and what it shows."""
 MAX_DISCOVERED = 200
 """Before anything is typed, a provider lists at most this many commands (a fleet may have
 thousands of features); typing searches them all."""
+MAX_FOUND = 200
+"""A search lists at most this many commands of a provider, the best matches: the palette
+redraws its whole list as hits come, so 100,000 hits would hold the console for minutes."""
+SEARCH_SLICE = 1_000
+"""Commands matched between two returns to the event loop, so keys are read during a long
+search (and a key typed meanwhile cancels it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +92,24 @@ class ConsoleProvider(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for command in self.commands():
+        best: list[tuple[float, int, Sequence[int], Command]] = []
+        """The best `MAX_FOUND` matches so far, worst first; ties go to the earlier command."""
+        for index, command in enumerate(self.commands()):
+            if index % SEARCH_SLICE == SEARCH_SLICE - 1:
+                await asyncio.sleep(0)
             score, offsets = matcher.fuzzy_search.match(matcher.query, command.label)
-            if score > 0:
-                prompt = Content(command.label)
-                for offset in offsets:
-                    prompt = prompt.stylize(matcher.match_style, offset, offset + 1)
-                yield Hit(score, prompt, command.run, text=command.label, help=command.help)
+            if score <= 0:
+                continue
+            found = (score, -index, offsets, command)
+            if len(best) < MAX_FOUND:
+                heapq.heappush(best, found)
+            elif found[:2] > best[0][:2]:
+                heapq.heapreplace(best, found)
+        for score, _, offsets, command in sorted(best, key=lambda hit: hit[:2], reverse=True):
+            prompt = Content(command.label)
+            for offset in offsets:
+                prompt = prompt.stylize(matcher.match_style, offset, offset + 1)
+            yield Hit(score, prompt, command.run, text=command.label, help=command.help)
 
 
 class ModelCommands(ConsoleProvider):
@@ -104,7 +123,7 @@ class ModelCommands(ConsoleProvider):
             whose = "the model in focus" if model.uid == focused else "this model"
             for view in views:
                 prefix, shows = VIEW_LABELS[view]
-                yield Command(f"{prefix}: {plain(model.uid)}", f"{shows} of {whose}",
+                yield Command(f"{prefix}: {shown_name(model.uid)}", f"{shows} of {whose}",
                               partial(self.console_app.open_drill_down, model.uid, view))
 
 
@@ -115,7 +134,7 @@ class FeatureCommands(ConsoleProvider):
     def commands(self) -> Iterator[Command]:
         for model in self.models():
             for feature in feature_names(model):
-                yield Command(f"Feature: {plain(feature)} · {plain(model.uid)}",
+                yield Command(f"Feature: {shown_name(feature)} · {shown_name(model.uid)}",
                               "Drift of this feature, the model's other features beside it",
                               partial(self.console_app.open_drill_down, model.uid,
                                       cast("DrillView", "drift"), feature))
@@ -128,7 +147,7 @@ class SLOCommands(ConsoleProvider):
     def commands(self) -> Iterator[Command]:
         for model in self.models():
             for name in dict.fromkeys(status.spec.name for status in model.slos):
-                yield Command(f"SLO: {plain(name)} · {plain(model.uid)}",
+                yield Command(f"SLO: {shown_name(name)} · {shown_name(model.uid)}",
                               "Budget, burn rates and breaches of this SLO",
                               partial(self.console_app.open_drill_down, model.uid,
                                       cast("DrillView", "slo"), name))
@@ -143,12 +162,18 @@ class AlertJumps(ConsoleProvider):
             return
         view = self.console_app.alerts_view
         for entry in (*view.current, *view.resolved):
-            label = f"Alert: {plain(alert_title(entry))}"
+            label = f"Alert: {shown_name(alert_title(entry))}"
             model = alert_model(entry)
             if model:
-                label += f" · {plain(model)}"
+                label += f" · {shown_name(model)}"
             yield Command(f"{label} · {state_word(entry)}", "This alert in detail",
                           partial(self.console_app.open_alerts, entry_key(entry)))
+
+
+def shown_name(value: str) -> str:
+    """A name from a log as a palette entry shows it: controls replaced, cut short (one
+    10,000-character name would fill the palette's list)."""
+    return short_name(value).plain
 
 
 def feature_names(model: ModelSnapshot) -> list[str]:

@@ -12,6 +12,18 @@ from neural_tui.safe_text import safe_text
 
 MISSING = "n/a"
 """Shown where the snapshot has no value (e.g. no latency observed in the window)."""
+MAX_NAME_CELLS = 40
+"""The most cells a name from a log (a model, a feature) takes in a one-line title or
+breadcrumb, so what follows it stays on the line at 80 columns."""
+MAX_VERSION_CELLS = 16
+"""The most cells a model's version takes beside its name in a one-line title."""
+
+
+def short_name(name: str, cells: int = MAX_NAME_CELLS) -> Text:
+    """`name` shown safe, cut to `cells` cells with an ellipsis when longer."""
+    text = safe_text(name)
+    text.truncate(cells, overflow="ellipsis")
+    return text
 
 
 def format_rps(rps: float) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from rich.cells import cell_len
+from rich.cells import cell_len, split_graphemes
 from rich.color import ColorSystem
 from rich.segment import Segment
 from rich.style import Style
@@ -76,11 +76,23 @@ def _box_char(name: str) -> str:
     return "+"
 
 
+@lru_cache(maxsize=4096)
 def to_ascii(text: str) -> str:
-    """`text` with every character outside ASCII replaced by its `ascii_char`."""
+    """`text` with every grapheme outside ASCII replaced by its first character's
+    `ascii_char`, as many cells wide as Rich laid the grapheme out (an emoji sequence joined
+    by zero-width joiners is one grapheme of 2 cells; a zero-width space takes none)."""
     if text.isascii():
         return text
-    return "".join(char if char.isascii() else ascii_char(char) for char in text)
+    spans, _ = split_graphemes(text)
+    return "".join(_ascii_grapheme(text[start:end], cells) for start, end, cells in spans)
+
+
+def _ascii_grapheme(grapheme: str, cells: int) -> str:
+    if grapheme.isascii():
+        return grapheme
+    first = grapheme[0]
+    char = first if first.isascii() else ascii_char(first)[:1] or "?"
+    return char * cells
 
 
 class AsciiOnly(LineFilter):

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label
 
 from neural_tui import keymap
+from neural_tui.app.formatting import MAX_VERSION_CELLS, short_name
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
@@ -143,10 +144,11 @@ class DrillDownScreen(Screen[None]):
         raise NotImplementedError
 
     def _title(self, model: ModelSnapshot | None) -> Text:
-        name = safe_text(self.uid)
+        name = short_name(self.uid)
         if model is None:
             return Text.assemble(name, " · no longer reported")
-        return Text.assemble(name, " · ", safe_text(model.version), f" · {self.VIEW_TITLE}")
+        version = short_name(model.version, MAX_VERSION_CELLS)
+        return Text.assemble(name, " · ", version, f" · {self.VIEW_TITLE}")
 
     def waiting_text(self, model: ModelSnapshot | None) -> str:
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""

@@ -62,6 +62,9 @@ class _FileCursor:
         self.messages: list[str] = []
         self._peeked: tuple[int, float] | None = None
         """The read position and the time of the line there, once read."""
+        self.drained = False
+        """Whether the last chunk was read to the file's end: nothing later holds its rows back
+        (a line written since comes a little late, as it did live)."""
 
     @property
     def buffered(self) -> bool:
@@ -156,6 +159,7 @@ class _FileCursor:
             with self.path.open("rb") as handle:
                 handle.seek(self.offset)
                 data = handle.read(CHUNK_BYTES)
+                self.drained = len(data) < CHUNK_BYTES
                 cut = data.rfind(b"\n")
                 if cut < 0 and len(data) == CHUNK_BYTES:
                     data += handle.read(MAX_LINE_BYTES)
@@ -228,7 +232,8 @@ class StoredRecords:
             live = [cursor for cursor in due if cursor.buffered]
             if not live:
                 break
-            horizon = min(until, min(cursor.last_time for cursor in live))
+            horizon = min(until, min((cursor.last_time for cursor in live
+                                      if not cursor.drained), default=math.inf))
             parts = [part for part in (cursor.take_through(horizon) for cursor in live)
                      if len(part)]
             if not parts:

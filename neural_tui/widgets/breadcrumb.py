@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Label
 
+from neural_tui.app.formatting import short_name
 from neural_tui.safe_text import safe_text
 
 SEPARATOR = " \u203a "
@@ -15,12 +16,13 @@ SEPARATOR = " \u203a "
 
 
 class Breadcrumb(Label):
-    """One line of places, outermost first; names from logs are shown made safe."""
+    """One line of places, outermost first; names from logs are shown made safe and short, so
+    a long one leaves the view and the sort after it on the line."""
 
     def show(self, places: Sequence[str], arrangement: str = "") -> None:
         """`places` outermost first; `arrangement` (the table's sort and filter), if any,
         after them."""
-        text = Text(SEPARATOR).join(safe_text(place) for place in places)
+        text = Text(SEPARATOR).join(short_name(place) for place in places)
         if arrangement:
             text.append_text(Text.assemble("  (", safe_text(arrangement), ")"))
         self.update(text)

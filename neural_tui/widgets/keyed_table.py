@@ -59,7 +59,10 @@ def _missing(value: SortValue) -> bool:
 def _sort_key(value: SortValue) -> tuple[int, float, str]:
     """Numbers before text, each in its own order, so a column that mixes them stays sane."""
     if isinstance(value, int | float):
-        return 0, float(value), ""
+        try:
+            return 0, float(value), ""
+        except OverflowError:  # an int beyond any float
+            return 0, math.inf if value > 0 else -math.inf, ""
     return 1, 0.0, str(value).casefold()
 
 
