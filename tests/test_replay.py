@@ -625,7 +625,8 @@ def test_a_console_left_with_a_replay_request_opens_the_replay_of_its_storage(
     config.write_text(f'[storage]\npath = "{tmp_path}"\n')
     assert console.open_console(load_settings(config)) == 0
     assert asked["storage"] == tmp_path and asked["start"] == T0 + 5
-    assert asked["greeting"] == f"replaying churn: {replay_command(tmp_path, T0 + 5)}"
+    command = replay_command(tmp_path, T0 + 5, config=config)
+    assert asked["greeting"] == f"replaying churn: {command}"
 
 
 async def test_the_replay_bar_sits_under_the_breadcrumb_of_the_drill_downs_too(

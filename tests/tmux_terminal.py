@@ -21,15 +21,20 @@ SCREEN_TIMEOUT = 20.0
 
 
 class Terminal:
-    """One detached tmux session at 80x24 on its own server socket, running a plain shell."""
+    """One detached tmux session (80x24 unless `size` says otherwise) on its own server
+    socket, running a plain shell in `directory` (default: the tests' own)."""
 
-    def __init__(self, tmux: str, socket_name: str) -> None:
+    def __init__(self, tmux: str, socket_name: str, *, size: tuple[int, int] = (80, 24),
+                 directory: Path | None = None) -> None:
         self._base = [tmux, "-L", socket_name, "-f", "/dev/null"]
+        self._size = size
+        self._directory = directory
 
     def start(self) -> None:
+        where = ["-c", str(self._directory)] if self._directory is not None else []
         self._tmux(
-            "new-session", "-d", "-s", "console", "-x", "80", "-y", "24",
-            "env", f"PS1={PROMPT} ", "sh",
+            "new-session", "-d", "-s", "console", "-x", str(self._size[0]),
+            "-y", str(self._size[1]), *where, "env", f"PS1={PROMPT} ", "sh",
         )
 
     def stop(self) -> None:
@@ -59,13 +64,15 @@ class Terminal:
     def alternate_screen_on(self) -> bool:
         return self._tmux("display-message", "-p", "-t", "console", "#{alternate_on}") == "1"
 
-    def wait_for(self, what: str, condition: Callable[[str], bool]) -> str:
-        """Poll the screen until `condition` holds; fail with the last screen after a bound."""
-        deadline = time.monotonic() + SCREEN_TIMEOUT
+    def wait_for(self, what: str, condition: Callable[[str], bool],
+                 timeout: float = SCREEN_TIMEOUT) -> str:
+        """Poll the screen until `condition` holds; fail with the last screen after
+        `timeout` seconds."""
+        deadline = time.monotonic() + timeout
         screen = self.screen()
         while not condition(screen):
             if time.monotonic() >= deadline:
-                pytest.fail(f"{what} within {SCREEN_TIMEOUT} s; the screen was:\n{screen}")
+                pytest.fail(f"{what} within {timeout} s; the screen was:\n{screen}")
             time.sleep(POLL_SECONDS)
             screen = self.screen()
         return screen
@@ -77,11 +84,13 @@ class Terminal:
         return done.stdout.rstrip("\n")
 
 
-def tmux_terminal(tmp_path: Path) -> Iterator[Terminal]:
+def tmux_terminal(tmp_path: Path, *, size: tuple[int, int] = (80, 24),
+                  directory: Path | None = None) -> Iterator[Terminal]:
     """A started terminal of the test's own (its tmux server named by pid and test), stopped
     after; for a fixture to yield from."""
     tmux = require_binary("tmux", "apt-get install tmux")
-    session = Terminal(tmux, f"neural-tui-test-{os.getpid()}-{tmp_path.name}")
+    session = Terminal(tmux, f"neural-tui-test-{os.getpid()}-{tmp_path.name}", size=size,
+                       directory=directory)
     session.start()
     yield session
     session.stop()
