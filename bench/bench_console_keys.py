@@ -35,6 +35,7 @@ from neural_tui.config import Settings, StorageSection
 from neural_tui.console import console_app
 from neural_tui.screens.drift import DriftScreen
 from neural_tui.screens.overview import OverviewScreen
+from neural_tui.widgets.model_panel import ModelPanel
 
 MODELS = ("fraud", "churn", "price")
 WRITE_EVERY = 0.05
@@ -99,17 +100,20 @@ async def time_key(pilot: Pilot[Any], frames: Frames, key: str,
         if hit is not None:
             return hit - start
         await asyncio.sleep(0.001)
-    raise RuntimeError(f"{key}: no {kind.__name__} frame within 10 s")
+    app = pilot.app
+    raise RuntimeError(f"{key}: no {kind.__name__} frame within 10 s (on {app.screen!r}, "
+                       f"focus {app.focused!r}, {len(frames.painted) - seen} frames since)")
 
 
 async def measure(storage: Path, presses: int, watch: float
-                  ) -> tuple[list[float], list[int]]:
-    """Key -> screen times of `d` and `escape`, and snapshots shown in each watched second."""
+                  ) -> tuple[list[float], list[int], float]:
+    """Key -> screen times of `d` and `escape`, snapshots shown in each watched second, and
+    the records a second the console read meanwhile (so that it keeps up with the writer)."""
     app = console_app(Settings(storage=StorageSection(storage)), storage, label="bench")
     frames = Frames()
     async with app.run_test(size=(120, 40)) as pilot:
         frames.hook(app)
-        while not app.snapshot.models:
+        while not app.snapshot.models or not isinstance(app.focused, ModelPanel):
             await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)
         times: list[float] = []
@@ -118,12 +122,13 @@ async def measure(storage: Path, presses: int, watch: float
             await asyncio.sleep(0.05)
             times.append(await time_key(pilot, frames, "escape", OverviewScreen))
             await asyncio.sleep(0.05)
-        start = time.perf_counter()
+        start, read_before = time.perf_counter(), app.snapshot.ingest.records_total
         await asyncio.sleep(watch)
+        ingested = (app.snapshot.ingest.records_total - read_before) / watch
         shown = [len({snap for at, screen, snap in frames.painted
                       if start + s <= at < start + s + 1 and screen is OverviewScreen})
                  for s in range(int(watch))]
-    return times, shown
+    return times, shown, ingested
 
 
 def run(label: str, rate: int, presses: int, watch: float) -> tuple[float, float]:
@@ -137,7 +142,7 @@ def run(label: str, rate: int, presses: int, watch: float) -> tuple[float, float
         stop.set()
         writer.join()
     try:
-        times, shown = asyncio.run(measure(storage, presses, watch))
+        times, shown, ingested = asyncio.run(measure(storage, presses, watch))
     finally:
         stop.set()
         writer.join(timeout=5)
@@ -145,7 +150,8 @@ def run(label: str, rate: int, presses: int, watch: float) -> tuple[float, float
     ms = sorted(t * 1000 for t in times)
     median, p90 = statistics.median(ms), ms[int(0.9 * (len(ms) - 1))]
     print(f"{label}: key -> screen median {median:.0f} ms, p90 {p90:.0f} ms over {len(ms)} "
-          f"keys; snapshots shown per second {shown} (min {min(shown, default=0)})")
+          f"keys; snapshots shown per second {shown} (min {min(shown, default=0)}); "
+          f"{ingested:,.0f} records/s read")
     return median, p90
 
 

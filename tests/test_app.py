@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
@@ -16,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Sparkline
 
-from neural_tui.app.app import NeuralTuiApp
+from neural_tui.app.app import SWITCH_INTERVAL_SECONDS, NeuralTuiApp
 from neural_tui.app.messages import SnapshotArrived
 from neural_tui.config import HealthSection, load_settings
 from neural_tui.keymap import BINDING_IDS
@@ -508,3 +509,12 @@ async def test_a_panel_marks_a_model_that_drifted_by_any_kind_not_only_its_featu
         panel = panel_named(pilot.app, "churn")
         assert "▲ concept, performance drift" in rendered(pilot.app, panel)
         assert panel.has_class(DATASET_DRIFT_CLASS)
+
+
+async def test_the_console_lets_its_event_loop_take_the_gil_every_millisecond_while_it_runs(
+) -> None:
+    before = sys.getswitchinterval()
+    async with NeuralTuiApp(FakeFeed(snapshot(model_snapshot("churn")))).run_test() as pilot:
+        await pilot.pause()
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_SECONDS < before
+    assert sys.getswitchinterval() == before

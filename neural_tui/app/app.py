@@ -62,6 +62,12 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 READONLY_CLASS = "-readonly"
 """The app has this class in a read-only console; screens mark themselves READ-ONLY."""
 ALERTS_POLL_SECONDS = 0.5
+SWITCH_INTERVAL_SECONDS = 0.001
+"""How long a thread may hold the GIL while another waits, for as long as the console runs:
+the source's reader threads decode in long C calls, and at Python's default (5 ms) a key
+waits behind them; at 1 ms `d` answers in a median of 35 ms (p90 47 ms) while 200,000
+records a second are read, against 39 ms (p90 165 ms) at the default
+(`bench/bench_console_keys.py`)."""
 KEPT_DRILL_DOWNS = 6
 """Drill-down screens kept built after they close (the most recently opened), so that opening
 one again only repaints it: building a screen (its widgets, their styles, its footer) is most
@@ -199,6 +205,7 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self.replay = replay
         self.offers_replay = offers_replay and replay is None
         self._greeting = greeting
+        self._switch_interval_before = sys.getswitchinterval()
 
     @property
     def readonly(self) -> bool:
@@ -230,6 +237,8 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         return OverviewScreen()
 
     def on_mount(self) -> None:
+        self._switch_interval_before = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         self._feed.subscribe(self._receive)
         self.run_worker(self._feed.run(), name="snapshot feed", exit_on_error=True)
         self._exit_on_hangup()
@@ -240,6 +249,7 @@ class NeuralTuiApp(App[ReplayRequest | None]):
             self.notify(plain(self._greeting), markup=False, timeout=10)
 
     def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval_before)
         self._feed.unsubscribe(self._receive)
         self._restore_hangup_handler()
 
