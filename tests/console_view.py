@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from textual.app import App
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
@@ -55,3 +56,16 @@ async def open_screen(pilot: Pilot[Any], key: str, kind: type[ScreenT]) -> Scree
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen
+
+
+async def palette_prompts(pilot: Pilot[Any], query: str) -> list[str]:
+    """Open the palette, type `query`, and read the prompts it lists."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*query)
+    await pilot.pause(0.3)
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette)
+    options = palette.query_one("CommandList")
+    return [str(options.get_option_at_index(index).prompt).split("\n")[0]
+            for index in range(options.option_count)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from alert_views import alert_entry, alerts_view
-from console_view import panel_named, panels, screen_text
+from console_view import palette_prompts, panel_named, panels, screen_text
 from factories import (
     drift_report,
     drifting_model,
@@ -19,7 +19,6 @@ from factories import (
 from fake_alerting import FakeAlerting
 from fake_feed import FakeFeed
 from textual import events
-from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Label
 
@@ -41,17 +40,6 @@ HOSTILE = "[bold]x[/]\x1b[31m"
 HOSTILE_SHOWN = "[bold]x[/]\u241b[31m"
 
 
-async def palette_prompts(pilot: Any, query: str) -> list[str]:
-    """Open the palette, type `query`, and read the prompts it lists."""
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await pilot.press(*query)
-    await pilot.pause(0.3)
-    palette = pilot.app.screen
-    assert isinstance(palette, CommandPalette)
-    options = palette.query_one("CommandList")
-    return [str(options.get_option_at_index(index).prompt).split("\n")[0]
-            for index in range(options.option_count)]
 
 
 async def choose(pilot: Any, query: str, prompt: str) -> Screen[Any]:

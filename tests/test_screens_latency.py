@@ -11,11 +11,10 @@ from itertools import accumulate
 from typing import Any
 
 import pytest
-from console_view import open_screen, rendered, screen_text
+from console_view import open_screen, palette_prompts, rendered, screen_text
 from factories import model_snapshot, snapshot
 from fake_feed import FakeFeed
 from fake_fleet import fleet_snapshot, remote_model, target_view
-from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Label, Sparkline
 
@@ -315,17 +314,6 @@ async def test_a_remote_model_without_a_histogram_or_percentiles_is_waiting() ->
 # --- the command palette ---------------------------------------------------------------------
 
 
-async def palette_prompts(pilot: Pilot[Any], query: str) -> list[str]:
-    """Open the palette, type `query`, and read the prompts it lists."""
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await pilot.press(*query)
-    await pilot.pause(0.3)
-    palette = pilot.app.screen
-    assert isinstance(palette, CommandPalette)
-    options = palette.query_one("CommandList")
-    return [str(options.get_option_at_index(index).prompt).split("\n")[0]
-            for index in range(options.option_count)]
 
 
 async def test_a_palette_command_opens_the_latency_of_the_model_it_names() -> None:

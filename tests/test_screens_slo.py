@@ -10,7 +10,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from console_view import open_screen, panel_named, rendered, screen_lines, screen_text, table_keys
+from console_view import (
+    open_screen,
+    palette_prompts,
+    panel_named,
+    rendered,
+    screen_lines,
+    screen_text,
+    table_keys,
+)
 from factories import (
     FIXED_TIME,
     ONGOING_BREACH_START,
@@ -26,7 +34,6 @@ from factories import (
 from fake_feed import FakeFeed
 from rich.style import Style
 from textual.app import App
-from textual.command import CommandPalette
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.app.formatting import format_datetime_utc, format_duration
@@ -470,17 +477,6 @@ async def test_the_panel_slo_line_goes_when_the_budget_recovers() -> None:
 # --- the command palette ---------------------------------------------------------------------
 
 
-async def palette_prompts(pilot: Any, query: str) -> list[str]:
-    """Open the palette, type `query`, and read the prompts it lists."""
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await pilot.press(*query)
-    await pilot.pause(0.3)
-    palette = pilot.app.screen
-    assert isinstance(palette, CommandPalette)
-    options = palette.query_one("CommandList")
-    return [str(options.get_option_at_index(index).prompt).split("\n")[0]
-            for index in range(options.option_count)]
 
 
 async def test_the_palette_offers_the_slos_of_every_model_the_one_in_focus_first() -> None:
