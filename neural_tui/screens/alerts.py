@@ -92,7 +92,7 @@ class AlertsScreen(Screen[None]):
         yield Label("No alerts yet: rules fire here, newest first.", id="alerts-empty")
         yield KeyedTable(ALERT_COLUMNS, id="alerts-table")
         yield AlertDetail(id="alert-detail")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         if self._select is not None:

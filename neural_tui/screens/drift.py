@@ -90,7 +90,7 @@ class DriftScreen(DrillDownScreen):
         with Container(id="remote-drift-body"):
             yield Static(NO_HISTOGRAM, id="remote-drift-note")
             yield KeyedTable(REMOTE_DRIFT_COLUMNS, id="remote-drift-table")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         self._model = model

@@ -46,7 +46,7 @@ class LatencyScreen(DrillDownScreen):
                     yield Label(id=f"latency-{name}-label", classes="latency-series-label")
                     yield Sparkline(id=f"latency-{name}-series")
                 yield Label(id="latency-series-note")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         waiting = model is None or not has_latency(model)

@@ -118,7 +118,7 @@ class OverviewScreen(Screen[None]):
             yield Static(id="waiting")
             yield Container(id="panels")
         yield StatusLine(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_screen_resume(self) -> None:
         """Show the latest snapshot when first shown, and catch up after another screen."""

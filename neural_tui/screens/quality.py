@@ -60,7 +60,7 @@ class QualityScreen(DrillDownScreen):
             yield KeyedTable(QUALITY_COLUMNS, id="quality-table")
             yield Label(id="quality-detail")
         yield Static(NO_FEATURE_TABLE, id="remote-quality-note")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         report = self._report = model.quality if model is not None else None

@@ -114,7 +114,7 @@ class SLOScreen(DrillDownScreen):
             yield Label(id="remote-slo-alerts")
             yield KeyedTable(REMOTE_SLO_COLUMNS, id="remote-slo-table")
             yield Static(NO_BREACHES, id="remote-slo-note")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         if model is not None and model.remote is not None:
