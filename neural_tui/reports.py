@@ -109,24 +109,6 @@ def unknown_model(model: str, names: Iterable[str]) -> UsageError:
     return UsageError(f"--model {model!r}: no such model in storage (known: {known})")
 
 
-def model_status(model: ModelSnapshot) -> dict[str, Any]:
-    return {
-        "name": model.name,
-        "version": model.version,
-        "predictions_total": model.predictions_total,
-        "errors_total": model.errors_total,
-        "labels_total": model.labels_total,
-        "labels_joined": model.labels_joined,
-        "last_record_at": model.last_record_at,
-        "window_seconds": model.window_seconds,
-        "throughput_rps": model.throughput_rps,
-        "error_rate": model.error_rate,
-        "latency_p50_ms": model.latency_p50_ms,
-        "latency_p95_ms": model.latency_p95_ms,
-        "latency_p99_ms": model.latency_p99_ms,
-    }
-
-
 def storage_warnings(settings: Settings, records_total: int) -> list[str]:
     """Why a storage that yielded no record likely holds them elsewhere (empty when it read
     some, or when nothing suggests a misplaced folder)."""
@@ -284,7 +266,7 @@ def print_status(settings: Settings, *, model: str | None, as_json: bool) -> int
             "records_total": fleet.records_total,
             "skipped_lines": snapshot.ingest.skipped_lines if snapshot is not None else {},
             "kept_lines_altered": snapshot.ingest.kept_lines if snapshot is not None else {},
-            "models": ([{**model_status(m), "source": ""} for m in fleet.local]
+            "models": ([{**m.status_figures(), "source": ""} for m in fleet.local]
                        + [remote_status(label, m) for label, m in fleet.remote]),
             "sources": [_source_entry(r) for r in fleet.rounds],
             "targets": [_target_entry(label, t) for label, t in fleet.targets],

@@ -126,9 +126,10 @@ async def test_pausing_shows_at_once_whatever_the_refresh_interval(
         assert [s.paused for s in shown] == [True]
 
 
-async def test_pausing_shows_at_once_even_with_a_redraw_already_waiting(
-    shown: list[Snapshot],
-) -> None:
+async def drawn_after_key_with_a_redraw_waiting(shown: list[Snapshot], key: str
+                                                 ) -> list[Snapshot]:
+    """What the overview draws when `key` is pressed while snapshot 2 waits for a redraw
+    (refresh 60 s, snapshot 1 drawn just before)."""
     feed = FakeFeed(numbered(0))
     async with NeuralTuiApp(feed, refresh_seconds=60.0).run_test() as pilot:
         feed.publish(numbered(1))
@@ -136,21 +137,20 @@ async def test_pausing_shows_at_once_even_with_a_redraw_already_waiting(
         feed.publish(numbered(2))
         await pilot.pause()
         shown.clear()
-        await pilot.press("p")
+        await pilot.press(key)
         await pilot.pause()
-        assert [(s.paused, total(s)) for s in shown] == [(True, 2)]
+        return list(shown)
+
+
+async def test_pausing_shows_at_once_even_with_a_redraw_already_waiting(
+    shown: list[Snapshot],
+) -> None:
+    drawn = await drawn_after_key_with_a_redraw_waiting(shown, "p")
+    assert [(s.paused, total(s)) for s in drawn] == [(True, 2)]
 
 
 async def test_a_new_time_range_shows_at_once_whatever_the_refresh_interval(
     shown: list[Snapshot],
 ) -> None:
-    feed = FakeFeed(numbered(0))
-    async with NeuralTuiApp(feed, refresh_seconds=60.0).run_test() as pilot:
-        feed.publish(numbered(1))
-        await pilot.pause()
-        feed.publish(numbered(2))
-        await pilot.pause()
-        shown.clear()
-        await pilot.press("t")
-        await pilot.pause()
-        assert [s.time_range_seconds for s in shown] == [300.0]
+    drawn = await drawn_after_key_with_a_redraw_waiting(shown, "t")
+    assert [s.time_range_seconds for s in drawn] == [300.0]

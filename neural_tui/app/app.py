@@ -206,6 +206,7 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self.offers_replay = offers_replay and replay is None
         self._greeting = greeting
         self._switch_interval_before = sys.getswitchinterval()
+        """Python's GIL switch interval before the console set its own (restored on exit)."""
 
     @property
     def readonly(self) -> bool:
@@ -237,7 +238,6 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         return OverviewScreen()
 
     def on_mount(self) -> None:
-        self._switch_interval_before = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         self._feed.subscribe(self._receive)
         self.run_worker(self._feed.run(), name="snapshot feed", exit_on_error=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from neural_tui.config import (
     DEFAULT_LATENCY_BUCKETS_MS,
@@ -157,6 +157,25 @@ class ModelSnapshot:
     @property
     def errors_count(self) -> int:
         return sum(self.errors_total.values())
+
+    def status_figures(self) -> dict[str, Any]:
+        """The model's totals, rates and percentiles under the names of `neural-tui status
+        --json` (which the console's export uses too)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "predictions_total": self.predictions_total,
+            "errors_total": dict(self.errors_total),
+            "labels_total": self.labels_total,
+            "labels_joined": self.labels_joined,
+            "last_record_at": self.last_record_at,
+            "window_seconds": self.window_seconds,
+            "throughput_rps": self.throughput_rps,
+            "error_rate": self.error_rate,
+            "latency_p50_ms": self.latency_p50_ms,
+            "latency_p95_ms": self.latency_p95_ms,
+            "latency_p99_ms": self.latency_p99_ms,
+        }
 
     @property
     def uid(self) -> str:

@@ -590,30 +590,30 @@ SERIES_PERCENTILES = (50.0, 95.0, 99.0)
 
 
 def percentile_series(
-    seconds: np.ndarray, values: np.ndarray, length: int, percentiles: tuple[float, ...]
+    indexes: np.ndarray, values: np.ndarray, length: int, percentiles: tuple[float, ...]
 ) -> tuple[tuple[float, ...], ...]:
-    """Per percentile, one point per second `0..length-1` of the `values` observed at each
-    of `seconds`: linear interpolation between the closest ranks, as `numpy.percentile`
-    does, with no loop per second or per value; 0 where a second has no value.
+    """Per percentile, one point per step `0..length-1` of the `values` observed in each step
+    (`indexes`: the step of each value): linear interpolation between the closest ranks, as
+    `numpy.percentile` does, with no loop per step or per value; 0 where a step has no value.
 
-    The values are sorted once, then grouped by second with a stable sort of the seconds as
+    The values are sorted once, then grouped by step with a stable sort of the steps as
     16-bit integers (a radix sort): five times faster than `numpy.lexsort` on a full latency
     ring, which the console's 1 h and 24 h ranges read at every snapshot."""
     empty = tuple(0.0 for _ in range(length))
     if values.shape[0] == 0:
         return tuple(empty for _ in percentiles)
-    group = seconds.astype(np.int16) if length <= np.iinfo(np.int16).max else seconds
+    group = indexes.astype(np.int16) if length <= np.iinfo(np.int16).max else indexes
     order = np.argsort(values)
     order = order[np.argsort(group[order], kind="stable")]
-    seconds, values = seconds[order], values[order]
-    starts = np.searchsorted(seconds, np.arange(length + 1))
+    indexes, values = indexes[order], values[order]
+    starts = np.searchsorted(indexes, np.arange(length + 1))
     sizes = np.diff(starts)
     occupied = np.flatnonzero(sizes)
     first, last = starts[occupied], starts[occupied] + sizes[occupied] - 1
     series = []
     for percentile in percentiles:
-        # The rank within each second's values, as numpy takes it: measured from the
-        # second's first value, so the fraction keeps its precision however far it lies.
+        # The rank within each step's values, as numpy takes it: measured from the
+        # step's first value, so the fraction keeps its precision however far it lies.
         rank = (last - first) * (percentile / 100.0)
         below = np.floor(rank).astype(np.int64)
         low = values[first + below]

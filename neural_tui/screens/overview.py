@@ -147,9 +147,10 @@ class OverviewScreen(Screen[None]):
         """Set the panels side by side only as far as every line of every shown panel fits."""
         shown = [panel for panel in self._panels.values() if panel.display]
         width = self.query_one("#overview", VerticalScroll).scrollable_content_region.width
+        widths = [panel.needed_widths() for panel in shown]
         across, stacked = panels_across(width or self.size.width,
-                                        [panel.needed_width(stacked=False) for panel in shown],
-                                        [panel.needed_width(stacked=True) for panel in shown])
+                                        [side_by_side for side_by_side, _ in widths],
+                                        [one_per_line for _, one_per_line in widths])
         for count, name in ACROSS_CLASSES.items():
             self.set_class(count == across, name)
         self.set_class(stacked, STACKED_CLASS)

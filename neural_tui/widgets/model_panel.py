@@ -216,20 +216,19 @@ class ModelPanel(Widget, can_focus=True):
         if newest is not None:
             self.post_message(self.ReplayAsked(self._model.name, newest))
 
-    def needed_width(self, *, stacked: bool) -> int:
+    def needed_widths(self) -> tuple[int, int]:
         """The columns this panel needs to show every line uncut, with its verdicts on one
-        line or `stacked` one per line: the overview sets panels side by side only when each
+        line and stacked one per line: the overview sets panels side by side only when each
         gets this much."""
         model = self._model
         widths = [cell_len(text) for text in (_drift_summary(model), _quality_summary(model),
                                               _performance_summary(model)) if text]
-        summary = min(max(widths, default=0), WRAPPED_WIDTH_COUNTED) if stacked else (
-            sum(widths) + SUMMARY_GAP * (len(widths) - 1))
         found = headline(model.slos)
-        lines = (METRIC_LINE_WIDTH, summary, min(_totals(model).cell_len, WRAPPED_WIDTH_COUNTED),
-                 _title(model).cell_len + 4,
-                 found[0].cell_len if found is not None else 0)
-        return max(lines) + FRAME_WIDTH
+        others = max(METRIC_LINE_WIDTH, min(_totals(model).cell_len, WRAPPED_WIDTH_COUNTED),
+                     _title(model).cell_len + 4, found[0].cell_len if found is not None else 0)
+        side_by_side = sum(widths) + SUMMARY_GAP * (len(widths) - 1)
+        stacked = min(max(widths, default=0), WRAPPED_WIDTH_COUNTED)
+        return max(others, side_by_side) + FRAME_WIDTH, max(others, stacked) + FRAME_WIDTH
 
     def action_next_panel(self) -> None:
         self.screen.focus_next(ModelPanel)
