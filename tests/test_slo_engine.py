@@ -222,11 +222,23 @@ def test_the_window_holds_its_first_minute_and_the_current_one_but_not_the_minut
 
 def test_each_burn_window_ends_at_now_and_reaches_back_its_own_length():
     first = NOW_MINUTE - 5
-    # errors only in minute now-5, just outside the 5-minute window, inside the hour
+    # errors only in minute now-5: half a minute before now the 5-minute window reaches into it
     status = evaluate(slo(), "m", counts(first, [10, 10, 10, 10, 10, 10], [10, 0, 0, 0, 0, 0]),
                       NOW)
-    assert status.burn_rates["5m"] == 0.0
+    assert status.burn_rates["5m"] == pytest.approx((5 / 55) / 0.01)
     assert status.burn_rates["1h"] == pytest.approx((10 / 60) / 0.01)
+    at_minute_end = evaluate(slo(), "m", counts(first, [10] * 6, [10, 0, 0, 0, 0, 0]),
+                             (NOW_MINUTE + 1) * MINUTE)
+    assert at_minute_end.burn_rates["5m"] == 0.0
+
+
+def test_a_burn_rate_does_not_drop_when_a_minute_begins():
+    # a one-hour SLO burns over one-minute windows: one second into the next minute the
+    # incident of the minute before is still 59 s of the last minute, and still pages
+    spec = slo(window=3600)
+    status = evaluate(spec, "m", counts(NOW_MINUTE - 1, [30, 0], [15, 0]), NOW_MINUTE * MINUTE + 1)
+    assert status.burn_rates["1m"] == pytest.approx(0.5 / 0.01)
+    assert [alert.labels["severity"] for alert in status.alerts] == ["page"]
 
 
 def test_records_ahead_of_now_count_for_nothing():

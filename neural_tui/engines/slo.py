@@ -272,6 +272,16 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
     def last(minutes: int) -> tuple[float, float]:
         return sums.between(span - minutes, span)
 
+    # a burn window slides: the minute before it counts for the part of a minute not yet run
+    run = 1.0 if spec.type == "throughput" else min(max(now / MINUTE - current, 0.0), 1.0)
+
+    def sliding(minutes: int) -> tuple[float, float]:
+        good, total = last(minutes)
+        if run >= 1.0:
+            return good, total
+        before_good, before_total = sums.between(span - minutes - 1, span - minutes)
+        return good + (1.0 - run) * before_good, total + (1.0 - run) * before_total
+
     allowed = 1.0 - spec.objective
     if not allowed > 0.0:
         allowed = _MIN_ALLOWED
@@ -280,7 +290,7 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
     bad_fraction = None if compliance is None else (window_total - window_good) / window_total
     sli = bad_fraction if spec.type == "error_rate" else compliance
     remaining = _remaining(window_good, window_total, allowed)
-    burn_rates = {name: _burn(*last(minutes), allowed) for name, minutes in windows.items()}
+    burn_rates = {name: _burn(*sliding(minutes), allowed) for name, minutes in windows.items()}
     page = next(tier for tier in tiers if tier.severity == "page")
     served = float(sums.requests[max(span - window - sums.lead, 0):
                                  max(span - 1 - sums.lead, 0)].sum())
@@ -299,7 +309,7 @@ def _evaluate(spec: SLOSpec, model: str, counts: MinuteCounts, now: float,
         time_to_exhaustion_seconds=_exhaustion(remaining, burn_rates[page.long_window],
                                                spec.window_seconds),
         breaches=shown,
-        alerts=_alerts(spec, model, tiers, burn_rates, last, window_total, served),
+        alerts=_alerts(spec, model, tiers, burn_rates, sliding, window_total, served),
         breach_count=breach_count,
         breached_seconds=breached_seconds,
         longest_breach_seconds=longest,
@@ -325,7 +335,7 @@ def history_minutes(window_seconds: int) -> int:
 
 
 def _span(window: int, burn_windows: Mapping[str, int]) -> int:
-    return max(2 * window - 1, *burn_windows.values())
+    return max(2 * window - 1, *(minutes + 1 for minutes in burn_windows.values()))
 
 
 def _burn_windows(tiers: tuple[BurnTier, ...]) -> dict[str, int]:
