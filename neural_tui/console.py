@@ -117,7 +117,7 @@ def replay_app(settings: Settings, storage: Path, *, start: float | None = None,
     source = ReplaySource(records, clock, end=stop, on_finished=clock.finish,
                           label=f"replay {storage}")
     runtime = Runtime(settings, [source], clock=clock,
-                      defaults=ModelDefaults.from_settings(settings, storage))
+                      defaults=ModelDefaults.from_settings(settings, storage), ranges=True)
     feed = ReplayFeed(runtime, ShownAlerting(settings, storage), clock)
     engine = feed.alerting.engine
     return NeuralTuiApp(feed, source_label=f"replay of {storage}",
@@ -156,7 +156,7 @@ def console_app(settings: Settings, storage: Path, *, label: str,
                             refresh_seconds=settings.console.refresh_seconds,
                             look=settings.console)
     source = TailSource(storage, poll_interval=settings.runtime.poll_interval_seconds)
-    feed = AlertingFeed(Runtime(settings, [source], remote_sources=remotes),
+    feed = AlertingFeed(Runtime(settings, [source], remote_sources=remotes, ranges=True),
                         Alerting(settings, storage))
     engine = feed.alerting.engine
     return NeuralTuiApp(feed, source_label=label,

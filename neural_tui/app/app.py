@@ -486,7 +486,8 @@ class NeuralTuiApp(App[ReplayRequest | None]):
         self._answer_at_once()
         self._feed.set_time_range(self._time_range_requested)
         notice = time_range_notice(self._time_range_requested,
-                                   self._snapshot.engine_window_records)
+                                   self._snapshot.engine_window_records,
+                                   self._snapshot.engine_ranges)
         if self._pause_requested:
             notice += " Paused: shown on resume."
         self.notify(notice, title="Time range")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from neural_tui.runtime.snapshot import EngineRange
 from neural_tui.safe_text import safe_text
 
 MISSING = "n/a"
@@ -53,13 +54,25 @@ def format_range(seconds: float) -> str:
     return f"last {whole // size}{unit}"
 
 
-def time_range_notice(seconds: float, engine_records: int) -> str:
-    """What a new time range changes, and what it does not: the engines' record window."""
+def time_range_notice(seconds: float, engine_records: int, engine_ranges: bool) -> str:
+    """What a new time range changes, and what it does not: the alerts' record window."""
     notice = f"Rates, percentiles and charts: {format_range(seconds)}."
-    if engine_records:
+    if engine_records and engine_ranges:
+        notice += (f" Drift, quality and performance too from the next run (a sample of at "
+                   f"most {format_count(engine_records)} records); alerts still judge each "
+                   f"model's newest {format_count(engine_records)}.")
+    elif engine_records:
         notice += (f" Drift and quality still judge each model's newest "
                    f"{format_count(engine_records)} records.")
     return notice
+
+
+def engine_range_scope(scope: EngineRange) -> str:
+    """`last 1h: 1,000 sampled of 52,301 records`: what the engines judged of a time range."""
+    judged = (f"all {format_count(scope.records)} records" if scope.judged >= scope.records
+              else f"{format_count(scope.judged)} sampled of {format_count(scope.records)} "
+                   "records")
+    return f"{format_range(scope.seconds)}: {judged}"
 
 
 def format_clock_utc(unix_seconds: float) -> str:

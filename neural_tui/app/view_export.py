@@ -78,6 +78,9 @@ def model_entry(model: ModelSnapshot) -> dict[str, Any]:
         "scores": dict(model.drift_scores),
         "drifted": model.drifted,
         "drift_kinds": list(model.drift_kinds),
+        "engine_range": (None if model.engine_range is None else {
+            "seconds": model.engine_range.seconds, "records": model.engine_range.records,
+            "judged": model.engine_range.judged, "labelled": model.engine_range.labelled}),
         "drift": model.drift.to_dict() if model.drift is not None else None,
         "quality": model.quality.to_dict() if model.quality is not None else None,
         "performance": model.performance.to_dict() if model.performance is not None else None,

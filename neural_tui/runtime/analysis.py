@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -62,7 +63,12 @@ from neural_tui.engines.performance import (
     prediction_anomalies,
     prediction_profile,
 )
-from neural_tui.engines.quality import QualityReference, build_quality_reference, check
+from neural_tui.engines.quality import (
+    QualityReference,
+    QualityReport,
+    build_quality_reference,
+    check,
+)
 from neural_tui.runtime.engine_settings import drift_settings, quality_settings
 from neural_tui.runtime.reference_file import ReferenceFileError, ReferenceRows, read_reference_file
 from neural_tui.runtime.state import FeatureRows, LabelledRows, ModelState, StateLimits
@@ -105,15 +111,26 @@ def performance_progress(
     return None, min(after, window)
 
 
-def state_limits(settings: Settings) -> StateLimits:
-    """Per-model bounds large enough for the configured drift window and reference."""
+def state_limits(settings: Settings, *, ranges: bool = False) -> StateLimits:
+    """Per-model bounds large enough for the configured drift window and reference; with
+    `ranges`, a range sample whose buckets hold half a window each (`RangeSample`)."""
     default = StateLimits()
     window = settings.drift.window
     return StateLimits(
         feature_rows=max(default.feature_rows, window),
         labelled_pairs=max(default.labelled_pairs, window),
         reference_rows=settings.drift.reference_rows,
+        range_rows=max(1, window // 2) if ranges else 0,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RangeFigures:
+    """What the engines said of one time range's sample (`Analysis.analyse_range`)."""
+
+    drift: DriftReport | None
+    quality: QualityReport | None
+    performance: PerformanceReport | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +198,17 @@ class FeatureNames:
         """Values left out so far, their name being past the limit."""
         self.said = False
         """Whether the log was told that names are left out (once per model)."""
+        self._lock = threading.Lock()
 
     def admit(self, records: list[Any]) -> list[Any]:
         """`records` (decoded `input_features`) with only admitted names; new names are
         admitted while there is room. A name longer than `MAX_VALUE_LENGTH` is replaced by its
-        stand-in (`short_text`), so that neither names nor the series keyed by them hold it."""
+        stand-in (`short_text`), so that neither names nor the series keyed by them hold it.
+        A model's live run and its range run (`analyse_range`) may admit at once: a lock."""
+        with self._lock:
+            return self._admit(records)
+
+    def _admit(self, records: list[Any]) -> list[Any]:
         names, kept = self.names, []
         for record in records:
             if not isinstance(record, dict) or names.keys() >= record.keys():
@@ -341,6 +364,31 @@ class Analysis:
             compared=compared,
             performance_waiting=performance_waiting,
         )
+
+    def analyse_range(self, key: ModelKey, rows: FeatureRows,
+                      labelled: LabelledRows) -> RangeFigures | None:
+        """Drift, quality and performance of rows sampled from a time range, against the
+        model's reference; None while it has none. For the screen only: nothing of the model's
+        live analysis (its result, sparklines, concept detector) changes. Runs in a thread."""
+        work = self._work.get(key)
+        reference = work.reference if work is not None else None
+        if work is None or reference is None:
+            return None
+        window = self._guarded(key, work, "decode (range)",
+                               lambda: _decode(rows, work.features), None)
+        current = self._guarded(key, work, "performance (range)",
+                                lambda: _performance(labelled, reference, window), None)
+        if window is None or not len(rows.timestamp):
+            return RangeFigures(None, None, current)
+        drift = self._guarded(key, work, "drift (range)", lambda: detect(
+            reference.drift, window.columns, self.drift_settings,
+            predictions=window.predictions, top_probability=window.top_probability,
+            concept=work.result.concept,
+        ), None)
+        quality = self._guarded(key, work, "quality (range)", lambda: check(
+            reference.quality, window.columns, self.quality_settings,
+        ), None)
+        return RangeFigures(drift, quality, current)
 
     def _file_labels(self, path: Path | None) -> int | None:
         """The labelled pairs of a reference file read already (0 until it is read)."""

@@ -27,8 +27,10 @@ The console may ask for another time range than `[runtime] window_seconds`
 cover that range (series of at most `SERIES_POINTS` points, read from the per-minute history
 past the per-second ring). What the alert rules read never changes with it: `configured_window`
 publishes, alongside, snapshots built with the configured window, and `build_snapshot` always
-builds one. The engines keep judging their `[drift] window` newest records whatever the range
-(`Snapshot.engine_window_records` says how many).
+builds one. The engines' live analysis keeps judging each model's `[drift] window` newest
+records whatever the range (`Snapshot.engine_window_records` says how many): that is what the
+alert rules read. A runtime built with `ranges` (the console's) also runs them over a sample of
+the chosen range (`runtime.range_analysis`), for the shown snapshots only.
 """
 
 from __future__ import annotations
@@ -54,10 +56,12 @@ from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import TIME_RANGES_SECONDS, SnapshotListener
+from neural_tui.runtime.range_analysis import RangeAnalysis, RangeResult
 from neural_tui.runtime.remote_snapshot import remote_model_snapshots
 from neural_tui.runtime.slo_counts import SLOCounts, evaluate_models, record_clock
 from neural_tui.runtime.snapshot import (
     SERIES_POINTS,
+    EngineRange,
     HistoryProgress,
     IngestStats,
     ModelSnapshot,
@@ -101,7 +105,11 @@ class Runtime:
         defaults: ModelDefaults | None = None,
         limits: StateLimits | None = None,
         clock: Callable[[], float] = time.time,
+        ranges: bool = False,
     ) -> None:
+        """`ranges`: keep a sample of each time range's predictions, so that the engines can
+        judge the range a console shows (`set_time_range`); costs memory and a second run per
+        model while a range is shown, so only a console asks for it."""
         self.settings = settings
         self.sources = tuple(sources)
         self.remote_sources = tuple(remote_sources)
@@ -109,7 +117,7 @@ class Runtime:
         """Each remote source's latest round, by label."""
         self.defaults = defaults or ModelDefaults.from_settings(settings)
         self.limits = limits or replace(
-            state_limits(settings),
+            state_limits(settings, ranges=ranges),
             latency_bounds_seconds=latency_bounds_seconds(
                 (slo.threshold_ms for slo in settings.slo
                  if slo.type == "latency" and slo.threshold_ms is not None),
@@ -119,6 +127,8 @@ class Runtime:
         self._records_arrived_at: float | None = None
         """The runtime's clock when records last arrived: the SLO clock runs on from there."""
         self.analysis = Analysis(settings)
+        self.range_analysis = RangeAnalysis(self.analysis, clock) if ranges else None
+        """The engines over the console's time range; None: this runtime shows none."""
         self.states: dict[tuple[str, str], ModelState] = {}
         self.records_total = 0
         self.skipped: Counter[str] = Counter()
@@ -185,6 +195,8 @@ class Runtime:
             raise ValueError(f"time range must be one of {TIME_RANGES_SECONDS} seconds, "
                              f"got {seconds!r}")
         self._time_range = float(seconds)
+        if self.range_analysis is not None:
+            self.range_analysis.choose(self._time_range)
         if not self._paused:
             self._publish_now()
 
@@ -207,6 +219,9 @@ class Runtime:
                               name="publisher")
             group.create_task(self._supervised("analysis",
                                                partial(self.analysis.run, self.states)))
+            if self.range_analysis is not None:
+                group.create_task(self._supervised(
+                    "range analysis", partial(self.range_analysis.run, self.states)))
 
     async def _supervised(
         self, what: str, start: Callable[[], Awaitable[None]], source: str | None = None
@@ -481,10 +496,12 @@ class Runtime:
             span = _Span(runtime.window_seconds, runtime.series_seconds, None)
         else:
             span = _Span(time_range, math.ceil(time_range), SERIES_POINTS)
+        ranged = self.range_analysis if time_range is not None else None
         models = tuple(
             _model_snapshot(state, now, span, self.analysis.result(key),
                             self.analysis.waiting(key, state), slos.get(key, ()),
-                            self.analysis.reference_filling(key, state))
+                            self.analysis.reference_filling(key, state),
+                            ranged.result(key) if ranged is not None else None)
             for key, state in sorted(self.states.items())
         )
         views = [self._remote_views[label] for label in sorted(self._remote_views)]
@@ -509,6 +526,7 @@ class Runtime:
             targets=tuple(target for view in views for target in view.targets),
             time_range_seconds=span.window_seconds,
             engine_window_records=self.settings.drift.window,
+            engine_ranges=self.range_analysis is not None,
         )
 
     def _remote_models(self, view: RemoteView) -> tuple[ModelSnapshot, ...]:
@@ -618,9 +636,20 @@ def _model_snapshot(
     waiting: tuple[str | None, str | None],
     slos: tuple[SLOStatus, ...],
     reference_filling: tuple[int, int] | None = None,
+    ranged: RangeResult | None = None,
 ) -> ModelSnapshot:
     recent = state.recent(now, span.window_seconds, span.series_seconds, span.points)
     analysis = analysis or ModelAnalysis()
+    engine_range = None
+    if ranged is not None:
+        figures = ranged.figures
+        analysis = replace(analysis, drift=figures.drift, quality=figures.quality,
+                           performance=figures.performance,
+                           performance_compared=(figures.performance
+                                                 if analysis.performance_waiting is None
+                                                 else None))
+        engine_range = EngineRange(ranged.seconds, ranged.records, ranged.judged,
+                                   ranged.labelled)
     dropped = dict(state.dropped)
     if analysis.features_dropped:
         dropped["feature_names"] = analysis.features_dropped
@@ -644,6 +673,7 @@ def _model_snapshot(
         analysis_waiting=waiting[0],
         performance_waiting=waiting[1],
         reference_filling=reference_filling,
+        engine_range=engine_range,
         drifted=analysis.drifted,
         drift_kinds=analysis.drift_kinds,
         dropped=dropped,

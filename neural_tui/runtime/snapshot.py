@@ -78,6 +78,19 @@ class LatencyHistogram:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineRange:
+    """The time range the engines' figures of a shown snapshot cover, and what they judged."""
+
+    seconds: float
+    records: int
+    """Prediction rows of the range (an estimate where the range starts inside a bucket)."""
+    judged: int
+    """Of them, the uniform sample drift and quality judged (at most `[drift] window`)."""
+    labelled: int
+    """Labelled pairs of the range the performance figures judged."""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSnapshot:
     """One model's state at one instant.
 
@@ -122,6 +135,10 @@ class ModelSnapshot:
     reference_filling: tuple[int, int] | None = None
     """(records kept, records needed) while the model's first records fill its reference,
     else None: drift waits for it to be full."""
+    engine_range: EngineRange | None = None
+    """What `drift`, `quality` and `performance` judged when they cover the console's time
+    range (`runtime.range_analysis`); None: the model's newest `[drift] window` records, as the
+    alert rules, the exporter and the reports always see them."""
     drifted: bool | None = None
     """The model's one drift verdict (`neural_tui.runtime.verdict` defines it); None: none
     yet."""
@@ -296,7 +313,11 @@ class Snapshot:
     keep their source's window (`ModelSnapshot.window_seconds`)."""
     engine_window_records: int = 0
     """The records the drift and quality engines judge at most per model (`[drift] window`):
-    the time range does not change them. 0: unknown (no runtime built the snapshot)."""
+    the newest ones in the live analysis (what alerts read), a sample of the time range in a
+    console's range analysis. 0: unknown (no runtime built the snapshot)."""
+    engine_ranges: bool = False
+    """Whether the engines also judge the chosen time range (a console's runtime, `ranges`):
+    its models' `engine_range` then says what they judged."""
 
     def model(self, uid: str) -> ModelSnapshot | None:
         """The model whose `uid` is `uid` (a local model's is its name)."""

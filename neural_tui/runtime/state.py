@@ -42,6 +42,7 @@ from neural_tui.engines.slo import SLOSpec
 from neural_tui.records import RecordBatch
 from neural_tui.runtime.label_join import AwaitingLabels
 from neural_tui.runtime.minute_history import MINUTE, MinuteHistory
+from neural_tui.runtime.range_sample import RangeSample
 from neural_tui.runtime.slo_counts import SLOCounts
 from neural_tui.runtime.snapshot import LATENCY_BUCKETS_SECONDS, LatencyHistogram
 
@@ -92,6 +93,9 @@ class StateLimits:
     feature_rows: int = 1_000
     error_types: int = 50
     reference_rows: int = 1000
+    range_rows: int = 0
+    """Rows each bucket of the time-range sample keeps (`RangeSample`); 0: no range sample,
+    as headless, which shows no time range, needs none."""
     latency_bounds_seconds: tuple[float, ...] = LATENCY_BUCKETS_SECONDS
     """Upper bounds of the latency histogram, which `LatencyHistogram.bounds_seconds` carries."""
 
@@ -186,6 +190,10 @@ class ModelState:
         )
         self._first_features: list[tuple[float, Any, Any, Any]] = []
         self._first_labelled: list[tuple[float, Any, Any, Any]] = []
+        self.range_sample = (RangeSample(self.limits.range_rows,
+                                         max_features_bytes=MAX_FEATURES_BYTES)
+                             if self.limits.range_rows else None)
+        """A sample of the predictions of each time range, for the console's range analysis."""
 
     def ingest(self, batch: RecordBatch) -> None:
         """Fold a batch of this model's rows into the state.
@@ -441,6 +449,9 @@ class ModelState:
                                             batch.input_features[head].tolist(),
                                             batch.prediction[head].tolist(),
                                             batch.prediction_proba[head].tolist(), strict=True))
+        if self.range_sample is not None and self._newest_second >= 0:
+            self.range_sample.add(batch.timestamp, batch.input_features, batch.prediction,
+                                  batch.prediction_proba, now=self._newest_second + 1.0)
         tail = slice(-self.limits.feature_rows, None)
         self._features.extend(zip(batch.timestamp[tail].tolist(),
                                   batch.input_features[tail].tolist(),
@@ -565,6 +576,24 @@ class ModelState:
     def feature_rows(self, newest: int | None = None) -> FeatureRows:
         """The kept prediction rows, or only the `newest` of them."""
         return FeatureRows(*_columns(_newest(self._features, newest), 4))
+
+    def range_rows(self, now: float, seconds: float, size: int) -> tuple[FeatureRows, int]:
+        """At most `size` prediction rows sampled uniformly from the `seconds` up to `now`,
+        oldest first, and the rows of that range they stand for (none without a range
+        sample)."""
+        if self.range_sample is None:
+            return FeatureRows(*_columns([], 4)), 0
+        drawn = self.range_sample.rows(now, seconds, size)
+        rows = drawn.rows
+        return FeatureRows(rows.timestamp, rows.input_features, rows.prediction,
+                           rows.prediction_proba), drawn.records
+
+    def labelled_between(self, start: float, end: float) -> LabelledRows:
+        """The kept labelled pairs labelled in (start, end], oldest first."""
+        rows = self.labelled()
+        inside = (rows.timestamp > start) & (rows.timestamp <= end)
+        return LabelledRows(*(column[inside] for column in (
+            rows.timestamp, rows.prediction, rows.ground_truth, rows.prediction_proba)))
 
     @property
     def first_labelled_kept(self) -> int:

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from neural_tui.app.formatting import (
     MISSING,
+    engine_range_scope,
     format_count,
     format_labelled,
     format_p_value,
@@ -107,7 +108,7 @@ class DriftScreen(DrillDownScreen):
         if report is None:
             self.query_one("#drift-waiting", Static).update(self.waiting_text(model))
             return
-        self.query_one("#drift-summary", Label).update(_summary(report))
+        self.query_one("#drift-summary", Label).update(_summary(report, model))
         self.query_one("#drift-verdicts", Label).update(_verdicts(report))
         output = self.query_one("#prediction-drift", Label)
         output.update(prediction_drift(report))
@@ -172,11 +173,15 @@ def _row(feature: FeatureDrift, drifted_style: Style) -> KeyedRow:
     )
 
 
-def _summary(report: DriftReport) -> Text:
+def _summary(report: DriftReport, model: ModelSnapshot | None) -> Text:
+    """Counts and the verdict; over a time range, what of it was judged."""
     drifted = len(report.drifted_features)
     verdict = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
+    scope = model.engine_range if model is not None else None
     return Text(
-        f"reference {format_count(report.n_reference)} · current {format_count(report.n_current)}"
+        (f"{engine_range_scope(scope)} · " if scope is not None else "")
+        + f"reference {format_count(report.n_reference)} · current "
+          f"{format_count(report.n_current)}"
         f" · {drifted} of {len(report.features)} features drifted"
         f" ({format_percent(report.drifted_share)}) · {verdict}"
     )

@@ -10,7 +10,13 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalGroup
 from textual.widgets import DataTable, Footer, Label, Static
 
-from neural_tui.app.formatting import MISSING, format_count, format_percent, format_statistic
+from neural_tui.app.formatting import (
+    MISSING,
+    engine_range_scope,
+    format_count,
+    format_percent,
+    format_statistic,
+)
 from neural_tui.engines.quality import FeatureQuality, QualityReport
 from neural_tui.remote_models import RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
@@ -76,7 +82,7 @@ class QualityScreen(DrillDownScreen):
             return
         schema_problems = bool(report.missing_features or report.unexpected_features)
         self.set_class(schema_problems, SCHEMA_PROBLEMS_CLASS)
-        self.query_one("#quality-summary", Label).update(_summary(report))
+        self.query_one("#quality-summary", Label).update(_summary(report, model))
         self.query_one("#quality-schema", Label).update(_schema(report))
         self.query_one(KeyedTable).sync([_row(feature) for feature in report.by_severity()])
         self._show_selected()
@@ -94,7 +100,8 @@ class QualityScreen(DrillDownScreen):
             detail.update(_detail(feature))
 
 
-def _summary(report: QualityReport) -> Text:
+def _summary(report: QualityReport, model: ModelSnapshot | None) -> Text:
+    """The score and rates; over a time range, what of it was judged."""
     rates = [
         ("missing", report.missing_values_rate),
         ("type violations", report.type_violation_rate),
@@ -103,6 +110,8 @@ def _summary(report: QualityReport) -> Text:
         ("new categories", report.new_category_rate),
     ]
     parts = [f"score {report.score:.3f}", f"rows {format_count(report.rows)}"]
+    if model is not None and model.engine_range is not None:
+        parts.insert(0, engine_range_scope(model.engine_range))
     parts += [f"{name} {format_percent(rate)}" for name, rate in rates]
     return Text(" · ".join(parts))
 

@@ -1,0 +1,155 @@
+"""The engines over the console's time range: drift, quality and performance of the range the
+console shows, while the alerting keeps judging each model's newest records."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from console_view import rendered
+from scipy import stats
+
+from neural_tui.app.app import NeuralTuiApp
+from neural_tui.config import (
+    AnalysisSection,
+    DriftSection,
+    RuntimeSection,
+    Settings,
+    StorageSection,
+)
+from neural_tui.records import IngestBatch
+from neural_tui.runtime.pipeline import Runtime
+from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
+from neural_tui.screens.drift import DriftScreen
+from tests.batches import make_batch
+
+T0 = 1_800_000_000.0
+NOW = T0 + 0.5
+WINDOW = 200
+
+# The model's traffic, one record a second over the last two hours (7,200 records):
+# - its first 200 records (T0-7199 .. T0-7000) are the reference: x ~ N(0, 1);
+# - an incident from T0-3000 to T0-601 shifts x to N(3, 1): 2,400 of the last hour's 3,600;
+# - the last ten minutes are calm again, so the newest 200 records (the live window) are too.
+TIMES = T0 - np.arange(7199, -1, -1, dtype=np.float64)
+SHIFTED = (TIMES >= T0 - 3000) & (TIMES <= T0 - 601)
+
+
+def settings(tmp_path: Path) -> Settings:
+    return Settings(storage=StorageSection(tmp_path),
+                    runtime=RuntimeSection(cadence_seconds=0.02, window_seconds=60,
+                                           series_seconds=60),
+                    analysis=AnalysisSection(interval_seconds=0.05, every_records=1),
+                    drift=DriftSection(window=WINDOW, reference_rows=WINDOW))
+
+
+def traffic() -> IngestBatch:
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 1.0, TIMES.shape[0]) + np.where(SHIFTED, 3.0, 0.0)
+    features = [json.dumps({"x": float(value)}).encode() for value in x]
+    return IngestBatch(make_batch(TIMES, model="fraud", features=features,
+                                  ids=[f"p{i}" for i in range(TIMES.shape[0])]))
+
+
+async def until(runtime: Runtime, holds: Callable[[Snapshot], bool],
+                what: str, timeout: float = 30.0) -> Snapshot:
+    """Run the runtime until its latest shown snapshot `holds`."""
+    task = asyncio.create_task(runtime.run())
+    try:
+        async with asyncio.timeout(timeout):
+            while not holds(runtime.latest):
+                await asyncio.sleep(0.02)
+        return runtime.latest
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def fraud(snapshot: Snapshot) -> ModelSnapshot:
+    (model,) = snapshot.models
+    return model
+
+
+def ranged(seconds: float) -> Callable[[Snapshot], bool]:
+    return lambda snapshot: bool(snapshot.models) and (
+        fraud(snapshot).engine_range is not None
+        and fraud(snapshot).engine_range.seconds == seconds
+        and fraud(snapshot).drift is not None)
+
+
+def live_drift(snapshot: Snapshot) -> bool:
+    return bool(snapshot.models) and fraud(snapshot).drift is not None
+
+
+async def test_the_1h_range_shows_the_incident_the_newest_records_no_longer_hold(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW, ranges=True)
+    runtime.ingest(traffic())
+    live = fraud(await until(runtime, live_drift, "the live drift"))
+    assert live.engine_range is None
+    assert not live.drift.dataset_drift
+
+    runtime.set_time_range(3600)
+    hour = fraud(await until(runtime, ranged(3600), "the drift over the hour"))
+    assert hour.drift.dataset_drift
+    assert abs(hour.engine_range.records - 3600) <= 36  # the oldest bucket's is estimated
+    assert hour.engine_range.judged == WINDOW
+    # what the alert rules read is still the newest records, where nothing drifted
+    alerting = fraud(runtime.configured_window.latest)
+    assert alerting.engine_range is None
+    assert not alerting.drift.dataset_drift
+
+    runtime.set_time_range(300)
+    five = fraud(await until(runtime, ranged(300), "the drift over five minutes"))
+    assert not five.drift.dataset_drift
+    assert abs(five.engine_range.records - 300) <= 3
+
+
+async def test_the_range_sample_is_the_ranges_traffic_as_a_uniform_sample(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW, ranges=True)
+    runtime.ingest(traffic())
+    (state,) = runtime.states.values()
+    rows, records = state.range_rows(NOW, 3600, WINDOW)
+    assert abs(records - 3600) <= 36
+    assert rows.timestamp.shape[0] == WINDOW
+    in_hour = TIMES[TIMES > NOW - 3600]
+    assert stats.ks_2samp(rows.timestamp, in_hour).pvalue > 0.01
+    shifted_share = np.count_nonzero(SHIFTED[TIMES > NOW - 3600]) / in_hour.shape[0]
+    sampled_share = np.mean((rows.timestamp >= T0 - 3000) & (rows.timestamp <= T0 - 601))
+    assert abs(sampled_share - shifted_share) < 0.12
+
+
+async def test_a_runtime_without_ranges_keeps_no_sample_and_judges_no_range(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW)
+    runtime.ingest(traffic())
+    (state,) = runtime.states.values()
+    assert state.range_sample is None
+    runtime.set_time_range(3600)
+    snapshot = await until(runtime, live_drift, "the live drift")
+    assert fraud(snapshot).engine_range is None
+    assert not snapshot.engine_ranges
+
+
+async def test_the_drift_screen_says_which_range_and_sample_it_judged(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW, ranges=True)
+    runtime.ingest(traffic())
+    async with NeuralTuiApp(runtime).run_test(size=(160, 40)) as pilot:
+        await pilot.press("t", "t")
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if fraud(runtime.latest).engine_range is not None:
+                break
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        screen = pilot.app.screen
+        assert isinstance(screen, DriftScreen)
+        summary = rendered(pilot.app, screen.query_one("#drift-summary"))
+        assert re.search(r"last 1h: 200 sampled of 3,[56]\d\d records", summary)
+        assert "DATASET DRIFT" in summary
