@@ -8,6 +8,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,29 @@ async def test_the_drift_screen_says_which_range_and_sample_it_judged(tmp_path):
         summary = rendered(pilot.app, screen.query_one("#drift-summary"))
         assert re.search(r"last 1h: 200 sampled of 3,[56]\d\d records", summary)
         assert "DATASET DRIFT" in summary
+
+
+async def test_a_range_with_no_prediction_says_so_instead_of_waiting_for_a_run(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW + 600, ranges=True)
+    runtime.ingest(traffic())
+    runtime.set_time_range(300)
+    shown = fraud(await until(runtime, lambda s: bool(s.models)
+                              and fraud(s).engine_range is not None, "the range's run"))
+    assert shown.drift is None
+    assert shown.analysis_waiting == "no predictions in the last 5m"
+    assert fraud(runtime.configured_window.latest).drift is not None
+
+
+def test_a_range_run_admits_no_feature_name_the_live_runs_would_not_see(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW, ranges=True)
+    runtime.ingest(traffic())
+    ((key, state),) = runtime.states.items()
+    runtime.analysis.analyse_now(key, state)
+    rows, _ = state.range_rows(NOW, 3600, WINDOW)
+    novel = np.empty(len(rows.timestamp), dtype=object)
+    novel[:] = [b'{"x": 1.0, "only_in_the_range": 2.0}'] * len(rows.timestamp)
+    figures = runtime.analysis.analyse_range(
+        key, replace(rows, input_features=novel), state.labelled_between(NOW - 3600, NOW))
+    assert [feature.name for feature in figures.drift.features
+            if feature.kind == "numeric"] == ["x"]
+    assert runtime.analysis.analyse_now(key, state).features_dropped == 0

@@ -111,3 +111,26 @@ def test_an_empty_range_is_an_empty_sample():
 def test_bucket_widths_nest_so_aged_buckets_merge_whole():
     assert WIDTHS == (25.0, 300.0, 7200.0)
     assert all(wider % narrow == 0 for narrow, wider in itertools.pairwise(WIDTHS))
+
+
+def test_a_burst_just_before_the_range_does_not_shrink_its_sample():
+    sample = RangeSample(per_bucket=50, seed=5)
+    burst_bucket = np.floor(START / 7200.0) * 7200.0
+    burst = burst_bucket + np.sort(np.random.default_rng(5).random(100_000)) * 7000.0
+    after = burst_bucket + 7200.0 + np.arange(0.0, DAY - 7200.0, 20.0)  # 3 rows a minute
+    feed(sample, np.concatenate((burst, after)), batch=10_000)
+    now = float(after[-1])
+    # the day reaches 200 s into the burst's bucket: that bucket straddles the range's start
+    shown = sample.rows(now, now - (burst_bucket + 7000.0), size=1000)
+    assert len(shown.rows) >= 500
+
+
+def test_rows_with_features_too_long_keep_their_place_but_are_never_sampled():
+    sample = RangeSample(per_bucket=10, max_features_bytes=4, seed=6)
+    times = START + np.arange(100, dtype=np.float64)
+    features = np.array([b"long-features" if i % 2 else b"{}" for i in range(100)], dtype=object)
+    nothing = np.full(100, None, dtype=object)
+    sample.add(times, features, nothing, nothing, now=float(times[-1]))
+    shown = sample.rows(float(times[-1]), 300.0, size=100)
+    assert shown.records == 100
+    assert set(shown.rows.input_features.tolist()) == {b"{}"}

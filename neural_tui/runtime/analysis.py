@@ -113,15 +113,22 @@ def performance_progress(
 
 def state_limits(settings: Settings, *, ranges: bool = False) -> StateLimits:
     """Per-model bounds large enough for the configured drift window and reference; with
-    `ranges`, a range sample whose buckets hold half a window each (`RangeSample`)."""
+    `ranges`, a range sample (`range_rows`)."""
     default = StateLimits()
     window = settings.drift.window
     return StateLimits(
         feature_rows=max(default.feature_rows, window),
         labelled_pairs=max(default.labelled_pairs, window),
         reference_rows=settings.drift.reference_rows,
-        range_rows=max(1, window // 2) if ranges else 0,
+        range_rows=range_rows(settings) if ranges else 0,
     )
+
+
+def range_rows(settings: Settings) -> int:
+    """Rows each bucket of a range sample keeps: a quarter of the drift window, so that a range
+    with traffic spread over its twelve buckets gets a full window's sample, and one with all
+    of it in one bucket a quarter of it."""
+    return max(1, settings.drift.window // 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +211,18 @@ class FeatureNames:
         """`records` (decoded `input_features`) with only admitted names; new names are
         admitted while there is room. A name longer than `MAX_VALUE_LENGTH` is replaced by its
         stand-in (`short_text`), so that neither names nor the series keyed by them hold it.
-        A model's live run and its range run (`analyse_range`) may admit at once: a lock."""
+        The lock: a range run (`known`) may read the names meanwhile."""
         with self._lock:
             return self._admit(records)
+
+    def known(self, records: list[Any]) -> list[Any]:
+        """`records` with only the names admitted so far, admitting and counting none: a range
+        run must not change which names the live runs (and so the alerts) see."""
+        with self._lock:
+            names = dict(self.names)
+        return [{key: value for key, value in ((short_text(k), v) for k, v in record.items())
+                 if key in names} if isinstance(record, dict) else record
+                for record in records]
 
     def _admit(self, records: list[Any]) -> list[Any]:
         names, kept = self.names, []
@@ -375,7 +391,7 @@ class Analysis:
         if work is None or reference is None:
             return None
         window = self._guarded(key, work, "decode (range)",
-                               lambda: _decode(rows, work.features), None)
+                               lambda: _decode(rows, work.features.known), None)
         current = self._guarded(key, work, "performance (range)",
                                 lambda: _performance(labelled, reference, window), None)
         if window is None or not len(rows.timestamp):
@@ -569,8 +585,12 @@ def _probability_matrix(
     return matrix, tuple(classes)
 
 
-def _decode(rows: FeatureRows, names: FeatureNames) -> _Decoded:
-    features = names.admit(_decode_objects(rows.input_features))
+def _decode(rows: FeatureRows, names: FeatureNames | Callable[[list[Any]], list[Any]]
+            ) -> _Decoded:
+    """The rows' engine inputs, their feature names through `names` (a model's `FeatureNames`,
+    which admits new ones, or a function that only filters)."""
+    select = names.admit if isinstance(names, FeatureNames) else names
+    features = select(_decode_objects(rows.input_features))
     probabilities = _decode_objects(rows.prediction_proba)
     matrix, _ = _probability_matrix(probabilities)
     top = None

@@ -49,10 +49,10 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.decode import KEPT_LINE_REASONS
-from neural_tui.engines.slo import MINUTE, SLOStatus
+from neural_tui.engines.slo import MINUTE, SLOStatus, duration_name
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.remote_models import RemoteSource, RemoteView
-from neural_tui.runtime.analysis import Analysis, ModelKey, state_limits
+from neural_tui.runtime.analysis import Analysis, ModelKey, range_rows, state_limits
 from neural_tui.runtime.defaults import ModelDefaults
 from neural_tui.runtime.engine_settings import slo_specs
 from neural_tui.runtime.feed import TIME_RANGES_SECONDS, SnapshotListener
@@ -116,6 +116,8 @@ class Runtime:
         self._remote_views: dict[str, RemoteView] = {}
         """Each remote source's latest round, by label."""
         self.defaults = defaults or ModelDefaults.from_settings(settings)
+        if limits is not None and ranges and not limits.range_rows:
+            limits = replace(limits, range_rows=range_rows(settings))
         self.limits = limits or replace(
             state_limits(settings, ranges=ranges),
             latency_bounds_seconds=latency_bounds_seconds(
@@ -643,6 +645,11 @@ def _model_snapshot(
     engine_range = None
     if ranged is not None:
         figures = ranged.figures
+        if figures.drift is None:
+            waiting = ((f"no predictions in the last {duration_name(round(ranged.seconds))}"
+                        if not
+                        ranged.judged else "the engines failed on the range's sample (see "
+                        "the log)"), waiting[1])
         analysis = replace(analysis, drift=figures.drift, quality=figures.quality,
                            performance=figures.performance,
                            performance_compared=(figures.performance

@@ -11,8 +11,10 @@ are held whatever the traffic, and a busy model keeps at most about `40 x per_bu
 
 A range's sample takes from each bucket it covers in proportion to the bucket's rows in the
 range (its rows older than the range left out, its count scaled by the share of its kept rows
-inside). To keep the proportion exact the sample is smaller than asked when one bucket holds much
-of the range's traffic, never smaller than `per_bucket` rows while that many are in range.
+inside). To keep the proportion exact the sample is smaller than asked when one bucket holds
+much of the range's traffic (never smaller than `per_bucket` rows while that many are in range);
+a bucket that straddles the range's start gives what it holds, so a burst just before the range
+does not shrink the sample.
 
 Record time is untrusted: the buckets age by the model's newest admitted second, and a row more
 than `AHEAD_SECONDS` past it or older than the longest range is not sampled (a clock a year ahead
@@ -132,7 +134,7 @@ class RangeSample:
         first, and the rows of the range it stands for (an estimate where a bucket straddles
         the range's start)."""
         start = now - range_seconds
-        parts: list[tuple[Rows, float]] = []
+        parts: list[tuple[Rows, float, bool]] = []
         for (tier, index), bucket in self._buckets.items():
             width = WIDTHS[tier]
             if (index + 1) * width <= start or index * width > now:
@@ -141,13 +143,18 @@ class RangeSample:
             inside = (held.timestamp > start) & (held.timestamp <= now)
             count = int(np.count_nonzero(inside))
             if count:
-                parts.append((held.take(inside), bucket.count * count / len(held)))
-        records = sum(estimate for _, estimate in parts)
+                parts.append((held.take(inside), bucket.count * count / len(held),
+                              index * width <= start))
+        records = sum(estimate for _, estimate, _ in parts)
         if not parts:
             return RangeRows(Rows.joined([_empty()]), 0)
-        drawn = min(float(size), *(len(part) * records / estimate for part, estimate in parts))
-        shares = np.array([drawn * estimate / records for _, estimate in parts])
-        available = np.array([len(part) for part, _ in parts])
+        # a bucket that straddles the range's start sets no limit: a burst just before the
+        # range would cut every bucket down to its own few rows (it gives what it holds)
+        limits = [len(part) * records / estimate for part, estimate, straddles in parts
+                  if not straddles]
+        drawn = min(float(size), *limits, float(sum(len(part) for part, _, _ in parts)))
+        shares = np.array([drawn * estimate / records for _, estimate, _ in parts])
+        available = np.array([len(part) for part, _, _ in parts])
         taken = np.minimum(np.floor(shares), available).astype(np.int64)
         # the rows floor() left over go to the largest remainders (largest-remainder rounding)
         left = min(round(drawn) - int(taken.sum()), int((available - taken).sum()))
@@ -155,7 +162,8 @@ class RangeSample:
             order = np.argsort(-(shares - taken), kind="stable")
             taken[order[taken[order] < available[order]][:left]] += 1
         sample = Rows.joined([part.smallest(int(count))
-                              for (part, _), count in zip(parts, taken, strict=True)])
+                              for (part, _, _), count in zip(parts, taken, strict=True)])
+        sample = sample.take(sample.input_features != None)  # noqa: E711 - see `_short`
         return RangeRows(sample.take(np.argsort(sample.timestamp, kind="stable")),
                          round(records))
 
@@ -193,13 +201,18 @@ class RangeSample:
             bucket.rows = Rows.joined([held, self._short(rows)]).smallest(self.per_bucket)
 
     def _short(self, rows: Rows) -> Rows:
-        """`rows` without those whose features are too long to keep (measured only for the
-        rows a bucket takes: few, once it is full)."""
+        """`rows` with the features too long to keep replaced by None (measured only for the
+        rows a bucket takes: few, once it is full). The row keeps its key, so the bucket stays
+        the smallest keys of its rows; `rows()` leaves such rows out of a sample."""
         if self.max_features_bytes is None or not len(rows):
             return rows
         lengths = np.fromiter(map(len, rows.input_features.tolist()), np.int64, len(rows))
-        return rows if lengths.max() <= self.max_features_bytes else rows.take(
-            lengths <= self.max_features_bytes)
+        too_long = lengths > self.max_features_bytes
+        if not too_long.any():
+            return rows
+        features = rows.input_features.copy()
+        features[too_long] = None
+        return Rows(rows.key, rows.timestamp, features, rows.prediction, rows.prediction_proba)
 
     def _age(self, now: float) -> None:
         """Merge each bucket that aged past its tier's reach into the next tier's, and forget
