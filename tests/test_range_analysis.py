@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -163,7 +164,7 @@ async def test_a_range_with_no_prediction_says_so_instead_of_waiting_for_a_run(t
     shown = fraud(await until(runtime, lambda s: bool(s.models)
                               and fraud(s).engine_range is not None, "the range's run"))
     assert shown.drift is None
-    assert shown.analysis_waiting == "no predictions in the last 5m"
+    assert shown.analysis_waiting == "no predictions in the time range shown"
     assert fraud(runtime.configured_window.latest).drift is not None
 
 
@@ -176,7 +177,39 @@ def test_a_range_run_admits_no_feature_name_the_live_runs_would_not_see(tmp_path
     novel = np.empty(len(rows.timestamp), dtype=object)
     novel[:] = [b'{"x": 1.0, "only_in_the_range": 2.0}'] * len(rows.timestamp)
     figures = runtime.analysis.analyse_range(
-        key, replace(rows, input_features=novel), state.labelled_between(NOW - 3600, NOW))
+        key, replace(rows, input_features=novel), state.labelled_between(NOW - 3600, NOW),
+        -math.inf)
     assert [feature.name for feature in figures.drift.features
             if feature.kind == "numeric"] == ["x"]
     assert runtime.analysis.analyse_now(key, state).features_dropped == 0
+
+
+def test_the_ranges_performance_drop_compares_only_pairs_after_the_reference_period(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW, ranges=True)
+    batch = traffic().records
+    labels = np.array([i % 3 == 0 for i in range(TIMES.shape[0])], dtype=object)
+    runtime.ingest(IngestBatch(replace(batch, ground_truth=labels,
+                                       prediction=np.full(TIMES.shape[0], True, dtype=object))))
+    ((key, state),) = runtime.states.items()
+    runtime.analysis.analyse_now(key, state)
+    day = state.labelled_between(NOW - 86_400, NOW)
+    figures = runtime.analysis.analyse_range(key, state.range_rows(NOW, 86_400, WINDOW)[0], day,
+                                             state.reference_period_end)
+    assert figures.performance.n_labelled == TIMES.shape[0]
+    assert figures.performance_compared.n_labelled == TIMES.shape[0] - WINDOW
+
+
+async def test_the_drift_screen_says_when_the_range_shown_has_no_prediction(tmp_path):
+    runtime = Runtime(settings(tmp_path), [], clock=lambda: NOW + 600, ranges=True)
+    runtime.ingest(traffic())
+    async with NeuralTuiApp(runtime).run_test(size=(160, 40)) as pilot:
+        await pilot.press("t")
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if fraud(runtime.latest).engine_range is not None:
+                break
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        waiting = rendered(pilot.app, pilot.app.screen.query_one("#drift-waiting"))
+        assert "No drift report for the last 5m: no predictions in the time range shown" in (
+            " ".join(waiting.split()))

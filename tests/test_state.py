@@ -106,7 +106,7 @@ def test_a_late_label_joins_its_prediction():
     assert state.labels_joined == 1
     assert labelled.prediction.tolist() == ["dog"]
     assert labelled.ground_truth.tolist() == ["cat"]
-    assert labelled.timestamp.tolist() == [T0 + 9]
+    assert labelled.timestamp.tolist() == [T0], "a pair keeps its prediction's time"
 
 
 def test_a_label_read_before_its_prediction_joins_when_the_prediction_arrives():
@@ -359,3 +359,11 @@ def test_a_record_a_year_ahead_in_the_first_batch_is_held_back():
                             ids=[f"s{i}" for i in range(stamps.shape[0] + 1)]))
     assert state.last_record_at == pytest.approx(stamps[-1])
     assert state.recent(T0 + 600, 60, 60).throughput_rps == pytest.approx(33, rel=0.05)
+
+
+def test_a_label_read_before_its_prediction_joins_at_the_predictions_time():
+    state = ModelState("m", "1")
+    state.ingest(make_batch([500.0], ids=["late"], is_label=[True], ground_truth=[1]))
+    state.ingest(make_batch([100.0], ids=["late"], predictions=[1]))
+    assert state.labelled().timestamp.tolist() == [100.0]
+    assert state.labelled_between(50.0, 150.0).ground_truth.tolist() == [1]

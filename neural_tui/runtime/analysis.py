@@ -138,6 +138,8 @@ class RangeFigures:
     drift: DriftReport | None
     quality: QualityReport | None
     performance: PerformanceReport | None
+    performance_compared: PerformanceReport | None
+    """Of the range's labelled pairs, those after the reference period."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,11 +383,13 @@ class Analysis:
             performance_waiting=performance_waiting,
         )
 
-    def analyse_range(self, key: ModelKey, rows: FeatureRows,
-                      labelled: LabelledRows) -> RangeFigures | None:
+    def analyse_range(self, key: ModelKey, rows: FeatureRows, labelled: LabelledRows,
+                      compared_after: float) -> RangeFigures | None:
         """Drift, quality and performance of rows sampled from a time range, against the
-        model's reference; None while it has none. For the screen only: nothing of the model's
-        live analysis (its result, sparklines, concept detector) changes. Runs in a thread."""
+        model's reference; None while it has none. The performance drop compares the range's
+        labelled pairs predicted after `compared_after` (the reference period). For the screen only:
+        nothing of the model's live analysis (its result, sparklines, concept detector, feature
+        names) changes. Runs in a thread."""
         work = self._work.get(key)
         reference = work.reference if work is not None else None
         if work is None or reference is None:
@@ -394,8 +398,15 @@ class Analysis:
                                lambda: _decode(rows, work.features.known), None)
         current = self._guarded(key, work, "performance (range)",
                                 lambda: _performance(labelled, reference, window), None)
+        after = labelled.timestamp > compared_after
+        compared = LabelledRows(*(column[after] for column in (
+            labelled.timestamp, labelled.prediction, labelled.ground_truth,
+            labelled.prediction_proba)))
+        performance_compared = current if after.all() else self._guarded(
+            key, work, "compared performance (range)",
+            lambda: _performance(compared, None, None), None)
         if window is None or not len(rows.timestamp):
-            return RangeFigures(None, None, current)
+            return RangeFigures(None, None, current, performance_compared)
         drift = self._guarded(key, work, "drift (range)", lambda: detect(
             reference.drift, window.columns, self.drift_settings,
             predictions=window.predictions, top_probability=window.top_probability,
@@ -404,7 +415,7 @@ class Analysis:
         quality = self._guarded(key, work, "quality (range)", lambda: check(
             reference.quality, window.columns, self.quality_settings,
         ), None)
-        return RangeFigures(drift, quality, current)
+        return RangeFigures(drift, quality, current, performance_compared)
 
     def _file_labels(self, path: Path | None) -> int | None:
         """The labelled pairs of a reference file read already (0 until it is read)."""

@@ -49,7 +49,7 @@ import numpy as np
 
 from neural_tui.config import Settings
 from neural_tui.decode import KEPT_LINE_REASONS
-from neural_tui.engines.slo import MINUTE, SLOStatus, duration_name
+from neural_tui.engines.slo import MINUTE, SLOStatus
 from neural_tui.records import IngestBatch, RecordBatch
 from neural_tui.remote_models import RemoteSource, RemoteView
 from neural_tui.runtime.analysis import Analysis, ModelKey, range_rows, state_limits
@@ -645,14 +645,13 @@ def _model_snapshot(
     engine_range = None
     if ranged is not None:
         figures = ranged.figures
-        if figures.drift is None:
-            waiting = ((f"no predictions in the last {duration_name(round(ranged.seconds))}"
-                        if not
+        if figures.drift is None or figures.quality is None:
+            waiting = (("no predictions in the time range shown" if not
                         ranged.judged else "the engines failed on the range's sample (see "
                         "the log)"), waiting[1])
         analysis = replace(analysis, drift=figures.drift, quality=figures.quality,
                            performance=figures.performance,
-                           performance_compared=(figures.performance
+                           performance_compared=(figures.performance_compared
                                                  if analysis.performance_waiting is None
                                                  else None))
         engine_range = EngineRange(ranged.seconds, ranged.records, ranged.judged,

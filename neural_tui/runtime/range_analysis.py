@@ -10,13 +10,15 @@ labelled pairs of the range the model keeps (the newest `labelled_pairs`). Only 
 snapshots over that range carry its figures (`ModelSnapshot.engine_range`); a new range forgets
 the old one's figures and runs every model at the next tick. Without a chosen range nothing runs.
 
-The rows are copied out of the model's state in the event loop (a sample: cheap), the engines
-run in a worker thread.
+The rows are copied out of the model's state in the event loop (a sample, and the labelled
+pairs kept: a few milliseconds a model), the engines run in a thread of the range analysis' own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +54,10 @@ class RangeAnalysis:
         self._results: dict[ModelKey, RangeResult] = {}
         self._last_run: dict[ModelKey, float] = {}
         self._running: set[ModelKey] = set()
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="range-analysis")
+        """One thread of its own: the range runs, all due at once after a new range, never
+        queue ahead of the live runs (and so the alerts) in the loop's default executor."""
 
     def choose(self, seconds: float | None) -> None:
         """Judge `seconds` from the next tick on (None: stop); the old range's figures go."""
@@ -93,7 +99,10 @@ class RangeAnalysis:
             now = self._clock()
             rows, records = state.range_rows(now, seconds, self.analysis.settings.drift.window)
             labelled = state.labelled_between(now - seconds, now)
-            figures = await asyncio.to_thread(self.analysis.analyse_range, key, rows, labelled)
+            after = (-math.inf if self.analysis.reference_file(state.name) is not None
+                     else state.reference_period_end)
+            figures = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.analysis.analyse_range, key, rows, labelled, after)
             if figures is not None and seconds == self.seconds:
                 self._results[key] = RangeResult(seconds, figures, records,
                                                  len(rows.timestamp), len(labelled.timestamp))

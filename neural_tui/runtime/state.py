@@ -120,7 +120,8 @@ class RecentActivity:
 
 @dataclass(frozen=True, slots=True)
 class LabelledRows:
-    """Predictions joined with their labels, oldest first."""
+    """Predictions joined with their labels, in the order joined; `timestamp` is the
+    prediction's time (a reference file's pairs: the record's)."""
 
     timestamp: np.ndarray
     prediction: np.ndarray
@@ -409,19 +410,20 @@ class ModelState:
         if not matched:
             return
         for prediction_id in dict.fromkeys(i for i in ids.tolist() if i in matched):
-            self._join_one(prediction_id, early.pop(prediction_id), 0.0)
+            self._join_one(prediction_id, early.pop(prediction_id))
 
     def _join_labels(self, labels: RecordBatch) -> None:
-        rows = zip(labels.prediction_id.tolist(), labels.ground_truth.tolist(),
-                   labels.timestamp.tolist(), strict=True)
-        for prediction_id, ground_truth, timestamp in rows:
+        rows = zip(labels.prediction_id.tolist(), labels.ground_truth.tolist(), strict=True)
+        for prediction_id, ground_truth in rows:
             self.labels_total += 1
-            if not self._join_one(prediction_id, ground_truth, timestamp):
+            if not self._join_one(prediction_id, ground_truth):
                 self._early_labels[prediction_id] = ground_truth
                 if len(self._early_labels) > self.limits.pending_labels:
                     self._early_labels.popitem(last=False)
 
-    def _join_one(self, prediction_id: str, ground_truth: Any, timestamp: float) -> bool:
+    def _join_one(self, prediction_id: str, ground_truth: Any) -> bool:
+        """Join a label with its prediction, if waiting; the pair keeps the prediction's time
+        (a range's labelled pairs are those of its predictions, however late the label)."""
         found = self._awaiting_label.pop(prediction_id)
         if found is None:
             return False
@@ -431,7 +433,7 @@ class ModelState:
         self.labels_correct += correct
         if self.slo_counts is not None:
             self.slo_counts.add_label(predicted_at, correct)
-        pair = (timestamp, prediction, ground_truth, proba)
+        pair = (predicted_at, prediction, ground_truth, proba)
         self._labelled.append(pair)
         if len(self._first_labelled) < self.limits.reference_rows:
             self._first_labelled.append(pair)
@@ -589,11 +591,17 @@ class ModelState:
                            rows.prediction_proba), drawn.records
 
     def labelled_between(self, start: float, end: float) -> LabelledRows:
-        """The kept labelled pairs labelled in (start, end], oldest first."""
+        """The kept labelled pairs whose prediction is in (start, end], in the order joined."""
         rows = self.labelled()
         inside = (rows.timestamp > start) & (rows.timestamp <= end)
         return LabelledRows(*(column[inside] for column in (
             rows.timestamp, rows.prediction, rows.ground_truth, rows.prediction_proba)))
+
+    @property
+    def reference_period_end(self) -> float:
+        """The newest prediction time of the first `reference_rows` labelled pairs (the
+        reference period of a model without a reference file); -inf before any."""
+        return max((pair[0] for pair in self._first_labelled), default=-math.inf)
 
     @property
     def first_labelled_kept(self) -> int:

@@ -19,6 +19,7 @@ from neural_tui.app.formatting import (
     format_labelled,
     format_p_value,
     format_percent,
+    format_range,
     format_statistic,
 )
 from neural_tui.engines.concept import ConceptDriftState
@@ -103,7 +104,9 @@ class DriftScreen(DrillDownScreen):
         self.set_class(report is not None and report.dataset_drift, DATASET_DRIFT_CLASS)
         performance = model.performance if model is not None else None
         self.set_class(performance is not None and not performance.reliable, FEW_LABELS_CLASS)
-        self.query_one("#performance", Label).update(_performance(performance))
+        scope = model.engine_range if model is not None else None
+        self.query_one("#performance", Label).update(
+            _performance(performance, scope.seconds if scope is not None else None))
         self.query_one("#few-labels", Label).update(_few_labels(performance))
         if report is None:
             self.query_one("#drift-waiting", Static).update(self.waiting_text(model))
@@ -223,10 +226,14 @@ def _concept(state: ConceptDriftState) -> str:
     return f"{verdict} (Page-Hinkley at {state.normalised:.2f} of threshold)"
 
 
-def _performance(report: PerformanceReport | None) -> Text:
-    """Each figure with the number of labelled rows it rests on beside it."""
+def _performance(report: PerformanceReport | None, seconds: float | None = None) -> Text:
+    """Each figure with the number of labelled rows it rests on beside it; over a time range,
+    which (`seconds`)."""
     if report is None:
-        return Text("performance: waiting for labelled predictions")
+        return Text("performance: waiting for labelled predictions"
+                    + (f" ({format_range(seconds)})" if seconds is not None else ""))
+    if seconds is not None:
+        return Text(f"{format_range(seconds)}: ") + _performance(report)
     if report.task == "regression":
         written = [("MAE", format_statistic(report.mae)), ("RMSE", format_statistic(report.rmse))]
     else:

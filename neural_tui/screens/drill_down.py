@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label
 
 from neural_tui import keymap
-from neural_tui.app.formatting import MAX_VERSION_CELLS, short_name
+from neural_tui.app.formatting import MAX_VERSION_CELLS, format_range, short_name
 from neural_tui.app.messages import DrillView, SnapshotArrived
 from neural_tui.runtime.snapshot import ModelSnapshot, Snapshot
 from neural_tui.safe_text import safe_text
@@ -154,6 +154,10 @@ class DrillDownScreen(Screen[None]):
         """Why there is nothing to show yet: the model is gone, or its engines have not run."""
         if model is None:
             return "This model is not in the latest snapshot."
+        scope = model.engine_range
+        if scope is not None:
+            return (f"No {self.VIEW} report for the {format_range(scope.seconds)}: "
+                    f"{model.analysis_waiting}.")
         waiting = waiting_reason(model, self.VIEW_TITLE)
         if waiting:
             return (f"No {self.VIEW} report yet: {waiting}. The reference is the model's "
