@@ -92,7 +92,8 @@ class RangeSample:
             raise ValueError(f"per_bucket must be at least 1, got {per_bucket}")
         self.per_bucket = per_bucket
         self.max_features_bytes = max_features_bytes
-        """A row whose raw `input_features` is longer is not kept (the engines skip it)."""
+        """A row whose raw `input_features` is longer keeps only its key and time (see
+        `_short`): the engines skip such rows."""
         self._rng = np.random.default_rng(seed)
         self._buckets: dict[tuple[int, int], _Bucket] = {}
         """By (tier, index): index is the bucket's start over its tier's width."""
