@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from console_view import rendered
 from scipy import stats
+from textual.pilot import Pilot
 
 from neural_tui.app.app import NeuralTuiApp
 from neural_tui.config import (
@@ -73,6 +74,17 @@ async def until(runtime: Runtime, holds: Callable[[Snapshot], bool],
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def shown(pilot: Pilot, selector: str, expected: str, timeout: float = 15.0) -> str:
+    """The text of `selector` on the screen once it holds `expected` (the app draws the
+    snapshots it receives on its own refresh cadence), its whitespace collapsed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        text = " ".join(rendered(pilot.app, pilot.app.screen.query_one(selector)).split())
+        if expected in text or asyncio.get_running_loop().time() > deadline:
+            return text
+        await pilot.pause(0.05)
 
 
 def fraud(snapshot: Snapshot) -> ModelSnapshot:
@@ -149,10 +161,9 @@ async def test_the_drift_screen_says_which_range_and_sample_it_judged(tmp_path):
             if fraud(runtime.latest).engine_range is not None:
                 break
         await pilot.press("d")
-        await pilot.pause(0.3)
         screen = pilot.app.screen
         assert isinstance(screen, DriftScreen)
-        summary = rendered(pilot.app, screen.query_one("#drift-summary"))
+        summary = await shown(pilot, "#drift-summary", "last 1h")
         assert re.search(r"last 1h: 200 sampled of 3,[56]\d\d records", summary)
         assert "DATASET DRIFT" in summary
 
@@ -209,7 +220,6 @@ async def test_the_drift_screen_says_when_the_range_shown_has_no_prediction(tmp_
             if fraud(runtime.latest).engine_range is not None:
                 break
         await pilot.press("d")
-        await pilot.pause(0.3)
-        waiting = rendered(pilot.app, pilot.app.screen.query_one("#drift-waiting"))
+        waiting = await shown(pilot, "#drift-waiting", "last 5m")
         assert "No drift report for the last 5m: no predictions in the time range shown" in (
-            " ".join(waiting.split()))
+            waiting)
