@@ -27,6 +27,7 @@ from rich.text import Text
 from neural_tui.alerts.engine import make_silence
 from neural_tui.alerts.notification import Alert, Notification
 from neural_tui.alerts.silencing import (
+    SLO_LABEL,
     SilenceRequestError,
     silence_author,
     silence_comment,
@@ -43,6 +44,7 @@ from neural_tui.alerts.store import (
 from neural_tui.alerts.view import AlertEntry, AlertsView, DeliveryRecord, Silence
 from neural_tui.alerts.wording import alert_title, format_age, format_time_utc
 from neural_tui.config import Settings, parse_duration
+from neural_tui.engines.slo import SLO_ALERT_NAMES
 from neural_tui.errors import UsageError
 from neural_tui.reports import report_console
 from neural_tui.safe_text import plain, safe_text
@@ -145,12 +147,15 @@ def print_alerts(settings: Settings, *, model: str | None, as_json: bool,
     return EXIT_OK
 
 
-def silence_alerts(settings: Settings, *, rule: str, model: str | None, duration: str,
-                   comment: str, author: str, as_json: bool, now: float | None = None) -> int:
-    """Write a silence for `rule` (on `model`, else on every model) that the running alerting
-    reads within seconds, and a later run keeps."""
+def silence_alerts(settings: Settings, *, rule: str | None, model: str | None, duration: str,
+                   comment: str, author: str, as_json: bool, slo: str | None = None,
+                   now: float | None = None) -> int:
+    """Write a silence for `rule` and/or `slo` (on `model`, else on every model) that the
+    running alerting reads within seconds, and a later run keeps."""
+    if rule is None and slo is None:
+        raise UsageError("alerts silence: name what to mute: --rule NAME, --slo NAME or both")
     try:
-        matchers = silence_matchers(rule, model)
+        matchers = silence_matchers(rule, model, slo)
         seconds = silence_seconds(duration)
         silence = make_silence(matchers, seconds, silence_comment(comment),
                                silence_author(author), time.time() if now is None else now)
@@ -162,9 +167,17 @@ def silence_alerts(settings: Settings, *, rule: str, model: str | None, duration
         save_silence(folder, silence)
     except OSError as exc:
         raise UsageError(f"{folder}: cannot write the silence: {exc.strerror}") from None
-    if not _rule_known(settings, rule):
+    saved = read_saved_view(settings.storage.path, time.time())
+    if rule is not None and not _rule_known(settings, saved, rule):
         print(f"neural-tui: warning: no configured rule or saved alert is named "
               f"{plain(rule)!r}: the silence mutes nothing until one is", file=sys.stderr)
+    if slo is not None and not _slo_known(settings, saved, slo):
+        print(f"neural-tui: warning: no configured SLO or saved alert is named "
+              f"{plain(slo)!r}: the silence mutes nothing until one is", file=sys.stderr)
+    elif rule is not None and slo is not None and not _rule_of_slo(settings, saved, rule, slo):
+        print(f"neural-tui: warning: rule {plain(rule)!r} raises no alert of SLO "
+              f"{plain(slo)!r} (an SLO's rules are {' and '.join(SLO_ALERT_NAMES)}): the "
+              f"silence mutes nothing until one does", file=sys.stderr)
     if as_json:
         print(json.dumps(silence_json(silence)))
     else:
@@ -241,6 +254,7 @@ def entry_json(entry: AlertEntry) -> dict[str, Any]:
         "alertname": alert.labels.get("alertname"),
         "severity": alert.labels.get("severity"),
         "model": alert.labels.get("model"),
+        "slo": alert.labels.get(SLO_LABEL),
         "fingerprint": alert.fingerprint,
         "since": _finite(entry.since),
         "starts_at": _finite(alert.starts_at),
@@ -262,6 +276,7 @@ def delivery_json(record: DeliveryRecord) -> dict[str, Any]:
 
 def silence_json(silence: Silence) -> dict[str, Any]:
     return {"id": silence.id, "matchers": dict(silence.matchers),
+            "slo": silence.matchers.get(SLO_LABEL),
             "starts_at": _finite(silence.starts_at), "ends_at": _finite(silence.ends_at),
             "comment": silence.comment, "author": silence.author}
 
@@ -331,9 +346,31 @@ def _cell(value: str) -> Text:
     return safe_text(value)
 
 
-def _rule_known(settings: Settings, rule: str) -> bool:
+def _rule_known(settings: Settings, saved: AlertsView, rule: str) -> bool:
+    """A configured rule, an SLO alert's rule while an SLO is configured, or a saved alert's."""
     if any(section.name == rule for section in settings.alerts.rules):
         return True
-    view = read_saved_view(settings.storage.path, time.time())
+    if settings.slo and rule in SLO_ALERT_NAMES:
+        return True
     return any(entry.alert.labels.get("alertname") == rule
-               for entry in (*view.current, *view.resolved))
+               for entry in (*saved.current, *saved.resolved))
+
+
+def _slo_known(settings: Settings, saved: AlertsView, slo: str) -> bool:
+    if any(section.name == slo for section in settings.slo):
+        return True
+    return any(entry.alert.labels.get(SLO_LABEL) == slo
+               for entry in (*saved.current, *saved.resolved))
+
+
+def _rule_of_slo(settings: Settings, saved: AlertsView, rule: str, slo: str) -> bool:
+    """Whether alerts of `rule` carry `slo`: the SLO's own rules do, a configured rule does
+    when its labels set it, or a saved alert did."""
+    if rule in SLO_ALERT_NAMES:
+        return True
+    if any(section.name == rule and section.labels.get(SLO_LABEL) == slo
+           for section in settings.alerts.rules):
+        return True
+    return any(entry.alert.labels.get("alertname") == rule
+               and entry.alert.labels.get(SLO_LABEL) == slo
+               for entry in (*saved.current, *saved.resolved))

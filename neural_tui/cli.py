@@ -275,9 +275,12 @@ def _add_alerts_command(commands: Any, common: argparse.ArgumentParser) -> None:
     alerts.set_defaults(handler=_run_alerts)
     actions = alerts.add_subparsers(title="actions", metavar="ACTION")
     silence = actions.add_parser("silence", parents=[common],
-                                 help="mute a rule's alerts (on one model) for a while")
-    silence.add_argument("--rule", required=True, help="the rule (alertname) to mute")
+                                 help="mute a rule's or an SLO's alerts (on one model) for a while")
+    silence.add_argument("--rule", help="the rule (alertname) to mute; with --slo, only that "
+                         "rule of the SLO (default: every alert of the SLO)")
     silence.add_argument("--model", help="only on this model (default: every model)")
+    silence.add_argument("--slo", metavar="NAME",
+                         help="only the alerts of this SLO (its burn-rate and no-data alerts)")
     silence.add_argument("--for", dest="duration", required=True, metavar="DURATION",
                          help="how long: 30m, 2h, 1d12h (at most 90d)")
     silence.add_argument("--comment", required=True, help="why (shown wherever it mutes)")
@@ -555,7 +558,7 @@ def _run_alerts_silence(args: argparse.Namespace) -> int:
     from neural_tui.alerts.silencing import login_name
     from neural_tui.alerts_report import silence_alerts
 
-    return silence_alerts(settings_from(args), rule=args.rule, model=args.model,
+    return silence_alerts(settings_from(args), rule=args.rule, model=args.model, slo=args.slo,
                           duration=args.duration, comment=args.comment,
                           author=args.author if args.author is not None else login_name(),
                           as_json=args.json)

@@ -353,8 +353,22 @@ async def test_silencing_an_slo_burn_alert_mutes_that_slo_only() -> None:
         await silence_dialog(pilot)
         await pilot.press(*"known", "enter")
         await wait_for(pilot, lambda: alerting.calls)
+        await wait_for(pilot, lambda: "silenced" in notified(pilot.app))
+        assert "silenced slo_burn_rate availability for 2h" in notified(pilot.app)
     assert alerting.calls[0][1] == {"alertname": "slo_burn_rate", "model": "fraud-detector",
                                     "slo": "availability"}
+
+
+async def test_the_detail_names_the_slo_a_silence_mutes() -> None:
+    burn = alert_entry("slo_burn_rate", severity="critical", silenced_by="s-1",
+                       labels={"slo": "availability[/]\x1b[31m"})
+    view = alerts_view(burn, silences=(silence("s-1", matchers={
+        "slo": "availability[/]\x1b[31m", "model": "fraud-detector"}),))
+    async with console(FakeAlerting(view)).run_test(size=(120, 40)) as pilot:
+        await open_alerts(pilot)
+        detail = rendered(pilot.app, pilot.app.screen.query_one(AlertDetail))
+        assert ("silenced by s-1 on SLO availability[/]\u241b[31m until 2026-01-01 01:50:00 UTC "
+                "(dana: retraining tonight)") in detail
 
 
 @pytest.mark.parametrize(("duration", "comment", "error"), [

@@ -19,12 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 SLOType = Literal["availability", "error_rate", "latency", "accuracy", "throughput"]
 Severity = Literal["page", "ticket"]
+SLOAlertName = Literal["slo_burn_rate", "slo_no_data"]
+SLO_ALERT_NAMES: tuple[SLOAlertName, ...] = get_args(SLOAlertName)
+"""The rule names of every SLO's alerts (each alert also carries its SLO's name as `slo`)."""
 MINUTE = 60
 
 
@@ -99,7 +102,7 @@ class SLOAlert:
     `short_window`.
     """
 
-    name: Literal["slo_burn_rate", "slo_no_data"]
+    name: SLOAlertName
     severity: Severity
     labels: Mapping[str, str]
     summary: str

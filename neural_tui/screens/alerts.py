@@ -13,8 +13,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label
 
 from neural_tui import keymap
-from neural_tui.alerts.silencing import silence_matchers
+from neural_tui.alerts.silencing import SLO_LABEL, silence_matchers
 from neural_tui.alerts.view import AlertEntry, AlertsView
+from neural_tui.alerts.wording import alert_title as title_of
 from neural_tui.alerts.wording import format_age
 from neural_tui.app.alert_formatting import (
     alert_model,
@@ -216,7 +217,7 @@ class AlertsScreen(Screen[None]):
         if request is None:
             return
         self.console_app.run_alert_command(
-            f"silenced {request.matchers.get('alertname', '')} for {request.duration_text}",
+            f"silenced {title_of(request.matchers)} for {request.duration_text}",
             lambda commands: commands.silence(request.matchers, request.seconds,
                                               request.comment, request.author),
         )
@@ -243,9 +244,9 @@ def _matchers(entry: AlertEntry) -> dict[str, str]:
     if not name:
         return dict(entry.alert.labels)
     matchers = silence_matchers(name, alert_model(entry) or None)
-    slo = entry.alert.labels.get("slo")
+    slo = entry.alert.labels.get(SLO_LABEL)
     if slo is not None:
-        matchers["slo"] = slo
+        matchers[SLO_LABEL] = slo
     return matchers
 
 

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from neural_tui.alerts.silencing import SLO_LABEL
 from neural_tui.alerts.view import AlertEntry, AlertsView, DeliveryRecord
 from neural_tui.alerts.wording import format_age, format_time_utc
 from neural_tui.app.alert_formatting import (
@@ -60,11 +61,15 @@ def describe_alert(entry: AlertEntry, view: AlertsView) -> Text:
 
 
 def _quiet_lines(entry: AlertEntry, view: AlertsView) -> list[Text]:
-    """Why nobody is paged for it: a silence (with its comment), an inhibition, an ack."""
+    """Why nobody is paged for it: a silence (with its SLO when it names one, and its
+    comment), an inhibition, an ack."""
     lines: list[Text] = []
     if entry.silenced_by is not None:
         silence = next((s for s in view.silences if s.id == entry.silenced_by), None)
         line = Text.assemble("silenced by ", safe_text(entry.silenced_by))
+        slo = silence.matchers.get(SLO_LABEL) if silence is not None else None
+        if slo is not None:
+            line.append_text(Text.assemble(" on SLO ", safe_text(slo)))
         if silence is not None:
             line.append_text(Text.assemble(
                 f" until {format_time_utc(silence.ends_at)} (", safe_text(silence.author),
