@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.handler is not _run_main:
         _log_to_stderr("WARNING")
     try:
+        _check_flags_read(args)
         _check_replay_flags(args)
         return int(args.handler(args))
     except (ConfigError, UsageError) as exc:
@@ -143,12 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--serve-metrics", action="store_true",
                         help="run headless and serve Prometheus /metrics and /healthz")
     parser.add_argument("--host", help="headless bind address (default: [server] host, "
-                        "127.0.0.1)")
-    parser.add_argument("--port", type=int, help="headless port (default: [server] port, 9108)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="headless log level (the console keeps log lines on screen)")
-    _look_options(parser)
+                        "127.0.0.1); before dashboard, its address")
+    parser.add_argument("--port", help="headless port (default: [server] port, 9108); "
+                        "before dashboard, its port")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="headless log level (default: INFO; the console keeps log lines "
+                        "on screen)")
+    _look_options(parser, None)
     _replay_options(parser)
     parser.set_defaults(handler=_run_main)
 
@@ -211,34 +214,40 @@ DASHBOARD_PORTS = Bound(1, 65535)
 
 
 def _add_dashboard_command(commands: Any, common: argparse.ArgumentParser) -> None:
-    """`dashboard`: the console in a browser, taking the console's own flags."""
+    """`dashboard`: the console in a browser, taking the console's own flags.
+
+    Its flags default to `SUPPRESS`, as `_common_options` explains, so that each may be given
+    before `dashboard` or after it (after wins). `--host` and `--port` given before it are the
+    dashboard's too: without `--serve-metrics` there is no other address they could be.
+    """
     board = commands.add_parser("dashboard", parents=[common, _fleet_options(True)],
                                 help="serve the console to web browsers (one session per tab)")
-    board.add_argument("--host", dest="board_host", default=DASHBOARD_HOST,
+    board.add_argument("--host", default=argparse.SUPPRESS,
                        help=f"bind address (default: {DASHBOARD_HOST}, this machine only)")
-    board.add_argument("--port", dest="board_port", type=int, default=DASHBOARD_PORT,
+    board.add_argument("--port", default=argparse.SUPPRESS,
                        help=f"port (default: {DASHBOARD_PORT})")
     board.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                        help="serve consoles on built-in synthetic traffic")
     board.add_argument("--allow-writes", action="store_true",
                        help="let browsers acknowledge and silence alerts when --host is not "
                        "loopback (else those consoles are --readonly)")
-    _look_options(board)
+    _look_options(board, argparse.SUPPRESS)
     board.set_defaults(handler=_run_dashboard)
 
 
-def _look_options(parser: argparse.ArgumentParser) -> None:
-    """The console's `[console]` keys as flags (the dashboard takes them too)."""
+def _look_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """The console's `[console]` keys as flags (the dashboard takes them too, with `default`
+    `SUPPRESS`)."""
     look = parser.add_argument_group("console")
-    look.add_argument("--theme", choices=get_args(ThemeName),
+    look.add_argument("--theme", choices=get_args(ThemeName), default=default,
                       help="colour theme (default: [console] theme, dark)")
-    look.add_argument("--color", choices=get_args(ColorMode),
+    look.add_argument("--color", choices=get_args(ColorMode), default=default,
                       help="colours to use (default: [console] color, auto; NO_COLOR is none)")
-    look.add_argument("--ascii", action="store_true", default=None,
+    look.add_argument("--ascii", action="store_true", default=default,
                       help="ASCII only: no braille, block or box-drawing characters")
-    look.add_argument("--readonly", action="store_true", default=None,
+    look.add_argument("--readonly", action="store_true", default=default,
                       help="no acknowledgements or silences from this console")
-    look.add_argument("--refresh", type=float, metavar="SECONDS",
+    look.add_argument("--refresh", metavar="SECONDS", default=default,
                       help="the most often a screen redraws (default: [console] "
                       "refresh_seconds, 1)")
 
@@ -312,24 +321,52 @@ def settings_from(args: argparse.Namespace) -> Settings:
         _check_option("--window", "drift.window", window)
         settings = replace(settings, drift=replace(settings.drift, window=window))
     settings = _with_look(settings, args)
-    host, port = getattr(args, "host", None), getattr(args, "port", None)
-    if port is not None:
-        _check_option("--port", "server.port", port)
-    if host is not None or port is not None:
-        server = replace(settings.server, **{k: v for k, v in (("host", host), ("port", port))
-                                             if v is not None})
-        settings = replace(settings, server=server)
-    return settings
+    if args.handler is not _run_main:
+        return settings
+    server = settings.server
+    if args.host is not None:
+        server = replace(server, host=args.host)
+    if args.port is not None:
+        server = replace(server, port=port_number(args.port, BOUNDS["server.port"]))
+    return replace(settings, server=server)
+
+
+PORT_DIGITS = re.compile(r"[0-9]{1,6}")
+"""A port as typed: ASCII digits, few enough to be read (not `8_052`, ` 8052`, nor digits of
+other scripts, all of which `int` reads)."""
+
+
+def port_number(text: str, bound: Bound, why: str = "") -> int:
+    """The `--port` given, a whole number within `bound`. Anything else (`abc`, `8052abc`,
+    `-1`, empty, a thousand digits) is named as typed, quoted and cut to 40 characters."""
+    if not PORT_DIGITS.fullmatch(text):
+        raise UsageError(f"--port {text[:40]!r}: must be a whole number {bound.describe()}{why}")
+    if not bound.accepts(int(text)):
+        raise UsageError(f"--port {int(text)}: must be {bound.describe()}{why}")
+    return int(text)
+
+
+def refresh_seconds(text: str) -> float:
+    """The `--refresh` given, a number within `console.refresh_seconds`' bound."""
+    bound = BOUNDS["console.refresh_seconds"]
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageError(f"--refresh {text[:40]!r}: must be a number of seconds "
+                         f"{bound.describe()}") from None
+    if not bound.accepts(seconds):
+        raise UsageError(f"--refresh {text.strip()[:40]}: must be {bound.describe()}")
+    return seconds
 
 
 def _with_look(settings: Settings, args: argparse.Namespace) -> Settings:
     """`[console]` with the flags given on the command line in place of its keys."""
-    refresh = getattr(args, "refresh", None)
-    if refresh is not None:
-        _check_option("--refresh", "console.refresh_seconds", refresh)
-    flags = {"theme": getattr(args, "theme", None), "color": getattr(args, "color", None),
-             "ascii": getattr(args, "ascii", None), "readonly": getattr(args, "readonly", None),
-             "refresh_seconds": refresh}
+    given_refresh = getattr(args, "refresh", None)
+    refresh = None if given_refresh is None else refresh_seconds(given_refresh)
+    flags: dict[str, Any] = {
+        "theme": getattr(args, "theme", None), "color": getattr(args, "color", None),
+        "ascii": getattr(args, "ascii", None), "readonly": getattr(args, "readonly", None),
+        "refresh_seconds": refresh}
     given = {key: value for key, value in flags.items() if value is not None}
     return replace(settings, console=replace(settings.console, **given)) if given else settings
 
@@ -478,7 +515,7 @@ def _run_main(args: argparse.Namespace) -> int:
                              "models and the state of the targets only (the console, status "
                              "and health read Prometheus)")
 
-        _log_to_stderr(args.log_level)
+        _log_to_stderr(args.log_level or "INFO")
         return serve(settings, demo=args.demo)
     from neural_tui.console import open_console
 
@@ -579,22 +616,29 @@ def _run_alerts_test(args: argparse.Namespace) -> int:
 def _run_dashboard(args: argparse.Namespace) -> int:
     from neural_tui.dashboard import dashboard, serve_dashboard
 
+    host = _dashboard_host(DASHBOARD_HOST if args.host is None else args.host)
+    port = DASHBOARD_PORT if args.port is None else port_number(
+        args.port, DASHBOARD_PORTS, " (not 0: the URL to open is printed)")
     settings = settings_from(args)
-    host = _dashboard_host(args.board_host, args.board_port)
-    board = dashboard(host, args.board_port, _console_args(args),
+    board = dashboard(host, port, _console_args(args),
                       readonly=settings.console.readonly, allow_writes=args.allow_writes)
     return serve_dashboard(board)
 
 
-def _dashboard_host(host: str, port: int) -> str:
-    """The host to bind, once the address is checked to be one a browser can be told: a host
-    named (empty would bind every interface and print `http://:8052/`) and a fixed port (0
-    would print `:0`). An IPv6 address may be written as in a URL, `[::1]`."""
+HOST_LENGTH = 253
+"""The longest host name DNS allows."""
+
+
+def _dashboard_host(host: str) -> str:
+    """The host to bind, once checked to be one a browser can be told: named (empty would
+    bind every interface and print `http://:8052/`), and without spaces or control characters
+    (a resolver may read `127.0.0.1 x` as `127.0.0.1`; the URL printed would not). An IPv6
+    address may be written as in a URL, `[::1]`."""
     if not host.strip():
         raise UsageError("--host '': name an address (0.0.0.0 or :: for every interface)")
-    if not DASHBOARD_PORTS.accepts(port):
-        raise UsageError(f"--port {port}: must be {DASHBOARD_PORTS.describe()} (the URL to "
-                         "open is printed)")
+    if len(host) > HOST_LENGTH or any(c.isspace() or not c.isprintable() for c in host):
+        raise UsageError(f"--host {host[:40]!r}: not an address or a host name (no spaces or "
+                         f"control characters, at most {HOST_LENGTH} characters)")
     if host.startswith("[") and host.endswith("]"):
         return host[1:-1]
     return host
@@ -620,6 +664,26 @@ def _console_args(args: argparse.Namespace) -> list[str]:
 
 _FLEET_HANDLERS = (_run_main, _run_status, _run_dashboard, _run_health)
 """The handlers of `FLEET_COMMANDS`."""
+
+CONSOLE_FLAGS = (("--demo", "demo"), ("--host", "host"), ("--port", "port"),
+                 ("--theme", "theme"), ("--color", "color"), ("--ascii", "ascii"),
+                 ("--readonly", "readonly"), ("--refresh", "refresh"))
+"""Flags read by the console, `--serve-metrics` and `dashboard` only."""
+HEADLESS_FLAGS = (("--serve-metrics", "serve_metrics"), ("--log-level", "log_level"))
+"""Flags read without a subcommand only."""
+
+
+def _check_flags_read(args: argparse.Namespace) -> None:
+    """A flag given before a subcommand that has no use for it is refused, never dropped."""
+    if args.handler is _run_main:
+        return
+    command = args.handler.__name__.removeprefix("_run_").replace("_", " ")
+    refused = HEADLESS_FLAGS if args.handler is _run_dashboard else HEADLESS_FLAGS + CONSOLE_FLAGS
+    for flag, name in refused:
+        if getattr(args, name, None) not in (None, False):
+            where = "without a subcommand" if (flag, name) in HEADLESS_FLAGS \
+                else "without a subcommand, or with dashboard"
+            raise UsageError(f"{flag}: not with {command} (only {where})")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """`neural-tui dashboard`: the console in a browser, for the old module's web dashboard users.
 
 textual-serve runs one console process per browser tab (each its own session, its own
-runtime) and draws it with the JavaScript it ships, so the page needs no network beyond this
-server. The tab's console gets the same flags as a console in a terminal. Anyone who reaches a
-non-loopback address can drive the console, so there it is read-only unless asked otherwise.
+runtime) and draws it with the JavaScript it ships. The page is ours (`dashboard_page/`, given
+through textual-serve's documented `templates_path`): textual-serve's own asks Google Fonts for
+its font, ours takes that font from textual-serve's static files, so a browser asks nothing of
+any host but this server. The tab's console gets the same flags as a console in a terminal.
+Anyone who reaches a non-loopback address can drive the console, so there it is read-only
+unless asked otherwise.
 """
 
 from __future__ import annotations
@@ -12,13 +15,22 @@ import ipaddress
 import shlex
 import socket
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from textual_serve.server import Server
 
 from neural_tui.errors import UsageError
+
+PAGE_TEMPLATES = Path(__file__).resolve().parent / "dashboard_page"
+"""The folder of the page's template, `app_index.html`, which textual-serve renders."""
+RESOLVE_SECONDS = 10.0
+"""How long `--host` may take to resolve: a resolver that never answers must not hang the
+command."""
 
 
 def is_loopback(host: str) -> bool:
@@ -71,7 +83,8 @@ class _ConsoleServer(Server):
     would show the command, and the paths in it, to whoever reads the log)."""
 
     def __init__(self, board: Dashboard) -> None:
-        super().__init__(board.command, host=board.host, port=board.port, title="neural-tui")
+        super().__init__(board.command, host=board.host, port=board.port, title="neural-tui",
+                         templates_path=PAGE_TEMPLATES)
         self._board = board
 
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
@@ -106,8 +119,30 @@ def serve_dashboard(board: Dashboard) -> int:
 def _check_listenable(host: str, port: int) -> None:
     """Bind each address `host` names, and let go: so the URL is printed only when the server
     can listen (textual-serve announces itself before it binds)."""
-    for family, kind, proto, _, address in socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+    for family, kind, proto, _, address in _addresses(host, port):
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
+
+
+def _addresses(host: str, port: int) -> list[tuple[Any, ...]]:
+    """The addresses `host` names, resolved in a thread of its own so that a resolver which
+    never answers costs `RESOLVE_SECONDS`, not the command; an OSError when it fails."""
+    found: list[tuple[Any, ...]] = []
+    failed: list[str] = []
+
+    def resolve() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                            flags=socket.AI_PASSIVE))
+        except (OSError, ValueError) as exc:
+            failed.append(getattr(exc, "strerror", None) or str(exc))
+
+    resolver = threading.Thread(target=resolve, name="dashboard-resolve", daemon=True)
+    resolver.start()
+    resolver.join(RESOLVE_SECONDS)
+    if resolver.is_alive():
+        raise OSError(f"no answer resolving it within {RESOLVE_SECONDS:g} s")
+    if failed:
+        raise OSError(failed[0])
+    return found

@@ -6,7 +6,9 @@ from __future__ import annotations
 import shlex
 import socket
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +81,82 @@ def test_each_tab_gets_the_console_flags_given_to_dashboard(
         "--demo", "--ascii", "--readonly")
 
 
+CONSOLE_FLAGS = [["--storage", "data"], ["--demo"], ["--target", "http://10.0.0.5:9108/metrics"],
+                 ["--prometheus", "http://10.0.0.9:9090"], ["--theme", "light"],
+                 ["--color", "256"], ["--ascii"], ["--readonly"], ["--refresh", "2.5"],
+                 ["--host", "127.0.0.2"], ["--port", "9000"]]
+"""Every flag the console and the dashboard both take, with a value other than its default."""
+
+
+def test_each_flag_given_before_dashboard_reaches_each_tab_as_if_given_after_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "neural-tui.toml"
+    config.write_text("", encoding="utf-8")
+    flags = ["--config", str(config), *[arg for flag in CONSOLE_FLAGS for arg in flag]]
+    after = served(monkeypatch, ["dashboard", *flags])
+    before = served(monkeypatch, [*flags, "dashboard"])
+    assert before == after
+    assert (before.host, before.port) == ("127.0.0.2", 9000)
+    assert "--theme" in before.console_args and "--readonly" in before.console_args
+
+
+@pytest.mark.parametrize("flags", CONSOLE_FLAGS, ids=lambda flags: flags[0])
+def test_no_flag_before_dashboard_is_dropped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flags: list[str]
+) -> None:
+    """Each flag alone before `dashboard` changes what is served (`neural-tui --theme light
+    dashboard` served a dark console)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEURAL_TUI_CONFIG", raising=False)
+    default = served(monkeypatch, ["dashboard"])
+    before = served(monkeypatch, [*flags, "dashboard"])
+    assert before == served(monkeypatch, ["dashboard", *flags])
+    assert before != default
+
+
+def test_a_flag_given_before_and_after_dashboard_takes_the_value_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    board = served(monkeypatch, ["--theme", "light", "--port", "9001", "dashboard",
+                                 "--theme", "dark", "--port", "9002"])
+    assert board.port == 9002
+    assert board.console_args == ("--theme", "dark")
+
+
+@pytest.mark.parametrize("flags", [["--serve-metrics"], ["--log-level", "DEBUG"],
+                                   ["--log-level", "INFO"]])
+def test_a_headless_flag_before_dashboard_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    flags: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dashboard_module, "serve_dashboard",
+                        lambda board: pytest.fail("served despite a flag it does not read"))
+    assert main([*flags, "dashboard"]) == 2
+    assert capsys.readouterr().err == \
+        f"neural-tui: {flags[0]}: not with dashboard (only without a subcommand)\n"
+
+
+@pytest.mark.parametrize(("flags", "command"), [
+    (["--theme", "light"], "status"), (["--readonly"], "alerts silence"),
+    (["--demo"], "rules"), (["--port", "9000"], "health"), (["--refresh", "2"], "slo"),
+])
+def test_a_console_flag_before_a_command_that_does_not_read_it_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    flags: list[str], command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = [*flags, *command.split()]
+    if command == "alerts silence":
+        argv += ["--rule", "r", "--for", "1h", "--comment", "c"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (f"neural-tui: {flags[0]}: not with {command} (only "
+                                       "without a subcommand, or with dashboard)\n")
+
+
 def test_an_ipv6_host_written_as_in_a_url_is_served_as_that_address(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -97,13 +175,29 @@ def test_by_default_the_dashboard_listens_on_loopback_port_8052_with_no_flags(
 
 
 @pytest.mark.parametrize(("flags", "says"), [
-    (["--port", "70000"], "--port 70000: must be"),
-    (["--port", "-1"], "--port -1: must be"),
-    (["--port", "0"], "--port 0: must be between 1 and 65535"),
+    (["--port", "70000"], "--port 70000: must be between 1 and 65535"),
+    (["--port", "65536"], "--port 65536: must be between 1 and 65535"),
+    (["--port=-1"], "--port '-1': must be a whole number between 1 and 65535"),
+    (["--port", "0"], "--port 0: must be between 1 and 65535 (not 0: the URL to open is "
+                      "printed)"),
+    (["--port", "abc"], "--port 'abc': must be a whole number between 1 and 65535"),
+    (["--port", "8052abc"], "--port '8052abc': must be a whole number"),
+    (["--port", ""], "--port '': must be a whole number"),
+    (["--port", " 8052"], "--port ' 8052': must be a whole number"),
+    (["--port", "8_052"], "--port '8_052': must be a whole number"),
+    (["--port", "\uff18\uff10\uff15\uff12"], "must be a whole number"),
+    (["--port", "9" * 5000], f"--port '{'9' * 40}': must be a whole number"),
+    (["--port", "\x1b[31m"], "--port '\\x1b[31m': must be a whole number"),
+    (["--port", "abc", "--theme", "light"], "--port 'abc'"),
     (["--host", ""], "--host '': name an address"),
     (["--host", "  "], "--host '': name an address"),
+    (["--host", "127.0.0.1 evil.example"], "--host '127.0.0.1 evil.example': not an address"),
+    (["--host", "local\nhost"], "--host 'local\\nhost': not an address"),
+    (["--host", "lo\x00calhost"], "--host 'lo\\x00calhost': not an address"),
+    (["--host", "x" * 10_000], f"--host '{'x' * 40}': not an address"),
     (["--refresh", "0"], "--refresh 0"),
     (["--refresh", "nan"], "--refresh nan"),
+    (["--refresh", "abc"], "--refresh 'abc': must be a number of seconds"),
     (["--target", "ftp://x"], "--target"),
 ])
 def test_a_bad_flag_is_one_line_and_exit_2_before_anything_is_served(
@@ -116,6 +210,20 @@ def test_a_bad_flag_is_one_line_and_exit_2_before_anything_is_served(
     assert main(["dashboard", *flags]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and says in error, error
+    assert "usage:" not in error and "\x1b" not in error
+
+
+@pytest.mark.parametrize("flags", [["--port", "abc"], ["--port=-1"], ["--host", "a b"]])
+def test_a_bad_flag_before_dashboard_is_one_line_and_exit_2_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    flags: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dashboard_module, "serve_dashboard",
+                        lambda board: pytest.fail("served despite a bad flag"))
+    assert main([*flags, "dashboard"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"neural-tui: {flags[0][:6]}"), error
 
 
 def test_a_port_taken_is_one_line_and_exit_2_and_no_url_is_printed(
@@ -133,7 +241,8 @@ def test_a_port_taken_is_one_line_and_exit_2_and_no_url_is_printed(
         "(Address already in use)\n"
 
 
-@pytest.mark.parametrize("host", ["nosuchhost.invalid", "10.255.255.1", "999.1.1.1"])
+@pytest.mark.parametrize("host", ["nosuchhost.invalid", "10.255.255.1", "999.1.1.1",
+                                  "a" * 64 + ".example", "2001:db8::1"])
 def test_an_address_not_of_this_machine_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     host: str
@@ -143,3 +252,23 @@ def test_an_address_not_of_this_machine_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith(f"neural-tui: --host {host} --port 18052: cannot listen there (")
     assert err.count("\n") == 1
+
+
+def test_a_name_whose_resolver_never_answers_is_one_line_and_exit_2_not_a_hang(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dashboard_module, "RESOLVE_SECONDS", 0.2)
+    released = threading.Event()
+
+    def silent_resolver(*args: Any, **kwargs: Any) -> list[Any]:
+        released.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    try:
+        assert main(["dashboard", "--host", "slow.example", "--port", "18052"]) == 2
+    finally:
+        released.set()
+    assert capsys.readouterr().err == ("neural-tui: --host slow.example --port 18052: cannot "
+                                       "listen there (no answer resolving it within 0.2 s)\n")

@@ -4,7 +4,9 @@ screen change; each tab is a console process of its own, and none outlives the s
 
 xterm.js draws on a canvas, so the test reads what the console wrote to the page: the bytes
 the page received over its websocket, stripped of escape sequences (and a screenshot says the
-canvas was painted)."""
+canvas was painted). Every request the page makes is recorded, and any to another host is
+blocked and recorded apart: the page must make none (no web font from Google, no script from a
+CDN), so that it works where the browser has no network but this server's."""
 
 from __future__ import annotations
 
@@ -78,6 +80,8 @@ class Tab:
         self._received = bytearray()
         self.requests: list[str] = []
         self.blocked: list[str] = []
+        """Requests for another host, refused before they leave the browser."""
+        self.websockets: list[str] = []
         own = urlsplit(url).netloc
 
         def only_this_server(route: Route) -> None:
@@ -94,6 +98,7 @@ class Tab:
         page.goto(url)
 
     def _listen(self, socket: WebSocket) -> None:
+        self.websockets.append(socket.url)
         socket.on("framereceived", self._frame)
 
     def _frame(self, payload: bytes | str) -> None:
@@ -147,10 +152,30 @@ def test_the_console_renders_in_a_browser_offline_and_answers_a_key(
 
         assert tab.requests, "the page loaded nothing from the dashboard"
         assert all(urlsplit(u).netloc == urlsplit(url).netloc for u in tab.requests)
-        assert all("fonts.googleapis.com" in u for u in tab.blocked), tab.blocked
+        assert [urlsplit(u).netloc for u in tab.websockets] == [urlsplit(url).netloc]
     finally:
         server.stop()
     assert "Traceback" not in server.log_tail(200)
+
+
+def test_the_page_asks_nothing_of_any_host_but_the_dashboard_and_has_its_font_from_it(
+    chromium: Browser, tmp_path: Path
+) -> None:
+    """textual-serve's own page asks fonts.googleapis.com for Roboto Mono; the dashboard's
+    takes it from the server, and nothing else leaves for another host either."""
+    server, url = dashboard_process(tmp_path)
+    server.start()
+    try:
+        tab = Tab(chromium.new_page(), url)
+        tab.wait_for("the overview on demo traffic", "demo traffic")
+        tab.page.wait_for_load_state("networkidle")
+        fonts = tab.page.evaluate("[...document.fonts].map(f => [f.family, f.status])")
+    finally:
+        server.stop()
+    assert tab.blocked == []
+    assert any(u.endswith("/static/fonts/RobotoMono-VariableFont_wght.ttf")
+               for u in tab.requests), tab.requests
+    assert ["Roboto Mono", "loaded"] in fonts, fonts
 
 
 def test_each_tab_is_a_console_of_its_own_ended_with_its_tab_or_the_server(
