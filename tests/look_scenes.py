@@ -75,7 +75,7 @@ async def open_view(pilot: Pilot[Any], view: str) -> None:
     app = pilot.app
     assert isinstance(app, NeuralTuiApp)
     await pilot.pause()
-    if view in ("drift", "quality", "slo"):
+    if view in ("drift", "quality", "slo", "latency"):
         fraud = next(model for model in app.snapshot.models if model.name == "fraud")
         app.open_drill_down(fraud.uid, view)
     elif view == "help":

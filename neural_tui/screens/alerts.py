@@ -10,7 +10,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from neural_tui import keymap
 from neural_tui.alerts.silencing import SLO_LABEL, silence_matchers
@@ -32,6 +32,7 @@ from neural_tui.safe_text import safe_text
 from neural_tui.screens.silence import SilenceRequest, SilenceScreen
 from neural_tui.widgets.alert_detail import AlertDetail
 from neural_tui.widgets.breadcrumb import Breadcrumb
+from neural_tui.widgets.key_footer import KeyFooter
 from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class AlertsScreen(Screen[None]):
         yield Label("No alerts yet: rules fire here, newest first.", id="alerts-empty")
         yield KeyedTable(ALERT_COLUMNS, id="alerts-table")
         yield AlertDetail(id="alert-detail")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self._select is not None:

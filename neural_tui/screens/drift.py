@@ -10,7 +10,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, HorizontalGroup, VerticalGroup
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from neural_tui.app.formatting import (
     MISSING,
@@ -30,6 +30,7 @@ from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 from neural_tui.screens.drill_down import DrillDownScreen, remote_origin, remote_source
 from neural_tui.widgets.feature_drift_detail import FeatureDriftDetail, describe_test
+from neural_tui.widgets.key_footer import KeyFooter
 from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 WAITING_CLASS = "-waiting"
@@ -92,7 +93,7 @@ class DriftScreen(DrillDownScreen):
         with Container(id="remote-drift-body"):
             yield Static(NO_HISTOGRAM, id="remote-drift-note")
             yield KeyedTable(REMOTE_DRIFT_COLUMNS, id="remote-drift-table")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         self._model = model

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalGroup
-from textual.widgets import Footer, Label, Sparkline, Static
+from textual.widgets import Label, Sparkline, Static
 
 from neural_tui.app.formatting import format_count, format_duration, format_ms
 from neural_tui.runtime.snapshot import LatencyHistogram, ModelSnapshot
 from neural_tui.screens.drill_down import DrillDownScreen, remote_origin
+from neural_tui.widgets.key_footer import KeyFooter
 from neural_tui.widgets.model_panel import plottable
 
 WAITING_CLASS = "-waiting"
@@ -46,7 +47,7 @@ class LatencyScreen(DrillDownScreen):
                     yield Label(id=f"latency-{name}-label", classes="latency-series-label")
                     yield Sparkline(id=f"latency-{name}-series")
                 yield Label(id="latency-series-note")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         waiting = model is None or not has_latency(model)

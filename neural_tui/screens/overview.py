@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, VerticalGroup, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from neural_tui import keymap
 from neural_tui.alerts.view import AlertsView
@@ -28,6 +28,7 @@ from neural_tui.safe_text import safe_text
 from neural_tui.widgets.alert_feed import AlertFeed, mark_panels, mark_remote_panel
 from neural_tui.widgets.breadcrumb import Breadcrumb
 from neural_tui.widgets.history_progress import HistoryProgressBar
+from neural_tui.widgets.key_footer import KeyFooter
 from neural_tui.widgets.model_filter import ModelFilter
 from neural_tui.widgets.model_panel import ModelPanel
 from neural_tui.widgets.replay_bar import ReplayBar
@@ -118,7 +119,7 @@ class OverviewScreen(Screen[None]):
             yield Static(id="waiting")
             yield Container(id="panels")
         yield StatusLine(id="status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_screen_resume(self) -> None:
         """Show the latest snapshot when first shown, and catch up after another screen."""

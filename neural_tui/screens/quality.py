@@ -8,7 +8,7 @@ import math
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalGroup
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from neural_tui.app.formatting import (
     MISSING,
@@ -22,6 +22,7 @@ from neural_tui.remote_models import RemoteFigures
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 from neural_tui.screens.drill_down import DrillDownScreen, remote_origin
+from neural_tui.widgets.key_footer import KeyFooter
 from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 WAITING_CLASS = "-waiting"
@@ -66,7 +67,7 @@ class QualityScreen(DrillDownScreen):
             yield KeyedTable(QUALITY_COLUMNS, id="quality-table")
             yield Label(id="quality-detail")
         yield Static(NO_FEATURE_TABLE, id="remote-quality-note")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         report = self._report = model.quality if model is not None else None

@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalGroup
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from neural_tui.app.alert_formatting import severity_rank, severity_word
 from neural_tui.app.formatting import format_count, format_datetime_utc, format_duration
@@ -32,6 +32,7 @@ from neural_tui.remote_models import RemoteFigures, SLOFigure
 from neural_tui.runtime.snapshot import ModelSnapshot
 from neural_tui.safe_text import safe_text
 from neural_tui.screens.drill_down import DrillDownScreen, remote_origin, remote_source
+from neural_tui.widgets.key_footer import KeyFooter
 from neural_tui.widgets.keyed_table import KeyedRow, KeyedTable
 
 WAITING_CLASS = "-waiting"
@@ -114,7 +115,7 @@ class SLOScreen(DrillDownScreen):
             yield Label(id="remote-slo-alerts")
             yield KeyedTable(REMOTE_SLO_COLUMNS, id="remote-slo-table")
             yield Static(NO_BREACHES, id="remote-slo-note")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def show_model(self, model: ModelSnapshot | None) -> None:
         if model is not None and model.remote is not None:
