@@ -47,7 +47,7 @@ bench: install
 	$(BIN)/python bench/bench_prediction_analyzer.py
 	$(BIN)/python bench/bench_prometheus_round.py
 	$(BIN)/python bench/bench_console_keys.py
-	$(BIN)/python bench/bench_console_models.py
+	$(BIN)/python bench/bench_console_models.py --models 3,100
 
 # Mutation testing, not part of `test` (tens of minutes): MUTATE=engines, sources, decode or a
 # module such as engines.drift; settings in pyproject's [tool.mutmut].
