@@ -62,6 +62,7 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 READONLY_CLASS = "-readonly"
 """The app has this class in a read-only console; screens mark themselves READ-ONLY."""
 ALERTS_POLL_SECONDS = 0.5
+"""How often the console looks for a newer alerts view (it redraws only when there is one)."""
 SWITCH_INTERVAL_SECONDS = 0.001
 """How long a thread may hold the GIL while another waits, for as long as the console runs:
 the source's reader threads decode in long C calls, and at Python's default (5 ms) a key
@@ -72,7 +73,6 @@ KEPT_DRILL_DOWNS = 6
 """Drill-down screens kept built after they close (the most recently opened), so that opening
 one again only repaints it: building a screen (its widgets, their styles, its footer) is most
 of what a key costs."""
-"""How often the console looks for a newer alerts view (it redraws only when there is one)."""
 INPUT_CHECK_SECONDS = 0.5
 """How often the console checks that its input is still there (a terminal, a browser tab)."""
 INPUT_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
