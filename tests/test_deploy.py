@@ -19,8 +19,8 @@ import yaml
 from realservers import LOOPBACK, RealServer, free_port, require_binary
 
 from neural_tui import ModelMonitor
-from neural_tui.cli import EXIT_USAGE, build_parser
-from neural_tui.config import load_settings
+from neural_tui.cli import EXIT_USAGE, build_parser, port_number
+from neural_tui.config import BOUNDS, load_settings
 from neural_tui.prometheus_rules import render_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +136,8 @@ def test_the_unit_runs_the_headless_exporter_with_flags_the_parser_accepts(capsy
     assert args.serve_metrics is True
     assert args.config == Path("/etc/neural-tui/neural-tui.toml")
     assert args.storage == Path("/var/lib/model-server/monitoring_data")
-    assert (args.host, args.port) == ("127.0.0.1", 9108)
+    assert args.host == "127.0.0.1"
+    assert port_number(args.port, BOUNDS["server.port"]) == 9108
 
 
 def test_the_unit_reads_the_storage_read_only_and_writes_only_its_alerts_folder():
