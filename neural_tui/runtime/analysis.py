@@ -399,23 +399,32 @@ class Analysis:
         current = self._guarded(key, work, "performance (range)",
                                 lambda: _performance(labelled, reference, window), None)
         after = labelled.timestamp > compared_after
-        compared = LabelledRows(*(column[after] for column in (
-            labelled.timestamp, labelled.prediction, labelled.ground_truth,
-            labelled.prediction_proba)))
+        compared = labelled.take(after)
         performance_compared = current if after.all() else self._guarded(
             key, work, "compared performance (range)",
             lambda: _performance(compared, None, None), None)
         if window is None or not len(rows.timestamp):
             return RangeFigures(None, None, current, performance_compared)
-        drift = self._guarded(key, work, "drift (range)", lambda: detect(
+        drift, quality = self._judge(key, work, reference, window, work.result.concept,
+                                     (None, None), " (range)")
+        return RangeFigures(drift, quality, current, performance_compared)
+
+    def _judge(
+        self, key: ModelKey, work: _ModelWork, reference: _Reference, window: _Decoded,
+        concept: ConceptDriftState | None,
+        previous: tuple[DriftReport | None, QualityReport | None], run: str,
+    ) -> tuple[DriftReport | None, QualityReport | None]:
+        """Drift and quality of a decoded window against the reference; an engine that fails
+        gives its `previous` report (`run` names the run in the log: live or range)."""
+        drift = self._guarded(key, work, f"drift{run}", lambda: detect(
             reference.drift, window.columns, self.drift_settings,
             predictions=window.predictions, top_probability=window.top_probability,
-            concept=work.result.concept,
-        ), None)
-        quality = self._guarded(key, work, "quality (range)", lambda: check(
+            concept=concept,
+        ), previous[0])
+        quality = self._guarded(key, work, f"quality{run}", lambda: check(
             reference.quality, window.columns, self.quality_settings,
-        ), None)
-        return RangeFigures(drift, quality, current, performance_compared)
+        ), previous[1])
+        return drift, quality
 
     def _file_labels(self, path: Path | None) -> int | None:
         """The labelled pairs of a reference file read already (0 until it is read)."""
@@ -463,14 +472,8 @@ class Analysis:
         ), previous.concept)
         drift, quality = previous.drift, previous.quality
         if reference is not None and window is not None and len(inputs.window.timestamp):
-            drift = self._guarded(key, work, "drift", lambda: detect(
-                reference.drift, window.columns, self.drift_settings,
-                predictions=window.predictions, top_probability=window.top_probability,
-                concept=concept,
-            ), previous.drift)
-            quality = self._guarded(key, work, "quality", lambda: check(
-                reference.quality, window.columns, self.quality_settings,
-            ), previous.quality)
+            drift, quality = self._judge(key, work, reference, window, concept,
+                                         (previous.drift, previous.quality), "")
             if drift is not previous.drift and drift is not None:
                 _remember_history(work.history, drift)
         reference_labelled = (
@@ -635,9 +638,7 @@ def _performance(
 
 def _newest_labelled(rows: LabelledRows, count: int) -> LabelledRows:
     """The newest `count` of `rows`."""
-    start = max(0, len(rows.timestamp) - count)
-    return LabelledRows(*(column[start:] for column in (
-        rows.timestamp, rows.prediction, rows.ground_truth, rows.prediction_proba)))
+    return rows.take(slice(max(0, len(rows.timestamp) - count), None))
 
 
 def _feed_concept(

@@ -148,7 +148,7 @@ class RangeSample:
                               index * width <= start))
         records = sum(estimate for _, estimate, _ in parts)
         if not parts:
-            return RangeRows(Rows.joined([_empty()]), 0)
+            return RangeRows(_empty(), 0)
         # a bucket that straddles the range's start sets no limit: a burst just before the
         # range would cut every bucket down to its own few rows (it gives what it holds)
         limits = [len(part) * records / estimate for part, estimate, straddles in parts

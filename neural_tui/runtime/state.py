@@ -128,6 +128,11 @@ class LabelledRows:
     ground_truth: np.ndarray
     prediction_proba: np.ndarray
 
+    def take(self, index: np.ndarray | slice) -> LabelledRows:
+        """The pairs at `index` (a mask, positions or a slice), in their order."""
+        return LabelledRows(self.timestamp[index], self.prediction[index],
+                            self.ground_truth[index], self.prediction_proba[index])
+
 
 @dataclass(frozen=True, slots=True)
 class FeatureRows:
@@ -593,9 +598,7 @@ class ModelState:
     def labelled_between(self, start: float, end: float) -> LabelledRows:
         """The kept labelled pairs whose prediction is in (start, end], in the order joined."""
         rows = self.labelled()
-        inside = (rows.timestamp > start) & (rows.timestamp <= end)
-        return LabelledRows(*(column[inside] for column in (
-            rows.timestamp, rows.prediction, rows.ground_truth, rows.prediction_proba)))
+        return rows.take((rows.timestamp > start) & (rows.timestamp <= end))
 
     @property
     def reference_period_end(self) -> float:
