@@ -327,33 +327,32 @@ async def test_a_console_that_may_write_acknowledges() -> None:
     assert [call[0] for call in fake.calls] == ["acknowledge"]
 
 
-async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> None:
-    """`[drift] reference_rows` names the config key: it is text, not markup."""
+async def churn_drill_down_text(view: str) -> str:
+    """The text of churn's `view` drill-down while its reference fills, whitespace collapsed."""
     app = console()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         churn = next(model for model in app.snapshot.models if model.name == "churn")
-        app.open_drill_down(churn.uid, "drift")
+        app.open_drill_down(churn.uid, view)
         await pilot.pause()
-        text = " ".join(screen_text(app).split())
-        assert ("No drift report yet: reference 617/1,000 records — drift appears once it is "
-                "full (~1m 17s at 5.0/s).") in text
-        assert "its first [drift] reference_rows records" in text
+        return " ".join(screen_text(app).split())
 
+
+async def test_the_drift_screen_explains_a_filling_reference_word_for_word() -> None:
+    """`[drift] reference_rows` names the config key: it is text, not markup."""
+    text = await churn_drill_down_text("drift")
+    assert ("No drift report yet: reference 617/1,000 records — drift appears once it is "
+            "full (~1m 17s at 5.0/s).") in text
+    assert "its first [drift] reference_rows records" in text
 
 
 async def test_the_quality_screen_says_its_own_report_waits_for_the_reference() -> None:
     """The quality screen waits on the same reference, but promises data quality, not drift."""
-    app = console()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        churn = next(model for model in app.snapshot.models if model.name == "churn")
-        app.open_drill_down(churn.uid, "quality")
-        await pilot.pause()
-        text = " ".join(screen_text(app).split())
-        assert ("No quality report yet: reference 617/1,000 records — data quality appears "
-                "once it is full (~1m 17s at 5.0/s).") in text
-        assert "drift appears" not in text
+    text = await churn_drill_down_text("quality")
+    assert ("No quality report yet: reference 617/1,000 records — data quality appears "
+            "once it is full (~1m 17s at 5.0/s).") in text
+    assert "drift appears" not in text
+
 
 # --- from the config and flags to the app ---------------------------------------------------
 
